@@ -1,0 +1,90 @@
+"""How the CLI shows things: JSON for scripts, tables and sentences for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from stockwatch.core.report import UploadReport
+
+PROGRESS_MIN_BYTES = 1024 * 1024
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], empty: str) -> None:
+    out = console()
+    if not rows:
+        out.print(empty)
+        return
+    table = Table(*columns, show_edge=False, header_style="bold")
+    for row in rows:
+        table.add_row(*(escape("" if v is None else str(v)) for v in row))
+    out.print(table)
+
+
+def describe_report(report: UploadReport, verb: str = "loaded") -> None:
+    """A report as sentences, naming every rejected row with file and line."""
+    out = console()
+    name = escape(report.file)
+    where = f" (upload {report.upload_id})" if report.upload_id is not None else ""
+    if report.message is not None:
+        out.print(f"[bold red]{name}: rejected[/]{where}: {escape(report.message)}")
+    else:
+        parts = [f"{verb} {report.rows_loaded:,} rows"]
+        if report.rows_unchanged:
+            parts.append(f"{report.rows_unchanged:,} unchanged")
+        if report.rows_superseded:
+            parts.append(f"{report.rows_superseded:,} superseded by newer uploads")
+        if report.rows_rejected:
+            parts.append(f"[red]rejected {report.rows_rejected:,}[/]")
+        style = "yellow" if report.rows_rejected else "green"
+        out.print(f"[bold {style}]{name}[/]: {', '.join(parts)}{where}")
+    for warning in report.warnings:
+        out.print(f"  [yellow]warning[/] {name}: {escape(warning)}")
+    for error in report.errors:
+        out.print(f"  {escape(error.describe(report.file))}")
+    if report.rows_rejected > len(report.errors):
+        out.print(f"  … and {report.rows_rejected - len(report.errors):,} more rejected rows")
+    if report.alerts_total:
+        out.print(f"  alerts raised: {report.alerts_total:,}")
+
+
+@contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
+    """A byte progress bar on stderr, only for big files and only on a terminal."""
+    if total < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.update(task, completed=done)

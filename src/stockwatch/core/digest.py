@@ -1,0 +1,109 @@
+"""One notification per upload per channel: the alerts it raised, grouped by store."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from stockwatch.core.model import AlertDecision
+
+_KIND_ORDER = {"out_of_stock": 0, "low_stock": 1, "back_in_stock": 2}
+
+
+def alert_line(decision: AlertDecision) -> str:
+    """The sentence for one alert; out-of-stock wording is relied on by users' filters."""
+    if decision.kind == "out_of_stock":
+        return f"{decision.store} is out of stock of {decision.item}"
+    if decision.kind == "low_stock":
+        return (
+            f"{decision.store} is low on {decision.item}: {decision.count} left "
+            f"(minimum {decision.minimum})"
+        )
+    return f"{decision.store} is back in stock of {decision.item}: {decision.count}"
+
+
+@dataclass(frozen=True)
+class Digest:
+    subject: str
+    text: str
+    upload: dict[str, Any]
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "text": self.text,
+            "upload": self.upload,
+            "alerts": self.alerts,
+            "total": self.total,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Digest:
+        return cls(data["subject"], data["text"], data["upload"], data["alerts"], data["total"])
+
+
+def count_kinds(decisions: Sequence[AlertDecision]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for d in decisions:
+        if d.action == "raise":
+            counts[d.kind] += 1
+    return dict(counts)
+
+
+def _summary(counts: Mapping[str, int]) -> str:
+    counts = defaultdict(int, counts)
+    parts = []
+    if counts["out_of_stock"]:
+        parts.append(f"{counts['out_of_stock']} out of stock")
+    if counts["low_stock"]:
+        parts.append(f"{counts['low_stock']} low on stock")
+    if counts["back_in_stock"]:
+        parts.append(f"{counts['back_in_stock']} back in stock")
+    return ", ".join(parts)
+
+
+def compose_digest(
+    upload: dict[str, Any],
+    decisions: Sequence[AlertDecision],
+    max_lines: int = 500,
+    kind_counts: Mapping[str, int] | None = None,
+) -> Digest | None:
+    """Build the digest of the alerts raised by one upload, or None when it raised none.
+
+    A huge upload may pass only its first decisions plus ``kind_counts`` for all of them.
+
+    Resolutions are recorded but not sent: managers want to hear what needs action, and
+    ``back_in_stock`` already tells them when an empty shelf is filled again.
+    """
+    raised = [d for d in decisions if d.action == "raise"]
+    if not raised:
+        return None
+    raised.sort(key=lambda d: (d.store, _KIND_ORDER[d.kind], d.item))
+    shown = raised[:max_lines]
+    counts = count_kinds(raised) if kind_counts is None else kind_counts
+    total = max(sum(counts.values()), len(raised))
+    if total == 1:
+        subject = f"stockwatch: {alert_line(raised[0])}"
+    else:
+        subject = f"stockwatch: {_summary(counts)}"
+    source = upload.get("file") or "an upload"
+    lines = [f"Alerts from {source} (upload {upload.get('id')}): {_summary(counts)}."]
+    current_store = None
+    for d in shown:
+        if d.store != current_store:
+            lines.append("")
+            lines.append(f"{d.store}:")
+            current_store = d.store
+        lines.append(f"- {alert_line(d)}")
+    if total > len(shown):
+        lines.append("")
+        lines.append(f"… and {total - len(shown):,} more; run `stockwatch alerts` to see all.")
+    alerts = [
+        {"kind": d.kind, "store": d.store, "item": d.item, "count": d.count, "minimum": d.minimum}
+        for d in shown
+    ]
+    return Digest(subject, "\n".join(lines), upload, alerts, total)

@@ -1,0 +1,54 @@
+"""The values that flow between the core and the backends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+# A valid inventory row: (line, store, item, count). A plain tuple because a million of them
+# pass through the hot loop and straight into the database driver.
+Row = tuple[int, str, str, int]
+
+AlertKind = Literal["out_of_stock", "back_in_stock", "low_stock"]
+OPEN_KINDS: frozenset[str] = frozenset({"out_of_stock", "low_stock"})
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    field: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "field": self.field, "message": self.message}
+
+    def describe(self, filename: str) -> str:
+        return f"{filename}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class StockChange:
+    """One entry of the change feed: a count that a given upload changed."""
+
+    store: str
+    item: str
+    old_count: int | None
+    new_count: int
+    upload_id: int | str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDecision:
+    """What the alert rules want done: ``raise`` a new alert or ``resolve`` an open one."""
+
+    action: Literal["raise", "resolve"]
+    kind: AlertKind
+    store: str
+    item: str
+    count: int
+    minimum: int | None = None
+
+    @property
+    def opens(self) -> bool:
+        """Raised out_of_stock and low_stock alerts stay open; back_in_stock is an event."""
+        return self.action == "raise" and self.kind in OPEN_KINDS

@@ -1,0 +1,429 @@
+"""Reading inventory files: bytes in, validated rows and row errors out.
+
+The reader takes any object with ``read(n) -> bytes`` (a local file, an S3 body) and never
+holds more than one block and one chunk of rows in memory. It decides three things that
+users see: whether the file is inventory at all (else one ``FileRejected`` that says what
+to fix), which rows are valid, and why each other row is not (``RowError`` with its line).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from stockwatch.core.limits import Limits
+from stockwatch.core.model import Row, RowError
+
+DELIMITERS = (",", ";", "\t")
+_BLOCK = 64 * 1024
+
+# Leading bytes of formats that people upload by mistake, with what to tell them.
+_MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"BZh", "a bzip2-compressed file"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"%PDF", "a PDF document"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class FileRejected(Exception):
+    """The file cannot be read as inventory at all; ``message`` says what to fix."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+class _LimitExceeded(Exception):
+    pass
+
+
+def _show(value: str, width: int = 40) -> str:
+    """Quote a user value for a message: shortened, control characters made visible."""
+    shown = value if len(value) <= width else value[:width] + "…"
+    shown = shown.encode("unicode_escape", "backslashreplace").decode("ascii", "replace")
+    return '"' + shown.replace('"', '\\"') + '"'
+
+
+def _sniff_encoding(head: bytes) -> str:
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise FileRejected("the file is UTF-32 text; save it as UTF-8 (or UTF-16) and upload again")
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise FileRejected(
+                f"this is {what}, not a CSV text file; export it as CSV and upload that"
+            )
+    if b"\x00" in head:
+        sample = head[:512]
+        if sample[1::2].count(0) > len(sample) // 4 or sample[0::2].count(0) > len(sample) // 4:
+            raise FileRejected(
+                "the file looks like UTF-16 text without a byte-order mark; save it as UTF-8"
+            )
+        raise FileRejected("the file contains binary data (NUL bytes), not CSV text")
+    return "utf-8"
+
+
+class _GuardedSource(io.RawIOBase):
+    """A byte stream that enforces the size and line-length limits as it is read.
+
+    The checks run on whole blocks with C-speed ``bytes`` methods, so they cost little,
+    and they stop a hostile file before the CSV parser allocates for it.
+    """
+
+    def __init__(
+        self,
+        head: bytes,
+        source: Readable,
+        limits: Limits,
+        reject_nul: bool,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        super().__init__()
+        self._pending = head
+        self._source = source
+        self._limits = limits
+        self._reject_nul = reject_nul
+        self._on_progress = on_progress
+        self.bytes_read = 0
+        self.newlines = 0
+        self._since_newline = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._pending:
+            data, self._pending = self._pending[: len(buffer)], self._pending[len(buffer) :]
+        else:
+            data = self._source.read(len(buffer))
+        if not data:
+            return 0
+        self.bytes_read += len(data)
+        if self.bytes_read > self._limits.max_file_bytes:
+            raise _LimitExceeded(
+                f"the file is larger than the limit of {self._limits.max_file_bytes:,} bytes "
+                "(STOCKWATCH_MAX_FILE_BYTES); split it into smaller files"
+            )
+        if self._reject_nul and b"\x00" in data:
+            line = self.newlines + data[: data.index(b"\x00")].count(b"\n") + 1
+            raise FileRejected(
+                f"line {line} contains a NUL byte: the file is binary or corrupted, not CSV text",
+                line,
+            )
+        self._check_line_lengths(data)
+        if self._on_progress is not None:
+            self._on_progress(self.bytes_read)
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def _check_line_lengths(self, data: bytes) -> None:
+        limit = self._limits.max_line_bytes
+        last = data.rfind(b"\n")
+        if last < 0:
+            self._since_newline += len(data)
+        else:
+            first = data.find(b"\n")
+            longest = max(
+                self._since_newline + first,
+                max(map(len, data[first + 1 : last].split(b"\n"))) if last > first else 0,
+            )
+            self.newlines += data.count(b"\n")
+            self._since_newline = len(data) - last - 1
+            if longest > limit:
+                self._too_long(limit)
+        if self._since_newline > limit:
+            self._too_long(limit)
+
+    def _too_long(self, limit: int) -> None:
+        raise _LimitExceeded(
+            f"a line near line {self.newlines + 1} is longer than the limit of {limit:,} bytes "
+            "(STOCKWATCH_MAX_LINE_BYTES); is this really an inventory CSV file?"
+        )
+
+
+class InventoryFile:
+    """One inventory file being read; iterate ``chunks()`` to get its valid rows.
+
+    Row errors accumulate in ``errors`` (at most ``max_errors_reported`` kept, all counted in
+    ``rows_rejected``). A whole-file problem raises ``FileRejected`` from ``chunks()``.
+    """
+
+    def __init__(
+        self,
+        source: Readable,
+        limits: Limits | None = None,
+        on_progress: Callable[[int], None] | None = None,
+        value_column: str = "count",
+    ) -> None:
+        self.limits = limits or Limits()
+        self.columns = ("store", "item", value_column)
+        self.errors: list[RowError] = []
+        self.warnings: list[str] = []
+        self.rows_read = 0
+        self.rows_rejected = 0
+        self.encoding = ""
+        self.delimiter = ""
+        self._source = source
+        self._on_progress = on_progress
+
+    @property
+    def bytes_read(self) -> int:
+        return self._guard.bytes_read if hasattr(self, "_guard") else 0
+
+    def reject_row(self, line: int, field: str, message: str) -> None:
+        """Count a bad row; keep its error while under the reporting cap."""
+        self.rows_rejected += 1
+        if len(self.errors) < self.limits.max_errors_reported:
+            self.errors.append(RowError(line, field, message))
+
+    def chunks(self, size: int = 5000) -> Iterator[list[Row]]:
+        """Yield lists of at most ``size`` valid rows, in file order."""
+        try:
+            yield from self._chunks(size)
+        except _LimitExceeded as exc:
+            raise FileRejected(str(exc)) from None
+        except UnicodeDecodeError as exc:
+            line = getattr(self, "_line", 0) + 1
+            raise FileRejected(
+                f"line {line}: the file is not valid {self._encoding_name()} text "
+                f"(byte 0x{exc.object[exc.start]:02x} cannot be decoded); "
+                "save it as UTF-8 and upload again",
+                line,
+            ) from None
+        except csv.Error as exc:
+            line = getattr(self, "_line", 0) + 1
+            raise FileRejected(f"line {line}: malformed CSV ({exc})", line) from None
+
+    def _encoding_name(self) -> str:
+        return {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "utf-16": "UTF-16"}.get(
+            self.encoding, self.encoding
+        )
+
+    def _open_text(self) -> io.TextIOWrapper:
+        head = self._source.read(_BLOCK)
+        while len(head) < 4:
+            more = self._source.read(_BLOCK)
+            if not more:
+                break
+            head += more
+        if not head.strip(b" \t\r\n\xef\xbb\xbf"):
+            raise FileRejected(
+                "the file is empty; it needs a header line (store,item,count) and rows"
+            )
+        self.encoding = _sniff_encoding(head)
+        self._guard = _GuardedSource(
+            head, self._source, self.limits, self.encoding != "utf-16", self._on_progress
+        )
+        buffered = io.BufferedReader(self._guard, buffer_size=_BLOCK)
+        return io.TextIOWrapper(buffered, encoding=self.encoding, errors="strict", newline="")
+
+    def _read_header(self, text: io.TextIOWrapper) -> tuple[str, list[str], int]:
+        """Return the header line, its delimiter and the number of lines it took."""
+        skipped = 0
+        while True:
+            line = text.readline(self.limits.max_line_bytes + 1)
+            if not line:
+                raise FileRejected(
+                    "the file has no header line; the first line must name the columns "
+                    "store, item and count"
+                )
+            if line.strip():
+                break
+            skipped += 1
+        best: list[str] = []
+        for delimiter in DELIMITERS:
+            names = [n.strip().lower() for n in next(csv.reader([line], delimiter=delimiter))]
+            if all(c in names for c in self.columns):
+                self.delimiter = delimiter
+                return line, names, skipped + 1
+            if sum(c in names for c in self.columns) > sum(c in best for c in self.columns):
+                best = names
+        missing = [c for c in self.columns if c not in best]
+        found = ", ".join(_show(n, 30) for n in line.strip().split(",")[:6])
+        raise FileRejected(
+            f"line {skipped + 1}: no usable header: the first line must name the columns "
+            f"store, item and {self.columns[2]} (separated by commas, semicolons or tabs); "
+            f"missing {', '.join(missing)}; found {found}",
+            skipped + 1,
+        )
+
+    def _columns(self, names: list[str], header_line: int) -> tuple[int, int, int]:
+        if len(names) > self.limits.max_columns:
+            raise FileRejected(
+                f"line {header_line}: the header has {len(names):,} columns; "
+                f"at most {self.limits.max_columns} are allowed (STOCKWATCH_MAX_COLUMNS)",
+                header_line,
+            )
+        for column in self.columns:
+            if names.count(column) > 1:
+                raise FileRejected(
+                    f"line {header_line}: the header names the column {column} twice", header_line
+                )
+        extra = [n for n in names if n not in self.columns]
+        if extra:
+            shown = ", ".join(_show(n, 30) if n else "(unnamed)" for n in extra[:10])
+            self.warnings.append(f"line {header_line}: ignoring extra columns: {shown}")
+        return names.index("store"), names.index("item"), names.index(self.columns[2])
+
+    def _chunks(self, size: int) -> Iterator[list[Row]]:
+        text = self._open_text()
+        header, names, header_lines = self._read_header(text)
+        si, ii, ci = self._columns(names, header_lines)
+        ncols = len(names)
+        needed = max(si, ii, ci) + 1
+        limits = self.limits
+        max_field = limits.max_field_chars
+        max_digits = len(str(limits.max_count))
+        max_rows = limits.max_rows
+        check_nul = self.encoding == "utf-16"
+        reader = csv.reader(itertools.chain([header], text), delimiter=self.delimiter)
+        next(reader)
+        offset = header_lines - 1  # blank lines before the header
+        previous = header_lines
+        self._line = previous
+        chunk: list[Row] = []
+        rows = 0
+        for fields in reader:
+            line_end = reader.line_num + offset
+            line = previous + 1
+            previous = self._line = line_end
+            if len(fields) == ncols:
+                store = fields[si].strip()
+                item = fields[ii].strip()
+                count = fields[ci].strip()
+                if (
+                    store
+                    and item
+                    and count.isdigit()
+                    and count.isascii()
+                    and len(count) < max_digits
+                    and len(store) <= max_field
+                    and len(item) <= max_field
+                    and line == line_end
+                    and not check_nul
+                ):
+                    rows += 1
+                    chunk.append((line, store, item, int(count)))
+                    if len(chunk) >= size:
+                        if rows > max_rows:
+                            self._too_many_rows()
+                        self.rows_read = rows
+                        yield chunk
+                        chunk = []
+                    continue
+            if not any(f.strip() for f in fields):
+                continue  # blank line, or only separators
+            rows += 1
+            valid = self._validate_slow(fields, line, line_end, si, ii, ci, ncols, needed)
+            if valid is not None:
+                chunk.append(valid)
+        if rows > max_rows:
+            self._too_many_rows()
+        self.rows_read = rows
+        if rows == 0:
+            raise FileRejected(
+                "the file has a header but no inventory rows; add lines like Berlin,Echo Dot,12"
+            )
+        if chunk:
+            yield chunk
+
+    def _too_many_rows(self) -> None:
+        raise _LimitExceeded(
+            f"the file has more than {self.limits.max_rows:,} rows (STOCKWATCH_MAX_ROWS); "
+            "split it into smaller files"
+        )
+
+    def _validate_slow(
+        self,
+        fields: list[str],
+        line: int,
+        line_end: int,
+        si: int,
+        ii: int,
+        ci: int,
+        ncols: int,
+        needed: int,
+    ) -> Row | None:
+        """Find the first problem of a row the fast path refused, or return the row."""
+        if len(fields) < needed:
+            names = {si: "store", ii: "item", ci: self.columns[2]}
+            missing = next(names[i] for i in sorted(names) if i >= len(fields))
+            self.reject_row(
+                line,
+                missing,
+                f"{missing} is missing (the line has {len(fields)} of {ncols} fields)",
+            )
+            return None
+        if len(fields) > ncols and any(f.strip() for f in fields[ncols:]):
+            self.reject_row(
+                line, "", f"the line has {len(fields)} fields but the header has {ncols}"
+            )
+            return None
+        values = {"store": fields[si].strip(), "item": fields[ii].strip()}
+        for name, value in values.items():
+            problem = self._name_problem(name, value, line != line_end)
+            if problem:
+                self.reject_row(line, name, problem)
+                return None
+        count = self._parse_count(fields[ci].strip(), line)
+        if count is None:
+            return None
+        return (line, values["store"], values["item"], count)
+
+    def _name_problem(self, name: str, value: str, multiline: bool) -> str | None:
+        if not value:
+            return f"{name} is empty"
+        if len(value) > self.limits.max_field_chars:
+            return (
+                f"{name} is {len(value):,} characters long; "
+                f"at most {self.limits.max_field_chars} are allowed"
+            )
+        if "\x00" in value:
+            return f"{name} {_show(value)} contains a NUL character"
+        if multiline or "\n" in value or "\r" in value:
+            return (
+                f"{name} {_show(value)} contains a line break (is a quote left open on this line?)"
+            )
+        return None
+
+    def _parse_count(self, text: str, line: int) -> int | None:
+        name = self.columns[2]
+        if not text:
+            self.reject_row(line, name, f"{name} is empty")
+            return None
+        if text.isascii() and text.isdigit():
+            value = int(text)
+            if value > self.limits.max_count:
+                self.reject_row(
+                    line,
+                    name,
+                    f"{name} {_show(text)} is larger than the maximum {self.limits.max_count:,}",
+                )
+                return None
+            return value
+        if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
+            self.reject_row(line, name, f"{name} {_show(text)} is negative")
+            return None
+        self.reject_row(line, name, f"{name} {_show(text)} is not a whole number")
+        return None

@@ -1,0 +1,78 @@
+"""The report every upload gets: what was loaded, what was rejected and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from stockwatch.core.model import RowError
+
+Status = Literal["queued", "processing", "loaded", "loaded_with_errors", "rejected"]
+
+
+@dataclass
+class UploadReport:
+    file: str
+    upload_id: int | str | None = None
+    status: Status = "queued"
+    rows_loaded: int = 0
+    rows_unchanged: int = 0
+    rows_superseded: int = 0
+    rows_rejected: int = 0
+    message: str | None = None
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    alerts_total: int = 0
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def settle_status(self) -> None:
+        """Derive the final status from the counts, so no backend can disagree."""
+        accepted = self.rows_loaded + self.rows_unchanged + self.rows_superseded
+        if self.message is not None or (accepted == 0 and self.rows_rejected > 0):
+            self.status = "rejected"
+        elif self.rows_rejected:
+            self.status = "loaded_with_errors"
+        else:
+            self.status = "loaded"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "upload_id": self.upload_id,
+            "status": self.status,
+            "rows_loaded": self.rows_loaded,
+            "rows_unchanged": self.rows_unchanged,
+            "rows_superseded": self.rows_superseded,
+            "rows_rejected": self.rows_rejected,
+            "message": self.message,
+            "errors": [e.to_json() for e in self.errors],
+            "warnings": self.warnings,
+            "alerts": self.alerts,
+            "alerts_total": self.alerts_total,
+            "timings_ms": self.timings_ms,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UploadReport:
+        report = cls(
+            file=data["file"],
+            upload_id=data.get("upload_id"),
+            status=data.get("status", "queued"),
+            rows_loaded=data.get("rows_loaded", 0),
+            rows_unchanged=data.get("rows_unchanged", 0),
+            rows_superseded=data.get("rows_superseded", 0),
+            rows_rejected=data.get("rows_rejected", 0),
+            message=data.get("message"),
+            warnings=list(data.get("warnings", [])),
+            alerts=list(data.get("alerts", [])),
+            alerts_total=data.get("alerts_total", 0),
+            timings_ms=dict(data.get("timings_ms", {})),
+        )
+        report.errors = [
+            RowError(e["line"], e["field"], e["message"]) for e in data.get("errors", [])
+        ]
+        return report
+
+    def is_failure(self) -> bool:
+        return self.rows_rejected > 0 or self.status == "rejected"

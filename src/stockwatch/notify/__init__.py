@@ -1,0 +1,1 @@
+"""Alert channels: where an upload's digest goes (the log, a webhook; email and SNS later)."""

@@ -1,0 +1,55 @@
+"""The webhook channel: a JSON POST that Slack-compatible receivers understand.
+
+The body carries ``text`` (what Slack shows) and the structured ``alerts``; the
+``Idempotency-Key`` header lets a receiver drop the rare repeat after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from stockwatch import __version__
+from stockwatch.core.digest import Digest
+from stockwatch.core.ports import DeliveryError
+
+
+class WebhookChannel:
+    name = "webhook"
+
+    def __init__(self, url: str, timeout: float = 10.0, secret: str | None = None) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"STOCKWATCH_WEBHOOK_URL {url!r} is not an http(s) URL")
+        self.url = url
+        self.timeout = timeout
+        self.secret = secret
+
+    def send(self, digest: Digest, idempotency_key: str) -> None:
+        body = json.dumps(
+            {
+                "text": f"*{digest.subject}*\n{digest.text}",
+                "subject": digest.subject,
+                "upload": digest.upload,
+                "alerts": digest.alerts,
+                "total": digest.total,
+            }
+        ).encode("utf-8")
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": f"stockwatch/{__version__}",
+            "Idempotency-Key": idempotency_key,
+        }
+        if self.secret:
+            headers["X-Stockwatch-Secret"] = self.secret
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                response.read(1024)
+        except urllib.error.HTTPError as exc:
+            raise DeliveryError(f"the webhook answered HTTP {exc.code}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise DeliveryError(f"the webhook could not be reached: {reason}") from None

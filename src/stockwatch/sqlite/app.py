@@ -1,0 +1,348 @@
+"""The embedded pipeline: receive a file, load it, raise its alerts, queue its digest.
+
+Loading, alerting and queueing the digest of one upload happen in one SQLite transaction.
+A crash therefore leaves an upload either untouched (it is still ``queued`` or
+``processing`` and ``process_pending`` redoes it) or complete — never half-applied, and
+never with alerts that no notification will ever mention.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stockwatch.core.alert_rules import evaluate_changes
+from stockwatch.core.digest import compose_digest
+from stockwatch.core.limits import Limits
+from stockwatch.core.loading import load_rows
+from stockwatch.core.model import AlertDecision, StockChange
+from stockwatch.core.reader import FileRejected, InventoryFile, Readable
+from stockwatch.core.report import UploadReport
+from stockwatch.core.thresholds import Threshold, Thresholds
+from stockwatch.sqlite.database import DATABASE_NAME, DataDirError, connect, transaction, utc_now
+from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
+from stockwatch.sqlite.object_store import FolderObjectStore, ObjectTooLarge, safe_filename
+
+FINISHED = ("loaded", "loaded_with_errors", "rejected")
+REPORTED_ALERTS = 1000
+ALERT_BATCH = 2000
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class UploadRecord:
+    id: int
+    filename: str
+    object_key: str
+    size: int
+    sha256: str
+    strict: bool
+    status: str
+    received_at: str
+    finished_at: str | None
+    report: UploadReport | None
+
+    def to_json(self) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "id": self.id,
+            "file": self.filename,
+            "status": self.status,
+            "size": self.size,
+            "sha256": self.sha256,
+            "received_at": self.received_at,
+            "finished_at": self.finished_at,
+        }
+        if self.report is not None:
+            summary.update(
+                {k: v for k, v in self.report.to_json().items() if k.startswith("rows_")}
+            )
+        return summary
+
+
+def load_thresholds(conn: sqlite3.Connection) -> Thresholds:
+    return Thresholds(
+        Threshold(s, i, m)
+        for s, i, m in conn.execute("SELECT store, item, minimum FROM thresholds")
+    )
+
+
+class EmbeddedStockwatch:
+    """stockwatch on one machine: a data directory with ``stockwatch.db`` and ``objects/``."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        limits: Limits | None = None,
+        channel_names: Sequence[str] = ("console",),
+    ) -> None:
+        self.data_dir = data_dir
+        self.limits = limits or Limits()
+        self.channel_names = tuple(channel_names)
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataDirError(
+                f"cannot create the data directory {data_dir}: {exc.strerror}"
+            ) from None
+        self.objects = FolderObjectStore(data_dir / "objects")
+        self.conn = connect(data_dir / DATABASE_NAME)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def receive(self, filename: str, source: Readable, strict: bool = False) -> int:
+        """Keep the file exactly as received and queue it; the id is its version."""
+        name = safe_filename(filename)
+        stored = self.objects.put(self.objects.new_key(name), source, self.limits.max_file_bytes)
+        with transaction(self.conn):
+            cursor = self.conn.execute(
+                "INSERT INTO uploads (filename, object_key, size, sha256, strict, status,"
+                " received_at) VALUES (?, ?, ?, ?, ?, 'queued', ?)",
+                (name, stored.key, stored.size, stored.sha256, int(strict), utc_now()),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    # -- processing ------------------------------------------------------------------------
+
+    def pending_uploads(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT id FROM uploads WHERE status IN ('queued', 'processing') ORDER BY id"
+        )
+        return [r[0] for r in rows]
+
+    def process_pending(self, on_progress: ProgressCallback | None = None) -> list[UploadReport]:
+        return [self.process_upload(upload_id, on_progress) for upload_id in self.pending_uploads()]
+
+    def process_upload(
+        self, upload_id: int, on_progress: ProgressCallback | None = None
+    ) -> UploadReport:
+        """Load one upload; doing it again once it has finished changes nothing."""
+        record = self.upload(upload_id)
+        if record is None:
+            raise KeyError(upload_id)
+        if record.status in FINISHED and record.report is not None:
+            return record.report
+        self.conn.execute(
+            "UPDATE uploads SET status = 'processing', started_at = ?, attempts = attempts + 1"
+            " WHERE id = ?",
+            (utc_now(), upload_id),
+        )
+        started = time.perf_counter()
+        with transaction(self.conn):
+            try:
+                source = self.objects.open(record.object_key)
+            except FileNotFoundError:
+                report = UploadReport(record.filename, upload_id)
+                report.message = f"the stored file {record.object_key} is missing"
+            else:
+                with source:
+                    report = self._load_and_alert(
+                        source, record.filename, upload_id, record.strict, on_progress
+                    )
+            report.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
+            report.settle_status()
+            self.conn.execute(
+                "UPDATE uploads SET status = ?, finished_at = ?, report = ? WHERE id = ?",
+                (report.status, utc_now(), json.dumps(report.to_json()), upload_id),
+            )
+        return report
+
+    def validate(
+        self,
+        filename: str,
+        source: Readable,
+        strict: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> UploadReport:
+        """Report what ingesting the file would do, then roll it all back."""
+        started = time.perf_counter()
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            (version,) = self.conn.execute(
+                "SELECT coalesce(max(id), 0) + 1 FROM uploads"
+            ).fetchone()
+            report = self._load_and_alert(source, filename, None, strict, on_progress, version)
+        finally:
+            self.conn.execute("ROLLBACK")
+        report.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
+        report.settle_status()
+        return report
+
+    def _load_and_alert(
+        self,
+        source: Readable,
+        filename: str,
+        upload_id: int | None,
+        strict: bool,
+        on_progress: ProgressCallback | None,
+        version: int | None = None,
+    ) -> UploadReport:
+        conn = self.conn
+        version = upload_id if version is None else version
+        assert version is not None
+        report = UploadReport(filename, upload_id)
+        now = utc_now()
+        (start_seq,) = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()
+        inventory = InventoryFile(source, self.limits, on_progress)
+        loading = time.perf_counter()
+        conn.execute("SAVEPOINT load")
+        try:
+            load_rows(inventory, SqliteInventoryWriter(conn, now), version, report)
+        except FileRejected as exc:
+            conn.execute("ROLLBACK TO load")
+            report = UploadReport(filename, upload_id, message=exc.message)
+            report.rows_rejected = 0
+        else:
+            if strict and report.rows_rejected:
+                conn.execute("ROLLBACK TO load")
+                report.rows_loaded = report.rows_unchanged = report.rows_superseded = 0
+                report.message = (
+                    f"strict mode: the whole file was rejected because {report.rows_rejected:,} "
+                    f"row{'s are' if report.rows_rejected != 1 else ' is'} invalid"
+                )
+        finally:
+            conn.execute("RELEASE load")
+        report.timings_ms["load"] = round((time.perf_counter() - loading) * 1000, 1)
+        alerting = time.perf_counter()
+        if report.message is None:
+            self._raise_alerts(report, version, start_seq, now)
+        report.timings_ms["alerts"] = round((time.perf_counter() - alerting) * 1000, 1)
+        return report
+
+    def _raise_alerts(self, report: UploadReport, version: int, start_seq: int, now: str) -> None:
+        conn = self.conn
+        thresholds = load_thresholds(conn)
+        bound = thresholds.candidate_bound()
+        cursor = conn.execute(
+            "SELECT store, item, old_count, new_count FROM changes"
+            " WHERE seq > ? AND (new_count <= ? OR old_count <= ?) ORDER BY seq",
+            (start_seq, bound, bound),
+        )
+        kept: list[AlertDecision] = []
+        counts: dict[str, int] = {}
+        while batch := cursor.fetchmany(ALERT_BATCH):
+            changes = [StockChange(s, i, old, new, version) for s, i, old, new in batch]
+            decisions = evaluate_changes(changes, thresholds, self._open_alerts(changes))
+            self._record_alerts(decisions, version, now)
+            for d in decisions:
+                if d.action == "raise":
+                    counts[d.kind] = counts.get(d.kind, 0) + 1
+                    if len(kept) < REPORTED_ALERTS:
+                        kept.append(d)
+        report.alerts = [
+            {
+                "kind": d.kind,
+                "store": d.store,
+                "item": d.item,
+                "count": d.count,
+                "minimum": d.minimum,
+            }
+            for d in kept
+        ]
+        report.alerts_total = sum(counts.values())
+        if report.upload_id is None:
+            return
+        digest = compose_digest(
+            {"id": report.upload_id, "file": report.file}, kept, kind_counts=counts
+        )
+        if digest is None:
+            return
+        conn.executemany(
+            "INSERT OR IGNORE INTO outbox (upload_id, channel, payload, next_attempt_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                (report.upload_id, name, json.dumps(digest.to_json()), now, now)
+                for name in self.channel_names
+            ],
+        )
+
+    def _open_alerts(self, changes: Sequence[StockChange]) -> dict[tuple[str, str], set[str]]:
+        keys = json.dumps([[c.store, c.item] for c in changes])
+        found: dict[tuple[str, str], set[str]] = {}
+        for store, item, kind in self.conn.execute(
+            "SELECT a.store, a.item, a.kind FROM json_each(?) AS k JOIN alerts AS a"
+            " ON a.store = k.value ->> 0 AND a.item = k.value ->> 1 AND a.resolved_at IS NULL",
+            (keys,),
+        ):
+            found.setdefault((store, item), set()).add(kind)
+        return found
+
+    def _record_alerts(self, decisions: Sequence[AlertDecision], version: int, now: str) -> None:
+        raised = [
+            (
+                d.kind,
+                d.store,
+                d.item,
+                d.count,
+                d.minimum,
+                version,
+                now,
+                None if d.opens else now,
+                None if d.opens else version,
+            )
+            for d in decisions
+            if d.action == "raise"
+        ]
+        resolved = [
+            (now, version, d.store, d.item, d.kind) for d in decisions if d.action == "resolve"
+        ]
+        self.conn.executemany(
+            "UPDATE alerts SET resolved_at = ?, resolved_by_upload = ?"
+            " WHERE store = ? AND item = ? AND kind = ? AND resolved_at IS NULL",
+            resolved,
+        )
+        self.conn.executemany(
+            "INSERT INTO alerts (kind, store, item, count, minimum, upload_id, raised_at,"
+            " resolved_at, resolved_by_upload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            raised,
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def upload(self, upload_id: int) -> UploadRecord | None:
+        row = self.conn.execute(
+            "SELECT id, filename, object_key, size, sha256, strict, status, received_at,"
+            " finished_at, report FROM uploads WHERE id = ?",
+            (upload_id,),
+        ).fetchone()
+        return None if row is None else _record(row)
+
+    def uploads(self, limit: int = 50) -> list[UploadRecord]:
+        rows = self.conn.execute(
+            "SELECT id, filename, object_key, size, sha256, strict, status, received_at,"
+            " finished_at, report FROM uploads ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [_record(r) for r in rows]
+
+
+def _record(row: tuple[Any, ...]) -> UploadRecord:
+    report = UploadReport.from_json(json.loads(row[9])) if row[9] else None
+    return UploadRecord(
+        row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8], report
+    )
+
+
+@contextmanager
+def scratch_stockwatch(limits: Limits | None = None) -> Iterator[EmbeddedStockwatch]:
+    """A throwaway data directory, for validating files when there is no data directory yet."""
+    with tempfile.TemporaryDirectory(prefix="stockwatch-validate-") as tmp:
+        app = EmbeddedStockwatch(Path(tmp), limits, channel_names=())
+        try:
+            yield app
+        finally:
+            app.close()
+
+
+__all__ = ["EmbeddedStockwatch", "ObjectTooLarge", "UploadRecord", "scratch_stockwatch"]

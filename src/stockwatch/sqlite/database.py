@@ -1,0 +1,86 @@
+"""Opening the SQLite database of a data directory, with its pragmas and migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+DATABASE_NAME = "stockwatch.db"
+
+
+class DataDirError(Exception):
+    """The data directory cannot be used; the message says why and what to do."""
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("stockwatch.sqlite") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the database in WAL mode, migrating it to the current schema.
+
+    ``isolation_level=None`` leaves transactions to us: every write path says BEGIN
+    IMMEDIATE itself, so concurrent writers queue on the busy timeout instead of failing
+    with "database is locked" halfway through.
+    """
+    try:
+        if readonly:
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=30,
+            )
+        else:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        if not readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA cache_size = -65536")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        if not readonly:
+            migrate(conn)
+    except sqlite3.OperationalError as exc:
+        raise DataDirError(f"cannot open the database {path}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise DataDirError(f"{path} is not a stockwatch database ({exc})") from None
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    (current,) = conn.execute("PRAGMA user_version").fetchone()
+    for number, script in _migrations():
+        if number <= current:
+            continue
+        with transaction(conn):
+            for statement in script.split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {int(number)}")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,103 @@
+"""Read models over the embedded database: stock, alerts, history, thresholds."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from stockwatch.core.thresholds import WILDCARD
+from stockwatch.sqlite.database import transaction, utc_now
+
+
+def stock(
+    conn: sqlite3.Connection,
+    store: str | None = None,
+    out_of_stock: bool = False,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    sql = "SELECT store, item, count, updated_at FROM inventory"
+    where: list[str] = []
+    params: list[Any] = []
+    if store is not None:
+        where.append("store = ?")
+        params.append(store)
+    if out_of_stock:
+        where.append("count = 0")
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY store, item"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [
+        {"store": s, "item": i, "count": c, "updated_at": u}
+        for s, i, c, u in conn.execute(sql, params)
+    ]
+
+
+def alerts(
+    conn: sqlite3.Connection, open_only: bool = False, limit: int | None = None
+) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT id, kind, store, item, count, minimum, upload_id, raised_at, resolved_at"
+        " FROM alerts"
+    )
+    if open_only:
+        sql += " WHERE resolved_at IS NULL"
+    sql += " ORDER BY id DESC"
+    params: list[Any] = []
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [
+        {
+            "id": a,
+            "kind": k,
+            "store": s,
+            "item": i,
+            "count": c,
+            "minimum": m,
+            "upload_id": u,
+            "raised_at": r,
+            "resolved_at": z,
+        }
+        for a, k, s, i, c, m, u, r, z in conn.execute(sql, params)
+    ]
+
+
+def history(conn: sqlite3.Connection, store: str, item: str) -> list[dict[str, Any]]:
+    return [
+        {"seq": q, "old_count": o, "count": n, "upload_id": u, "changed_at": t}
+        for q, o, n, u, t in conn.execute(
+            "SELECT seq, old_count, new_count, upload_id, changed_at FROM changes"
+            " WHERE store = ? AND item = ? ORDER BY seq",
+            (store, item),
+        )
+    ]
+
+
+def thresholds(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [
+        {"store": s, "item": i, "minimum": m, "updated_at": u}
+        for s, i, m, u in conn.execute(
+            "SELECT store, item, minimum, updated_at FROM thresholds ORDER BY store, item"
+        )
+    ]
+
+
+def set_thresholds(conn: sqlite3.Connection, entries: list[tuple[str, str, int]]) -> int:
+    now = utc_now()
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO thresholds (store, item, minimum, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (store, item) DO UPDATE SET minimum = excluded.minimum,"
+            " updated_at = excluded.updated_at",
+            [(s or WILDCARD, i or WILDCARD, m, now) for s, i, m in entries],
+        )
+    return len(entries)
+
+
+def delete_threshold(conn: sqlite3.Connection, store: str, item: str) -> bool:
+    with transaction(conn):
+        cursor = conn.execute("DELETE FROM thresholds WHERE store = ? AND item = ?", (store, item))
+    return cursor.rowcount > 0
