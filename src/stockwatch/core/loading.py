@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Protocol
 
 from stockwatch.core.model import Row
 from stockwatch.core.reader import InventoryFile, _show
 from stockwatch.core.report import UploadReport
+
+_KEY = itemgetter(1, 2)
 
 
 @dataclass
@@ -43,16 +46,8 @@ def load_rows(
     what was written, so a file is never half-applied.
     """
     for chunk in inventory.chunks(chunk_rows):
-        first_lines: dict[tuple[str, str], int] = {}
-        unique: list[Row] = []
-        names: dict[int, tuple[str, str]] = {}
-        for row in chunk:
-            key = (row[1], row[2])
-            first = first_lines.setdefault(key, row[0])
-            if first != row[0]:
-                inventory.reject_row(row[0], "item", _repeat_message(row[1], row[2], first))
-            else:
-                unique.append(row)
+        keys = list(map(_KEY, chunk))
+        unique = chunk if len(set(keys)) == len(keys) else _drop_repeats(inventory, chunk, keys)
         outcome = writer.apply(unique, version)
         if outcome.repeats:
             names = {row[0]: (row[1], row[2]) for row in unique}
@@ -63,6 +58,21 @@ def load_rows(
         report.rows_unchanged += outcome.unchanged
         report.rows_superseded += outcome.superseded
     finish_report(inventory, report)
+
+
+def _drop_repeats(
+    inventory: InventoryFile, chunk: list[Row], keys: list[tuple[str, str]]
+) -> list[Row]:
+    """Reject the later rows of a (store, item) that appears twice within one chunk."""
+    first_lines: dict[tuple[str, str], int] = {}
+    unique = []
+    for row, key in zip(chunk, keys, strict=True):
+        first = first_lines.setdefault(key, row[0])
+        if first != row[0]:
+            inventory.reject_row(row[0], "item", _repeat_message(row[1], row[2], first))
+        else:
+            unique.append(row)
+    return unique
 
 
 def finish_report(inventory: InventoryFile, report: UploadReport) -> None:

@@ -12,7 +12,7 @@ import codecs
 import csv
 import io
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from stockwatch.core.limits import Limits
@@ -144,10 +144,10 @@ class _GuardedSource(io.RawIOBase):
             self._since_newline += len(data)
         else:
             first = data.find(b"\n")
-            longest = max(
-                self._since_newline + first,
-                max(map(len, data[first + 1 : last].split(b"\n"))) if last > first else 0,
-            )
+            longest = self._since_newline + first
+            if len(data) > limit and last > first:
+                # Only a block longer than the limit can hold a whole line that is too long.
+                longest = max(longest, *map(len, data[first + 1 : last].split(b"\n")))
             self.newlines += data.count(b"\n")
             self._since_newline = len(data) - last - 1
             if longest > limit:
@@ -160,6 +160,17 @@ class _GuardedSource(io.RawIOBase):
             f"a line near line {self.newlines + 1} is longer than the limit of {limit:,} bytes "
             "(STOCKWATCH_MAX_LINE_BYTES); is this really an inventory CSV file?"
         )
+
+
+def _start_lines(batch: list[list[str]], first: int) -> list[int]:
+    """The first line of each record when some record spans lines (a quoted line break)."""
+    starts = []
+    line = first
+    for fields in batch:
+        starts.append(line)
+        joined = "\x00".join(fields)
+        line += 1 + joined.count("\r") + joined.count("\n") - joined.count("\r\n")
+    return starts
 
 
 class InventoryFile:
@@ -204,16 +215,21 @@ class InventoryFile:
         except _LimitExceeded as exc:
             raise FileRejected(str(exc)) from None
         except UnicodeDecodeError as exc:
-            line = getattr(self, "_line", 0) + 1
+            line = self._current_line()
             raise FileRejected(
-                f"line {line}: the file is not valid {self._encoding_name()} text "
+                f"near line {line}: the file is not valid {self._encoding_name()} text "
                 f"(byte 0x{exc.object[exc.start]:02x} cannot be decoded); "
                 "save it as UTF-8 and upload again",
                 line,
             ) from None
         except csv.Error as exc:
-            line = getattr(self, "_line", 0) + 1
+            line = self._current_line()
             raise FileRejected(f"line {line}: malformed CSV ({exc})", line) from None
+
+    def _current_line(self) -> int:
+        """The line being read when an error struck (the decoder reads ahead a little)."""
+        reader = getattr(self, "_reader", None)
+        return 1 if reader is None else reader.line_num + self._offset + 1
 
     def _encoding_name(self) -> str:
         return {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "utf-16": "UTF-16"}.get(
@@ -289,64 +305,71 @@ class InventoryFile:
     def _chunks(self, size: int) -> Iterator[list[Row]]:
         text = self._open_text()
         header, names, header_lines = self._read_header(text)
-        si, ii, ci = self._columns(names, header_lines)
-        ncols = len(names)
-        needed = max(si, ii, ci) + 1
-        limits = self.limits
-        max_field = limits.max_field_chars
-        max_digits = len(str(limits.max_count))
-        max_rows = limits.max_rows
-        check_nul = self.encoding == "utf-16"
+        self._layout = (*self._columns(names, header_lines), len(names))
         reader = csv.reader(itertools.chain([header], text), delimiter=self.delimiter)
         next(reader)
         offset = header_lines - 1  # blank lines before the header
+        self._reader, self._offset = reader, offset
         previous = header_lines
-        self._line = previous
-        chunk: list[Row] = []
         rows = 0
-        for fields in reader:
-            line_end = reader.line_num + offset
-            line = previous + 1
-            previous = self._line = line_end
-            if len(fields) == ncols:
-                store = fields[si].strip()
-                item = fields[ii].strip()
-                count = fields[ci].strip()
-                if (
-                    store
-                    and item
-                    and count.isdigit()
-                    and count.isascii()
-                    and len(count) < max_digits
-                    and len(store) <= max_field
-                    and len(item) <= max_field
-                    and line == line_end
-                    and not check_nul
-                ):
+        while batch := list(itertools.islice(reader, size)):
+            end = reader.line_num + offset
+            if end - previous == len(batch):
+                lines: Sequence[int] = range(previous + 1, end + 1)
+            else:
+                lines = _start_lines(batch, previous + 1)
+            previous = end
+            chunk = self._fast_batch(batch, lines)
+            if chunk is None:
+                chunk = []
+                for fields, line in zip(batch, lines, strict=True):
+                    if not any(f.strip() for f in fields):
+                        continue  # a blank line, or only separators
                     rows += 1
-                    chunk.append((line, store, item, int(count)))
-                    if len(chunk) >= size:
-                        if rows > max_rows:
-                            self._too_many_rows()
-                        self.rows_read = rows
-                        yield chunk
-                        chunk = []
-                    continue
-            if not any(f.strip() for f in fields):
-                continue  # blank line, or only separators
-            rows += 1
-            valid = self._validate_slow(fields, line, line_end, si, ii, ci, ncols, needed)
-            if valid is not None:
-                chunk.append(valid)
-        if rows > max_rows:
-            self._too_many_rows()
-        self.rows_read = rows
+                    valid = self._validate_slow(fields, line)
+                    if valid is not None:
+                        chunk.append(valid)
+            else:
+                rows += len(chunk)
+            if rows > self.limits.max_rows:
+                self._too_many_rows()
+            self.rows_read = rows
+            if chunk:
+                yield chunk
         if rows == 0:
             raise FileRejected(
                 "the file has a header but no inventory rows; add lines like Berlin,Echo Dot,12"
             )
-        if chunk:
-            yield chunk
+
+    def _fast_batch(self, batch: list[list[str]], lines: Sequence[int]) -> list[Row] | None:
+        """Validate a batch of ordinary rows with whole-list operations, or return None.
+
+        Nearly every real batch is all good rows on one line each; checking them column by
+        column at C speed is what lets loading keep up with a bare upsert. Any doubt sends
+        the batch to ``_validate_slow``, which finds and explains each problem.
+        """
+        si, ii, ci, ncols = self._layout
+        if not isinstance(lines, range) or self.encoding == "utf-16":
+            return None
+        if set(map(len, batch)) != {ncols}:
+            return None
+        columns = list(zip(*batch, strict=True))
+        stores = list(map(str.strip, columns[si]))
+        items = list(map(str.strip, columns[ii]))
+        counts = list(map(str.strip, columns[ci]))
+        if not (all(stores) and all(items) and all(counts)):
+            return None
+        digits = "".join(counts)
+        if not (digits.isascii() and digits.isdigit()):
+            return None
+        limits = self.limits
+        if max(map(len, counts)) >= len(str(limits.max_count)):
+            return None
+        if max(map(len, stores)) > limits.max_field_chars:
+            return None
+        if max(map(len, items)) > limits.max_field_chars:
+            return None
+        return list(zip(lines, stores, items, map(int, counts), strict=True))
 
     def _too_many_rows(self) -> None:
         raise _LimitExceeded(
@@ -354,18 +377,10 @@ class InventoryFile:
             "split it into smaller files"
         )
 
-    def _validate_slow(
-        self,
-        fields: list[str],
-        line: int,
-        line_end: int,
-        si: int,
-        ii: int,
-        ci: int,
-        ncols: int,
-        needed: int,
-    ) -> Row | None:
+    def _validate_slow(self, fields: list[str], line: int) -> Row | None:
         """Find the first problem of a row the fast path refused, or return the row."""
+        si, ii, ci, ncols = self._layout
+        needed = max(si, ii, ci) + 1
         if len(fields) < needed:
             names = {si: "store", ii: "item", ci: self.columns[2]}
             missing = next(names[i] for i in sorted(names) if i >= len(fields))
@@ -382,7 +397,7 @@ class InventoryFile:
             return None
         values = {"store": fields[si].strip(), "item": fields[ii].strip()}
         for name, value in values.items():
-            problem = self._name_problem(name, value, line != line_end)
+            problem = self._name_problem(name, value)
             if problem:
                 self.reject_row(line, name, problem)
                 return None
@@ -391,7 +406,7 @@ class InventoryFile:
             return None
         return (line, values["store"], values["item"], count)
 
-    def _name_problem(self, name: str, value: str, multiline: bool) -> str | None:
+    def _name_problem(self, name: str, value: str) -> str | None:
         if not value:
             return f"{name} is empty"
         if len(value) > self.limits.max_field_chars:
@@ -401,7 +416,7 @@ class InventoryFile:
             )
         if "\x00" in value:
             return f"{name} {_show(value)} contains a NUL character"
-        if multiline or "\n" in value or "\r" in value:
+        if "\n" in value or "\r" in value:
             return (
                 f"{name} {_show(value)} contains a line break (is a quote left open on this line?)"
             )

@@ -198,7 +198,7 @@ class EmbeddedStockwatch:
         loading = time.perf_counter()
         conn.execute("SAVEPOINT load")
         try:
-            load_rows(inventory, SqliteInventoryWriter(conn, now), version, report)
+            load_rows(inventory, SqliteInventoryWriter(conn), version, report)
         except FileRejected as exc:
             conn.execute("ROLLBACK TO load")
             report = UploadReport(filename, upload_id, message=exc.message)

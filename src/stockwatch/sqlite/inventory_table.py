@@ -22,8 +22,8 @@ CREATE TEMP TABLE IF NOT EXISTS stage (
 
 # Outcomes INSERT and CHANGE: a new item, or a newer upload with a different count.
 _FEED = """
-INSERT INTO changes (store, item, old_count, new_count, upload_id, changed_at)
-SELECT s.store, s.item, i.count, s.count, :version, :now
+INSERT INTO changes (store, item, old_count, new_count, upload_id)
+SELECT s.store, s.item, i.count, s.count, :version
 FROM temp.stage AS s LEFT JOIN inventory AS i ON i.store = s.store AND i.item = s.item
 WHERE i.store IS NULL OR (i.version < :version AND i.count <> s.count)
 ORDER BY s.line
@@ -32,13 +32,12 @@ ORDER BY s.line
 # Outcomes INSERT, CHANGE and CONFIRM: the version moves on; the count and its upload only
 # when it differs. The WHERE clause leaves STALE and REPEAT rows untouched.
 _UPSERT = """
-INSERT INTO inventory (store, item, count, version, line, upload_id, updated_at)
-SELECT store, item, count, :version, line, :version, :now FROM temp.stage WHERE true
+INSERT INTO inventory (store, item, count, version, line, upload_id)
+SELECT store, item, count, :version, line, :version FROM temp.stage WHERE true
 ON CONFLICT (store, item) DO UPDATE SET
     version = excluded.version,
     line = excluded.line,
     upload_id = CASE WHEN count <> excluded.count THEN excluded.upload_id ELSE upload_id END,
-    updated_at = CASE WHEN count <> excluded.count THEN excluded.updated_at ELSE updated_at END,
     count = excluded.count
 WHERE excluded.version > inventory.version
 """
@@ -54,15 +53,14 @@ WHERE i.version > :version OR (i.version = :version AND i.line <> s.line)
 class SqliteInventoryWriter:
     """Applies chunks of one upload; the caller holds the transaction."""
 
-    def __init__(self, conn: sqlite3.Connection, now: str) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._now = now
         conn.execute(_STAGE)
         conn.execute("DELETE FROM temp.stage")
 
     def apply(self, rows: Sequence[Row], version: int) -> ChunkOutcome:
         conn = self._conn
-        params = {"version": version, "now": self._now}
+        params = {"version": version}
         conn.executemany("INSERT INTO temp.stage VALUES (?, ?, ?, ?)", rows)
         fed = conn.execute(_FEED, params).rowcount
         written = conn.execute(_UPSERT, params).rowcount

@@ -15,17 +15,20 @@ def stock(
     out_of_stock: bool = False,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    sql = "SELECT store, item, count, updated_at FROM inventory"
+    sql = (
+        "SELECT i.store, i.item, i.count, u.started_at FROM inventory AS i"
+        " JOIN uploads AS u ON u.id = i.upload_id"
+    )
     where: list[str] = []
     params: list[Any] = []
     if store is not None:
-        where.append("store = ?")
+        where.append("i.store = ?")
         params.append(store)
     if out_of_stock:
-        where.append("count = 0")
+        where.append("i.count = 0")
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY store, item"
+    sql += " ORDER BY i.store, i.item"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
@@ -69,8 +72,9 @@ def history(conn: sqlite3.Connection, store: str, item: str) -> list[dict[str, A
     return [
         {"seq": q, "old_count": o, "count": n, "upload_id": u, "changed_at": t}
         for q, o, n, u, t in conn.execute(
-            "SELECT seq, old_count, new_count, upload_id, changed_at FROM changes"
-            " WHERE store = ? AND item = ? ORDER BY seq",
+            "SELECT c.seq, c.old_count, c.new_count, c.upload_id, u.started_at"
+            " FROM changes AS c JOIN uploads AS u ON u.id = c.upload_id"
+            " WHERE c.store = ? AND c.item = ? ORDER BY c.seq",
             (store, item),
         )
     ]

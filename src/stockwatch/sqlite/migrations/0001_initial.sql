@@ -17,7 +17,8 @@ CREATE TABLE uploads (
 CREATE INDEX uploads_pending ON uploads (id) WHERE status IN ('queued', 'processing');
 
 -- The inventory table. version/line: the newest upload that asserted this count (and where);
--- upload_id/updated_at: the upload that last changed it.
+-- upload_id: the upload that last changed it (its started_at says when). Times live on the
+-- upload rather than on each row: a million-row upload then writes a third less.
 CREATE TABLE inventory (
     store TEXT NOT NULL,
     item TEXT NOT NULL,
@@ -25,7 +26,6 @@ CREATE TABLE inventory (
     version INTEGER NOT NULL,
     line INTEGER NOT NULL,
     upload_id INTEGER NOT NULL,
-    updated_at TEXT NOT NULL,
     PRIMARY KEY (store, item)
 ) WITHOUT ROWID;
 
@@ -36,8 +36,7 @@ CREATE TABLE changes (
     item TEXT NOT NULL,
     old_count INTEGER,
     new_count INTEGER NOT NULL,
-    upload_id INTEGER NOT NULL,
-    changed_at TEXT NOT NULL
+    upload_id INTEGER NOT NULL
 );
 CREATE INDEX changes_by_item ON changes (store, item);
 

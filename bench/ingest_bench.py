@@ -1,0 +1,135 @@
+"""Ingest throughput and peak memory of the embedded pipeline, against a plain upsert.
+
+    python bench/ingest_bench.py            # 1,000,000 rows; peak memory at 1M and 4M rows
+    python bench/ingest_bench.py --quick    # 100,000 rows; memory at 100k and 400k rows
+
+The baseline is what a hand-written loader does: ``csv.reader`` over the same file into one
+``executemany`` upsert on a table keyed by (store, item), with the same SQLite pragmas, in
+the same run on the same machine. stockwatch does more for each row (validation, the
+ordering rule, the change feed, alerts, the report), and the target is at least 0.7x the
+baseline's rate. Peak memory is measured in a fresh process per file size (ru_maxrss) and
+must not grow with the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_RATIO = 0.7
+MAX_MEMORY_GROWTH = 1.25
+
+
+def write_file(path: Path, stores: int, items: int) -> int:
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write("store,item,count\n")
+        for s in range(stores):
+            store = f"Store {s:05d}"
+            out.writelines(
+                f"{store},Item {i:05d},{(s * 7 + i * 13) % 50}\n" for i in range(items)
+            )
+    return stores * items
+
+
+def plain_upsert(path: Path, db: Path) -> float:
+    conn = sqlite3.connect(db, isolation_level=None)
+    for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -65536"):
+        conn.execute(f"PRAGMA {pragma}")
+    conn.execute(
+        "CREATE TABLE inventory (store TEXT, item TEXT, count INTEGER,"
+        " PRIMARY KEY (store, item)) WITHOUT ROWID"
+    )
+    started = time.perf_counter()
+    with open(path, encoding="utf-8", newline="") as source:
+        reader = csv.reader(source)
+        next(reader)
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO inventory VALUES (?, ?, ?)"
+            " ON CONFLICT (store, item) DO UPDATE SET count = excluded.count",
+            ((s, i, int(c)) for s, i, c in reader),
+        )
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def stockwatch_ingest(path: Path, data_dir: Path) -> dict[str, float]:
+    """Run in a child process so that its peak memory is its own."""
+    code = (
+        "import json, resource, sys, time\n"
+        "from pathlib import Path\n"
+        "from stockwatch.sqlite.app import EmbeddedStockwatch\n"
+        "app = EmbeddedStockwatch(Path(sys.argv[2]), channel_names=())\n"
+        "t = time.perf_counter()\n"
+        "with open(sys.argv[1], 'rb') as f: uid = app.receive('bench.csv', f)\n"
+        "received = time.perf_counter() - t\n"
+        "t = time.perf_counter()\n"
+        "report = app.process_upload(uid)\n"
+        "processed = time.perf_counter() - t\n"
+        "assert report.status == 'loaded', report.to_json()\n"
+        "print(json.dumps({'receive_s': received, 'process_s': processed,\n"
+        "  'rows': report.rows_loaded + report.rows_unchanged, 'alerts': report.alerts_total,\n"
+        "  'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(data_dir)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100k rows instead of 1M")
+    args = parser.parse_args()
+    stores = 100 if args.quick else 1000
+    items = 1000
+    with tempfile.TemporaryDirectory(prefix="stockwatch-bench-") as tmp:
+        work = Path(tmp)
+        small, large = work / "small.csv", work / "large.csv"
+        rows = write_file(small, stores, items)
+        large_rows = write_file(large, stores * 4, items)
+
+        baseline_s = plain_upsert(small, work / "plain.db")
+        ours = stockwatch_ingest(small, work / "data-small")
+        again = stockwatch_ingest(small, work / "data-small")
+        big = stockwatch_ingest(large, work / "data-large")
+
+    base_rate = rows / baseline_s
+    our_rate = rows / ours["process_s"]
+    ratio = our_rate / base_rate
+    growth = big["peak_mb"] / ours["peak_mb"]
+    print(f"rows: {rows:,} ({stores:,} stores x {items:,} items)")
+    print(f"plain executemany upsert:  {base_rate:12,.0f} rows/s  ({baseline_s:.2f} s)")
+    print(
+        f"stockwatch ingest:         {our_rate:12,.0f} rows/s  ({ours['process_s']:.2f} s;"
+        f" keeping the file took {ours['receive_s']:.2f} s more; {ours['alerts']:,.0f} alerts)"
+    )
+    print(f"ratio:                     {ratio:12.2f}x  (target >= {TARGET_RATIO}x)")
+    print(
+        f"unchanged re-upload:       {rows / again['process_s']:12,.0f} rows/s"
+        f"  ({again['process_s']:.2f} s)"
+    )
+    print(f"peak memory, {rows:,} rows:       {ours['peak_mb']:8.1f} MB")
+    print(f"peak memory, {large_rows:,} rows:       {big['peak_mb']:8.1f} MB")
+    print(f"memory growth for 4x the rows: {growth:.2f}x  (target <= {MAX_MEMORY_GROWTH}x)")
+    ok = ratio >= TARGET_RATIO and growth <= MAX_MEMORY_GROWTH
+    print("PASS" if ok else "BELOW TARGET")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
