@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -33,9 +32,7 @@ def write_file(path: Path, stores: int, items: int) -> int:
         out.write("store,item,count\n")
         for s in range(stores):
             store = f"Store {s:05d}"
-            out.writelines(
-                f"{store},Item {i:05d},{(s * 7 + i * 13) % 50}\n" for i in range(items)
-            )
+            out.writelines(f"{store},Item {i:05d},{(s * 7 + i * 13) % 50}\n" for i in range(items))
     return stores * items
 
 

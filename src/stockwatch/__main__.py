@@ -1,0 +1,3 @@
+from stockwatch.cli.main import main
+
+main()

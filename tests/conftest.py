@@ -1,0 +1,77 @@
+"""Shared fixtures: real data directories, a real webhook receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stockwatch.core.report import UploadReport
+from stockwatch.sqlite.app import EmbeddedStockwatch
+
+SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+
+
+def csv_bytes(*rows: tuple[str, str, int | str], header: str = "store,item,count") -> bytes:
+    lines = [header, *(f"{s},{i},{c}" for s, i, c in rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def ingest(app: EmbeddedStockwatch, name: str, data: bytes, strict: bool = False) -> UploadReport:
+    upload_id = app.receive(name, io.BytesIO(data), strict)
+    return app.process_upload(upload_id)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[EmbeddedStockwatch]:
+    instance = EmbeddedStockwatch(tmp_path / "data", channel_names=("webhook",))
+    yield instance
+    instance.close()
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint: records each POST; can be told to fail."""
+
+    url: str = ""
+    received: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    fail_with: int | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if state.fail_with is not None:
+                self.send_response(state.fail_with)
+                self.end_headers()
+                return
+            with state.lock:
+                state.received.append(json.loads(body))
+                state.headers.append(dict(self.headers))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()

@@ -1,0 +1,255 @@
+"""The ``stockwatch`` command, run as a real process on a real data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import SHARED_SAMPLES, Receiver, csv_bytes
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKWATCH_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "stockwatch", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def run_json(*args: str, **kwargs: Any) -> Any:
+    result = run(*args, **kwargs)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def berlin(tmp_path: Path) -> Path:
+    path = SHARED_SAMPLES / "inventory-berlin.csv"
+    if path.exists():
+        return path
+    target = tmp_path / "inventory-berlin.csv"  # same content as the shared sample
+    target.write_bytes(
+        csv_bytes(
+            ("Berlin", "Echo Dot", 12),
+            ("Berlin", "Echo (2nd Gen)", 19),
+            ("Berlin", "Echo Show", 18),
+            ("Berlin", "Echo Plus", 0),
+            ("Berlin", "Echo Look", 10),
+            ("Berlin", "Amazon Tap", 15),
+            header="Store,item,count",
+        )
+    )
+    return target
+
+
+def test_ingest_stock_alerts_json(tmp_path: Path, berlin: Path) -> None:
+    data = str(tmp_path / "data")
+    (report,) = run_json("--data-dir", data, "ingest", "--json", str(berlin))
+    assert set(report) >= {
+        "file",
+        "upload_id",
+        "status",
+        "rows_loaded",
+        "rows_unchanged",
+        "rows_rejected",
+        "errors",
+        "alerts",
+    }
+    assert (report["status"], report["rows_loaded"]) == ("loaded", 6)
+    stock = run_json("--data-dir", data, "stock", "--json")
+    assert len(stock) == 6 and set(stock[0]) == {"store", "item", "count", "updated_at"}
+    out = run_json("--data-dir", data, "stock", "--json", "--out-of-stock", "--store", "Berlin")
+    assert [(r["store"], r["item"], r["count"]) for r in out] == [("Berlin", "Echo Plus", 0)]
+    (alert,) = run_json("--data-dir", data, "alerts", "--open", "--json")
+    assert set(alert) >= {"id", "kind", "store", "item", "count", "raised_at", "resolved_at"}
+    assert (alert["kind"], alert["resolved_at"]) == ("out_of_stock", None)
+    (upload,) = run_json("--data-dir", data, "uploads", "--json")
+    assert upload["status"] == "loaded"
+    history = run_json("--data-dir", data, "history", "Berlin", "Echo Plus", "--json")
+    assert [h["count"] for h in history] == [0]
+    again = run("--data-dir", data, "ingest", str(berlin))
+    assert again.returncode == 0
+    assert "loaded 0 rows, 6 unchanged" in again.stdout
+    assert "out of stock" not in again.stderr  # nothing alerted twice
+
+
+def test_bad_rows_exit_1_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_bytes(("Berlin", "Echo Dot", 3), ("Berlin", "Echo Show", "twelve")))
+    result = run("--data-dir", str(tmp_path / "d"), "ingest", str(bad))
+    assert result.returncode == 1
+    assert 'bad.csv:3: count "twelve" is not a whole number' in result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    stock = run_json("--data-dir", str(tmp_path / "d"), "stock", "--json")
+    assert [r["item"] for r in stock] == ["Echo Dot"]
+
+
+def test_a_binary_file_gets_one_clear_message(tmp_path: Path) -> None:
+    bad = tmp_path / "inventory.xlsx"
+    bad.write_bytes(b"PK\x03\x04" + bytes(200))
+    result = run("--data-dir", str(tmp_path / "d"), "ingest", str(bad))
+    assert result.returncode == 1
+    assert "inventory.xlsx: rejected" in result.stdout
+    assert "ZIP archive" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_strict_flag_and_setting(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_bytes(("Berlin", "Echo Dot", 3), ("Berlin", "Echo Show", "-2")))
+    data = str(tmp_path / "d")
+    (report,) = json.loads(run("--data-dir", data, "ingest", "--strict", "--json", str(bad)).stdout)
+    assert (report["status"], report["rows_loaded"]) == ("rejected", 0)
+    (report,) = json.loads(
+        run("--data-dir", data, "ingest", "--json", str(bad), env={"STOCKWATCH_STRICT": "1"}).stdout
+    )
+    assert report["status"] == "rejected"
+
+
+def test_validate_writes_nothing(tmp_path: Path, berlin: Path) -> None:
+    data = tmp_path / "d"
+    (report,) = run_json("--data-dir", str(data), "validate", "--json", str(berlin))
+    assert (report["status"], report["rows_loaded"], report["upload_id"]) == ("loaded", 6, None)
+    assert report["alerts"][0]["item"] == "Echo Plus"
+    assert not data.exists()
+    run_json("--data-dir", str(data), "ingest", "--json", str(berlin))
+    (report,) = run_json("--data-dir", str(data), "validate", "--json", str(berlin))
+    assert (report["rows_loaded"], report["rows_unchanged"], report["alerts"]) == (0, 6, [])
+    assert len(run_json("--data-dir", str(data), "uploads", "--json")) == 1
+
+
+def test_usage_errors_exit_2_without_traceback(tmp_path: Path) -> None:
+    for args in (
+        ["--bogus", "stock"],
+        ["ingest"],
+        ["ingest", str(tmp_path / "missing.csv")],
+        ["stock", "--limit", "zero"],
+        ["thresholds", "set", "B", "E", "-1"],
+    ):
+        result = run("--data-dir", str(tmp_path / "d"), *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert "Error" in result.stderr
+
+
+def test_an_unusable_data_dir_is_a_clear_message(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    result = run("--data-dir", str(not_a_dir / "d"), "stock")
+    assert result.returncode == 2
+    assert "cannot create the data directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_data_dir_from_the_environment(tmp_path: Path, berlin: Path) -> None:
+    env = {"STOCKWATCH_DATA_DIR": str(tmp_path / "env-data")}
+    run_json("ingest", "--json", str(berlin), env=env)
+    assert (tmp_path / "env-data" / "stockwatch.db").exists()
+
+
+def test_thresholds_commands(tmp_path: Path) -> None:
+    data = str(tmp_path / "d")
+    assert run("--data-dir", data, "thresholds", "set", "Berlin", "*", "5").returncode == 0
+    csv_file = tmp_path / "minimums.csv"
+    csv_file.write_text("store,item,minimum\n*,Echo Dot,3\nPusan,Echo Show,8\n")
+    imported = run("--data-dir", data, "thresholds", "import", str(csv_file))
+    assert imported.returncode == 0 and "imported 2 thresholds" in imported.stdout
+    rows = run_json("--data-dir", data, "thresholds", "list", "--json")
+    assert [(r["store"], r["item"], r["minimum"]) for r in rows] == [
+        ("*", "Echo Dot", 3),
+        ("Berlin", "*", 5),
+        ("Pusan", "Echo Show", 8),
+    ]
+    inventory = tmp_path / "inv.csv"
+    inventory.write_bytes(csv_bytes(("Berlin", "Echo Look", 4)))
+    (report,) = json.loads(run("--data-dir", data, "ingest", "--json", str(inventory)).stdout)
+    assert report["alerts"] == [
+        {"kind": "low_stock", "store": "Berlin", "item": "Echo Look", "count": 4, "minimum": 5}
+    ]
+    assert run("--data-dir", data, "thresholds", "delete", "Berlin", "*").returncode == 0
+    assert run("--data-dir", data, "thresholds", "delete", "Berlin", "*").returncode == 2
+    bad = tmp_path / "bad-minimums.csv"
+    bad.write_text("store,item,minimum\nB,E,lots\n")
+    failed = run("--data-dir", data, "thresholds", "import", str(bad))
+    assert failed.returncode == 1 and 'bad-minimums.csv:2: minimum "lots"' in failed.stderr
+
+
+def test_webhook_and_process_retry_pending_notifications(
+    tmp_path: Path, berlin: Path, receiver: Receiver
+) -> None:
+    data = str(tmp_path / "d")
+    down = run(
+        "--data-dir",
+        data,
+        "ingest",
+        str(berlin),
+        env={"STOCKWATCH_WEBHOOK_URL": "http://127.0.0.1:9/hook"},
+    )
+    assert down.returncode == 0
+    assert "notification not delivered yet, will retry" in down.stderr
+    still_down = run(
+        "--data-dir", data, "process", env={"STOCKWATCH_WEBHOOK_URL": "http://127.0.0.1:9/hook"}
+    )
+    assert still_down.returncode == 1 and "still pending: 1" in still_down.stdout
+    done = run_json(
+        "--data-dir", data, "process", "--json", env={"STOCKWATCH_WEBHOOK_URL": receiver.url}
+    )
+    assert done["notifications"] == {"sent": 1, "failed": 0, "pending": 0}
+    assert (
+        run_json(
+            "--data-dir", data, "process", "--json", env={"STOCKWATCH_WEBHOOK_URL": receiver.url}
+        )["notifications"]["sent"]
+        == 0
+    )
+    (body,) = receiver.received
+    assert "Berlin is out of stock of Echo Plus" in body["text"]
+    assert body["alerts"][0]["item"] == "Echo Plus"
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    big.write_bytes(
+        csv_bytes(*((f"Store {s}", f"Item {i}", 3) for s in range(60) for i in range(1000)))
+    )
+    quiet = run("--data-dir", str(tmp_path / "a"), "ingest", str(big))
+    assert quiet.returncode == 0 and "loading big.csv" not in quiet.stderr
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKWATCH_")}
+    env["COLUMNS"] = "100"
+    proc = subprocess.run(
+        [sys.executable, "-m", "stockwatch", "--data-dir", str(tmp_path / "b"), "ingest", str(big)],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=env,
+        timeout=120,
+    )
+    os.close(follower)
+    seen = b""
+    try:
+        while chunk := os.read(leader, 65536):
+            seen += chunk
+    except OSError:
+        pass
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"loading big.csv" in seen
+
+
+def test_demo_loads_the_six_stores(tmp_path: Path) -> None:
+    result = run("--data-dir", str(tmp_path / "demo"), "demo")
+    assert result.returncode == 0
+    assert "6 items out of stock" in result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.startswith("- ")]
+    assert len(lines) == 6 and all(" is out of stock of " in line for line in lines)

@@ -1,0 +1,179 @@
+"""The ordering rule: newest upload wins, repeats change nothing, whatever the order."""
+
+from __future__ import annotations
+
+import io
+import random
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.conftest import csv_bytes, ingest
+
+from stockwatch.core.ordering import Outcome, decide, feeds_change, writes_row
+from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.sqlite.database import connect
+from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
+
+
+@pytest.mark.parametrize(
+    ("current", "incoming", "outcome"),
+    [
+        ((None, None), (5, 3), Outcome.INSERT),
+        ((5, 2), (7, 3), Outcome.CHANGE),
+        ((5, 2), (5, 3), Outcome.CONFIRM),
+        ((5, 3), (7, 3), Outcome.REPEAT),
+        ((5, 4), (7, 3), Outcome.STALE),
+    ],
+)
+def test_decide(
+    current: tuple[int | None, int | None], incoming: tuple[int, int], outcome: Outcome
+) -> None:
+    assert decide(*current, *incoming) is outcome
+
+
+_db_dir = tempfile.TemporaryDirectory(prefix="stockwatch-ordering-")
+_conn = connect(Path(_db_dir.name) / "ordering.db")
+_key = iter(range(10**9))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    current=st.none() | st.tuples(st.integers(0, 3), st.integers(1, 5)),
+    incoming=st.tuples(st.integers(0, 3), st.integers(1, 5)),
+)
+def test_sqlite_writer_follows_the_core_rule(
+    current: tuple[int, int] | None, incoming: tuple[int, int]
+) -> None:
+    """The set-based SQL of the SQLite backend states exactly ``core.ordering.decide``."""
+    conn: sqlite3.Connection = _conn
+    item = f"item-{next(_key)}"
+    if current is not None:
+        conn.execute(
+            "INSERT INTO inventory (store, item, count, version, line, upload_id)"
+            " VALUES ('S', ?, ?, ?, 99, ?)",
+            (item, current[0], current[1], current[1]),
+        )
+    (before,) = conn.execute("SELECT count(*) FROM changes").fetchone()
+    expected = decide(*(current or (None, None)), *incoming)
+
+    outcome = SqliteInventoryWriter(conn).apply([(2, "S", item, incoming[0])], incoming[1])
+
+    count, version = conn.execute(
+        "SELECT count, version FROM inventory WHERE store = 'S' AND item = ?", (item,)
+    ).fetchone()
+    (after,) = conn.execute("SELECT count(*) FROM changes").fetchone()
+    if writes_row(expected):
+        assert (count, version) == incoming
+    else:
+        assert current is not None and (count, version) == current
+    assert after - before == (1 if feeds_change(expected) else 0)
+    assert outcome.loaded == (1 if feeds_change(expected) else 0)
+    assert outcome.unchanged == (1 if expected is Outcome.CONFIRM else 0)
+    assert outcome.superseded == (1 if expected is Outcome.STALE else 0)
+    assert len(outcome.repeats) == (1 if expected is Outcome.REPEAT else 0)
+
+
+ITEMS = ["Echo Dot", "Echo Show", "Echo Plus", "Echo Look"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    uploads=st.lists(
+        st.dictionaries(st.sampled_from(ITEMS), st.integers(0, 2), min_size=1),
+        min_size=2,
+        max_size=5,
+    ),
+    seed=st.integers(0, 2**32),
+)
+def test_any_order_with_repeats_converges_to_the_newest_upload(
+    uploads: list[dict[str, int]], seed: int
+) -> None:
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        app = EmbeddedStockwatch(Path(tmp), channel_names=("webhook",))
+        try:
+            ids = [
+                app.receive(
+                    f"u{n}.csv", _stream(csv_bytes(*(("Berlin", i, c) for i, c in u.items())))
+                )
+                for n, u in enumerate(uploads)
+            ]
+            order = ids + rng.choices(ids, k=len(ids))
+            rng.shuffle(order)
+            for upload_id in order:
+                app.process_upload(upload_id)
+            newest: dict[str, int] = {}
+            for u in uploads:
+                newest.update(u)
+            stock = dict(app.conn.execute("SELECT item, count FROM inventory"))
+            assert stock == newest
+            open_out = [
+                item
+                for (item,) in app.conn.execute(
+                    "SELECT item FROM alerts WHERE kind = 'out_of_stock' AND resolved_at IS NULL"
+                )
+            ]
+            assert sorted(open_out) == sorted(i for i, c in newest.items() if c == 0)
+            (notified,) = app.conn.execute("SELECT count(*) FROM outbox").fetchone()
+            (raising,) = app.conn.execute("SELECT count(DISTINCT upload_id) FROM alerts").fetchone()
+            assert notified == raising  # one digest per upload that raised something
+        finally:
+            app.close()
+
+
+def _stream(data: bytes) -> io.BytesIO:
+    return io.BytesIO(data)
+
+
+def test_same_upload_twice_changes_nothing_and_alerts_nobody(app: EmbeddedStockwatch) -> None:
+    data = csv_bytes(("Berlin", "Echo Dot", 0))
+    upload_id = app.receive("a.csv", _stream(data))
+    first = app.process_upload(upload_id)
+    changes = app.conn.execute("SELECT count(*) FROM changes").fetchone()
+    second = app.process_upload(upload_id)
+    assert second.to_json() == first.to_json()
+    assert app.conn.execute("SELECT count(*) FROM changes").fetchone() == changes
+    assert app.conn.execute("SELECT count(*) FROM alerts").fetchone() == (1,)
+    assert app.conn.execute("SELECT count(*) FROM outbox").fetchone() == (1,)
+
+
+def test_an_older_upload_processed_late_does_not_overwrite(app: EmbeddedStockwatch) -> None:
+    old = app.receive("old.csv", _stream(csv_bytes(("Berlin", "Echo Dot", 0))))
+    new = app.receive("new.csv", _stream(csv_bytes(("Berlin", "Echo Dot", 7))))
+    assert app.process_upload(new).rows_loaded == 1
+    late = app.process_upload(old)
+    assert (late.rows_loaded, late.rows_superseded) == (0, 1)
+    assert app.conn.execute("SELECT count FROM inventory").fetchone() == (7,)
+    assert app.conn.execute("SELECT count(*) FROM alerts").fetchone() == (0,)
+
+
+def test_a_newer_upload_with_the_same_count_still_outranks_a_late_one(
+    app: EmbeddedStockwatch,
+) -> None:
+    ingest(app, "a.csv", csv_bytes(("Berlin", "Echo Dot", 5)))
+    late = app.receive("b.csv", _stream(csv_bytes(("Berlin", "Echo Dot", 9))))
+    confirm = ingest(app, "c.csv", csv_bytes(("Berlin", "Echo Dot", 5)))
+    assert (confirm.rows_loaded, confirm.rows_unchanged) == (0, 1)
+    assert app.process_upload(late).rows_superseded == 1
+    assert app.conn.execute("SELECT count FROM inventory").fetchone() == (5,)
+
+
+def test_a_repeated_row_in_one_file_is_an_error_on_the_later_line(
+    app: EmbeddedStockwatch,
+) -> None:
+    rows = [("Berlin", f"Item {i}", 1) for i in range(6000)]
+    rows.insert(2, ("Berlin", "Item 1", 9))  # same chunk
+    rows.append(("Berlin", "Item 0", 4))  # a later chunk
+    report = ingest(app, "dup.csv", csv_bytes(*rows))
+    assert report.status == "loaded_with_errors"
+    assert [(e.line, e.message) for e in report.errors] == [
+        (4, 'store "Berlin", item "Item 1" appears again; first on line 3'),
+        (6003, 'store "Berlin", item "Item 0" appears again; first on line 2'),
+    ]
+    assert app.conn.execute(
+        "SELECT count FROM inventory WHERE item IN ('Item 0', 'Item 1') ORDER BY item"
+    ).fetchall() == [(1,), (1,)]
