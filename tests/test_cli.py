@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.conftest import SHARED_SAMPLES, Receiver, csv_bytes
 
 

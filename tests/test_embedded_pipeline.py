@@ -13,13 +13,12 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from tests.conftest import Receiver, csv_bytes, ingest
-
 from stockwatch.core.limits import Limits
 from stockwatch.notify.webhook import WebhookChannel
 from stockwatch.sqlite import queries
 from stockwatch.sqlite.app import EmbeddedStockwatch
 from stockwatch.sqlite.outbox import deliver
+from tests.conftest import Receiver, csv_bytes, ingest
 
 
 def lab_files() -> list[tuple[str, bytes]]:

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.conftest import csv_bytes, ingest
 
 from stockwatch.core.ordering import Outcome, decide, feeds_change, writes_row
 from stockwatch.sqlite.app import EmbeddedStockwatch
 from stockwatch.sqlite.database import connect
 from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
+from tests.conftest import csv_bytes, ingest
 
 
 @pytest.mark.parametrize(
