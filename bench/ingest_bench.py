@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 TARGET_RATIO = 0.7
+ROUNDS = 3
 MAX_MEMORY_GROWTH = 1.25
 
 
@@ -100,9 +101,14 @@ def main() -> int:
         rows = write_file(small, stores, items)
         large_rows = write_file(large, stores * 4, items)
 
-        baseline_s = plain_upsert(small, work / "plain.db")
-        ours = stockwatch_ingest(small, work / "data-small")
-        again = stockwatch_ingest(small, work / "data-small")
+        # Alternate the two, best of three each: this machine is shared and noisy.
+        baseline_runs, our_runs = [], []
+        for n in range(ROUNDS):
+            baseline_runs.append(plain_upsert(small, work / f"plain-{n}.db"))
+            our_runs.append(stockwatch_ingest(small, work / f"data-{n}"))
+        baseline_s = min(baseline_runs)
+        ours = min(our_runs, key=lambda r: r["process_s"])
+        again = stockwatch_ingest(small, work / "data-0")
         big = stockwatch_ingest(large, work / "data-large")
 
     base_rate = rows / baseline_s

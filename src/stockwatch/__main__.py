@@ -1,3 +1,4 @@
 from stockwatch.cli.main import main
 
-main()
+if __name__ == "__main__":  # a guard, since read-ahead processes import this module
+    main()

@@ -148,7 +148,7 @@ def _validate_one(app: EmbeddedStockwatch, path: Path, strict: bool) -> UploadRe
         open(path, "rb") as source,
         progress_bar(f"checking {path.name}", path.stat().st_size) as on_progress,
     ):
-        return app.validate(path.name, source, strict, on_progress)
+        return app.validate(path.name, source, strict, on_progress, path)
 
 
 def _finish(reports: list[UploadReport], as_json: bool, verb: str) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from stockwatch.core.alert_rules import evaluate_changes
 from stockwatch.core.digest import compose_digest
 from stockwatch.core.limits import Limits
-from stockwatch.core.loading import load_rows
+from stockwatch.core.loading import ReadSummary, finish_report, load_chunks, unique_chunks
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.reader import FileRejected, InventoryFile, Readable
 from stockwatch.core.report import UploadReport
@@ -29,6 +29,7 @@ from stockwatch.core.thresholds import Threshold, Thresholds
 from stockwatch.sqlite.database import DATABASE_NAME, DataDirError, connect, transaction, utc_now
 from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
 from stockwatch.sqlite.object_store import FolderObjectStore, ObjectTooLarge, safe_filename
+from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES, ReadAhead, StagedChunkWriter
 
 FINISHED = ("loaded", "loaded_with_errors", "rejected")
 REPORTED_ALERTS = 1000
@@ -140,15 +141,16 @@ class EmbeddedStockwatch:
         )
         started = time.perf_counter()
         with transaction(self.conn):
+            path = self.objects.path_of(record.object_key)
             try:
-                source = self.objects.open(record.object_key)
+                source = open(path, "rb")  # noqa: SIM115 - closed below
             except FileNotFoundError:
                 report = UploadReport(record.filename, upload_id)
                 report.message = f"the stored file {record.object_key} is missing"
             else:
                 with source:
                     report = self._load_and_alert(
-                        source, record.filename, upload_id, record.strict, on_progress
+                        source, record.filename, upload_id, record.strict, on_progress, path=path
                     )
             report.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
             report.settle_status()
@@ -164,6 +166,7 @@ class EmbeddedStockwatch:
         source: Readable,
         strict: bool = False,
         on_progress: ProgressCallback | None = None,
+        path: Path | None = None,
     ) -> UploadReport:
         """Report what ingesting the file would do, then roll it all back."""
         started = time.perf_counter()
@@ -172,7 +175,9 @@ class EmbeddedStockwatch:
             (version,) = self.conn.execute(
                 "SELECT coalesce(max(id), 0) + 1 FROM uploads"
             ).fetchone()
-            report = self._load_and_alert(source, filename, None, strict, on_progress, version)
+            report = self._load_and_alert(
+                source, filename, None, strict, on_progress, version, path
+            )
         finally:
             self.conn.execute("ROLLBACK")
         report.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
@@ -187,6 +192,7 @@ class EmbeddedStockwatch:
         strict: bool,
         on_progress: ProgressCallback | None,
         version: int | None = None,
+        path: Path | None = None,
     ) -> UploadReport:
         conn = self.conn
         version = upload_id if version is None else version
@@ -194,11 +200,10 @@ class EmbeddedStockwatch:
         report = UploadReport(filename, upload_id)
         now = utc_now()
         (start_seq,) = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()
-        inventory = InventoryFile(source, self.limits, on_progress)
         loading = time.perf_counter()
         conn.execute("SAVEPOINT load")
         try:
-            load_rows(inventory, SqliteInventoryWriter(conn), version, report)
+            self._load(source, path, version, report, on_progress)
         except FileRejected as exc:
             conn.execute("ROLLBACK TO load")
             report = UploadReport(filename, upload_id, message=exc.message)
@@ -220,15 +225,42 @@ class EmbeddedStockwatch:
         report.timings_ms["alerts"] = round((time.perf_counter() - alerting) * 1000, 1)
         return report
 
+    def _load(
+        self,
+        source: Readable,
+        path: Path | None,
+        version: int,
+        report: UploadReport,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        """Load in this process, or with a read-ahead process when the file is large."""
+        if path is not None and path.stat().st_size >= READ_AHEAD_MIN_BYTES:
+            ahead = ReadAhead(path, self.limits, on_progress)
+            repeats = load_chunks(ahead.chunks(), StagedChunkWriter(self.conn), version, report)
+            summary = ahead.summary
+        else:
+            inventory = InventoryFile(source, self.limits, on_progress)
+            writer = SqliteInventoryWriter(self.conn)
+            repeats = load_chunks(unique_chunks(inventory), writer, version, report)
+            summary = ReadSummary.of(inventory)
+        finish_report(report, summary, repeats, self.limits.max_errors_reported)
+
     def _raise_alerts(self, report: UploadReport, version: int, start_seq: int, now: str) -> None:
         conn = self.conn
         thresholds = load_thresholds(conn)
         bound = thresholds.candidate_bound()
-        cursor = conn.execute(
-            "SELECT store, item, old_count, new_count FROM changes"
-            " WHERE seq > ? AND (new_count <= ? OR old_count <= ?) ORDER BY seq",
-            (start_seq, bound, bound),
-        )
+        if bound == 0:  # no thresholds: only changes to or from zero matter
+            cursor = conn.execute(
+                "SELECT store, item, old_count, new_count FROM changes"
+                " WHERE seq > ? AND (new_count = 0 OR old_count = 0) ORDER BY seq",
+                (start_seq,),
+            )
+        else:
+            cursor = conn.execute(
+                "SELECT store, item, old_count, new_count FROM changes"
+                " WHERE seq > ? AND (new_count <= ? OR old_count <= ?) ORDER BY seq",
+                (start_seq, bound, bound),
+            )
         kept: list[AlertDecision] = []
         counts: dict[str, int] = {}
         while batch := cursor.fetchmany(ALERT_BATCH):

@@ -14,17 +14,18 @@ from collections.abc import Sequence
 from stockwatch.core.loading import ChunkOutcome
 from stockwatch.core.model import Row
 
-_STAGE = """
-CREATE TEMP TABLE IF NOT EXISTS stage (
-    line INTEGER PRIMARY KEY, store TEXT NOT NULL, item TEXT NOT NULL, count INTEGER NOT NULL
+# The staged chunk: in temp.stage for rows from this process, or in an attached database
+# image built by the read-ahead process (``sqlite/readahead.py``).
+STAGE_COLUMNS = (
+    "line INTEGER PRIMARY KEY, store TEXT NOT NULL, item TEXT NOT NULL, count INTEGER NOT NULL"
 )
-"""
+_STAGE = f"CREATE TEMP TABLE IF NOT EXISTS stage ({STAGE_COLUMNS})"
 
 # Outcomes INSERT and CHANGE: a new item, or a newer upload with a different count.
 _FEED = """
 INSERT INTO changes (store, item, old_count, new_count, upload_id)
 SELECT s.store, s.item, i.count, s.count, :version
-FROM temp.stage AS s LEFT JOIN inventory AS i ON i.store = s.store AND i.item = s.item
+FROM {stage} AS s LEFT JOIN inventory AS i ON i.store = s.store AND i.item = s.item
 WHERE i.store IS NULL OR (i.version < :version AND i.count <> s.count)
 ORDER BY s.line
 """
@@ -33,7 +34,7 @@ ORDER BY s.line
 # when it differs. The WHERE clause leaves STALE and REPEAT rows untouched.
 _UPSERT = """
 INSERT INTO inventory (store, item, count, version, line, upload_id)
-SELECT store, item, count, :version, line, :version FROM temp.stage WHERE true
+SELECT store, item, count, :version, line, :version FROM {stage} WHERE true
 ON CONFLICT (store, item) DO UPDATE SET
     version = excluded.version,
     line = excluded.line,
@@ -44,32 +45,39 @@ WHERE excluded.version > inventory.version
 
 # Only asked when some staged rows were not written: tells REPEAT from STALE.
 _NOT_WRITTEN = """
-SELECT s.line, i.line, i.version = :version
-FROM temp.stage AS s JOIN inventory AS i ON i.store = s.store AND i.item = s.item
+SELECT s.line, i.line, i.version = :version, s.store, s.item
+FROM {stage} AS s JOIN inventory AS i ON i.store = s.store AND i.item = s.item
 WHERE i.version > :version OR (i.version = :version AND i.line <> s.line)
 """
 
 
+def apply_staged(conn: sqlite3.Connection, stage: str, staged: int, version: int) -> ChunkOutcome:
+    """Apply the ``staged`` rows of table ``stage`` (a fixed name, never user input)."""
+    params = {"version": version}
+    fed = conn.execute(_FEED.format(stage=stage), params).rowcount
+    written = conn.execute(_UPSERT.format(stage=stage), params).rowcount
+    outcome = ChunkOutcome(loaded=fed, unchanged=written - fed)
+    if written < staged:
+        for line, first_line, repeat, store, item in conn.execute(
+            _NOT_WRITTEN.format(stage=stage), params
+        ):
+            if repeat:
+                outcome.repeats.append((line, first_line, store, item))
+            else:
+                outcome.superseded += 1
+    return outcome
+
+
 class SqliteInventoryWriter:
-    """Applies chunks of one upload; the caller holds the transaction."""
+    """Applies chunks of rows read in this process; the caller holds the transaction."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         conn.execute(_STAGE)
         conn.execute("DELETE FROM temp.stage")
 
-    def apply(self, rows: Sequence[Row], version: int) -> ChunkOutcome:
-        conn = self._conn
-        params = {"version": version}
-        conn.executemany("INSERT INTO temp.stage VALUES (?, ?, ?, ?)", rows)
-        fed = conn.execute(_FEED, params).rowcount
-        written = conn.execute(_UPSERT, params).rowcount
-        outcome = ChunkOutcome(loaded=fed, unchanged=written - fed)
-        if written < len(rows):
-            for line, first_line, repeat in conn.execute(_NOT_WRITTEN, params):
-                if repeat:
-                    outcome.repeats.append((line, first_line))
-                else:
-                    outcome.superseded += 1
-        conn.execute("DELETE FROM temp.stage")
+    def apply(self, chunk: Sequence[Row], version: int) -> ChunkOutcome:
+        self._conn.executemany("INSERT INTO temp.stage VALUES (?, ?, ?, ?)", chunk)
+        outcome = apply_staged(self._conn, "temp.stage", len(chunk), version)
+        self._conn.execute("DELETE FROM temp.stage")
         return outcome

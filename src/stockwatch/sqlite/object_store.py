@@ -67,6 +67,9 @@ class FolderObjectStore:
             raise
         return StoredObject(key, size, digest.hexdigest())
 
+    def path_of(self, key: str) -> Path:
+        return self._path(key)
+
     def open(self, key: str) -> BinaryIO:
         return open(self._path(key), "rb")
 

@@ -1,0 +1,132 @@
+"""Reading a large upload in a second process, so parsing overlaps the database work.
+
+Parsing and validating a row costs about as much as storing it, and one Python process uses
+one core. For a large file a child process runs the same core reader and stages each chunk
+in a small in-memory SQLite database; the parent receives the database image, attaches it
+with ``deserialize`` (a memory copy) and applies it with the same set-based statements as
+the in-process path. Memory stays bounded: the pipe holds at most a chunk or two.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from stockwatch.core.limits import Limits
+from stockwatch.core.loading import ChunkOutcome, ReadSummary, unique_chunks
+from stockwatch.core.model import Row
+from stockwatch.core.reader import FileRejected, InventoryFile
+from stockwatch.sqlite.inventory_table import STAGE_COLUMNS, SqliteInventoryWriter, apply_staged
+
+READ_AHEAD_MIN_BYTES = 8 * 1024 * 1024
+STAGE_SCHEMA = "readahead"
+
+# A chunk staged by the child (a database image and its row count), or plain rows that the
+# parent stages itself. The parent says when it had to wait for a chunk; the child then
+# sends plain rows, doing less itself, so the work splits evenly between the two cores.
+StagedChunk = tuple[bytes, int] | list[Row]
+
+
+class ReaderProcessFailed(Exception):
+    """The read-ahead process died; the upload stays pending and is retried."""
+
+
+def _stage(rows: list[Row]) -> bytes:
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute(f"CREATE TABLE chunk ({STAGE_COLUMNS})")
+        db.executemany("INSERT INTO chunk VALUES (?, ?, ?, ?)", rows)
+        db.commit()
+        return db.serialize()
+    finally:
+        db.close()
+
+
+def _read_in_child(path: str, limits: Limits, size: int, pipe: Connection) -> None:
+    with open(path, "rb") as source:
+        inventory = InventoryFile(source, limits)
+        try:
+            for rows in unique_chunks(inventory, size):
+                parent_waiting = False
+                while pipe.poll():
+                    pipe.recv()
+                    parent_waiting = True
+                chunk: StagedChunk = rows if parent_waiting else (_stage(rows), len(rows))
+                pipe.send(("chunk", chunk, inventory.bytes_read))
+        except FileRejected as exc:
+            pipe.send(("rejected", exc.message, exc.line))
+            return
+        pipe.send(("done", ReadSummary.of(inventory)))
+    pipe.close()
+
+
+class ReadAhead:
+    """The chunks of one file, read and staged by a child process."""
+
+    def __init__(
+        self, path: Path, limits: Limits, on_progress: Callable[[int], None] | None = None
+    ) -> None:
+        self.path = path
+        self.limits = limits
+        self.on_progress = on_progress
+        self.summary = ReadSummary()
+
+    def chunks(self, size: int = 5000) -> Iterator[StagedChunk]:
+        context = multiprocessing.get_context("spawn")
+        receiver, sender = context.Pipe(duplex=True)
+        child = context.Process(
+            target=_read_in_child,
+            args=(str(self.path), self.limits, size, sender),
+            name="stockwatch-reader",
+            daemon=True,
+        )
+        child.start()
+        sender.close()
+        try:
+            while True:
+                try:
+                    if not receiver.poll():
+                        receiver.send(True)  # waiting: let the child do less
+                    message = receiver.recv()
+                except EOFError:
+                    raise ReaderProcessFailed(
+                        f"the process reading {self.path.name} stopped unexpectedly "
+                        f"(exit code {child.exitcode})"
+                    ) from None
+                if message[0] == "chunk":
+                    _, chunk, bytes_read = message
+                    if self.on_progress is not None:
+                        self.on_progress(bytes_read)
+                    yield chunk
+                elif message[0] == "rejected":
+                    raise FileRejected(message[1], message[2])
+                else:
+                    self.summary = message[1]
+                    return
+        finally:
+            receiver.close()
+            child.join(timeout=5)
+            if child.is_alive():
+                child.kill()
+                child.join()
+
+
+class StagedChunkWriter:
+    """Applies chunks staged by ``ReadAhead``; the caller holds the transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._rows = SqliteInventoryWriter(conn)
+        attached = {row[1] for row in conn.execute("PRAGMA database_list")}
+        if STAGE_SCHEMA not in attached:
+            conn.execute(f"ATTACH DATABASE ':memory:' AS {STAGE_SCHEMA}")
+
+    def apply(self, chunk: StagedChunk, version: int) -> ChunkOutcome:
+        if isinstance(chunk, list):
+            return self._rows.apply(chunk, version)
+        image, rows = chunk
+        self._conn.deserialize(image, name=STAGE_SCHEMA)
+        return apply_staged(self._conn, f"{STAGE_SCHEMA}.chunk", rows, version)
