@@ -87,6 +87,7 @@ class EmbeddedStockwatch:
         self.data_dir = data_dir
         self.limits = limits or Limits()
         self.channel_names = tuple(channel_names)
+        self.read_ahead_min_bytes = READ_AHEAD_MIN_BYTES
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -234,7 +235,7 @@ class EmbeddedStockwatch:
         on_progress: ProgressCallback | None,
     ) -> None:
         """Load in this process, or with a read-ahead process when the file is large."""
-        if path is not None and path.stat().st_size >= READ_AHEAD_MIN_BYTES:
+        if path is not None and path.stat().st_size >= self.read_ahead_min_bytes:
             ahead = ReadAhead(path, self.limits, on_progress)
             repeats = load_chunks(ahead.chunks(), StagedChunkWriter(self.conn), version, report)
             summary = ahead.summary
