@@ -5,6 +5,7 @@ stockwatch --data-dir ./data ingest --json inventory-berlin.csv
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import sys
@@ -42,7 +43,7 @@ class Context:
         self._app: EmbeddedStockwatch | None = None
         try:
             self.limits = Limits.from_env()
-            self.channels = channels_from_env()
+            self.channels = channels_from_env(data_dir=data_dir)
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
 
@@ -301,6 +302,77 @@ def process(state: Context, as_json: bool) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--inbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder watched for dropped files [default: <data-dir>/inbox].",
+)
+@click.option("--demo", is_flag=True, help="Load the sample data of six stores first.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, inbox: Path | None, demo: bool) -> None:
+    """Run the dashboard, the HTTP API, the workers and the inbox folder in one process."""
+    from stockwatch.server.runner import TokenRequired
+    from stockwatch.server.runner import serve as run_server
+
+    state = ctx.find_object(Context)
+    assert state is not None
+    if demo:
+        ctx.invoke(demo_command)
+        state.close()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    click.echo(f"stockwatch dashboard: http://{host}:{port}/  (data in {state.data_dir})", err=True)
+    try:
+        run_server(
+            state.data_dir,
+            host,
+            port,
+            state.limits,
+            state.channels,
+            inbox or state.data_dir / "inbox",
+        )
+    except TokenRequired as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@cli.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--server",
+    envvar="STOCKWATCH_SERVER",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="The stockwatch server (env STOCKWATCH_SERVER).",
+)
+@click.option("--token", envvar="STOCKWATCH_TOKEN", help="Its token (env STOCKWATCH_TOKEN).")
+@strict_option
+@json_option
+def upload(
+    files: tuple[Path, ...], server: str, token: str | None, strict: bool, as_json: bool
+) -> None:
+    """Send each FILE to a running server, wait for its report and print it."""
+    import httpx
+
+    from stockwatch.cli.remote import RemoteError, upload_file
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    reports = []
+    with httpx.Client(base_url=server, headers=headers, timeout=60) as client:
+        for path in files:
+            with progress_bar(f"sending {path.name}", path.stat().st_size) as on_progress:
+                try:
+                    reports.append(upload_file(client, path, strict, on_progress))
+                except RemoteError as exc:
+                    raise click.ClickException(str(exc)) from None
+    _finish(reports, as_json, "loaded")
+
+
 @cli.group()
 def thresholds() -> None:
     """Low-stock thresholds: a minimum per store and item (``*`` matches all)."""
@@ -370,10 +442,10 @@ def thresholds_import(state: Context, file: Path) -> None:
     click.echo(f"imported {len(entries)} thresholds from {file.name}")
 
 
-@cli.command()
+@cli.command("demo")
 @json_option
 @pass_context
-def demo(state: Context, as_json: bool) -> None:
+def demo_command(state: Context, as_json: bool = False) -> None:
     """Load the bundled sample files of six stores (safe to run again: nothing changes)."""
     folder = resources.files("stockwatch") / "demo_data"
     reports = []

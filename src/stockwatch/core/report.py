@@ -25,6 +25,7 @@ class UploadReport:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     alerts_total: int = 0
     timings_ms: dict[str, float] = field(default_factory=dict)
+    stores: list[str] = field(default_factory=list)  # stores whose stock changed; not stored
 
     def settle_status(self) -> None:
         """Derive the final status from the counts, so no backend can disagree."""

@@ -1,19 +1,96 @@
-"""Which channels are on, from the environment."""
+"""Which channels are on: from ``STOCKWATCH_*`` variables, or a config file beside them.
+
+The config file is TOML, at ``STOCKWATCH_CONFIG`` or ``<data-dir>/stockwatch.toml``; its keys
+are the variable names without the prefix, in lower case (``webhook_url``, ``smtp_host``,
+``email_to``…). Environment variables win over the file.
+"""
 
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 
 from stockwatch.core.ports import AlertChannel
 from stockwatch.notify.console import ConsoleChannel
+from stockwatch.notify.email import EmailChannel, SmtpSettings
 from stockwatch.notify.webhook import WebhookChannel
 
+PREFIX = "STOCKWATCH_"
 
-def channels_from_env(environ: Mapping[str, str] | None = None) -> dict[str, AlertChannel]:
+
+class ConfigError(ValueError):
+    pass
+
+
+def load_settings(
+    data_dir: Path | None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
     env = os.environ if environ is None else environ
+    settings: dict[str, str] = {}
+    path = env.get("STOCKWATCH_CONFIG") or (
+        str(data_dir / "stockwatch.toml") if data_dir is not None else ""
+    )
+    if path and Path(path).is_file():
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        for key, value in data.items():
+            if isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            settings[key.lower()] = str(value).lower() if isinstance(value, bool) else str(value)
+    for key, value in env.items():
+        if key.startswith(PREFIX):
+            settings[key[len(PREFIX) :].lower()] = value
+    return settings
+
+
+def smtp_settings(settings: Mapping[str, str]) -> SmtpSettings | None:
+    host = settings.get("smtp_host", "").strip()
+    if not host:
+        return None
+    security = settings.get("smtp_security", "starttls").strip().lower()
+    if security not in ("starttls", "tls", "none"):
+        raise ConfigError("STOCKWATCH_SMTP_SECURITY must be starttls, tls or none")
+    default_port = {"starttls": 587, "tls": 465, "none": 25}[security]
+    try:
+        port = int(settings.get("smtp_port", default_port))
+    except ValueError:
+        raise ConfigError("STOCKWATCH_SMTP_PORT must be a port number") from None
+    recipients = tuple(r.strip() for r in settings.get("email_to", "").split(",") if r.strip())
+    sender = settings.get("email_from", "").strip()
+    if not recipients or not sender:
+        raise ConfigError(
+            "email alerts need STOCKWATCH_EMAIL_FROM and STOCKWATCH_EMAIL_TO (comma-separated)"
+        )
+    return SmtpSettings(
+        host,
+        port,
+        security,
+        sender,
+        recipients,
+        settings.get("smtp_user") or None,
+        settings.get("smtp_password") or None,
+    )
+
+
+def channels_from_settings(settings: Mapping[str, str]) -> dict[str, AlertChannel]:
     channels: dict[str, AlertChannel] = {"console": ConsoleChannel()}
-    url = env.get("STOCKWATCH_WEBHOOK_URL", "").strip()
+    url = settings.get("webhook_url", "").strip()
     if url:
-        channels["webhook"] = WebhookChannel(url, secret=env.get("STOCKWATCH_WEBHOOK_SECRET"))
+        try:
+            channels["webhook"] = WebhookChannel(url, secret=settings.get("webhook_secret"))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    smtp = smtp_settings(settings)
+    if smtp is not None:
+        channels["email"] = EmailChannel(smtp)
     return channels
+
+
+def channels_from_env(
+    environ: Mapping[str, str] | None = None, data_dir: Path | None = None
+) -> dict[str, AlertChannel]:
+    return channels_from_settings(load_settings(data_dir, environ))

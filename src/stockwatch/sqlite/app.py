@@ -23,6 +23,7 @@ from stockwatch.core.digest import compose_digest
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import ReadSummary, finish_report, load_chunks, unique_chunks
 from stockwatch.core.model import AlertDecision, StockChange
+from stockwatch.core.ports import StoredObject
 from stockwatch.core.reader import FileRejected, InventoryFile, Readable
 from stockwatch.core.report import UploadReport
 from stockwatch.core.thresholds import Threshold, Thresholds
@@ -88,6 +89,7 @@ class EmbeddedStockwatch:
         self.limits = limits or Limits()
         self.channel_names = tuple(channel_names)
         self.read_ahead_min_bytes = READ_AHEAD_MIN_BYTES
+        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -100,12 +102,22 @@ class EmbeddedStockwatch:
     def close(self) -> None:
         self.conn.close()
 
+    def _emit(self, kind: str, data: dict[str, Any]) -> None:
+        """Tell listeners (the live dashboard) after a change has been committed."""
+        for listener in self.listeners:
+            listener(kind, data)
+
     # -- receiving -------------------------------------------------------------------------
 
     def receive(self, filename: str, source: Readable, strict: bool = False) -> int:
         """Keep the file exactly as received and queue it; the id is its version."""
         name = safe_filename(filename)
         stored = self.objects.put(self.objects.new_key(name), source, self.limits.max_file_bytes)
+        return self.register(name, stored, strict)
+
+    def register(self, filename: str, stored: StoredObject, strict: bool = False) -> int:
+        """Queue a file already kept in the object store."""
+        name = safe_filename(filename)
         with transaction(self.conn):
             cursor = self.conn.execute(
                 "INSERT INTO uploads (filename, object_key, size, sha256, strict, status,"
@@ -113,6 +125,7 @@ class EmbeddedStockwatch:
                 (name, stored.key, stored.size, stored.sha256, int(strict), utc_now()),
             )
         assert cursor.lastrowid is not None
+        self._emit("upload", {"id": cursor.lastrowid, "file": name, "status": "queued"})
         return cursor.lastrowid
 
     # -- processing ------------------------------------------------------------------------
@@ -140,6 +153,7 @@ class EmbeddedStockwatch:
             " WHERE id = ?",
             (utc_now(), upload_id),
         )
+        self._emit("upload", {"id": upload_id, "file": record.filename, "status": "processing"})
         started = time.perf_counter()
         with transaction(self.conn):
             path = self.objects.path_of(record.object_key)
@@ -159,6 +173,12 @@ class EmbeddedStockwatch:
                 "UPDATE uploads SET status = ?, finished_at = ?, report = ? WHERE id = ?",
                 (report.status, utc_now(), json.dumps(report.to_json()), upload_id),
             )
+        summary = {k: v for k, v in report.to_json().items() if k not in ("errors", "alerts")}
+        self._emit("upload", {"id": upload_id, **summary})
+        if report.stores:
+            self._emit("stock", {"upload_id": upload_id, "stores": report.stores[:100]})
+        if report.alerts_total:
+            self._emit("alerts", {"upload_id": upload_id, "raised": report.alerts_total})
         return report
 
     def validate(
@@ -223,6 +243,8 @@ class EmbeddedStockwatch:
         alerting = time.perf_counter()
         if report.message is None:
             self._raise_alerts(report, version, start_seq, now)
+            if upload_id is not None:
+                report.stores = self._refresh_store_stats(start_seq, upload_id)
         report.timings_ms["alerts"] = round((time.perf_counter() - alerting) * 1000, 1)
         return report
 
@@ -300,6 +322,30 @@ class EmbeddedStockwatch:
             ],
         )
 
+    def _refresh_store_stats(self, start_seq: int, upload_id: int) -> list[str]:
+        """Recount the stores this upload changed; returns their names."""
+        stores = [
+            s
+            for (s,) in self.conn.execute(
+                "SELECT DISTINCT store FROM changes WHERE seq > ?", (start_seq,)
+            )
+        ]
+        self.conn.executemany(
+            "INSERT INTO store_stats (store, items, out_of_stock, low_stock, upload_id)"
+            " SELECT :store,"
+            " (SELECT count(*) FROM inventory WHERE store = :store),"
+            " (SELECT count(*) FROM alerts WHERE store = :store AND kind = 'out_of_stock'"
+            "  AND resolved_at IS NULL),"
+            " (SELECT count(*) FROM alerts WHERE store = :store AND kind = 'low_stock'"
+            "  AND resolved_at IS NULL),"
+            " :upload"
+            " ON CONFLICT (store) DO UPDATE SET items = excluded.items,"
+            " out_of_stock = excluded.out_of_stock, low_stock = excluded.low_stock,"
+            " upload_id = excluded.upload_id",
+            [{"store": store, "upload": upload_id} for store in stores],
+        )
+        return stores
+
     def _open_alerts(self, changes: Sequence[StockChange]) -> dict[tuple[str, str], set[str]]:
         keys = json.dumps([[c.store, c.item] for c in changes])
         found: dict[tuple[str, str], set[str]] = {}
@@ -351,11 +397,11 @@ class EmbeddedStockwatch:
         ).fetchone()
         return None if row is None else _record(row)
 
-    def uploads(self, limit: int = 50) -> list[UploadRecord]:
+    def uploads(self, limit: int = 50, before: int | None = None) -> list[UploadRecord]:
         rows = self.conn.execute(
             "SELECT id, filename, object_key, size, sha256, strict, status, received_at,"
-            " finished_at, report FROM uploads ORDER BY id DESC LIMIT ?",
-            (limit,),
+            " finished_at, report FROM uploads WHERE id < ? ORDER BY id DESC LIMIT ?",
+            (before if before is not None else 2**62, limit),
         )
         return [_record(r) for r in rows]
 

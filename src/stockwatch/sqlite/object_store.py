@@ -27,6 +27,42 @@ def safe_filename(name: str) -> str:
     return base or "upload.csv"
 
 
+class ObjectWriter:
+    """Writes ``<key>.part``, enforcing the size limit; ``commit`` publishes it atomically."""
+
+    def __init__(self, key: str, path: Path, max_bytes: int) -> None:
+        self.key = key
+        self.path = path
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._partial = path.with_name(path.name + ".part")
+        self._out: BinaryIO = open(self._partial, "wb")  # noqa: SIM115 - closed in commit/abort
+        self._digest = hashlib.sha256()
+
+    def write(self, block: bytes) -> None:
+        self.size += len(block)
+        if self.size > self.max_bytes:
+            self.abort()
+            raise ObjectTooLarge(
+                f"the file is larger than the limit of {self.max_bytes:,} bytes "
+                "(STOCKWATCH_MAX_FILE_BYTES)"
+            )
+        self._digest.update(block)
+        self._out.write(block)
+
+    def commit(self) -> StoredObject:
+        self._out.flush()
+        os.fsync(self._out.fileno())
+        self._out.close()
+        os.replace(self._partial, self.path)
+        return StoredObject(self.key, self.size, self._digest.hexdigest())
+
+    def abort(self) -> None:
+        if not self._out.closed:
+            self._out.close()
+        self._partial.unlink(missing_ok=True)
+
+
 class FolderObjectStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -43,29 +79,20 @@ class FolderObjectStore:
 
     def put(self, key: str, source: Readable, max_bytes: int) -> StoredObject:
         """Copy the stream in blocks, hashing as it goes; publish it only when complete."""
+        writer = self.writer(key, max_bytes)
+        try:
+            while block := source.read(1024 * 1024):
+                writer.write(block)
+        except BaseException:
+            writer.abort()
+            raise
+        return writer.commit()
+
+    def writer(self, key: str, max_bytes: int) -> ObjectWriter:
+        """An object written piece by piece (an HTTP body as it arrives)."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".part")
-        digest = hashlib.sha256()
-        size = 0
-        try:
-            with open(partial, "wb") as out:
-                while block := source.read(1024 * 1024):
-                    size += len(block)
-                    if size > max_bytes:
-                        raise ObjectTooLarge(
-                            f"the file is larger than the limit of {max_bytes:,} bytes "
-                            "(STOCKWATCH_MAX_FILE_BYTES)"
-                        )
-                    digest.update(block)
-                    out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(partial, path)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        return StoredObject(key, size, digest.hexdigest())
+        return ObjectWriter(key, path, max_bytes)
 
     def path_of(self, key: str) -> Path:
         return self._path(key)

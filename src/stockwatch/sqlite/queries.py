@@ -105,3 +105,57 @@ def delete_threshold(conn: sqlite3.Connection, store: str, item: str) -> bool:
     with transaction(conn):
         cursor = conn.execute("DELETE FROM thresholds WHERE store = ? AND item = ?", (store, item))
     return cursor.rowcount > 0
+
+
+def stores(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [
+        {"store": s, "items": n, "out_of_stock": o, "low_stock": low, "updated_at": u}
+        for s, n, o, low, u in conn.execute(
+            "SELECT st.store, st.items, st.out_of_stock, st.low_stock, up.started_at"
+            " FROM store_stats AS st LEFT JOIN uploads AS up ON up.id = st.upload_id"
+            " ORDER BY st.out_of_stock DESC, st.low_stock DESC, st.store"
+        )
+    ]
+
+
+_STOCK_PAGE = """
+SELECT i.store, i.item, i.count, u.started_at,
+    CASE WHEN i.count = 0 THEN 'out_of_stock'
+         WHEN EXISTS (SELECT 1 FROM alerts AS a WHERE a.store = i.store AND a.item = i.item
+                      AND a.kind = 'low_stock' AND a.resolved_at IS NULL) THEN 'low_stock'
+         ELSE 'ok' END AS stock_status
+FROM inventory AS i JOIN uploads AS u ON u.id = i.upload_id"""
+
+
+def stock_page(
+    conn: sqlite3.Connection,
+    store: str | None = None,
+    status: str | None = None,
+    q: str | None = None,
+    after: tuple[str, str] | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """A page of stock rows in (store, item) order, after the (store, item) ``after``."""
+    where: list[str] = []
+    params: list[Any] = []
+    if store is not None:
+        where.append("i.store = ?")
+        params.append(store)
+    if q:
+        where.append("(instr(lower(i.item), lower(?)) > 0 OR instr(lower(i.store), lower(?)) > 0)")
+        params.extend([q, q])
+    if after is not None:
+        where.append("(i.store, i.item) > (?, ?)")
+        params.extend(after)
+    sql = _STOCK_PAGE
+    if status is not None:
+        where.append("stock_status = ?")
+        params.append(status)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY i.store, i.item LIMIT ?"
+    params.append(limit)
+    return [
+        {"store": s, "item": i, "count": c, "updated_at": u, "status": st}
+        for s, i, c, u, st in conn.execute(sql, params)
+    ]

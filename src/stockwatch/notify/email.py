@@ -1,0 +1,90 @@
+"""The email channel: each digest as one message with a plain-text and an HTML part."""
+
+from __future__ import annotations
+
+import html
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from stockwatch.core.digest import Digest
+from stockwatch.core.ports import DeliveryError
+
+_COLOURS = {"out_of_stock": "#b42318", "low_stock": "#b54708", "back_in_stock": "#067647"}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # "starttls", "tls" or "none"
+    sender: str
+    recipients: tuple[str, ...]
+    user: str | None = None
+    password: str | None = None
+    timeout: float = 20.0
+
+
+def render_html(digest: Digest) -> str:
+    """The digest as a small HTML page; every name is escaped, never interpreted."""
+    rows: list[str] = []
+    store = None
+    for alert in digest.alerts:
+        if alert["store"] != store:
+            store = alert["store"]
+            rows.append(f'<tr><th colspan="2" align="left">{html.escape(store)}</th></tr>')
+        colour = _COLOURS.get(alert["kind"], "#344054")
+        label = alert["kind"].replace("_", " ")
+        rows.append(
+            f'<tr><td style="color:{colour};padding-right:12px">{label}</td>'
+            f"<td>{html.escape(alert['item'])}: {alert['count']}</td></tr>"
+        )
+    more = digest.total - len(digest.alerts)
+    extra = f"<p>… and {more:,} more.</p>" if more > 0 else ""
+    return (
+        '<!doctype html><html><body style="font-family:sans-serif">'
+        f"<h2>{html.escape(digest.subject)}</h2>"
+        f"<p>{html.escape(digest.text.splitlines()[0])}</p>"
+        f"<table>{''.join(rows)}</table>{extra}</body></html>"
+    )
+
+
+class EmailChannel:
+    name = "email"
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    def message(self, digest: Digest, idempotency_key: str) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Subject"] = digest.subject
+        msg["From"] = self.settings.sender
+        msg["To"] = ", ".join(self.settings.recipients)
+        msg["Message-ID"] = make_msgid(idstring=idempotency_key)
+        msg["X-Stockwatch-Idempotency-Key"] = idempotency_key
+        msg.set_content(digest.text + "\n")
+        msg.add_alternative(render_html(digest), subtype="html")
+        return msg
+
+    def send(self, digest: Digest, idempotency_key: str) -> None:
+        s = self.settings
+        try:
+            if s.security == "tls":
+                context = ssl.create_default_context()
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout, context=context
+                )
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            with client:
+                if s.security == "starttls":
+                    client.starttls(context=ssl.create_default_context())
+                if s.user:
+                    client.login(s.user, s.password or "")
+                client.send_message(self.message(digest, idempotency_key))
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(
+                f"the SMTP server {s.host}:{s.port} refused or failed: {exc}"
+            ) from None

@@ -1,0 +1,1 @@
+"""``stockwatch serve``: the API, the dashboard and the background workers in one process."""

@@ -1,0 +1,77 @@
+"""Running ``stockwatch serve``: workers first, then uvicorn; Ctrl-C stops both cleanly."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import uvicorn
+
+from stockwatch.core.limits import Limits
+from stockwatch.core.ports import AlertChannel
+from stockwatch.server.workers import InboxWatcher, OutboxWorker, UploadWorker, Worker
+from stockwatch.web.app import create_app
+from stockwatch.web.auth import LOOPBACK, load_token
+from stockwatch.web.context import ServerContext
+
+log = logging.getLogger("stockwatch.server")
+
+
+class TokenRequired(Exception):
+    pass
+
+
+def build(
+    data_dir: Path,
+    host: str,
+    limits: Limits,
+    channels: Mapping[str, AlertChannel],
+    inbox: Path | None,
+) -> tuple[ServerContext, list[Worker]]:
+    token = load_token(data_dir)
+    if host not in LOOPBACK and token is None:
+        raise TokenRequired(
+            f"refusing to listen on {host} without a token: anyone who can reach it could read "
+            "and change your stock. Set STOCKWATCH_TOKEN=<a long random string> (or write it "
+            f"to {data_dir / 'token'}), or listen on 127.0.0.1."
+        )
+    ctx = ServerContext(data_dir, limits, tuple(channels), token)
+    outbox = OutboxWorker(ctx, channels)
+    uploads = UploadWorker(ctx, outbox)
+    ctx.wake_worker = uploads.wake
+    workers: list[Worker] = [uploads, outbox]
+    if inbox is not None:
+        inbox.mkdir(parents=True, exist_ok=True)
+        workers.append(InboxWatcher(ctx, inbox, uploads))
+    return ctx, workers
+
+
+def serve(
+    data_dir: Path,
+    host: str,
+    port: int,
+    limits: Limits,
+    channels: Mapping[str, AlertChannel],
+    inbox: Path | None,
+) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ctx, workers = build(data_dir, host, limits, channels, inbox)
+    for worker in workers:
+        worker.start()
+    config = uvicorn.Config(
+        create_app(ctx),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        for worker in workers:
+            worker.stop()
+        for worker in workers:
+            worker.join(timeout=60)  # the upload in hand finishes, or rolls back on exit
+        ctx.close()

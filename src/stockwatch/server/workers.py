@@ -1,0 +1,143 @@
+"""Background workers of ``stockwatch serve``: uploads, notifications, the inbox folder.
+
+Each worker is a thread with its own SQLite connection. One thread processes uploads, so
+there is one writer of inventory at a time; the API's own writes (receiving, thresholds)
+are short and wait their turn on SQLite's busy timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from stockwatch.core.ports import AlertChannel
+from stockwatch.sqlite.app import FINISHED, EmbeddedStockwatch
+from stockwatch.sqlite.outbox import deliver
+from stockwatch.web.context import ServerContext
+
+log = logging.getLogger("stockwatch.server")
+
+
+class Worker(threading.Thread):
+    """A loop that runs ``step`` when woken, or every ``interval`` seconds."""
+
+    interval = 1.0
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self.step()
+            except Exception:
+                log.exception("%s failed; trying again shortly", self.name)
+                time.sleep(self.interval)
+            self._wake.wait(self.interval)
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+
+class UploadWorker(Worker):
+    def __init__(self, ctx: ServerContext, outbox: Worker) -> None:
+        super().__init__("stockwatch-uploads")
+        self.ctx = ctx
+        self.outbox = outbox
+        self.db: EmbeddedStockwatch | None = None
+
+    def step(self) -> None:
+        if self.db is None:
+            self.db = self.ctx.open()
+        for upload_id in self.db.pending_uploads():
+            if self.stopping:
+                return  # what is left stays queued for the next start
+            self.db.process_upload(upload_id)
+            self.outbox.wake()
+
+
+class OutboxWorker(Worker):
+    def __init__(self, ctx: ServerContext, channels: Mapping[str, AlertChannel]) -> None:
+        super().__init__("stockwatch-outbox")
+        self.ctx = ctx
+        self.channels = channels
+        self.db: EmbeddedStockwatch | None = None
+
+    def step(self) -> None:
+        if self.db is None:
+            self.db = self.ctx.open()
+        result = deliver(self.db.conn, self.channels)
+        for error in result.errors:
+            channel = error.split(":", 1)[0]
+            self.ctx.metrics.notification_failures.labels(channel).inc()
+
+
+class InboxWatcher(Worker):
+    """Uploads files dropped into a folder, then moves them to processed/ or rejected/.
+
+    A file is taken once its size has not changed for one look, so a copy still being
+    written is left alone. Files starting with ``.`` or ending in ``.part``/``.tmp`` are
+    ignored.
+    """
+
+    def __init__(self, ctx: ServerContext, inbox: Path, upload_worker: Worker) -> None:
+        super().__init__("stockwatch-inbox")
+        self.ctx = ctx
+        self.inbox = inbox
+        self.upload_worker = upload_worker
+        self.db: EmbeddedStockwatch | None = None
+        self._sizes: dict[Path, int] = {}
+        self._in_hand: dict[int, Path] = {}
+
+    def step(self) -> None:
+        if self.db is None:
+            self.db = self.ctx.open()
+            for folder in ("processing", "processed", "rejected"):
+                (self.inbox / folder).mkdir(parents=True, exist_ok=True)
+        self._take_new_files(self.db)
+        self._move_finished(self.db)
+
+    def _take_new_files(self, db: EmbeddedStockwatch) -> None:
+        seen: dict[Path, int] = {}
+        for path in sorted(self.inbox.iterdir()):
+            if not path.is_file() or path.name.startswith(".") or path.suffix in (".part", ".tmp"):
+                continue
+            size = path.stat().st_size
+            seen[path] = size
+            if self._sizes.get(path) != size:
+                continue  # maybe still being written; look again next time
+            with open(path, "rb") as source:
+                upload_id = db.receive(path.name, source)
+            target = self.inbox / "processing" / f"{upload_id}-{path.name}"
+            shutil.move(path, target)
+            self._in_hand[upload_id] = target
+            seen.pop(path)
+            self.upload_worker.wake()
+        self._sizes = seen
+
+    def _move_finished(self, db: EmbeddedStockwatch) -> None:
+        for upload_id, path in list(self._in_hand.items()):
+            record = db.upload(upload_id)
+            if record is None or record.status not in FINISHED:
+                continue
+            folder = "rejected" if record.status == "rejected" else "processed"
+            shutil.move(path, self.inbox / folder / path.name)
+            del self._in_hand[upload_id]

@@ -1,0 +1,1 @@
+"""The HTTP API and the dashboard (FastAPI), over the same pipeline as the CLI."""

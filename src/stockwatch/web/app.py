@@ -1,0 +1,122 @@
+"""The FastAPI application: API, dashboard, health and metrics."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from stockwatch import __version__
+from stockwatch.web.api import build_router
+from stockwatch.web.auth import bearer, token_matches
+from stockwatch.web.context import ServerContext
+
+STATIC = Path(str(resources.files("stockwatch.web") / "static"))
+OPEN_PATHS = ("/healthz", "/openapi.json", "/docs", "/static/", "/vendor/", "/favicon")
+
+
+def _plotly_js() -> Path:
+    """The charting library, installed from PyPI with the ``plotly`` package."""
+    return Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
+
+
+class TokenGuard:
+    """When a token is set, every /api call and /metrics must present it."""
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.token is None or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path == "/" or path.startswith(OPEN_PATHS):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        given = bearer(request.headers.get("authorization"))
+        if given is None and path == "/api/events":
+            given = request.query_params.get("token")  # EventSource cannot send headers
+        if not token_matches(self.token, given):
+            response = JSONResponse(
+                {"message": "a token is required: send Authorization: Bearer <token>"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def create_app(ctx: ServerContext) -> FastAPI:
+    app = FastAPI(
+        title="stockwatch",
+        version=__version__,
+        description="Inventory files in; stock levels and out-of-stock alerts out.",
+    )
+    app.include_router(build_router(ctx))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"message": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors: list[dict[str, Any]] = [
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"where": "", "message": "invalid request"}
+        return JSONResponse(
+            {"message": f"{first['where']}: {first['message']}", "errors": errors},
+            status_code=422,
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        ctx.db().conn.execute("SELECT 1").fetchone()
+        return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> FileResponse:
+        path = STATIC / name
+        if "/" in name or not path.is_file():
+            raise HTTPException(404, "not found")
+        return FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def plotly() -> FileResponse:
+        return FileResponse(
+            _plotly_js(),
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> PlainTextResponse:
+        return PlainTextResponse("", status_code=204)
+
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(TokenGuard, token=ctx.token)
+    return app

@@ -1,0 +1,54 @@
+"""What the web app shares with the workers of one ``stockwatch serve`` process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stockwatch.core.limits import Limits
+from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.web.events import EventBus
+from stockwatch.web.metrics import Metrics
+
+
+@dataclass
+class ServerContext:
+    data_dir: Path
+    limits: Limits = field(default_factory=Limits)
+    channel_names: tuple[str, ...] = ("console",)
+    token: str | None = None
+    bus: EventBus = field(default_factory=EventBus)
+    metrics: Metrics = field(default_factory=Metrics)
+    # Called after an upload is queued, so the worker starts at once instead of polling.
+    wake_worker: Callable[[], None] = lambda: None
+    _local: threading.local = field(default_factory=threading.local)
+    _opened: list[EmbeddedStockwatch] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def listen(self, kind: str, data: dict[str, Any]) -> None:
+        self.bus.publish(kind, data)
+        self.metrics.observe(kind, data)
+
+    def open(self) -> EmbeddedStockwatch:
+        """A pipeline with its own SQLite connection, for the calling thread."""
+        instance = EmbeddedStockwatch(self.data_dir, self.limits, self.channel_names)
+        instance.listeners.append(self.listen)
+        with self._lock:
+            self._opened.append(instance)
+        return instance
+
+    def db(self) -> EmbeddedStockwatch:
+        instance: EmbeddedStockwatch | None = getattr(self._local, "instance", None)
+        if instance is None:
+            instance = self.open()
+            self._local.instance = instance
+        return instance
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for instance in opened:
+            instance.close()

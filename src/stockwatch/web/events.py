@@ -1,0 +1,54 @@
+"""Live events for the dashboard: published from worker threads, read by SSE streams."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+QUEUE_SIZE = 256
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = set()
+
+    def publish(self, kind: str, data: dict[str, Any]) -> None:
+        """Callable from any thread; a subscriber that falls behind is told to resync."""
+        message = f"event: {kind}\ndata: {json.dumps(data)}\n\n"
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for loop, queue in subscribers:
+            try:
+                loop.call_soon_threadsafe(_offer, queue, message)
+            except RuntimeError:  # that loop has closed
+                with self._lock:
+                    self._subscribers.discard((loop, queue))
+
+    async def stream(self, heartbeat: float = 15.0) -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
+        entry = (loop, queue)
+        with self._lock:
+            self._subscribers.add(entry)
+        try:
+            yield "event: hello\ndata: {}\n\n"
+            while True:
+                try:
+                    yield await asyncio.wait_for(queue.get(), heartbeat)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+        finally:
+            with self._lock:
+                self._subscribers.discard(entry)
+
+
+def _offer(queue: asyncio.Queue[str], message: str) -> None:
+    if queue.full():
+        while not queue.empty():
+            queue.get_nowait()
+        message = "event: resync\ndata: {}\n\n"
+    queue.put_nowait(message)
