@@ -64,11 +64,20 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the migrations this database lacks, all in one write transaction.
+
+    Reading the schema version inside the transaction matters: several connections of one
+    server start at once, and only the first may migrate.
+    """
     (current,) = conn.execute("PRAGMA user_version").fetchone()
-    for number, script in _migrations():
-        if number <= current:
-            continue
-        with transaction(conn):
+    pending = [m for m in _migrations() if m[0] > current]
+    if not pending:
+        return
+    with transaction(conn):
+        (current,) = conn.execute("PRAGMA user_version").fetchone()
+        for number, script in pending:
+            if number <= current:
+                continue
             for statement in script.split(";\n"):
                 if statement.strip():
                     conn.execute(statement)

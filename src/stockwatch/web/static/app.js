@@ -157,11 +157,18 @@ const COLOURS = { out_of_stock: "#d92d20", low_stock: "#dc6803", ok: "#2e90fa" }
 
 function drawStoreChart(rows) {
   if (!window.Plotly) return;
-  const shown = rows.slice(0, 300);
+  // Emptiest first: what needs attention stands at the left.
+  const shown = [...rows].sort((a, b) => a.count - b.count || (a.item > b.item ? 1 : -1)).slice(0, 300);
+  const empty = shown.filter((r) => r.count === 0);
   Plotly.react($("store-chart"), [{
     type: "bar", x: shown.map((r) => chartText(r.item)), y: shown.map((r) => r.count),
     marker: { color: shown.map((r) => COLOURS[r.status]) },
-    hovertemplate: "%{x}: %{y}<extra></extra>",
+    hovertemplate: "%{x}: %{y}<extra></extra>", showlegend: false,
+  }, {
+    // A zero-height bar is invisible, so out-of-stock items get a marker on the axis.
+    type: "scatter", mode: "markers", x: empty.map((r) => chartText(r.item)), y: empty.map(() => 0),
+    marker: { color: COLOURS.out_of_stock, symbol: "x", size: 14 }, name: "out of stock",
+    hovertemplate: "%{x}: out of stock<extra></extra>", showlegend: false, cliponaxis: false,
   }], {
     margin: { t: 10, r: 10, b: 90, l: 50 }, yaxis: { title: { text: "count" }, rangemode: "tozero" },
     xaxis: { automargin: true }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
@@ -224,11 +231,20 @@ function setUpFileInput() {
       state.openReports.add(queued.id);
       state.waitingFor = queued.id;
       input.value = ""; chosen();
+      // It may have finished before we started listening for it.
+      showFinished(await api(`/api/uploads/${queued.id}`));
     } catch (err) {
       $("upload-status").textContent = `Upload failed: ${err.message}`;
       button.disabled = false;
     }
   });
+}
+
+function showFinished(upload) {
+  if (upload.id !== state.waitingFor || ["queued", "processing"].includes(upload.status)) return;
+  $("upload-status").textContent = `Upload ${upload.id}: ${upload.status.replace(/_/g, " ")}, ` +
+    `${plural(upload.rows_loaded, "row")} loaded, ${upload.rows_rejected} rejected.`;
+  state.waitingFor = null;
 }
 
 // --- live updates ---------------------------------------------------------------------
@@ -259,11 +275,7 @@ function connectEvents() {
   events = new EventSource(`/api/events${query}`);
   events.addEventListener("hello", () => { $("live").textContent = "live"; $("live").classList.add("on"); });
   events.addEventListener("upload", (e) => {
-    const data = JSON.parse(e.data);
-    if (data.id === state.waitingFor && !["queued", "processing"].includes(data.status)) {
-      $("upload-status").textContent = `Upload ${data.id}: ${data.status.replace(/_/g, " ")}, ${plural(data.rows_loaded, "row")} loaded, ${data.rows_rejected} rejected.`;
-      state.waitingFor = null;
-    }
+    showFinished(JSON.parse(e.data));
     schedule("uploads");
   });
   events.addEventListener("stock", () => schedule("stock"));

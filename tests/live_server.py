@@ -1,0 +1,72 @@
+"""A real stockwatch server (uvicorn and its workers) on 127.0.0.1, for tests and benches."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from stockwatch.core.limits import Limits
+from stockwatch.core.ports import AlertChannel
+from stockwatch.server.runner import build
+from stockwatch.web.app import create_app
+from stockwatch.web.context import ServerContext
+
+
+@dataclass
+class LiveServer:
+    url: str
+    data_dir: Path
+    ctx: ServerContext
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server(
+    data_dir: Path,
+    channels: Mapping[str, AlertChannel] | None = None,
+    limits: Limits | None = None,
+    inbox: Path | None = None,
+) -> Iterator[LiveServer]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ctx, workers = build(data_dir, "127.0.0.1", limits or Limits(), channels or {}, inbox)
+    for worker in workers:
+        worker.start()
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(ctx),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", data_dir, ctx)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        for worker in workers:
+            worker.stop()
+        for worker in workers:
+            worker.join(timeout=30)
+        ctx.close()

@@ -1,0 +1,369 @@
+"""The HTTP API against a real uvicorn server on 127.0.0.1 with a real data directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from stockwatch.core.limits import Limits
+from stockwatch.notify.webhook import WebhookChannel
+from tests.conftest import Receiver, csv_bytes
+from tests.live_server import LiveServer, live_server
+
+BERLIN = csv_bytes(
+    ("Berlin", "Echo Dot", 12),
+    ("Berlin", "Echo Plus", 0),
+    ("Berlin", "Echo Show", 18),
+    header="Store,item,count",
+)
+
+
+@pytest.fixture
+def server(tmp_path: Path, receiver: Receiver) -> Iterator[LiveServer]:
+    with live_server(
+        tmp_path / "data",
+        {"webhook": WebhookChannel(receiver.url)},
+        Limits(max_file_bytes=200_000),
+        tmp_path / "inbox",
+    ) as live:
+        yield live
+
+
+@pytest.fixture
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        yield c
+
+
+def wait_report(client: httpx.Client, upload_id: int) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        report: dict[str, Any] = client.get(f"/api/uploads/{upload_id}").json()
+        if report["status"] not in ("queued", "processing"):
+            return report
+        time.sleep(0.05)
+    raise AssertionError(f"upload {upload_id} never finished")
+
+
+def post_csv(client: httpx.Client, data: bytes, name: str = "inventory-berlin.csv") -> int:
+    response = client.post(
+        "/api/uploads",
+        params={"filename": name},
+        content=data,
+        headers={"Content-Type": "text/csv"},
+    )
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["status"] == "queued"
+    assert response.headers["Location"] == f"/api/uploads/{body['id']}"
+    return int(body["id"])
+
+
+def test_upload_raw_csv_then_read_everything(client: httpx.Client, receiver: Receiver) -> None:
+    report = wait_report(client, post_csv(client, BERLIN))
+    assert (report["status"], report["rows_loaded"], report["file"]) == (
+        "loaded",
+        3,
+        "inventory-berlin.csv",
+    )
+    (store,) = client.get("/api/stores").json()
+    assert store["updated_at"].startswith(report["received_at"][:10])
+    assert {k: v for k, v in store.items() if k != "updated_at"} == {
+        "store": "Berlin",
+        "items": 3,
+        "out_of_stock": 1,
+        "low_stock": 0,
+    }
+    stock = client.get("/api/stock", params={"store": "Berlin"}).json()
+    assert [(r["item"], r["count"], r["status"]) for r in stock["rows"]] == [
+        ("Echo Dot", 12, "ok"),
+        ("Echo Plus", 0, "out_of_stock"),
+        ("Echo Show", 18, "ok"),
+    ]
+    out = client.get("/api/stock", params={"status": "out_of_stock"}).json()["rows"]
+    assert [r["item"] for r in out] == ["Echo Plus"]
+    assert [r["item"] for r in client.get("/api/stock", params={"q": "SHOW"}).json()["rows"]] == [
+        "Echo Show"
+    ]
+    (alert,) = client.get("/api/alerts", params={"open": "true"}).json()
+    assert (alert["kind"], alert["item"], alert["resolved_at"]) == (
+        "out_of_stock",
+        "Echo Plus",
+        None,
+    )
+    history = client.get("/api/stock/Berlin/Echo Plus/history").json()
+    assert [(h["old_count"], h["count"]) for h in history] == [(None, 0)]
+    deadline = time.monotonic() + 10
+    while not receiver.received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "Berlin is out of stock of Echo Plus" in receiver.received[0]["text"]
+
+
+def test_multipart_upload_and_bad_rows(client: httpx.Client) -> None:
+    data = csv_bytes(("Berlin", "Echo Dot", 1), ("Berlin", "Echo Look", "twelve"))
+    response = client.post("/api/uploads", files={"file": ("mixed.csv", data, "text/csv")})
+    assert response.status_code == 202
+    report = wait_report(client, response.json()["id"])
+    assert report["status"] == "loaded_with_errors"
+    assert report["errors"] == [
+        {"line": 3, "field": "count", "message": 'count "twelve" is not a whole number'}
+    ]
+
+
+def test_uploads_are_paginated(client: httpx.Client) -> None:
+    ids = [post_csv(client, csv_bytes(("S", f"I{n}", n))) for n in range(5)]
+    for upload_id in ids:
+        wait_report(client, upload_id)
+    first = client.get("/api/uploads", params={"limit": 3}).json()
+    assert [u["id"] for u in first["uploads"]] == ids[:1:-1][:3]
+    rest = client.get("/api/uploads", params={"limit": 3, "before": first["next_before"]}).json()
+    assert [u["id"] for u in rest["uploads"]] == ids[1::-1]
+    assert rest["next_before"] is None
+
+
+def test_stock_cursor_walks_every_row_once(client: httpx.Client) -> None:
+    wait_report(
+        client,
+        post_csv(client, csv_bytes(*((f"S{s}", f"I{i}", 1) for s in range(3) for i in range(7)))),
+    )
+    seen: list[tuple[str, str]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 4}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get("/api/stock", params=params).json()
+        seen += [(r["store"], r["item"]) for r in page["rows"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 21 == len(set(seen))
+    assert client.get("/api/stock", params={"cursor": "not-ours"}).status_code == 422
+
+
+def test_errors_are_json_with_a_message(client: httpx.Client) -> None:
+    cases = [
+        (client.get("/api/uploads/999"), 404),
+        (client.get("/api/uploads/abc"), 422),
+        (client.post("/api/uploads", content=b"x", headers={"Content-Type": "image/png"}), 415),
+        (client.post("/api/uploads", files={"other": ("a.csv", b"a")}), 422),
+        (client.post("/api/uploads", content=b"", headers={"Content-Type": "text/csv"}), 422),
+        (client.get("/api/stock", params={"status": "bogus"}), 422),
+        (client.get("/api/stock/Nowhere/Nothing/history"), 404),
+        (client.put("/api/thresholds", json=[{"store": "B", "item": "E", "minimum": -1}]), 422),
+    ]
+    for response, status in cases:
+        assert response.status_code == status, (response.request.url, response.text)
+        assert isinstance(response.json()["message"], str) and response.json()["message"]
+
+
+def test_oversize_uploads_get_413_and_are_not_kept(
+    client: httpx.Client, server: LiveServer
+) -> None:
+    big = b"store,item,count\n" + b"Berlin,Item,1\n" * 40_000  # 560 kB > 200 kB limit
+    declared = client.post(
+        "/api/uploads",
+        params={"filename": "big.csv"},
+        content=big,
+        headers={"Content-Type": "text/csv"},
+    )
+    assert declared.status_code == 413
+    assert "larger than the limit" in declared.json()["message"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit is enforced while reading
+        for _ in range(40):
+            yield big[:20_000]
+
+    streamed = client.post(
+        "/api/uploads",
+        params={"filename": "big.csv"},
+        content=chunks(),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert streamed.status_code == 413
+    multipart = client.post("/api/uploads", files={"file": ("big.csv", big, "text/csv")})
+    assert multipart.status_code == 413
+    assert not [p for p in (server.data_dir / "objects").rglob("*") if p.is_file()]
+
+
+def test_thresholds_round_trip_and_low_stock(client: httpx.Client) -> None:
+    put = client.put("/api/thresholds", json=[{"store": "Berlin", "item": "*", "minimum": 15}])
+    assert put.status_code == 200
+    assert [(t["store"], t["item"], t["minimum"]) for t in put.json()] == [("Berlin", "*", 15)]
+    report = wait_report(client, post_csv(client, BERLIN))
+    kinds = sorted((a["kind"], a["item"]) for a in report["alerts"])
+    assert kinds == [("low_stock", "Echo Dot"), ("out_of_stock", "Echo Plus")]
+    assert client.get("/api/stores").json()[0]["low_stock"] == 1
+    low = client.get("/api/stock", params={"status": "low_stock"}).json()["rows"]
+    assert [r["item"] for r in low] == ["Echo Dot"]
+
+
+def test_events_stream_reports_uploads_and_stock(client: httpx.Client, server: LiveServer) -> None:
+    events: list[tuple[str, dict[str, Any]]] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with (
+            httpx.Client(base_url=server.url, timeout=30) as c,
+            c.stream("GET", "/api/events") as response,
+        ):
+            kind = ""
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    kind = line[7:]
+                    if kind == "hello":
+                        ready.set()
+                elif line.startswith("data: ") and kind != "hello":
+                    events.append((kind, json.loads(line[6:])))
+                    if kind == "alerts":
+                        return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    upload_id = post_csv(client, BERLIN)
+    thread.join(timeout=20)
+    kinds = [k for k, _ in events]
+    assert kinds[:2] == ["upload", "upload"] and "stock" in kinds and kinds[-1] == "alerts"
+    finished = [d for k, d in events if k == "upload" and d["status"] == "loaded"]
+    assert finished[0]["id"] == upload_id
+    assert ["Berlin"] in [d["stores"] for k, d in events if k == "stock"]
+
+
+def test_inbox_folder(client: httpx.Client, server: LiveServer, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "good.csv").write_bytes(BERLIN)
+    (inbox / "bad.csv").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(50))
+    (inbox / ".hidden.csv").write_bytes(BERLIN)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done = (
+            sorted(p.name for p in (inbox / "processed").glob("*"))
+            if (inbox / "processed").exists()
+            else []
+        )
+        failed = (
+            sorted(p.name for p in (inbox / "rejected").glob("*"))
+            if (inbox / "rejected").exists()
+            else []
+        )
+        if done and failed:
+            break
+        time.sleep(0.1)
+    assert [n.split("-", 1)[1] for n in done] == ["good.csv"]
+    assert [n.split("-", 1)[1] for n in failed] == ["bad.csv"]
+    assert (inbox / ".hidden.csv").exists()
+    assert {u["file"] for u in client.get("/api/uploads").json()["uploads"]} == {
+        "good.csv",
+        "bad.csv",
+    }
+
+
+def test_health_metrics_and_openapi(client: httpx.Client) -> None:
+    wait_report(client, post_csv(client, BERLIN))
+    assert client.get("/healthz").json() == {"status": "ok"}
+    metrics = client.get("/metrics").text
+    for name in (
+        "stockwatch_uploads_total",
+        "stockwatch_rows_total",
+        "stockwatch_rejected_rows_total",
+        "stockwatch_alerts_total",
+        "stockwatch_notification_failures_total",
+        "stockwatch_processing_seconds_bucket",
+    ):
+        assert name in metrics
+    assert 'stockwatch_uploads_total{status="loaded"} 1.0' in metrics
+    spec = client.get("/openapi.json").json()
+    assert "/api/uploads" in spec["paths"] and "/api/stock/{store}/{item}/history" in spec["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_token_guards_the_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STOCKWATCH_TOKEN", "s3cret-token")
+    with live_server(tmp_path / "d") as live, httpx.Client(base_url=live.url) as c:
+        for method, path in (
+            ("GET", "/api/stores"),
+            ("GET", "/api/alerts"),
+            ("GET", "/metrics"),
+            ("POST", "/api/uploads"),
+            ("PUT", "/api/thresholds"),
+            ("GET", "/api/events"),
+        ):
+            response = c.request(method, path)
+            assert response.status_code == 401, path
+            assert "token" in response.json()["message"]
+        assert c.get("/api/stores", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        good = {"Authorization": "Bearer s3cret-token"}
+        assert c.get("/api/stores", headers=good).status_code == 200
+        assert c.get("/").status_code == 200  # the page loads, then asks for the token
+        assert c.get("/healthz").status_code == 200
+        with c.stream("GET", "/api/events", params={"token": "s3cret-token"}) as events:
+            assert events.status_code == 200
+
+
+def test_serve_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stockwatch",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert "without a token" in result.stderr and "STOCKWATCH_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_upload_command_against_the_server(server: LiveServer, tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_bytes(BERLIN)
+    bad.write_bytes(csv_bytes(("Berlin", "Echo Dot", "many")))
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    ok = subprocess.run(
+        [sys.executable, "-m", "stockwatch", "upload", "--server", server.url, "--json", str(good)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
+    (report,) = json.loads(ok.stdout)
+    assert (report["status"], report["rows_loaded"]) == ("loaded", 3)
+    failed = subprocess.run(
+        [sys.executable, "-m", "stockwatch", "upload", "--server", server.url, str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert failed.returncode == 1
+    assert 'bad.csv:2: count "many" is not a whole number' in failed.stdout
+    down = subprocess.run(
+        [sys.executable, "-m", "stockwatch", "upload", "--server", "http://127.0.0.1:9", str(good)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert down.returncode == 1 and "cannot reach the server" in down.stderr
