@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run    - install into .venv, load the sample data of six stores, show the stock
+#   make run    - install into .venv, load the sample data of six stores and serve the
+#                 dashboard at http://127.0.0.1:8000
 #   make test   - install into .venv, then lint, type-check and run the whole test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,8 +9,7 @@ DATA ?= demo-data
 .PHONY: run test lint bench clean
 
 run: $(VENV)/.installed
-	$(VENV)/bin/stockwatch --data-dir $(DATA) demo
-	$(VENV)/bin/stockwatch --data-dir $(DATA) stock --out-of-stock
+	$(VENV)/bin/stockwatch --data-dir $(DATA) serve --demo
 
 test: $(VENV)/.installed lint
 	$(PY) -m pytest
@@ -21,6 +21,7 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/ingest_bench.py
+	$(PY) bench/serve_bench.py
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
