@@ -367,3 +367,62 @@ def test_upload_command_against_the_server(server: LiveServer, tmp_path: Path) -
         timeout=60,
     )
     assert down.returncode == 1 and "cannot reach the server" in down.stderr
+
+
+def test_ctrl_c_finishes_or_leaves_pending_never_half_applied(tmp_path: Path) -> None:
+    import signal
+
+    from tests.live_server import free_port
+
+    data = tmp_path / "d"
+    big = tmp_path / "big.csv"
+    big.write_bytes(
+        csv_bytes(*((f"S{s}", f"I{i}", (s + i) % 5) for s in range(150) for i in range(1000)))
+    )
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "stockwatch", "--data-dir", str(data), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url + "/healthz", timeout=1)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    with httpx.Client(base_url=url, timeout=60) as c, c.stream("GET", "/api/events") as live:
+        upload_id = post_csv(c, big.read_bytes(), "big.csv")
+        while c.get(f"/api/uploads/{upload_id}").json()["status"] == "queued":
+            time.sleep(0.02)
+        server.send_signal(signal.SIGINT)  # with a dashboard still listening
+        for _ in live.iter_lines():
+            pass  # the server ends the stream
+    _, stderr = server.communicate(timeout=120)
+    assert server.returncode == 0, stderr
+    assert b"Traceback" not in stderr
+    import sqlite3
+
+    db = sqlite3.connect(data / "stockwatch.db")
+    (status,) = db.execute("SELECT status FROM uploads WHERE id = ?", (upload_id,)).fetchone()
+    (rows,) = db.execute("SELECT count(*) FROM inventory").fetchone()
+    db.close()
+    assert (status, rows) in (("loaded", 150_000), ("processing", 0), ("queued", 0))
+    finish = subprocess.run(
+        [sys.executable, "-m", "stockwatch", "--data-dir", str(data), "process"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert finish.returncode == 0, finish.stderr
+    db = sqlite3.connect(data / "stockwatch.db")
+    assert db.execute("SELECT status FROM uploads").fetchall() == [("loaded",)]
+    assert db.execute("SELECT count(*) FROM inventory").fetchone() == (150_000,)
+    assert db.execute("SELECT count(*) FROM changes").fetchone() == (150_000,)
+    db.close()

@@ -154,3 +154,26 @@ def test_screenshot_for_the_readme(browser: Browser, tmp_path: Path) -> None:
         assert width <= 390, "the page scrolls sideways on a phone"
         phone.close()
         context.close()
+
+
+def test_the_dashboard_asks_for_the_token_once(
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STOCKWATCH_TOKEN", "t0ken-for-the-shop")
+    with live_server(tmp_path / "guarded") as live:
+        db = live.ctx.db()
+        import io
+
+        db.process_upload(db.receive("a.csv", io.BytesIO(csv_bytes(("Pusan", "Echo", 0)))))
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(live.url + "/")
+        expect(page.locator("#token-dialog")).to_be_visible()
+        page.fill("#token-input", "t0ken-for-the-shop")
+        page.click("#token-form button")
+        expect(page.locator(".store-card", has_text="Pusan")).to_contain_text("1 out of stock")
+        expect(page.locator("#live")).to_have_text("live")
+        page.reload()  # remembered: no second question
+        expect(page.locator(".store-card", has_text="Pusan")).to_have_count(1)
+        expect(page.locator("#token-dialog")).to_be_hidden()
+        context.close()

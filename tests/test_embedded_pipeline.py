@@ -245,3 +245,25 @@ def test_a_crash_mid_upload_is_finished_by_the_next_process(tmp_path: Path) -> N
     finally:
         recovered.close()
         reference.close()
+
+
+def test_the_webhook_secret_is_sent(app: EmbeddedStockwatch, receiver: Receiver) -> None:
+    ingest(app, "a.csv", csv_bytes(("Berlin", "Echo Dot", 0)))
+    deliver(app.conn, {"webhook": WebhookChannel(receiver.url, secret="hush")})
+    assert receiver.headers[0]["X-Stockwatch-Secret"] == "hush"
+
+
+def test_settings_from_a_toml_file_and_the_environment(tmp_path: Path) -> None:
+    from stockwatch.notify.config import channels_from_env
+
+    (tmp_path / "stockwatch.toml").write_text(
+        'webhook_url = "http://127.0.0.1:9/from-file"\nsmtp_host = "127.0.0.1"\n'
+        'email_from = "a@example.test"\nemail_to = ["b@example.test", "c@example.test"]\n'
+    )
+    channels = channels_from_env({}, tmp_path)
+    assert set(channels) == {"console", "webhook", "email"}
+    webhook = channels["webhook"]
+    assert isinstance(webhook, WebhookChannel) and webhook.url.endswith("/from-file")
+    override = channels_from_env({"STOCKWATCH_WEBHOOK_URL": "http://127.0.0.1:9/env"}, tmp_path)
+    webhook = override["webhook"]
+    assert isinstance(webhook, WebhookChannel) and webhook.url.endswith("/env")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -20,6 +21,18 @@ log = logging.getLogger("stockwatch.server")
 
 class TokenRequired(Exception):
     pass
+
+
+class _Server(uvicorn.Server):
+    """Ends the live event streams as soon as a stop is asked for."""
+
+    def __init__(self, config: uvicorn.Config, ctx: ServerContext) -> None:
+        super().__init__(config)
+        self.ctx = ctx
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.ctx.bus.close()
+        super().handle_exit(sig, frame)
 
 
 def build(
@@ -68,7 +81,9 @@ def serve(
         timeout_graceful_shutdown=5,
     )
     try:
-        uvicorn.Server(config).run()
+        _Server(config, ctx).run()
+    except KeyboardInterrupt:
+        pass  # uvicorn has shut down cleanly and passes the signal on; so do we, quietly
     finally:
         for worker in workers:
             worker.stop()

@@ -13,6 +13,7 @@ QUEUE_SIZE = 256
 
 class EventBus:
     def __init__(self) -> None:
+        self.closed = False
         self._lock = threading.Lock()
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = set()
 
@@ -28,6 +29,10 @@ class EventBus:
                 with self._lock:
                     self._subscribers.discard((loop, queue))
 
+    def close(self) -> None:
+        """End every stream within a second, so that shutting down need not wait for them."""
+        self.closed = True
+
     async def stream(self, heartbeat: float = 15.0) -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
@@ -36,11 +41,16 @@ class EventBus:
             self._subscribers.add(entry)
         try:
             yield "event: hello\ndata: {}\n\n"
-            while True:
+            idle = 0.0
+            while not self.closed:
                 try:
-                    yield await asyncio.wait_for(queue.get(), heartbeat)
+                    yield await asyncio.wait_for(queue.get(), 1.0)
+                    idle = 0.0
                 except TimeoutError:
-                    yield ": keep-alive\n\n"
+                    idle += 1.0
+                    if idle >= heartbeat:
+                        idle = 0.0
+                        yield ": keep-alive\n\n"
         finally:
             with self._lock:
                 self._subscribers.discard(entry)

@@ -37,16 +37,21 @@ async function api(path, options = {}) {
 }
 
 function askForToken() {
-  return new Promise((resolve) => {
-    const dialog = $("token-dialog");
-    $("token-form").onsubmit = () => {
-      state.token = $("token-input").value.trim();
-      localStorage.setItem("stockwatch-token", state.token);
-      connectEvents();
-      resolve();
-    };
-    if (!dialog.open) dialog.showModal();
-  });
+  // Several requests may be refused at once; they all wait for the same answer.
+  if (!state.tokenPrompt) {
+    state.tokenPrompt = new Promise((resolve) => {
+      $("token-form").onsubmit = () => {
+        state.token = $("token-input").value.trim();
+        localStorage.setItem("stockwatch-token", state.token);
+        state.tokenPrompt = null;
+        connectEvents();
+        resolve();
+      };
+      const dialog = $("token-dialog");
+      if (!dialog.open) dialog.showModal();
+    });
+  }
+  return state.tokenPrompt;
 }
 
 // --- overview -------------------------------------------------------------------------
