@@ -66,6 +66,9 @@ def pass_context(f: F) -> F:
     return update_wrapper(wrapper, f)  # type: ignore[return-value]
 
 
+files_argument = click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 strict_option = click.option(
     "--strict/--lenient",
@@ -110,9 +113,7 @@ def _ingest_one(state: Context, path: Path, strict: bool) -> UploadReport:
 
 
 @cli.command()
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@files_argument
 @strict_option
 @json_option
 @pass_context
@@ -127,9 +128,7 @@ def ingest(state: Context, files: tuple[Path, ...], strict: bool, as_json: bool)
 
 
 @cli.command()
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@files_argument
 @strict_option
 @json_option
 @pass_context
@@ -340,9 +339,7 @@ def serve(ctx: click.Context, host: str, port: int, inbox: Path | None, demo: bo
 
 
 @cli.command()
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@files_argument
 @click.option(
     "--server",
     envvar="STOCKWATCH_SERVER",

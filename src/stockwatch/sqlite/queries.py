@@ -15,27 +15,18 @@ def stock(
     out_of_stock: bool = False,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    sql = (
-        "SELECT i.store, i.item, i.count, u.started_at FROM inventory AS i"
-        " JOIN uploads AS u ON u.id = i.upload_id"
-    )
-    where: list[str] = []
-    params: list[Any] = []
-    if store is not None:
-        where.append("i.store = ?")
-        params.append(store)
-    if out_of_stock:
-        where.append("i.count = 0")
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY i.store, i.item"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    return [
-        {"store": s, "item": i, "count": c, "updated_at": u}
-        for s, i, c, u in conn.execute(sql, params)
-    ]
+    """Stock rows with the keys store, item, count, updated_at, walking ``stock_page``."""
+    rows: list[dict[str, Any]] = []
+    after = None
+    status = "out_of_stock" if out_of_stock else None
+    while limit is None or len(rows) < limit:
+        want = 1000 if limit is None else min(1000, limit - len(rows))
+        page = stock_page(conn, store, status, None, after, want)
+        rows += [{k: r[k] for k in ("store", "item", "count", "updated_at")} for r in page]
+        if len(page) < want:
+            break
+        after = (page[-1]["store"], page[-1]["item"])
+    return rows
 
 
 def alerts(
