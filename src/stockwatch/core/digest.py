@@ -91,7 +91,8 @@ def compose_digest(
     else:
         subject = f"stockwatch: {_summary(counts)}"
     source = upload.get("file") or "an upload"
-    lines = [f"Alerts from {source} (upload {upload.get('id')}): {_summary(counts)}."]
+    where = f" (upload {upload['id']})" if upload.get("id") is not None else ""
+    lines = [f"Alerts from {source}{where}: {_summary(counts)}."]
     current_store = None
     for d in shown:
         if d.store != current_store:

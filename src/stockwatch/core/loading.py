@@ -18,6 +18,7 @@ from stockwatch.core.report import UploadReport
 
 _KEY = itemgetter(1, 2)
 ChunkT = TypeVar("ChunkT", contravariant=True)
+VersionT = TypeVar("VersionT", contravariant=True)  # int on one machine, str on AWS
 
 
 @dataclass
@@ -29,10 +30,10 @@ class ChunkOutcome:
     repeats: list[tuple[int, int, str, str]] = field(default_factory=list)
 
 
-class InventoryWriter(Protocol[ChunkT]):
+class InventoryWriter(Protocol[ChunkT, VersionT]):
     """A backend's inventory table, applying ``core.ordering.decide`` to each row atomically."""
 
-    def apply(self, chunk: ChunkT, version: int) -> ChunkOutcome: ...
+    def apply(self, chunk: ChunkT, version: VersionT) -> ChunkOutcome: ...
 
 
 @dataclass
@@ -81,8 +82,8 @@ def unique_chunks(inventory: InventoryFile, size: int = 5000) -> Iterator[list[R
 
 def load_chunks(
     chunks: Iterable[ChunkT],
-    writer: InventoryWriter[ChunkT],
-    version: int,
+    writer: InventoryWriter[ChunkT, VersionT],
+    version: VersionT,
     report: UploadReport,
 ) -> list[RowError]:
     """Write every chunk; count the outcomes on ``report``; return the repeat errors.

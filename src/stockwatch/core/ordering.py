@@ -9,6 +9,11 @@ statement against this function on random histories.
 from __future__ import annotations
 
 from enum import Enum
+from typing import TypeVar
+
+# A version is whatever orders uploads: the upload id on one machine, "<S3 event time>#<S3
+# sequencer>" on AWS. Only comparisons are needed.
+Version = TypeVar("Version", int, str)
 
 
 class Outcome(Enum):
@@ -21,9 +26,9 @@ class Outcome(Enum):
 
 def decide(
     current_count: int | None,
-    current_version: int | None,
+    current_version: Version | None,
     incoming_count: int,
-    incoming_version: int,
+    incoming_version: Version,
 ) -> Outcome:
     """Decide what an incoming row does to the stored row.
 

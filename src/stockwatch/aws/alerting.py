@@ -1,0 +1,200 @@
+"""Alerts from the DynamoDB stream: the core rules, with open alerts kept in the state table.
+
+Each stream record is judged with ``core.alert_rules.evaluate_changes``. Raising an alert is
+a conditional put (one open alert per item and kind), so a replayed record raises nothing
+twice. Every raised alert is also logged under the record's event id with ``notified`` false
+until its digest reaches SNS; a record retried after SNS failed finds those entries and sends
+them, and nothing is published twice for an alert once marked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from stockwatch.core.alert_rules import OpenAlerts, evaluate_changes
+from stockwatch.core.digest import compose_digest
+from stockwatch.core.model import AlertDecision, StockChange
+from stockwatch.core.thresholds import Threshold, Thresholds
+
+LOG = "ALERTLOG"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A raised alert not yet known to have reached SNS."""
+
+    event_id: str
+    decision: AlertDecision
+
+
+def change_from_images(
+    old: dict[str, Any] | None, new: dict[str, Any] | None, upload: str
+) -> StockChange | None:
+    """A change from a stream record's images, or None when the count did not change."""
+    if not new or "Count" not in new:
+        return None
+    new_count = int(new["Count"])
+    old_count = int(old["Count"]) if old and "Count" in old else None
+    if old_count == new_count:
+        return None
+    return StockChange(str(new["Store"]), str(new["Item"]), old_count, new_count, upload)
+
+
+class AlertStore:
+    def __init__(self, dynamodb: Any, state_table: str) -> None:
+        self.dynamodb = dynamodb
+        self.table = state_table
+        self._thresholds: Thresholds | None = None
+
+    def thresholds(self) -> Thresholds:
+        if self._thresholds is None:
+            entries = []
+            pages = self.dynamodb.get_paginator("query").paginate(
+                TableName=self.table,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": "THRESHOLDS"}},
+            )
+            for page in pages:
+                for item in page["Items"]:
+                    store, item_name = item["sk"]["S"].split("\x1f", 1)
+                    entries.append(Threshold(store, item_name, int(item["minimum"]["N"])))
+            self._thresholds = Thresholds(entries)
+        return self._thresholds
+
+    def set_threshold(self, store: str, item: str, minimum: int) -> None:
+        self.dynamodb.put_item(
+            TableName=self.table,
+            Item={
+                "pk": {"S": "THRESHOLDS"},
+                "sk": {"S": f"{store}\x1f{item}"},
+                "minimum": {"N": str(minimum)},
+            },
+        )
+        self._thresholds = None
+
+    def open_kinds(self, store: str, item: str) -> set[str]:
+        response = self.dynamodb.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"ALERT#{store}\x1f{item}"}},
+            ConsistentRead=True,
+        )
+        return {i["sk"]["S"] for i in response["Items"]}
+
+    def record(self, event_id: str, change: StockChange, now: str) -> list[Pending]:
+        """Judge one change; store its decisions; return what still needs notifying."""
+        open_alerts: OpenAlerts = {
+            (change.store, change.item): self.open_kinds(change.store, change.item)
+        }
+        for decision in evaluate_changes([change], self.thresholds(), open_alerts):
+            key = {
+                "pk": {"S": f"ALERT#{decision.store}\x1f{decision.item}"},
+                "sk": {"S": decision.kind},
+            }
+            try:
+                if decision.action == "resolve":
+                    self.dynamodb.delete_item(
+                        TableName=self.table, Key=key, ConditionExpression="attribute_exists(pk)"
+                    )
+                    continue
+                if decision.opens:
+                    self.dynamodb.put_item(
+                        TableName=self.table,
+                        Item={**key, "count": {"N": str(decision.count)}, "raised_at": {"S": now}},
+                        ConditionExpression="attribute_not_exists(pk)",
+                    )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                continue  # another delivery of this change got there first
+            self._log(event_id, decision, now)
+        return self.unnotified(event_id)
+
+    def _log(self, event_id: str, decision: AlertDecision, now: str) -> None:
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": LOG},
+                    "sk": {"S": f"{event_id}#{decision.kind}"},
+                    "decision": {"S": json.dumps(_as_dict(decision))},
+                    "raised_at": {"S": now},
+                    "notified": {"BOOL": False},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def unnotified(self, event_id: str) -> list[Pending]:
+        response = self.dynamodb.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :e)",
+            FilterExpression="#n = :f",
+            ExpressionAttributeNames={"#n": "notified"},
+            ExpressionAttributeValues={
+                ":p": {"S": LOG},
+                ":e": {"S": f"{event_id}#"},
+                ":f": {"BOOL": False},
+            },
+            ConsistentRead=True,
+        )
+        return [
+            Pending(event_id, AlertDecision(**json.loads(i["decision"]["S"])))
+            for i in response["Items"]
+        ]
+
+    def mark_notified(self, pending: Iterable[Pending]) -> None:
+        for p in pending:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": LOG}, "sk": {"S": f"{p.event_id}#{p.decision.kind}"}},
+                UpdateExpression="SET #n = :t",
+                ExpressionAttributeNames={"#n": "notified"},
+                ExpressionAttributeValues={":t": {"BOOL": True}},
+            )
+
+
+def _as_dict(decision: AlertDecision) -> dict[str, Any]:
+    return {
+        "action": decision.action,
+        "kind": decision.kind,
+        "store": decision.store,
+        "item": decision.item,
+        "count": decision.count,
+        "minimum": decision.minimum,
+    }
+
+
+def publish_digests(sns: Any, topic_arn: str, pending: list[Pending]) -> dict[str, str]:
+    """One SNS message per store; returns the stores whose publish failed, with the error."""
+    by_store: dict[str, list[Pending]] = defaultdict(list)
+    for p in pending:
+        by_store[p.decision.store].append(p)
+    failed: dict[str, str] = {}
+    for store, items in sorted(by_store.items()):
+        decisions = [p.decision for p in items]
+        digest = compose_digest({"id": None, "file": f"the stock of {store}"}, decisions)
+        if digest is None:
+            continue
+        kinds = sorted({d.kind for d in decisions})
+        try:
+            sns.publish(
+                TopicArn=topic_arn,
+                Subject=digest.subject[:100],
+                Message=digest.text,
+                MessageAttributes={
+                    "store": {"DataType": "String", "StringValue": store},
+                    "kind": {"DataType": "String.Array", "StringValue": json.dumps(kinds)},
+                },
+            )
+        except ClientError as exc:
+            failed[store] = str(exc)
+    return failed

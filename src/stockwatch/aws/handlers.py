@@ -1,0 +1,105 @@
+"""Lambda handlers, in Powertools style: JSON logs, EMF metrics, typed events.
+
+stockwatch.aws.handlers.load_inventory   S3 ObjectCreated -> DynamoDB
+stockwatch.aws.handlers.check_stock      DynamoDB stream -> alerts -> SNS
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from stockwatch.aws.alerting import AlertStore, Pending, change_from_images, publish_digests
+from stockwatch.aws.loader import AwsLoader, S3Upload, utc_now
+from stockwatch.aws.settings import AwsSettings
+from stockwatch.core.limits import Limits
+
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "stockwatch")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "stockwatch")
+logger = Logger()
+metrics = Metrics()
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def load_inventory(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Every record of the event, keys URL-decoded; repeated or stale events change nothing."""
+    settings = AwsSettings.from_env()
+    loader = AwsLoader(
+        settings.client("dynamodb"),
+        settings.client("s3"),
+        settings.table,
+        settings.state_table,
+        Limits.from_env(),
+    )
+    reports = []
+    for record in S3Event(event).records:
+        obj = record.s3.get_object
+        upload = S3Upload(
+            bucket=record.s3.bucket.name,
+            key=unquote_plus(obj.key),  # keys arrive URL-encoded ("+" for a space)
+            # Some S3-compatible servers send no sequencer: the event time orders alone.
+            sequencer=obj.raw_event.get("sequencer", ""),
+            event_time=record.event_time,
+            version_id=obj.raw_event.get("versionId"),
+        )
+        report = loader.load(upload)
+        logger.info("upload processed", extra={"key": upload.key, "report": report.to_json()})
+        metrics.add_metric("RowsLoaded", MetricUnit.Count, report.rows_loaded)
+        metrics.add_metric("RowsRejected", MetricUnit.Count, report.rows_rejected)
+        reports.append(report.to_json())
+    for name, count in loader.usage.requests.items():
+        metrics.add_metric(f"DynamoDB{name}", MetricUnit.Count, count)
+    return {"reports": reports}
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Alerts on transitions; one SNS digest per store; failed records reported, not replayed."""
+    settings = AwsSettings.from_env()
+    alerts = AlertStore(settings.client("dynamodb"), settings.state_table)
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+    pending_by_record: dict[str, list[Pending]] = {}
+
+    def judge(record: DynamoDBRecord) -> None:
+        stream = record.dynamodb
+        if stream is None:
+            return
+        change = change_from_images(
+            stream.old_image, stream.new_image, str((stream.new_image or {}).get("Version", ""))
+        )
+        if change is None:
+            return
+        pending = alerts.record(record.event_id or "", change, utc_now())
+        if pending:
+            pending_by_record[str(stream.sequence_number)] = pending
+
+    with processor(records=event.get("Records", []), handler=judge):
+        processor.process()
+    response: dict[str, Any] = dict(processor.response())
+    pending = [p for items in pending_by_record.values() for p in items]
+    if pending and settings.topic_arn:
+        failed = publish_digests(settings.client("sns"), settings.topic_arn, pending)
+        for store, error in failed.items():
+            logger.warning(
+                "SNS publish failed; the records will be retried",
+                extra={"store": store, "error": error},
+            )
+            metrics.add_metric("NotificationFailures", MetricUnit.Count, 1)
+        sent = [p for p in pending if p.decision.store not in failed]
+        alerts.mark_notified(sent)
+        metrics.add_metric("AlertsNotified", MetricUnit.Count, len(sent))
+        failures = response.setdefault("batchItemFailures", [])
+        for sequence, items in pending_by_record.items():
+            if any(p.decision.store in failed for p in items):
+                failures.append({"itemIdentifier": sequence})
+    return response

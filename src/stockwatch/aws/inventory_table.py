@@ -1,0 +1,175 @@
+"""The inventory table on DynamoDB, in the lab's schema: Store (S), Item (S), Count (N).
+
+stockwatch adds ``Version`` (the upload that set the count: ``<event time>#<sequencer>``),
+``Line``, ``UploadKey`` and ``UpdatedAt``. For each chunk the writer reads the current rows
+with BatchGetItem, decides with ``core.ordering.decide`` and writes only INSERT and CHANGE
+outcomes, in TransactWriteItems of up to 100 conditional puts. Each put requires the row to
+be exactly as read (absent, or at the version read), so two uploads touching one item at
+the same moment cannot overwrite each other: the loser re-reads and decides again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from stockwatch.core.loading import ChunkOutcome
+from stockwatch.core.model import Row
+from stockwatch.core.ordering import Outcome, decide
+
+GET_BATCH = 100
+TRANSACT_BATCH = 100
+MAX_RACES = 5
+
+
+@dataclass
+class Usage:
+    """Requests and write units spent, for the benchmark and the metrics."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    write_units: float = 0.0
+    read_units: float = 0.0
+
+
+class DynamoInventoryWriter:
+    def __init__(self, client: Any, table: str, upload_key: str, now: str) -> None:
+        self.client = client
+        self.table = table
+        self.upload_key = upload_key
+        self.now = now
+        self.usage = Usage()
+
+    def read(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str, int]]:
+        """(store, item) -> (count, version, line) for the keys that exist."""
+        found: dict[tuple[str, str], tuple[int, str, int]] = {}
+        for start in range(0, len(keys), GET_BATCH):
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": [
+                        {"Store": {"S": s}, "Item": {"S": i}}
+                        for s, i in keys[start : start + GET_BATCH]
+                    ],
+                    "ProjectionExpression": "#s, #i, #c, #v, #l",
+                    "ExpressionAttributeNames": {
+                        "#s": "Store",
+                        "#i": "Item",
+                        "#c": "Count",
+                        "#v": "Version",
+                        "#l": "Line",
+                    },
+                    "ConsistentRead": True,
+                }
+            }
+            attempt = 0
+            while request:
+                self.usage.requests["BatchGetItem"] += 1
+                response = self.client.batch_get_item(
+                    RequestItems=request, ReturnConsumedCapacity="TOTAL"
+                )
+                for used in response.get("ConsumedCapacity", []):
+                    self.usage.read_units += used.get("CapacityUnits", 0)
+                for item in response["Responses"].get(self.table, []):
+                    found[(item["Store"]["S"], item["Item"]["S"])] = (
+                        int(item["Count"]["N"]),
+                        item.get("Version", {}).get("S", ""),
+                        int(item.get("Line", {}).get("N", "0")),
+                    )
+                request = response.get("UnprocessedKeys") or {}
+                if request:
+                    attempt += 1
+                    time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled: back off, retry
+        return found
+
+    def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
+        outcome = ChunkOutcome()
+        pending = list(chunk)
+        for _ in range(MAX_RACES):
+            current = self.read([(r[1], r[2]) for r in pending])
+            writes: list[tuple[Row, tuple[int, str, int] | None]] = []
+            for row in pending:
+                line, store, item, count = row
+                now = current.get((store, item))
+                decision = decide(now[0] if now else None, now[1] if now else None, count, version)
+                if decision in (Outcome.INSERT, Outcome.CHANGE):
+                    writes.append((row, now))
+                elif decision is Outcome.CONFIRM:
+                    outcome.unchanged += 1
+                elif decision is Outcome.STALE:
+                    outcome.superseded += 1
+                elif now is not None and now[2] == line:
+                    outcome.loaded += 1  # written by an earlier try of this very upload
+                else:
+                    outcome.repeats.append((line, now[2] if now else 0, store, item))
+            lost = self._write(writes, version)
+            outcome.loaded += len(writes) - len(lost)
+            if not lost:
+                return outcome
+            pending = lost  # someone else wrote these meanwhile: read and decide again
+        raise RuntimeError(f"{len(pending)} rows kept losing races; the upload will be retried")
+
+    def _write(
+        self, writes: list[tuple[Row, tuple[int, str, int] | None]], version: str
+    ) -> list[Row]:
+        lost: list[Row] = []
+        for start in range(0, len(writes), TRANSACT_BATCH):
+            batch = writes[start : start + TRANSACT_BATCH]
+            items = [self._put(row, read, version) for row, read in batch]
+            self.usage.requests["TransactWriteItems"] += 1
+            try:
+                response = self.client.transact_write_items(
+                    TransactItems=items, ReturnConsumedCapacity="TOTAL"
+                )
+                for used in response.get("ConsumedCapacity", []):
+                    self.usage.write_units += used.get("CapacityUnits", 0)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                if not reasons:
+                    lost.extend(row for row, _ in batch)
+                    continue
+                conflicted = {
+                    n for n, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"
+                }
+                if not conflicted:
+                    raise
+                # The whole transaction was cancelled: the rows that did not conflict are
+                # written again straight away, the conflicting ones are read again.
+                lost.extend(batch[n][0] for n in conflicted)
+                retry = [batch[n] for n in range(len(batch)) if n not in conflicted]
+                lost.extend(self._write(retry, version))
+        return lost
+
+    def _put(self, row: Row, read: tuple[int, str, int] | None, version: str) -> dict[str, Any]:
+        line, store, item, count = row
+        put: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": {
+                "Store": {"S": store},
+                "Item": {"S": item},
+                "Count": {"N": str(count)},
+                "Version": {"S": version},
+                "Line": {"N": str(line)},
+                "UploadKey": {"S": self.upload_key},
+                "UpdatedAt": {"S": self.now},
+            },
+        }
+        if read is None:
+            put["ConditionExpression"] = "attribute_not_exists(#s)"
+            put["ExpressionAttributeNames"] = {"#s": "Store"}
+        else:
+            put["ConditionExpression"] = "#v = :read"
+            put["ExpressionAttributeNames"] = {"#v": "Version"}
+            put["ExpressionAttributeValues"] = {":read": {"S": read[1]}}
+        return {"Put": put}
+
+
+def count_of(value: Any) -> int:
+    """A Count from a stream image, which Powertools gives as a Decimal."""
+    return int(Decimal(str(value)))

@@ -1,0 +1,128 @@
+"""Loading one S3 object: the same reader and rules as on one machine, on DynamoDB.
+
+Ordering: uploads of one key are ordered by the S3 event's ``sequencer`` (by event time
+where an S3-compatible server omits it). A per-key watermark in the state table makes an
+older or repeated event a no-op; rows carry ``<event time>#<sequencer>`` so uploads of
+different keys touching one item are ordered too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
+from stockwatch.aws.object_store import S3ObjectStore
+from stockwatch.core.limits import Limits
+from stockwatch.core.loading import ReadSummary, finish_report, load_chunks, unique_chunks
+from stockwatch.core.reader import FileRejected, InventoryFile
+from stockwatch.core.report import UploadReport
+
+FINISHED = ("loaded", "loaded_with_errors", "rejected")
+
+
+@dataclass(frozen=True)
+class S3Upload:
+    bucket: str
+    key: str
+    sequencer: str
+    event_time: str
+    version_id: str | None = None
+
+    @property
+    def version(self) -> str:
+        # Hex sequencers of one key compare as numbers once left-padded to one width.
+        return f"{self.event_time}#{self.sequencer.rjust(32, '0')}"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class AwsLoader:
+    def __init__(
+        self, dynamodb: Any, s3: Any, table: str, state_table: str, limits: Limits | None = None
+    ) -> None:
+        self.dynamodb = dynamodb
+        self.s3 = s3
+        self.table = table
+        self.state_table = state_table
+        self.limits = limits or Limits()
+        self.usage = Usage()
+
+    def stored_report(self, upload: S3Upload) -> UploadReport | None:
+        item = self.dynamodb.get_item(
+            TableName=self.state_table,
+            Key={"pk": {"S": "UPLOAD"}, "sk": {"S": upload.version}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None or item["status"]["S"] not in FINISHED:
+            return None
+        return UploadReport.from_json(json.loads(item["report"]["S"]))
+
+    def _claim(self, upload: S3Upload) -> bool:
+        """Move the key's watermark to this upload; False when a newer one got there first."""
+        try:
+            self.dynamodb.put_item(
+                TableName=self.state_table,
+                Item={
+                    "pk": {"S": f"KEY#{upload.bucket}/{upload.key}"},
+                    "sk": {"S": "LATEST"},
+                    "Version": {"S": upload.version},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR #v <= :v",
+                ExpressionAttributeNames={"#v": "Version"},
+                ExpressionAttributeValues={":v": {"S": upload.version}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def load(self, upload: S3Upload) -> UploadReport:
+        """Process one upload; a repeated or stale event changes nothing."""
+        done = self.stored_report(upload)
+        if done is not None:
+            return done
+        started = time.perf_counter()
+        report = UploadReport(upload.key, upload.version)
+        if not self._claim(upload):
+            report.message = "a newer upload of this key was processed already; nothing changed"
+        else:
+            writer = DynamoInventoryWriter(self.dynamodb, self.table, upload.key, utc_now())
+            writer.usage = self.usage
+            body = S3ObjectStore(self.s3, upload.bucket).open(upload.key, upload.version_id)
+            inventory = InventoryFile(body, self.limits)
+            try:
+                repeats = load_chunks(
+                    unique_chunks(inventory, 1000), writer, upload.version, report
+                )
+                finish_report(
+                    report, ReadSummary.of(inventory), repeats, self.limits.max_errors_reported
+                )
+            except FileRejected as exc:
+                # Rows of earlier chunks may be written already; the message says so.
+                written = report.rows_loaded
+                message = exc.message
+                if written:
+                    message += f" ({written:,} rows before that point were loaded)"
+                report = UploadReport(upload.key, upload.version, message=message)
+        report.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
+        report.settle_status()
+        self.dynamodb.put_item(
+            TableName=self.state_table,
+            Item={
+                "pk": {"S": "UPLOAD"},
+                "sk": {"S": upload.version},
+                "object_key": {"S": upload.key},
+                "status": {"S": report.status},
+                "report": {"S": json.dumps(report.to_json())},
+            },
+        )
+        return report

@@ -1,0 +1,46 @@
+"""Where the AWS resources are, from the environment (set by the SAM template on Lambda)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+RETRIES = Config(retries={"max_attempts": 10, "mode": "standard"})
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    table: str
+    state_table: str
+    bucket: str
+    topic_arn: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AwsSettings:
+        env = os.environ if environ is None else environ
+        missing = [n for n in ("STOCKWATCH_TABLE", "STOCKWATCH_STATE_TABLE") if not env.get(n)]
+        if missing:
+            raise ValueError(f"set {' and '.join(missing)} to use the AWS backend")
+        return cls(
+            table=env["STOCKWATCH_TABLE"],
+            state_table=env["STOCKWATCH_STATE_TABLE"],
+            bucket=env.get("STOCKWATCH_BUCKET", ""),
+            topic_arn=env.get("STOCKWATCH_TOPIC_ARN") or None,
+            endpoint_url=env.get("STOCKWATCH_AWS_ENDPOINT_URL")
+            or env.get("AWS_ENDPOINT_URL")
+            or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+        )
+
+    def client(self, service: str) -> Any:
+        """A boto3 client honouring the endpoint setting, so compatible servers work too."""
+        return boto3.client(
+            service, endpoint_url=self.endpoint_url, region_name=self.region, config=RETRIES
+        )
