@@ -8,9 +8,12 @@ records read with the dynamodbstreams API. The Lambda context is a plain stand-i
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -46,6 +49,61 @@ class Aws:
     topic_arn: str
     stream_arn: str
     shard_iterators: dict[str, str]
+    bucket: str
+    table: str
+
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "template.yaml"
+
+
+def deploy_template(endpoint: str) -> dict[str, str]:
+    """Translate infra/template.yaml with aws-sam-translator and create it in moto.
+
+    Left out, because moto cannot run Lambda code: the event source mappings, the Lambda
+    permissions and the bucket's notification to Lambda. The test wires the bucket to an
+    SQS queue instead and calls the handlers itself.
+    """
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
+    s3.create_bucket(Bucket="artifacts")
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("README", "the handlers run in the test process")
+    s3.put_object(Bucket="artifacts", Key="code.zip", Body=code.getvalue())
+    template = yaml_parse(TEMPLATE.read_text())
+    template["Globals"]["Function"]["CodeUri"] = "s3://artifacts/code.zip"
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    resources = transform(template, {}, NoManagedPolicies())
+    for name, resource in list(resources["Resources"].items()):
+        if resource["Type"] in ("AWS::Lambda::EventSourceMapping", "AWS::Lambda::Permission"):
+            del resources["Resources"][name]
+    bucket = resources["Resources"]["UploadsBucket"]
+    bucket["Properties"].pop("NotificationConfiguration", None)
+    bucket.pop("DependsOn", None)
+    cloudformation = boto3.client("cloudformation", endpoint_url=endpoint, region_name=REGION)
+    cloudformation.create_stack(
+        StackName="stockwatch", TemplateBody=json.dumps(resources), Capabilities=["CAPABILITY_IAM"]
+    )
+    stack = cloudformation.describe_stacks(StackName="stockwatch")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    physical = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cloudformation.list_stack_resources(StackName="stockwatch")[
+            "StackResourceSummaries"
+        ]
+    }
+    functions = boto3.client("lambda", endpoint_url=endpoint, region_name=REGION)
+    environment: dict[str, str] = {}
+    for function in ("LoadInventoryFunction", "CheckStockFunction"):
+        config = functions.get_function_configuration(FunctionName=physical[function])
+        environment.update(config["Environment"]["Variables"])
+    return environment
 
 
 @pytest.fixture
@@ -62,20 +120,20 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "STOCKWATCH_AWS_ENDPOINT_URL": endpoint,
-        "STOCKWATCH_TABLE": "inventory",
-        "STOCKWATCH_STATE_TABLE": "state",
-        "STOCKWATCH_BUCKET": "uploads",
     }.items():
+        monkeypatch.setenv(name, value)
+    environment = deploy_template(endpoint)
+    for name, value in environment.items():  # the deployed functions' own settings
         monkeypatch.setenv(name, value)
     client = lambda service: boto3.client(service, endpoint_url=endpoint, region_name=REGION)  # noqa: E731
     s3, sqs, sns, ddb = client("s3"), client("sqs"), client("sns"), client("dynamodb")
-    s3.create_bucket(Bucket="uploads")
+    bucket = environment["STOCKWATCH_BUCKET"]
     events_queue = sqs.create_queue(QueueName="s3-events")["QueueUrl"]
     events_arn = sqs.get_queue_attributes(QueueUrl=events_queue, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
     s3.put_bucket_notification_configuration(
-        Bucket="uploads",
+        Bucket=bucket,
         NotificationConfiguration={
             "QueueConfigurations": [
                 {
@@ -86,42 +144,28 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             ]
         },
     )
-    table = ddb.create_table(
-        TableName="inventory",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[
-            {"AttributeName": "Store", "KeyType": "HASH"},
-            {"AttributeName": "Item", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "Store", "AttributeType": "S"},
-            {"AttributeName": "Item", "AttributeType": "S"},
-        ],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    ddb.create_table(
-        TableName="state",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-    )
-    topic_arn = sns.create_topic(Name="stockwatch-alerts")["TopicArn"]
+    topic_arn = environment["STOCKWATCH_TOPIC_ARN"]
     alerts_queue = sqs.create_queue(QueueName="managers")["QueueUrl"]
     alerts_arn = sqs.get_queue_attributes(QueueUrl=alerts_queue, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=alerts_arn)
-    monkeypatch.setenv("STOCKWATCH_TOPIC_ARN", topic_arn)
-    streams = client("dynamodbstreams")
-    stream_arn = table["TableDescription"]["LatestStreamArn"]
+    table = ddb.describe_table(TableName=environment["STOCKWATCH_TABLE"])["Table"]
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     yield Aws(
-        endpoint, s3, sqs, sns, ddb, streams, events_queue, alerts_queue, topic_arn, stream_arn, {}
+        endpoint,
+        s3,
+        sqs,
+        sns,
+        ddb,
+        client("dynamodbstreams"),
+        events_queue,
+        alerts_queue,
+        topic_arn,
+        table["LatestStreamArn"],
+        {},
+        bucket,
+        environment["STOCKWATCH_TABLE"],
     )
     server.stop()
 
@@ -181,7 +225,7 @@ def digests(aws: Aws) -> list[dict[str, Any]]:
 
 
 def stock(aws: Aws) -> dict[tuple[str, str], int]:
-    items = aws.dynamodb.scan(TableName="inventory")["Items"]
+    items = aws.dynamodb.scan(TableName=aws.table)["Items"]
     return {(i["Store"]["S"], i["Item"]["S"]): int(i["Count"]["N"]) for i in items}
 
 
@@ -196,7 +240,7 @@ BERLIN = csv_bytes(
 def test_upload_to_alert_end_to_end(aws: Aws) -> None:
     from stockwatch.aws.handlers import check_stock, load_inventory
 
-    aws.s3.put_object(Bucket="uploads", Key="incoming/inventory berlin.csv", Body=BERLIN)
+    aws.s3.put_object(Bucket=aws.bucket, Key="incoming/inventory berlin.csv", Body=BERLIN)
     event = s3_event(aws)
     assert " " not in event["Records"][0]["s3"]["object"]["key"]  # URL-encoded in the event
     (report,) = load_inventory(event, FakeLambdaContext())["reports"]
@@ -211,7 +255,7 @@ def test_upload_to_alert_end_to_end(aws: Aws) -> None:
         ("Berlin", "Echo Show"): 18,
     }
     item = aws.dynamodb.get_item(
-        TableName="inventory", Key={"Store": {"S": "Berlin"}, "Item": {"S": "Echo Plus"}}
+        TableName=aws.table, Key={"Store": {"S": "Berlin"}, "Item": {"S": "Echo Plus"}}
     )["Item"]
     assert {"Store", "Item", "Count", "Version", "Line", "UploadKey"} <= set(item)
 
@@ -232,7 +276,7 @@ def test_upload_to_alert_end_to_end(aws: Aws) -> None:
 def test_repeated_stream_records_alert_once(aws: Aws) -> None:
     from stockwatch.aws.handlers import check_stock, load_inventory
 
-    aws.s3.put_object(Bucket="uploads", Key="berlin.csv", Body=BERLIN)
+    aws.s3.put_object(Bucket=aws.bucket, Key="berlin.csv", Body=BERLIN)
     load_inventory(s3_event(aws), FakeLambdaContext())
     records = stream_event(aws)
     check_stock(records, FakeLambdaContext())
@@ -243,10 +287,10 @@ def test_repeated_stream_records_alert_once(aws: Aws) -> None:
 def test_an_older_event_after_a_newer_one_changes_nothing(aws: Aws) -> None:
     from stockwatch.aws.handlers import check_stock, load_inventory
 
-    aws.s3.put_object(Bucket="uploads", Key="berlin.csv", Body=BERLIN)
+    aws.s3.put_object(Bucket=aws.bucket, Key="berlin.csv", Body=BERLIN)
     old_event = s3_event(aws)
     aws.s3.put_object(
-        Bucket="uploads", Key="berlin.csv", Body=csv_bytes(("Berlin", "Echo Plus", 7))
+        Bucket=aws.bucket, Key="berlin.csv", Body=csv_bytes(("Berlin", "Echo Plus", 7))
     )
     new_event = s3_event(aws)
     load_inventory(new_event, FakeLambdaContext())
@@ -261,7 +305,7 @@ def test_bad_rows_are_reported_and_good_rows_load(aws: Aws) -> None:
     from stockwatch.aws.handlers import load_inventory
 
     aws.s3.put_object(
-        Bucket="uploads",
+        Bucket=aws.bucket,
         Key="mixed.csv",
         Body=csv_bytes(("Pusan", "Echo Dot", 3), ("Pusan", "Echo Show", "twelve")),
     )
@@ -276,7 +320,7 @@ def test_bad_rows_are_reported_and_good_rows_load(aws: Aws) -> None:
 def test_a_poison_record_is_a_batch_item_failure(aws: Aws) -> None:
     from stockwatch.aws.handlers import check_stock, load_inventory
 
-    aws.s3.put_object(Bucket="uploads", Key="berlin.csv", Body=BERLIN)
+    aws.s3.put_object(Bucket=aws.bucket, Key="berlin.csv", Body=BERLIN)
     load_inventory(s3_event(aws), FakeLambdaContext())
     event = stream_event(aws)
     poison = json.loads(json.dumps(event["Records"][0]))
@@ -291,13 +335,13 @@ def test_a_poison_record_is_a_batch_item_failure(aws: Aws) -> None:
 def test_sns_failing_once_is_retried_without_duplicates(aws: Aws) -> None:
     from stockwatch.aws.handlers import check_stock, load_inventory
 
-    aws.s3.put_object(Bucket="uploads", Key="berlin.csv", Body=BERLIN)
+    aws.s3.put_object(Bucket=aws.bucket, Key="berlin.csv", Body=BERLIN)
     load_inventory(s3_event(aws), FakeLambdaContext())
     event = stream_event(aws)
     aws.sns.delete_topic(TopicArn=aws.topic_arn)  # SNS refuses the publish
     failed = check_stock(event, FakeLambdaContext())
     assert len(failed["batchItemFailures"]) == 1
-    topic = aws.sns.create_topic(Name="stockwatch-alerts")["TopicArn"]
+    topic = aws.sns.create_topic(Name=aws.topic_arn.rsplit(":", 1)[1])["TopicArn"]
     queue_arn = aws.sqs.get_queue_attributes(
         QueueUrl=aws.alerts_queue, AttributeNames=["QueueArn"]
     )["Attributes"]["QueueArn"]
