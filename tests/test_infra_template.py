@@ -27,9 +27,8 @@ def statements(resource: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_cfn_lint_passes() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "cfnlint", str(TEMPLATE)], capture_output=True, text=True
-    )
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run([str(cfn_lint), str(TEMPLATE)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
