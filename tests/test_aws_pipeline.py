@@ -351,3 +351,46 @@ def test_sns_failing_once_is_retried_without_duplicates(aws: Aws) -> None:
     check_stock(event, FakeLambdaContext())  # and once more, for good measure
     (digest,) = digests(aws)
     assert "Berlin is out of stock of Echo Plus" in digest["Message"]
+
+
+def test_the_cli_against_aws(aws: Aws, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from stockwatch.aws.handlers import check_stock
+
+    path = tmp_path / "inventory-berlin.csv"
+    path.write_bytes(BERLIN)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "stockwatch", "--backend", "aws", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    ingested = cli("ingest", "--json", str(path))
+    assert ingested.returncode == 0, ingested.stderr
+    (report,) = json.loads(ingested.stdout)
+    assert (report["status"], report["rows_loaded"]) == ("loaded", 3)
+    again = json.loads(cli("ingest", "--json", str(path)).stdout)[0]
+    assert (again["rows_loaded"], again["rows_unchanged"]) == (0, 3)
+    rows = json.loads(cli("stock", "--json", "--store", "Berlin").stdout)
+    assert [(r["item"], r["count"]) for r in rows] == [
+        ("Echo Dot", 12),
+        ("Echo Plus", 0),
+        ("Echo Show", 18),
+    ]
+    assert [r["item"] for r in json.loads(cli("stock", "--json", "--out-of-stock").stdout)] == [
+        "Echo Plus"
+    ]
+    check_stock(stream_event(aws), FakeLambdaContext())
+    (alert,) = json.loads(cli("alerts", "--open", "--json").stdout)
+    assert (alert["kind"], alert["store"], alert["item"]) == ("out_of_stock", "Berlin", "Echo Plus")
+    uploads = json.loads(cli("uploads", "--json").stdout)
+    assert [u["file"] for u in uploads] == ["inventory-berlin.csv"] * 2
+    validated = json.loads(cli("validate", "--json", str(path)).stdout)[0]
+    assert validated["rows_loaded"] == 3
+    refused = cli("history", "Berlin", "Echo Plus")
+    assert refused.returncode == 2 and "sqlite backend only" in refused.stderr

@@ -20,7 +20,7 @@ from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import ReadSummary, finish_report, load_chunks, unique_chunks
-from stockwatch.core.reader import FileRejected, InventoryFile
+from stockwatch.core.reader import FileRejected, InventoryFile, Readable
 from stockwatch.core.report import UploadReport
 
 FINISHED = ("loaded", "loaded_with_errors", "rejected")
@@ -95,32 +95,46 @@ class AwsLoader:
         if not self._claim(upload):
             report.message = "a newer upload of this key was processed already; nothing changed"
         else:
-            writer = DynamoInventoryWriter(self.dynamodb, self.table, upload.key, utc_now())
-            writer.usage = self.usage
             body = S3ObjectStore(self.s3, upload.bucket).open(upload.key, upload.version_id)
-            inventory = InventoryFile(body, self.limits)
-            try:
-                repeats = load_chunks(
-                    unique_chunks(inventory, 1000), writer, upload.version, report
-                )
-                finish_report(
-                    report, ReadSummary.of(inventory), repeats, self.limits.max_errors_reported
-                )
-            except FileRejected as exc:
-                # Rows of earlier chunks may be written already; the message says so.
-                written = report.rows_loaded
-                message = exc.message
-                if written:
-                    message += f" ({written:,} rows before that point were loaded)"
-                report = UploadReport(upload.key, upload.version, message=message)
+            report = self._load_stream(upload.key, body, upload.version)
+        return self._finish(report, upload.key, started)
+
+    def backfill(self, name: str, source: Readable) -> UploadReport:
+        """Load a local file straight into the table (``stockwatch --backend aws ingest``).
+
+        Its version is the time now, so it ranks with S3 uploads by when it arrived.
+        """
+        started = time.perf_counter()
+        version = f"{utc_now()}#{'0' * 32}"
+        return self._finish(self._load_stream(name, source, version), name, started)
+
+    def _load_stream(self, name: str, body: Readable, version: str) -> UploadReport:
+        report = UploadReport(name, version)
+        writer = DynamoInventoryWriter(self.dynamodb, self.table, name, utc_now())
+        writer.usage = self.usage
+        inventory = InventoryFile(body, self.limits)
+        try:
+            repeats = load_chunks(unique_chunks(inventory, 1000), writer, version, report)
+            finish_report(
+                report, ReadSummary.of(inventory), repeats, self.limits.max_errors_reported
+            )
+        except FileRejected as exc:
+            # Rows of earlier chunks may be written already; the message says so.
+            message = exc.message
+            if report.rows_loaded:
+                message += f" ({report.rows_loaded:,} rows before that point were loaded)"
+            report = UploadReport(name, version, message=message)
+        return report
+
+    def _finish(self, report: UploadReport, name: str, started: float) -> UploadReport:
         report.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
         report.settle_status()
         self.dynamodb.put_item(
             TableName=self.state_table,
             Item={
                 "pk": {"S": "UPLOAD"},
-                "sk": {"S": upload.version},
-                "object_key": {"S": upload.key},
+                "sk": {"S": str(report.upload_id)},
+                "object_key": {"S": name},
                 "status": {"S": report.status},
                 "report": {"S": json.dumps(report.to_json())},
             },

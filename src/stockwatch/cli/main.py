@@ -47,8 +47,22 @@ class Context:
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
 
+    backend = "sqlite"
+
+    def aws(self) -> Any:
+        """The AWS settings, or a usage error saying which variables to set."""
+        from stockwatch.aws.settings import AwsSettings
+
+        try:
+            return AwsSettings.from_env()
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+
     @property
     def app(self) -> EmbeddedStockwatch:
+        if self.backend == "aws":
+            command = click.get_current_context().info_name
+            raise click.UsageError(f"`{command}` works on the sqlite backend only, so far")
         if self._app is None:
             self._app = EmbeddedStockwatch(self.data_dir, self.limits, list(self.channels))
         return self._app
@@ -87,10 +101,20 @@ strict_option = click.option(
     show_default="$XDG_DATA_HOME/stockwatch or ~/.local/share/stockwatch",
     help="Where the database and the uploaded files live (env STOCKWATCH_DATA_DIR).",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["sqlite", "aws"]),
+    envvar="STOCKWATCH_BACKEND",
+    default="sqlite",
+    show_default=True,
+    help="sqlite: the data directory; aws: the DynamoDB tables named by STOCKWATCH_TABLE and "
+    "STOCKWATCH_STATE_TABLE (for ingest, validate, stock, alerts, uploads).",
+)
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path) -> None:
+def cli(ctx: click.Context, data_dir: Path, backend: str) -> None:
     """Inventory files in; stock levels and out-of-stock alerts out."""
     state = Context(data_dir)
+    state.backend = backend
     ctx.obj = state
     ctx.call_on_close(state.close)
 
@@ -122,9 +146,27 @@ def ingest(state: Context, files: tuple[Path, ...], strict: bool, as_json: bool)
 
     Exit status: 0 when everything loaded, 1 when any row or file was rejected.
     """
+    if state.backend == "aws":
+        _finish([_backfill(state, path) for path in files], as_json, "loaded")
+        return
     reports = [_ingest_one(state, path, strict) for path in files]
     _deliver(state)
     _finish(reports, as_json, "loaded")
+
+
+def _backfill(state: Context, path: Path) -> UploadReport:
+    from stockwatch.aws.loader import AwsLoader
+
+    settings = state.aws()
+    loader = AwsLoader(
+        settings.client("dynamodb"),
+        settings.client("s3"),
+        settings.table,
+        settings.state_table,
+        state.limits,
+    )
+    with open(path, "rb") as source:
+        return loader.backfill(path.name, source)
 
 
 @cli.command()
@@ -135,7 +177,7 @@ def ingest(state: Context, files: tuple[Path, ...], strict: bool, as_json: bool)
 def validate(state: Context, files: tuple[Path, ...], strict: bool, as_json: bool) -> None:
     """Report what ingesting each FILE would do, without writing anything."""
     reports = []
-    if (state.data_dir / DATABASE_NAME).exists():
+    if state.backend == "sqlite" and (state.data_dir / DATABASE_NAME).exists():
         reports = [_validate_one(state.app, path, strict) for path in files]
     else:
         with scratch_stockwatch(state.limits) as scratch:
@@ -171,7 +213,15 @@ def stock(
     state: Context, store: str | None, out_of_stock: bool, limit: int | None, as_json: bool
 ) -> None:
     """Current stock levels."""
-    rows = queries.stock(state.app.conn, store, out_of_stock, limit)
+    if state.backend == "aws":
+        from stockwatch.aws import queries as aws_queries
+
+        settings = state.aws()
+        rows = aws_queries.stock(settings.client("dynamodb"), settings.table, store, out_of_stock)[
+            :limit
+        ]
+    else:
+        rows = queries.stock(state.app.conn, store, out_of_stock, limit)
     if as_json:
         print_json(rows)
     else:
@@ -189,7 +239,18 @@ def stock(
 @pass_context
 def alerts(state: Context, open_only: bool, limit: int | None, as_json: bool) -> None:
     """Alerts, newest first."""
-    rows = queries.alerts(state.app.conn, open_only, limit)
+    if state.backend == "aws":
+        from stockwatch.aws import queries as aws_queries
+
+        settings = state.aws()
+        rows = aws_queries.alerts(settings.client("dynamodb"), settings.state_table, open_only)[
+            :limit
+        ]
+        for n, row in enumerate(rows, 1):
+            row.setdefault("id", n)
+            row.setdefault("resolved_at", None)
+    else:
+        rows = queries.alerts(state.app.conn, open_only, limit)
     if as_json:
         print_json(rows)
     else:
@@ -217,6 +278,29 @@ def alerts(state: Context, open_only: bool, limit: int | None, as_json: bool) ->
 @pass_context
 def uploads(state: Context, limit: int, as_json: bool) -> None:
     """Recent uploads and their status."""
+    if state.backend == "aws":
+        from stockwatch.aws import queries as aws_queries
+
+        settings = state.aws()
+        found = aws_queries.uploads(settings.client("dynamodb"), settings.state_table, limit)
+        if as_json:
+            print_json(found)
+        else:
+            print_table(
+                ("version", "file", "status", "loaded", "rejected"),
+                [
+                    (
+                        u["version"],
+                        u["file"],
+                        u["status"],
+                        u.get("rows_loaded", ""),
+                        u.get("rows_rejected", ""),
+                    )
+                    for u in found
+                ],
+                "No uploads yet.",
+            )
+        return
     records = state.app.uploads(limit)
     if as_json:
         print_json([r.to_json() for r in records])

@@ -1,0 +1,150 @@
+"""DynamoDB requests and write units per 1,000 rows, against the lab's one-PutItem-per-row.
+
+    python bench/dynamodb_bench.py
+
+Runs against moto in server mode on 127.0.0.1, counting the requests each approach sends.
+Moto does not meter capacity, so write units are computed the way DynamoDB bills them:
+1 per standard write of an item up to 1 KB, 2 per transactional write (every item here is
+far below 1 KB). stockwatch reads with BatchGetItem (eventually consistent: half a read unit
+per item) and writes only changed rows, in conditional transactions of up to 100. Moto is
+slow with transactions, so the run uses 1,000 rows; the figures are counts, not timings,
+and scale linearly.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from typing import Any
+
+import boto3
+import httpx
+from moto.server import ThreadedMotoServer
+
+from stockwatch.aws.loader import AwsLoader, S3Upload
+
+STORES, ITEMS = 1, 1000
+TARGET_FIRST_LOAD_REQUESTS = 50
+TARGET_UNCHANGED_REQUESTS = 15
+
+
+def csv_rows(changed_every: int = 0, shift: int = 0) -> bytes:
+    lines = ["store,item,count"]
+    for s in range(STORES):
+        for i in range(ITEMS):
+            count = (s + i) % 40
+            if changed_every and (s * ITEMS + i) % changed_every == 0:
+                count += 1 + shift
+            lines.append(f"Store {s:02d},Item {i:04d},{count}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def make_tables(ddb: Any) -> None:
+    ddb.create_table(
+        TableName="inventory",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "Store", "KeyType": "HASH"},
+            {"AttributeName": "Item", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "Store", "AttributeType": "S"},
+            {"AttributeName": "Item", "AttributeType": "S"},
+        ],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    ddb.create_table(
+        TableName="state",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+    )
+    ddb.create_table(
+        TableName="lab",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "Store", "KeyType": "HASH"},
+            {"AttributeName": "Item", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "Store", "AttributeType": "S"},
+            {"AttributeName": "Item", "AttributeType": "S"},
+        ],
+    )
+
+
+def lab_load(ddb: Any, data: bytes) -> tuple[int, int]:
+    """The lab's loader: one PutItem per row, whatever was there."""
+    requests = 0
+    for line in data.decode().splitlines()[1:]:
+        store, item, count = line.split(",")
+        ddb.put_item(
+            TableName="lab",
+            Item={"Store": {"S": store}, "Item": {"S": item}, "Count": {"N": count}},
+        )
+        requests += 1
+    return requests, requests  # 1 write unit per small item
+
+
+def main() -> int:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    httpx.post(f"{endpoint}/moto-api/reset")
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
+    )
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket="uploads")
+    make_tables(ddb)
+    rows = STORES * ITEMS
+    per = 1000 / rows
+    print(f"{rows:,} rows ({STORES} stores x {ITEMS:,} items); figures per 1,000 rows")
+    print(f"{'':34}{'requests':>10}{'write units':>13}{'read units':>12}")
+    results = {}
+    uploads = [
+        ("first load", csv_rows()),
+        ("unchanged re-upload", csv_rows()),
+        ("5% of counts changed", csv_rows(changed_every=20)),
+    ]
+    for n, (label, data) in enumerate(uploads):
+        s3.put_object(Bucket="uploads", Key="all.csv", Body=io.BytesIO(data))
+        loader = AwsLoader(ddb, s3, "inventory", "state")
+        upload = S3Upload("uploads", "all.csv", f"{n + 1:016X}", f"2026-11-27T10:00:0{n}.000Z")
+        report = loader.load(upload)
+        assert report.status == "loaded", report.to_json()
+        requests = sum(loader.usage.requests.values())
+        writes = 2 * report.rows_loaded  # transactional writes: 2 units per small item
+        reads = rows / 2  # eventually consistent: half a read unit per small item
+        results[label] = requests * per
+        print(
+            f"stockwatch, {label:<22}{requests * per:>10.1f}{writes * per:>13.1f}"
+            f"{reads * per:>12.1f}"
+        )
+    for label, data in uploads[:2]:
+        requests, writes = lab_load(ddb, data)
+        print(f"lab PutItem, {label:<21}{requests * per:>10.1f}{writes * per:>13.1f}{0:>12.1f}")
+    server.stop()
+    ok = (
+        results["first load"] <= TARGET_FIRST_LOAD_REQUESTS
+        and results["unchanged re-upload"] <= TARGET_UNCHANGED_REQUESTS
+    )
+    print(
+        f"targets: first load <= {TARGET_FIRST_LOAD_REQUESTS} requests, unchanged re-upload"
+        f" <= {TARGET_UNCHANGED_REQUESTS} requests and 0 write units"
+    )
+    print("PASS" if ok else "BELOW TARGET")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
