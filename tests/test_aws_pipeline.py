@@ -394,3 +394,42 @@ def test_the_cli_against_aws(aws: Aws, tmp_path: Path) -> None:
     assert validated["rows_loaded"] == 3
     refused = cli("history", "Berlin", "Echo Plus")
     assert refused.returncode == 2 and "sqlite backend only" in refused.stderr
+
+
+def test_a_50_mb_file_is_read_from_s3_in_bounded_memory(aws: Aws) -> None:
+    """Every row of this 50 MB file is invalid, so nothing is written (moto's DynamoDB is too
+    slow for a million writes): what is measured is reading the S3 body as a stream, in a
+    process of its own whose peak memory (ru_maxrss) is compared with the file's size."""
+    import subprocess
+    import sys
+
+    line = b"Berlin,Item with a rather long name to make the file big,many\n"
+    size = 50 * 1024 * 1024
+    aws.s3.put_object(
+        Bucket=aws.bucket, Key="big.csv", Body=b"store,item,count\n" + line * (size // len(line))
+    )
+    event = s3_event(aws)
+    code = (
+        "import json, resource, sys\n"
+        "from tests.test_aws_pipeline import FakeLambdaContext\n"
+        "from stockwatch.aws.handlers import load_inventory\n"
+        "resource_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "(report,) = load_inventory(json.loads(sys.stdin.read()), FakeLambdaContext())"
+        "['reports']\n"
+        "print(json.dumps({'rejected': report['rows_rejected'], 'errors': len(report['errors']),"
+        " 'before_kb': resource_before,"
+        " 'peak_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["rejected"] > 800_000 and figures["errors"] == 1000
+    grown_mb = (figures["peak_kb"] - figures["before_kb"]) / 1024
+    assert grown_mb < 25, f"reading a 50 MB object grew the process by {grown_mb:.0f} MB"
