@@ -40,44 +40,28 @@ def csv_rows(changed_every: int = 0, shift: int = 0) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def make_table(ddb: Any, name: str, keys: tuple[str, str], stream: bool = False) -> None:
+    extra = (
+        {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+        if stream
+        else {}
+    )
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": keys[0], "KeyType": "HASH"},
+            {"AttributeName": keys[1], "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
+        **extra,
+    )
+
+
 def make_tables(ddb: Any) -> None:
-    ddb.create_table(
-        TableName="inventory",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[
-            {"AttributeName": "Store", "KeyType": "HASH"},
-            {"AttributeName": "Item", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "Store", "AttributeType": "S"},
-            {"AttributeName": "Item", "AttributeType": "S"},
-        ],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    ddb.create_table(
-        TableName="state",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-    )
-    ddb.create_table(
-        TableName="lab",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[
-            {"AttributeName": "Store", "KeyType": "HASH"},
-            {"AttributeName": "Item", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "Store", "AttributeType": "S"},
-            {"AttributeName": "Item", "AttributeType": "S"},
-        ],
-    )
+    make_table(ddb, "inventory", ("Store", "Item"), stream=True)
+    make_table(ddb, "state", ("pk", "sk"))
+    make_table(ddb, "lab", ("Store", "Item"))
 
 
 def lab_load(ddb: Any, data: bytes) -> tuple[int, int]:

@@ -32,14 +32,7 @@ metrics = Metrics()
 @logger.inject_lambda_context
 def load_inventory(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Every record of the event, keys URL-decoded; repeated or stale events change nothing."""
-    settings = AwsSettings.from_env()
-    loader = AwsLoader(
-        settings.client("dynamodb"),
-        settings.client("s3"),
-        settings.table,
-        settings.state_table,
-        Limits.from_env(),
-    )
+    loader = AwsLoader.from_settings(AwsSettings.from_env(), Limits.from_env())
     reports = []
     for record in S3Event(event).records:
         obj = record.s3.get_object

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
 from stockwatch.aws.object_store import S3ObjectStore
+from stockwatch.aws.settings import AwsSettings
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import ReadSummary, finish_report, load_chunks, unique_chunks
 from stockwatch.core.reader import FileRejected, InventoryFile, Readable
@@ -54,6 +55,16 @@ class AwsLoader:
         self.state_table = state_table
         self.limits = limits or Limits()
         self.usage = Usage()
+
+    @classmethod
+    def from_settings(cls, settings: AwsSettings, limits: Limits | None = None) -> AwsLoader:
+        return cls(
+            settings.client("dynamodb"),
+            settings.client("s3"),
+            settings.table,
+            settings.state_table,
+            limits,
+        )
 
     def stored_report(self, upload: S3Upload) -> UploadReport | None:
         item = self.dynamodb.get_item(

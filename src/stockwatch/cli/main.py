@@ -157,14 +157,7 @@ def ingest(state: Context, files: tuple[Path, ...], strict: bool, as_json: bool)
 def _backfill(state: Context, path: Path) -> UploadReport:
     from stockwatch.aws.loader import AwsLoader
 
-    settings = state.aws()
-    loader = AwsLoader(
-        settings.client("dynamodb"),
-        settings.client("s3"),
-        settings.table,
-        settings.state_table,
-        state.limits,
-    )
+    loader = AwsLoader.from_settings(state.aws(), state.limits)
     with open(path, "rb") as source:
         return loader.backfill(path.name, source)
 

@@ -27,10 +27,19 @@ class Worker(threading.Thread):
 
     interval = 1.0
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, ctx: ServerContext) -> None:
         super().__init__(name=name, daemon=True)
+        self.ctx = ctx
+        self._db: EmbeddedStockwatch | None = None
         self._wake = threading.Event()
         self._halt = threading.Event()
+
+    @property
+    def db(self) -> EmbeddedStockwatch:
+        """This worker's own connection, opened in its own thread on first use."""
+        if self._db is None:
+            self._db = self.ctx.open()
+        return self._db
 
     def wake(self) -> None:
         self._wake.set()
@@ -59,14 +68,10 @@ class Worker(threading.Thread):
 
 class UploadWorker(Worker):
     def __init__(self, ctx: ServerContext, outbox: Worker) -> None:
-        super().__init__("stockwatch-uploads")
-        self.ctx = ctx
+        super().__init__("stockwatch-uploads", ctx)
         self.outbox = outbox
-        self.db: EmbeddedStockwatch | None = None
 
     def step(self) -> None:
-        if self.db is None:
-            self.db = self.ctx.open()
         for upload_id in self.db.pending_uploads():
             if self.stopping:
                 return  # what is left stays queued for the next start
@@ -76,14 +81,10 @@ class UploadWorker(Worker):
 
 class OutboxWorker(Worker):
     def __init__(self, ctx: ServerContext, channels: Mapping[str, AlertChannel]) -> None:
-        super().__init__("stockwatch-outbox")
-        self.ctx = ctx
+        super().__init__("stockwatch-outbox", ctx)
         self.channels = channels
-        self.db: EmbeddedStockwatch | None = None
 
     def step(self) -> None:
-        if self.db is None:
-            self.db = self.ctx.open()
         result = deliver(self.db.conn, self.channels)
         for error in result.errors:
             channel = error.split(":", 1)[0]
@@ -99,19 +100,15 @@ class InboxWatcher(Worker):
     """
 
     def __init__(self, ctx: ServerContext, inbox: Path, upload_worker: Worker) -> None:
-        super().__init__("stockwatch-inbox")
-        self.ctx = ctx
+        super().__init__("stockwatch-inbox", ctx)
         self.inbox = inbox
         self.upload_worker = upload_worker
-        self.db: EmbeddedStockwatch | None = None
         self._sizes: dict[Path, int] = {}
         self._in_hand: dict[int, Path] = {}
+        for folder in ("processing", "processed", "rejected"):
+            (inbox / folder).mkdir(parents=True, exist_ok=True)
 
     def step(self) -> None:
-        if self.db is None:
-            self.db = self.ctx.open()
-            for folder in ("processing", "processed", "rejected"):
-                (self.inbox / folder).mkdir(parents=True, exist_ok=True)
         self._take_new_files(self.db)
         self._move_finished(self.db)
 
