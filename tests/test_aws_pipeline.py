@@ -433,3 +433,22 @@ def test_a_50_mb_file_is_read_from_s3_in_bounded_memory(aws: Aws) -> None:
     assert figures["rejected"] > 800_000 and figures["errors"] == 1000
     grown_mb = (figures["peak_kb"] - figures["before_kb"]) / 1024
     assert grown_mb < 25, f"reading a 50 MB object grew the process by {grown_mb:.0f} MB"
+
+
+def test_sns_as_a_channel_of_the_embedded_outbox(aws: Aws, tmp_path: Path) -> None:
+    from stockwatch.notify.config import channels_from_env
+    from stockwatch.sqlite.app import EmbeddedStockwatch
+    from stockwatch.sqlite.outbox import deliver
+    from tests.conftest import ingest
+
+    channels = channels_from_env({"STOCKWATCH_SNS_TOPIC_ARN": aws.topic_arn}, None)
+    app = EmbeddedStockwatch(tmp_path / "d", channel_names=tuple(channels))
+    try:
+        ingest(app, "berlin.csv", BERLIN)
+        result = deliver(app.conn, channels)
+        assert (result.sent, result.pending) == (2, 0)  # console and sns
+    finally:
+        app.close()
+    (digest,) = digests(aws)
+    assert "Berlin is out of stock of Echo Plus" in digest["Message"]
+    assert digest["MessageAttributes"]["store"]["Value"] == "Berlin"

@@ -17,9 +17,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from stockwatch.aws.sns_channel import SnsChannel
 from stockwatch.core.alert_rules import OpenAlerts, evaluate_changes
 from stockwatch.core.digest import compose_digest
 from stockwatch.core.model import AlertDecision, StockChange
+from stockwatch.core.ports import DeliveryError
 from stockwatch.core.thresholds import Threshold, Thresholds
 
 LOG = "ALERTLOG"
@@ -178,23 +180,16 @@ def publish_digests(sns: Any, topic_arn: str, pending: list[Pending]) -> dict[st
     by_store: dict[str, list[Pending]] = defaultdict(list)
     for p in pending:
         by_store[p.decision.store].append(p)
+    channel = SnsChannel(sns, topic_arn)
     failed: dict[str, str] = {}
     for store, items in sorted(by_store.items()):
-        decisions = [p.decision for p in items]
-        digest = compose_digest({"id": None, "file": f"the stock of {store}"}, decisions)
+        digest = compose_digest(
+            {"id": None, "file": f"the stock of {store}"}, [p.decision for p in items]
+        )
         if digest is None:
             continue
-        kinds = sorted({d.kind for d in decisions})
         try:
-            sns.publish(
-                TopicArn=topic_arn,
-                Subject=digest.subject[:100],
-                Message=digest.text,
-                MessageAttributes={
-                    "store": {"DataType": "String", "StringValue": store},
-                    "kind": {"DataType": "String.Array", "StringValue": json.dumps(kinds)},
-                },
-            )
-        except ClientError as exc:
+            channel.send(digest, items[0].event_id)
+        except DeliveryError as exc:
             failed[store] = str(exc)
     return failed

@@ -41,6 +41,14 @@ class AwsSettings:
 
     def client(self, service: str) -> Any:
         """A boto3 client honouring the endpoint setting, so compatible servers work too."""
-        return boto3.client(
-            service, endpoint_url=self.endpoint_url, region_name=self.region, config=RETRIES
-        )
+        return client_for(service, self.endpoint_url, self.region)
+
+
+def client_for(service: str, endpoint_url: str | None = None, region: str | None = None) -> Any:
+    endpoint = (
+        endpoint_url
+        or os.environ.get("STOCKWATCH_AWS_ENDPOINT_URL")
+        or os.environ.get("AWS_ENDPOINT_URL")
+        or None
+    )
+    return boto3.client(service, endpoint_url=endpoint, region_name=region, config=RETRIES)
