@@ -13,7 +13,7 @@ from operator import itemgetter
 from typing import Protocol, TypeVar
 
 from stockwatch.core.model import Row, RowError
-from stockwatch.core.reader import InventoryFile, _show
+from stockwatch.core.reader import InventoryFile, show_value
 from stockwatch.core.report import UploadReport
 
 _KEY = itemgetter(1, 2)
@@ -53,7 +53,8 @@ def repeat_error(line: int, store: str, item: str, first_line: int) -> RowError:
     return RowError(
         line,
         "item",
-        f"store {_show(store)}, item {_show(item)} appears again; first on line {first_line}",
+        f"store {show_value(store)}, item {show_value(item)} appears again; "
+        f"first on line {first_line}",
     )
 
 

@@ -54,7 +54,7 @@ class _LimitExceeded(Exception):
     pass
 
 
-def _show(value: str, width: int = 40) -> str:
+def show_value(value: str, width: int = 40) -> str:
     """Quote a user value for a message: shortened, control characters made visible."""
     shown = value if len(value) <= width else value[:width] + "…"
     shown = shown.encode("unicode_escape", "backslashreplace").decode("ascii", "replace")
@@ -278,7 +278,7 @@ class InventoryFile:
             if sum(c in names for c in self.columns) > sum(c in best for c in self.columns):
                 best = names
         missing = [c for c in self.columns if c not in best]
-        found = ", ".join(_show(n, 30) for n in line.strip().split(",")[:6])
+        found = ", ".join(show_value(n, 30) for n in line.strip().split(",")[:6])
         raise FileRejected(
             f"line {skipped + 1}: no usable header: the first line must name the columns "
             f"store, item and {self.columns[2]} (separated by commas, semicolons or tabs); "
@@ -300,7 +300,7 @@ class InventoryFile:
                 )
         extra = [n for n in names if n not in self.columns]
         if extra:
-            shown = ", ".join(_show(n, 30) if n else "(unnamed)" for n in extra[:10])
+            shown = ", ".join(show_value(n, 30) if n else "(unnamed)" for n in extra[:10])
             self.warnings.append(f"line {header_line}: ignoring extra columns: {shown}")
         return names.index("store"), names.index("item"), names.index(self.columns[2])
 
@@ -417,10 +417,11 @@ class InventoryFile:
                 f"at most {self.limits.max_field_chars} are allowed"
             )
         if "\x00" in value:
-            return f"{name} {_show(value)} contains a NUL character"
+            return f"{name} {show_value(value)} contains a NUL character"
         if "\n" in value or "\r" in value:
             return (
-                f"{name} {_show(value)} contains a line break (is a quote left open on this line?)"
+                f"{name} {show_value(value)} contains a line break "
+                "(is a quote left open on this line?)"
             )
         return None
 
@@ -435,12 +436,13 @@ class InventoryFile:
                 self.reject_row(
                     line,
                     name,
-                    f"{name} {_show(text)} is larger than the maximum {self.limits.max_count:,}",
+                    f"{name} {show_value(text)} is larger than the maximum "
+                    f"{self.limits.max_count:,}",
                 )
                 return None
             return value
         if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
-            self.reject_row(line, name, f"{name} {_show(text)} is negative")
+            self.reject_row(line, name, f"{name} {show_value(text)} is negative")
             return None
-        self.reject_row(line, name, f"{name} {_show(text)} is not a whole number")
+        self.reject_row(line, name, f"{name} {show_value(text)} is not a whole number")
         return None

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from stockwatch.sqlite import queries
 from stockwatch.web.context import ServerContext
@@ -148,8 +149,6 @@ def build_router(ctx: ServerContext) -> APIRouter:
     async def create_upload(request: Request, strict: bool = False) -> JSONResponse:
         """Upload an inventory file: a multipart field ``file``, or a raw CSV body."""
         name, stored = await receive_upload(request, ctx.db().objects, ctx.limits.max_file_bytes)
-        from starlette.concurrency import run_in_threadpool
-
         upload_id = await run_in_threadpool(lambda: ctx.db().register(name, stored, strict))
         ctx.wake_worker()
         return JSONResponse(
