@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 from stockwatch.core.limits import Limits
 from stockwatch.core.reader import FileRejected, InventoryFile
 
+# The CI budget; the long fuzz run on demand: STOCKWATCH_FUZZ_EXAMPLES=1000000 pytest -k never
+FUZZ_EXAMPLES = int(os.environ.get("STOCKWATCH_FUZZ_EXAMPLES", "400"))
 SMALL = Limits(max_line_bytes=2048, max_field_chars=50, max_rows=500, max_file_bytes=64_000)
 
 
@@ -30,7 +33,7 @@ def consume(data: bytes, limits: Limits = SMALL) -> tuple[int, InventoryFile]:
     return rows, inventory
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=FUZZ_EXAMPLES, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.binary(max_size=600))
 def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     consume(data)
@@ -62,7 +65,7 @@ _csvish = st.lists(
 )
 
 
-@settings(max_examples=400)
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
 @given(_csvish)
 def test_csv_like_noise_never_raises(parts: list[bytes]) -> None:
     consume(b"".join(parts))

@@ -68,6 +68,10 @@ def _sniff_encoding(head: bytes) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if head[257:262] == b"ustar":
+        raise FileRejected(
+            "this is a tar archive, not a CSV text file; unpack it and upload the CSV"
+        )
     for magic, what in _MAGIC:
         if head.startswith(magic):
             raise FileRejected(
@@ -75,7 +79,10 @@ def _sniff_encoding(head: bytes) -> str:
             )
     if b"\x00" in head:
         sample = head[:512]
-        if sample[1::2].count(0) > len(sample) // 4 or sample[0::2].count(0) > len(sample) // 4:
+        odd, even = sample[1::2].count(0), sample[0::2].count(0)
+        half = max(1, len(sample) // 2)
+        # UTF-16 text without a BOM: one byte of each pair is NUL, the other almost never.
+        if (odd > half * 0.6 and even < half * 0.1) or (even > half * 0.6 and odd < half * 0.1):
             raise FileRejected(
                 "the file looks like UTF-16 text without a byte-order mark; save it as UTF-8"
             )
@@ -320,6 +327,7 @@ class InventoryFile:
                 lines: Sequence[int] = range(previous + 1, end + 1)
             else:
                 lines = _start_lines(batch, previous + 1)
+                self._check_open_quotes(batch, lines)
             previous = end
             chunk = self._fast_batch(batch, lines)
             if chunk is None:
@@ -379,12 +387,38 @@ class InventoryFile:
             "split it into smaller files"
         )
 
+    def _check_open_quotes(self, batch: list[list[str]], starts: Sequence[int]) -> None:
+        """Reject the file when a quote left open swallows more than a line's worth of it.
+
+        Past that point the rest of the file would be read as one field: rows lost without
+        a word, which is worse than refusing the file.
+        """
+        for fields, start in zip(batch, starts, strict=True):
+            size = sum(map(len, fields))
+            if size > self.limits.max_line_bytes:
+                raise FileRejected(
+                    f"line {start}: a quote opened on this line is never closed, so the "
+                    f"next {size:,} characters would be read as one field; close the quote "
+                    "or remove it",
+                    start,
+                )
+
     def _validate_slow(self, fields: list[str], line: int) -> Row | None:
         """Find the first problem of a row the fast path refused, or return the row."""
         si, ii, ci, ncols = self._layout
         needed = max(si, ii, ci) + 1
+        names = {si: "store", ii: "item", ci: self.columns[2]}
+        for index, value in enumerate(fields):
+            if "\n" in value or "\r" in value:
+                field = names.get(index, f"column {index + 1}")
+                self.reject_row(
+                    line,
+                    field,
+                    f"{field} {show_value(value)} contains a line break "
+                    "(is a quote left open on this line?)",
+                )
+                return None
         if len(fields) < needed:
-            names = {si: "store", ii: "item", ci: self.columns[2]}
             missing = next(names[i] for i in sorted(names) if i >= len(fields))
             self.reject_row(
                 line,
