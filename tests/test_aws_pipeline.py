@@ -452,3 +452,64 @@ def test_sns_as_a_channel_of_the_embedded_outbox(aws: Aws, tmp_path: Path) -> No
     (digest,) = digests(aws)
     assert "Berlin is out of stock of Echo Plus" in digest["Message"]
     assert digest["MessageAttributes"]["store"]["Value"] == "Berlin"
+
+
+def test_two_uploads_racing_on_one_item_keep_the_newest(aws: Aws) -> None:
+    """Upload A reads the row; upload B (newer) writes it before A does. A's conditional
+    write is cancelled, A reads again and finds B newer: B's count stays."""
+    from stockwatch.aws.inventory_table import DynamoInventoryWriter
+
+    older, newer = "2026-11-27T10:00:00.000Z#1", "2026-11-27T10:00:01.000Z#2"
+    rival = DynamoInventoryWriter(aws.dynamodb, aws.table, "b.csv", "now")
+
+    class RacedWriter(DynamoInventoryWriter):
+        raced = False
+
+        def read(self, keys: Any, consistent: bool = False) -> Any:
+            found = super().read(keys, consistent)
+            if not self.raced:  # another Lambda writes between our read and our write
+                self.raced = True
+                rival.apply([(2, "Berlin", "Echo Dot", 7)], newer)
+            return found
+
+    writer = RacedWriter(aws.dynamodb, aws.table, "a.csv", "now")
+    outcome = writer.apply([(2, "Berlin", "Echo Dot", 3), (3, "Berlin", "Echo Show", 5)], older)
+    assert (outcome.loaded, outcome.superseded) == (1, 1)
+    assert stock(aws) == {("Berlin", "Echo Dot"): 7, ("Berlin", "Echo Show"): 5}
+    assert writer.usage.requests["TransactWriteItems"] >= 2  # cancelled once, then retried
+
+
+def test_throttled_reads_are_retried(aws: Aws) -> None:
+    """DynamoDB returning UnprocessedKeys (what it does when throttled) is injected with
+    botocore's Stubber, since moto never throttles; the writer asks again for the rest."""
+    from botocore.stub import ANY, Stubber
+
+    from stockwatch.aws.inventory_table import DynamoInventoryWriter
+
+    client = boto3.client("dynamodb", endpoint_url=aws.endpoint, region_name=REGION)
+    writer = DynamoInventoryWriter(client, aws.table, "a.csv", "now")
+    key = {"Store": {"S": "Berlin"}, "Item": {"S": "Echo Dot"}}
+    with Stubber(client) as stub:
+        stub.add_response(
+            "batch_get_item",
+            {
+                "Responses": {aws.table: []},
+                "UnprocessedKeys": {aws.table: {"Keys": [key]}},
+            },
+            {"RequestItems": ANY, "ReturnConsumedCapacity": "TOTAL"},
+        )
+        stub.add_response(
+            "batch_get_item",
+            {
+                "Responses": {
+                    aws.table: [
+                        {**key, "Count": {"N": "4"}, "Version": {"S": "v1"}, "Line": {"N": "2"}}
+                    ]
+                },
+            },
+            {"RequestItems": ANY, "ReturnConsumedCapacity": "TOTAL"},
+        )
+        found = writer.read([("Berlin", "Echo Dot")])
+        stub.assert_no_pending_responses()
+    assert found == {("Berlin", "Echo Dot"): (4, "v1", 2)}
+    assert writer.usage.requests["BatchGetItem"] == 2
