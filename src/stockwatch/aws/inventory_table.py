@@ -14,7 +14,6 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -174,8 +173,3 @@ class DynamoInventoryWriter:
             put["ExpressionAttributeNames"] = {"#v": "Version"}
             put["ExpressionAttributeValues"] = {":read": {"S": read[1]}}
         return {"Put": put}
-
-
-def count_of(value: Any) -> int:
-    """A Count from a stream image, which Powertools gives as a Decimal."""
-    return int(Decimal(str(value)))

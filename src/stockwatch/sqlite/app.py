@@ -228,7 +228,6 @@ class EmbeddedStockwatch:
         except FileRejected as exc:
             conn.execute("ROLLBACK TO load")
             report = UploadReport(filename, upload_id, message=exc.message)
-            report.rows_rejected = 0
         else:
             if strict and report.rows_rejected:
                 conn.execute("ROLLBACK TO load")

@@ -99,6 +99,3 @@ class FolderObjectStore:
 
     def open(self, key: str) -> BinaryIO:
         return open(self._path(key), "rb")
-
-    def exists(self, key: str) -> bool:
-        return self._path(key).exists()
