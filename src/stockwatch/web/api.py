@@ -1,4 +1,4 @@
-"""The JSON API under ``/api``."""
+"""The JSON API under ``/api``, written once over the ``WebBackend`` port."""
 
 from __future__ import annotations
 
@@ -7,20 +7,17 @@ import binascii
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from stockwatch.sqlite import queries
-from stockwatch.web.context import ServerContext
-from stockwatch.web.uploads import receive_upload
+from stockwatch.web.backend import ReadModel, UploadIdError, WebBackend
 
 MAX_PAGE = 500
 
 
 class Queued(BaseModel):
-    id: int
+    id: int | str
     status: Literal["queued"]
 
 
@@ -31,7 +28,7 @@ class RowErrorModel(BaseModel):
 
 
 class Report(BaseModel):
-    id: int
+    id: int | str
     file: str
     status: str
     received_at: str
@@ -49,7 +46,7 @@ class Report(BaseModel):
 
 class UploadPage(BaseModel):
     uploads: list[Report]
-    next_before: int | None
+    next_before: int | str | None
 
 
 class Store(BaseModel):
@@ -77,18 +74,18 @@ class HistoryPoint(BaseModel):
     seq: int
     old_count: int | None
     count: int
-    upload_id: int
+    upload_id: int | str
     changed_at: str | None
 
 
 class Alert(BaseModel):
-    id: int
+    id: int | str
     kind: str
     store: str
     item: str
     count: int
     minimum: int | None
-    upload_id: int | None
+    upload_id: int | str | None
     raised_at: str
     resolved_at: str | None
 
@@ -101,31 +98,6 @@ class ThresholdIn(BaseModel):
 
 class Threshold(ThresholdIn):
     updated_at: str
-
-
-def _report(record: Any) -> Report:
-    data: dict[str, Any] = {
-        "id": record.id,
-        "file": record.filename,
-        "status": record.status,
-        "received_at": record.received_at,
-        "finished_at": record.finished_at,
-    }
-    if record.report is not None:
-        full = record.report.to_json()
-        for key in (
-            "rows_loaded",
-            "rows_unchanged",
-            "rows_superseded",
-            "rows_rejected",
-            "message",
-            "errors",
-            "warnings",
-            "alerts",
-            "alerts_total",
-        ):
-            data[key] = full[key]
-    return Report(**data)
 
 
 def _cursor(store: str, item: str) -> str:
@@ -142,40 +114,48 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
     return store, item
 
 
-def build_router(ctx: ServerContext) -> APIRouter:
+def _upload(model: ReadModel, upload_id: str) -> dict[str, Any] | None:
+    try:
+        return model.upload(upload_id)
+    except UploadIdError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def build_router(backend: WebBackend) -> APIRouter:
     api = APIRouter(prefix="/api")
 
     @api.post("/uploads", status_code=202, response_model=Queued)
     async def create_upload(request: Request, strict: bool = False) -> JSONResponse:
         """Upload an inventory file: a multipart field ``file``, or a raw CSV body."""
-        name, stored = await receive_upload(request, ctx.db().objects, ctx.limits.max_file_bytes)
-        upload_id = await run_in_threadpool(lambda: ctx.db().register(name, stored, strict))
-        ctx.wake_worker()
+        upload_id = await backend.accept_upload(request, strict)
         return JSONResponse(
-            {"id": upload_id, "status": "queued"},
+            {"id": int(upload_id) if upload_id.isdigit() else upload_id, "status": "queued"},
             status_code=202,
             headers={"Location": f"/api/uploads/{upload_id}"},
         )
 
     @api.get("/uploads/{upload_id}", response_model=Report)
-    def get_upload(upload_id: Annotated[int, Field(ge=1, le=2**62)]) -> Report:
-        record = ctx.db().upload(upload_id)
-        if record is None:
+    def get_upload(upload_id: Annotated[str, Path(max_length=1024)]) -> dict[str, Any]:
+        found = _upload(backend.model(), upload_id)
+        if found is None:
             raise HTTPException(404, f"there is no upload {upload_id}")
-        return _report(record)
+        return found
 
     @api.get("/uploads", response_model=UploadPage)
     def list_uploads(
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-        before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+        before: Annotated[str | None, Query(max_length=1024)] = None,
     ) -> UploadPage:
-        records = ctx.db().uploads(limit, before)
-        next_before = records[-1].id if len(records) == limit else None
-        return UploadPage(uploads=[_report(r) for r in records], next_before=next_before)
+        try:
+            records = backend.model().uploads(limit, before)
+        except UploadIdError as exc:
+            raise HTTPException(422, f"before: {exc}") from None
+        next_before = records[-1]["id"] if len(records) == limit else None
+        return UploadPage(uploads=[Report(**r) for r in records], next_before=next_before)
 
     @api.get("/stores", response_model=list[Store])
     def list_stores() -> list[dict[str, Any]]:
-        return queries.stores(ctx.db().conn)
+        return backend.model().stores()
 
     @api.get("/stock", response_model=StockPage)
     def list_stock(
@@ -186,13 +166,13 @@ def build_router(ctx: ServerContext) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     ) -> StockPage:
         after = _decode_cursor(cursor) if cursor else None
-        rows = queries.stock_page(ctx.db().conn, store, status, q, after, limit)
+        rows = backend.model().stock_page(store, status, q, after, limit)
         next_cursor = _cursor(rows[-1]["store"], rows[-1]["item"]) if len(rows) == limit else None
         return StockPage(rows=[StockRow(**r) for r in rows], next_cursor=next_cursor)
 
     @api.get("/stock/{store}/{item}/history", response_model=list[HistoryPoint])
     def item_history(store: str, item: str) -> list[dict[str, Any]]:
-        points = queries.history(ctx.db().conn, store, item)
+        points = backend.model().history(store, item)
         if not points:
             raise HTTPException(404, f"no stock of {item!r} in {store!r}")
         return points
@@ -202,11 +182,11 @@ def build_router(ctx: ServerContext) -> APIRouter:
         open: bool = False,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 200,
     ) -> list[dict[str, Any]]:
-        return queries.alerts(ctx.db().conn, open_only=open, limit=limit)
+        return backend.model().alerts(open, limit)
 
     @api.get("/thresholds", response_model=list[Threshold])
     def list_thresholds() -> list[dict[str, Any]]:
-        return queries.thresholds(ctx.db().conn)
+        return backend.model().thresholds()
 
     @api.put("/thresholds", response_model=list[Threshold])
     def put_thresholds(entries: list[ThresholdIn]) -> list[dict[str, Any]]:
@@ -214,16 +194,20 @@ def build_router(ctx: ServerContext) -> APIRouter:
         cleaned = [(e.store.strip(), e.item.strip(), e.minimum) for e in entries]
         if any(not s or not i for s, i, _ in cleaned):
             raise HTTPException(422, "store and item must not be blank; use * to mean all")
-        queries.set_thresholds(ctx.db().conn, cleaned)
-        return queries.thresholds(ctx.db().conn)
+        model = backend.model()
+        model.set_thresholds(cleaned)
+        return model.thresholds()
 
-    @api.get("/events")
-    async def events() -> StreamingResponse:
-        """Server-Sent Events: upload, stock and alerts, as they happen."""
-        return StreamingResponse(
-            ctx.bus.stream(),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-        )
+    bus = backend.bus
+    if bus is not None:
+
+        @api.get("/events")
+        async def events() -> StreamingResponse:
+            """Server-Sent Events: upload, stock and alerts, as they happen."""
+            return StreamingResponse(
+                bus.stream(),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+            )
 
     return api

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from stockwatch import __version__
 from stockwatch.web.api import build_router
 from stockwatch.web.auth import bearer, token_matches
-from stockwatch.web.context import ServerContext
+from stockwatch.web.backend import WebBackend
 
 STATIC = Path(str(resources.files("stockwatch.web") / "static"))
 OPEN_PATHS = ("/healthz", "/openapi.json", "/docs", "/static/", "/vendor/", "/favicon")
@@ -57,13 +57,13 @@ class TokenGuard:
         await self.app(scope, receive, send)
 
 
-def create_app(ctx: ServerContext) -> FastAPI:
+def create_app(backend: WebBackend) -> FastAPI:
     app = FastAPI(
         title="stockwatch",
         version=__version__,
         description="Inventory files in; stock levels and out-of-stock alerts out.",
     )
-    app.include_router(build_router(ctx))
+    app.include_router(build_router(backend))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -87,12 +87,15 @@ def create_app(ctx: ServerContext) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
-        ctx.db().conn.execute("SELECT 1").fetchone()
+        backend.model().check()
         return {"status": "ok"}
 
-    @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    registry = backend.metrics.registry if backend.metrics is not None else None
+    if registry is not None:
+
+        @app.get("/metrics", include_in_schema=False)
+        def metrics() -> Response:
+            return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
@@ -118,5 +121,5 @@ def create_app(ctx: ServerContext) -> FastAPI:
         return PlainTextResponse("", status_code=204)
 
     app.add_middleware(GZipMiddleware, minimum_size=2048)
-    app.add_middleware(TokenGuard, token=ctx.token)
+    app.add_middleware(TokenGuard, token=backend.token)
     return app

@@ -1,4 +1,4 @@
-"""What the web app shares with the workers of one ``stockwatch serve`` process."""
+"""The embedded web backend: what the app shares with the workers of one ``stockwatch serve``."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
 from stockwatch.core.limits import Limits
 from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.sqlite.read_model import SqliteReadModel
 from stockwatch.web.events import EventBus
 from stockwatch.web.metrics import Metrics
+from stockwatch.web.uploads import receive_upload
 
 
 @dataclass
@@ -46,6 +51,15 @@ class ServerContext:
             instance = self.open()
             self._local.instance = instance
         return instance
+
+    def model(self) -> SqliteReadModel:
+        return SqliteReadModel(self.db())
+
+    async def accept_upload(self, request: Request, strict: bool) -> str:
+        name, stored = await receive_upload(request, self.db().objects, self.limits.max_file_bytes)
+        upload_id = await run_in_threadpool(lambda: self.db().register(name, stored, strict))
+        self.wake_worker()
+        return str(upload_id)
 
     def close(self) -> None:
         with self._lock:

@@ -237,7 +237,7 @@ function setUpFileInput() {
       state.waitingFor = queued.id;
       input.value = ""; chosen();
       // It may have finished before we started listening for it.
-      showFinished(await api(`/api/uploads/${queued.id}`));
+      showFinished(await api(`/api/uploads/${encodeURIComponent(queued.id)}`));
     } catch (err) {
       $("upload-status").textContent = `Upload failed: ${err.message}`;
       button.disabled = false;
@@ -278,7 +278,7 @@ function connectEvents() {
   if (events) events.close();
   const query = state.token ? `?token=${encodeURIComponent(state.token)}` : "";
   events = new EventSource(`/api/events${query}`);
-  events.addEventListener("hello", () => { $("live").textContent = "live"; $("live").classList.add("on"); });
+  events.addEventListener("hello", () => { state.everLive = true; $("live").textContent = "live"; $("live").classList.add("on"); });
   events.addEventListener("upload", (e) => {
     showFinished(JSON.parse(e.data));
     schedule("uploads");
@@ -286,7 +286,24 @@ function connectEvents() {
   events.addEventListener("stock", () => schedule("stock"));
   events.addEventListener("alerts", () => schedule("alerts"));
   events.addEventListener("resync", () => { schedule("uploads"); schedule("stock"); schedule("alerts"); });
-  events.onerror = () => { $("live").textContent = "reconnecting…"; $("live").classList.remove("on"); };
+  events.onerror = () => {
+    $("live").classList.remove("on");
+    if (!state.everLive) {
+      // No live feed here (behind API Gateway responses cannot stay open): poll instead.
+      events.close();
+      $("live").textContent = "refreshing every 15 s";
+      if (!state.polling) state.polling = setInterval(pollOnce, 15000);
+      return;
+    }
+    $("live").textContent = "reconnecting…";
+  };
+}
+
+async function pollOnce() {
+  schedule("uploads"); schedule("stock"); schedule("alerts");
+  if (state.waitingFor !== null && state.waitingFor !== undefined) {
+    try { showFinished(await api(`/api/uploads/${encodeURIComponent(state.waitingFor)}`)); } catch (err) { console.warn(err); }
+  }
 }
 
 // --- routing --------------------------------------------------------------------------

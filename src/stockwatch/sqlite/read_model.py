@@ -1,0 +1,69 @@
+"""The web API's read model over the embedded database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stockwatch.sqlite import queries
+from stockwatch.sqlite.app import EmbeddedStockwatch, UploadRecord
+from stockwatch.web.backend import UploadIdError, report_fields
+
+MAX_ID = 2**62
+
+
+def _upload_id(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+        raise UploadIdError(f"{text[:40]!r} is not an upload id: they are whole numbers")
+    return int(text)
+
+
+def _report(record: UploadRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "file": record.filename,
+        "status": record.status,
+        "received_at": record.received_at,
+        "finished_at": record.finished_at,
+        **report_fields(record.report.to_json() if record.report else None),
+    }
+
+
+class SqliteReadModel:
+    def __init__(self, db: EmbeddedStockwatch) -> None:
+        self.db = db
+
+    def stores(self) -> list[dict[str, Any]]:
+        return queries.stores(self.db.conn)
+
+    def stock_page(
+        self,
+        store: str | None,
+        status: str | None,
+        q: str | None,
+        after: tuple[str, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        return queries.stock_page(self.db.conn, store, status, q, after, limit)
+
+    def history(self, store: str, item: str) -> list[dict[str, Any]]:
+        return queries.history(self.db.conn, store, item)
+
+    def alerts(self, open_only: bool, limit: int) -> list[dict[str, Any]]:
+        return queries.alerts(self.db.conn, open_only=open_only, limit=limit)
+
+    def thresholds(self) -> list[dict[str, Any]]:
+        return queries.thresholds(self.db.conn)
+
+    def set_thresholds(self, entries: list[tuple[str, str, int]]) -> None:
+        queries.set_thresholds(self.db.conn, entries)
+
+    def upload(self, upload_id: str) -> dict[str, Any] | None:
+        record = self.db.upload(_upload_id(upload_id))
+        return None if record is None else _report(record)
+
+    def uploads(self, limit: int, before: str | None) -> list[dict[str, Any]]:
+        start = _upload_id(before) if before is not None else None
+        return [_report(r) for r in self.db.uploads(limit, start)]
+
+    def check(self) -> None:
+        self.db.conn.execute("SELECT 1").fetchone()
