@@ -75,3 +75,11 @@ def receiver() -> Iterator[Receiver]:
     yield state
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto in server mode with infra/template.yaml deployed into it (tests/aws_stack.py)."""
+    from tests.aws_stack import running_stack
+
+    yield from running_stack(monkeypatch)

@@ -56,26 +56,40 @@ class AlertStore:
 
     def thresholds(self) -> Thresholds:
         if self._thresholds is None:
-            entries = []
-            pages = self.dynamodb.get_paginator("query").paginate(
-                TableName=self.table,
-                KeyConditionExpression="pk = :p",
-                ExpressionAttributeValues={":p": {"S": "THRESHOLDS"}},
+            self._thresholds = Thresholds(
+                Threshold(t["store"], t["item"], t["minimum"]) for t in self.entries()
             )
-            for page in pages:
-                for item in page["Items"]:
-                    store, item_name = item["sk"]["S"].split("\x1f", 1)
-                    entries.append(Threshold(store, item_name, int(item["minimum"]["N"])))
-            self._thresholds = Thresholds(entries)
         return self._thresholds
 
-    def set_threshold(self, store: str, item: str, minimum: int) -> None:
+    def entries(self) -> list[dict[str, Any]]:
+        """The thresholds as the API lists them."""
+        found = []
+        pages = self.dynamodb.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "THRESHOLDS"}},
+        )
+        for page in pages:
+            for item in page["Items"]:
+                store, item_name = item["sk"]["S"].split("\x1f", 1)
+                found.append(
+                    {
+                        "store": store,
+                        "item": item_name,
+                        "minimum": int(item["minimum"]["N"]),
+                        "updated_at": item.get("updated_at", {}).get("S", ""),
+                    }
+                )
+        return sorted(found, key=lambda t: (t["store"], t["item"]))
+
+    def set_threshold(self, store: str, item: str, minimum: int, now: str = "") -> None:
         self.dynamodb.put_item(
             TableName=self.table,
             Item={
                 "pk": {"S": "THRESHOLDS"},
                 "sk": {"S": f"{store}\x1f{item}"},
                 "minimum": {"N": str(minimum)},
+                "updated_at": {"S": now},
             },
         )
         self._thresholds = None
@@ -99,35 +113,70 @@ class AlertStore:
                 "pk": {"S": f"ALERT#{decision.store}\x1f{decision.item}"},
                 "sk": {"S": decision.kind},
             }
+            log_sk = f"{event_id}#{decision.kind}"
             try:
                 if decision.action == "resolve":
-                    self.dynamodb.delete_item(
-                        TableName=self.table, Key=key, ConditionExpression="attribute_exists(pk)"
-                    )
+                    gone = self.dynamodb.delete_item(
+                        TableName=self.table,
+                        Key=key,
+                        ConditionExpression="attribute_exists(pk)",
+                        ReturnValues="ALL_OLD",
+                    ).get("Attributes", {})
+                    self._resolved(gone.get("log_sk", {}).get("S"), now)
                     continue
                 if decision.opens:
                     self.dynamodb.put_item(
                         TableName=self.table,
-                        Item={**key, "count": {"N": str(decision.count)}, "raised_at": {"S": now}},
+                        Item={
+                            **key,
+                            "count": {"N": str(decision.count)},
+                            "raised_at": {"S": now},
+                            "log_sk": {"S": log_sk},
+                            "decision": {"S": json.dumps(_as_dict(decision))},
+                            "upload": {"S": str(change.upload_id)},
+                            # In the sparse ByTime index, newest first: the open alerts.
+                            "gsi1pk": {"S": "OPEN"},
+                            "gsi1sk": {"S": f"{now}#{log_sk}"},
+                        },
                         ConditionExpression="attribute_not_exists(pk)",
                     )
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
                 continue  # another delivery of this change got there first
-            self._log(event_id, decision, now)
+            self._log(event_id, decision, now, str(change.upload_id))
         return self.unnotified(event_id)
 
-    def _log(self, event_id: str, decision: AlertDecision, now: str) -> None:
+    def _resolved(self, log_sk: str | None, now: str) -> None:
+        """Mark the alert's log entry resolved (first resolution wins on a replay)."""
+        if log_sk is None:
+            return
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": LOG}, "sk": {"S": log_sk}},
+                UpdateExpression="SET resolved_at = if_not_exists(resolved_at, :t)",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":t": {"S": now}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def _log(self, event_id: str, decision: AlertDecision, now: str, upload: str) -> None:
+        log_sk = f"{event_id}#{decision.kind}"
         try:
             self.dynamodb.put_item(
                 TableName=self.table,
                 Item={
                     "pk": {"S": LOG},
-                    "sk": {"S": f"{event_id}#{decision.kind}"},
+                    "sk": {"S": log_sk},
                     "decision": {"S": json.dumps(_as_dict(decision))},
                     "raised_at": {"S": now},
                     "notified": {"BOOL": False},
+                    "upload": {"S": upload},
+                    "gsi1pk": {"S": LOG},
+                    "gsi1sk": {"S": f"{now}#{log_sk}"},
                 },
                 ConditionExpression="attribute_not_exists(pk)",
             )

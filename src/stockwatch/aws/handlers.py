@@ -2,6 +2,7 @@
 
 stockwatch.aws.handlers.load_inventory   S3 ObjectCreated -> DynamoDB
 stockwatch.aws.handlers.check_stock      DynamoDB stream -> alerts -> SNS
+stockwatch.aws.handlers.api              API Gateway (HTTP API, payload 2.0) -> the web app
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from stockwatch.aws.alerting import AlertStore, Pending, change_from_images, pub
 from stockwatch.aws.loader import AwsLoader, S3Upload, utc_now
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.core.limits import Limits
+
+_api: Any = None
 
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "stockwatch")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "stockwatch")
@@ -95,4 +98,24 @@ def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         for sequence, items in pending_by_record.items():
             if any(p.decision.store in failed for p in items):
                 failures.append({"itemIdentifier": sequence})
+    return response
+
+
+@logger.inject_lambda_context
+def api(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The dashboard and /api, the same app as ``stockwatch serve``, through Mangum.
+
+    Built on the first request and kept for the life of the execution environment.
+    """
+    global _api
+    if _api is None:
+        from mangum import Mangum
+
+        from stockwatch.aws.web import AwsWebBackend, load_token
+        from stockwatch.web.app import create_app
+
+        settings = AwsSettings.from_env()
+        backend = AwsWebBackend(settings, load_token(settings))
+        _api = Mangum(create_app(backend), lifespan="off")
+    response: dict[str, Any] = _api(event, context)
     return response

@@ -10,11 +10,12 @@ the same moment cannot overwrite each other: the loser re-reads and decides agai
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
@@ -25,6 +26,23 @@ from stockwatch.core.ordering import Outcome, decide
 GET_BATCH = 100
 TRANSACT_BATCH = 100
 MAX_RACES = 5
+# The last few changes ride along in the item itself (``History``, JSON of
+# [old count, new count, version]): the dashboard's item history costs no extra request,
+# and eight points keep a typical item under the 1 KB of one write unit.
+HISTORY_POINTS = 8
+
+
+class Current(NamedTuple):
+    amount: int
+    version: str
+    line: int
+    history: str
+
+
+def next_history(history: str, old: int | None, new: int, version: str) -> str:
+    points = json.loads(history) if history else []
+    points.append([old, new, version])
+    return json.dumps(points[-HISTORY_POINTS:], separators=(",", ":"))
 
 
 @dataclass
@@ -43,16 +61,18 @@ class DynamoInventoryWriter:
         self.upload_key = upload_key
         self.now = now
         self.usage = Usage()
+        # Stores whose rows this writer changed: their per-store figures need counting again.
+        self.stores_written: set[str] = set()
 
     def read(
         self, keys: Sequence[tuple[str, str]], consistent: bool = False
-    ) -> dict[tuple[str, str], tuple[int, str, int]]:
+    ) -> dict[tuple[str, str], Current]:
         """(store, item) -> (count, version, line) for the keys that exist.
 
         Eventually consistent reads cost half as much; a stale one only makes a conditional
         write fail, and the retry then reads consistently.
         """
-        found: dict[tuple[str, str], tuple[int, str, int]] = {}
+        found: dict[tuple[str, str], Current] = {}
         for start in range(0, len(keys), GET_BATCH):
             request: dict[str, Any] = {
                 self.table: {
@@ -60,13 +80,14 @@ class DynamoInventoryWriter:
                         {"Store": {"S": s}, "Item": {"S": i}}
                         for s, i in keys[start : start + GET_BATCH]
                     ],
-                    "ProjectionExpression": "#s, #i, #c, #v, #l",
+                    "ProjectionExpression": "#s, #i, #c, #v, #l, #h",
                     "ExpressionAttributeNames": {
                         "#s": "Store",
                         "#i": "Item",
                         "#c": "Count",
                         "#v": "Version",
                         "#l": "Line",
+                        "#h": "History",
                     },
                     "ConsistentRead": consistent,
                 }
@@ -80,10 +101,11 @@ class DynamoInventoryWriter:
                 for used in response.get("ConsumedCapacity", []):
                     self.usage.read_units += used.get("CapacityUnits", 0)
                 for item in response["Responses"].get(self.table, []):
-                    found[(item["Store"]["S"], item["Item"]["S"])] = (
+                    found[(item["Store"]["S"], item["Item"]["S"])] = Current(
                         int(item["Count"]["N"]),
                         item.get("Version", {}).get("S", ""),
                         int(item.get("Line", {}).get("N", "0")),
+                        item.get("History", {}).get("S", ""),
                     )
                 request = response.get("UnprocessedKeys") or {}
                 if request:
@@ -96,7 +118,7 @@ class DynamoInventoryWriter:
         pending = list(chunk)
         for attempt in range(MAX_RACES):
             current = self.read([(r[1], r[2]) for r in pending], consistent=attempt > 0)
-            writes: list[tuple[Row, tuple[int, str, int] | None]] = []
+            writes: list[tuple[Row, Current | None]] = []
             for row in pending:
                 line, store, item, count = row
                 now = current.get((store, item))
@@ -113,14 +135,14 @@ class DynamoInventoryWriter:
                     outcome.repeats.append((line, now[2] if now else 0, store, item))
             lost = self._write(writes, version)
             outcome.loaded += len(writes) - len(lost)
+            lost_keys = {(r[1], r[2]) for r in lost}
+            self.stores_written.update(r[1] for r, _ in writes if (r[1], r[2]) not in lost_keys)
             if not lost:
                 return outcome
             pending = lost  # someone else wrote these meanwhile: read and decide again
         raise RuntimeError(f"{len(pending)} rows kept losing races; the upload will be retried")
 
-    def _write(
-        self, writes: list[tuple[Row, tuple[int, str, int] | None]], version: str
-    ) -> list[Row]:
+    def _write(self, writes: list[tuple[Row, Current | None]], version: str) -> list[Row]:
         lost: list[Row] = []
         for start in range(0, len(writes), TRANSACT_BATCH):
             batch = writes[start : start + TRANSACT_BATCH]
@@ -151,7 +173,7 @@ class DynamoInventoryWriter:
                 lost.extend(self._write(retry, version))
         return lost
 
-    def _put(self, row: Row, read: tuple[int, str, int] | None, version: str) -> dict[str, Any]:
+    def _put(self, row: Row, read: Current | None, version: str) -> dict[str, Any]:
         line, store, item, count = row
         put: dict[str, Any] = {
             "TableName": self.table,
@@ -163,6 +185,11 @@ class DynamoInventoryWriter:
                 "Line": {"N": str(line)},
                 "UploadKey": {"S": self.upload_key},
                 "UpdatedAt": {"S": self.now},
+                "History": {
+                    "S": next_history(
+                        read.history if read else "", read.amount if read else None, count, version
+                    )
+                },
             },
         }
         if read is None:

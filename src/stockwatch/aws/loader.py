@@ -16,6 +16,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from stockwatch.aws import store_stats
+from stockwatch.aws.alerting import AlertStore
 from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.settings import AwsSettings
@@ -25,6 +27,11 @@ from stockwatch.core.reader import FileRejected, InventoryFile, Readable
 from stockwatch.core.report import UploadReport
 
 FINISHED = ("loaded", "loaded_with_errors", "rejected")
+# S3 user metadata (x-amz-meta-stockwatch-strict: true) asking for strict mode.
+STRICT_METADATA = "stockwatch-strict"
+# Strict mode reads the file once before loading; a (store, item) repeated within this
+# many rows is caught then, one repeated farther apart only in the loading pass.
+STRICT_CHECK_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -106,9 +113,29 @@ class AwsLoader:
         if not self._claim(upload):
             report.message = "a newer upload of this key was processed already; nothing changed"
         else:
-            body = S3ObjectStore(self.s3, upload.bucket).open(upload.key, upload.version_id)
-            report = self._load_stream(upload.key, body, upload.version)
-        return self._finish(report, upload.key, started)
+            objects = S3ObjectStore(self.s3, upload.bucket)
+            body, metadata = objects.open_with_metadata(upload.key, upload.version_id)
+            strict = metadata.get(STRICT_METADATA, "").lower() in ("1", "true", "yes")
+            if strict:
+                report = self._check(upload.key, body, upload.version)
+                body = objects.open(upload.key, upload.version_id)
+            if report.message is None:
+                report = self._load_stream(upload.key, body, upload.version)
+        return self._finish(report, upload.key, started, upload.event_time)
+
+    def _check(self, name: str, body: Readable, version: str) -> UploadReport:
+        """Strict mode's first pass: read everything, write nothing."""
+        report = UploadReport(name, version)
+        inventory = InventoryFile(body, self.limits)
+        try:
+            for _ in unique_chunks(inventory, STRICT_CHECK_ROWS):
+                pass
+        except FileRejected as exc:
+            return UploadReport(name, version, message=exc.message)
+        finish_report(report, ReadSummary.of(inventory), [], self.limits.max_errors_reported)
+        if report.rows_rejected:
+            report.reject_for_strict()
+        return report
 
     def backfill(self, name: str, source: Readable) -> UploadReport:
         """Load a local file straight into the table (``stockwatch --backend aws ingest``).
@@ -116,8 +143,9 @@ class AwsLoader:
         Its version is the time now, so it ranks with S3 uploads by when it arrived.
         """
         started = time.perf_counter()
-        version = f"{utc_now()}#{'0' * 32}"
-        return self._finish(self._load_stream(name, source, version), name, started)
+        now = utc_now()
+        version = f"{now}#{'0' * 32}"
+        return self._finish(self._load_stream(name, source, version), name, started, now)
 
     def _load_stream(self, name: str, body: Readable, version: str) -> UploadReport:
         report = UploadReport(name, version)
@@ -135,9 +163,21 @@ class AwsLoader:
             if report.rows_loaded:
                 message += f" ({report.rows_loaded:,} rows before that point were loaded)"
             report = UploadReport(name, version, message=message)
+        if writer.stores_written:
+            thresholds = AlertStore(self.dynamodb, self.state_table).thresholds()
+            store_stats.refresh(
+                self.dynamodb,
+                self.table,
+                self.state_table,
+                writer.stores_written,
+                thresholds,
+                version,
+            )
         return report
 
-    def _finish(self, report: UploadReport, name: str, started: float) -> UploadReport:
+    def _finish(
+        self, report: UploadReport, name: str, started: float, received_at: str
+    ) -> UploadReport:
         report.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
         report.settle_status()
         self.dynamodb.put_item(
@@ -148,6 +188,8 @@ class AwsLoader:
                 "object_key": {"S": name},
                 "status": {"S": report.status},
                 "report": {"S": json.dumps(report.to_json())},
+                "received_at": {"S": received_at},
+                "finished_at": {"S": utc_now()},
             },
         )
         return report

@@ -16,3 +16,16 @@ class S3ObjectStore:
         extra = {"VersionId": version_id} if version_id else {}
         body: Readable = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
         return body
+
+    def open_with_metadata(
+        self, key: str, version_id: str | None = None
+    ) -> tuple[Readable, dict[str, str]]:
+        """The body and the object's user metadata (which carries upload options)."""
+        extra = {"VersionId": version_id} if version_id else {}
+        response = self.client.get_object(Bucket=self.bucket, Key=key, **extra)
+        return response["Body"], dict(response.get("Metadata", {}))
+
+    def put(self, key: str, body: bytes, metadata: dict[str, str]) -> None:
+        self.client.put_object(
+            Bucket=self.bucket, Key=key, Body=body, Metadata=metadata, ContentType="text/csv"
+        )

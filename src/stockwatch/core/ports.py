@@ -16,6 +16,32 @@ class StoredObject:
     sha256: str
 
 
+class ObjectTooLarge(Exception):
+    """An object grew past the size limit while being written."""
+
+
+class ObjectSink(Protocol):
+    """An object being written block by block as it arrives (an HTTP body)."""
+
+    size: int
+
+    def write(self, block: bytes) -> None:
+        """Raises ObjectTooLarge once the limit is passed."""
+        ...
+
+    def commit(self) -> StoredObject: ...
+
+    def abort(self) -> None: ...
+
+
+class UploadTarget(Protocol):
+    """Where the web app puts a received file."""
+
+    def new_key(self, filename: str) -> str: ...
+
+    def writer(self, key: str, max_bytes: int) -> ObjectSink: ...
+
+
 class ObjectStore(Protocol):
     """Where uploaded files are kept exactly as received."""
 

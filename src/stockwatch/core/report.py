@@ -75,5 +75,13 @@ class UploadReport:
         ]
         return report
 
+    def reject_for_strict(self) -> None:
+        """Strict mode: one invalid row rejects the whole file, so nothing of it is loaded."""
+        self.rows_loaded = self.rows_unchanged = self.rows_superseded = 0
+        self.message = (
+            f"strict mode: the whole file was rejected because {self.rows_rejected:,} "
+            f"row{'s are' if self.rows_rejected != 1 else ' is'} invalid"
+        )
+
     def is_failure(self) -> bool:
         return self.rows_rejected > 0 or self.status == "rejected"

@@ -231,11 +231,7 @@ class EmbeddedStockwatch:
         else:
             if strict and report.rows_rejected:
                 conn.execute("ROLLBACK TO load")
-                report.rows_loaded = report.rows_unchanged = report.rows_superseded = 0
-                report.message = (
-                    f"strict mode: the whole file was rejected because {report.rows_rejected:,} "
-                    f"row{'s are' if report.rows_rejected != 1 else ' is'} invalid"
-                )
+                report.reject_for_strict()
         finally:
             conn.execute("RELEASE load")
         report.timings_ms["load"] = round((time.perf_counter() - loading) * 1000, 1)

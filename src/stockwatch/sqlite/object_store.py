@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from stockwatch.core.ports import StoredObject
+from stockwatch.core.filenames import safe_filename
+from stockwatch.core.ports import ObjectTooLarge, StoredObject
 from stockwatch.core.reader import Readable
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
-
-
-class ObjectTooLarge(Exception):
-    pass
-
-
-def safe_filename(name: str) -> str:
-    """A display-safe base name: no directories, no control characters, never empty."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE.sub("_", base).strip(" .")[:120]
-    return base or "upload.csv"
 
 
 class ObjectWriter:
@@ -99,3 +86,6 @@ class FolderObjectStore:
 
     def open(self, key: str) -> BinaryIO:
         return open(self._path(key), "rb")
+
+
+__all__ = ["FolderObjectStore", "ObjectTooLarge", "ObjectWriter", "safe_filename"]

@@ -10,13 +10,8 @@ from __future__ import annotations
 from fastapi import HTTPException, Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from stockwatch.core.ports import StoredObject
-from stockwatch.sqlite.object_store import (
-    FolderObjectStore,
-    ObjectTooLarge,
-    ObjectWriter,
-    safe_filename,
-)
+from stockwatch.core.filenames import safe_filename
+from stockwatch.core.ports import ObjectSink, ObjectTooLarge, StoredObject, UploadTarget
 
 RAW_TYPES = {
     b"text/csv",
@@ -36,7 +31,7 @@ def too_large(max_bytes: int) -> HTTPException:
 
 
 async def receive_upload(
-    request: Request, objects: FolderObjectStore, max_bytes: int
+    request: Request, objects: UploadTarget, max_bytes: int
 ) -> tuple[str, StoredObject]:
     mime, options = parse_options_header(request.headers.get("content-type", ""))
     declared = request.headers.get("content-length")
@@ -73,15 +68,15 @@ async def receive_upload(
 class _FilePart:
     """Collects part headers; writes the first part named ``file`` to the object store."""
 
-    def __init__(self, objects: FolderObjectStore, max_bytes: int) -> None:
+    def __init__(self, objects: UploadTarget, max_bytes: int) -> None:
         self.objects = objects
         self.max_bytes = max_bytes
         self.field = b""
         self.value = b""
         self.headers: dict[bytes, bytes] = {}
-        self.writer: ObjectWriter | None = None
+        self.writer: ObjectSink | None = None
         self.filename = "upload.csv"
-        self.current: ObjectWriter | None = None
+        self.current: ObjectSink | None = None
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self.field += data[start:end]
@@ -112,7 +107,7 @@ class _FilePart:
 
 
 async def _receive_multipart(
-    request: Request, objects: FolderObjectStore, max_bytes: int, boundary: bytes
+    request: Request, objects: UploadTarget, max_bytes: int, boundary: bytes
 ) -> tuple[str, StoredObject]:
     part = _FilePart(objects, max_bytes)
     parser = MultipartParser(

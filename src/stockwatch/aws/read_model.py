@@ -1,0 +1,236 @@
+"""The web API's read model over DynamoDB (and S3 for uploads not yet processed).
+
+Upload ids: a processed upload is named by its version with ``~`` for ``#`` (URL-safe);
+an upload taken in by the API is named by its S3 key until the loader has run, and
+looking that key up follows the key's watermark to the upload that processed it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from stockwatch.aws import store_stats
+from stockwatch.aws.alerting import LOG, AlertStore
+from stockwatch.aws.loader import utc_now
+from stockwatch.aws.settings import AwsSettings
+from stockwatch.web.backend import UploadIdError, report_fields
+
+VERSION_ID = re.compile(r"^\d{4}-\d\d-\d\dT[^~/]+~[0-9A-Za-z]{32,}$")
+API_KEY = re.compile(r"^[A-Za-z0-9._ -]{1,200}$")
+PAGE = 200
+
+
+def id_of(version: str) -> str:
+    return version.replace("#", "~")
+
+
+def version_of(upload_id: str) -> str:
+    return upload_id.replace("~", "#")
+
+
+def _status(count: int, minimum: int | None) -> str:
+    if count == 0:
+        return "out_of_stock"
+    return "low_stock" if minimum is not None and count < minimum else "ok"
+
+
+def _upload(item: dict[str, Any], upload_id: str | None = None) -> dict[str, Any]:
+    version = item["sk"]["S"]
+    return {
+        "id": upload_id or id_of(version),
+        "file": item["object_key"]["S"],
+        "status": item["status"]["S"],
+        "received_at": item.get("received_at", {}).get("S", version.split("#", 1)[0]),
+        "finished_at": item.get("finished_at", {}).get("S"),
+        **report_fields(json.loads(item["report"]["S"])),
+    }
+
+
+class DynamoReadModel:
+    def __init__(self, settings: AwsSettings, dynamodb: Any, s3: Any) -> None:
+        """Clients are passed in: making them costs more than most queries here."""
+        self.settings = settings
+        self.dynamodb = dynamodb
+        self.s3 = s3
+        self.alert_store = AlertStore(dynamodb, settings.state_table)
+
+    def stores(self) -> list[dict[str, Any]]:
+        return store_stats.stores(self.dynamodb, self.settings.state_table)
+
+    def stock_page(
+        self,
+        store: str | None,
+        status: str | None,
+        q: str | None,
+        after: tuple[str, str] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Filters run here, page by page, until ``limit`` rows match.
+
+        Within a store rows come in item order; across stores in the table's own order
+        (a Scan), which the cursor follows all the same.
+        """
+        thresholds = self.alert_store.thresholds()
+        request: dict[str, Any] = {
+            "TableName": self.settings.table,
+            "ProjectionExpression": "#s, #i, #c, #u",
+            "ExpressionAttributeNames": {
+                "#s": "Store",
+                "#i": "Item",
+                "#c": "Count",
+                "#u": "UpdatedAt",
+            },
+        }
+        if store is not None:
+            request["KeyConditionExpression"] = "#s = :s"
+            request["ExpressionAttributeValues"] = {":s": {"S": store}}
+            if after is not None and after[0] != store:
+                after = None
+        if after is not None:
+            request["ExclusiveStartKey"] = {"Store": {"S": after[0]}, "Item": {"S": after[1]}}
+        needle = q.lower() if q else None
+        rows: list[dict[str, Any]] = []
+        while len(rows) < limit:
+            request["Limit"] = max(PAGE, limit)
+            call = self.dynamodb.query if store is not None else self.dynamodb.scan
+            response = call(**request)
+            for item in response["Items"]:
+                s, i, count = item["Store"]["S"], item["Item"]["S"], int(item["Count"]["N"])
+                state = _status(count, thresholds.minimum_for(s, i))
+                if status is not None and state != status:
+                    continue
+                if needle and needle not in i.lower() and needle not in s.lower():
+                    continue
+                rows.append(
+                    {
+                        "store": s,
+                        "item": i,
+                        "count": count,
+                        "updated_at": item.get("UpdatedAt", {}).get("S"),
+                        "status": state,
+                    }
+                )
+                if len(rows) == limit:
+                    break
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return rows
+
+    def history(self, store: str, item: str) -> list[dict[str, Any]]:
+        found = self.dynamodb.get_item(
+            TableName=self.settings.table,
+            Key={"Store": {"S": store}, "Item": {"S": item}},
+            ProjectionExpression="History",
+        ).get("Item")
+        if found is None:
+            return []
+        points = json.loads(found.get("History", {}).get("S", "[]"))
+        return [
+            {
+                "seq": n,
+                "old_count": old,
+                "count": new,
+                "upload_id": id_of(version),
+                "changed_at": version.split("#", 1)[0],
+            }
+            for n, (old, new, version) in enumerate(points, start=1)
+        ]
+
+    def alerts(self, open_only: bool, limit: int) -> list[dict[str, Any]]:
+        response = self.dynamodb.query(
+            TableName=self.settings.state_table,
+            IndexName="ByTime",
+            KeyConditionExpression="gsi1pk = :p",
+            ExpressionAttributeValues={":p": {"S": "OPEN" if open_only else LOG}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        found = []
+        for item in response["Items"]:
+            decision = json.loads(item["decision"]["S"])
+            found.append(
+                {
+                    "id": item["log_sk"]["S"] if open_only else item["sk"]["S"],
+                    "kind": decision["kind"],
+                    "store": decision["store"],
+                    "item": decision["item"],
+                    "count": decision["count"],
+                    "minimum": decision["minimum"],
+                    "upload_id": id_of(item["upload"]["S"]) if "upload" in item else None,
+                    "raised_at": item["raised_at"]["S"],
+                    "resolved_at": item.get("resolved_at", {}).get("S"),
+                }
+            )
+        return found
+
+    def thresholds(self) -> list[dict[str, Any]]:
+        return self.alert_store.entries()
+
+    def set_thresholds(self, entries: list[tuple[str, str, int]]) -> None:
+        now = utc_now()
+        for store, item, minimum in entries:
+            self.alert_store.set_threshold(store, item, minimum, now)
+
+    def upload(self, upload_id: str) -> dict[str, Any] | None:
+        if VERSION_ID.match(upload_id):
+            return self._processed(version_of(upload_id))
+        if not API_KEY.match(upload_id):
+            raise UploadIdError(f"{upload_id[:40]!r} is not an upload id")
+        return self._by_key(upload_id)
+
+    def _processed(self, version: str, upload_id: str | None = None) -> dict[str, Any] | None:
+        item = self.dynamodb.get_item(
+            TableName=self.settings.state_table,
+            Key={"pk": {"S": "UPLOAD"}, "sk": {"S": version}},
+        ).get("Item")
+        return None if item is None else _upload(item, upload_id)
+
+    def _by_key(self, key: str) -> dict[str, Any] | None:
+        bucket = self.settings.bucket
+        mark = self.dynamodb.get_item(
+            TableName=self.settings.state_table,
+            Key={"pk": {"S": f"KEY#{bucket}/{key}"}, "sk": {"S": "LATEST"}},
+            ConsistentRead=True,
+        ).get("Item")
+        if mark is not None:
+            done = self._processed(mark["Version"]["S"], key)
+            if done is not None:
+                return done
+        try:
+            head = self.s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return {
+            "id": key,
+            "file": key,
+            "status": "processing" if mark is not None else "queued",
+            "received_at": head["LastModified"].isoformat(),
+        }
+
+    def uploads(self, limit: int, before: str | None) -> list[dict[str, Any]]:
+        request: dict[str, Any] = {
+            "TableName": self.settings.state_table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "UPLOAD"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if before is not None:
+            if not VERSION_ID.match(before):
+                raise UploadIdError(f"{before[:40]!r} is not an id from this list")
+            request["KeyConditionExpression"] = "pk = :p AND sk < :b"
+            request["ExpressionAttributeValues"][":b"] = {"S": version_of(before)}
+        return [_upload(item) for item in self.dynamodb.query(**request)["Items"]]
+
+    def check(self) -> None:
+        self.dynamodb.get_item(
+            TableName=self.settings.state_table,
+            Key={"pk": {"S": "HEALTH"}, "sk": {"S": "CHECK"}},
+        )

@@ -1,0 +1,95 @@
+"""Per-store figures for the dashboard's overview, kept in the state table.
+
+After an upload changes a store's rows, the loader counts that store again with one
+consistent Query (a few read units per thousand items) and writes the figures under
+``STORE``/<store>. Each count carries the time its Query started; a write only lands if no
+count that started later is stored, so two uploads finishing together cannot leave the
+older figures behind. Low stock here is 0 < count < the item's minimum, read from the
+thresholds at counting time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from stockwatch.core.thresholds import Thresholds
+
+PK = "STORE"
+
+
+def count_store(dynamodb: Any, table: str, store: str, thresholds: Thresholds) -> dict[str, int]:
+    figures = {"items": 0, "out_of_stock": 0, "low_stock": 0}
+    pages = dynamodb.get_paginator("query").paginate(
+        TableName=table,
+        KeyConditionExpression="#s = :s",
+        ProjectionExpression="#i, #c",
+        ExpressionAttributeNames={"#s": "Store", "#i": "Item", "#c": "Count"},
+        ExpressionAttributeValues={":s": {"S": store}},
+        ConsistentRead=True,
+    )
+    for page in pages:
+        for item in page["Items"]:
+            count = int(item["Count"]["N"])
+            figures["items"] += 1
+            if count == 0:
+                figures["out_of_stock"] += 1
+            else:
+                minimum = thresholds.minimum_for(store, item["Item"]["S"])
+                if minimum is not None and count < minimum:
+                    figures["low_stock"] += 1
+    return figures
+
+
+def refresh(
+    dynamodb: Any,
+    table: str,
+    state_table: str,
+    stores: Iterable[str],
+    thresholds: Thresholds,
+    upload: str,
+) -> None:
+    for store in sorted(stores):
+        started = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        figures = count_store(dynamodb, table, store, thresholds)
+        try:
+            dynamodb.put_item(
+                TableName=state_table,
+                Item={
+                    "pk": {"S": PK},
+                    "sk": {"S": store},
+                    **{name: {"N": str(value)} for name, value in figures.items()},
+                    "counted_at": {"S": started},
+                    "upload": {"S": upload},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR counted_at <= :t",
+                ExpressionAttributeValues={":t": {"S": started}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise  # else a count that started later is stored already
+
+
+def stores(dynamodb: Any, state_table: str) -> list[dict[str, Any]]:
+    found = []
+    pages = dynamodb.get_paginator("query").paginate(
+        TableName=state_table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": PK}},
+    )
+    for page in pages:
+        for item in page["Items"]:
+            found.append(
+                {
+                    "store": item["sk"]["S"],
+                    "items": int(item["items"]["N"]),
+                    "out_of_stock": int(item["out_of_stock"]["N"]),
+                    "low_stock": int(item["low_stock"]["N"]),
+                    "updated_at": item["counted_at"]["S"],
+                }
+            )
+    found.sort(key=lambda s: (-s["out_of_stock"], -s["low_stock"], s["store"]))
+    return found

@@ -1,0 +1,120 @@
+"""The web app on Lambda: the same FastAPI app as ``stockwatch serve``, over DynamoDB and S3.
+
+Behind API Gateway a request body arrives whole in the Lambda event (at most 6 MB), so an
+upload through the API is collected in memory up to that size and put into the bucket,
+where the S3 event then loads it like any other upload. Bigger files go to the bucket
+directly. There is no live event stream (responses cannot stay open) and metrics go to
+CloudWatch, so ``/api/events`` and ``/metrics`` are absent and the dashboard polls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from fastapi import Request
+
+from stockwatch.aws.loader import STRICT_METADATA
+from stockwatch.aws.object_store import S3ObjectStore
+from stockwatch.aws.read_model import DynamoReadModel
+from stockwatch.aws.settings import AwsSettings
+from stockwatch.core.filenames import safe_filename
+from stockwatch.core.limits import Limits
+from stockwatch.core.ports import ObjectTooLarge, StoredObject
+from stockwatch.web.events import EventBus
+from stockwatch.web.metrics import Metrics
+from stockwatch.web.uploads import receive_upload
+
+LAMBDA_BODY_LIMIT = 6 * 1024 * 1024
+
+
+class S3Sink:
+    """A body collected up to the limit, then put as one object with its upload options."""
+
+    def __init__(self, objects: S3ObjectStore, key: str, max_bytes: int, metadata: dict[str, str]):
+        self.objects = objects
+        self.key = key
+        self.max_bytes = max_bytes
+        self.metadata = metadata
+        self.size = 0
+        self._buffer = io.BytesIO()
+
+    def write(self, block: bytes) -> None:
+        self.size += len(block)
+        if self.size > self.max_bytes:
+            raise ObjectTooLarge(f"the file is larger than the limit of {self.max_bytes:,} bytes")
+        self._buffer.write(block)
+
+    def commit(self) -> StoredObject:
+        body = self._buffer.getvalue()
+        self.objects.put(self.key, body, self.metadata)
+        return StoredObject(self.key, self.size, hashlib.sha256(body).hexdigest())
+
+    def abort(self) -> None:
+        self._buffer = io.BytesIO()
+
+
+@dataclass
+class S3UploadTarget:
+    objects: S3ObjectStore
+    metadata: dict[str, str]
+
+    def new_key(self, filename: str) -> str:
+        """One flat key per upload, so the key can serve as its id until it is loaded."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        name = safe_filename(filename)
+        if not name.lower().endswith(".csv"):
+            name += ".csv"  # the bucket's notification only fires for *.csv
+        return f"{stamp}-{secrets.token_hex(4)}-{name}"
+
+    def writer(self, key: str, max_bytes: int) -> S3Sink:
+        return S3Sink(self.objects, key, max_bytes, self.metadata)
+
+
+class NoToken(RuntimeError):
+    pass
+
+
+def load_token(settings: AwsSettings) -> str:
+    """The API token: STOCKWATCH_TOKEN, else the SSM SecureString STOCKWATCH_TOKEN_PARAMETER.
+
+    Behind API Gateway the API faces the internet, so there is no running without one.
+    """
+    token = os.environ.get("STOCKWATCH_TOKEN")
+    name = os.environ.get("STOCKWATCH_TOKEN_PARAMETER")
+    if not token and name:
+        ssm = settings.client("ssm")
+        token = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    if not token or len(token) < 16:
+        raise NoToken(
+            "the API needs a token of at least 16 characters: store it in the SSM SecureString "
+            f"parameter {name or '(STOCKWATCH_TOKEN_PARAMETER is not set)'}"
+        )
+    return token
+
+
+@dataclass
+class AwsWebBackend:
+    settings: AwsSettings
+    token: str
+    limits: Limits = field(default_factory=Limits.from_env)
+    bus: EventBus | None = None
+    metrics: Metrics | None = None
+
+    def __post_init__(self) -> None:
+        self.dynamodb = self.settings.client("dynamodb")
+        self.s3 = self.settings.client("s3")
+
+    def model(self) -> DynamoReadModel:
+        return DynamoReadModel(self.settings, self.dynamodb, self.s3)
+
+    async def accept_upload(self, request: Request, strict: bool) -> str:
+        objects = S3ObjectStore(self.s3, self.settings.bucket)
+        target = S3UploadTarget(objects, {STRICT_METADATA: "true"} if strict else {})
+        limit = min(self.limits.max_file_bytes, LAMBDA_BODY_LIMIT)
+        _, stored = await receive_upload(request, target, limit)
+        return stored.key

@@ -1,0 +1,230 @@
+"""A stockwatch stack deployed into moto in server mode, for the AWS tests.
+
+Moto cannot run Lambda code (no Docker here), so the handlers are called in the test
+process with the events moto itself produces: the S3 notification as delivered to an SQS
+queue (standing in for the Lambda trigger), and the DynamoDB stream's records read with the
+dynamodbstreams API. The Lambda context is a plain stand-in object.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from moto.server import ThreadedMotoServer
+
+REGION = "us-east-1"
+
+
+@dataclass
+class FakeLambdaContext:
+    """What the Lambda runtime passes; only its attributes are read."""
+
+    function_name: str = "stockwatch-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:stockwatch-test"
+    aws_request_id: str = "test-request"
+
+
+@dataclass
+class Aws:
+    endpoint: str
+    s3: Any
+    sqs: Any
+    sns: Any
+    dynamodb: Any
+    streams: Any
+    events_queue: str
+    alerts_queue: str
+    topic_arn: str
+    stream_arn: str
+    shard_iterators: dict[str, str]
+    bucket: str
+    table: str
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "template.yaml"
+
+
+def deploy_template(endpoint: str) -> dict[str, str]:
+    """Translate infra/template.yaml with aws-sam-translator and create it in moto.
+
+    Left out, because moto cannot run Lambda code: the event source mappings, the Lambda
+    permissions and the bucket's notification to Lambda. The test wires the bucket to an
+    SQS queue instead and calls the handlers itself.
+    """
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
+    s3.create_bucket(Bucket="artifacts")
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("README", "the handlers run in the test process")
+    s3.put_object(Bucket="artifacts", Key="code.zip", Body=code.getvalue())
+    template = yaml_parse(TEMPLATE.read_text())
+    template["Globals"]["Function"]["CodeUri"] = "s3://artifacts/code.zip"
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    resources = transform(template, {}, NoManagedPolicies())
+    for name, resource in list(resources["Resources"].items()):
+        if resource["Type"] in ("AWS::Lambda::EventSourceMapping", "AWS::Lambda::Permission"):
+            del resources["Resources"][name]
+    bucket = resources["Resources"]["UploadsBucket"]
+    bucket["Properties"].pop("NotificationConfiguration", None)
+    bucket.pop("DependsOn", None)
+    cloudformation = boto3.client("cloudformation", endpoint_url=endpoint, region_name=REGION)
+    cloudformation.create_stack(
+        StackName="stockwatch", TemplateBody=json.dumps(resources), Capabilities=["CAPABILITY_IAM"]
+    )
+    stack = cloudformation.describe_stacks(StackName="stockwatch")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    physical = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cloudformation.list_stack_resources(StackName="stockwatch")[
+            "StackResourceSummaries"
+        ]
+    }
+    functions = boto3.client("lambda", endpoint_url=endpoint, region_name=REGION)
+    environment: dict[str, str] = {}
+    for function in ("LoadInventoryFunction", "CheckStockFunction", "ApiFunction"):
+        config = functions.get_function_configuration(FunctionName=physical[function])
+        environment.update(config["Environment"]["Variables"])
+    return environment
+
+
+def running_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    """The ``aws`` fixture (in conftest): moto started, the template deployed, wired up."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    httpx.post(f"{endpoint}/moto-api/reset")  # moto keeps its state per process
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "STOCKWATCH_AWS_ENDPOINT_URL": endpoint,
+    }.items():
+        monkeypatch.setenv(name, value)
+    environment = deploy_template(endpoint)
+    for name, value in environment.items():  # the deployed functions' own settings
+        monkeypatch.setenv(name, value)
+    client = lambda service: boto3.client(service, endpoint_url=endpoint, region_name=REGION)  # noqa: E731
+    s3, sqs, sns, ddb = client("s3"), client("sqs"), client("sns"), client("dynamodb")
+    bucket = environment["STOCKWATCH_BUCKET"]
+    events_queue = sqs.create_queue(QueueName="s3-events")["QueueUrl"]
+    events_arn = sqs.get_queue_attributes(QueueUrl=events_queue, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": events_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".csv"}]}},
+                }
+            ]
+        },
+    )
+    topic_arn = environment["STOCKWATCH_TOPIC_ARN"]
+    alerts_queue = sqs.create_queue(QueueName="managers")["QueueUrl"]
+    alerts_arn = sqs.get_queue_attributes(QueueUrl=alerts_queue, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=alerts_arn)
+    table = ddb.describe_table(TableName=environment["STOCKWATCH_TABLE"])["Table"]
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    yield Aws(
+        endpoint,
+        s3,
+        sqs,
+        sns,
+        ddb,
+        client("dynamodbstreams"),
+        events_queue,
+        alerts_queue,
+        topic_arn,
+        table["LatestStreamArn"],
+        {},
+        bucket,
+        environment["STOCKWATCH_TABLE"],
+    )
+    server.stop()
+
+
+def s3_event(aws: Aws) -> dict[str, Any]:
+    """The next S3 notification that reached the queue, as Lambda would get it."""
+    for _ in range(20):
+        messages = aws.sqs.receive_message(
+            QueueUrl=aws.events_queue, WaitTimeSeconds=1, MaxNumberOfMessages=1
+        ).get("Messages", [])
+        for message in messages:
+            aws.sqs.delete_message(
+                QueueUrl=aws.events_queue, ReceiptHandle=message["ReceiptHandle"]
+            )
+            body = json.loads(message["Body"])
+            if "Records" in body:
+                return dict(body)
+    raise AssertionError("no S3 notification arrived")
+
+
+def stream_event(aws: Aws) -> dict[str, Any]:
+    """The stream records written since the last call, as Lambda would get them."""
+    shards = aws.streams.describe_stream(StreamArn=aws.stream_arn)["StreamDescription"]["Shards"]
+    records = []
+    for shard in shards:
+        shard_id = shard["ShardId"]
+        iterator = (
+            aws.shard_iterators.get(shard_id)
+            or aws.streams.get_shard_iterator(
+                StreamArn=aws.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        )
+        response = aws.streams.get_records(ShardIterator=iterator)
+        aws.shard_iterators[shard_id] = response["NextShardIterator"]
+        for record in response["Records"]:
+            record["eventSourceARN"] = aws.stream_arn
+            records.append(record)
+    return {"Records": json.loads(json.dumps(records, default=str))}
+
+
+def digests(aws: Aws) -> list[dict[str, Any]]:
+    found = []
+    while True:
+        messages = aws.sqs.receive_message(
+            QueueUrl=aws.alerts_queue,
+            WaitTimeSeconds=1,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return found
+        for message in messages:
+            aws.sqs.delete_message(
+                QueueUrl=aws.alerts_queue, ReceiptHandle=message["ReceiptHandle"]
+            )
+            found.append(json.loads(message["Body"]))
+
+
+def stock(aws: Aws) -> dict[tuple[str, str], int]:
+    items = aws.dynamodb.scan(TableName=aws.table)["Items"]
+    return {(i["Store"]["S"], i["Item"]["S"]): int(i["Count"]["N"]) for i in items}

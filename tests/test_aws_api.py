@@ -1,0 +1,265 @@
+"""``stockwatch.aws.handlers.api`` driven with API Gateway HTTP API (payload 2.0) events.
+
+The stack is the one infra/template.yaml deploys into moto (tests/aws_stack.py); the
+handler runs in this process with the deployed ApiFunction's environment, its token in
+moto's SSM. Moto cannot run API Gateway's proxying to Lambda, so the test builds the
+events API Gateway would send; everything behind the handler is real.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.aws_stack import Aws, FakeLambdaContext, s3_event, stream_event
+from tests.conftest import csv_bytes
+
+TOKEN = "a-token-long-enough-for-the-api"
+
+
+def gateway_event(
+    method: str,
+    path: str,
+    query: dict[str, str] | None = None,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    token: str | None = TOKEN,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API event, payload format 2.0, as the $default route sends it."""
+    sent = {"host": "abc123.execute-api.us-east-1.amazonaws.com", **(headers or {})}
+    if token is not None:
+        sent["authorization"] = f"Bearer {token}"
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(query or {}),
+        "headers": sent,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": sent["host"],
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "pytest",
+            },
+            "requestId": f"req-{now}",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if body is not None:
+        event["body"] = base64.b64encode(body).decode()
+        event["isBase64Encoded"] = True
+    return event
+
+
+def call(event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    from stockwatch.aws.handlers import api
+
+    response = api(event, FakeLambdaContext())
+    raw = response.get("body", "")
+    if response.get("isBase64Encoded"):
+        raw = base64.b64decode(raw).decode()
+    content_type = response["headers"].get("content-type", "")
+    body = json.loads(raw) if content_type.startswith("application/json") else raw
+    return response["statusCode"], body, response["headers"]
+
+
+@pytest.fixture
+def stack(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
+    import stockwatch.aws.handlers as handlers
+
+    ssm = aws.client("ssm")
+    ssm.put_parameter(
+        Name=os.environ["STOCKWATCH_TOKEN_PARAMETER"], Value=TOKEN, Type="SecureString"
+    )
+    monkeypatch.setattr(handlers, "_api", None)  # a cold start for each test
+    return aws
+
+
+def run_pipeline(aws: Aws) -> dict[str, Any]:
+    """What the S3 trigger and the stream trigger would do after an object lands."""
+    from stockwatch.aws.handlers import check_stock, load_inventory
+
+    (report,) = load_inventory(s3_event(aws), FakeLambdaContext())["reports"]
+    check_stock(stream_event(aws), FakeLambdaContext())
+    return dict(report)
+
+
+def test_dashboard_and_reads_through_api_gateway(stack: Aws) -> None:
+    stack.s3.put_object(
+        Bucket=stack.bucket,
+        Key="berlin.csv",
+        Body=csv_bytes(("Berlin", "Echo Dot", 12), ("Berlin", "Echo Plus", 0)),
+    )
+    run_pipeline(stack)
+    stack.s3.put_object(
+        Bucket=stack.bucket, Key="berlin.csv", Body=csv_bytes(("Berlin", "Echo Dot", 3))
+    )
+    run_pipeline(stack)
+
+    status, page, headers = call(gateway_event("GET", "/", token=None))
+    assert status == 200 and "<title>" in page and headers["content-type"].startswith("text/html")
+    assert call(gateway_event("GET", "/api/stores", token=None))[0] == 401
+    assert call(gateway_event("GET", "/api/stores", token="wrong-token-of-some-length"))[0] == 401
+    assert call(gateway_event("GET", "/api/events"))[0] == 404  # no live feed; it polls
+
+    status, stores, _ = call(gateway_event("GET", "/api/stores"))
+    assert status == 200
+    assert [(s["store"], s["items"], s["out_of_stock"]) for s in stores] == [("Berlin", 2, 1)]
+
+    status, stock, _ = call(gateway_event("GET", "/api/stock", {"store": "Berlin"}))
+    assert [(r["item"], r["count"], r["status"]) for r in stock["rows"]] == [
+        ("Echo Dot", 3, "ok"),
+        ("Echo Plus", 0, "out_of_stock"),
+    ]
+    _, only_out, _ = call(gateway_event("GET", "/api/stock", {"status": "out_of_stock"}))
+    assert [r["item"] for r in only_out["rows"]] == ["Echo Plus"]
+    _, searched, _ = call(gateway_event("GET", "/api/stock", {"q": "dot"}))
+    assert [r["item"] for r in searched["rows"]] == ["Echo Dot"]
+
+    status, history, _ = call(gateway_event("GET", "/api/stock/Berlin/Echo%20Dot/history"))
+    assert status == 200
+    assert [(p["old_count"], p["count"]) for p in history] == [(None, 12), (12, 3)]
+    assert call(gateway_event("GET", "/api/stock/Berlin/Nothing/history"))[0] == 404
+
+    _, open_alerts, _ = call(gateway_event("GET", "/api/alerts", {"open": "true"}))
+    assert [(a["kind"], a["item"]) for a in open_alerts] == [("out_of_stock", "Echo Plus")]
+
+    status, thresholds, _ = call(
+        gateway_event(
+            "PUT",
+            "/api/thresholds",
+            body=json.dumps([{"store": "Berlin", "item": "*", "minimum": 5}]).encode(),
+            headers={"content-type": "application/json"},
+        )
+    )
+    assert status == 200 and [(t["store"], t["item"], t["minimum"]) for t in thresholds] == [
+        ("Berlin", "*", 5)
+    ]
+    _, low, _ = call(gateway_event("GET", "/api/stock", {"status": "low_stock"}))
+    assert [r["item"] for r in low["rows"]] == ["Echo Dot"]
+
+    _, uploads, _ = call(gateway_event("GET", "/api/uploads"))
+    assert [u["status"] for u in uploads["uploads"]] == ["loaded", "loaded"]
+    newest = uploads["uploads"][0]
+    status, one, _ = call(gateway_event("GET", f"/api/uploads/{newest['id']}"))
+    assert status == 200 and one["rows_loaded"] == 1
+    _, older, _ = call(gateway_event("GET", "/api/uploads", {"before": newest["id"]}))
+    assert [u["id"] for u in older["uploads"]] == [uploads["uploads"][1]["id"]]
+    assert call(gateway_event("GET", "/api/uploads/..%2Fetc"))[0] in (404, 422)
+    assert call(gateway_event("GET", "/api/healthz"))[0] == 404
+    assert call(gateway_event("GET", "/healthz", token=None))[0] == 200
+
+
+def test_upload_through_api_gateway_is_loaded_by_the_s3_trigger(stack: Aws) -> None:
+    status, queued, headers = call(
+        gateway_event(
+            "POST",
+            "/api/uploads",
+            {"filename": "../../munich.csv"},
+            body=csv_bytes(("Munich", "Kindle", 0), ("Munich", "Fire TV", "x")),
+            headers={"content-type": "text/csv"},
+        )
+    )
+    assert status == 202 and queued["status"] == "queued"
+    key = queued["id"]
+    assert "/" not in key and key.endswith("munich.csv")
+    assert headers["location"] == f"/api/uploads/{key}"
+    assert call(gateway_event("GET", f"/api/uploads/{key}"))[1]["status"] == "queued"
+
+    report = run_pipeline(stack)
+    assert (report["file"], report["rows_loaded"], report["rows_rejected"]) == (key, 1, 1)
+    status, done, _ = call(gateway_event("GET", f"/api/uploads/{key}"))
+    assert status == 200 and done["id"] == key and done["status"] == "loaded_with_errors"
+    assert done["errors"][0]["line"] == 3 and done["errors"][0]["field"] == "count"
+
+    # The dashboard's form sends multipart/form-data.
+    boundary = "stockwatchboundary"
+    form = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="hamburg.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        ).encode()
+        + csv_bytes(("Hamburg", "Kindle", 4))
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    status, queued, _ = call(
+        gateway_event(
+            "POST",
+            "/api/uploads",
+            body=form,
+            headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+        )
+    )
+    assert status == 202
+    assert run_pipeline(stack)["rows_loaded"] == 1
+    _, stores, _ = call(gateway_event("GET", "/api/stores"))
+    assert sorted(s["store"] for s in stores) == ["Hamburg", "Munich"]
+
+
+def test_strict_upload_through_api_gateway_loads_nothing_of_a_bad_file(stack: Aws) -> None:
+    status, queued, _ = call(
+        gateway_event(
+            "POST",
+            "/api/uploads",
+            {"filename": "strict.csv", "strict": "true"},
+            body=csv_bytes(("Köln", "Kindle", 2), ("Köln", "Echo", "-1")),
+            headers={"content-type": "text/csv"},
+        )
+    )
+    assert status == 202
+    report = run_pipeline(stack)
+    assert report["status"] == "rejected" and report["rows_loaded"] == 0
+    assert "strict mode" in report["message"]
+    assert stack.dynamodb.scan(TableName=stack.table)["Items"] == []
+    _, done, _ = call(gateway_event("GET", f"/api/uploads/{queued['id']}"))
+    assert done["status"] == "rejected" and done["rows_rejected"] == 1
+
+
+def test_oversize_upload_through_api_gateway_is_refused(
+    stack: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STOCKWATCH_MAX_FILE_BYTES", "100")
+    status, body, _ = call(
+        gateway_event(
+            "POST",
+            "/api/uploads",
+            {"filename": "big.csv"},
+            body=b"store,item,count\n" + b"Berlin,Echo,1\n" * 20,
+            headers={"content-type": "text/csv"},
+        )
+    )
+    assert status == 413 and "100 bytes" in body["message"]
+    assert stack.s3.list_objects_v2(Bucket=stack.bucket).get("KeyCount", 0) == 0
+
+
+def test_the_api_refuses_to_start_without_a_token(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stockwatch.aws.handlers as handlers
+    from stockwatch.aws.web import NoToken
+
+    monkeypatch.setattr(handlers, "_api", None)
+    with pytest.raises(Exception, match=r"ParameterNotFound|not found"):
+        call(gateway_event("GET", "/api/stores"))
+    monkeypatch.delenv("STOCKWATCH_TOKEN_PARAMETER")
+    with pytest.raises(NoToken, match="at least 16 characters"):
+        call(gateway_event("GET", "/api/stores"))
