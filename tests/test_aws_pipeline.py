@@ -188,7 +188,9 @@ def test_the_cli_against_aws(aws: Aws, tmp_path: Path) -> None:
     assert [u["file"] for u in uploads] == ["inventory-berlin.csv"] * 2
     validated = json.loads(cli("validate", "--json", str(path)).stdout)[0]
     assert validated["rows_loaded"] == 3
-    refused = cli("history", "Berlin", "Echo Plus")
+    (point,) = json.loads(cli("history", "--json", "Berlin", "Echo Plus").stdout)
+    assert (point["old_count"], point["count"]) == (None, 0)
+    refused = cli("process")
     assert refused.returncode == 2 and "sqlite backend only" in refused.stderr
 
 
@@ -212,7 +214,8 @@ def test_a_50_mb_file_is_read_from_s3_in_bounded_memory(aws: Aws) -> None:
         "resource_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "(report,) = load_inventory(json.loads(sys.stdin.read()), FakeLambdaContext())"
         "['reports']\n"
-        "print(json.dumps({'rejected': report['rows_rejected'], 'errors': len(report['errors']), 'message': report['message'],"
+        "print(json.dumps({'rejected': report['rows_rejected'],"
+        " 'errors': len(report['errors']), 'message': report['message'],"
         " 'before_kb': resource_before,"
         " 'peak_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
     )

@@ -209,10 +209,7 @@ def stock(
     if state.backend == "aws":
         from stockwatch.aws import queries as aws_queries
 
-        settings = state.aws()
-        rows = aws_queries.stock(settings.client("dynamodb"), settings.table, store, out_of_stock)[
-            :limit
-        ]
+        rows = aws_queries.stock(state.aws(), store, out_of_stock, limit)
     else:
         rows = queries.stock(state.app.conn, store, out_of_stock, limit)
     if as_json:
@@ -235,13 +232,7 @@ def alerts(state: Context, open_only: bool, limit: int | None, as_json: bool) ->
     if state.backend == "aws":
         from stockwatch.aws import queries as aws_queries
 
-        settings = state.aws()
-        rows = aws_queries.alerts(settings.client("dynamodb"), settings.state_table, open_only)[
-            :limit
-        ]
-        for n, row in enumerate(rows, 1):
-            row.setdefault("id", n)
-            row.setdefault("resolved_at", None)
+        rows = aws_queries.alerts(state.aws(), open_only, limit)
     else:
         rows = queries.alerts(state.app.conn, open_only, limit)
     if as_json:
@@ -274,16 +265,15 @@ def uploads(state: Context, limit: int, as_json: bool) -> None:
     if state.backend == "aws":
         from stockwatch.aws import queries as aws_queries
 
-        settings = state.aws()
-        found = aws_queries.uploads(settings.client("dynamodb"), settings.state_table, limit)
+        found = aws_queries.uploads(state.aws(), limit)
         if as_json:
             print_json(found)
         else:
             print_table(
-                ("version", "file", "status", "loaded", "rejected"),
+                ("id", "file", "status", "loaded", "rejected"),
                 [
                     (
-                        u["version"],
+                        u["id"],
                         u["file"],
                         u["status"],
                         u.get("rows_loaded", ""),
@@ -337,8 +327,13 @@ def report(state: Context, upload_id: int, as_json: bool) -> None:
 @json_option
 @pass_context
 def history(state: Context, store: str, item: str, as_json: bool) -> None:
-    """How the count of ITEM in STORE changed over time."""
-    rows = queries.history(state.app.conn, store, item)
+    """How the count of ITEM in STORE changed over time (on AWS: the last eight changes)."""
+    if state.backend == "aws":
+        from stockwatch.aws import queries as aws_queries
+
+        rows = aws_queries.history(state.aws(), store, item)
+    else:
+        rows = queries.history(state.app.conn, store, item)
     if as_json:
         print_json(rows)
     else:
