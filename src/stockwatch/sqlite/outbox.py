@@ -3,12 +3,19 @@
 A row is claimed for a short lease before it is sent, so two processes never send the same
 notification at once; it is marked sent only after the channel accepted it. A crash between
 the two sends it again later, which is why every delivery carries an idempotency key.
+
+That window is kept to one small write: the moment a channel accepts, a receipt goes into
+``deliveries.db`` beside the main database. Marking the outbox row sent needs the main
+database's write lock, which an upload being processed can hold for seconds; the receipt
+does not wait for it, and a later run folds receipts into the outbox without sending again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +28,20 @@ from stockwatch.sqlite.database import utc_now
 
 log = logging.getLogger("stockwatch.outbox")
 LEASE = timedelta(seconds=60)
+
+
+_CLAIM = (
+    "UPDATE outbox SET claimed_until = ?, claimed_by = ? WHERE id = ? AND status = 'pending'"
+    " AND (claimed_until IS NULL OR claimed_until < ?)"
+)
+_MARK_SENT = (
+    "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+    " last_error = NULL, claimed_until = NULL WHERE id = ? AND status = 'pending'"
+)
+_TAKE_OVER = (
+    "UPDATE outbox SET claimed_until = ?, claimed_by = ? WHERE id = ? AND status = 'pending'"
+    " AND claimed_by = ?"
+)
 
 
 def _at(delta: timedelta) -> str:
@@ -36,6 +57,63 @@ class DeliveryResult:
     errors: list[str] = field(default_factory=list)
 
 
+def owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _is_dead(claimed_by: str | None) -> bool:
+    """True when the lease holder was a process on this machine that no longer runs."""
+    if not claimed_by:
+        return False
+    host, _, pid = claimed_by.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False  # another thread of this process may be sending it now
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class Receipts:
+    """Deliveries the channels accepted, in their own small database (see above)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        main = next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main")
+        self.conn: sqlite3.Connection | None = None
+        if main:  # an in-memory main database keeps no receipts
+            path = os.path.join(os.path.dirname(main), "deliveries.db")
+            self.conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = FULL")
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS receipts (key TEXT PRIMARY KEY, sent_at TEXT NOT NULL)"
+            )
+
+    def keys(self) -> set[str]:
+        if self.conn is None:
+            return set()
+        return {key for (key,) in self.conn.execute("SELECT key FROM receipts")}
+
+    def add(self, key: str) -> None:
+        if self.conn is not None:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO receipts (key, sent_at) VALUES (?, ?)", (key, utc_now())
+            )
+
+    def remove(self, key: str) -> None:
+        if self.conn is not None:
+            self.conn.execute("DELETE FROM receipts WHERE key = ?", (key,))
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
 def idempotency_key(upload_id: int, channel: str) -> str:
     return f"stockwatch-upload-{upload_id}-{channel}"
 
@@ -49,25 +127,53 @@ def deliver(
     """Try every pending notification once (only those due, unless ``due_only`` is False)."""
     result = DeliveryResult()
     now = utc_now()
-    sql = "SELECT id, upload_id, channel, payload, attempts FROM outbox WHERE status = 'pending'"
+    sql = (
+        "SELECT id, upload_id, channel, payload, attempts, claimed_by, created_at FROM outbox"
+        " WHERE status = 'pending'"
+    )
     if due_only:
         sql += " AND next_attempt_at <= :now"
     rows = conn.execute(sql + " ORDER BY id", {"now": now}).fetchall()
-    for outbox_id, upload_id, channel_name, payload, attempts in rows:
-        claimed = conn.execute(
-            "UPDATE outbox SET claimed_until = ? WHERE id = ? AND status = 'pending'"
-            " AND (claimed_until IS NULL OR claimed_until < ?)",
-            (_at(LEASE), outbox_id, utc_now()),
-        ).rowcount
-        if not claimed:
+    me = owner()
+    receipts = Receipts(conn)
+    try:
+        _deliver_rows(conn, channels, rows, receipts, me, result)
+    finally:
+        receipts.close()
+    (result.pending,) = conn.execute(
+        "SELECT count(*) FROM outbox WHERE status = 'pending'"
+    ).fetchone()
+    return result
+
+
+def _deliver_rows(
+    conn: sqlite3.Connection,
+    channels: Mapping[str, AlertChannel],
+    rows: list[tuple[int, int, str, str, int, str | None, str]],
+    receipts: Receipts,
+    me: str,
+    result: DeliveryResult,
+) -> None:
+    accepted = receipts.keys() if rows else set()
+    for outbox_id, upload_id, channel_name, payload, attempts, claimed_by, created in rows:
+        key = idempotency_key(upload_id, channel_name)
+        receipt = f"{key} {created}"  # the creation time: a database made anew reuses ids
+        if receipt in accepted:  # sent before, by a process stopped before it could mark it
+            conn.execute(_MARK_SENT, (utc_now(), outbox_id))
+            receipts.remove(receipt)
+            result.sent += 1
+            continue
+        if _is_dead(claimed_by):
+            claimed = conn.execute(_TAKE_OVER, (_at(LEASE), me, outbox_id, claimed_by))
+        else:
+            claimed = conn.execute(_CLAIM, (_at(LEASE), me, outbox_id, utc_now()))
+        if not claimed.rowcount:
             continue
         channel = channels.get(channel_name)
         try:
             if channel is None:
                 raise DeliveryError(f"the channel {channel_name!r} is not configured")
-            channel.send(
-                Digest.from_json(json.loads(payload)), idempotency_key(upload_id, channel_name)
-            )
+            channel.send(Digest.from_json(json.loads(payload)), key)
         except DeliveryError as exc:
             delay = retry_delay_seconds(attempts + 1)
             conn.execute(
@@ -79,13 +185,7 @@ def deliver(
             result.errors.append(f"{channel_name}: {exc}")
             log.warning("delivery to %s failed, retrying in %.0fs: %s", channel_name, delay, exc)
         else:
-            conn.execute(
-                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
-                " last_error = NULL, claimed_until = NULL WHERE id = ?",
-                (utc_now(), outbox_id),
-            )
+            receipts.add(receipt)
+            conn.execute(_MARK_SENT, (utc_now(), outbox_id))
+            receipts.remove(receipt)  # the outbox says it now
             result.sent += 1
-    (result.pending,) = conn.execute(
-        "SELECT count(*) FROM outbox WHERE status = 'pending'"
-    ).fetchone()
-    return result
