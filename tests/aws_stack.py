@@ -49,6 +49,7 @@ class Aws:
     shard_iterators: dict[str, str]
     bucket: str
     table: str
+    state_table: str
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
@@ -167,6 +168,7 @@ def running_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         {},
         bucket,
         environment["STOCKWATCH_TABLE"],
+        environment["STOCKWATCH_STATE_TABLE"],
     )
     server.stop()
 

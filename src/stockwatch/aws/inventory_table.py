@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -37,6 +37,11 @@ class Current(NamedTuple):
     version: str
     line: int
     history: str
+    upload_key: str
+
+
+# The newest version processed of each of the given S3 keys (their watermarks).
+Watermarks = Callable[[set[str]], dict[str, str]]
 
 
 def next_history(history: str, old: int | None, new: int, version: str) -> str:
@@ -55,11 +60,19 @@ class Usage:
 
 
 class DynamoInventoryWriter:
-    def __init__(self, client: Any, table: str, upload_key: str, now: str) -> None:
+    def __init__(
+        self,
+        client: Any,
+        table: str,
+        upload_key: str,
+        now: str,
+        watermarks: Watermarks | None = None,
+    ) -> None:
         self.client = client
         self.table = table
         self.upload_key = upload_key
         self.now = now
+        self.watermarks = watermarks
         self.usage = Usage()
         # Stores whose rows this writer changed: their per-store figures need counting again.
         self.stores_written: set[str] = set()
@@ -80,7 +93,7 @@ class DynamoInventoryWriter:
                         {"Store": {"S": s}, "Item": {"S": i}}
                         for s, i in keys[start : start + GET_BATCH]
                     ],
-                    "ProjectionExpression": "#s, #i, #c, #v, #l, #h",
+                    "ProjectionExpression": "#s, #i, #c, #v, #l, #h, #k",
                     "ExpressionAttributeNames": {
                         "#s": "Store",
                         "#i": "Item",
@@ -88,6 +101,7 @@ class DynamoInventoryWriter:
                         "#v": "Version",
                         "#l": "Line",
                         "#h": "History",
+                        "#k": "UploadKey",
                     },
                     "ConsistentRead": consistent,
                 }
@@ -106,6 +120,7 @@ class DynamoInventoryWriter:
                         item.get("Version", {}).get("S", ""),
                         int(item.get("Line", {}).get("N", "0")),
                         item.get("History", {}).get("S", ""),
+                        item.get("UploadKey", {}).get("S", ""),
                     )
                 request = response.get("UnprocessedKeys") or {}
                 if request:
@@ -113,30 +128,66 @@ class DynamoInventoryWriter:
                     time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled: back off, retry
         return found
 
+    def _effective_versions(
+        self, current: dict[tuple[str, str], Current]
+    ) -> dict[tuple[str, str], str]:
+        """Each row's version, raised to its file's newest processed upload.
+
+        A re-upload of the same S3 key that only confirms counts writes nothing (so an
+        unchanged re-upload costs no write units); its key's watermark stands for it. A row
+        last set by key A is therefore as new as A's newest processed upload, and an older
+        upload of another key arriving late cannot overwrite it.
+        """
+        others = {c.upload_key for c in current.values() if c.upload_key != self.upload_key}
+        marks = self.watermarks(others) if others and self.watermarks else {}
+        return {
+            key: max(c.version, marks.get(c.upload_key, "")) for key, c in current.items()
+        }
+
     def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
         outcome = ChunkOutcome()
         pending = list(chunk)
         for attempt in range(MAX_RACES):
             current = self.read([(r[1], r[2]) for r in pending], consistent=attempt > 0)
+            effective = self._effective_versions(current)
             writes: list[tuple[Row, Current | None]] = []
+            confirms: list[tuple[Row, Current | None]] = []
             for row in pending:
                 line, store, item, count = row
                 now = current.get((store, item))
-                decision = decide(now[0] if now else None, now[1] if now else None, count, version)
+                decision = decide(
+                    now.amount if now else None,
+                    effective[(store, item)] if now else None,
+                    count,
+                    version,
+                )
                 if decision in (Outcome.INSERT, Outcome.CHANGE):
                     writes.append((row, now))
                 elif decision is Outcome.CONFIRM:
-                    outcome.unchanged += 1
+                    if now is not None and now.upload_key != self.upload_key:
+                        # Another file set it: the version must move on, or a late upload of
+                        # that other file could overwrite what this newer one confirmed.
+                        confirms.append((row, now))
+                    else:
+                        outcome.unchanged += 1
                 elif decision is Outcome.STALE:
                     outcome.superseded += 1
-                elif now is not None and now[2] == line:
+                elif now is not None and now.line == line:
                     outcome.loaded += 1  # written by an earlier try of this very upload
                 else:
-                    outcome.repeats.append((line, now[2] if now else 0, store, item))
-            lost = self._write(writes, version)
-            outcome.loaded += len(writes) - len(lost)
+                    outcome.repeats.append((line, now.line if now else 0, store, item))
+            lost = self._write(writes + confirms, version)
             lost_keys = {(r[1], r[2]) for r in lost}
-            self.stores_written.update(r[1] for r, _ in writes if (r[1], r[2]) not in lost_keys)
+            confirmed_keys = {(r[1], r[2]) for r, _ in confirms}
+            for row, _ in writes + confirms:
+                key = (row[1], row[2])
+                if key in lost_keys:
+                    continue
+                if key in confirmed_keys:
+                    outcome.unchanged += 1
+                else:
+                    outcome.loaded += 1
+                    self.stores_written.add(row[1])
             if not lost:
                 return outcome
             pending = lost  # someone else wrote these meanwhile: read and decide again
@@ -186,7 +237,9 @@ class DynamoInventoryWriter:
                 "UploadKey": {"S": self.upload_key},
                 "UpdatedAt": {"S": self.now},
                 "History": {
-                    "S": next_history(
+                    "S": read.history
+                    if read is not None and read.amount == count
+                    else next_history(
                         read.history if read else "", read.amount if read else None, count, version
                     )
                 },

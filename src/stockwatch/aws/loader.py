@@ -54,7 +54,13 @@ def utc_now() -> str:
 
 class AwsLoader:
     def __init__(
-        self, dynamodb: Any, s3: Any, table: str, state_table: str, limits: Limits | None = None
+        self,
+        dynamodb: Any,
+        s3: Any,
+        table: str,
+        state_table: str,
+        limits: Limits | None = None,
+        bucket: str = "",
     ) -> None:
         self.dynamodb = dynamodb
         self.s3 = s3
@@ -62,6 +68,7 @@ class AwsLoader:
         self.state_table = state_table
         self.limits = limits or Limits()
         self.usage = Usage()
+        self.bucket = bucket  # where rows' UploadKeys live (for backfills)
 
     @classmethod
     def from_settings(cls, settings: AwsSettings, limits: Limits | None = None) -> AwsLoader:
@@ -71,6 +78,7 @@ class AwsLoader:
             settings.table,
             settings.state_table,
             limits,
+            settings.bucket,
         )
 
     def stored_report(self, upload: S3Upload) -> UploadReport | None:
@@ -120,7 +128,7 @@ class AwsLoader:
                 report = self._check(upload.key, body, upload.version)
                 body = objects.open(upload.key, upload.version_id)
             if report.message is None:
-                report = self._load_stream(upload.key, body, upload.version)
+                report = self._load_stream(upload.key, body, upload.version, upload.bucket)
         return self._finish(report, upload.key, started, upload.event_time)
 
     def _check(self, name: str, body: Readable, version: str) -> UploadReport:
@@ -147,9 +155,40 @@ class AwsLoader:
         version = f"{now}#{'0' * 32}"
         return self._finish(self._load_stream(name, source, version), name, started, now)
 
-    def _load_stream(self, name: str, body: Readable, version: str) -> UploadReport:
+    def watermarks(self, bucket: str, keys: set[str]) -> dict[str, str]:
+        """The newest version processed of each S3 key (consistent reads)."""
+        found: dict[str, str] = {}
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 100):
+            request: dict[str, Any] = {
+                self.state_table: {
+                    "Keys": [
+                        {"pk": {"S": f"KEY#{bucket}/{key}"}, "sk": {"S": "LATEST"}}
+                        for key in ordered[start : start + 100]
+                    ],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = self.dynamodb.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.state_table, []):
+                    found[item["pk"]["S"].split("/", 1)[1]] = item["Version"]["S"]
+                request = response.get("UnprocessedKeys") or {}
+                if request:
+                    time.sleep(0.05)
+        return found
+
+    def _load_stream(
+        self, name: str, body: Readable, version: str, bucket: str | None = None
+    ) -> UploadReport:
         report = UploadReport(name, version)
-        writer = DynamoInventoryWriter(self.dynamodb, self.table, name, utc_now())
+        writer = DynamoInventoryWriter(
+            self.dynamodb,
+            self.table,
+            name,
+            utc_now(),
+            lambda keys: self.watermarks(bucket or self.bucket, keys),
+        )
         writer.usage = self.usage
         inventory = InventoryFile(body, self.limits)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -51,4 +52,14 @@ def client_for(service: str, endpoint_url: str | None = None, region: str | None
         or os.environ.get("AWS_ENDPOINT_URL")
         or None
     )
+    return _cached_client(service, endpoint, region)
+
+
+@lru_cache(maxsize=32)
+def _cached_client(service: str, endpoint: str | None, region: str | None) -> Any:
+    """One client per service and endpoint for the life of the process.
+
+    Making a client costs tens of milliseconds; on Lambda a warm invocation reuses the
+    clients of the previous one, as the Lambda guidance recommends. Clients are thread-safe.
+    """
     return boto3.client(service, endpoint_url=endpoint, region_name=region, config=RETRIES)
