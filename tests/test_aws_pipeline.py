@@ -310,5 +310,33 @@ def test_throttled_reads_are_retried(aws: Aws) -> None:
         )
         found = writer.read([("Berlin", "Echo Dot")])
         stub.assert_no_pending_responses()
-    assert found == {("Berlin", "Echo Dot"): (4, "v1", 2, "")}
+    assert found == {("Berlin", "Echo Dot"): (4, "v1", 2, "", "")}
     assert writer.usage.requests["BatchGetItem"] == 2
+
+
+def test_a_late_upload_of_another_file_cannot_undo_a_newer_confirmation(aws: Aws) -> None:
+    """Found by the delivery-chaos harness: a newer upload that only *confirms* a count
+    writes nothing, so a late, older upload of another file used to overwrite it."""
+    from stockwatch.aws.loader import AwsLoader, S3Upload
+    from stockwatch.aws.settings import AwsSettings
+
+    loader = AwsLoader.from_settings(AwsSettings.from_env())
+
+    def upload(key: str, second: int, count: int) -> str:
+        aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=csv_bytes(("Berlin", "Echo Dot", count)))
+        report = loader.load(
+            S3Upload(aws.bucket, key, f"{second:016X}", f"2026-11-27T10:00:{second:02d}.000Z")
+        )
+        return report.status
+
+    # The same file again, confirming: nothing is written, its watermark stands for it.
+    upload("a.csv", 1, 5)
+    upload("a.csv", 3, 5)
+    upload("c.csv", 2, 7)  # older than the confirmation, arriving last
+    assert stock(aws)[("Berlin", "Echo Dot")] == 5
+
+    # Another file confirming: the row's version moves on.
+    upload("d.csv", 11, 9)
+    upload("e.csv", 13, 9)
+    upload("f.csv", 12, 1)
+    assert stock(aws)[("Berlin", "Echo Dot")] == 9

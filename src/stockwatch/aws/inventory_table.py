@@ -140,9 +140,7 @@ class DynamoInventoryWriter:
         """
         others = {c.upload_key for c in current.values() if c.upload_key != self.upload_key}
         marks = self.watermarks(others) if others and self.watermarks else {}
-        return {
-            key: max(c.version, marks.get(c.upload_key, "")) for key, c in current.items()
-        }
+        return {key: max(c.version, marks.get(c.upload_key, "")) for key, c in current.items()}
 
     def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
         outcome = ChunkOutcome()
