@@ -57,6 +57,14 @@ class DeliveryResult:
     errors: list[str] = field(default_factory=list)
 
 
+def max_retry_delay() -> float:
+    """STOCKWATCH_RETRY_MAX_SECONDS: the longest wait between tries (default five minutes)."""
+    try:
+        return max(1.0, float(os.environ.get("STOCKWATCH_RETRY_MAX_SECONDS", "300")))
+    except ValueError:
+        return 300.0
+
+
 def owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -175,7 +183,7 @@ def _deliver_rows(
                 raise DeliveryError(f"the channel {channel_name!r} is not configured")
             channel.send(Digest.from_json(json.loads(payload)), key)
         except DeliveryError as exc:
-            delay = retry_delay_seconds(attempts + 1)
+            delay = retry_delay_seconds(attempts + 1, cap=max_retry_delay())
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, claimed_until = NULL,"
                 " next_attempt_at = ? WHERE id = ?",
