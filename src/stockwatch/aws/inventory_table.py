@@ -26,6 +26,14 @@ from stockwatch.core.ordering import Outcome, decide
 GET_BATCH = 100
 TRANSACT_BATCH = 100
 MAX_RACES = 5
+MAX_THROTTLED = 8
+# Cancellation reasons that mean "not now" rather than "the row changed".
+RETRYABLE = {
+    "ThrottlingError",
+    "TransactionConflict",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+}
 # The last few changes ride along in the item itself (``History``, JSON of
 # [old count, new count, version]): the dashboard's item history costs no extra request,
 # and eight points keep a typical item under the 1 KB of one write unit.
@@ -194,33 +202,45 @@ class DynamoInventoryWriter:
     def _write(self, writes: list[tuple[Row, Current | None]], version: str) -> list[Row]:
         lost: list[Row] = []
         for start in range(0, len(writes), TRANSACT_BATCH):
-            batch = writes[start : start + TRANSACT_BATCH]
-            items = [self._put(row, read, version) for row, read in batch]
+            lost.extend(self._transact(writes[start : start + TRANSACT_BATCH], version))
+        return lost
+
+    def _transact(self, batch: list[tuple[Row, Current | None]], version: str) -> list[Row]:
+        """One transaction; returns the rows someone else changed meanwhile."""
+        items = [self._put(row, read, version) for row, read in batch]
+        for throttled in range(MAX_THROTTLED + 1):
             self.usage.requests["TransactWriteItems"] += 1
             try:
                 response = self.client.transact_write_items(
                     TransactItems=items, ReturnConsumedCapacity="TOTAL"
                 )
-                for used in response.get("ConsumedCapacity", []):
-                    self.usage.write_units += used.get("CapacityUnits", 0)
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
                 reasons = exc.response.get("CancellationReasons") or []
                 if not reasons:
-                    lost.extend(row for row, _ in batch)
-                    continue
+                    return [row for row, _ in batch]
                 conflicted = {
                     n for n, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"
                 }
-                if not conflicted:
+                if conflicted:
+                    # The rows that did not conflict are written again straight away; the
+                    # conflicting ones go back to be read and decided again.
+                    retry = [batch[n] for n in range(len(batch)) if n not in conflicted]
+                    return [batch[n][0] for n in conflicted] + self._write(retry, version)
+                if not any(r.get("Code") in RETRYABLE for r in reasons):
                     raise
-                # The whole transaction was cancelled: the rows that did not conflict are
-                # written again straight away, the conflicting ones are read again.
-                lost.extend(batch[n][0] for n in conflicted)
-                retry = [batch[n] for n in range(len(batch)) if n not in conflicted]
-                lost.extend(self._write(retry, version))
-        return lost
+                # Throttled, or another transaction held an item: nothing was written, and
+                # the same conditional puts are safe to send again after a pause.
+                self.usage.requests["Throttled"] += 1
+                if throttled == MAX_THROTTLED:
+                    raise
+                time.sleep(min(2.0, 0.05 * 2**throttled))
+                continue
+            for used in response.get("ConsumedCapacity", []):
+                self.usage.write_units += used.get("CapacityUnits", 0)
+            return []
+        return []  # not reached: the last throttled try raises
 
     def _put(self, row: Row, read: Current | None, version: str) -> dict[str, Any]:
         line, store, item, count = row
