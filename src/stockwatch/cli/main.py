@@ -541,10 +541,27 @@ def main() -> None:
         click.echo(f"stockwatch: {exc}", err=True)
         sys.exit(2)
     except sqlite3.OperationalError as exc:
-        click.echo(f"stockwatch: the database cannot be written: {exc}", err=True)
-        sys.exit(1)
-    except OSError as exc:
         click.echo(
-            f"stockwatch: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}", err=True
+            f"stockwatch: the database cannot be written: {exc}{_advice(str(exc))}", err=True
         )
         sys.exit(1)
+    except OSError as exc:
+        advice = _advice(exc.strerror or "")
+        click.echo(
+            f"stockwatch: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}{advice}",
+            err=True,
+        )
+        sys.exit(1)
+
+
+def _advice(error: str) -> str:
+    """What to do next, for the errors a full or read-only disk gives."""
+    lowered = error.lower()
+    if "full" in lowered or "no space" in lowered or "too large" in lowered:
+        return (
+            ". Nothing of the interrupted work was applied (each upload is one transaction);"
+            " free some space, then run `stockwatch process` to finish what is queued"
+        )
+    if "read-only" in lowered or "readonly" in lowered:
+        return ". The data directory is read-only; reading commands still work"
+    return ""
