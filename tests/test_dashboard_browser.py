@@ -177,3 +177,15 @@ def test_the_dashboard_asks_for_the_token_once(
         expect(page.locator(".store-card", has_text="Pusan")).to_have_count(1)
         expect(page.locator("#token-dialog")).to_be_hidden()
         context.close()
+
+
+def test_the_store_page_downloads_safe_csv(page: Page, tmp_path: Path) -> None:
+    upload(page, tmp_path, "f.csv", csv_bytes(("Lima", "=SUM(A1)", 0), ("Lima", "Kindle", 4)))
+    page.locator(".store-card", has_text="Lima").click()
+    expect(page.locator("#stock-rows")).to_contain_text("=SUM(A1)")  # shown as it is
+    with page.expect_download() as info:
+        page.locator("#download-csv").click()
+    download = info.value
+    assert download.suggested_filename == "stock-Lima.csv"
+    text = Path(download.path()).read_text(encoding="utf-8")
+    assert "'=SUM(A1)" in text and "Lima,Kindle,4,ok" in text

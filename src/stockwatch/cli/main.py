@@ -19,6 +19,7 @@ import click
 
 from stockwatch import __version__
 from stockwatch.cli.output import describe_report, print_json, print_table, progress_bar
+from stockwatch.core.export import stock_csv
 from stockwatch.core.limits import Limits
 from stockwatch.core.reader import FileRejected, InventoryFile
 from stockwatch.core.report import UploadReport
@@ -201,9 +202,17 @@ def _finish(reports: list[UploadReport], as_json: bool, verb: str) -> None:
 @click.option("--out-of-stock", is_flag=True, help="Only items with a count of 0.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
 @json_option
+@click.option(
+    "--csv", "as_csv", is_flag=True, help="Print CSV for a spreadsheet (formulas neutralised)."
+)
 @pass_context
 def stock(
-    state: Context, store: str | None, out_of_stock: bool, limit: int | None, as_json: bool
+    state: Context,
+    store: str | None,
+    out_of_stock: bool,
+    limit: int | None,
+    as_json: bool,
+    as_csv: bool,
 ) -> None:
     """Current stock levels."""
     if state.backend == "aws":
@@ -212,7 +221,10 @@ def stock(
         rows = aws_queries.stock(state.aws(), store, out_of_stock, limit)
     else:
         rows = queries.stock(state.app.conn, store, out_of_stock, limit)
-    if as_json:
+    if as_csv:
+        for text in stock_csv(rows):
+            click.echo(text, nl=False)
+    elif as_json:
         print_json(rows)
     else:
         print_table(

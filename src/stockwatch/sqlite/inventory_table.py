@@ -51,8 +51,13 @@ WHERE i.version > :version OR (i.version = :version AND i.line <> s.line)
 """
 
 
+STAGE_TABLES = ("temp.stage", "readahead.chunk")
+
+
 def apply_staged(conn: sqlite3.Connection, stage: str, staged: int, version: int) -> ChunkOutcome:
     """Apply the ``staged`` rows of table ``stage`` (a fixed name, never user input)."""
+    if stage not in STAGE_TABLES:  # the one name put into SQL text; values are parameters
+        raise ValueError(f"not a staging table: {stage!r}")
     params = {"version": version}
     fed = conn.execute(_FEED.format(stage=stage), params).rowcount
     written = conn.execute(_UPSERT.format(stage=stage), params).rowcount

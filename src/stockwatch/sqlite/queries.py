@@ -22,7 +22,9 @@ def stock(
     while limit is None or len(rows) < limit:
         want = 1000 if limit is None else min(1000, limit - len(rows))
         page = stock_page(conn, store, status, None, after, want)
-        rows += [{k: r[k] for k in ("store", "item", "count", "updated_at")} for r in page]
+        rows += [
+            {k: r[k] for k in ("store", "item", "count", "updated_at", "status")} for r in page
+        ]
         if len(page) < want:
             break
         after = (page[-1]["store"], page[-1]["item"])

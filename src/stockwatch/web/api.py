@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from stockwatch.core.export import stock_csv
 from stockwatch.web.backend import ReadModel, UploadIdError, WebBackend
 
 MAX_PAGE = 500
@@ -169,6 +171,30 @@ def build_router(backend: WebBackend) -> APIRouter:
         rows = backend.model().stock_page(store, status, q, after, limit)
         next_cursor = _cursor(rows[-1]["store"], rows[-1]["item"]) if len(rows) == limit else None
         return StockPage(rows=[StockRow(**r) for r in rows], next_cursor=next_cursor)
+
+    @api.get("/stock.csv", response_class=StreamingResponse)
+    def export_stock(
+        store: Annotated[str | None, Query(max_length=200)] = None,
+        status: Literal["out_of_stock", "low_stock"] | None = None,
+    ) -> StreamingResponse:
+        """Stock as CSV for a spreadsheet; names that look like formulas are neutralised."""
+        model = backend.model()
+
+        def rows() -> Iterator[dict[str, Any]]:
+            after = None
+            while True:
+                page = model.stock_page(store, status, None, after, MAX_PAGE)
+                yield from page
+                if len(page) < MAX_PAGE:
+                    return
+                after = (page[-1]["store"], page[-1]["item"])
+
+        name = "stock.csv" if store is None else "stock-store.csv"
+        return StreamingResponse(
+            stock_csv(rows()),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     @api.get("/stock/{store}/{item}/history", response_model=list[HistoryPoint])
     def item_history(store: str, item: str) -> list[dict[str, Any]]:

@@ -36,6 +36,21 @@ async function api(path, options = {}) {
   return body;
 }
 
+async function downloadCsv() {
+  // A plain link cannot send the token, so fetch the file and hand it over as a blob.
+  const headers = state.token ? { Authorization: `Bearer ${state.token}` } : {};
+  const response = await fetch(`/api/stock.csv?store=${encodeURIComponent(state.store)}`, { headers });
+  if (response.status === 401) { await askForToken(); return downloadCsv(); }
+  if (!response.ok) return;
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = `stock-${state.store.replace(/[^A-Za-z0-9._-]+/g, "_")}.csv`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
 function askForToken() {
   // Several requests may be refused at once; they all wait for the same answer.
   if (!state.tokenPrompt) {
@@ -321,6 +336,7 @@ document.addEventListener("DOMContentLoaded", () => {
   setUpFileInput();
   $("item-search").addEventListener("input", drawStockTable);
   $("only-problems").addEventListener("change", drawStockTable);
+  $("download-csv").addEventListener("click", () => downloadCsv().catch(console.warn));
   document.querySelectorAll("th[data-sort]").forEach((th) => th.addEventListener("click", () => {
     state.sort = [th.dataset.sort, state.sort[0] === th.dataset.sort ? -state.sort[1] : 1];
     drawStockTable();

@@ -1,0 +1,37 @@
+"""Stock as CSV for spreadsheets, safe to open: no cell is ever taken for a formula.
+
+A store or item name such as ``=HYPERLINK(...)`` or ``@SUM(...)`` came from an uploaded
+file; Excel, LibreOffice and Google Sheets would run it. Any text cell that starts with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with an apostrophe,
+which the spreadsheet shows as text (the OWASP advice for CSV injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+COLUMNS = ("store", "item", "count", "status", "updated_at")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def stock_csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The header, then one CSV line per row, produced as the rows are read."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(row.get(column, "")) for column in COLUMNS])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
