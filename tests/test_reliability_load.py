@@ -10,15 +10,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
-from tests.live_server import free_port
-from tests.reliability.common import ROOT
+from tests.reliability.common import start_serve
 
 UPLOADS = int(os.environ.get("STOCKWATCH_LOAD_UPLOADS", "200"))
 ITEMS = 50
@@ -32,31 +30,9 @@ def body(n: int) -> bytes:
 
 
 def test_200_concurrent_uploads_all_processed_and_right(tmp_path: Path) -> None:
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stockwatch",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server, port = start_serve(tmp_path / "data", stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
         limits = httpx.Limits(max_connections=UPLOADS)
         with httpx.Client(base_url=base, timeout=120, limits=limits) as client:
 

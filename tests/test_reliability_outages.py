@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,16 +20,15 @@ from aiosmtpd.controller import Controller
 
 from tests.conftest import csv_bytes
 from tests.live_server import free_port
-from tests.reliability.common import ROOT, WebhookLog
+from tests.reliability.common import WebhookLog, start_serve
 from tests.test_email import Mailbox
 
 OUTAGE = float(os.environ.get("STOCKWATCH_OUTAGE_SECONDS", "60"))
 
 
 def test_receivers_down_for_a_minute_lose_and_repeat_nothing(tmp_path: Path) -> None:
-    web_port, hook_port, smtp_port = free_port(), free_port(), free_port()
+    hook_port, smtp_port = free_port(), free_port()
     env = {
-        **os.environ,
         "STOCKWATCH_WEBHOOK_URL": f"http://127.0.0.1:{hook_port}/hook",
         "STOCKWATCH_SMTP_HOST": "127.0.0.1",
         "STOCKWATCH_SMTP_PORT": str(smtp_port),
@@ -39,34 +37,12 @@ def test_receivers_down_for_a_minute_lose_and_repeat_nothing(tmp_path: Path) -> 
         "STOCKWATCH_EMAIL_TO": "manager@example.test",
         "STOCKWATCH_RETRY_MAX_SECONDS": "4",  # the default five minutes would only slow this
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stockwatch",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "serve",
-            "--port",
-            str(web_port),
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server, web_port = start_serve(tmp_path / "data", env, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{web_port}"
     hook = WebhookLog(port=hook_port)
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
         outage_started = time.monotonic()
         uploads = [
             csv_bytes(("Berlin", "Echo Dot", 0), ("Berlin", "Echo Plus", 4)),

@@ -6,15 +6,19 @@ import hashlib
 import json
 import os
 import random
+import socket
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,3 +137,36 @@ def dump(data_dir: Path) -> dict[str, tuple[int, str]]:
         }
     finally:
         conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_serve(
+    data_dir: Path, env: dict[str, str] | None = None, stderr: int | IO[str] = subprocess.DEVNULL
+) -> tuple[subprocess.Popen[str], int]:
+    """`stockwatch serve` in a process (and session) of its own, once /healthz answers."""
+    port = free_port()
+    command = [sys.executable, "-m", "stockwatch", "--data-dir", str(data_dir), "serve"]
+    proc = subprocess.Popen(
+        [*command, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise RuntimeError("stockwatch serve exited at start")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc, port
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("stockwatch serve did not start")

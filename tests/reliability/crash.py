@@ -18,7 +18,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,7 +31,14 @@ from typing import Any
 
 import httpx
 
-from tests.reliability.common import ROOT, WebhookLog, dump, inventory_csv, stockwatch
+from tests.reliability.common import (
+    ROOT,
+    WebhookLog,
+    dump,
+    inventory_csv,
+    start_serve,
+    stockwatch,
+)
 
 
 @dataclass
@@ -55,13 +61,7 @@ class Figures:
         return {k: v for k, v in self.__dict__.items()}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _kill_leader(proc: subprocess.Popen[bytes]) -> bool:
+def _kill_leader(proc: subprocess.Popen[Any]) -> bool:
     """SIGKILL the process alone (not its group): its children must cope by themselves."""
     running = proc.poll() is None
     if running:
@@ -194,42 +194,6 @@ def _post_all(port: int, files: list[Path], accepted: list[str]) -> None:
             return  # the server was killed
 
 
-def _wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError("stockwatch serve exited at start")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("stockwatch serve did not start")
-
-
-def _serve(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "stockwatch",
-            "--data-dir",
-            str(data_dir),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **env},
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    _wait_healthy(port, proc)
-    return proc, port
-
-
 def _pending(data_dir: Path) -> int:
     conn = sqlite3.connect(f"file:{data_dir / 'stockwatch.db'}?mode=ro", uri=True)
     try:
@@ -252,7 +216,7 @@ def serve_trials(workdir: Path, rows: int, trials: int, seed: int) -> Figures:
     hook = WebhookLog().start()
     env = {"STOCKWATCH_WEBHOOK_URL": hook.url}
     reference_dir = workdir / "serve-reference"
-    proc, port = _serve(reference_dir, env)
+    proc, port = start_serve(reference_dir, env)
     clock = time.perf_counter()
     accepted: list[str] = []
     _post_all(port, files, accepted)
@@ -268,7 +232,7 @@ def serve_trials(workdir: Path, rows: int, trials: int, seed: int) -> Figures:
     for trial in range(trials):
         hook.clear()
         trial_dir = workdir / f"serve-trial-{trial}"
-        proc, port = _serve(trial_dir, env)
+        proc, port = start_serve(trial_dir, env)
         accepted = []
         client = threading.Thread(target=_post_all, args=(port, files, accepted))
         client.start()
