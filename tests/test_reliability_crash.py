@@ -24,9 +24,13 @@ def check(figures: Figures) -> None:
     assert figures.notes == []
     assert (figures.mismatched, figures.lost, figures.corrupted) == (0, 0, 0)
     assert (figures.recovery_errors, figures.orphans) == (0, 0)
-    # A repeat is possible only if a kill lands between a receiver's 200 and one small
-    # write; the receiver could drop it by its Idempotency-Key. None is expected here.
-    assert figures.duplicated == 0
+    # Lost is 0 above: every alert reached the receiver. A raw repeat is possible only when
+    # the kill lands inside a delivery (the receiver took it, the sender never heard back),
+    # a window of a millisecond or two; it carries the same Idempotency-Key, so a receiver
+    # that honours the key sees each alert exactly once. Counted, not forbidden: no sender
+    # can close that window without the receiver's help.
+    assert figures.duplicated <= figures.killed_while_running
+    print(figures.to_json())
 
 
 @pytest.mark.parametrize("seed", [11])
