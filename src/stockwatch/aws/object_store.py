@@ -13,9 +13,7 @@ class S3ObjectStore:
         self.bucket = bucket
 
     def open(self, key: str, version_id: str | None = None) -> Readable:
-        extra = {"VersionId": version_id} if version_id else {}
-        body: Readable = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
-        return body
+        return self.open_with_metadata(key, version_id)[0]
 
     def open_with_metadata(
         self, key: str, version_id: str | None = None

@@ -6,8 +6,7 @@ from typing import Any
 
 from stockwatch.aws.read_model import DynamoReadModel
 from stockwatch.aws.settings import AwsSettings
-
-PAGE = 500
+from stockwatch.core.paging import walk_stock
 
 
 def model(settings: AwsSettings) -> DynamoReadModel:
@@ -22,18 +21,8 @@ def stock(
 ) -> list[dict[str, Any]]:
     reader = model(settings)
     status = "out_of_stock" if out_of_stock else None
-    rows: list[dict[str, Any]] = []
-    after = None
-    while limit is None or len(rows) < limit:
-        want = PAGE if limit is None else min(PAGE, limit - len(rows))
-        page = reader.stock_page(store, status, None, after, want)
-        rows += [
-            {k: r[k] for k in ("store", "item", "count", "updated_at", "status")} for r in page
-        ]
-        if len(page) < want:
-            break
-        after = (page[-1]["store"], page[-1]["item"])
-    return sorted(rows, key=lambda r: (r["store"], r["item"]))
+    pages = walk_stock(lambda after, n: reader.stock_page(store, status, None, after, n), limit)
+    return sorted(pages, key=lambda r: (r["store"], r["item"]))
 
 
 def alerts(settings: AwsSettings, open_only: bool, limit: int | None) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from stockwatch.aws import store_stats
 from stockwatch.aws.alerting import LOG, AlertStore
 from stockwatch.aws.loader import utc_now
 from stockwatch.aws.settings import AwsSettings
+from stockwatch.core.alert_rules import stock_level
 from stockwatch.web.backend import UploadIdError, report_fields
 
 VERSION_ID = re.compile(r"^\d{4}-\d\d-\d\dT[^~/]+~[0-9A-Za-z]{32,}$")
@@ -30,12 +31,6 @@ def id_of(version: str) -> str:
 
 def version_of(upload_id: str) -> str:
     return upload_id.replace("~", "#")
-
-
-def _status(count: int, minimum: int | None) -> str:
-    if count == 0:
-        return "out_of_stock"
-    return "low_stock" if minimum is not None and count < minimum else "ok"
 
 
 def _upload(item: dict[str, Any], upload_id: str | None = None) -> dict[str, Any]:
@@ -100,7 +95,7 @@ class DynamoReadModel:
             response = call(**request)
             for item in response["Items"]:
                 s, i, count = item["Store"]["S"], item["Item"]["S"], int(item["Count"]["N"])
-                state = _status(count, thresholds.minimum_for(s, i))
+                state = store_stats.STATUS[stock_level(count, thresholds.minimum_for(s, i))]
                 if status is not None and state != status:
                     continue
                 if needle and needle not in i.lower() and needle not in s.lower():

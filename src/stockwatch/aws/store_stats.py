@@ -16,9 +16,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from stockwatch.core.alert_rules import stock_level
 from stockwatch.core.thresholds import Thresholds
 
 PK = "STORE"
+# The API's names for the core's stock levels.
+STATUS = {"out": "out_of_stock", "low": "low_stock", "ok": "ok"}
 
 
 def count_store(dynamodb: Any, table: str, store: str, thresholds: Thresholds) -> dict[str, int]:
@@ -33,14 +36,11 @@ def count_store(dynamodb: Any, table: str, store: str, thresholds: Thresholds) -
     )
     for page in pages:
         for item in page["Items"]:
-            count = int(item["Count"]["N"])
             figures["items"] += 1
-            if count == 0:
-                figures["out_of_stock"] += 1
-            else:
-                minimum = thresholds.minimum_for(store, item["Item"]["S"])
-                if minimum is not None and count < minimum:
-                    figures["low_stock"] += 1
+            minimum = thresholds.minimum_for(store, item["Item"]["S"])
+            level = stock_level(int(item["Count"]["N"]), minimum)
+            if level != "ok":
+                figures[STATUS[level]] += 1
     return figures
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from stockwatch.core.paging import walk_stock
 from stockwatch.core.thresholds import WILDCARD
 from stockwatch.sqlite.database import transaction, utc_now
 
@@ -15,20 +16,13 @@ def stock(
     out_of_stock: bool = False,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Stock rows with the keys store, item, count, updated_at, walking ``stock_page``."""
-    rows: list[dict[str, Any]] = []
-    after = None
+    """Stock rows with the keys store, item, count, updated_at, status, walking ``stock_page``."""
     status = "out_of_stock" if out_of_stock else None
-    while limit is None or len(rows) < limit:
-        want = 1000 if limit is None else min(1000, limit - len(rows))
-        page = stock_page(conn, store, status, None, after, want)
-        rows += [
-            {k: r[k] for k in ("store", "item", "count", "updated_at", "status")} for r in page
-        ]
-        if len(page) < want:
-            break
-        after = (page[-1]["store"], page[-1]["item"])
-    return rows
+    return list(
+        walk_stock(
+            lambda after, n: stock_page(conn, store, status, None, after, n), limit, size=1000
+        )
+    )
 
 
 def alerts(

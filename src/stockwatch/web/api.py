@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -13,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from stockwatch.core.export import stock_csv
+from stockwatch.core.paging import walk_stock
 from stockwatch.web.backend import ReadModel, UploadIdError, WebBackend
 
 MAX_PAGE = 500
@@ -179,19 +179,12 @@ def build_router(backend: WebBackend) -> APIRouter:
     ) -> StreamingResponse:
         """Stock as CSV for a spreadsheet; names that look like formulas are neutralised."""
         model = backend.model()
-
-        def rows() -> Iterator[dict[str, Any]]:
-            after = None
-            while True:
-                page = model.stock_page(store, status, None, after, MAX_PAGE)
-                yield from page
-                if len(page) < MAX_PAGE:
-                    return
-                after = (page[-1]["store"], page[-1]["item"])
-
+        rows = walk_stock(
+            lambda after, n: model.stock_page(store, status, None, after, n), size=MAX_PAGE
+        )
         name = "stock.csv" if store is None else "stock-store.csv"
         return StreamingResponse(
-            stock_csv(rows()),
+            stock_csv(rows),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
