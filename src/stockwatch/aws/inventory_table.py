@@ -19,11 +19,11 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
+from stockwatch.aws.batch_get import batch_get
 from stockwatch.core.loading import ChunkOutcome
 from stockwatch.core.model import Row
 from stockwatch.core.ordering import Outcome, decide
 
-GET_BATCH = 100
 TRANSACT_BATCH = 100
 MAX_RACES = 5
 MAX_THROTTLED = 8
@@ -88,53 +88,46 @@ class DynamoInventoryWriter:
     def read(
         self, keys: Sequence[tuple[str, str]], consistent: bool = False
     ) -> dict[tuple[str, str], Current]:
-        """(store, item) -> (count, version, line) for the keys that exist.
+        """(store, item) -> the row as stored, for the keys that exist.
 
         Eventually consistent reads cost half as much; a stale one only makes a conditional
         write fail, and the retry then reads consistently.
         """
-        found: dict[tuple[str, str], Current] = {}
-        for start in range(0, len(keys), GET_BATCH):
-            request: dict[str, Any] = {
-                self.table: {
-                    "Keys": [
-                        {"Store": {"S": s}, "Item": {"S": i}}
-                        for s, i in keys[start : start + GET_BATCH]
-                    ],
-                    "ProjectionExpression": "#s, #i, #c, #v, #l, #h, #k",
-                    "ExpressionAttributeNames": {
-                        "#s": "Store",
-                        "#i": "Item",
-                        "#c": "Count",
-                        "#v": "Version",
-                        "#l": "Line",
-                        "#h": "History",
-                        "#k": "UploadKey",
-                    },
-                    "ConsistentRead": consistent,
-                }
-            }
-            attempt = 0
-            while request:
-                self.usage.requests["BatchGetItem"] += 1
-                response = self.client.batch_get_item(
-                    RequestItems=request, ReturnConsumedCapacity="TOTAL"
-                )
-                for used in response.get("ConsumedCapacity", []):
-                    self.usage.read_units += used.get("CapacityUnits", 0)
-                for item in response["Responses"].get(self.table, []):
-                    found[(item["Store"]["S"], item["Item"]["S"])] = Current(
-                        int(item["Count"]["N"]),
-                        item.get("Version", {}).get("S", ""),
-                        int(item.get("Line", {}).get("N", "0")),
-                        item.get("History", {}).get("S", ""),
-                        item.get("UploadKey", {}).get("S", ""),
-                    )
-                request = response.get("UnprocessedKeys") or {}
-                if request:
-                    attempt += 1
-                    time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled: back off, retry
-        return found
+        options = {
+            "ProjectionExpression": "#s, #i, #c, #v, #l, #h, #k",
+            "ExpressionAttributeNames": {
+                "#s": "Store",
+                "#i": "Item",
+                "#c": "Count",
+                "#v": "Version",
+                "#l": "Line",
+                "#h": "History",
+                "#k": "UploadKey",
+            },
+            "ConsistentRead": consistent,
+        }
+        items = batch_get(
+            self.client,
+            self.table,
+            [{"Store": {"S": s}, "Item": {"S": i}} for s, i in keys],
+            options,
+            self._count_read,
+        )
+        return {
+            (item["Store"]["S"], item["Item"]["S"]): Current(
+                int(item["Count"]["N"]),
+                item.get("Version", {}).get("S", ""),
+                int(item.get("Line", {}).get("N", "0")),
+                item.get("History", {}).get("S", ""),
+                item.get("UploadKey", {}).get("S", ""),
+            )
+            for item in items
+        }
+
+    def _count_read(self, response: dict[str, Any]) -> None:
+        self.usage.requests["BatchGetItem"] += 1
+        for used in response.get("ConsumedCapacity", []):
+            self.usage.read_units += used.get("CapacityUnits", 0)
 
     def _effective_versions(
         self, current: dict[tuple[str, str], Current]
@@ -184,16 +177,11 @@ class DynamoInventoryWriter:
                     outcome.repeats.append((line, now.line if now else 0, store, item))
             lost = self._write(writes + confirms, version)
             lost_keys = {(r[1], r[2]) for r in lost}
-            confirmed_keys = {(r[1], r[2]) for r, _ in confirms}
-            for row, _ in writes + confirms:
-                key = (row[1], row[2])
-                if key in lost_keys:
-                    continue
-                if key in confirmed_keys:
-                    outcome.unchanged += 1
-                else:
+            for row, _ in writes:
+                if (row[1], row[2]) not in lost_keys:
                     outcome.loaded += 1
                     self.stores_written.add(row[1])
+            outcome.unchanged += sum((r[1], r[2]) not in lost_keys for r, _ in confirms)
             if not lost:
                 return outcome
             pending = lost  # someone else wrote these meanwhile: read and decide again
@@ -269,5 +257,5 @@ class DynamoInventoryWriter:
         else:
             put["ConditionExpression"] = "#v = :read"
             put["ExpressionAttributeNames"] = {"#v": "Version"}
-            put["ExpressionAttributeValues"] = {":read": {"S": read[1]}}
+            put["ExpressionAttributeValues"] = {":read": {"S": read.version}}
         return {"Put": put}

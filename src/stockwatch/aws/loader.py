@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from stockwatch.aws import store_stats
 from stockwatch.aws.alerting import AlertStore
+from stockwatch.aws.batch_get import batch_get
 from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.settings import AwsSettings
@@ -157,26 +158,13 @@ class AwsLoader:
 
     def watermarks(self, bucket: str, keys: set[str]) -> dict[str, str]:
         """The newest version processed of each S3 key (consistent reads)."""
-        found: dict[str, str] = {}
-        ordered = sorted(keys)
-        for start in range(0, len(ordered), 100):
-            request: dict[str, Any] = {
-                self.state_table: {
-                    "Keys": [
-                        {"pk": {"S": f"KEY#{bucket}/{key}"}, "sk": {"S": "LATEST"}}
-                        for key in ordered[start : start + 100]
-                    ],
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                response = self.dynamodb.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self.state_table, []):
-                    found[item["pk"]["S"].split("/", 1)[1]] = item["Version"]["S"]
-                request = response.get("UnprocessedKeys") or {}
-                if request:
-                    time.sleep(0.05)
-        return found
+        items = batch_get(
+            self.dynamodb,
+            self.state_table,
+            [{"pk": {"S": f"KEY#{bucket}/{key}"}, "sk": {"S": "LATEST"}} for key in sorted(keys)],
+            {"ConsistentRead": True},
+        )
+        return {item["pk"]["S"].split("/", 1)[1]: item["Version"]["S"] for item in items}
 
     def _load_stream(
         self, name: str, body: Readable, version: str, bucket: str | None = None
