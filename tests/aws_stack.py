@@ -230,3 +230,17 @@ def digests(aws: Aws) -> list[dict[str, Any]]:
 def stock(aws: Aws) -> dict[tuple[str, str], int]:
     items = aws.dynamodb.scan(TableName=aws.table)["Items"]
     return {(i["Store"]["S"], i["Item"]["S"]): int(i["Count"]["N"]) for i in items}
+
+
+def alert_log(aws: Aws) -> list[dict[str, Any]]:
+    """Every alert raised on AWS: its decision, plus whether SNS has it (``notified``)."""
+    pages = aws.dynamodb.get_paginator("query").paginate(
+        TableName=aws.state_table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "ALERTLOG"}},
+    )
+    return [
+        {**json.loads(entry["decision"]["S"]), "notified": entry["notified"]["BOOL"]}
+        for page in pages
+        for entry in page["Items"]
+    ]

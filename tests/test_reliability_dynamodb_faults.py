@@ -11,12 +11,19 @@ twin UnprocessedKeys is injected instead.
 
 from __future__ import annotations
 
-import json
 import random
 
 import pytest
 
-from tests.aws_stack import Aws, FakeLambdaContext, digests, s3_event, stock, stream_event
+from tests.aws_stack import (
+    Aws,
+    FakeLambdaContext,
+    alert_log,
+    digests,
+    s3_event,
+    stock,
+    stream_event,
+)
 from tests.reliability.fault_proxy import FaultProxy
 
 ROWS = 40
@@ -66,14 +73,7 @@ def test_throttled_dynamodb_loses_nothing(aws: Aws, monkeypatch: pytest.MonkeyPa
         if i["pk"]["S"].startswith("ALERT#") and i["sk"]["S"] == "out_of_stock"
     )
     assert open_alerts == zeros
-    log = [
-        json.loads(i["decision"]["S"])
-        for i in aws.dynamodb.query(
-            TableName=aws.state_table,
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": "ALERTLOG"}},
-        )["Items"]
-    ]
+    log = alert_log(aws)
     sent = [
         line.removeprefix("- ")
         for message in digests(aws)

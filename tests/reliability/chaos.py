@@ -187,7 +187,7 @@ def run_embedded(sequences: int, seed: int, workdir: Path) -> ChaosFigures:
 def aws_sequence(figures: ChaosFigures, rng: random.Random, aws: Any, n: int) -> None:
     from stockwatch.aws.handlers import check_stock, load_inventory
     from stockwatch.aws.loader import S3Upload
-    from tests.aws_stack import FakeLambdaContext, s3_event, stream_event
+    from tests.aws_stack import FakeLambdaContext, alert_log, s3_event, stream_event
 
     uploads = make_uploads(rng, f"q{n}-")
     events = []
@@ -234,14 +234,7 @@ def aws_sequence(figures: ChaosFigures, rng: random.Random, aws: Any, n: int) ->
     if final != newest:
         figures.wrong_final += 1
         figures.failures.append(f"aws {n}: final {final} != newest {newest}")
-    log = [
-        json.loads(i["decision"]["S"])
-        for i in aws.dynamodb.query(
-            TableName=aws.state_table,
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": "ALERTLOG"}},
-        )["Items"]
-    ]
+    log = alert_log(aws)
     for key, (count, history) in stock.items():
         applied = [new for _, new, _ in json.loads(history or "[]")]
         raised = sum(
@@ -274,22 +267,18 @@ def notified_lines(aws: Any) -> Counter[str]:
 
 
 def run_aws(aws: Any, sequences: int, seed: int) -> ChaosFigures:
+    from tests.aws_stack import alert_log
+
     figures = ChaosFigures("aws")
     rng = random.Random(seed)
     for n in range(sequences):
         aws_sequence(figures, rng, aws, n)
-    raised = Counter()
-    for item in aws.dynamodb.get_paginator("query").paginate(
-        TableName=aws.state_table,
-        KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": "ALERTLOG"}},
-    ):
-        for entry in item["Items"]:
-            if not entry["notified"]["BOOL"]:
-                figures.lost_notifications += 1
-            decision = json.loads(entry["decision"]["S"])
-            if decision["kind"] == "out_of_stock":
-                raised[f"{decision['store']} is out of stock of {decision['item']}"] += 1
+    raised: Counter[str] = Counter()
+    for decision in alert_log(aws):
+        if not decision["notified"]:
+            figures.lost_notifications += 1
+        if decision["kind"] == "out_of_stock":
+            raised[f"{decision['store']} is out of stock of {decision['item']}"] += 1
     lines = notified_lines(aws)
     out_lines = Counter({k: v for k, v in lines.items() if " is out of stock of " in k})
     figures.duplicate_notifications += sum((out_lines - raised).values())
