@@ -267,3 +267,29 @@ def test_settings_from_a_toml_file_and_the_environment(tmp_path: Path) -> None:
     override = channels_from_env({"STOCKWATCH_WEBHOOK_URL": "http://127.0.0.1:9/env"}, tmp_path)
     webhook = override["webhook"]
     assert isinstance(webhook, WebhookChannel) and webhook.url.endswith("/env")
+
+
+def test_a_receiver_that_answers_garbage_is_a_failed_delivery() -> None:
+    """Not HTTP at all (or cut off mid-answer): retried later like any failed delivery,
+    never an exception that escapes the outbox."""
+    import socket
+    import threading
+
+    import pytest
+
+    from stockwatch.core.digest import Digest
+    from stockwatch.core.ports import DeliveryError
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"this is not HTTP\r\n\r\n")
+        conn.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    channel = WebhookChannel(f"http://127.0.0.1:{listener.getsockname()[1]}/hook")
+    with pytest.raises(DeliveryError, match="no proper HTTP answer"):
+        channel.send(Digest("s", "t", {"id": 1, "file": "a.csv"}), "key-1")
+    listener.close()

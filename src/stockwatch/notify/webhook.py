@@ -6,6 +6,7 @@ The body carries ``text`` (what Slack shows) and the structured ``alerts``; the
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -53,3 +54,5 @@ class WebhookChannel:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise DeliveryError(f"the webhook could not be reached: {reason}") from None
+        except http.client.HTTPException as exc:  # a garbled or cut-off answer
+            raise DeliveryError(f"the webhook gave no proper HTTP answer: {exc!r}") from None
