@@ -190,22 +190,35 @@ def s3_event(aws: Aws) -> dict[str, Any]:
 
 
 def stream_event(aws: Aws) -> dict[str, Any]:
-    """The stream records written since the last call, as Lambda would get them."""
+    """The stream records written since the last call, as Lambda would get them.
+
+    A fresh shard iterator each call, after the last sequence number seen: when a
+    TransactWriteItems is cancelled, moto puts back a copy of the table, and an iterator
+    taken before that reads a stale shard and returns nothing for ever after.
+    ``aws.shard_iterators`` keeps the last sequence number read from each shard.
+    """
     shards = aws.streams.describe_stream(StreamArn=aws.stream_arn)["StreamDescription"]["Shards"]
     records = []
     for shard in shards:
         shard_id = shard["ShardId"]
-        iterator = (
-            aws.shard_iterators.get(shard_id)
-            or aws.streams.get_shard_iterator(
-                StreamArn=aws.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
+        last = aws.shard_iterators.get(shard_id)
+        position: dict[str, str] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+            if last
+            else {"ShardIteratorType": "TRIM_HORIZON"}
         )
-        response = aws.streams.get_records(ShardIterator=iterator)
-        aws.shard_iterators[shard_id] = response["NextShardIterator"]
-        for record in response["Records"]:
-            record["eventSourceARN"] = aws.stream_arn
-            records.append(record)
+        iterator = aws.streams.get_shard_iterator(
+            StreamArn=aws.stream_arn, ShardId=shard_id, **position
+        )["ShardIterator"]
+        while iterator:
+            response = aws.streams.get_records(ShardIterator=iterator)
+            for record in response["Records"]:
+                record["eventSourceARN"] = aws.stream_arn
+                records.append(record)
+                aws.shard_iterators[shard_id] = record["dynamodb"]["SequenceNumber"]
+            if not response["Records"]:
+                break
+            iterator = response.get("NextShardIterator")
     return {"Records": json.loads(json.dumps(records, default=str))}
 
 

@@ -133,7 +133,9 @@ class FaultProxy:
 
     def unprocess(self, request: dict[str, Any], payload: bytes) -> bytes:
         """Move about half of the answered items of each table to UnprocessedKeys."""
-        if self._roll() >= self.rate:
+        # The first answer with items is always cut, so each run exercises the retry
+        # whatever the dice say; after that, a share of ``rate``.
+        if self._roll() >= self.rate and self.injected["UnprocessedKeys"]:
             return payload
         answer = json.loads(payload)
         unprocessed = answer.setdefault("UnprocessedKeys", {})

@@ -147,6 +147,29 @@ class AlertStore:
             self._log(event_id, decision, now, str(change.upload_id))
         return self.unnotified(event_id)
 
+    def forget(self, store: str, item: str, now: str) -> int:
+        """An item deleted from the table: resolve its open alerts, recorded, not notified.
+
+        Nobody needs telling that a deleted item is no longer out of stock, but an alert
+        left open for ever would sit on the dashboard and block the next one.
+        """
+        resolved = 0
+        for kind in sorted(self.open_kinds(store, item)):
+            try:
+                gone = self.dynamodb.delete_item(
+                    TableName=self.table,
+                    Key={"pk": {"S": f"ALERT#{store}\x1f{item}"}, "sk": {"S": kind}},
+                    ConditionExpression="attribute_exists(pk)",
+                    ReturnValues="ALL_OLD",
+                ).get("Attributes", {})
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                continue  # a replay of this record resolved it already
+            self._resolved(gone.get("log_sk", {}).get("S"), now)
+            resolved += 1
+        return resolved
+
     def _resolved(self, log_sk: str | None, now: str) -> None:
         """Mark the alert's log entry resolved (first resolution wins on a replay)."""
         if log_sk is None:

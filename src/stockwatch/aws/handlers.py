@@ -70,6 +70,16 @@ def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         stream = record.dynamodb
         if stream is None:
             return
+        if record.raw_event.get("eventName") == "REMOVE":
+            old = stream.old_image or {}
+            if "Store" in old and "Item" in old:
+                resolved = alerts.forget(str(old["Store"]), str(old["Item"]), utc_now())
+                if resolved:
+                    logger.info(
+                        "item deleted; its open alerts resolved",
+                        extra={"store": old["Store"], "item": old["Item"], "alerts": resolved},
+                    )
+            return
         change = change_from_images(
             stream.old_image, stream.new_image, str((stream.new_image or {}).get("Version", ""))
         )

@@ -1,11 +1,15 @@
 """The inventory table on DynamoDB, in the lab's schema: Store (S), Item (S), Count (N).
 
-stockwatch adds ``Version`` (the upload that set the count: ``<event time>#<sequencer>``),
-``Line``, ``UploadKey`` and ``UpdatedAt``. For each chunk the writer reads the current rows
-with BatchGetItem, decides with ``core.ordering.decide`` and writes only INSERT and CHANGE
-outcomes, in TransactWriteItems of up to 100 conditional puts. Each put requires the row to
-be exactly as read (absent, or at the version read), so two uploads touching one item at
-the same moment cannot overwrite each other: the loser re-reads and decides again.
+stockwatch adds ``Version`` (the upload that set the count), ``Line``, ``UploadKey``,
+``UpdatedAt`` and ``History``. For each chunk the writer marks the chunk's new stores
+(``store_marks``), reads the current rows with BatchGetItem, decides with
+``core.ordering.decide`` and writes only INSERT and CHANGE outcomes, in TransactWriteItems
+of up to 100 items: conditional puts, plus one ConditionCheck per store that no newer
+upload has marked it meanwhile. Each put requires the row to be exactly as read (absent, at
+the version read, or -- for a row another program wrote -- without a version and at the
+count read), so two uploads touching one item at the same moment cannot overwrite each
+other: the loser re-reads and decides again. CONFIRM writes nothing: the store's mark
+stands for it, so an unchanged file costs no write units under any key.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
 from stockwatch.aws.batch_get import batch_get
+from stockwatch.aws.store_marks import FileRef, StoreMarks
 from stockwatch.core.loading import ChunkOutcome
 from stockwatch.core.model import Row
 from stockwatch.core.ordering import Outcome, decide
@@ -48,10 +53,6 @@ class Current(NamedTuple):
     upload_key: str
 
 
-# The newest version processed of each of the given S3 keys (their watermarks).
-Watermarks = Callable[[set[str]], dict[str, str]]
-
-
 def next_history(history: str, old: int | None, new: int, version: str) -> str:
     points = json.loads(history) if history else []
     points.append([old, new, version])
@@ -74,16 +75,23 @@ class DynamoInventoryWriter:
         table: str,
         upload_key: str,
         now: str,
-        watermarks: Watermarks | None = None,
+        marks: StoreMarks | None = None,
+        ref: FileRef | None = None,
     ) -> None:
         self.client = client
         self.table = table
         self.upload_key = upload_key
         self.now = now
-        self.watermarks = watermarks
+        self.marks = marks
+        self.ref = ref or FileRef("", upload_key)
         self.usage = Usage()
         # Stores whose rows this writer changed: their per-store figures need counting again.
         self.stores_written: set[str] = set()
+        # store -> the LATEST mark this upload's writes expect (its own version, or the
+        # newest one it has looked at because it is late for that store)
+        self.expected: dict[str, str] = {}
+        # store -> items a newer upload asserted (None: assume all), for late stores
+        self.asserted: dict[str, frozenset[str] | None] = {}
 
     def read(
         self, keys: Sequence[tuple[str, str]], consistent: bool = False
@@ -91,7 +99,8 @@ class DynamoInventoryWriter:
         """(store, item) -> the row as stored, for the keys that exist.
 
         Eventually consistent reads cost half as much; a stale one only makes a conditional
-        write fail, and the retry then reads consistently.
+        write fail, and the retry then reads consistently. A row written by another program
+        (no ``Version``) reads with version "" and line 0: older than any upload.
         """
         options = {
             "ProjectionExpression": "#s, #i, #c, #v, #l, #h, #k",
@@ -129,73 +138,115 @@ class DynamoInventoryWriter:
         for used in response.get("ConsumedCapacity", []):
             self.usage.read_units += used.get("CapacityUnits", 0)
 
-    def _effective_versions(
-        self, current: dict[tuple[str, str], Current]
-    ) -> dict[tuple[str, str], str]:
-        """Each row's version, raised to its file's newest processed upload.
+    def _mark(self, stores: set[str], version: str) -> None:
+        """Mark the stores this chunk brings for the first time, before reading their rows."""
+        new = stores - self.expected.keys()
+        if not new:
+            return
+        if self.marks is None:
+            self.expected.update(dict.fromkeys(new, ""))
+            return
+        before = self.marks.requests
+        late = self.marks.mark(new, version, self.ref)
+        self.usage.requests["TransactWriteItems"] += self.marks.requests - before
+        for store in new:
+            self.expected[store] = version
+            if store in late:
+                self._catch_up(store, version)
 
-        A re-upload of the same S3 key that only confirms counts writes nothing (so an
-        unchanged re-upload costs no write units); its key's watermark stands for it. A row
-        last set by key A is therefore as new as A's newest processed upload, and an older
-        upload of another key arriving late cannot overwrite it.
-        """
-        others = {c.upload_key for c in current.values() if c.upload_key != self.upload_key}
-        marks = self.watermarks(others) if others and self.watermarks else {}
-        return {key: max(c.version, marks.get(c.upload_key, "")) for key, c in current.items()}
+    def _catch_up(self, store: str, version: str) -> None:
+        """A newer upload marked ``store``: learn which items it (or they) asserted."""
+        assert self.marks is not None
+        before = self.marks.requests
+        latest, newer = self.marks.newer(store, version)
+        self.usage.requests["Query"] += self.marks.requests - before
+        self.expected[store] = latest
+        self.asserted[store] = self.marks.asserted(store, newer)
+
+    def _asserted_by_newer(self, store: str, item: str) -> bool:
+        if store not in self.asserted:
+            return False
+        items = self.asserted[store]
+        return items is None or item in items
 
     def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
         outcome = ChunkOutcome()
+        self._mark({r[1] for r in chunk}, version)
         pending = list(chunk)
         for attempt in range(MAX_RACES):
             current = self.read([(r[1], r[2]) for r in pending], consistent=attempt > 0)
-            effective = self._effective_versions(current)
             writes: list[tuple[Row, Current | None]] = []
-            confirms: list[tuple[Row, Current | None]] = []
             for row in pending:
                 line, store, item, count = row
                 now = current.get((store, item))
                 decision = decide(
-                    now.amount if now else None,
-                    effective[(store, item)] if now else None,
-                    count,
-                    version,
+                    now.amount if now else None, now.version if now else None, count, version
                 )
                 if decision in (Outcome.INSERT, Outcome.CHANGE):
-                    writes.append((row, now))
-                elif decision is Outcome.CONFIRM:
-                    if now is not None and now.upload_key != self.upload_key:
-                        # Another file set it: the version must move on, or a late upload of
-                        # that other file could overwrite what this newer one confirmed.
-                        confirms.append((row, now))
+                    if self._asserted_by_newer(store, item):
+                        outcome.superseded += 1  # a newer upload said otherwise, or the same
                     else:
-                        outcome.unchanged += 1
+                        writes.append((row, now))
+                elif decision is Outcome.CONFIRM:
+                    outcome.unchanged += 1  # nothing written: the store's mark stands for it
                 elif decision is Outcome.STALE:
                     outcome.superseded += 1
                 elif now is not None and now.line == line:
                     outcome.loaded += 1  # written by an earlier try of this very upload
                 else:
                     outcome.repeats.append((line, now.line if now else 0, store, item))
-            lost = self._write(writes + confirms, version)
+            lost, late = self._write(writes, version)
             lost_keys = {(r[1], r[2]) for r in lost}
             for row, _ in writes:
                 if (row[1], row[2]) not in lost_keys:
                     outcome.loaded += 1
                     self.stores_written.add(row[1])
-            outcome.unchanged += sum((r[1], r[2]) not in lost_keys for r, _ in confirms)
             if not lost:
                 return outcome
+            for store in late:
+                self._catch_up(store, version)
             pending = lost  # someone else wrote these meanwhile: read and decide again
         raise RuntimeError(f"{len(pending)} rows kept losing races; the upload will be retried")
 
-    def _write(self, writes: list[tuple[Row, Current | None]], version: str) -> list[Row]:
-        lost: list[Row] = []
-        for start in range(0, len(writes), TRANSACT_BATCH):
-            lost.extend(self._transact(writes[start : start + TRANSACT_BATCH], version))
-        return lost
+    def _batches(
+        self, writes: list[tuple[Row, Current | None]]
+    ) -> list[list[tuple[Row, Current | None]]]:
+        """Puts plus one ConditionCheck per store, at most 100 items a transaction."""
+        batches: list[list[tuple[Row, Current | None]]] = []
+        batch: list[tuple[Row, Current | None]] = []
+        stores: set[str] = set()
+        for write in writes:
+            extra = 0 if (self.marks is None or write[0][1] in stores) else 1
+            if len(batch) + len(stores) + 1 + extra > TRANSACT_BATCH:
+                batches.append(batch)
+                batch, stores = [], set()
+            batch.append(write)
+            if self.marks is not None:
+                stores.add(write[0][1])
+        if batch:
+            batches.append(batch)
+        return batches
 
-    def _transact(self, batch: list[tuple[Row, Current | None]], version: str) -> list[Row]:
-        """One transaction; returns the rows someone else changed meanwhile."""
+    def _write(
+        self, writes: list[tuple[Row, Current | None]], version: str
+    ) -> tuple[list[Row], set[str]]:
+        """Returns the rows someone else changed meanwhile and the stores found late."""
+        lost: list[Row] = []
+        late: set[str] = set()
+        for batch in self._batches(writes):
+            batch_lost, batch_late = self._transact(batch, version)
+            lost.extend(batch_lost)
+            late |= batch_late
+        return lost, late
+
+    def _transact(
+        self, batch: list[tuple[Row, Current | None]], version: str
+    ) -> tuple[list[Row], set[str]]:
+        """One transaction; returns the rows to decide again, and the stores found late."""
         items = [self._put(row, read, version) for row, read in batch]
+        stores = sorted({row[1] for row, _ in batch}) if self.marks is not None else []
+        if self.marks is not None:
+            items += [self.marks.check(store, self.expected[store]) for store in stores]
         for throttled in range(MAX_THROTTLED + 1):
             self.usage.requests["TransactWriteItems"] += 1
             try:
@@ -207,15 +258,19 @@ class DynamoInventoryWriter:
                     raise
                 reasons = exc.response.get("CancellationReasons") or []
                 if not reasons:
-                    return [row for row, _ in batch]
+                    return [row for row, _ in batch], set()
                 conflicted = {
                     n for n, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"
                 }
                 if conflicted:
+                    late = {stores[n - len(batch)] for n in conflicted if n >= len(batch)}
+                    lost = {n for n in conflicted if n < len(batch)}
+                    lost |= {n for n, (row, _) in enumerate(batch) if row[1] in late}
                     # The rows that did not conflict are written again straight away; the
                     # conflicting ones go back to be read and decided again.
-                    retry = [batch[n] for n in range(len(batch)) if n not in conflicted]
-                    return [batch[n][0] for n in conflicted] + self._write(retry, version)
+                    retry = [batch[n] for n in range(len(batch)) if n not in lost]
+                    again, also_late = self._write(retry, version)
+                    return [batch[n][0] for n in sorted(lost)] + again, late | also_late
                 if not any(r.get("Code") in RETRYABLE for r in reasons):
                     raise
                 # Throttled, or another transaction held an item: nothing was written, and
@@ -226,9 +281,10 @@ class DynamoInventoryWriter:
                 time.sleep(min(2.0, 0.05 * 2**throttled))
                 continue
             for used in response.get("ConsumedCapacity", []):
-                self.usage.write_units += used.get("CapacityUnits", 0)
-            return []
-        return []  # not reached: the last throttled try raises
+                if used.get("TableName", self.table) == self.table:
+                    self.usage.write_units += used.get("CapacityUnits", 0)
+            return [], set()
+        return [], set()  # not reached: the last throttled try raises
 
     def _put(self, row: Row, read: Current | None, version: str) -> dict[str, Any]:
         line, store, item, count = row
@@ -254,6 +310,12 @@ class DynamoInventoryWriter:
         if read is None:
             put["ConditionExpression"] = "attribute_not_exists(#s)"
             put["ExpressionAttributeNames"] = {"#s": "Store"}
+        elif read.version == "":
+            # Written by another program (the lab's loader, the console): it carries no
+            # Version, so "as read" means no Version and the count that was read.
+            put["ConditionExpression"] = "attribute_not_exists(#v) AND #c = :count"
+            put["ExpressionAttributeNames"] = {"#v": "Version", "#c": "Count"}
+            put["ExpressionAttributeValues"] = {":count": {"N": str(read.amount)}}
         else:
             put["ConditionExpression"] = "#v = :read"
             put["ExpressionAttributeNames"] = {"#v": "Version"}

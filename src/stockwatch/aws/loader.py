@@ -8,6 +8,7 @@ different keys touching one item are ordered too.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -18,10 +19,10 @@ from botocore.exceptions import ClientError
 
 from stockwatch.aws import store_stats
 from stockwatch.aws.alerting import AlertStore
-from stockwatch.aws.batch_get import batch_get
 from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.settings import AwsSettings
+from stockwatch.aws.store_marks import FileRef, StoreMarks
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import ReadSummary, finish_report, load_chunks, unique_chunks
 from stockwatch.core.reader import FileRejected, InventoryFile, Readable
@@ -45,8 +46,22 @@ class S3Upload:
 
     @property
     def version(self) -> str:
-        # Hex sequencers of one key compare as numbers once left-padded to one width.
-        return f"{self.event_time}#{self.sequencer.rjust(32, '0')}"
+        """``<event time>#<sequencer>`` plus a hash of the key: an upload's identity.
+
+        Hex sequencers of one key compare as numbers once left-padded to one width. The
+        key's hash tells apart two files whose events carry the same time and the same (or
+        no) sequencer, and leaves the order of one key's uploads as it was.
+        """
+        return make_version(self.event_time, self.sequencer, f"{self.bucket}/{self.key}")
+
+    @property
+    def ref(self) -> FileRef:
+        return FileRef(self.bucket, self.key, self.version_id or "")
+
+
+def make_version(event_time: str, sequencer: str, name: str) -> str:
+    digest = hashlib.blake2b(name.encode(), digest_size=6).hexdigest()
+    return f"{event_time}#{sequencer.rjust(32, '0')}{digest}"
 
 
 def utc_now() -> str:
@@ -129,7 +144,7 @@ class AwsLoader:
                 report = self._check(upload.key, body, upload.version)
                 body = objects.open(upload.key, upload.version_id)
             if report.message is None:
-                report = self._load_stream(upload.key, body, upload.version, upload.bucket)
+                report = self._load_stream(upload.key, body, upload.version, upload.ref)
         return self._finish(report, upload.key, started, upload.event_time)
 
     def _check(self, name: str, body: Readable, version: str) -> UploadReport:
@@ -153,30 +168,14 @@ class AwsLoader:
         """
         started = time.perf_counter()
         now = utc_now()
-        version = f"{now}#{'0' * 32}"
-        return self._finish(self._load_stream(name, source, version), name, started, now)
+        version = make_version(now, "", f"local/{name}")
+        report = self._load_stream(name, source, version, FileRef("", name))
+        return self._finish(report, name, started, now)
 
-    def watermarks(self, bucket: str, keys: set[str]) -> dict[str, str]:
-        """The newest version processed of each S3 key (consistent reads)."""
-        items = batch_get(
-            self.dynamodb,
-            self.state_table,
-            [{"pk": {"S": f"KEY#{bucket}/{key}"}, "sk": {"S": "LATEST"}} for key in sorted(keys)],
-            {"ConsistentRead": True},
-        )
-        return {item["pk"]["S"].split("/", 1)[1]: item["Version"]["S"] for item in items}
-
-    def _load_stream(
-        self, name: str, body: Readable, version: str, bucket: str | None = None
-    ) -> UploadReport:
+    def _load_stream(self, name: str, body: Readable, version: str, ref: FileRef) -> UploadReport:
         report = UploadReport(name, version)
-        writer = DynamoInventoryWriter(
-            self.dynamodb,
-            self.table,
-            name,
-            utc_now(),
-            lambda keys: self.watermarks(bucket or self.bucket, keys),
-        )
+        marks = StoreMarks(self.dynamodb, self.state_table, self.s3, self.limits)
+        writer = DynamoInventoryWriter(self.dynamodb, self.table, name, utc_now(), marks, ref)
         writer.usage = self.usage
         inventory = InventoryFile(body, self.limits)
         try:

@@ -1,0 +1,189 @@
+"""Per-store marks: which uploads touched a store, so a late upload can find out it is late.
+
+An upload that only *confirms* counts writes nothing to the inventory table (an unchanged
+file costs no write units, whatever its key), so the rows cannot tell that a newer upload
+asserted them. Instead, before an upload reads a store's rows it marks the store:
+
+- ``STOREMARK#<store>`` / ``LATEST`` holds the newest version that has marked the store;
+- ``STOREMARK#<store>`` / ``UP#<version>`` names the file of each upload that did.
+
+Every write of a row carries a ``ConditionCheck`` that the store's ``LATEST`` is still the
+version this upload expects (its own, or the newest it has already looked at). A newer
+upload that marked the store meanwhile cancels the write; the late upload then reads what
+each newer upload of that store said (its stored file, streamed from S3) and leaves alone
+every item one of them asserted. Late uploads are rare, so only they pay for this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from stockwatch.core.limits import Limits
+from stockwatch.core.reader import FileRejected, InventoryFile
+
+PK = "STOREMARK#"
+LATEST = "LATEST"
+# Stores marked per TransactWriteItems (two items each; a transaction takes 100).
+MARK_BATCH = 50
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """Where an upload's file is kept; an empty bucket means it was never in S3."""
+
+    bucket: str
+    key: str
+    version_id: str = ""
+
+
+class EverythingAsserted(Exception):
+    """A newer upload's file cannot be read: assume it asserted every item (keep its rows)."""
+
+
+class StoreMarks:
+    def __init__(self, dynamodb: Any, state_table: str, s3: Any, limits: Limits) -> None:
+        self.dynamodb = dynamodb
+        self.table = state_table
+        self.s3 = s3
+        self.limits = limits
+        self.requests = 0
+        # (version, store) -> the items that upload gave for the store; None: unreadable
+        self._asserted: dict[tuple[str, str], frozenset[str] | None] = {}
+
+    def _key(self, store: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": f"{PK}{store}"}, "sk": {"S": sk}}
+
+    def mark(self, stores: Iterable[str], version: str, ref: FileRef) -> set[str]:
+        """Mark each store with this upload; returns the stores a newer upload marked first."""
+        pending = sorted(set(stores))
+        late: set[str] = set()
+        for start in range(0, len(pending), MARK_BATCH):
+            late |= self._mark_batch(pending[start : start + MARK_BATCH], version, ref)
+        return late
+
+    def _entry(self, store: str, version: str, ref: FileRef) -> dict[str, Any]:
+        item = {
+            **self._key(store, f"UP#{version}"),
+            "bucket": {"S": ref.bucket},
+            "key": {"S": ref.key},
+        }
+        if ref.version_id:
+            item["version_id"] = {"S": ref.version_id}
+        return {"Put": {"TableName": self.table, "Item": item}}
+
+    def _raise_latest(self, store: str, version: str) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": self._key(store, LATEST),
+                "UpdateExpression": "SET #v = :v",
+                "ConditionExpression": "attribute_not_exists(#v) OR #v <= :v",
+                "ExpressionAttributeNames": {"#v": "Version"},
+                "ExpressionAttributeValues": {":v": {"S": version}},
+            }
+        }
+
+    def _mark_batch(self, stores: list[str], version: str, ref: FileRef) -> set[str]:
+        late: set[str] = set()
+        todo = list(stores)
+        while todo:
+            items = []
+            for store in todo:
+                items.append(self._entry(store, version, ref))
+                if store not in late:
+                    items.append(self._raise_latest(store, version))
+            self.requests += 1
+            try:
+                self.dynamodb.transact_write_items(TransactItems=items)
+                return late
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                failed = {
+                    items[n]["Update"]["Key"]["pk"]["S"][len(PK) :]
+                    for n, r in enumerate(reasons)
+                    if r.get("Code") == "ConditionalCheckFailed" and "Update" in items[n]
+                }
+                if not failed and not any(
+                    r.get("Code") in ("TransactionConflict", "ThrottlingError") for r in reasons
+                ):
+                    raise
+                late |= failed  # a newer upload marked these first: only add our entry
+        return late
+
+    def check(self, store: str, expected: str) -> dict[str, Any]:
+        """The ConditionCheck a row write of ``store`` carries."""
+        return {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": self._key(store, LATEST),
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "Version"},
+                "ExpressionAttributeValues": {":v": {"S": expected}},
+            }
+        }
+
+    def newer(self, store: str, version: str) -> tuple[str, list[tuple[str, FileRef]]]:
+        """The uploads of ``store`` newer than ``version``, and the newest version among them."""
+        found: list[tuple[str, FileRef]] = []
+        pages = self.dynamodb.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :p AND sk > :v",
+            ExpressionAttributeValues={
+                ":p": {"S": f"{PK}{store}"},
+                ":v": {"S": f"UP#{version}"},
+            },
+            ConsistentRead=True,
+        )
+        for page in pages:
+            self.requests += 1
+            for item in page["Items"]:
+                sk = item["sk"]["S"]
+                if not sk.startswith("UP#"):
+                    continue
+                ref = FileRef(
+                    item["bucket"]["S"],
+                    item["key"]["S"],
+                    item.get("version_id", {}).get("S", ""),
+                )
+                found.append((sk[3:], ref))
+        latest = max((v for v, _ in found), default=version)
+        return latest, found
+
+    def asserted(self, store: str, uploads: list[tuple[str, FileRef]]) -> frozenset[str] | None:
+        """The items that any of ``uploads`` gave for ``store``; None: assume all of them."""
+        items: set[str] = set()
+        for version, ref in uploads:
+            key = (version, store)
+            if key not in self._asserted:
+                self._asserted[key] = self._read_items(ref, store)
+            found = self._asserted[key]
+            if found is None:
+                return None
+            items |= found
+        return frozenset(items)
+
+    def _read_items(self, ref: FileRef, store: str) -> frozenset[str] | None:
+        """Stream the stored file and keep the item names it gives for one store.
+
+        Memory grows with that one store's items, not with the file.
+        """
+        if not ref.bucket:
+            return None
+        extra = {"VersionId": ref.version_id} if ref.version_id else {}
+        try:
+            body = self.s3.get_object(Bucket=ref.bucket, Key=ref.key, **extra)["Body"]
+        except ClientError:
+            return None
+        items: set[str] = set()
+        try:
+            for chunk in InventoryFile(body, self.limits).chunks(5000):
+                items.update(row[2] for row in chunk if row[1] == store)
+        except FileRejected:
+            return frozenset()  # a rejected file asserted nothing
+        return frozenset(items)
