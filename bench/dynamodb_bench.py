@@ -14,6 +14,7 @@ and scale linearly.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import sys
 from typing import Any
@@ -78,6 +79,7 @@ def lab_load(ddb: Any, data: bytes) -> tuple[int, int]:
 
 
 def main() -> int:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -100,16 +102,18 @@ def main() -> int:
         " units: the inventory table's"
     )
     print(f"{'':34}{'requests':>10}{'write units':>13}{'read units':>12}")
-    results = {}
+    results: dict[str, float] = {}
+    state_writes: dict[str, int] = {}
     uploads = [
-        ("first load", csv_rows()),
-        ("unchanged re-upload", csv_rows()),
-        ("5% of counts changed", csv_rows(changed_every=20)),
+        ("first load", "all.csv", csv_rows()),
+        ("unchanged, same key", "all.csv", csv_rows()),
+        ("unchanged, new key", "all-0602.csv", csv_rows()),
+        ("5% of counts changed", "all-0603.csv", csv_rows(changed_every=20)),
     ]
-    for n, (label, data) in enumerate(uploads):
-        s3.put_object(Bucket="uploads", Key="all.csv", Body=io.BytesIO(data))
+    for n, (label, key, data) in enumerate(uploads):
+        s3.put_object(Bucket="uploads", Key=key, Body=io.BytesIO(data))
         loader = AwsLoader(ddb, s3, "inventory", "state")
-        upload = S3Upload("uploads", "all.csv", f"{n + 1:016X}", f"2026-11-27T10:00:0{n}.000Z")
+        upload = S3Upload("uploads", key, f"{n + 1:016X}", f"2026-11-27T10:00:0{n}.000Z")
         calls.clear()
         report = loader.load(upload)
         assert report.status == "loaded", report.to_json()
@@ -117,23 +121,33 @@ def main() -> int:
         writes = 2 * report.rows_loaded  # transactional writes: 2 units per small item
         reads = rows / 2  # eventually consistent: half a read unit per small item
         results[label] = requests * per
+        state_writes[label] = sum(c in ("PutItem", "UpdateItem") for c in calls) + (
+            2 * calls.count("TransactWriteItems") if report.rows_loaded == 0 else 0
+        )
         print(
             f"stockwatch, {label:<22}{requests * per:>10.1f}{writes * per:>13.1f}"
             f"{reads * per:>12.1f}"
         )
-    for label, data in uploads[:2]:
+    for label, _key, data in uploads[:2]:
         calls.clear()
         requests, writes = lab_load(ddb, data)
         assert requests == len(calls)
         print(f"lab PutItem, {label:<21}{requests * per:>10.1f}{writes * per:>13.1f}{0:>12.1f}")
     server.stop()
+    print(
+        "state-table writes of an unchanged re-upload (small items, not in the figures above):"
+        f" same key {state_writes['unchanged, same key']},"
+        f" new key {state_writes['unchanged, new key']}"
+        " (the key's watermark, the upload's record, the store's mark)"
+    )
     ok = (
         results["first load"] <= TARGET_FIRST_LOAD_REQUESTS
-        and results["unchanged re-upload"] <= TARGET_UNCHANGED_REQUESTS
+        and results["unchanged, same key"] <= TARGET_UNCHANGED_REQUESTS
+        and results["unchanged, new key"] <= TARGET_UNCHANGED_REQUESTS
     )
     print(
         f"targets: first load <= {TARGET_FIRST_LOAD_REQUESTS} requests, unchanged re-upload"
-        f" <= {TARGET_UNCHANGED_REQUESTS} requests and 0 write units"
+        f" (same or new key) <= {TARGET_UNCHANGED_REQUESTS} requests and 0 write units"
     )
     print("PASS" if ok else "BELOW TARGET")
     return 0 if ok else 1
