@@ -94,6 +94,15 @@ class AlertStore:
         )
         self._thresholds = None
 
+    def delete_threshold(self, store: str, item: str) -> bool:
+        gone = self.dynamodb.delete_item(
+            TableName=self.table,
+            Key={"pk": {"S": "THRESHOLDS"}, "sk": {"S": f"{store}\x1f{item}"}},
+            ReturnValues="ALL_OLD",
+        ).get("Attributes")
+        self._thresholds = None
+        return bool(gone)
+
     def open_kinds(self, store: str, item: str) -> set[str]:
         response = self.dynamodb.query(
             TableName=self.table,

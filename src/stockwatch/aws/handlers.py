@@ -19,8 +19,9 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stockwatch.aws.alerting import AlertStore, Pending, change_from_images, publish_digests
-from stockwatch.aws.loader import AwsLoader, S3Upload, utc_now
+from stockwatch.aws.loader import AwsLoader, S3Upload
 from stockwatch.aws.settings import AwsSettings
+from stockwatch.core.clock import utc_now
 from stockwatch.core.limits import Limits
 
 _api: Any = None

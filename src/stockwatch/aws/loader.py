@@ -1,18 +1,22 @@
-"""Loading one S3 object: the same reader and rules as on one machine, on DynamoDB.
+"""Loading one S3 object: the service's upload use case over DynamoDB and S3.
 
 Ordering: uploads of one key are ordered by the S3 event's ``sequencer`` (by event time
 where an S3-compatible server omits it). A per-key watermark in the state table makes an
-older or repeated event a no-op; rows carry ``<event time>#<sequencer>`` so uploads of
-different keys touching one item are ordered too.
+older or repeated event of that key a no-op. Rows carry the upload's version, so uploads of
+different keys touching one item are ordered too; per-store marks (``store_marks``) make an
+upload that arrives after a newer one of its store leave alone what that one said.
+
+DynamoDB cannot undo a load, so each write is conditional and safe to repeat: an upload
+retried after a crash converges on the same rows, and its report is written last.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -23,17 +27,18 @@ from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.store_marks import FileRef, StoreMarks
+from stockwatch.core.clock import utc_now
 from stockwatch.core.limits import Limits
-from stockwatch.core.loading import ReadSummary, finish_report, load_chunks, unique_chunks
-from stockwatch.core.reader import FileRejected, InventoryFile, Readable
-from stockwatch.core.report import UploadReport
+from stockwatch.core.reader import Readable
+from stockwatch.core.report import FINISHED, UploadReport
+from stockwatch.core.thresholds import Thresholds
+from stockwatch.service import uploads as upload_service
+from stockwatch.service.ports import MissingObject, UploadJob
+from stockwatch.service.uploads import FileChunks
 
-FINISHED = ("loaded", "loaded_with_errors", "rejected")
 # S3 user metadata (x-amz-meta-stockwatch-strict: true) asking for strict mode.
 STRICT_METADATA = "stockwatch-strict"
-# Strict mode reads the file once before loading; a (store, item) repeated within this
-# many rows is caught then, one repeated farther apart only in the loading pass.
-STRICT_CHECK_ROWS = 50_000
+CHUNK_ROWS = 1000  # rows read and decided together: ten BatchGetItem of 100 keys
 
 
 @dataclass(frozen=True)
@@ -64,8 +69,209 @@ def make_version(event_time: str, sequencer: str, name: str) -> str:
     return f"{event_time}#{sequencer.rjust(32, '0')}{digest}"
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+class DynamoUploads:
+    def __init__(self, dynamodb: Any, state_table: str) -> None:
+        self.dynamodb = dynamodb
+        self.table = state_table
+
+    def stored_report(self, version: str) -> UploadReport | None:
+        item = self.dynamodb.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": "UPLOAD"}, "sk": {"S": version}},
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None or item["status"]["S"] not in FINISHED:
+            return None
+        return UploadReport.from_json(json.loads(item["report"]["S"]))
+
+    def _claim(self, upload: S3Upload) -> bool:
+        """Move the key's watermark to this upload; False when a newer one got there first."""
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": f"KEY#{upload.bucket}/{upload.key}"},
+                    "sk": {"S": "LATEST"},
+                    "Version": {"S": upload.version},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR #v <= :v",
+                ExpressionAttributeNames={"#v": "Version"},
+                ExpressionAttributeValues={":v": {"S": upload.version}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def begin(self, upload: S3Upload) -> UploadJob:
+        version = upload.version
+        job = UploadJob(version, version, upload.key, upload.key, ref=upload)
+        job.extra["received_at"] = upload.event_time
+        job.done = self.stored_report(version)
+        if job.done is None and not self._claim(upload):
+            job.refusal = "a newer upload of this key was processed already; nothing changed"
+        return job
+
+    def local(self, name: str) -> UploadJob:
+        """A local file loaded straight into the table: its version is the time now."""
+        now = utc_now()
+        version = make_version(now, "", f"local/{name}")
+        job = UploadJob(version, version, name, "", ref=FileRef("", name))
+        job.extra["received_at"] = now
+        return job
+
+    def trial(self, filename: str, strict: bool) -> UploadJob:
+        raise NotImplementedError("validating against DynamoDB: see the CLI's validate")
+
+    def finish(self, job: UploadJob, report: UploadReport) -> None:
+        self.dynamodb.put_item(
+            TableName=self.table,
+            Item={
+                "pk": {"S": "UPLOAD"},
+                "sk": {"S": str(job.upload_id)},
+                "object_key": {"S": job.filename},
+                "status": {"S": report.status},
+                "report": {"S": json.dumps(report.to_json())},
+                "received_at": {"S": job.extra.get("received_at", "")},
+                "finished_at": {"S": utc_now()},
+            },
+        )
+
+
+class S3Objects:
+    def __init__(self, s3: Any) -> None:
+        self.s3 = s3
+
+    def open(self, job: UploadJob) -> Readable:
+        """The object's version of this event; strict mode comes from its metadata."""
+        upload: S3Upload = job.ref
+        try:
+            body, metadata = S3ObjectStore(self.s3, upload.bucket).open_with_metadata(
+                upload.key, upload.version_id
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchKey", "NoSuchVersion", "404"):
+                raise MissingObject(f"the stored file {upload.key} is missing") from None
+            raise
+        job.strict = metadata.get(STRICT_METADATA, "").lower() in ("1", "true", "yes")
+        return body
+
+
+class _NoUndo:
+    def undo(self) -> bool:
+        return False
+
+
+class DynamoInventory:
+    """Writes cannot be undone: the service then pre-checks strict files and names a
+    partial load in the report."""
+
+    can_undo = False
+
+    def __init__(
+        self, dynamodb: Any, s3: Any, table: str, state_table: str, limits: Limits, usage: Usage
+    ) -> None:
+        self.dynamodb = dynamodb
+        self.s3 = s3
+        self.table = table
+        self.state_table = state_table
+        self.limits = limits
+        self.usage = usage
+        self.current: DynamoInventoryWriter | None = None
+
+    def read(self, job: UploadJob, source: Readable, on_progress: Any) -> FileChunks:
+        return FileChunks(source, self.limits, on_progress, CHUNK_ROWS)
+
+    def writer(self, job: UploadJob) -> DynamoInventoryWriter:
+        ref = job.ref.ref if isinstance(job.ref, S3Upload) else job.ref
+        marks = StoreMarks(self.dynamodb, self.state_table, self.s3, self.limits)
+        writer = DynamoInventoryWriter(
+            self.dynamodb, self.table, job.filename, utc_now(), marks, ref
+        )
+        writer.usage = self.usage
+        self.current = writer
+        return writer
+
+    @contextmanager
+    def attempt(self) -> Iterator[_NoUndo]:
+        yield _NoUndo()
+
+
+class DynamoStoreFigures:
+    def __init__(self, inventory: DynamoInventory, thresholds: AlertStore) -> None:
+        self.inventory = inventory
+        self.thresholds = thresholds
+
+    def refresh(self, job: UploadJob) -> list[str]:
+        writer = self.inventory.current
+        if writer is None or not writer.stores_written:
+            return []
+        inv = self.inventory
+        store_stats.refresh(
+            inv.dynamodb,
+            inv.table,
+            inv.state_table,
+            writer.stores_written,
+            self.thresholds.thresholds(),
+            job.version,
+        )
+        return sorted(writer.stores_written)
+
+
+class DynamoThresholds:
+    def __init__(self, alerts: AlertStore) -> None:
+        self.store = alerts
+
+    def load(self) -> Thresholds:
+        return self.store.thresholds()
+
+    def entries(self) -> list[dict[str, Any]]:
+        return self.store.entries()
+
+    def set(self, entries: Any, now: str) -> None:
+        for store, item, minimum in entries:
+            self.store.set_threshold(store, item, minimum, now)
+
+    def delete(self, store: str, item: str) -> bool:
+        return self.store.delete_threshold(store, item)
+
+
+class AwsUnitOfWork:
+    """No transaction spans an upload on DynamoDB: each write stands on its own."""
+
+    feed = None
+    alerts = None
+    outbox = None
+
+    def __init__(
+        self,
+        dynamodb: Any,
+        s3: Any,
+        table: str,
+        state_table: str,
+        limits: Limits,
+        usage: Usage,
+    ) -> None:
+        self.limits = limits
+        self.uploads = DynamoUploads(dynamodb, state_table)
+        self.objects = S3Objects(s3)
+        self.inventory = DynamoInventory(dynamodb, s3, table, state_table, limits, usage)
+        store = AlertStore(dynamodb, state_table)
+        self.thresholds = DynamoThresholds(store)
+        self.figures = DynamoStoreFigures(self.inventory, store)
+
+    def __enter__(self) -> AwsUnitOfWork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
 
 
 class AwsLoader:
@@ -84,7 +290,7 @@ class AwsLoader:
         self.state_table = state_table
         self.limits = limits or Limits()
         self.usage = Usage()
-        self.bucket = bucket  # where rows' UploadKeys live (for backfills)
+        self.bucket = bucket
 
     @classmethod
     def from_settings(cls, settings: AwsSettings, limits: Limits | None = None) -> AwsLoader:
@@ -97,125 +303,22 @@ class AwsLoader:
             settings.bucket,
         )
 
-    def stored_report(self, upload: S3Upload) -> UploadReport | None:
-        item = self.dynamodb.get_item(
-            TableName=self.state_table,
-            Key={"pk": {"S": "UPLOAD"}, "sk": {"S": upload.version}},
-            ConsistentRead=True,
-        ).get("Item")
-        if item is None or item["status"]["S"] not in FINISHED:
-            return None
-        return UploadReport.from_json(json.loads(item["report"]["S"]))
+    def unit_of_work(self) -> AwsUnitOfWork:
+        return AwsUnitOfWork(
+            self.dynamodb, self.s3, self.table, self.state_table, self.limits, self.usage
+        )
 
-    def _claim(self, upload: S3Upload) -> bool:
-        """Move the key's watermark to this upload; False when a newer one got there first."""
-        try:
-            self.dynamodb.put_item(
-                TableName=self.state_table,
-                Item={
-                    "pk": {"S": f"KEY#{upload.bucket}/{upload.key}"},
-                    "sk": {"S": "LATEST"},
-                    "Version": {"S": upload.version},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR #v <= :v",
-                ExpressionAttributeNames={"#v": "Version"},
-                ExpressionAttributeValues={":v": {"S": upload.version}},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+    def stored_report(self, upload: S3Upload) -> UploadReport | None:
+        return DynamoUploads(self.dynamodb, self.state_table).stored_report(upload.version)
 
     def load(self, upload: S3Upload) -> UploadReport:
         """Process one upload; a repeated or stale event changes nothing."""
-        done = self.stored_report(upload)
-        if done is not None:
-            return done
-        started = time.perf_counter()
-        report = UploadReport(upload.key, upload.version)
-        if not self._claim(upload):
-            report.message = "a newer upload of this key was processed already; nothing changed"
-        else:
-            objects = S3ObjectStore(self.s3, upload.bucket)
-            body, metadata = objects.open_with_metadata(upload.key, upload.version_id)
-            strict = metadata.get(STRICT_METADATA, "").lower() in ("1", "true", "yes")
-            if strict:
-                report = self._check(upload.key, body, upload.version)
-                body = objects.open(upload.key, upload.version_id)
-            if report.message is None:
-                report = self._load_stream(upload.key, body, upload.version, upload.ref)
-        return self._finish(report, upload.key, started, upload.event_time)
-
-    def _check(self, name: str, body: Readable, version: str) -> UploadReport:
-        """Strict mode's first pass: read everything, write nothing."""
-        report = UploadReport(name, version)
-        inventory = InventoryFile(body, self.limits)
-        try:
-            for _ in unique_chunks(inventory, STRICT_CHECK_ROWS):
-                pass
-        except FileRejected as exc:
-            return UploadReport(name, version, message=exc.message)
-        finish_report(report, ReadSummary.of(inventory), [], self.limits.max_errors_reported)
-        if report.rows_rejected:
-            report.reject_for_strict()
-        return report
+        return upload_service.process_upload(self.unit_of_work(), upload)
 
     def backfill(self, name: str, source: Readable) -> UploadReport:
         """Load a local file straight into the table (``stockwatch --backend aws ingest``).
 
         Its version is the time now, so it ranks with S3 uploads by when it arrived.
         """
-        started = time.perf_counter()
-        now = utc_now()
-        version = make_version(now, "", f"local/{name}")
-        report = self._load_stream(name, source, version, FileRef("", name))
-        return self._finish(report, name, started, now)
-
-    def _load_stream(self, name: str, body: Readable, version: str, ref: FileRef) -> UploadReport:
-        report = UploadReport(name, version)
-        marks = StoreMarks(self.dynamodb, self.state_table, self.s3, self.limits)
-        writer = DynamoInventoryWriter(self.dynamodb, self.table, name, utc_now(), marks, ref)
-        writer.usage = self.usage
-        inventory = InventoryFile(body, self.limits)
-        try:
-            repeats = load_chunks(unique_chunks(inventory, 1000), writer, version, report)
-            finish_report(
-                report, ReadSummary.of(inventory), repeats, self.limits.max_errors_reported
-            )
-        except FileRejected as exc:
-            # Rows of earlier chunks may be written already; the message says so.
-            message = exc.message
-            if report.rows_loaded:
-                message += f" ({report.rows_loaded:,} rows before that point were loaded)"
-            report = UploadReport(name, version, message=message)
-        if writer.stores_written:
-            thresholds = AlertStore(self.dynamodb, self.state_table).thresholds()
-            store_stats.refresh(
-                self.dynamodb,
-                self.table,
-                self.state_table,
-                writer.stores_written,
-                thresholds,
-                version,
-            )
-        return report
-
-    def _finish(
-        self, report: UploadReport, name: str, started: float, received_at: str
-    ) -> UploadReport:
-        report.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
-        report.settle_status()
-        self.dynamodb.put_item(
-            TableName=self.state_table,
-            Item={
-                "pk": {"S": "UPLOAD"},
-                "sk": {"S": str(report.upload_id)},
-                "object_key": {"S": name},
-                "status": {"S": report.status},
-                "report": {"S": json.dumps(report.to_json())},
-                "received_at": {"S": received_at},
-                "finished_at": {"S": utc_now()},
-            },
-        )
-        return report
+        uow = self.unit_of_work()
+        return upload_service.run(uow, uow.uploads.local(name), source)

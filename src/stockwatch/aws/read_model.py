@@ -15,9 +15,9 @@ from botocore.exceptions import ClientError
 
 from stockwatch.aws import store_stats
 from stockwatch.aws.alerting import LOG, AlertStore
-from stockwatch.aws.loader import utc_now
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.core.alert_rules import stock_level
+from stockwatch.core.clock import utc_now
 from stockwatch.web.backend import UploadIdError, report_fields
 
 VERSION_ID = re.compile(r"^\d{4}-\d\d-\d\dT[^~/]+~[0-9A-Za-z]{32,}$")

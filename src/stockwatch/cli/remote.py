@@ -9,9 +9,8 @@ from typing import Any
 
 import httpx
 
-from stockwatch.core.report import UploadReport
+from stockwatch.core.report import FINISHED, UploadReport
 
-FINISHED = ("loaded", "loaded_with_errors", "rejected")
 BLOCK = 256 * 1024
 
 

@@ -8,6 +8,8 @@ from typing import Any, Literal
 from stockwatch.core.model import RowError
 
 Status = Literal["queued", "processing", "loaded", "loaded_with_errors", "rejected"]
+# An upload in one of these has its report; processing it again changes nothing.
+FINISHED: tuple[Status, ...] = ("loaded", "loaded_with_errors", "rejected")
 
 
 @dataclass

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stockwatch.core.ports import AlertChannel
-from stockwatch.sqlite.app import FINISHED, EmbeddedStockwatch
+from stockwatch.core.report import FINISHED
+from stockwatch.sqlite.app import EmbeddedStockwatch
 from stockwatch.sqlite.outbox import deliver
 from stockwatch.web.context import ServerContext
 

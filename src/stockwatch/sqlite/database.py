@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -14,10 +13,6 @@ DATABASE_NAME = "stockwatch.db"
 
 class DataDirError(Exception):
     """The data directory cannot be used; the message says why and what to do."""
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _migrations() -> list[tuple[int, str]]:

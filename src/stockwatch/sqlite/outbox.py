@@ -21,10 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from stockwatch.core.clock import utc_now
 from stockwatch.core.digest import Digest
 from stockwatch.core.ports import AlertChannel, DeliveryError
 from stockwatch.core.retry import retry_delay_seconds
-from stockwatch.sqlite.database import utc_now
 
 log = logging.getLogger("stockwatch.outbox")
 LEASE = timedelta(seconds=60)

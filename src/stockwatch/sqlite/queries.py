@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from stockwatch.core.clock import utc_now
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.thresholds import WILDCARD
-from stockwatch.sqlite.database import transaction, utc_now
+from stockwatch.sqlite.database import transaction
 
 
 def stock(

@@ -1,0 +1,179 @@
+"""What a use case needs from a backend: a unit of work and its repositories.
+
+A unit of work is one upload's worth of storage work: on one machine a single SQLite
+transaction (so an upload is applied whole or not at all), on AWS a sequence of conditional
+DynamoDB writes that are each safe to repeat (so an upload retried after a crash converges).
+The difference is stated once, as ``Inventory.can_undo``: the service asks for an undo, and
+only a backend that can give one does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Self
+
+from stockwatch.core.alert_rules import OpenAlerts
+from stockwatch.core.digest import Digest
+from stockwatch.core.limits import Limits
+from stockwatch.core.loading import ReadSummary
+from stockwatch.core.model import AlertDecision, StockChange
+from stockwatch.core.reader import Readable
+from stockwatch.core.report import UploadReport
+from stockwatch.core.thresholds import Thresholds
+
+
+class MissingObject(Exception):
+    """The stored file of an upload is gone; the report says so."""
+
+
+@dataclass
+class UploadJob:
+    """One upload about to be processed (or validated), as its backend knows it.
+
+    ``strict`` may be learnt only when the file is opened (S3 keeps it as object metadata).
+    ``done`` is the stored report of an upload that finished already: processing it again
+    returns that and changes nothing. ``refusal`` is why it will not be loaded at all.
+    """
+
+    upload_id: int | str | None
+    version: Any  # int on one machine, str on AWS; only compared
+    filename: str
+    object_key: str
+    strict: bool = False
+    done: UploadReport | None = None
+    refusal: str | None = None
+    ref: Any = None  # the backend's own handle (an S3 event's object, a file path)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class UploadLog(Protocol):
+    def begin(self, ref: Any) -> UploadJob:
+        """Find the upload and claim it for processing (visible at once as ``processing``)."""
+        ...
+
+    def trial(self, filename: str, strict: bool) -> UploadJob:
+        """A job for validating a file: the version the next upload would get."""
+        ...
+
+    def finish(self, job: UploadJob, report: UploadReport) -> None: ...
+
+
+class Objects(Protocol):
+    def open(self, job: UploadJob) -> Readable:
+        """The stored file as a stream; raises MissingObject."""
+        ...
+
+
+class ChunkSource(Protocol):
+    """The file's rows in chunks; ``summary`` is complete once the chunks are exhausted."""
+
+    def chunks(self) -> Iterable[Any]: ...
+
+    def summary(self) -> ReadSummary: ...
+
+
+class Undo(Protocol):
+    def undo(self) -> bool:
+        """Undo what the load wrote; False where the backend cannot (its rows stay)."""
+        ...
+
+
+class Inventory(Protocol):
+    @property
+    def can_undo(self) -> bool: ...
+
+    def read(self, job: UploadJob, source: Readable, on_progress: Any) -> ChunkSource: ...
+
+    def writer(self, job: UploadJob) -> Any:
+        """A ``core.loading.InventoryWriter`` for this job's version."""
+        ...
+
+    def attempt(self) -> AbstractContextManager[Undo]: ...
+
+
+class Alerts(Protocol):
+    """Open alerts and the recording of the rules' decisions."""
+
+    def open_alerts(self, changes: Sequence[StockChange]) -> OpenAlerts: ...
+
+    def record(
+        self, decisions: Sequence[AlertDecision], version: Any, now: str
+    ) -> list[AlertDecision]:
+        """Store the decisions; returns those that took effect (a replay's do not)."""
+        ...
+
+
+class ThresholdStore(Protocol):
+    def load(self) -> Thresholds: ...
+
+    def entries(self) -> list[dict[str, Any]]: ...
+
+    def set(self, entries: Sequence[tuple[str, str, int]], now: str) -> None: ...
+
+    def delete(self, store: str, item: str) -> bool: ...
+
+
+class ChangeFeed(Protocol):
+    """The changes this unit of work has made so far, for judging them in it."""
+
+    def candidates(self, bound: int) -> Iterator[list[StockChange]]:
+        """Changes that may matter to an alert (old or new count at or below ``bound``)."""
+        ...
+
+
+class Outbox(Protocol):
+    def queue(self, upload_id: int | str, digest: Digest) -> None: ...
+
+
+class StoreFigures(Protocol):
+    def refresh(self, job: UploadJob) -> list[str]:
+        """Count again the stores this job changed; returns their names."""
+        ...
+
+
+class UploadUnitOfWork(Protocol):
+    """Read-only properties, so that each backend may name its own repository types."""
+
+    @property
+    def limits(self) -> Limits: ...
+
+    @property
+    def uploads(self) -> UploadLog: ...
+
+    @property
+    def objects(self) -> Objects: ...
+
+    @property
+    def inventory(self) -> Inventory: ...
+
+    @property
+    def figures(self) -> StoreFigures: ...
+
+    @property
+    def thresholds(self) -> ThresholdStore: ...
+
+    @property
+    def feed(self) -> ChangeFeed | None:
+        """Where an upload's changes are judged inside its unit of work (one machine).
+
+        None on AWS, where the stream's records are judged by their own function.
+        """
+        ...
+
+    @property
+    def alerts(self) -> Alerts | None: ...
+
+    @property
+    def outbox(self) -> Outbox | None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...

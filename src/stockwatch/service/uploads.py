@@ -1,0 +1,166 @@
+"""Processing and validating an upload: read, decide, write, judge, queue, report.
+
+Written once for every backend. Where the backends differ, they say so through the ports:
+an inventory that cannot undo a load (DynamoDB) gets strict mode as a read-only first pass
+and a partial load named in the report; one that can (SQLite) rolls the load back instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from stockwatch.core.limits import Limits
+from stockwatch.core.loading import ReadSummary, finish_report, load_chunks, unique_chunks
+from stockwatch.core.reader import FileRejected, InventoryFile, Readable
+from stockwatch.core.report import UploadReport
+from stockwatch.service.alerts import judge_upload
+from stockwatch.service.ports import MissingObject, UploadJob, UploadUnitOfWork
+
+ProgressCallback = Callable[[int], None]
+# Strict mode's first pass, where a load cannot be undone, catches a (store, item) repeated
+# within this many rows; one repeated farther apart is reported as a rejected row.
+STRICT_CHECK_ROWS = 50_000
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+def process_upload(
+    uow: UploadUnitOfWork, ref: Any, on_progress: ProgressCallback | None = None
+) -> UploadReport:
+    """Process one upload; processing it again once it has finished changes nothing."""
+    job = uow.uploads.begin(ref)
+    if job.done is not None:
+        return job.done
+    return run(uow, job, on_progress=on_progress)
+
+
+def validate(
+    uow: UploadUnitOfWork,
+    filename: str,
+    source: Readable,
+    strict: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> UploadReport:
+    """What ingesting the file would do, against the current stock; nothing is kept."""
+    job = uow.uploads.trial(filename, strict)
+    return run(uow, job, source, on_progress, keep=False)
+
+
+def run(
+    uow: UploadUnitOfWork,
+    job: UploadJob,
+    source: Readable | None = None,
+    on_progress: ProgressCallback | None = None,
+    keep: bool = True,
+) -> UploadReport:
+    started = time.perf_counter()
+    with uow:
+        if job.refusal is not None:
+            report = UploadReport(job.filename, job.upload_id, message=job.refusal)
+        else:
+            report = load_upload(uow, job, source, on_progress)
+        if report.message is None and uow.feed is not None:
+            alerting = time.perf_counter()
+            judge_upload(uow, job, report)
+            report.timings_ms["alerts"] = _ms(alerting)
+        if keep:
+            stores = uow.figures.refresh(job)
+            if report.message is None:
+                report.stores = stores
+        report.timings_ms["total"] = _ms(started)
+        report.settle_status()
+        if keep:
+            uow.uploads.finish(job, report)
+            uow.commit()
+        else:
+            uow.rollback()
+    return report
+
+
+def load_upload(
+    uow: UploadUnitOfWork,
+    job: UploadJob,
+    source: Readable | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> UploadReport:
+    """Load the file's rows by the ordering rule; bad rows and strict mode on the report."""
+    report = UploadReport(job.filename, job.upload_id)
+    if source is None:
+        try:
+            source = uow.objects.open(job)
+        except MissingObject as exc:
+            report.message = str(exc)
+            return report
+    if job.strict and not uow.inventory.can_undo:
+        with closing_if_possible(source):
+            checked = check_strict(job, source, uow.limits)
+        if checked.message is not None:
+            return checked
+        source = uow.objects.open(job)
+    loading = time.perf_counter()
+    with closing_if_possible(source), uow.inventory.attempt() as attempt:
+        try:
+            read = uow.inventory.read(job, source, on_progress)
+            repeats = load_chunks(read.chunks(), uow.inventory.writer(job), job.version, report)
+            finish_report(report, read.summary(), repeats, uow.limits.max_errors_reported)
+        except FileRejected as exc:
+            loaded = report.rows_loaded
+            report = UploadReport(job.filename, job.upload_id, message=exc.message)
+            if not attempt.undo() and loaded:
+                report.message = f"{exc.message} ({loaded:,} rows before that point were loaded)"
+        else:
+            if job.strict and report.rows_rejected and attempt.undo():
+                report.reject_for_strict()
+    report.timings_ms["load"] = _ms(loading)
+    return report
+
+
+def check_strict(job: UploadJob, source: Readable, limits: Limits) -> UploadReport:
+    """Strict mode's read-only first pass: read everything, write nothing."""
+    report = UploadReport(job.filename, job.upload_id)
+    inventory = InventoryFile(source, limits)
+    try:
+        for _ in unique_chunks(inventory, STRICT_CHECK_ROWS):
+            pass
+    except FileRejected as exc:
+        return UploadReport(job.filename, job.upload_id, message=exc.message)
+    finish_report(report, ReadSummary.of(inventory), [], limits.max_errors_reported)
+    if report.rows_rejected:
+        report.reject_for_strict()
+    return report
+
+
+@contextmanager
+def closing_if_possible(source: Readable) -> Iterator[Readable]:
+    """Close the stream afterwards when it can be closed (files, S3 bodies)."""
+    try:
+        yield source
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
+class FileChunks:
+    """The plain ``ChunkSource``: the core reader over the stream, in unique chunks."""
+
+    def __init__(
+        self,
+        source: Readable,
+        limits: Limits,
+        on_progress: ProgressCallback | None = None,
+        size: int = 5000,
+    ) -> None:
+        self.inventory = InventoryFile(source, limits, on_progress)
+        self.size = size
+
+    def chunks(self) -> Any:
+        return unique_chunks(self.inventory, self.size)
+
+    def summary(self) -> ReadSummary:
+        return ReadSummary.of(self.inventory)

@@ -1,0 +1,67 @@
+"""Upload rows as records: what ``uploads`` holds for one upload, its report decoded."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from stockwatch.core.report import UploadReport
+
+_SELECT = (
+    "SELECT id, filename, object_key, size, sha256, strict, status, received_at, finished_at,"
+    " report FROM uploads"
+)
+
+
+@dataclass(frozen=True)
+class UploadRecord:
+    id: int
+    filename: str
+    object_key: str
+    size: int
+    sha256: str
+    strict: bool
+    status: str
+    received_at: str
+    finished_at: str | None
+    report: UploadReport | None
+
+    def to_json(self) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "id": self.id,
+            "file": self.filename,
+            "status": self.status,
+            "size": self.size,
+            "sha256": self.sha256,
+            "received_at": self.received_at,
+            "finished_at": self.finished_at,
+        }
+        if self.report is not None:
+            summary.update(
+                {k: v for k, v in self.report.to_json().items() if k.startswith("rows_")}
+            )
+        return summary
+
+
+def _record(row: tuple[Any, ...]) -> UploadRecord:
+    report = UploadReport.from_json(json.loads(row[9])) if row[9] else None
+    return UploadRecord(
+        row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8], report
+    )
+
+
+def fetch_upload(conn: sqlite3.Connection, upload_id: int) -> UploadRecord | None:
+    row = conn.execute(_SELECT + " WHERE id = ?", (upload_id,)).fetchone()
+    return None if row is None else _record(row)
+
+
+def fetch_uploads(
+    conn: sqlite3.Connection, limit: int = 50, before: int | None = None
+) -> list[UploadRecord]:
+    rows = conn.execute(
+        _SELECT + " WHERE id < ? ORDER BY id DESC LIMIT ?",
+        (before if before is not None else 2**62, limit),
+    )
+    return [_record(r) for r in rows]

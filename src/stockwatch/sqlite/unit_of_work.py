@@ -1,0 +1,354 @@
+"""The service's ports on one SQLite database: one upload, one transaction.
+
+``SqliteUnitOfWork`` holds ``BEGIN IMMEDIATE`` from the start of loading to the report, so
+load, alerts, outbox rows and report commit together or not at all. The load itself runs in
+a savepoint that the service may undo (a file rejected halfway, strict mode). Only storage
+code lives here; what happens, and in which order, is ``service/uploads.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from stockwatch.core.alert_rules import OpenAlerts
+from stockwatch.core.clock import utc_now
+from stockwatch.core.digest import Digest
+from stockwatch.core.limits import Limits
+from stockwatch.core.loading import ReadSummary
+from stockwatch.core.model import AlertDecision, StockChange
+from stockwatch.core.reader import Readable
+from stockwatch.core.report import FINISHED, UploadReport
+from stockwatch.core.thresholds import Threshold, Thresholds
+from stockwatch.service.ports import MissingObject, UploadJob
+from stockwatch.service.uploads import FileChunks
+from stockwatch.sqlite import queries
+from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
+from stockwatch.sqlite.object_store import FolderObjectStore
+from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES, ReadAhead, StagedChunkWriter
+from stockwatch.sqlite.records import UploadRecord, fetch_upload
+
+ALERT_BATCH = 2000
+Emit = Callable[[str, dict[str, Any]], None]
+
+
+class SqliteUploads:
+    def __init__(self, conn: sqlite3.Connection, emit: Emit, later: list[tuple[str, Any]]):
+        self.conn = conn
+        self.emit = emit
+        self.later = later  # events to tell once the unit of work commits
+
+    def begin(self, upload_id: int) -> UploadJob:
+        record = fetch_upload(self.conn, upload_id)
+        if record is None:
+            raise KeyError(upload_id)
+        job = UploadJob(
+            record.id, record.id, record.filename, record.object_key, record.strict, ref=record
+        )
+        if record.status in FINISHED and record.report is not None:
+            job.done = record.report
+            return job
+        self.conn.execute(
+            "UPDATE uploads SET status = 'processing', started_at = ?, attempts = attempts + 1"
+            " WHERE id = ?",
+            (utc_now(), upload_id),
+        )
+        self.emit("upload", {"id": upload_id, "file": record.filename, "status": "processing"})
+        return job
+
+    def trial(self, filename: str, strict: bool) -> UploadJob:
+        (version,) = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM uploads").fetchone()
+        return UploadJob(None, version, filename, "", strict)
+
+    def finish(self, job: UploadJob, report: UploadReport) -> None:
+        self.conn.execute(
+            "UPDATE uploads SET status = ?, finished_at = ?, report = ? WHERE id = ?",
+            (report.status, utc_now(), json.dumps(report.to_json()), job.upload_id),
+        )
+        summary = {k: v for k, v in report.to_json().items() if k not in ("errors", "alerts")}
+        self.later.append(("upload", {"id": job.upload_id, **summary}))
+        if report.stores:
+            self.later.append(
+                ("stock", {"upload_id": job.upload_id, "stores": report.stores[:100]})
+            )
+        if report.alerts_total:
+            self.later.append(
+                ("alerts", {"upload_id": job.upload_id, "raised": report.alerts_total})
+            )
+
+
+class SqliteObjects:
+    def __init__(self, objects: FolderObjectStore) -> None:
+        self.objects = objects
+
+    def path(self, job: UploadJob) -> Path:
+        return self.objects.path_of(job.object_key)
+
+    def open(self, job: UploadJob) -> Readable:
+        try:
+            return open(self.path(job), "rb")
+        except FileNotFoundError:
+            raise MissingObject(f"the stored file {job.object_key} is missing") from None
+
+
+class _ReadAheadChunks:
+    def __init__(self, ahead: ReadAhead) -> None:
+        self.ahead = ahead
+
+    def chunks(self) -> Iterator[Any]:
+        return self.ahead.chunks()
+
+    def summary(self) -> ReadSummary:
+        return self.ahead.summary
+
+
+class _Savepoint:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def undo(self) -> bool:
+        self.conn.execute("ROLLBACK TO load")
+        return True
+
+
+class SqliteInventory:
+    can_undo = True
+
+    def __init__(self, conn: sqlite3.Connection, objects: SqliteObjects, limits: Limits):
+        self.conn = conn
+        self.objects = objects
+        self.limits = limits
+        self.read_ahead_min_bytes = READ_AHEAD_MIN_BYTES
+        self.local_path: Path | None = None  # the file being validated, when it has a path
+        self._staged = False
+
+    def read(self, job: UploadJob, source: Readable, on_progress: Any) -> Any:
+        """Large stored files are read by a child process (``readahead``): two cores."""
+        self._staged = False
+        path = self.objects.path(job) if job.object_key else self.local_path
+        if path is not None and path.stat().st_size >= self.read_ahead_min_bytes:
+            self._staged = True
+            return _ReadAheadChunks(ReadAhead(path, self.limits, on_progress))
+        return FileChunks(source, self.limits, on_progress)
+
+    def writer(self, job: UploadJob) -> Any:
+        if self._staged:
+            return StagedChunkWriter(self.conn)
+        return SqliteInventoryWriter(self.conn)
+
+    @contextmanager
+    def attempt(self) -> Iterator[_Savepoint]:
+        self.conn.execute("SAVEPOINT load")
+        try:
+            yield _Savepoint(self.conn)
+        finally:
+            self.conn.execute("RELEASE load")
+
+
+class SqliteChangeFeed:
+    """The ``changes`` rows written since the unit of work began."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.start_seq = 0
+
+    def begin(self) -> None:
+        (self.start_seq,) = self.conn.execute(
+            "SELECT coalesce(max(seq), 0) FROM changes"
+        ).fetchone()
+
+    def candidates(self, bound: int) -> Iterator[list[StockChange]]:
+        # The SQL twin of core.alert_rules.is_candidate (tests/unit checks they agree). With
+        # no thresholds the bound is 0, and "= 0" lets SQLite use the partial index on zeros.
+        if bound == 0:
+            cursor = self.conn.execute(
+                "SELECT store, item, old_count, new_count, upload_id FROM changes"
+                " WHERE seq > ? AND (new_count = 0 OR old_count = 0) ORDER BY seq",
+                (self.start_seq,),
+            )
+        else:
+            cursor = self.conn.execute(
+                "SELECT store, item, old_count, new_count, upload_id FROM changes"
+                " WHERE seq > ? AND (new_count <= ? OR old_count <= ?) ORDER BY seq",
+                (self.start_seq, bound, bound),
+            )
+        while batch := cursor.fetchmany(ALERT_BATCH):
+            yield [StockChange(s, i, old, new, u) for s, i, old, new, u in batch]
+
+    def stores(self) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT store FROM changes WHERE seq > ?", (self.start_seq,)
+        )
+        return [s for (s,) in rows]
+
+
+class SqliteAlerts:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def open_alerts(self, changes: Sequence[StockChange]) -> OpenAlerts:
+        keys = json.dumps([[c.store, c.item] for c in changes])
+        found: dict[tuple[str, str], set[str]] = {}
+        for store, item, kind in self.conn.execute(
+            "SELECT a.store, a.item, a.kind FROM json_each(?) AS k JOIN alerts AS a"
+            " ON a.store = k.value ->> 0 AND a.item = k.value ->> 1 AND a.resolved_at IS NULL",
+            (keys,),
+        ):
+            found.setdefault((store, item), set()).add(kind)
+        return found
+
+    def record(
+        self, decisions: Sequence[AlertDecision], version: Any, now: str
+    ) -> list[AlertDecision]:
+        """Within the upload's transaction every decision takes effect."""
+        raised = [
+            (
+                d.kind,
+                d.store,
+                d.item,
+                d.count,
+                d.minimum,
+                version,
+                now,
+                None if d.opens else now,
+                None if d.opens else version,
+            )
+            for d in decisions
+            if d.action == "raise"
+        ]
+        resolved = [
+            (now, version, d.store, d.item, d.kind) for d in decisions if d.action == "resolve"
+        ]
+        self.conn.executemany(
+            "UPDATE alerts SET resolved_at = ?, resolved_by_upload = ?"
+            " WHERE store = ? AND item = ? AND kind = ? AND resolved_at IS NULL",
+            resolved,
+        )
+        self.conn.executemany(
+            "INSERT INTO alerts (kind, store, item, count, minimum, upload_id, raised_at,"
+            " resolved_at, resolved_by_upload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            raised,
+        )
+        return list(decisions)
+
+
+class SqliteThresholds:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def load(self) -> Thresholds:
+        return Thresholds(
+            Threshold(s, i, m)
+            for s, i, m in self.conn.execute("SELECT store, item, minimum FROM thresholds")
+        )
+
+    def entries(self) -> list[dict[str, Any]]:
+        return queries.thresholds(self.conn)
+
+    def set(self, entries: Sequence[tuple[str, str, int]], now: str) -> None:
+        queries.set_thresholds(self.conn, list(entries))
+
+    def delete(self, store: str, item: str) -> bool:
+        return queries.delete_threshold(self.conn, store, item)
+
+
+class SqliteOutbox:
+    def __init__(self, conn: sqlite3.Connection, channel_names: Sequence[str]) -> None:
+        self.conn = conn
+        self.channel_names = tuple(channel_names)
+
+    def queue(self, upload_id: int | str, digest: Digest) -> None:
+        now = utc_now()
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO outbox (upload_id, channel, payload, next_attempt_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                (upload_id, name, json.dumps(digest.to_json()), now, now)
+                for name in self.channel_names
+            ],
+        )
+
+
+class SqliteStoreFigures:
+    def __init__(self, conn: sqlite3.Connection, feed: SqliteChangeFeed) -> None:
+        self.conn = conn
+        self.feed = feed
+
+    def refresh(self, job: UploadJob) -> list[str]:
+        """Recount the stores this upload changed."""
+        if job.upload_id is None:
+            return []
+        stores = self.feed.stores()
+        self.conn.executemany(
+            "INSERT INTO store_stats (store, items, out_of_stock, low_stock, upload_id)"
+            " SELECT :store,"
+            " (SELECT count(*) FROM inventory WHERE store = :store),"
+            " (SELECT count(*) FROM alerts WHERE store = :store AND kind = 'out_of_stock'"
+            "  AND resolved_at IS NULL),"
+            " (SELECT count(*) FROM alerts WHERE store = :store AND kind = 'low_stock'"
+            "  AND resolved_at IS NULL),"
+            " :upload"
+            " ON CONFLICT (store) DO UPDATE SET items = excluded.items,"
+            " out_of_stock = excluded.out_of_stock, low_stock = excluded.low_stock,"
+            " upload_id = excluded.upload_id",
+            [{"store": store, "upload": job.upload_id} for store in stores],
+        )
+        return stores
+
+
+class SqliteUnitOfWork:
+    """One ``BEGIN IMMEDIATE`` transaction; events are told to listeners after COMMIT."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        objects: FolderObjectStore,
+        limits: Limits,
+        channel_names: Sequence[str],
+        emit: Emit,
+    ) -> None:
+        self.conn = conn
+        self.limits = limits
+        self.emit = emit
+        self.later: list[tuple[str, Any]] = []
+        self.uploads = SqliteUploads(conn, emit, self.later)
+        self.objects = SqliteObjects(objects)
+        self.inventory = SqliteInventory(conn, self.objects, limits)
+        self.feed = SqliteChangeFeed(conn)
+        self.figures = SqliteStoreFigures(conn, self.feed)
+        self.thresholds = SqliteThresholds(conn)
+        self.alerts = SqliteAlerts(conn)
+        self.outbox = SqliteOutbox(conn, channel_names)
+        self._open = False
+
+    def __enter__(self) -> SqliteUnitOfWork:
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._open = True
+        self.later.clear()
+        self.feed.begin()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._open:
+            self.rollback()
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+        self._open = False
+        events, self.later[:] = list(self.later), []
+        for kind, data in events:
+            self.emit(kind, data)
+
+    def rollback(self) -> None:
+        # SQLite ends the transaction itself on some errors (a full disk): nothing to undo.
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        self._open = False
+        self.later.clear()
+
+
+__all__ = ["SqliteUnitOfWork", "UploadRecord"]
