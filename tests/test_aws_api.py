@@ -1,4 +1,4 @@
-"""``stockwatch.aws.handlers.api`` driven with API Gateway HTTP API (payload 2.0) events.
+"""``stockwatch.handlers.api`` driven with API Gateway HTTP API (payload 2.0) events.
 
 The stack is the one infra/template.yaml deploys into moto (tests/aws_stack.py); the
 handler runs in this process with the deployed ApiFunction's environment, its token in
@@ -71,7 +71,7 @@ def gateway_event(
 
 
 def call(event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
-    from stockwatch.aws.handlers import api
+    from stockwatch.handlers import api
 
     response = api(event, FakeLambdaContext())
     raw = response.get("body", "")
@@ -84,7 +84,7 @@ def call(event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
 
 @pytest.fixture
 def stack(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
-    import stockwatch.aws.handlers as handlers
+    import stockwatch.handlers as handlers
 
     ssm = aws.client("ssm")
     ssm.put_parameter(
@@ -96,7 +96,7 @@ def stack(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
 
 def run_pipeline(aws: Aws) -> dict[str, Any]:
     """What the S3 trigger and the stream trigger would do after an object lands."""
-    from stockwatch.aws.handlers import check_stock, load_inventory
+    from stockwatch.handlers import check_stock, load_inventory
 
     (report,) = load_inventory(s3_event(aws), FakeLambdaContext())["reports"]
     check_stock(stream_event(aws), FakeLambdaContext())
@@ -254,8 +254,8 @@ def test_oversize_upload_through_api_gateway_is_refused(
 def test_the_api_refuses_to_start_without_a_token(
     aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import stockwatch.aws.handlers as handlers
-    from stockwatch.aws.web import NoToken
+    import stockwatch.handlers as handlers
+    from stockwatch.web.aws_backend import NoToken
 
     monkeypatch.setattr(handlers, "_api", None)
     with pytest.raises(Exception, match=r"ParameterNotFound|not found"):

@@ -34,7 +34,7 @@ BERLIN = csv_bytes(
 
 
 def test_upload_to_alert_end_to_end(aws: Aws) -> None:
-    from stockwatch.aws.handlers import check_stock, load_inventory
+    from stockwatch.handlers import check_stock, load_inventory
 
     aws.s3.put_object(Bucket=aws.bucket, Key="incoming/inventory berlin.csv", Body=BERLIN)
     event = s3_event(aws)
@@ -70,7 +70,7 @@ def test_upload_to_alert_end_to_end(aws: Aws) -> None:
 
 
 def test_repeated_stream_records_alert_once(aws: Aws) -> None:
-    from stockwatch.aws.handlers import check_stock, load_inventory
+    from stockwatch.handlers import check_stock, load_inventory
 
     aws.s3.put_object(Bucket=aws.bucket, Key="berlin.csv", Body=BERLIN)
     load_inventory(s3_event(aws), FakeLambdaContext())
@@ -81,7 +81,7 @@ def test_repeated_stream_records_alert_once(aws: Aws) -> None:
 
 
 def test_an_older_event_after_a_newer_one_changes_nothing(aws: Aws) -> None:
-    from stockwatch.aws.handlers import check_stock, load_inventory
+    from stockwatch.handlers import check_stock, load_inventory
 
     aws.s3.put_object(Bucket=aws.bucket, Key="berlin.csv", Body=BERLIN)
     old_event = s3_event(aws)
@@ -98,7 +98,7 @@ def test_an_older_event_after_a_newer_one_changes_nothing(aws: Aws) -> None:
 
 
 def test_bad_rows_are_reported_and_good_rows_load(aws: Aws) -> None:
-    from stockwatch.aws.handlers import load_inventory
+    from stockwatch.handlers import load_inventory
 
     aws.s3.put_object(
         Bucket=aws.bucket,
@@ -114,7 +114,7 @@ def test_bad_rows_are_reported_and_good_rows_load(aws: Aws) -> None:
 
 
 def test_a_poison_record_is_a_batch_item_failure(aws: Aws) -> None:
-    from stockwatch.aws.handlers import check_stock, load_inventory
+    from stockwatch.handlers import check_stock, load_inventory
 
     aws.s3.put_object(Bucket=aws.bucket, Key="berlin.csv", Body=BERLIN)
     load_inventory(s3_event(aws), FakeLambdaContext())
@@ -129,7 +129,7 @@ def test_a_poison_record_is_a_batch_item_failure(aws: Aws) -> None:
 
 
 def test_sns_failing_once_is_retried_without_duplicates(aws: Aws) -> None:
-    from stockwatch.aws.handlers import check_stock, load_inventory
+    from stockwatch.handlers import check_stock, load_inventory
 
     aws.s3.put_object(Bucket=aws.bucket, Key="berlin.csv", Body=BERLIN)
     load_inventory(s3_event(aws), FakeLambdaContext())
@@ -153,7 +153,7 @@ def test_the_cli_against_aws(aws: Aws, tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from stockwatch.aws.handlers import check_stock
+    from stockwatch.handlers import check_stock
 
     path = tmp_path / "inventory-berlin.csv"
     path.write_bytes(BERLIN)
@@ -190,8 +190,15 @@ def test_the_cli_against_aws(aws: Aws, tmp_path: Path) -> None:
     assert validated["rows_loaded"] == 3
     (point,) = json.loads(cli("history", "--json", "Berlin", "Echo Plus").stdout)
     assert (point["old_count"], point["count"]) == (None, 0)
+    (shown,) = [json.loads(cli("report", "--json", uploads[0]["id"]).stdout)]
+    assert shown["file"] == "inventory-berlin.csv"
+    assert cli("thresholds", "set", "Berlin", "*", "5").returncode == 0
+    listed = json.loads(cli("thresholds", "list", "--json").stdout)
+    assert [(t["store"], t["item"], t["minimum"]) for t in listed] == [("Berlin", "*", 5)]
+    assert cli("thresholds", "delete", "Berlin", "*").returncode == 0
+    assert json.loads(cli("thresholds", "list", "--json").stdout) == []
     refused = cli("process")
-    assert refused.returncode == 2 and "sqlite backend only" in refused.stderr
+    assert refused.returncode == 2 and "nothing pending here" in refused.stderr
 
 
 def test_a_50_mb_file_is_read_from_s3_in_bounded_memory(aws: Aws) -> None:
@@ -210,7 +217,7 @@ def test_a_50_mb_file_is_read_from_s3_in_bounded_memory(aws: Aws) -> None:
     code = (
         "import json, resource, sys\n"
         "from tests.test_aws_pipeline import FakeLambdaContext\n"
-        "from stockwatch.aws.handlers import load_inventory\n"
+        "from stockwatch.handlers import load_inventory\n"
         "resource_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "(report,) = load_inventory(json.loads(sys.stdin.read()), FakeLambdaContext())"
         "['reports']\n"
@@ -235,12 +242,12 @@ def test_a_50_mb_file_is_read_from_s3_in_bounded_memory(aws: Aws) -> None:
 
 
 def test_sns_as_a_channel_of_the_embedded_outbox(aws: Aws, tmp_path: Path) -> None:
-    from stockwatch.notify.config import channels_from_env
+    from stockwatch.bootstrap import alert_channels
     from stockwatch.sqlite.app import EmbeddedStockwatch
     from stockwatch.sqlite.outbox import deliver
     from tests.conftest import ingest
 
-    channels = channels_from_env({"STOCKWATCH_SNS_TOPIC_ARN": aws.topic_arn}, None)
+    channels = alert_channels(None, {"STOCKWATCH_SNS_TOPIC_ARN": aws.topic_arn})
     app = EmbeddedStockwatch(tmp_path / "d", channel_names=tuple(channels))
     try:
         ingest(app, "berlin.csv", BERLIN)

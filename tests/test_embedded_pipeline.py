@@ -254,17 +254,17 @@ def test_the_webhook_secret_is_sent(app: EmbeddedStockwatch, receiver: Receiver)
 
 
 def test_settings_from_a_toml_file_and_the_environment(tmp_path: Path) -> None:
-    from stockwatch.notify.config import channels_from_env
+    from stockwatch.bootstrap import alert_channels
 
     (tmp_path / "stockwatch.toml").write_text(
         'webhook_url = "http://127.0.0.1:9/from-file"\nsmtp_host = "127.0.0.1"\n'
         'email_from = "a@example.test"\nemail_to = ["b@example.test", "c@example.test"]\n'
     )
-    channels = channels_from_env({}, tmp_path)
+    channels = alert_channels(tmp_path, {})
     assert set(channels) == {"console", "webhook", "email"}
     webhook = channels["webhook"]
     assert isinstance(webhook, WebhookChannel) and webhook.url.endswith("/from-file")
-    override = channels_from_env({"STOCKWATCH_WEBHOOK_URL": "http://127.0.0.1:9/env"}, tmp_path)
+    override = alert_channels(tmp_path, {"STOCKWATCH_WEBHOOK_URL": "http://127.0.0.1:9/env"})
     webhook = override["webhook"]
     assert isinstance(webhook, WebhookChannel) and webhook.url.endswith("/env")
 

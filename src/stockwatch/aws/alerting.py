@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from stockwatch.aws.sns_channel import SnsChannel
-from stockwatch.core.alert_rules import OpenAlerts, evaluate_changes
+from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.digest import compose_digest
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.ports import DeliveryError
@@ -46,6 +46,23 @@ def change_from_images(
     if old_count == new_count:
         return None
     return StockChange(str(new["Store"]), str(new["Item"]), old_count, new_count, upload)
+
+
+class StreamAlerts:
+    """The service's ``Alerts`` port for one stream record, logged under its event id."""
+
+    def __init__(self, store: AlertStore, event_id: str, upload: str) -> None:
+        self.store = store
+        self.event_id = event_id
+        self.upload = upload
+
+    def open_alerts(self, changes: Sequence[StockChange]) -> OpenAlerts:
+        return {(c.store, c.item): self.store.open_kinds(c.store, c.item) for c in changes}
+
+    def record(
+        self, decisions: Sequence[AlertDecision], version: Any, now: str
+    ) -> list[AlertDecision]:
+        return self.store.record(self.event_id, self.upload, decisions, now)
 
 
 class AlertStore:
@@ -112,12 +129,16 @@ class AlertStore:
         )
         return {i["sk"]["S"] for i in response["Items"]}
 
-    def record(self, event_id: str, change: StockChange, now: str) -> list[Pending]:
-        """Judge one change; store its decisions; return what still needs notifying."""
-        open_alerts: OpenAlerts = {
-            (change.store, change.item): self.open_kinds(change.store, change.item)
-        }
-        for decision in evaluate_changes([change], self.thresholds(), open_alerts):
+    def record(
+        self, event_id: str, upload: str, decisions: Sequence[AlertDecision], now: str
+    ) -> list[AlertDecision]:
+        """Store one stream record's decisions; returns those that took effect.
+
+        Each write is conditional, so a replayed record finds its alert open (or already
+        resolved) and its decision takes no effect a second time.
+        """
+        done = []
+        for decision in decisions:
             key = {
                 "pk": {"S": f"ALERT#{decision.store}\x1f{decision.item}"},
                 "sk": {"S": decision.kind},
@@ -132,6 +153,7 @@ class AlertStore:
                         ReturnValues="ALL_OLD",
                     ).get("Attributes", {})
                     self._resolved(gone.get("log_sk", {}).get("S"), now)
+                    done.append(decision)
                     continue
                 if decision.opens:
                     self.dynamodb.put_item(
@@ -142,7 +164,7 @@ class AlertStore:
                             "raised_at": {"S": now},
                             "log_sk": {"S": log_sk},
                             "decision": {"S": json.dumps(_as_dict(decision))},
-                            "upload": {"S": str(change.upload_id)},
+                            "upload": {"S": upload},
                             # In the sparse ByTime index, newest first: the open alerts.
                             "gsi1pk": {"S": "OPEN"},
                             "gsi1sk": {"S": f"{now}#{log_sk}"},
@@ -153,8 +175,9 @@ class AlertStore:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
                 continue  # another delivery of this change got there first
-            self._log(event_id, decision, now, str(change.upload_id))
-        return self.unnotified(event_id)
+            self._log(event_id, decision, now, upload)
+            done.append(decision)
+        return done
 
     def forget(self, store: str, item: str, now: str) -> int:
         """An item deleted from the table: resolve its open alerts, recorded, not notified.

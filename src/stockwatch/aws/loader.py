@@ -315,10 +315,12 @@ class AwsLoader:
         """Process one upload; a repeated or stale event changes nothing."""
         return upload_service.process_upload(self.unit_of_work(), upload)
 
-    def backfill(self, name: str, source: Readable) -> UploadReport:
+    def backfill(self, name: str, source: Readable, strict: bool = False) -> UploadReport:
         """Load a local file straight into the table (``stockwatch --backend aws ingest``).
 
         Its version is the time now, so it ranks with S3 uploads by when it arrived.
         """
         uow = self.unit_of_work()
-        return upload_service.run(uow, uow.uploads.local(name), source)
+        job = uow.uploads.local(name)
+        job.strict = strict
+        return upload_service.run(uow, job, source)

@@ -18,7 +18,7 @@ from stockwatch.aws.alerting import LOG, AlertStore
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.core.alert_rules import stock_level
 from stockwatch.core.clock import utc_now
-from stockwatch.web.backend import UploadIdError, report_fields
+from stockwatch.service.reads import UploadIdError, report_fields
 
 VERSION_ID = re.compile(r"^\d{4}-\d\d-\d\dT[^~/]+~[0-9A-Za-z]{32,}$")
 API_KEY = re.compile(r"^[A-Za-z0-9._ -]{1,200}$")
@@ -170,6 +170,9 @@ class DynamoReadModel:
         now = utc_now()
         for store, item, minimum in entries:
             self.alert_store.set_threshold(store, item, minimum, now)
+
+    def delete_threshold(self, store: str, item: str) -> bool:
+        return self.alert_store.delete_threshold(store, item)
 
     def upload(self, upload_id: str) -> dict[str, Any] | None:
         if VERSION_ID.match(upload_id):

@@ -87,21 +87,4 @@ def channels_from_settings(settings: Mapping[str, str]) -> dict[str, AlertChanne
     smtp = smtp_settings(settings)
     if smtp is not None:
         channels["email"] = EmailChannel(smtp)
-    topic = settings.get("sns_topic_arn", "").strip()
-    if topic:
-        try:
-            from stockwatch.aws.settings import client_for
-            from stockwatch.aws.sns_channel import SnsChannel
-        except ImportError:
-            raise ConfigError(
-                "STOCKWATCH_SNS_TOPIC_ARN needs boto3: pip install 'stockwatch[aws]'"
-            ) from None
-        endpoint = settings.get("aws_endpoint_url") or None
-        channels["sns"] = SnsChannel(client_for("sns", endpoint), topic)
     return channels
-
-
-def channels_from_env(
-    environ: Mapping[str, str] | None = None, data_dir: Path | None = None
-) -> dict[str, AlertChannel]:
-    return channels_from_settings(load_settings(data_dir, environ))

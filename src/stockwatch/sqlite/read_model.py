@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from stockwatch.service.reads import UploadIdError, report_fields
 from stockwatch.sqlite import queries
 from stockwatch.sqlite.app import EmbeddedStockwatch, UploadRecord
-from stockwatch.web.backend import UploadIdError, report_fields
 
 MAX_ID = 2**62
 
@@ -56,6 +56,9 @@ class SqliteReadModel:
 
     def set_thresholds(self, entries: list[tuple[str, str, int]]) -> None:
         queries.set_thresholds(self.db.conn, entries)
+
+    def delete_threshold(self, store: str, item: str) -> bool:
+        return queries.delete_threshold(self.db.conn, store, item)
 
     def upload(self, upload_id: str) -> dict[str, Any] | None:
         record = self.db.upload(_upload_id(upload_id))

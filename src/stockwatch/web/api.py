@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field
 
 from stockwatch.core.export import stock_csv
 from stockwatch.core.paging import walk_stock
-from stockwatch.web.backend import ReadModel, UploadIdError, WebBackend
+from stockwatch.service.reads import ReadModel, UploadIdError
+from stockwatch.service.thresholds import ThresholdError, set_thresholds
+from stockwatch.web.backend import WebBackend
 
 MAX_PAGE = 500
 
@@ -210,11 +212,11 @@ def build_router(backend: WebBackend) -> APIRouter:
     @api.put("/thresholds", response_model=list[Threshold])
     def put_thresholds(entries: list[ThresholdIn]) -> list[dict[str, Any]]:
         """Set (or replace) thresholds; ``*`` as store or item means all."""
-        cleaned = [(e.store.strip(), e.item.strip(), e.minimum) for e in entries]
-        if any(not s or not i for s, i, _ in cleaned):
-            raise HTTPException(422, "store and item must not be blank; use * to mean all")
         model = backend.model()
-        model.set_thresholds(cleaned)
+        try:
+            set_thresholds(model, [(e.store, e.item, e.minimum) for e in entries])
+        except ThresholdError as exc:
+            raise HTTPException(422, str(exc)) from None
         return model.thresholds()
 
     bus = backend.bus

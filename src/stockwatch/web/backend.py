@@ -8,53 +8,14 @@ behind API Gateway cannot offer (no long-lived responses, metrics go to CloudWat
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from fastapi import Request
 
 from stockwatch.core.limits import Limits
+from stockwatch.service.reads import ReadModel, UploadIdError, report_fields
 from stockwatch.web.events import EventBus
 from stockwatch.web.metrics import Metrics
-
-
-class UploadIdError(ValueError):
-    """The text is not an upload id of this backend."""
-
-
-class ReadModel(Protocol):
-    """The dashboard's reads and the threshold writes, in the API's shapes.
-
-    Upload ids are opaque to the API: numbers on one machine, S3 keys and versions on AWS.
-    """
-
-    def stores(self) -> list[dict[str, Any]]: ...
-
-    def stock_page(
-        self,
-        store: str | None,
-        status: str | None,
-        q: str | None,
-        after: tuple[str, str] | None,
-        limit: int,
-    ) -> list[dict[str, Any]]: ...
-
-    def history(self, store: str, item: str) -> list[dict[str, Any]]: ...
-
-    def alerts(self, open_only: bool, limit: int) -> list[dict[str, Any]]: ...
-
-    def thresholds(self) -> list[dict[str, Any]]: ...
-
-    def set_thresholds(self, entries: list[tuple[str, str, int]]) -> None: ...
-
-    def upload(self, upload_id: str) -> dict[str, Any] | None:
-        """The upload's report; raises UploadIdError for text that cannot be an id."""
-        ...
-
-    def uploads(self, limit: int, before: str | None) -> list[dict[str, Any]]: ...
-
-    def check(self) -> None:
-        """Raise when the store behind the model cannot be reached (for /healthz)."""
-        ...
 
 
 class WebBackend(Protocol):
@@ -81,19 +42,4 @@ class WebBackend(Protocol):
         ...
 
 
-def report_fields(report: dict[str, Any] | None) -> dict[str, Any]:
-    """The parts of an UploadReport's JSON the API shows."""
-    if report is None:
-        return {}
-    keys = (
-        "rows_loaded",
-        "rows_unchanged",
-        "rows_superseded",
-        "rows_rejected",
-        "message",
-        "errors",
-        "warnings",
-        "alerts",
-        "alerts_total",
-    )
-    return {k: report[k] for k in keys if k in report}
+__all__ = ["ReadModel", "UploadIdError", "WebBackend", "report_fields"]

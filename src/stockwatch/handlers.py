@@ -1,8 +1,10 @@
 """Lambda handlers, in Powertools style: JSON logs, EMF metrics, typed events.
 
-stockwatch.aws.handlers.load_inventory   S3 ObjectCreated -> DynamoDB
-stockwatch.aws.handlers.check_stock      DynamoDB stream -> alerts -> SNS
-stockwatch.aws.handlers.api              API Gateway (HTTP API, payload 2.0) -> the web app
+Entry points only: what they run is the service layer, wired by ``bootstrap``.
+
+stockwatch.handlers.load_inventory   S3 ObjectCreated -> DynamoDB
+stockwatch.handlers.check_stock      DynamoDB stream -> alerts -> SNS
+stockwatch.handlers.api              API Gateway (HTTP API, payload 2.0) -> the web app
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stockwatch.aws.alerting import AlertStore, Pending, change_from_images, publish_digests
-from stockwatch.aws.loader import AwsLoader, S3Upload
-from stockwatch.aws.settings import AwsSettings
+from stockwatch.aws.alerting import (
+    Pending,
+    StreamAlerts,
+    change_from_images,
+    publish_digests,
+)
+from stockwatch.aws.loader import S3Upload
+from stockwatch.bootstrap import lambda_alerts, lambda_loader, lambda_web_app
 from stockwatch.core.clock import utc_now
-from stockwatch.core.limits import Limits
+from stockwatch.service.alerts import judge_changes
 
 _api: Any = None
 
@@ -36,7 +43,7 @@ metrics = Metrics()
 @logger.inject_lambda_context
 def load_inventory(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Every record of the event, keys URL-decoded; repeated or stale events change nothing."""
-    loader = AwsLoader.from_settings(AwsSettings.from_env(), Limits.from_env())
+    loader = lambda_loader()
     reports = []
     for record in S3Event(event).records:
         obj = record.s3.get_object
@@ -62,8 +69,7 @@ def load_inventory(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @logger.inject_lambda_context
 def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Alerts on transitions; one SNS digest per store; failed records reported, not replayed."""
-    settings = AwsSettings.from_env()
-    alerts = AlertStore(settings.client("dynamodb"), settings.state_table)
+    alerts, settings = lambda_alerts()
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     pending_by_record: dict[str, list[Pending]] = {}
 
@@ -81,12 +87,13 @@ def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
                         extra={"store": old["Store"], "item": old["Item"], "alerts": resolved},
                     )
             return
-        change = change_from_images(
-            stream.old_image, stream.new_image, str((stream.new_image or {}).get("Version", ""))
-        )
+        upload = str((stream.new_image or {}).get("Version", ""))
+        change = change_from_images(stream.old_image, stream.new_image, upload)
         if change is None:
             return
-        pending = alerts.record(record.event_id or "", change, utc_now())
+        event_id = record.event_id or ""
+        judge_changes(StreamAlerts(alerts, event_id, upload), alerts.thresholds(), [change], upload)
+        pending = alerts.unnotified(event_id)
         if pending:
             pending_by_record[str(stream.sequence_number)] = pending
 
@@ -122,11 +129,6 @@ def api(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if _api is None:
         from mangum import Mangum
 
-        from stockwatch.aws.web import AwsWebBackend, load_token
-        from stockwatch.web.app import create_app
-
-        settings = AwsSettings.from_env()
-        backend = AwsWebBackend(settings, load_token(settings))
-        _api = Mangum(create_app(backend), lifespan="off")
+        _api = Mangum(lambda_web_app(), lifespan="off")
     response: dict[str, Any] = _api(event, context)
     return response

@@ -1,0 +1,235 @@
+"""Where each runtime is wired, once: the CLI, ``stockwatch serve`` and the Lambda handlers.
+
+Entry points ask this module for what they need and never build adapters themselves, so
+the choice of backend is made here and nowhere else: a CLI command calls the same methods
+on an embedded runtime as on an AWS one, and no command branches on the backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from stockwatch.core.limits import Limits
+from stockwatch.core.ports import AlertChannel
+from stockwatch.core.report import UploadReport
+from stockwatch.notify.config import ConfigError, channels_from_settings, load_settings
+from stockwatch.service.reads import ReadModel
+
+Progress = Callable[[int], None] | None
+
+
+class NotOnThisBackend(Exception):
+    """A command that this backend does not offer; the message says what to do instead."""
+
+
+class Delivery(Protocol):
+    sent: int
+    failed: int
+    pending: int
+    errors: list[str]
+
+
+class Runtime(Protocol):
+    """What the CLI needs of a backend."""
+
+    name: str
+
+    def model(self) -> ReadModel: ...
+
+    def ingest(self, path: Path, strict: bool, on_progress: Progress) -> UploadReport: ...
+
+    def ingest_stream(self, name: str, source: Any) -> UploadReport: ...
+
+    def validate(self, path: Path, strict: bool, on_progress: Progress) -> UploadReport: ...
+
+    def process_pending(self) -> list[UploadReport]: ...
+
+    def deliver(self, due_only: bool = True) -> Delivery | None: ...
+
+    def close(self) -> None: ...
+
+
+def alert_channels(
+    data_dir: Path | None, environ: Mapping[str, str] | None = None
+) -> dict[str, AlertChannel]:
+    """The configured channels: the log always, webhook, email and SNS when set up."""
+    settings = load_settings(data_dir, environ)
+    channels = channels_from_settings(settings)
+    topic = settings.get("sns_topic_arn", "").strip()
+    if topic:
+        try:
+            from stockwatch.aws.settings import client_for
+            from stockwatch.aws.sns_channel import SnsChannel
+        except ImportError:
+            raise ConfigError(
+                "STOCKWATCH_SNS_TOPIC_ARN needs boto3: pip install 'stockwatch[aws]'"
+            ) from None
+        endpoint = settings.get("aws_endpoint_url") or None
+        channels["sns"] = SnsChannel(client_for("sns", endpoint), topic)
+    return channels
+
+
+class EmbeddedRuntime:
+    """The data directory on this machine."""
+
+    name = "sqlite"
+
+    def __init__(
+        self, data_dir: Path, limits: Limits, channels: Mapping[str, AlertChannel]
+    ) -> None:
+        self.data_dir = data_dir
+        self.limits = limits
+        self.channels = dict(channels)
+        self._app: Any = None
+
+    @property
+    def app(self) -> Any:
+        if self._app is None:
+            from stockwatch.sqlite.app import EmbeddedStockwatch
+
+            self._app = EmbeddedStockwatch(self.data_dir, self.limits, list(self.channels))
+        return self._app
+
+    def model(self) -> ReadModel:
+        from stockwatch.sqlite.read_model import SqliteReadModel
+
+        return SqliteReadModel(self.app)
+
+    def ingest(self, path: Path, strict: bool, on_progress: Progress) -> UploadReport:
+        from stockwatch.sqlite.object_store import ObjectTooLarge
+
+        try:
+            with open(path, "rb") as source:
+                upload_id = self.app.receive(path.name, source, strict)
+        except ObjectTooLarge as exc:
+            return UploadReport(path.name, None, "rejected", message=str(exc))
+        report: UploadReport = self.app.process_upload(upload_id, on_progress)
+        return report
+
+    def ingest_stream(self, name: str, source: Any) -> UploadReport:
+        report: UploadReport = self.app.process_upload(self.app.receive(name, source))
+        return report
+
+    def validate(self, path: Path, strict: bool, on_progress: Progress) -> UploadReport:
+        """Against the data directory when there is one, or a throwaway one."""
+        from stockwatch.sqlite.app import scratch_stockwatch
+        from stockwatch.sqlite.database import DATABASE_NAME
+
+        with open(path, "rb") as source:
+            if (self.data_dir / DATABASE_NAME).exists():
+                report: UploadReport = self.app.validate(
+                    path.name, source, strict, on_progress, path
+                )
+                return report
+            with scratch_stockwatch(self.limits) as scratch:
+                return scratch.validate(path.name, source, strict, on_progress, path)
+
+    def process_pending(self) -> list[UploadReport]:
+        reports: list[UploadReport] = self.app.process_pending()
+        return reports
+
+    def deliver(self, due_only: bool = True) -> Delivery:
+        from stockwatch.sqlite.outbox import deliver
+
+        result: Delivery = deliver(self.app.conn, self.channels, due_only=due_only)
+        return result
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+class AwsRuntime:
+    """The DynamoDB tables and the bucket named by ``STOCKWATCH_*`` (see docs/aws.md)."""
+
+    name = "aws"
+
+    def __init__(self, limits: Limits) -> None:
+        from stockwatch.aws.settings import AwsSettings
+
+        try:
+            self.settings = AwsSettings.from_env()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        self.limits = limits
+
+    def model(self) -> ReadModel:
+        from stockwatch.aws.read_model import DynamoReadModel
+
+        settings = self.settings
+        return DynamoReadModel(settings, settings.client("dynamodb"), settings.client("s3"))
+
+    def _loader(self) -> Any:
+        from stockwatch.aws.loader import AwsLoader
+
+        return AwsLoader.from_settings(self.settings, self.limits)
+
+    def ingest(self, path: Path, strict: bool, on_progress: Progress) -> UploadReport:
+        """Straight into the table (a backfill): no S3 event, the same service."""
+        with open(path, "rb") as source:
+            report: UploadReport = self._loader().backfill(path.name, source, strict)
+        return report
+
+    def ingest_stream(self, name: str, source: Any) -> UploadReport:
+        report: UploadReport = self._loader().backfill(name, source)
+        return report
+
+    def validate(self, path: Path, strict: bool, on_progress: Progress) -> UploadReport:
+        """Checked on a throwaway local database: the rows and their errors, as they would
+        load; against an empty table, so rows_unchanged and alerts say nothing of AWS."""
+        from stockwatch.sqlite.app import scratch_stockwatch
+
+        with open(path, "rb") as source, scratch_stockwatch(self.limits) as scratch:
+            return scratch.validate(path.name, source, strict, on_progress, path)
+
+    def process_pending(self) -> list[UploadReport]:
+        raise NotOnThisBackend(
+            "on AWS, LoadInventory processes each upload as it arrives, and failed ones wait"
+            " in its on-failure queue; there is nothing pending here to process"
+        )
+
+    def deliver(self, due_only: bool = True) -> None:
+        return None  # CheckStock publishes to SNS itself
+
+    def close(self) -> None:
+        pass
+
+
+def cli_runtime(
+    backend: str, data_dir: Path, limits: Limits, channels: Mapping[str, AlertChannel]
+) -> Runtime:
+    if backend == "aws":
+        return AwsRuntime(limits)
+    return EmbeddedRuntime(data_dir, limits, channels)
+
+
+# -- Lambda ------------------------------------------------------------------------------
+
+
+def lambda_loader() -> Any:
+    """The upload use case over the stack's bucket and tables (LoadInventory)."""
+    from stockwatch.aws.loader import AwsLoader
+    from stockwatch.aws.settings import AwsSettings
+
+    return AwsLoader.from_settings(AwsSettings.from_env(), Limits.from_env())
+
+
+def lambda_alerts() -> tuple[Any, Any]:
+    """The alert store and the settings (CheckStock)."""
+    from stockwatch.aws.alerting import AlertStore
+    from stockwatch.aws.settings import AwsSettings
+
+    settings = AwsSettings.from_env()
+    return AlertStore(settings.client("dynamodb"), settings.state_table), settings
+
+
+def lambda_web_app() -> Any:
+    """The dashboard and /api behind API Gateway: the same app as ``stockwatch serve``."""
+    from stockwatch.aws.settings import AwsSettings
+    from stockwatch.web.app import create_app
+    from stockwatch.web.aws_backend import AwsWebBackend, load_token
+
+    settings = AwsSettings.from_env()
+    return create_app(AwsWebBackend(settings, load_token(settings)))

@@ -1,0 +1,66 @@
+"""The CLI's shared state and options: one backend runtime, built by ``bootstrap``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import update_wrapper
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from stockwatch.bootstrap import NotOnThisBackend, Runtime, alert_channels, cli_runtime
+from stockwatch.core.limits import Limits
+from stockwatch.notify.config import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, data_dir: Path, backend: str) -> None:
+        self.data_dir = data_dir
+        self.backend = backend
+        self._runtime: Runtime | None = None
+        try:
+            self.limits = Limits.from_env()
+            self.channels = alert_channels(data_dir)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            try:
+                self._runtime = cli_runtime(self.backend, self.data_dir, self.limits, self.channels)
+            except ConfigError as exc:
+                raise click.UsageError(str(exc)) from None
+        return self._runtime
+
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
+
+
+def pass_context(f: F) -> F:
+    """Pass the Context; a command this backend does not offer becomes a usage error."""
+
+    @click.pass_context
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return ctx.invoke(f, ctx.find_object(Context), *args, **kwargs)
+        except NotOnThisBackend as exc:
+            raise click.UsageError(str(exc)) from None
+
+    return update_wrapper(wrapper, f)  # type: ignore[return-value]
+
+
+files_argument = click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+strict_option = click.option(
+    "--strict/--lenient",
+    default=lambda: os.environ.get("STOCKWATCH_STRICT", "").lower() in ("1", "true", "yes"),
+    help="Reject the whole file when any row is bad (default: STOCKWATCH_STRICT, else lenient).",
+)

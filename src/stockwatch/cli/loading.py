@@ -1,0 +1,147 @@
+"""Commands that load files: ingest, validate, process, demo, upload."""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from stockwatch.cli.context import Context, files_argument, json_option, pass_context, strict_option
+from stockwatch.cli.output import describe_report, print_json, progress_bar
+from stockwatch.core.report import UploadReport
+from stockwatch.service.reads import list_stock
+
+
+def deliver_now(state: Context, due_only: bool = True) -> int:
+    """Send what is due; returns how many notifications are still pending."""
+    result = state.runtime.deliver(due_only)
+    if result is None:
+        return 0
+    for error in result.errors:
+        click.echo(f"notification not delivered yet, will retry: {error}", err=True)
+    return result.pending
+
+
+def finish(reports: list[UploadReport], as_json: bool, verb: str) -> None:
+    if as_json:
+        print_json([r.to_json() for r in reports])
+    else:
+        for report in reports:
+            describe_report(report, verb)
+    if any(r.is_failure() for r in reports):
+        sys.exit(1)
+
+
+@click.command()
+@files_argument
+@strict_option
+@json_option
+@pass_context
+def ingest(state: Context, files: tuple[Path, ...], strict: bool, as_json: bool) -> None:
+    """Keep each FILE as an upload and load it now; print a report per file.
+
+    Exit status: 0 when everything loaded, 1 when any row or file was rejected.
+    """
+    reports = []
+    for path in files:
+        with progress_bar(f"loading {path.name}", path.stat().st_size) as on_progress:
+            reports.append(state.runtime.ingest(path, strict, on_progress))
+    deliver_now(state)
+    finish(reports, as_json, "loaded")
+
+
+@click.command()
+@files_argument
+@strict_option
+@json_option
+@pass_context
+def validate(state: Context, files: tuple[Path, ...], strict: bool, as_json: bool) -> None:
+    """Report what ingesting each FILE would do, without writing anything."""
+    reports = []
+    for path in files:
+        with progress_bar(f"checking {path.name}", path.stat().st_size) as on_progress:
+            reports.append(state.runtime.validate(path, strict, on_progress))
+    finish(reports, as_json, "would load")
+
+
+@click.command()
+@json_option
+@pass_context
+def process(state: Context, as_json: bool) -> None:
+    """Finish all pending work (interrupted uploads, undelivered notifications) and exit."""
+    reports = state.runtime.process_pending()
+    result = state.runtime.deliver(due_only=False)
+    sent, failed, pending = (result.sent, result.failed, result.pending) if result else (0, 0, 0)
+    for error in result.errors if result else []:
+        click.echo(f"notification not delivered yet, will retry: {error}", err=True)
+    if as_json:
+        print_json(
+            {
+                "uploads": [r.to_json() for r in reports],
+                "notifications": {"sent": sent, "failed": failed, "pending": pending},
+            }
+        )
+    else:
+        for rep in reports:
+            describe_report(rep)
+        click.echo(
+            f"uploads processed: {len(reports)}; notifications sent: {sent}, "
+            f"still pending: {pending}"
+        )
+    if pending:
+        sys.exit(1)
+
+
+@click.command("demo")
+@json_option
+@pass_context
+def demo_command(state: Context, as_json: bool = False) -> None:
+    """Load the bundled sample files of six stores (safe to run again: nothing changes)."""
+    folder = resources.files("stockwatch") / "demo_data"
+    reports = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".csv"):
+            with entry.open("rb") as source:
+                reports.append(state.runtime.ingest_stream(entry.name, source))
+    deliver_now(state)
+    if as_json:
+        print_json([r.to_json() for r in reports])
+        return
+    for rep in reports:
+        describe_report(rep)
+    rows = list_stock(state.runtime.model(), status="out_of_stock")
+    click.echo(f"\n{len(rows)} items out of stock; data in {state.data_dir}")
+
+
+@click.command()
+@files_argument
+@click.option(
+    "--server",
+    envvar="STOCKWATCH_SERVER",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    help="The stockwatch server (env STOCKWATCH_SERVER).",
+)
+@click.option("--token", envvar="STOCKWATCH_TOKEN", help="Its token (env STOCKWATCH_TOKEN).")
+@strict_option
+@json_option
+def upload(
+    files: tuple[Path, ...], server: str, token: str | None, strict: bool, as_json: bool
+) -> None:
+    """Send each FILE to a running server, wait for its report and print it."""
+    import httpx
+
+    from stockwatch.cli.remote import RemoteError, upload_file
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    reports = []
+    with httpx.Client(base_url=server, headers=headers, timeout=60) as client:
+        for path in files:
+            with progress_bar(f"sending {path.name}", path.stat().st_size) as on_progress:
+                try:
+                    reports.append(upload_file(client, path, strict, on_progress))
+                except RemoteError as exc:
+                    raise click.ClickException(str(exc)) from None
+    finish(reports, as_json, "loaded")

@@ -1,0 +1,75 @@
+"""The ``thresholds`` commands, through the service's threshold rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from stockwatch.cli.context import Context, json_option, pass_context
+from stockwatch.cli.output import print_json, print_table
+from stockwatch.service import thresholds as rules
+
+
+@click.group()
+def thresholds() -> None:
+    """Low-stock thresholds: a minimum per store and item (* matches all)."""
+
+
+@thresholds.command("list")
+@json_option
+@pass_context
+def thresholds_list(state: Context, as_json: bool) -> None:
+    """Show the thresholds."""
+    rows = state.runtime.model().thresholds()
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(
+            ("store", "item", "minimum"),
+            [(r["store"], r["item"], r["minimum"]) for r in rows],
+            "No thresholds set.",
+        )
+
+
+@thresholds.command("set")
+@click.argument("store")
+@click.argument("item")
+@click.argument("minimum", type=click.IntRange(min=0))
+@pass_context
+def thresholds_set(state: Context, store: str, item: str, minimum: int) -> None:
+    """Alert when ITEM in STORE drops below MINIMUM (use * for all stores or items)."""
+    try:
+        rules.set_thresholds(state.runtime.model(), [(store, item, minimum)])
+    except rules.ThresholdError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"low-stock threshold for {store.strip()} / {item.strip()}: {minimum}")
+
+
+@thresholds.command("delete")
+@click.argument("store")
+@click.argument("item")
+@pass_context
+def thresholds_delete(state: Context, store: str, item: str) -> None:
+    """Remove the threshold of STORE and ITEM."""
+    try:
+        rules.delete_threshold(state.runtime.model(), store, item)
+    except rules.ThresholdError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"removed the threshold for {store} / {item}")
+
+
+@thresholds.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_context
+def thresholds_import(state: Context, file: Path) -> None:
+    """Set thresholds from a CSV file with the columns store, item, minimum."""
+    try:
+        with open(file, "rb") as source:
+            entries = rules.read_threshold_file(source, file.name, state.limits)
+    except rules.ThresholdError as exc:
+        for error in exc.errors:
+            click.echo(error.describe(file.name), err=True)
+        raise click.ClickException(str(exc)) from None
+    rules.set_thresholds(state.runtime.model(), entries)
+    click.echo(f"imported {len(entries)} thresholds from {file.name}")
