@@ -2,17 +2,23 @@
 #   make run    - install into .venv, load the sample data of six stores and serve the
 #                 dashboard at http://127.0.0.1:8000
 #   make test   - install into .venv, then lint, type-check and run the whole test suite
+#                 (tests/unit, tests/contract on SQLite and AWS-on-moto, tests/e2e,
+#                 tests/reliability); `make test-fast` runs unit + contract on SQLite
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DATA ?= demo-data
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean
 
 run: $(VENV)/.installed
 	$(VENV)/bin/stockwatch --data-dir $(DATA) serve --demo
 
 test: $(VENV)/.installed lint
 	$(PY) -m pytest
+
+# Core and service on in-memory fakes, and the contract suite on SQLite: well under a minute.
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest tests/unit tests/contract -k "not aws" -q
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check src tests bench

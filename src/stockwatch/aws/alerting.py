@@ -269,14 +269,7 @@ class AlertStore:
 
 
 def _as_dict(decision: AlertDecision) -> dict[str, Any]:
-    return {
-        "action": decision.action,
-        "kind": decision.kind,
-        "store": decision.store,
-        "item": decision.item,
-        "count": decision.count,
-        "minimum": decision.minimum,
-    }
+    return {"action": decision.action, **decision.to_json()}
 
 
 def publish_digests(sns: Any, topic_arn: str, pending: list[Pending]) -> dict[str, str]:

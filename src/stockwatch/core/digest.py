@@ -103,8 +103,5 @@ def compose_digest(
     if total > len(shown):
         lines.append("")
         lines.append(f"… and {total - len(shown):,} more; run `stockwatch alerts` to see all.")
-    alerts = [
-        {"kind": d.kind, "store": d.store, "item": d.item, "count": d.count, "minimum": d.minimum}
-        for d in shown
-    ]
+    alerts = [d.to_json() for d in shown]
     return Digest(subject, "\n".join(lines), upload, alerts, total)

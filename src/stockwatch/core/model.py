@@ -48,6 +48,16 @@ class AlertDecision:
     count: int
     minimum: int | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """The alert as reports, digests and the API list it (without the action)."""
+        return {
+            "kind": self.kind,
+            "store": self.store,
+            "item": self.item,
+            "count": self.count,
+            "minimum": self.minimum,
+        }
+
     @property
     def opens(self) -> bool:
         """Raised out_of_stock and low_stock alerts stay open; back_in_stock is an event."""

@@ -37,16 +37,6 @@ def judge_changes(
     return alerts.record(decisions, version, now or utc_now())
 
 
-def decision_json(d: AlertDecision) -> dict[str, Any]:
-    return {
-        "kind": d.kind,
-        "store": d.store,
-        "item": d.item,
-        "count": d.count,
-        "minimum": d.minimum,
-    }
-
-
 def judge_upload(uow: UploadUnitOfWork, job: UploadJob, report: UploadReport) -> None:
     """Judge what this upload changed; list the alerts on its report and queue its digest."""
     assert uow.feed is not None and uow.alerts is not None
@@ -60,7 +50,7 @@ def judge_upload(uow: UploadUnitOfWork, job: UploadJob, report: UploadReport) ->
                 counts[d.kind] += 1
                 if len(kept) < REPORTED_ALERTS:
                     kept.append(d)
-    report.alerts = [decision_json(d) for d in kept]
+    report.alerts = [d.to_json() for d in kept]
     report.alerts_total = sum(counts.values())
     if job.upload_id is None or uow.outbox is None:
         return  # validating: nothing is sent

@@ -16,7 +16,7 @@ import pytest
 
 from stockwatch.sqlite.app import EmbeddedStockwatch
 
-CORPUS = Path(__file__).resolve().parent / "data" / "hostile"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "hostile"
 EXPECTED: dict[str, dict[str, str]] = json.loads((CORPUS / "expected.json").read_text())
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from samtranslator.yaml_helper import yaml_parse
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "template.yaml"
+TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
 
 
 def resources() -> dict[str, Any]:

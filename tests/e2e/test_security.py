@@ -23,7 +23,7 @@ from stockwatch.core.limits import Limits
 from tests.conftest import csv_bytes
 from tests.live_server import live_server
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "stockwatch"
+SRC = Path(__file__).resolve().parents[2] / "src" / "stockwatch"
 
 
 def wait_done(c: httpx.Client, upload_id: int) -> dict[str, object]:

@@ -232,7 +232,7 @@ def test_a_50_mb_file_is_read_from_s3_in_bounded_memory(aws: Aws) -> None:
         capture_output=True,
         text=True,
         timeout=600,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])

@@ -1,4 +1,6 @@
-"""The ordering rule: newest upload wins, repeats change nothing, whatever the order."""
+"""SQL that states a core rule, checked against the core: ordering and the alert candidates.
+
+The ordering rule: newest upload wins, repeats change nothing, whatever the order."""
 
 from __future__ import annotations
 
@@ -177,3 +179,40 @@ def test_a_repeated_row_in_one_file_is_an_error_on_the_later_line(
     assert app.conn.execute(
         "SELECT count FROM inventory WHERE item IN ('Item 0', 'Item 1') ORDER BY item"
     ).fetchall() == [(1,), (1,)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    changes=st.lists(
+        st.tuples(st.none() | st.integers(0, 12), st.integers(0, 12)), min_size=0, max_size=40
+    ),
+    bound=st.integers(0, 10),
+)
+def test_the_candidate_filter_sql_is_the_core_rule(
+    changes: list[tuple[int | None, int]], bound: int
+) -> None:
+    """The change feed's candidate query keeps exactly the changes the core says can matter."""
+    from stockwatch.core.alert_rules import can_change_alerts
+    from stockwatch.sqlite.unit_of_work import SqliteChangeFeed
+
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = connect(Path(tmp) / "twin.db")
+        conn.execute(
+            "INSERT INTO changes (store, item, old_count, new_count, upload_id)"
+            " VALUES ('before', 'x', 0, 0, 1)"
+        )  # fed before the unit of work began
+        feed = SqliteChangeFeed(conn)
+        feed.begin()
+        conn.executemany(
+            "INSERT INTO changes (store, item, old_count, new_count, upload_id)"
+            " VALUES ('S', ?, ?, ?, 2)",
+            [(f"item {n}", old, new) for n, (old, new) in enumerate(changes)],
+        )
+        found = [(c.item, c.old_count, c.new_count) for b in feed.candidates(bound) for c in b]
+        conn.close()
+    expected = [
+        (f"item {n}", old, new)
+        for n, (old, new) in enumerate(changes)
+        if can_change_alerts(old, new, bound)
+    ]
+    assert found == expected

@@ -15,7 +15,7 @@ from tests.conftest import csv_bytes
 from tests.live_server import LiveServer, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 if not CHROMIUM.exists() and not os.environ.get("CI"):
     pytest.skip(

@@ -1,0 +1,207 @@
+"""In-memory adapters of the service's ports, for testing the use cases alone.
+
+They keep to the core's rules (``decide``, ``can_change_alerts``) and nothing more, so a
+service test says what the use case does, whatever backend runs it. ``can_undo`` picks
+which kind of backend a test stands for: one with transactions (SQLite) or without
+(DynamoDB).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from stockwatch.core.alert_rules import OpenAlerts, can_change_alerts
+from stockwatch.core.digest import Digest
+from stockwatch.core.limits import Limits
+from stockwatch.core.loading import ChunkOutcome
+from stockwatch.core.model import AlertDecision, Row, StockChange
+from stockwatch.core.ordering import Outcome, decide
+from stockwatch.core.reader import Readable
+from stockwatch.core.report import FINISHED, UploadReport
+from stockwatch.core.thresholds import Threshold, Thresholds
+from stockwatch.service.ports import MissingObject, UploadJob
+from stockwatch.service.uploads import FileChunks
+
+
+@dataclass
+class State:
+    """Everything the fake backend stores; copied whole for a rollback."""
+
+    uploads: dict[int, dict[str, Any]] = field(default_factory=dict)
+    rows: dict[tuple[str, str], tuple[int, int, int]] = field(default_factory=dict)
+    changes: list[StockChange] = field(default_factory=list)
+    open_alerts: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    raised: list[AlertDecision] = field(default_factory=list)
+    outbox: list[tuple[int | str, Digest]] = field(default_factory=list)
+    thresholds: list[Threshold] = field(default_factory=list)
+
+
+class FakeWriter:
+    def __init__(self, state: State, calls: list[str]) -> None:
+        self.state = state
+        self.calls = calls
+
+    def apply(self, chunk: Sequence[Row], version: int) -> ChunkOutcome:
+        self.calls.append("apply")
+        outcome = ChunkOutcome()
+        for line, store, item, count in chunk:
+            now = self.state.rows.get((store, item))
+            result = decide(now[0] if now else None, now[1] if now else None, count, version)
+            if result in (Outcome.INSERT, Outcome.CHANGE):
+                self.state.changes.append(
+                    StockChange(store, item, now[0] if now else None, count, version)
+                )
+                self.state.rows[(store, item)] = (count, version, line)
+                outcome.loaded += 1
+            elif result is Outcome.CONFIRM:
+                self.state.rows[(store, item)] = (count, version, line)
+                outcome.unchanged += 1
+            elif result is Outcome.STALE:
+                outcome.superseded += 1
+            else:
+                outcome.repeats.append((line, now[2] if now else 0, store, item))
+        return outcome
+
+
+class FakeUndo:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+        self.saved = copy.deepcopy(uow.state)
+
+    def undo(self) -> bool:
+        if not self.uow.can_undo:
+            return False
+        self.uow.state.__dict__.update(copy.deepcopy(self.saved).__dict__)
+        return True
+
+
+class FakeUnitOfWork:
+    """All the ports at once; each repository is this object under another name."""
+
+    def __init__(self, can_undo: bool = True, limits: Limits | None = None) -> None:
+        self.can_undo = can_undo
+        self.limits = limits or Limits()
+        self.state = State()
+        self.files: dict[str, bytes] = {}
+        self.calls: list[str] = []
+        self.commits = 0
+        self.chunk_rows = 2  # small chunks, so a file can fail halfway through
+        self._start = 0
+        self._saved: State | None = None
+
+    # UploadUnitOfWork
+    uploads = property(lambda self: self)
+    objects = property(lambda self: self)
+    inventory = property(lambda self: self)
+    figures = property(lambda self: self)
+    thresholds = property(lambda self: self)
+    alerts = property(lambda self: self)
+    outbox = property(lambda self: self)
+
+    @property
+    def feed(self) -> Any:
+        return self if self.can_undo else None  # without transactions, a stream judges
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._saved = copy.deepcopy(self.state)
+        self._start = len(self.state.changes)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is not None:
+            self.rollback()
+
+    def commit(self) -> None:
+        self.commits += 1
+        self._saved = None
+
+    def rollback(self) -> None:
+        if self._saved is not None and self.can_undo:
+            self.state = self._saved
+        self._saved = None
+
+    # the test's way in
+    def add(self, name: str, data: bytes, strict: bool = False) -> int:
+        upload_id = len(self.state.uploads) + 1
+        self.files[f"objects/{upload_id}"] = data
+        self.state.uploads[upload_id] = {"name": name, "strict": strict, "report": None}
+        return upload_id
+
+    # UploadLog
+    def begin(self, upload_id: int) -> UploadJob:
+        upload = self.state.uploads[upload_id]
+        job = UploadJob(upload_id, upload_id, upload["name"], f"objects/{upload_id}")
+        job.strict = upload["strict"]
+        report = upload["report"]
+        if report is not None and report.status in FINISHED:
+            job.done = report
+        if upload.get("refuse"):
+            job.refusal = upload["refuse"]
+        return job
+
+    def trial(self, filename: str, strict: bool) -> UploadJob:
+        return UploadJob(None, len(self.state.uploads) + 1, filename, "", strict)
+
+    def finish(self, job: UploadJob, report: UploadReport) -> None:
+        assert isinstance(job.upload_id, int)
+        self.state.uploads[job.upload_id]["report"] = report
+
+    # Objects
+    def open(self, job: UploadJob) -> Readable:
+        if job.object_key not in self.files:
+            raise MissingObject(f"the stored file {job.object_key} is missing")
+        return io.BytesIO(self.files[job.object_key])
+
+    # Inventory
+    def read(self, job: UploadJob, source: Readable, on_progress: Any) -> FileChunks:
+        self.calls.append("read")
+        return FileChunks(source, self.limits, on_progress, self.chunk_rows)
+
+    def writer(self, job: UploadJob) -> FakeWriter:
+        return FakeWriter(self.state, self.calls)
+
+    @contextmanager
+    def attempt(self) -> Iterator[FakeUndo]:
+        yield FakeUndo(self)
+
+    # StoreFigures
+    def refresh(self, job: UploadJob) -> list[str]:
+        return sorted({c.store for c in self.state.changes[self._start :]})
+
+    # ThresholdStore
+    def load(self) -> Thresholds:
+        return Thresholds(self.state.thresholds)
+
+    # ChangeFeed
+    def candidates(self, bound: int) -> Iterator[list[StockChange]]:
+        changes = self.state.changes[self._start :]
+        yield [c for c in changes if can_change_alerts(c.old_count, c.new_count, bound)]
+
+    # Alerts
+    def open_alerts(self, changes: Sequence[StockChange]) -> OpenAlerts:
+        return {
+            (c.store, c.item): set(self.state.open_alerts.get((c.store, c.item), set()))
+            for c in changes
+        }
+
+    def record(
+        self, decisions: Sequence[AlertDecision], version: Any, now: str
+    ) -> list[AlertDecision]:
+        for d in decisions:
+            kinds = self.state.open_alerts.setdefault((d.store, d.item), set())
+            if d.action == "resolve":
+                kinds.discard(d.kind)
+            else:
+                self.state.raised.append(d)
+                if d.opens:
+                    kinds.add(d.kind)
+        return list(decisions)
+
+    # Outbox
+    def queue(self, upload_id: int | str, digest: Digest) -> None:
+        self.state.outbox.append((upload_id, digest))
