@@ -29,6 +29,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/ingest_bench.py
 	$(PY) bench/serve_bench.py
+	$(PY) bench/dynamodb_bench.py
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

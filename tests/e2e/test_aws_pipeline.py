@@ -216,7 +216,7 @@ def test_a_50_mb_file_is_read_from_s3_in_bounded_memory(aws: Aws) -> None:
     event = s3_event(aws)
     code = (
         "import json, resource, sys\n"
-        "from tests.test_aws_pipeline import FakeLambdaContext\n"
+        "from tests.e2e.test_aws_pipeline import FakeLambdaContext\n"
         "from stockwatch.handlers import load_inventory\n"
         "resource_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "(report,) = load_inventory(json.loads(sys.stdin.read()), FakeLambdaContext())"

@@ -20,7 +20,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_reader_properties import _csvish, consume
+from tests.unit.test_reader_properties import _csvish, consume
 
 CORPUS = sorted(
     p.read_bytes()[:4096]

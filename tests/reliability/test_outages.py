@@ -19,9 +19,9 @@ import httpx
 from aiosmtpd.controller import Controller
 
 from tests.conftest import csv_bytes
+from tests.e2e.test_email import Mailbox
 from tests.live_server import free_port
 from tests.reliability.common import WebhookLog, start_serve
-from tests.test_email import Mailbox
 
 OUTAGE = float(os.environ.get("STOCKWATCH_OUTAGE_SECONDS", "60"))
 
