@@ -263,4 +263,4 @@ def test_deleting_an_item_resolves_its_open_alerts_without_notifying(backend: Ba
     assert backend.open_alerts() == set()
     assert backend.notified_lines() == []
     (entry,) = backend.model().alerts(open_only=False, limit=10)
-    assert entry["resolved_at"]
+    assert entry.resolved_at

@@ -42,7 +42,7 @@ def test_the_six_lab_files_give_36_rows_and_6_alerts_and_twice_changes_nothing(
     assert len(queries.stock(app.conn)) == 36
     open_alerts = queries.alerts(app.conn, open_only=True)
     assert len(open_alerts) == 6
-    assert {a["kind"] for a in open_alerts} == {"out_of_stock"}
+    assert {a.kind for a in open_alerts} == {"out_of_stock"}
     assert len(receiver.received) == 6
     assert "Berlin is out of stock of Echo Plus" in receiver.received[0]["text"]
 
@@ -140,13 +140,13 @@ def test_back_in_stock_and_low_stock(app: EmbeddedStockwatch) -> None:
     ]
     third = ingest(app, "3.csv", csv_bytes(("Berlin", "Echo Show", 5)))
     assert third.alerts == []
-    alerts = {(a["kind"], a["item"]): a for a in queries.alerts(app.conn)}
-    assert alerts[("out_of_stock", "Echo Dot")]["resolved_at"] is not None
-    assert alerts[("back_in_stock", "Echo Dot")]["resolved_at"] is not None
-    assert alerts[("low_stock", "Echo Show")]["resolved_at"] is not None
+    alerts = {(a.kind, a.item): a for a in queries.alerts(app.conn)}
+    assert alerts[("out_of_stock", "Echo Dot")].resolved_at is not None
+    assert alerts[("back_in_stock", "Echo Dot")].resolved_at is not None
+    assert alerts[("low_stock", "Echo Show")].resolved_at is not None
     assert queries.alerts(app.conn, open_only=True) == []
     history = queries.history(app.conn, "Berlin", "Echo Show")
-    assert [(h["old_count"], h["count"]) for h in history] == [(None, 9), (9, 2), (2, 5)]
+    assert [(h.old_count, h.count) for h in history] == [(None, 9), (9, 2), (2, 5)]
 
 
 def test_one_digest_per_upload_listing_all_its_items(

@@ -22,6 +22,7 @@ from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.digest import compose_digest
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.ports import DeliveryError
+from stockwatch.core.rows import ThresholdRow
 from stockwatch.core.thresholds import Threshold, Thresholds
 
 LOG = "ALERTLOG"
@@ -74,11 +75,11 @@ class AlertStore:
     def thresholds(self) -> Thresholds:
         if self._thresholds is None:
             self._thresholds = Thresholds(
-                Threshold(t["store"], t["item"], t["minimum"]) for t in self.entries()
+                Threshold(t.store, t.item, t.minimum) for t in self.entries()
             )
         return self._thresholds
 
-    def entries(self) -> list[dict[str, Any]]:
+    def entries(self) -> list[ThresholdRow]:
         """The thresholds as the API lists them."""
         found = []
         pages = self.dynamodb.get_paginator("query").paginate(
@@ -90,14 +91,14 @@ class AlertStore:
             for item in page["Items"]:
                 store, item_name = item["sk"]["S"].split("\x1f", 1)
                 found.append(
-                    {
-                        "store": store,
-                        "item": item_name,
-                        "minimum": int(item["minimum"]["N"]),
-                        "updated_at": item.get("updated_at", {}).get("S", ""),
-                    }
+                    ThresholdRow(
+                        store,
+                        item_name,
+                        int(item["minimum"]["N"]),
+                        item.get("updated_at", {}).get("S", ""),
+                    )
                 )
-        return sorted(found, key=lambda t: (t["store"], t["item"]))
+        return sorted(found, key=lambda t: (t.store, t.item))
 
     def set_threshold(self, store: str, item: str, minimum: int, now: str = "") -> None:
         self.dynamodb.put_item(

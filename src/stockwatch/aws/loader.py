@@ -31,6 +31,7 @@ from stockwatch.core.clock import utc_now
 from stockwatch.core.limits import Limits
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
+from stockwatch.core.rows import ThresholdRow
 from stockwatch.core.thresholds import Thresholds
 from stockwatch.service import uploads as upload_service
 from stockwatch.service.ports import MissingObject, UploadJob
@@ -226,7 +227,7 @@ class DynamoThresholds:
     def load(self) -> Thresholds:
         return self.store.thresholds()
 
-    def entries(self) -> list[dict[str, Any]]:
+    def entries(self) -> list[ThresholdRow]:
         return self.store.entries()
 
     def set(self, entries: Any, now: str) -> None:

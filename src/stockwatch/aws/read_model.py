@@ -18,7 +18,15 @@ from stockwatch.aws.alerting import LOG, AlertStore
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.core.alert_rules import stock_level
 from stockwatch.core.clock import utc_now
-from stockwatch.service.reads import UploadIdError, report_fields
+from stockwatch.core.rows import (
+    AlertRow,
+    HistoryPoint,
+    StockRow,
+    StoreSummary,
+    ThresholdRow,
+    UploadRow,
+)
+from stockwatch.service.reads import UploadIdError
 
 VERSION_ID = re.compile(r"^\d{4}-\d\d-\d\dT[^~/]+~[0-9A-Za-z]{32,}$")
 API_KEY = re.compile(r"^[A-Za-z0-9._ -]{1,200}$")
@@ -33,16 +41,16 @@ def version_of(upload_id: str) -> str:
     return upload_id.replace("~", "#")
 
 
-def _upload(item: dict[str, Any], upload_id: str | None = None) -> dict[str, Any]:
+def _upload(item: dict[str, Any], upload_id: str | None = None) -> UploadRow:
     version = item["sk"]["S"]
-    return {
-        "id": upload_id or id_of(version),
-        "file": item["object_key"]["S"],
-        "status": item["status"]["S"],
-        "received_at": item.get("received_at", {}).get("S", version.split("#", 1)[0]),
-        "finished_at": item.get("finished_at", {}).get("S"),
-        **report_fields(json.loads(item["report"]["S"])),
-    }
+    return UploadRow.of(
+        upload_id or id_of(version),
+        item["object_key"]["S"],
+        item["status"]["S"],
+        item.get("received_at", {}).get("S", version.split("#", 1)[0]),
+        item.get("finished_at", {}).get("S"),
+        json.loads(item["report"]["S"]),
+    )
 
 
 class DynamoReadModel:
@@ -53,7 +61,7 @@ class DynamoReadModel:
         self.s3 = s3
         self.alert_store = AlertStore(dynamodb, settings.state_table)
 
-    def stores(self) -> list[dict[str, Any]]:
+    def stores(self) -> list[StoreSummary]:
         return store_stats.stores(self.dynamodb, self.settings.state_table)
 
     def stock_page(
@@ -63,7 +71,7 @@ class DynamoReadModel:
         q: str | None,
         after: tuple[str, str] | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> list[StockRow]:
         """Filters run here, page by page, until ``limit`` rows match.
 
         Within a store rows come in item order; across stores in the table's own order
@@ -88,7 +96,7 @@ class DynamoReadModel:
         if after is not None:
             request["ExclusiveStartKey"] = {"Store": {"S": after[0]}, "Item": {"S": after[1]}}
         needle = q.lower() if q else None
-        rows: list[dict[str, Any]] = []
+        rows: list[StockRow] = []
         while len(rows) < limit:
             request["Limit"] = max(PAGE, limit)
             call = self.dynamodb.query if store is not None else self.dynamodb.scan
@@ -100,15 +108,7 @@ class DynamoReadModel:
                     continue
                 if needle and needle not in i.lower() and needle not in s.lower():
                     continue
-                rows.append(
-                    {
-                        "store": s,
-                        "item": i,
-                        "count": count,
-                        "updated_at": item.get("UpdatedAt", {}).get("S"),
-                        "status": state,
-                    }
-                )
+                rows.append(StockRow(s, i, count, item.get("UpdatedAt", {}).get("S"), state))
                 if len(rows) == limit:
                     break
             if "LastEvaluatedKey" not in response:
@@ -116,7 +116,7 @@ class DynamoReadModel:
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return rows
 
-    def history(self, store: str, item: str) -> list[dict[str, Any]]:
+    def history(self, store: str, item: str) -> list[HistoryPoint]:
         found = self.dynamodb.get_item(
             TableName=self.settings.table,
             Key={"Store": {"S": store}, "Item": {"S": item}},
@@ -126,17 +126,11 @@ class DynamoReadModel:
             return []
         points = json.loads(found.get("History", {}).get("S", "[]"))
         return [
-            {
-                "seq": n,
-                "old_count": old,
-                "count": new,
-                "upload_id": id_of(version),
-                "changed_at": version.split("#", 1)[0],
-            }
+            HistoryPoint(n, old, new, id_of(version), version.split("#", 1)[0])
             for n, (old, new, version) in enumerate(points, start=1)
         ]
 
-    def alerts(self, open_only: bool, limit: int) -> list[dict[str, Any]]:
+    def alerts(self, open_only: bool, limit: int) -> list[AlertRow]:
         response = self.dynamodb.query(
             TableName=self.settings.state_table,
             IndexName="ByTime",
@@ -149,21 +143,21 @@ class DynamoReadModel:
         for item in response["Items"]:
             decision = json.loads(item["decision"]["S"])
             found.append(
-                {
-                    "id": item["log_sk"]["S"] if open_only else item["sk"]["S"],
-                    "kind": decision["kind"],
-                    "store": decision["store"],
-                    "item": decision["item"],
-                    "count": decision["count"],
-                    "minimum": decision["minimum"],
-                    "upload_id": id_of(item["upload"]["S"]) if "upload" in item else None,
-                    "raised_at": item["raised_at"]["S"],
-                    "resolved_at": item.get("resolved_at", {}).get("S"),
-                }
+                AlertRow(
+                    item["log_sk"]["S"] if open_only else item["sk"]["S"],
+                    decision["kind"],
+                    decision["store"],
+                    decision["item"],
+                    decision["count"],
+                    decision["minimum"],
+                    id_of(item["upload"]["S"]) if "upload" in item else None,
+                    item["raised_at"]["S"],
+                    item.get("resolved_at", {}).get("S"),
+                )
             )
         return found
 
-    def thresholds(self) -> list[dict[str, Any]]:
+    def thresholds(self) -> list[ThresholdRow]:
         return self.alert_store.entries()
 
     def set_thresholds(self, entries: list[tuple[str, str, int]]) -> None:
@@ -174,21 +168,21 @@ class DynamoReadModel:
     def delete_threshold(self, store: str, item: str) -> bool:
         return self.alert_store.delete_threshold(store, item)
 
-    def upload(self, upload_id: str) -> dict[str, Any] | None:
+    def upload(self, upload_id: str) -> UploadRow | None:
         if VERSION_ID.match(upload_id):
             return self._processed(version_of(upload_id))
         if not API_KEY.match(upload_id):
             raise UploadIdError(f"{upload_id[:40]!r} is not an upload id")
         return self._by_key(upload_id)
 
-    def _processed(self, version: str, upload_id: str | None = None) -> dict[str, Any] | None:
+    def _processed(self, version: str, upload_id: str | None = None) -> UploadRow | None:
         item = self.dynamodb.get_item(
             TableName=self.settings.state_table,
             Key={"pk": {"S": "UPLOAD"}, "sk": {"S": version}},
         ).get("Item")
         return None if item is None else _upload(item, upload_id)
 
-    def _by_key(self, key: str) -> dict[str, Any] | None:
+    def _by_key(self, key: str) -> UploadRow | None:
         bucket = self.settings.bucket
         mark = self.dynamodb.get_item(
             TableName=self.settings.state_table,
@@ -205,14 +199,10 @@ class DynamoReadModel:
             if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return {
-            "id": key,
-            "file": key,
-            "status": "processing" if mark is not None else "queued",
-            "received_at": head["LastModified"].isoformat(),
-        }
+        status = "processing" if mark is not None else "queued"
+        return UploadRow(key, key, status, head["LastModified"].isoformat())
 
-    def uploads(self, limit: int, before: str | None) -> list[dict[str, Any]]:
+    def uploads(self, limit: int, before: str | None) -> list[UploadRow]:
         request: dict[str, Any] = {
             "TableName": self.settings.state_table,
             "KeyConditionExpression": "pk = :p",

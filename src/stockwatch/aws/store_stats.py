@@ -17,11 +17,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from stockwatch.core.alert_rules import stock_level
+from stockwatch.core.rows import StockStatus, StoreSummary
 from stockwatch.core.thresholds import Thresholds
 
 PK = "STORE"
 # The API's names for the core's stock levels.
-STATUS = {"out": "out_of_stock", "low": "low_stock", "ok": "ok"}
+STATUS: dict[str, StockStatus] = {"out": "out_of_stock", "low": "low_stock", "ok": "ok"}
 
 
 def count_store(dynamodb: Any, table: str, store: str, thresholds: Thresholds) -> dict[str, int]:
@@ -73,7 +74,7 @@ def refresh(
                 raise  # else a count that started later is stored already
 
 
-def stores(dynamodb: Any, state_table: str) -> list[dict[str, Any]]:
+def stores(dynamodb: Any, state_table: str) -> list[StoreSummary]:
     found = []
     pages = dynamodb.get_paginator("query").paginate(
         TableName=state_table,
@@ -83,13 +84,13 @@ def stores(dynamodb: Any, state_table: str) -> list[dict[str, Any]]:
     for page in pages:
         for item in page["Items"]:
             found.append(
-                {
-                    "store": item["sk"]["S"],
-                    "items": int(item["items"]["N"]),
-                    "out_of_stock": int(item["out_of_stock"]["N"]),
-                    "low_stock": int(item["low_stock"]["N"]),
-                    "updated_at": item["counted_at"]["S"],
-                }
+                StoreSummary(
+                    item["sk"]["S"],
+                    int(item["items"]["N"]),
+                    int(item["out_of_stock"]["N"]),
+                    int(item["low_stock"]["N"]),
+                    item["counted_at"]["S"],
+                )
             )
-    found.sort(key=lambda s: (-s["out_of_stock"], -s["low_stock"], s["store"]))
+    found.sort(key=lambda s: (-s.out_of_stock, -s.low_stock, s.store))
     return found

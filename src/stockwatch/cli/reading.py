@@ -7,6 +7,7 @@ import click
 from stockwatch.cli.context import Context, json_option, pass_context
 from stockwatch.cli.output import describe_report, print_json, print_table
 from stockwatch.core.export import stock_csv
+from stockwatch.core.rows import to_json
 from stockwatch.service.reads import UploadIdError, list_alerts, list_stock, report_of
 
 
@@ -34,11 +35,11 @@ def stock(
         for text in stock_csv(rows):
             click.echo(text, nl=False)
     elif as_json:
-        print_json(rows)
+        print_json(to_json(rows))
     else:
         print_table(
             ("store", "item", "count", "updated"),
-            [(r["store"], r["item"], r["count"], r["updated_at"]) for r in rows],
+            [(r.store, r.item, r.count, r.updated_at) for r in rows],
             "No stock rows yet; load a file with `stockwatch ingest FILE`.",
         )
 
@@ -52,20 +53,12 @@ def alerts(state: Context, open_only: bool, limit: int | None, as_json: bool) ->
     """Alerts, newest first."""
     rows = list_alerts(state.runtime.model(), open_only, limit)
     if as_json:
-        print_json(rows)
+        print_json(to_json(rows))
     else:
         print_table(
             ("id", "kind", "store", "item", "count", "raised", "resolved"),
             [
-                (
-                    a["id"],
-                    a["kind"],
-                    a["store"],
-                    a["item"],
-                    a["count"],
-                    a["raised_at"],
-                    a["resolved_at"] or "open",
-                )
+                (a.id, a.kind, a.store, a.item, a.count, a.raised_at, a.resolved_at or "open")
                 for a in rows
             ],
             "No alerts.",
@@ -80,19 +73,12 @@ def uploads(state: Context, limit: int, as_json: bool) -> None:
     """Recent uploads and their status."""
     found = state.runtime.model().uploads(limit, None)
     if as_json:
-        print_json(found)
+        print_json(to_json(found))
     else:
         print_table(
             ("id", "file", "status", "loaded", "rejected", "received"),
             [
-                (
-                    u["id"],
-                    u["file"],
-                    u["status"],
-                    u.get("rows_loaded", ""),
-                    u.get("rows_rejected", ""),
-                    u.get("received_at", ""),
-                )
+                (u.id, u.file, u.status, u.rows_loaded, u.rows_rejected, u.received_at)
                 for u in found
             ],
             "No uploads yet.",
@@ -127,10 +113,10 @@ def history(state: Context, store: str, item: str, as_json: bool) -> None:
     """How the count of ITEM in STORE changed over time (on AWS: the last eight changes)."""
     rows = state.runtime.model().history(store, item)
     if as_json:
-        print_json(rows)
+        print_json(to_json(rows))
     else:
         print_table(
             ("when", "from", "to", "upload"),
-            [(r["changed_at"], r["old_count"], r["count"], r["upload_id"]) for r in rows],
+            [(r.changed_at, r.old_count, r.count, r.upload_id) for r in rows],
             f"No history for {item!r} in {store!r}.",
         )

@@ -8,6 +8,7 @@ import click
 
 from stockwatch.cli.context import Context, json_option, pass_context
 from stockwatch.cli.output import print_json, print_table
+from stockwatch.core.rows import to_json
 from stockwatch.service import thresholds as rules
 
 
@@ -23,11 +24,11 @@ def thresholds_list(state: Context, as_json: bool) -> None:
     """Show the thresholds."""
     rows = state.runtime.model().thresholds()
     if as_json:
-        print_json(rows)
+        print_json(to_json(rows))
     else:
         print_table(
             ("store", "item", "minimum"),
-            [(r["store"], r["item"], r["minimum"]) for r in rows],
+            [(r.store, r.item, r.minimum) for r in rows],
             "No thresholds set.",
         )
 

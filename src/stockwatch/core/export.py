@@ -13,6 +13,8 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from stockwatch.core.rows import StockRow
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ("store", "item", "count", "status", "updated_at")
 
@@ -23,13 +25,13 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-def stock_csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+def stock_csv(rows: Iterable[StockRow]) -> Iterator[str]:
     """The header, then one CSV line per row, produced as the rows are read."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([spreadsheet_safe(row.get(column, "")) for column in COLUMNS])
+        writer.writerow([spreadsheet_safe(getattr(row, column)) for column in COLUMNS])
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)

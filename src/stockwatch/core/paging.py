@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+
+from stockwatch.core.rows import StockRow
 
 # A backend's stock page: the rows after a (store, item) cursor, at most the given number.
-StockPage = Callable[[tuple[str, str] | None, int], list[dict[str, Any]]]
+StockPage = Callable[[tuple[str, str] | None, int], list[StockRow]]
 
 
-def walk_stock(
-    page: StockPage, limit: int | None = None, size: int = 500
-) -> Iterator[dict[str, Any]]:
+def walk_stock(page: StockPage, limit: int | None = None, size: int = 500) -> Iterator[StockRow]:
     """Every row (at most ``limit``), following each page's last (store, item) as cursor."""
     taken = 0
     after: tuple[str, str] | None = None
@@ -22,4 +21,4 @@ def walk_stock(
         taken += len(rows)
         if len(rows) < want:
             return
-        after = (rows[-1]["store"], rows[-1]["item"])
+        after = (rows[-1].store, rows[-1].item)

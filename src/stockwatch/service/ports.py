@@ -21,6 +21,7 @@ from stockwatch.core.loading import ReadSummary
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import UploadReport
+from stockwatch.core.rows import ThresholdRow
 from stockwatch.core.thresholds import Thresholds
 
 
@@ -108,7 +109,7 @@ class Alerts(Protocol):
 class ThresholdStore(Protocol):
     def load(self) -> Thresholds: ...
 
-    def entries(self) -> list[dict[str, Any]]: ...
+    def entries(self) -> list[ThresholdRow]: ...
 
     def set(self, entries: Sequence[tuple[str, str, int]], now: str) -> None: ...
 

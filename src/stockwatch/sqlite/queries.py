@@ -7,6 +7,7 @@ from typing import Any
 
 from stockwatch.core.clock import utc_now
 from stockwatch.core.paging import walk_stock
+from stockwatch.core.rows import AlertRow, HistoryPoint, StockRow, StoreSummary, ThresholdRow
 from stockwatch.core.thresholds import WILDCARD
 from stockwatch.sqlite.database import transaction
 
@@ -16,7 +17,7 @@ def stock(
     store: str | None = None,
     out_of_stock: bool = False,
     limit: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[StockRow]:
     """Stock rows with the keys store, item, count, updated_at, status, walking ``stock_page``."""
     status = "out_of_stock" if out_of_stock else None
     return list(
@@ -28,7 +29,7 @@ def stock(
 
 def alerts(
     conn: sqlite3.Connection, open_only: bool = False, limit: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[AlertRow]:
     sql = (
         "SELECT id, kind, store, item, count, minimum, upload_id, raised_at, resolved_at"
         " FROM alerts"
@@ -40,26 +41,13 @@ def alerts(
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    return [
-        {
-            "id": a,
-            "kind": k,
-            "store": s,
-            "item": i,
-            "count": c,
-            "minimum": m,
-            "upload_id": u,
-            "raised_at": r,
-            "resolved_at": z,
-        }
-        for a, k, s, i, c, m, u, r, z in conn.execute(sql, params)
-    ]
+    return [AlertRow(*row) for row in conn.execute(sql, params)]
 
 
-def history(conn: sqlite3.Connection, store: str, item: str) -> list[dict[str, Any]]:
+def history(conn: sqlite3.Connection, store: str, item: str) -> list[HistoryPoint]:
     return [
-        {"seq": q, "old_count": o, "count": n, "upload_id": u, "changed_at": t}
-        for q, o, n, u, t in conn.execute(
+        HistoryPoint(*row)
+        for row in conn.execute(
             "SELECT c.seq, c.old_count, c.new_count, c.upload_id, u.started_at"
             " FROM changes AS c JOIN uploads AS u ON u.id = c.upload_id"
             " WHERE c.store = ? AND c.item = ? ORDER BY c.seq",
@@ -68,10 +56,10 @@ def history(conn: sqlite3.Connection, store: str, item: str) -> list[dict[str, A
     ]
 
 
-def thresholds(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def thresholds(conn: sqlite3.Connection) -> list[ThresholdRow]:
     return [
-        {"store": s, "item": i, "minimum": m, "updated_at": u}
-        for s, i, m, u in conn.execute(
+        ThresholdRow(*row)
+        for row in conn.execute(
             "SELECT store, item, minimum, updated_at FROM thresholds ORDER BY store, item"
         )
     ]
@@ -95,10 +83,10 @@ def delete_threshold(conn: sqlite3.Connection, store: str, item: str) -> bool:
     return cursor.rowcount > 0
 
 
-def stores(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def stores(conn: sqlite3.Connection) -> list[StoreSummary]:
     return [
-        {"store": s, "items": n, "out_of_stock": o, "low_stock": low, "updated_at": u}
-        for s, n, o, low, u in conn.execute(
+        StoreSummary(*row)
+        for row in conn.execute(
             "SELECT st.store, st.items, st.out_of_stock, st.low_stock, up.started_at"
             " FROM store_stats AS st LEFT JOIN uploads AS up ON up.id = st.upload_id"
             " ORDER BY st.out_of_stock DESC, st.low_stock DESC, st.store"
@@ -122,7 +110,7 @@ def stock_page(
     q: str | None = None,
     after: tuple[str, str] | None = None,
     limit: int = 100,
-) -> list[dict[str, Any]]:
+) -> list[StockRow]:
     """A page of stock rows in (store, item) order, after the (store, item) ``after``."""
     where: list[str] = []
     params: list[Any] = []
@@ -143,7 +131,4 @@ def stock_page(
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY i.store, i.item LIMIT ?"
     params.append(limit)
-    return [
-        {"store": s, "item": i, "count": c, "updated_at": u, "status": st}
-        for s, i, c, u, st in conn.execute(sql, params)
-    ]
+    return [StockRow(*row) for row in conn.execute(sql, params)]

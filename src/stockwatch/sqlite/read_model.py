@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from stockwatch.service.reads import UploadIdError, report_fields
+from stockwatch.core.rows import (
+    AlertRow,
+    HistoryPoint,
+    StockRow,
+    StoreSummary,
+    ThresholdRow,
+    UploadRow,
+)
+from stockwatch.service.reads import UploadIdError
 from stockwatch.sqlite import queries
 from stockwatch.sqlite.app import EmbeddedStockwatch, UploadRecord
 
@@ -17,22 +23,22 @@ def _upload_id(text: str) -> int:
     return int(text)
 
 
-def _report(record: UploadRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "file": record.filename,
-        "status": record.status,
-        "received_at": record.received_at,
-        "finished_at": record.finished_at,
-        **report_fields(record.report.to_json() if record.report else None),
-    }
+def _report(record: UploadRecord) -> UploadRow:
+    return UploadRow.of(
+        record.id,
+        record.filename,
+        record.status,
+        record.received_at,
+        record.finished_at,
+        record.report.to_json() if record.report else None,
+    )
 
 
 class SqliteReadModel:
     def __init__(self, db: EmbeddedStockwatch) -> None:
         self.db = db
 
-    def stores(self) -> list[dict[str, Any]]:
+    def stores(self) -> list[StoreSummary]:
         return queries.stores(self.db.conn)
 
     def stock_page(
@@ -42,16 +48,16 @@ class SqliteReadModel:
         q: str | None,
         after: tuple[str, str] | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> list[StockRow]:
         return queries.stock_page(self.db.conn, store, status, q, after, limit)
 
-    def history(self, store: str, item: str) -> list[dict[str, Any]]:
+    def history(self, store: str, item: str) -> list[HistoryPoint]:
         return queries.history(self.db.conn, store, item)
 
-    def alerts(self, open_only: bool, limit: int) -> list[dict[str, Any]]:
+    def alerts(self, open_only: bool, limit: int) -> list[AlertRow]:
         return queries.alerts(self.db.conn, open_only=open_only, limit=limit)
 
-    def thresholds(self) -> list[dict[str, Any]]:
+    def thresholds(self) -> list[ThresholdRow]:
         return queries.thresholds(self.db.conn)
 
     def set_thresholds(self, entries: list[tuple[str, str, int]]) -> None:
@@ -60,11 +66,11 @@ class SqliteReadModel:
     def delete_threshold(self, store: str, item: str) -> bool:
         return queries.delete_threshold(self.db.conn, store, item)
 
-    def upload(self, upload_id: str) -> dict[str, Any] | None:
+    def upload(self, upload_id: str) -> UploadRow | None:
         record = self.db.upload(_upload_id(upload_id))
         return None if record is None else _report(record)
 
-    def uploads(self, limit: int, before: str | None) -> list[dict[str, Any]]:
+    def uploads(self, limit: int, before: str | None) -> list[UploadRow]:
         start = _upload_id(before) if before is not None else None
         return [_report(r) for r in self.db.uploads(limit, start)]
 

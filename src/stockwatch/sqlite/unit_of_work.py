@@ -23,6 +23,7 @@ from stockwatch.core.loading import ReadSummary
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
+from stockwatch.core.rows import ThresholdRow
 from stockwatch.core.thresholds import Threshold, Thresholds
 from stockwatch.service.ports import MissingObject, UploadJob
 from stockwatch.service.uploads import FileChunks
@@ -246,7 +247,7 @@ class SqliteThresholds:
             for s, i, m in self.conn.execute("SELECT store, item, minimum FROM thresholds")
         )
 
-    def entries(self) -> list[dict[str, Any]]:
+    def entries(self) -> list[ThresholdRow]:
         return queries.thresholds(self.conn)
 
     def set(self, entries: Sequence[tuple[str, str, int]], now: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -13,6 +13,14 @@ from pydantic import BaseModel, Field
 
 from stockwatch.core.export import stock_csv
 from stockwatch.core.paging import walk_stock
+from stockwatch.core.rows import (
+    AlertRow,
+    HistoryPoint,
+    StockRow,
+    StoreSummary,
+    ThresholdRow,
+    UploadRow,
+)
 from stockwatch.service.reads import ReadModel, UploadIdError
 from stockwatch.service.thresholds import ThresholdError, set_thresholds
 from stockwatch.web.backend import WebBackend
@@ -25,48 +33,9 @@ class Queued(BaseModel):
     status: Literal["queued"]
 
 
-class RowErrorModel(BaseModel):
-    line: int
-    field: str
-    message: str
-
-
-class Report(BaseModel):
-    id: int | str
-    file: str
-    status: str
-    received_at: str
-    finished_at: str | None = None
-    rows_loaded: int = 0
-    rows_unchanged: int = 0
-    rows_superseded: int = 0
-    rows_rejected: int = 0
-    message: str | None = None
-    errors: list[RowErrorModel] = []
-    warnings: list[str] = []
-    alerts: list[dict[str, Any]] = []
-    alerts_total: int = 0
-
-
 class UploadPage(BaseModel):
-    uploads: list[Report]
+    uploads: list[UploadRow]
     next_before: int | str | None
-
-
-class Store(BaseModel):
-    store: str
-    items: int
-    out_of_stock: int
-    low_stock: int
-    updated_at: str | None
-
-
-class StockRow(BaseModel):
-    store: str
-    item: str
-    count: int
-    updated_at: str | None
-    status: Literal["out_of_stock", "low_stock", "ok"]
 
 
 class StockPage(BaseModel):
@@ -74,34 +43,10 @@ class StockPage(BaseModel):
     next_cursor: str | None
 
 
-class HistoryPoint(BaseModel):
-    seq: int
-    old_count: int | None
-    count: int
-    upload_id: int | str
-    changed_at: str | None
-
-
-class Alert(BaseModel):
-    id: int | str
-    kind: str
-    store: str
-    item: str
-    count: int
-    minimum: int | None
-    upload_id: int | str | None
-    raised_at: str
-    resolved_at: str | None
-
-
 class ThresholdIn(BaseModel):
     store: Annotated[str, Field(min_length=1, max_length=200)]
     item: Annotated[str, Field(min_length=1, max_length=200)]
     minimum: Annotated[int, Field(ge=0, le=10**12)]
-
-
-class Threshold(ThresholdIn):
-    updated_at: str
 
 
 def _cursor(store: str, item: str) -> str:
@@ -118,7 +63,7 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
     return store, item
 
 
-def _upload(model: ReadModel, upload_id: str) -> dict[str, Any] | None:
+def _upload(model: ReadModel, upload_id: str) -> UploadRow | None:
     try:
         return model.upload(upload_id)
     except UploadIdError as exc:
@@ -138,8 +83,8 @@ def build_router(backend: WebBackend) -> APIRouter:
             headers={"Location": f"/api/uploads/{upload_id}"},
         )
 
-    @api.get("/uploads/{upload_id}", response_model=Report)
-    def get_upload(upload_id: Annotated[str, Path(max_length=1024)]) -> dict[str, Any]:
+    @api.get("/uploads/{upload_id}", response_model=UploadRow)
+    def get_upload(upload_id: Annotated[str, Path(max_length=1024)]) -> UploadRow:
         found = _upload(backend.model(), upload_id)
         if found is None:
             raise HTTPException(404, f"there is no upload {upload_id}")
@@ -154,11 +99,11 @@ def build_router(backend: WebBackend) -> APIRouter:
             records = backend.model().uploads(limit, before)
         except UploadIdError as exc:
             raise HTTPException(422, f"before: {exc}") from None
-        next_before = records[-1]["id"] if len(records) == limit else None
-        return UploadPage(uploads=[Report(**r) for r in records], next_before=next_before)
+        next_before = records[-1].id if len(records) == limit else None
+        return UploadPage(uploads=records, next_before=next_before)
 
-    @api.get("/stores", response_model=list[Store])
-    def list_stores() -> list[dict[str, Any]]:
+    @api.get("/stores", response_model=list[StoreSummary])
+    def list_stores() -> list[StoreSummary]:
         return backend.model().stores()
 
     @api.get("/stock", response_model=StockPage)
@@ -171,8 +116,8 @@ def build_router(backend: WebBackend) -> APIRouter:
     ) -> StockPage:
         after = _decode_cursor(cursor) if cursor else None
         rows = backend.model().stock_page(store, status, q, after, limit)
-        next_cursor = _cursor(rows[-1]["store"], rows[-1]["item"]) if len(rows) == limit else None
-        return StockPage(rows=[StockRow(**r) for r in rows], next_cursor=next_cursor)
+        next_cursor = _cursor(rows[-1].store, rows[-1].item) if len(rows) == limit else None
+        return StockPage(rows=rows, next_cursor=next_cursor)
 
     @api.get("/stock.csv", response_class=StreamingResponse)
     def export_stock(
@@ -192,25 +137,25 @@ def build_router(backend: WebBackend) -> APIRouter:
         )
 
     @api.get("/stock/{store}/{item}/history", response_model=list[HistoryPoint])
-    def item_history(store: str, item: str) -> list[dict[str, Any]]:
+    def item_history(store: str, item: str) -> list[HistoryPoint]:
         points = backend.model().history(store, item)
         if not points:
             raise HTTPException(404, f"no stock of {item!r} in {store!r}")
         return points
 
-    @api.get("/alerts", response_model=list[Alert])
+    @api.get("/alerts", response_model=list[AlertRow])
     def list_alerts(
         open: bool = False,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 200,
-    ) -> list[dict[str, Any]]:
+    ) -> list[AlertRow]:
         return backend.model().alerts(open, limit)
 
-    @api.get("/thresholds", response_model=list[Threshold])
-    def list_thresholds() -> list[dict[str, Any]]:
+    @api.get("/thresholds", response_model=list[ThresholdRow])
+    def list_thresholds() -> list[ThresholdRow]:
         return backend.model().thresholds()
 
-    @api.put("/thresholds", response_model=list[Threshold])
-    def put_thresholds(entries: list[ThresholdIn]) -> list[dict[str, Any]]:
+    @api.put("/thresholds", response_model=list[ThresholdRow])
+    def put_thresholds(entries: list[ThresholdIn]) -> list[ThresholdRow]:
         """Set (or replace) thresholds; ``*`` as store or item means all."""
         model = backend.model()
         try:

@@ -13,7 +13,7 @@ from typing import Protocol
 from fastapi import Request
 
 from stockwatch.core.limits import Limits
-from stockwatch.service.reads import ReadModel, UploadIdError, report_fields
+from stockwatch.service.reads import ReadModel, UploadIdError
 from stockwatch.web.events import EventBus
 from stockwatch.web.metrics import Metrics
 
@@ -42,4 +42,4 @@ class WebBackend(Protocol):
         ...
 
 
-__all__ = ["ReadModel", "UploadIdError", "WebBackend", "report_fields"]
+__all__ = ["ReadModel", "UploadIdError", "WebBackend"]

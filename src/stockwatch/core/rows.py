@@ -1,0 +1,124 @@
+"""What the read model gives: typed rows, the same from every backend.
+
+The API's response models and the CLI's output come from these, so a field added here is
+added everywhere, and a backend cannot return a shape the others do not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+StockStatus = Literal["out_of_stock", "low_stock", "ok"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSummary:
+    store: str
+    items: int
+    out_of_stock: int
+    low_stock: int
+    updated_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StockRow:
+    store: str
+    item: str
+    count: int
+    updated_at: str | None
+    status: StockStatus
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
+    seq: int
+    old_count: int | None
+    count: int
+    upload_id: int | str
+    changed_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    id: int | str
+    kind: str
+    store: str
+    item: str
+    count: int
+    minimum: int | None
+    upload_id: int | str | None
+    raised_at: str
+    resolved_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdRow:
+    store: str
+    item: str
+    minimum: int
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowErrorRow:
+    line: int
+    field: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRow:
+    """An upload and, once processed, its report."""
+
+    id: int | str
+    file: str
+    status: str
+    received_at: str
+    finished_at: str | None = None
+    rows_loaded: int = 0
+    rows_unchanged: int = 0
+    rows_superseded: int = 0
+    rows_rejected: int = 0
+    message: str | None = None
+    errors: list[RowErrorRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    alerts_total: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        upload_id: int | str,
+        file: str,
+        status: str,
+        received_at: str,
+        finished_at: str | None,
+        report: dict[str, Any] | None,
+    ) -> UploadRow:
+        """From an UploadReport's JSON (None while the upload waits)."""
+        if report is None:
+            return cls(upload_id, file, status, received_at, finished_at)
+        return cls(
+            upload_id,
+            file,
+            status,
+            received_at,
+            finished_at,
+            rows_loaded=report.get("rows_loaded", 0),
+            rows_unchanged=report.get("rows_unchanged", 0),
+            rows_superseded=report.get("rows_superseded", 0),
+            rows_rejected=report.get("rows_rejected", 0),
+            message=report.get("message"),
+            errors=[RowErrorRow(**e) for e in report.get("errors", [])],
+            warnings=list(report.get("warnings", [])),
+            alerts=list(report.get("alerts", [])),
+            alerts_total=report.get("alerts_total", 0),
+        )
+
+
+def to_json(row: Any) -> Any:
+    """A row, or a list of them, as plain JSON values (for the CLI's --json)."""
+    if isinstance(row, list):
+        return [to_json(r) for r in row]
+    return asdict(row)
