@@ -285,6 +285,53 @@ def test_two_uploads_racing_on_one_item_keep_the_newest(aws: Aws) -> None:
     assert writer.usage.requests["TransactWriteItems"] >= 2  # cancelled once, then retried
 
 
+def test_a_late_upload_racing_a_newer_confirmation_still_loses(aws: Aws) -> None:
+    """Upload A (older) marks Berlin and reads its rows; B (newer) marks Berlin and only
+    *confirms* Echo Dot, writing nothing. A's write carries a ConditionCheck on Berlin's
+    mark, so it is cancelled; A reads what B said from B's file in S3 and leaves Echo Dot
+    alone, while its own new item still loads. The stream is read after that cancelled
+    transaction with a fresh iterator, and still shows A's write (the moto trap)."""
+    from stockwatch.aws.inventory_table import DynamoInventoryWriter
+    from stockwatch.aws.store_marks import FileRef, StoreMarks
+    from stockwatch.core.limits import Limits
+
+    def writer(key: str) -> DynamoInventoryWriter:
+        marks = StoreMarks(aws.dynamodb, aws.state_table, aws.s3, Limits())
+        return DynamoInventoryWriter(
+            aws.dynamodb, aws.table, key, "now", marks, FileRef(aws.bucket, key)
+        )
+
+    first, older, newer = (
+        "2026-11-27T09:00:00.000Z#0",
+        "2026-11-27T10:00:00.000Z#1",
+        ("2026-11-27T10:00:01.000Z#2"),
+    )
+    writer("monday.csv").apply([(2, "Berlin", "Echo Dot", 5)], first)
+    stream_event(aws)  # what came before
+    aws.s3.put_object(Bucket=aws.bucket, Key="b.csv", Body=csv_bytes(("Berlin", "Echo Dot", 5)))
+    rival = writer("b.csv")
+
+    class RacedWriter(DynamoInventoryWriter):
+        raced = False
+
+        def read(self, keys: Any, consistent: bool = False) -> Any:
+            found = super().read(keys, consistent)
+            if not self.raced:  # the newer upload runs between our read and our write
+                self.raced = True
+                confirmed = rival.apply([(2, "Berlin", "Echo Dot", 5)], newer)
+                assert (confirmed.unchanged, rival.usage.write_units) == (1, 0)
+            return found
+
+    marks = StoreMarks(aws.dynamodb, aws.state_table, aws.s3, Limits())
+    late = RacedWriter(aws.dynamodb, aws.table, "a.csv", "now", marks, FileRef(aws.bucket, "a.csv"))
+    outcome = late.apply([(2, "Berlin", "Echo Dot", 3), (3, "Berlin", "Echo Show", 4)], older)
+    assert (outcome.loaded, outcome.superseded) == (1, 1)
+    assert stock(aws) == {("Berlin", "Echo Dot"): 5, ("Berlin", "Echo Show"): 4}
+    assert late.usage.requests["TransactWriteItems"] >= 3  # mark, cancelled write, write
+    records = stream_event(aws)["Records"]
+    assert [r["dynamodb"]["NewImage"]["Item"]["S"] for r in records] == ["Echo Show"]
+
+
 def test_throttled_reads_are_retried(aws: Aws) -> None:
     """DynamoDB returning UnprocessedKeys (what it does when throttled) is injected with
     botocore's Stubber, since moto never throttles; the writer asks again for the rest."""
