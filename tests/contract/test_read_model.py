@@ -99,3 +99,23 @@ def test_thresholds_set_listed_and_deleted(backend: Backend) -> None:
     ]
     delete_threshold(model, "*", "Echo Dot")
     assert [(t.store, t.item) for t in model.thresholds()] == [("Berlin", "*")]
+
+
+def test_low_stock_is_one_rule_in_alerts_stock_and_store_figures(backend: Backend) -> None:
+    """Below its minimum and above zero: low_stock alert, low_stock row, counted as low in
+    the store's figures; at zero it is out of stock instead, and never both."""
+    backend.set_threshold("Berlin", "*", 5)
+    backend.set_threshold("Berlin", "Echo Dot", 2)  # the item's own minimum wins
+    data = csv_bytes(
+        ("Berlin", "Echo Dot", 3), ("Berlin", "Echo Show", 3), ("Berlin", "Echo Plus", 0)
+    )
+    backend.process(backend.receive("b.csv", data))
+    model = backend.model()
+    statuses = {r.item: r.status for r in list_stock(model)}
+    assert statuses == {"Echo Dot": "ok", "Echo Show": "low_stock", "Echo Plus": "out_of_stock"}
+    assert backend.open_alerts() == {
+        ("low_stock", "Berlin", "Echo Show"),
+        ("out_of_stock", "Berlin", "Echo Plus"),
+    }
+    (berlin,) = model.stores()
+    assert (berlin.items, berlin.out_of_stock, berlin.low_stock) == (3, 1, 1)
