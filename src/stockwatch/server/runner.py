@@ -15,6 +15,7 @@ from stockwatch.server.workers import InboxWatcher, OutboxWorker, UploadWorker, 
 from stockwatch.web.app import create_app
 from stockwatch.web.auth import LOOPBACK, load_token
 from stockwatch.web.context import ServerContext
+from stockwatch.web.guard import allowed_hosts
 
 log = logging.getLogger("stockwatch.server")
 
@@ -49,7 +50,7 @@ def build(
             "and change your stock. Set STOCKWATCH_TOKEN=<a long random string> (or write it "
             f"to {data_dir / 'token'}), or listen on 127.0.0.1."
         )
-    ctx = ServerContext(data_dir, limits, tuple(channels), token)
+    ctx = ServerContext(data_dir, limits, tuple(channels), token, allowed_hosts(host))
     outbox = OutboxWorker(ctx, channels)
     uploads = UploadWorker(ctx, outbox)
     ctx.wake_worker = uploads.wake

@@ -17,6 +17,7 @@ from stockwatch import __version__
 from stockwatch.web.api import build_router
 from stockwatch.web.auth import bearer, token_matches
 from stockwatch.web.backend import WebBackend
+from stockwatch.web.guard import SiteGuard
 
 STATIC = Path(str(resources.files("stockwatch.web") / "static"))
 OPEN_PATHS = ("/healthz", "/openapi.json", "/docs", "/static/", "/vendor/", "/favicon")
@@ -122,4 +123,7 @@ def create_app(backend: WebBackend) -> FastAPI:
 
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(TokenGuard, token=backend.token)
+    app.add_middleware(
+        SiteGuard, token=backend.token, hosts=getattr(backend, "allowed_hosts", None)
+    )
     return app

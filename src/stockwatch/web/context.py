@@ -25,6 +25,7 @@ class ServerContext:
     limits: Limits = field(default_factory=Limits)
     channel_names: tuple[str, ...] = ("console",)
     token: str | None = None
+    allowed_hosts: frozenset[str] | None = None  # Host names answered for; None: any
     bus: EventBus = field(default_factory=EventBus)
     metrics: Metrics = field(default_factory=Metrics)
     # Called after an upload is queued, so the worker starts at once instead of polling.
