@@ -13,7 +13,7 @@ from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel
 from stockwatch.server.workers import InboxWatcher, OutboxWorker, UploadWorker, Worker
 from stockwatch.web.app import create_app
-from stockwatch.web.auth import LOOPBACK, load_token
+from stockwatch.web.auth import TokenError, check_strength, load_token
 from stockwatch.web.context import ServerContext
 from stockwatch.web.guard import allowed_hosts
 
@@ -43,20 +43,18 @@ def build(
     channels: Mapping[str, AlertChannel],
     inbox: Path | None,
 ) -> tuple[ServerContext, list[Worker]]:
-    token = load_token(data_dir)
-    if host not in LOOPBACK and token is None:
-        raise TokenRequired(
-            f"refusing to listen on {host} without a token: anyone who can reach it could read "
-            "and change your stock. Set STOCKWATCH_TOKEN=<a long random string> (or write it "
-            f"to {data_dir / 'token'}), or listen on 127.0.0.1."
-        )
+    try:
+        token = load_token(data_dir)
+        check_strength(token, host)
+    except TokenError as exc:
+        raise TokenRequired(str(exc)) from None
     ctx = ServerContext(data_dir, limits, tuple(channels), token, allowed_hosts(host))
     outbox = OutboxWorker(ctx, channels)
     uploads = UploadWorker(ctx, outbox)
     ctx.wake_worker = uploads.wake
     workers: list[Worker] = [uploads, outbox]
     if inbox is not None:
-        inbox.mkdir(parents=True, exist_ok=True)
+        inbox.mkdir(mode=0o700, parents=True, exist_ok=True)
         workers.append(InboxWatcher(ctx, inbox, uploads))
     return ctx, workers
 

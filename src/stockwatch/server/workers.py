@@ -107,7 +107,7 @@ class InboxWatcher(Worker):
         self._sizes: dict[Path, int] = {}
         self._in_hand: dict[int, Path] = {}
         for folder in ("processing", "processed", "rejected"):
-            (inbox / folder).mkdir(parents=True, exist_ok=True)
+            (inbox / folder).mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def step(self) -> None:
         self._take_new_files(self.db)

@@ -20,7 +20,13 @@ from stockwatch.core.ports import StoredObject
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import UploadReport
 from stockwatch.service import uploads as upload_service
-from stockwatch.sqlite.database import DATABASE_NAME, DataDirError, connect, transaction
+from stockwatch.sqlite.database import (
+    DATABASE_NAME,
+    DataDirError,
+    connect,
+    private_dir,
+    transaction,
+)
 from stockwatch.sqlite.object_store import FolderObjectStore, ObjectTooLarge, safe_filename
 from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES
 from stockwatch.sqlite.records import UploadRecord, fetch_upload, fetch_uploads
@@ -44,7 +50,7 @@ class EmbeddedStockwatch:
         self.read_ahead_min_bytes = READ_AHEAD_MIN_BYTES
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(data_dir)
         except OSError as exc:
             raise DataDirError(
                 f"cannot create the data directory {data_dir}: {exc.strerror}"

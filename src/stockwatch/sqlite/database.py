@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +26,21 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def private_dir(path: Path) -> None:
+    """Create the data directory 0700 (an existing one is left as its owner set it)."""
+    if not path.exists():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)  # mkdir's mode passes through the umask
+
+
+def private_file(path: Path) -> None:
+    """Create a database file 0600 before SQLite opens it; its -wal and -shm follow it."""
+    if not path.exists():
+        # On failure SQLite says what is wrong (read-only, full) when it opens the file.
+        with contextlib.suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open the database in WAL mode, migrating it to the current schema.
 
@@ -41,6 +58,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
                 timeout=30,
             )
         else:
+            private_file(path)
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA busy_timeout = 30000")
         if not readonly:

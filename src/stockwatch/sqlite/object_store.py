@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import uuid
@@ -14,6 +15,17 @@ from stockwatch.core.ports import ObjectTooLarge, StoredObject
 from stockwatch.core.reader import Readable
 
 
+def _private_dirs(folder: Path) -> None:
+    """``mkdir -p`` with every folder it creates 0700 (``parents=True`` would not)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for each in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another writer made it meanwhile
+            each.mkdir(mode=0o700)
+
+
 class ObjectWriter:
     """Writes ``<key>.part``, enforcing the size limit; ``commit`` publishes it atomically."""
 
@@ -23,7 +35,9 @@ class ObjectWriter:
         self.max_bytes = max_bytes
         self.size = 0
         self._partial = path.with_name(path.name + ".part")
-        self._out: BinaryIO = open(self._partial, "wb")  # noqa: SIM115 - closed in commit/abort
+        # Private (0600): inventory files are the chain's business, not every local user's.
+        descriptor = os.open(self._partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._out: BinaryIO = os.fdopen(descriptor, "wb")
         self._digest = hashlib.sha256()
 
     def write(self, block: bytes) -> None:
@@ -78,7 +92,7 @@ class FolderObjectStore:
     def writer(self, key: str, max_bytes: int) -> ObjectWriter:
         """An object written piece by piece (an HTTP body as it arrives)."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(path.parent)
         return ObjectWriter(key, path, max_bytes)
 
     def path_of(self, key: str) -> Path:

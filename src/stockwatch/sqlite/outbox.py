@@ -20,11 +20,13 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from stockwatch.core.clock import utc_now
 from stockwatch.core.digest import Digest
 from stockwatch.core.ports import AlertChannel, DeliveryError
 from stockwatch.core.retry import retry_delay_seconds
+from stockwatch.sqlite.database import private_file
 
 log = logging.getLogger("stockwatch.outbox")
 LEASE = timedelta(seconds=60)
@@ -95,6 +97,7 @@ class Receipts:
         self.conn: sqlite3.Connection | None = None
         if main:  # an in-memory main database keeps no receipts
             path = os.path.join(os.path.dirname(main), "deliveries.db")
+            private_file(Path(path))
             self.conn = sqlite3.connect(path, isolation_level=None, timeout=30)
             self.conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL survives a killed process (the case this exists for); a power cut
