@@ -57,11 +57,44 @@ def page(browser: Browser, server: LiveServer) -> Iterator[Page]:
     page = context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    blocked = watch_csp(page)
     page.goto(server.url + "/")
     expect(page.locator("#live")).to_have_text("live")
     yield page
     assert dialogs == [], "a script ran from the data"
+    assert blocked == [], "the Content-Security-Policy blocked part of the dashboard"
     context.close()
+
+
+def watch_csp(page: Page) -> list[str]:
+    """Console reports of anything the Content-Security-Policy refused, and page errors."""
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda m: found.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.on("pageerror", lambda e: found.append(str(e)))
+    return found
+
+
+def test_the_api_docs_work_offline_under_the_same_policy(
+    browser: Browser, server: LiveServer
+) -> None:
+    page = browser.new_page()
+    blocked = watch_csp(page)
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith(server.url) else None,
+    )
+    response = page.goto(server.url + "/docs")
+    assert response is not None
+    headers = response.headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    expect(page.locator(".opblock-summary-path", has_text="/api/uploads").first).to_be_visible()
+    assert blocked == [] and outside == []
+    page.close()
 
 
 def upload(page: Page, tmp_path: Path, name: str, data: bytes) -> None:

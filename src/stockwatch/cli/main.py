@@ -78,7 +78,10 @@ def serve(ctx: click.Context, host: str, port: int, inbox: Path | None, demo: bo
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    click.echo(f"stockwatch dashboard: http://{host}:{port}/  (data in {state.data_dir})", err=True)
+
+    def listening(url: str) -> None:
+        click.echo(f"stockwatch dashboard: {url}  (data in {state.data_dir})", err=True)
+
     try:
         run_server(
             state.data_dir,
@@ -87,6 +90,7 @@ def serve(ctx: click.Context, host: str, port: int, inbox: Path | None, demo: bo
             state.limits,
             state.channels,
             inbox or state.data_dir / "inbox",
+            listening,
         )
     except TokenRequired as exc:
         raise click.UsageError(str(exc)) from None

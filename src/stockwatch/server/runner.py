@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import socket
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -12,6 +13,7 @@ import uvicorn
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel
 from stockwatch.server.workers import InboxWatcher, OutboxWorker, UploadWorker, Worker
+from stockwatch.sqlite.database import private_dir
 from stockwatch.web.app import create_app
 from stockwatch.web.auth import TokenError, check_strength, load_token
 from stockwatch.web.context import ServerContext
@@ -27,9 +29,23 @@ class TokenRequired(Exception):
 class _Server(uvicorn.Server):
     """Ends the live event streams as soon as a stop is asked for."""
 
-    def __init__(self, config: uvicorn.Config, ctx: ServerContext) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        ctx: ServerContext,
+        on_listening: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__(config)
         self.ctx = ctx
+        self.on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Say where the dashboard is only once the port is really ours."""
+        await super().startup(sockets)
+        if self.started and self.on_listening is not None:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            shown = f"[{host}]" if ":" in host else host
+            self.on_listening(f"http://{shown}:{port}/")
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.ctx.bus.close()
@@ -66,8 +82,9 @@ def serve(
     limits: Limits,
     channels: Mapping[str, AlertChannel],
     inbox: Path | None,
+    on_listening: Callable[[str], None] | None = None,
 ) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     ctx, workers = build(data_dir, host, limits, channels, inbox)
     for worker in workers:
         worker.start()
@@ -80,7 +97,7 @@ def serve(
         timeout_graceful_shutdown=5,
     )
     try:
-        _Server(config, ctx).run()
+        _Server(config, ctx, on_listening).run()
     except KeyboardInterrupt:
         pass  # uvicorn has shut down cleanly and passes the signal on; so do we, quietly
     finally:

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockwatch import __version__
 from stockwatch.web.api import build_router
@@ -21,6 +21,48 @@ from stockwatch.web.guard import SiteGuard
 
 STATIC = Path(str(resources.files("stockwatch.web") / "static"))
 OPEN_PATHS = ("/healthz", "/openapi.json", "/docs", "/static/", "/vendor/", "/favicon")
+
+
+# The dashboard and /docs load only their own files; nothing may frame them.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"
+    " img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:;"
+    " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class SecurityHeaders:
+    """Every response says what it may load, that its type is as declared, and no frames."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def _swagger(name: str) -> Path | None:
+    """Swagger UI's files, installed from PyPI with the ``swagger-ui-bundle`` package."""
+    import swagger_ui_bundle
+
+    folder = Path(swagger_ui_bundle.swagger_ui_path)
+    path = folder / name
+    return path if "/" not in name and path.is_file() else None
 
 
 def _plotly_js() -> Path:
@@ -63,6 +105,8 @@ def create_app(backend: WebBackend) -> FastAPI:
         title="stockwatch",
         version=__version__,
         description="Inventory files in; stock levels and out-of-stock alerts out.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.include_router(build_router(backend))
 
@@ -117,6 +161,17 @@ def create_app(backend: WebBackend) -> FastAPI:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> FileResponse:
+        return FileResponse(STATIC / "docs.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/vendor/swagger/{name}", include_in_schema=False)
+    def swagger(name: str) -> FileResponse:
+        path = _swagger(name)
+        if path is None:
+            raise HTTPException(404, "not found")
+        return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
+
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> PlainTextResponse:
         return PlainTextResponse("", status_code=204)
@@ -126,4 +181,5 @@ def create_app(backend: WebBackend) -> FastAPI:
     app.add_middleware(
         SiteGuard, token=backend.token, hosts=getattr(backend, "allowed_hosts", None)
     )
+    app.add_middleware(SecurityHeaders)
     return app
