@@ -17,6 +17,7 @@ from stockwatch import __version__
 from stockwatch.web.api import build_router
 from stockwatch.web.auth import bearer, token_matches
 from stockwatch.web.backend import WebBackend
+from stockwatch.web.body_limit import BodyLimit
 from stockwatch.web.guard import SiteGuard
 
 STATIC = Path(str(resources.files("stockwatch.web") / "static"))
@@ -176,6 +177,7 @@ def create_app(backend: WebBackend) -> FastAPI:
     def favicon() -> PlainTextResponse:
         return PlainTextResponse("", status_code=204)
 
+    app.add_middleware(BodyLimit)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(TokenGuard, token=backend.token)
     app.add_middleware(

@@ -7,8 +7,13 @@ an oversize upload is refused without being read.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
 from fastapi import HTTPException, Request
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from stockwatch.core.filenames import safe_filename
 from stockwatch.core.ports import ObjectSink, ObjectTooLarge, StoredObject, UploadTarget
@@ -22,6 +27,24 @@ RAW_TYPES = {
     b"application/vnd.ms-excel",  # what some browsers call a .csv file
 }
 MULTIPART_SLACK = 64 * 1024
+# The longest wait for the next block of a body: a client that stops sending holds a
+# connection and a .part file, so it is cut off.
+BODY_READ_TIMEOUT = 60.0
+log = logging.getLogger("stockwatch.web")
+
+
+async def body_blocks(request: Request) -> AsyncIterator[bytes]:
+    """The request body block by block, each within ``BODY_READ_TIMEOUT`` seconds."""
+    timeout = BODY_READ_TIMEOUT
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            block = await asyncio.wait_for(stream.__anext__(), timeout)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise HTTPException(408, f"no part of the body came for {timeout:.0f} s") from None
+        yield block
 
 
 def too_large(max_bytes: int) -> HTTPException:
@@ -47,7 +70,7 @@ async def receive_upload(
             name = safe_filename(request.query_params.get("filename") or "upload.csv")
             writer = objects.writer(objects.new_key(name), max_bytes)
             try:
-                async for block in request.stream():
+                async for block in body_blocks(request):
                     writer.write(block)
             except BaseException:
                 writer.abort()
@@ -58,6 +81,9 @@ async def receive_upload(
             return name, writer.commit()
     except ObjectTooLarge:
         raise too_large(max_bytes) from None
+    except ClientDisconnect:
+        log.info("the client went away during an upload; nothing was kept")
+        raise HTTPException(400, "the client went away before the body was complete") from None
     raise HTTPException(
         415,
         f"cannot take content type {mime.decode('latin-1') or '(none)'}: send text/csv with "
@@ -77,6 +103,14 @@ class _FilePart:
         self.writer: ObjectSink | None = None
         self.filename = "upload.csv"
         self.current: ObjectSink | None = None
+        self.ended = False
+
+    def on_end(self) -> None:
+        self.ended = True
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self.field += data[start:end]
@@ -119,18 +153,29 @@ async def _receive_multipart(
             "on_headers_finished": part.on_headers_finished,
             "on_part_data": part.on_part_data,
             "on_part_end": part.on_part_end,
+            "on_end": part.on_end,
         },
     )
+    received = 0
     try:
-        async for block in request.stream():
+        async for block in body_blocks(request):
+            # The whole body counts, other fields included, not only the file.
+            received += len(block)
+            if received > max_bytes + MULTIPART_SLACK:
+                raise ObjectTooLarge("the request body is over the limit")
             parser.write(block)
         parser.finalize()
-    except ObjectTooLarge:
+    except (ObjectTooLarge, ClientDisconnect, HTTPException):
+        part.abort()
         raise
     except Exception as exc:
-        if part.writer is not None:
-            part.writer.abort()
+        part.abort()
         raise HTTPException(422, f"the multipart body cannot be read: {exc}") from None
+    if not part.ended:
+        part.abort()
+        raise HTTPException(
+            422, "the multipart body is incomplete: its closing boundary never came"
+        )
     if part.writer is None:
         raise HTTPException(422, "the multipart body has no field named file")
     if part.writer.size == 0:
