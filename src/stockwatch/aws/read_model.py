@@ -30,6 +30,8 @@ from stockwatch.service.reads import UploadIdError
 
 VERSION_ID = re.compile(r"^\d{4}-\d\d-\d\dT[^~/]+~[0-9A-Za-z]{32,}$")
 API_KEY = re.compile(r"^[A-Za-z0-9._ -]{1,200}$")
+# What an upload id looks like here, for the API's schema: a version or an S3 key.
+UPLOAD_ID_PATTERN = r"^(\d{4}-\d\d-\d\dT[^~/]+~[0-9A-Za-z]{32,}|[A-Za-z0-9._ -]{1,200})$"
 PAGE = 200
 
 

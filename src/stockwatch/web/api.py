@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from stockwatch.core.export import stock_csv
 from stockwatch.core.paging import walk_stock
@@ -43,10 +43,62 @@ class StockPage(BaseModel):
     next_cursor: str | None
 
 
+# One character that is not whitespace as Python's str.strip() knows it, spelled out: a
+# client's regex engine (JavaScript's \s, say) may count fewer characters as space.
+NOT_BLANK = r"[^\t-\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number, not text or true/false")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("must be a whole number")
+    return int(value)
+
+
 class ThresholdIn(BaseModel):
-    store: Annotated[str, Field(min_length=1, max_length=200)]
-    item: Annotated[str, Field(min_length=1, max_length=200)]
-    minimum: Annotated[int, Field(ge=0, le=10**12)]
+    # Not blank: something other than spaces (``*`` for all).
+    store: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+    item: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+    # `false` and "7" are not numbers; 7.0 is (JSON Schema's integer).
+    minimum: Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_whole_number)]
+
+
+class ErrorBody(BaseModel):
+    """Every error the server sends, whatever raised it."""
+
+    message: str
+    errors: list[dict[str, Any]] | None = None
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+# What any /api call may answer besides its own success.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("the body cannot be parsed (not JSON, not UTF-8)"),
+    401: _error("a token is set and the request did not carry it"),
+    403: _error("a cross-site write without a token"),
+    421: _error("the Host header names another server"),
+    422: _error("a parameter or the body is not valid"),
+}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "the inventory file: a raw CSV body (with ?filename=), or a form",
+        "content": {
+            "text/csv": {"schema": {"type": "string", "minLength": 1}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
 
 
 def _cursor(store: str, item: str) -> str:
@@ -71,11 +123,27 @@ def _upload(model: ReadModel, upload_id: str) -> UploadRow | None:
 
 
 def build_router(backend: WebBackend) -> APIRouter:
-    api = APIRouter(prefix="/api")
+    api = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+    id_pattern = getattr(backend, "upload_id_pattern", None)
 
-    @api.post("/uploads", status_code=202, response_model=Queued)
-    async def create_upload(request: Request, strict: bool = False) -> JSONResponse:
-        """Upload an inventory file: a multipart field ``file``, or a raw CSV body."""
+    @api.post(
+        "/uploads",
+        status_code=202,
+        response_model=Queued,
+        openapi_extra=UPLOAD_BODY,
+        responses={
+            408: _error("the body stopped arriving"),
+            413: _error("the file or the body is over the limit"),
+            415: _error("neither text/csv nor a multipart form"),
+        },
+    )
+    async def create_upload(
+        request: Request, strict: bool = False, filename: str | None = None
+    ) -> JSONResponse:
+        """Upload an inventory file: a multipart field ``file``, or a raw CSV body.
+
+        ``filename`` names a raw body; it is declared here and read by the receiver.
+        """
         upload_id = await backend.accept_upload(request, strict)
         return JSONResponse(
             {"id": int(upload_id) if upload_id.isdigit() else upload_id, "status": "queued"},
@@ -83,8 +151,13 @@ def build_router(backend: WebBackend) -> APIRouter:
             headers={"Location": f"/api/uploads/{upload_id}"},
         )
 
-    @api.get("/uploads/{upload_id}", response_model=UploadRow)
-    def get_upload(upload_id: Annotated[str, Path(max_length=1024)]) -> UploadRow:
+    @api.get(
+        "/uploads/{upload_id}", response_model=UploadRow, responses={404: _error("no such upload")}
+    )
+    def get_upload(
+        # Defaults, not annotations: the pattern is this backend's, known only here.
+        upload_id: str = Path(max_length=1024, pattern=id_pattern),
+    ) -> UploadRow:
         found = _upload(backend.model(), upload_id)
         if found is None:
             raise HTTPException(404, f"there is no upload {upload_id}")
@@ -93,7 +166,7 @@ def build_router(backend: WebBackend) -> APIRouter:
     @api.get("/uploads", response_model=UploadPage)
     def list_uploads(
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-        before: Annotated[str | None, Query(max_length=1024)] = None,
+        before: str | None = Query(None, max_length=1024, pattern=id_pattern),
     ) -> UploadPage:
         try:
             records = backend.model().uploads(limit, before)
@@ -119,7 +192,11 @@ def build_router(backend: WebBackend) -> APIRouter:
         next_cursor = _cursor(rows[-1].store, rows[-1].item) if len(rows) == limit else None
         return StockPage(rows=rows, next_cursor=next_cursor)
 
-    @api.get("/stock.csv", response_class=StreamingResponse)
+    @api.get(
+        "/stock.csv",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    )
     def export_stock(
         store: Annotated[str | None, Query(max_length=200)] = None,
         status: Literal["out_of_stock", "low_stock"] | None = None,
@@ -136,12 +213,32 @@ def build_router(backend: WebBackend) -> APIRouter:
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
-    @api.get("/stock/{store}/{item}/history", response_model=list[HistoryPoint])
-    def item_history(store: str, item: str) -> list[HistoryPoint]:
+    def history(store: str, item: str) -> list[HistoryPoint]:
         points = backend.model().history(store, item)
         if not points:
             raise HTTPException(404, f"no stock of {item!r} in {store!r}")
         return points
+
+    @api.get(
+        "/history",
+        response_model=list[HistoryPoint],
+        responses={404: _error("no such item in that store")},
+    )
+    def item_history_by_query(
+        store: Annotated[str, Query(min_length=1, max_length=200)],
+        item: Annotated[str, Query(min_length=1, max_length=200)],
+    ) -> list[HistoryPoint]:
+        """How an item's count changed; works for any name, ``/`` included."""
+        return history(store, item)
+
+    @api.get(
+        "/stock/{store}/{item}/history",
+        response_model=list[HistoryPoint],
+        responses={404: _error("no such item in that store")},
+    )
+    def item_history(store: str, item: str) -> list[HistoryPoint]:
+        """The same by path; names holding ``/`` need ``/api/history``."""
+        return history(store, item)
 
     @api.get("/alerts", response_model=list[AlertRow])
     def list_alerts(
@@ -154,7 +251,11 @@ def build_router(backend: WebBackend) -> APIRouter:
     def list_thresholds() -> list[ThresholdRow]:
         return backend.model().thresholds()
 
-    @api.put("/thresholds", response_model=list[ThresholdRow])
+    @api.put(
+        "/thresholds",
+        response_model=list[ThresholdRow],
+        responses={413: _error("the body is over 1 MiB")},
+    )
     def put_thresholds(entries: list[ThresholdIn]) -> list[ThresholdRow]:
         """Set (or replace) thresholds; ``*`` as store or item means all."""
         model = backend.model()

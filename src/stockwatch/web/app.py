@@ -8,9 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockwatch import __version__
@@ -101,6 +104,20 @@ class TokenGuard:
         await self.app(scope, receive, send)
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route takes at ``path`` (Starlette names only the first route's).
+
+    Each method is tried against the routes as the router would, so routers nested by
+    ``include_router`` answer too.
+    """
+    found = []
+    for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"):
+        scope = {"type": "http", "path": path, "method": method, "root_path": ""}
+        if any(route.matches(scope)[0] == Match.FULL for route in app.router.routes):
+            found.append(method)
+    return found
+
+
 def create_app(backend: WebBackend) -> FastAPI:
     app = FastAPI(
         title="stockwatch",
@@ -111,13 +128,37 @@ def create_app(backend: WebBackend) -> FastAPI:
     )
     app.include_router(build_router(backend))
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse(
-            {"message": exc.detail},
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+    def openapi() -> dict[str, Any]:
+        """The generated document, plus the bearer token as its security scheme (optional:
+        a loopback server may run without one)."""
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"}
+            }
+            schema["security"] = [{"bearer": []}, {}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Ours and the router's (404, 405) alike: JSON with a ``message``."""
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
+        message = exc.detail
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"there is nothing at {request.url.path[:200]}"
+        elif exc.status_code == 405 and message == "Method Not Allowed":
+            message = f"{request.method} is not allowed here; use {headers['Allow']}"
+        return JSONResponse({"message": message}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

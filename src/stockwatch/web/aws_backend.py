@@ -20,7 +20,7 @@ from fastapi import Request
 
 from stockwatch.aws.loader import STRICT_METADATA
 from stockwatch.aws.object_store import S3ObjectStore
-from stockwatch.aws.read_model import DynamoReadModel
+from stockwatch.aws.read_model import UPLOAD_ID_PATTERN, DynamoReadModel
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.core.filenames import safe_filename
 from stockwatch.core.limits import Limits
@@ -108,6 +108,8 @@ class AwsWebBackend:
     def __post_init__(self) -> None:
         self.dynamodb = self.settings.client("dynamodb")
         self.s3 = self.settings.client("s3")
+
+    upload_id_pattern = UPLOAD_ID_PATTERN
 
     def model(self) -> DynamoReadModel:
         return DynamoReadModel(self.settings, self.dynamodb, self.s3)

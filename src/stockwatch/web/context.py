@@ -26,6 +26,7 @@ class ServerContext:
     channel_names: tuple[str, ...] = ("console",)
     token: str | None = None
     allowed_hosts: frozenset[str] | None = None  # Host names answered for; None: any
+    upload_id_pattern: str = r"^[1-9][0-9]{0,17}$"  # ids are the upload's number here
     bus: EventBus = field(default_factory=EventBus)
     metrics: Metrics = field(default_factory=Metrics)
     # Called after an upload is queued, so the worker starts at once instead of polling.

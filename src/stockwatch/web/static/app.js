@@ -217,7 +217,7 @@ function drawStockTable() {
 }
 
 async function loadHistory(item) {
-  const points = await api(`/api/stock/${encodeURIComponent(state.store)}/${encodeURIComponent(item)}/history`);
+  const points = await api(`/api/history?store=${encodeURIComponent(state.store)}&item=${encodeURIComponent(item)}`);
   $("history-panel").hidden = false;
   $("history-title").textContent = `${item}: count over time`;
   if (!window.Plotly) return;
