@@ -17,6 +17,7 @@ from pathlib import Path
 from stockwatch.core.ports import AlertChannel
 from stockwatch.core.report import FINISHED
 from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.sqlite.database import DataDirError
 from stockwatch.sqlite.outbox import deliver
 from stockwatch.web.context import ServerContext
 
@@ -58,6 +59,9 @@ class Worker(threading.Thread):
             self._wake.clear()
             try:
                 self.step()
+            except DataDirError as exc:  # the database busy or the disk full: say so plainly
+                log.warning("%s: %s; trying again shortly", self.name, exc)
+                time.sleep(self.interval)
             except Exception:
                 log.exception("%s failed; trying again shortly", self.name)
                 time.sleep(self.interval)

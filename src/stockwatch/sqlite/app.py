@@ -14,18 +14,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from stockwatch.core.clock import utc_now
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import StoredObject
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import UploadReport
 from stockwatch.service import uploads as upload_service
+from stockwatch.sqlite.arrivals import Arrivals
 from stockwatch.sqlite.database import (
     DATABASE_NAME,
     DataDirError,
     connect,
     private_dir,
-    transaction,
 )
 from stockwatch.sqlite.object_store import FolderObjectStore, ObjectTooLarge, safe_filename
 from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES
@@ -57,8 +56,10 @@ class EmbeddedStockwatch:
             ) from None
         self.objects = FolderObjectStore(data_dir / "objects")
         self.conn = connect(data_dir / DATABASE_NAME)
+        self.arrivals = Arrivals(data_dir, self.conn)
 
     def close(self) -> None:
+        self.arrivals.close()
         self.conn.close()
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
@@ -67,7 +68,9 @@ class EmbeddedStockwatch:
             listener(kind, data)
 
     def unit_of_work(self) -> SqliteUnitOfWork:
-        uow = SqliteUnitOfWork(self.conn, self.objects, self.limits, self.channel_names, self._emit)
+        uow = SqliteUnitOfWork(
+            self.conn, self.objects, self.limits, self.channel_names, self._emit, self.arrivals
+        )
         uow.inventory.read_ahead_min_bytes = self.read_ahead_min_bytes
         return uow
 
@@ -80,21 +83,17 @@ class EmbeddedStockwatch:
         return self.register(name, stored, strict)
 
     def register(self, filename: str, stored: StoredObject, strict: bool = False) -> int:
-        """Queue a file already kept in the object store."""
+        """Queue a file already kept in the object store, without waiting for any upload
+        being processed (``arrivals``)."""
         name = safe_filename(filename)
-        with transaction(self.conn):
-            cursor = self.conn.execute(
-                "INSERT INTO uploads (filename, object_key, size, sha256, strict, status,"
-                " received_at) VALUES (?, ?, ?, ?, ?, 'queued', ?)",
-                (name, stored.key, stored.size, stored.sha256, int(strict), utc_now()),
-            )
-        assert cursor.lastrowid is not None
-        self._emit("upload", {"id": cursor.lastrowid, "file": name, "status": "queued"})
-        return cursor.lastrowid
+        upload_id = self.arrivals.add(name, stored, strict)
+        self._emit("upload", {"id": upload_id, "file": name, "status": "queued"})
+        return upload_id
 
     # -- processing ------------------------------------------------------------------------
 
     def pending_uploads(self) -> list[int]:
+        self.arrivals.absorb(self.conn)
         rows = self.conn.execute(
             "SELECT id FROM uploads WHERE status IN ('queued', 'processing') ORDER BY id"
         )
@@ -125,10 +124,16 @@ class EmbeddedStockwatch:
     # -- reading ---------------------------------------------------------------------------
 
     def upload(self, upload_id: int) -> UploadRecord | None:
-        return fetch_upload(self.conn, upload_id)
+        # The arrivals first: an upload moved meanwhile is then found in the main table.
+        return self.arrivals.get(upload_id) or fetch_upload(self.conn, upload_id)
 
     def uploads(self, limit: int = 50, before: int | None = None) -> list[UploadRecord]:
-        return fetch_uploads(self.conn, limit, before)
+        """Newest first: those still arriving, then the main table's."""
+        waiting = self.arrivals.waiting(limit, before)
+        done = fetch_uploads(self.conn, limit, before)
+        seen = {r.id for r in waiting}
+        merged = waiting + [r for r in done if r.id not in seen]
+        return sorted(merged, key=lambda r: r.id, reverse=True)[:limit]
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -41,6 +42,25 @@ def private_file(path: Path) -> None:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
+def ensure_wal(conn: sqlite3.Connection, tries: int = 200) -> None:
+    """Put the database in WAL mode, once, even when several connections open it at once.
+
+    Switching to WAL needs the database to itself, and SQLite answers "database is locked"
+    at once (the busy timeout does not apply) while another connection has it open; a
+    server's workers open theirs together on a new data directory. So: look first, and
+    retry the switch for a few seconds.
+    """
+    for attempt in range(tries):
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            return
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.02)
+
+
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open the database in WAL mode, migrating it to the current schema.
 
@@ -62,7 +82,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA busy_timeout = 30000")
         if not readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
+            ensure_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA cache_size = -65536")

@@ -26,7 +26,7 @@ from stockwatch.core.clock import utc_now
 from stockwatch.core.digest import Digest
 from stockwatch.core.ports import AlertChannel, DeliveryError
 from stockwatch.core.retry import retry_delay_seconds
-from stockwatch.sqlite.database import private_file
+from stockwatch.sqlite.database import ensure_wal, private_file
 
 log = logging.getLogger("stockwatch.outbox")
 LEASE = timedelta(seconds=60)
@@ -99,7 +99,8 @@ class Receipts:
             path = os.path.join(os.path.dirname(main), "deliveries.db")
             private_file(Path(path))
             self.conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA busy_timeout = 30000")
+            ensure_wal(self.conn)
             # NORMAL survives a killed process (the case this exists for); a power cut
             # could lose the last receipt, and then the idempotency key covers the repeat.
             self.conn.execute("PRAGMA synchronous = NORMAL")

@@ -28,6 +28,7 @@ from stockwatch.core.thresholds import Threshold, Thresholds
 from stockwatch.service.ports import MissingObject, UploadJob
 from stockwatch.service.uploads import FileChunks
 from stockwatch.sqlite import queries
+from stockwatch.sqlite.arrivals import Arrivals
 from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
 from stockwatch.sqlite.object_store import FolderObjectStore
 from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES, ReadAhead, StagedChunkWriter
@@ -38,13 +39,23 @@ Emit = Callable[[str, dict[str, Any]], None]
 
 
 class SqliteUploads:
-    def __init__(self, conn: sqlite3.Connection, emit: Emit, later: list[tuple[str, Any]]):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        emit: Emit,
+        later: list[tuple[str, Any]],
+        arrivals: Arrivals | None = None,
+    ):
         self.conn = conn
         self.emit = emit
         self.later = later  # events to tell once the unit of work commits
+        self.arrivals = arrivals
 
     def begin(self, upload_id: int) -> UploadJob:
         record = fetch_upload(self.conn, upload_id)
+        if record is None and self.arrivals is not None:
+            self.arrivals.absorb(self.conn)  # arrived, not yet moved into the main table
+            record = fetch_upload(self.conn, upload_id)
         if record is None:
             raise KeyError(upload_id)
         job = UploadJob(
@@ -62,7 +73,10 @@ class SqliteUploads:
         return job
 
     def trial(self, filename: str, strict: bool) -> UploadJob:
+        """The version the next upload would get: after every arrival too."""
         (version,) = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM uploads").fetchone()
+        if self.arrivals is not None:
+            version = max(version, self.arrivals.highest() + 1)
         return UploadJob(None, version, filename, "", strict)
 
     def finish(self, job: UploadJob, report: UploadReport) -> None:
@@ -311,12 +325,13 @@ class SqliteUnitOfWork:
         limits: Limits,
         channel_names: Sequence[str],
         emit: Emit,
+        arrivals: Arrivals | None = None,
     ) -> None:
         self.conn = conn
         self.limits = limits
         self.emit = emit
         self.later: list[tuple[str, Any]] = []
-        self.uploads = SqliteUploads(conn, emit, self.later)
+        self.uploads = SqliteUploads(conn, emit, self.later, arrivals)
         self.objects = SqliteObjects(objects)
         self.inventory = SqliteInventory(conn, self.objects, limits)
         self.feed = SqliteChangeFeed(conn)

@@ -1,0 +1,143 @@
+"""Uploads as they arrive, in a small database of their own (``arrivals.db``).
+
+Processing an upload holds the main database's write lock for its whole transaction (one
+upload, one transaction), which can be a minute for a file of millions of rows. Taking an
+upload in must not wait for that, so an arrival is written here: a short write on a
+database nothing else holds. Its id comes from here too, in arrival order, so it is still
+the upload's version. Before uploads are processed, arrivals are moved into the main
+``uploads`` table (``absorb``: an ``INSERT OR IGNORE`` then a delete, so a crash in between
+moves nothing twice), and until then the reads show them as queued.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from stockwatch.core.clock import utc_now
+from stockwatch.core.ports import StoredObject
+from stockwatch.sqlite.database import ensure_wal, private_file, transaction
+from stockwatch.sqlite.records import UploadRecord
+
+ARRIVALS_NAME = "arrivals.db"
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS arrivals (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " filename TEXT NOT NULL, object_key TEXT NOT NULL, size INTEGER NOT NULL,"
+    " sha256 TEXT NOT NULL, strict INTEGER NOT NULL, received_at TEXT NOT NULL)"
+)
+_SELECT = "SELECT id, filename, object_key, size, sha256, strict, received_at FROM arrivals"
+
+
+def _mounted_read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _record(row: tuple[Any, ...]) -> UploadRecord:
+    return UploadRecord(
+        row[0], row[1], row[2], row[3], row[4], bool(row[5]), "queued", row[6], None, None
+    )
+
+
+class Arrivals:
+    def __init__(self, data_dir: Path, main: sqlite3.Connection) -> None:
+        path = data_dir / ARRIVALS_NAME
+        self.conn: sqlite3.Connection | None = None
+        self.unavailable = ""
+        try:
+            private_file(path)
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            ensure_wal(conn)
+            # FULL: once the client has its 202, a power cut must not lose the arrival.
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute(_SCHEMA)
+            self.conn = conn
+            self._start_after(main)
+        except sqlite3.OperationalError as exc:
+            # A read-only data directory (or a full disk): reading still works, and taking
+            # an upload in says why it cannot.
+            self.conn = None
+            readonly = not os.access(data_dir, os.W_OK) or _mounted_read_only(data_dir)
+            self.unavailable = (
+                f"attempt to write a readonly database ({ARRIVALS_NAME})" if readonly else str(exc)
+            )
+
+    def _db(self) -> sqlite3.Connection:
+        if self.conn is None:
+            raise sqlite3.OperationalError(self.unavailable)
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+    def _start_after(self, main: sqlite3.Connection) -> None:
+        """New ids continue after every upload already in the main database."""
+        (highest,) = main.execute("SELECT coalesce(max(id), 0) FROM uploads").fetchone()
+        conn = self._db()
+        with transaction(conn):
+            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'arrivals'").fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES ('arrivals', ?)", (highest,)
+                )
+            elif row[0] < highest:
+                conn.execute(
+                    "UPDATE sqlite_sequence SET seq = ? WHERE name = 'arrivals'", (highest,)
+                )
+
+    def add(self, filename: str, stored: StoredObject, strict: bool) -> int:
+        conn = self._db()
+        with transaction(conn):
+            cursor = conn.execute(
+                "INSERT INTO arrivals (filename, object_key, size, sha256, strict, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (filename, stored.key, stored.size, stored.sha256, int(strict), utc_now()),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def get(self, upload_id: int) -> UploadRecord | None:
+        if self.conn is None:
+            return None
+        row = self.conn.execute(_SELECT + " WHERE id = ?", (upload_id,)).fetchone()
+        return None if row is None else _record(row)
+
+    def waiting(self, limit: int = 10**9, before: int | None = None) -> list[UploadRecord]:
+        if self.conn is None:
+            return []
+        rows = self.conn.execute(
+            _SELECT + " WHERE id < ? ORDER BY id DESC LIMIT ?",
+            (before if before is not None else 2**62, limit),
+        )
+        return [_record(r) for r in rows]
+
+    def highest(self) -> int:
+        if self.conn is None:
+            return 0
+        (seq,) = self.conn.execute(
+            "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'arrivals'"
+        ).fetchone()
+        return int(seq)
+
+    def absorb(self, main: sqlite3.Connection) -> int:
+        """Move the arrivals into the main ``uploads`` table; returns how many."""
+        if self.conn is None:
+            return 0
+        rows = self.conn.execute(_SELECT + " ORDER BY id").fetchall()
+        if not rows:
+            return 0
+        with transaction(main):
+            main.executemany(
+                "INSERT OR IGNORE INTO uploads (id, filename, object_key, size, sha256, strict,"
+                " status, received_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
+                rows,
+            )
+        with transaction(self.conn):
+            self.conn.execute("DELETE FROM arrivals WHERE id <= ?", (rows[-1][0],))
+        return len(rows)
