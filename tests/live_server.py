@@ -14,7 +14,7 @@ import uvicorn
 
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel
-from stockwatch.server.runner import build
+from stockwatch.server.runner import build, server_config
 from stockwatch.web.app import create_app
 from stockwatch.web.context import ServerContext
 
@@ -44,15 +44,9 @@ def live_server(
     for worker in workers:
         worker.start()
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(ctx),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            timeout_graceful_shutdown=1,
-        )
-    )
+    config = server_config(create_app(ctx), "127.0.0.1", port, log_level="warning")
+    config.timeout_graceful_shutdown = 1
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

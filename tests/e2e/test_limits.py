@@ -138,3 +138,17 @@ def test_a_client_that_disconnects_mid_body_is_one_info_line(
     assert "Traceback" not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     _nothing_kept(server)
+
+
+def test_a_client_that_sends_its_headers_too_slowly_is_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("stockwatch.server.runner.HEADER_TIMEOUT", 1.0)
+    with live_server(tmp_path / "slow") as live:
+        host, port = live.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHo")  # and then nothing more
+            started = time.monotonic()
+            assert sock.recv(1024) == b""  # the server closed the connection
+            assert time.monotonic() - started < 20
+        assert httpx.get(live.url + "/healthz").status_code == 200

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel
@@ -24,6 +27,44 @@ log = logging.getLogger("stockwatch.server")
 
 class TokenRequired(Exception):
     pass
+
+
+HEADER_TIMEOUT = 30.0  # seconds for a new connection to send its request line and headers
+
+
+class TimedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for the first request's headers.
+
+    uvicorn times out idle keep-alive connections but not a new one that sends its headers a
+    byte at a time; each such client would hold a descriptor for as long as it liked.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_deadline = self.loop.call_later(HEADER_TIMEOUT, self._headers_too_slow)
+
+    def _headers_too_slow(self) -> None:
+        if self.cycle is None and not self.transport.is_closing():
+            log.info("closed a connection that sent no complete request in %.0f s", HEADER_TIMEOUT)
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._header_deadline.cancel()
+        super().connection_lost(exc)
+
+
+def server_config(app: Any, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
+    """The one uvicorn configuration, for ``serve`` and the tests' live servers."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=5,
+        http=TimedH11Protocol,
+    )
 
 
 class _Server(uvicorn.Server):
@@ -88,14 +129,7 @@ def serve(
     ctx, workers = build(data_dir, host, limits, channels, inbox)
     for worker in workers:
         worker.start()
-    config = uvicorn.Config(
-        create_app(ctx),
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
+    config = server_config(create_app(ctx), host, port)
     try:
         _Server(config, ctx, on_listening).run()
     except KeyboardInterrupt:
