@@ -58,7 +58,11 @@ def ingest(state: Context, files: tuple[Path, ...], strict: bool, as_json: bool)
 @json_option
 @pass_context
 def validate(state: Context, files: tuple[Path, ...], strict: bool, as_json: bool) -> None:
-    """Report what ingesting each FILE would do, without writing anything."""
+    """Report what ingesting each FILE would do, without writing anything.
+
+    With --backend aws the file is checked on a throwaway local database: its rows and
+    errors as they would load, but not what the table on AWS holds already.
+    """
     reports = []
     for path in files:
         with progress_bar(f"checking {path.name}", path.stat().st_size) as on_progress:
