@@ -283,7 +283,6 @@ class AwsLoader:
         table: str,
         state_table: str,
         limits: Limits | None = None,
-        bucket: str = "",
     ) -> None:
         self.dynamodb = dynamodb
         self.s3 = s3
@@ -291,7 +290,6 @@ class AwsLoader:
         self.state_table = state_table
         self.limits = limits or Limits()
         self.usage = Usage()
-        self.bucket = bucket
 
     @classmethod
     def from_settings(cls, settings: AwsSettings, limits: Limits | None = None) -> AwsLoader:
@@ -301,7 +299,6 @@ class AwsLoader:
             settings.table,
             settings.state_table,
             limits,
-            settings.bucket,
         )
 
     def unit_of_work(self) -> AwsUnitOfWork:

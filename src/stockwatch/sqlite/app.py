@@ -19,6 +19,7 @@ from stockwatch.core.ports import StoredObject
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import UploadReport
 from stockwatch.service import uploads as upload_service
+from stockwatch.service.uploads import ProgressCallback
 from stockwatch.sqlite.arrivals import Arrivals
 from stockwatch.sqlite.database import (
     DATABASE_NAME,
@@ -30,8 +31,6 @@ from stockwatch.sqlite.object_store import FolderObjectStore, ObjectTooLarge, sa
 from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES
 from stockwatch.sqlite.records import UploadRecord, fetch_upload, fetch_uploads
 from stockwatch.sqlite.unit_of_work import SqliteUnitOfWork
-
-ProgressCallback = Callable[[int], None]
 
 
 class EmbeddedStockwatch:
