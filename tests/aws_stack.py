@@ -11,15 +11,18 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import Any
 
 import boto3
 import httpx
 import pytest
 from moto.server import ThreadedMotoServer
+
+from tests import moto_speed
 
 REGION = "us-east-1"
 
@@ -32,6 +35,10 @@ class FakeLambdaContext:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:stockwatch-test"
     aws_request_id: str = "test-request"
+    remaining_ms: int = 900_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
 
 
 @dataclass
@@ -58,7 +65,7 @@ class Aws:
 TEMPLATE = Path(__file__).resolve().parents[1] / "infra" / "template.yaml"
 
 
-def deploy_template(endpoint: str) -> dict[str, str]:
+def deploy_template(endpoint: str, parameters: dict[str, str] | None = None) -> dict[str, str]:
     """Translate infra/template.yaml with aws-sam-translator and create it in moto.
 
     Left out, because moto cannot run Lambda code: the event source mappings, the Lambda
@@ -90,7 +97,12 @@ def deploy_template(endpoint: str) -> dict[str, str]:
     bucket.pop("DependsOn", None)
     cloudformation = boto3.client("cloudformation", endpoint_url=endpoint, region_name=REGION)
     cloudformation.create_stack(
-        StackName="stockwatch", TemplateBody=json.dumps(resources), Capabilities=["CAPABILITY_IAM"]
+        StackName="stockwatch",
+        TemplateBody=json.dumps(resources),
+        Capabilities=["CAPABILITY_IAM"],
+        Parameters=[
+            {"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()
+        ],
     )
     stack = cloudformation.describe_stacks(StackName="stockwatch")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
@@ -105,11 +117,25 @@ def deploy_template(endpoint: str) -> dict[str, str]:
     for function in ("LoadInventoryFunction", "CheckStockFunction", "ApiFunction"):
         config = functions.get_function_configuration(FunctionName=physical[function])
         environment.update(config["Environment"]["Variables"])
+    # Moto's CloudFormation does not create AWS::SecretsManager::Secret: make the API token
+    # secret as the stack's GenerateSecretString would, and point the Api function at it.
+    assert "ApiTokenSecret" in template["Resources"]
+    secret = boto3.client("secretsmanager", endpoint_url=endpoint, region_name=REGION)
+    arn = secret.create_secret(Name="stockwatch-api-token", SecretString=token_urlsafe(30))["ARN"]
+    environment["STOCKWATCH_TOKEN_SECRET_ARN"] = arn
     return environment
 
 
-def running_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    """The ``aws`` fixture (in conftest): moto started, the template deployed, wired up."""
+def running_stack(
+    monkeypatch: pytest.MonkeyPatch,
+    before_deploy: Callable[[str], dict[str, str]] | None = None,
+) -> Iterator[Aws]:
+    """The ``aws`` fixture (in conftest): moto started, the template deployed, wired up.
+
+    ``before_deploy(endpoint)`` may create resources first (the lab's table and topic) and
+    returns the stack's parameters.
+    """
+    moto_speed.apply()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -124,7 +150,8 @@ def running_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         "STOCKWATCH_AWS_ENDPOINT_URL": endpoint,
     }.items():
         monkeypatch.setenv(name, value)
-    environment = deploy_template(endpoint)
+    parameters = before_deploy(endpoint) if before_deploy is not None else None
+    environment = deploy_template(endpoint, parameters)
     for name, value in environment.items():  # the deployed functions' own settings
         monkeypatch.setenv(name, value)
     client = lambda service: boto3.client(service, endpoint_url=endpoint, region_name=REGION)  # noqa: E731

@@ -14,8 +14,10 @@ from typing import Any, Protocol
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel
 from stockwatch.core.report import UploadReport
-from stockwatch.notify.config import ConfigError, channels_from_settings, load_settings
 from stockwatch.service.reads import ReadModel
+
+# Imported where used, not here: LoadInventory and CheckStock import this module and are
+# built without the notification channels (httpx) or the web stack.
 
 Progress = Callable[[int], None] | None
 
@@ -48,6 +50,8 @@ class Runtime(Protocol):
 
     def deliver(self, due_only: bool = True) -> Delivery | None: ...
 
+    def replay(self, queue_url: str | None, dry_run: bool, limit: int) -> list[Any]: ...
+
     def close(self) -> None: ...
 
 
@@ -55,6 +59,8 @@ def alert_channels(
     data_dir: Path | None, environ: Mapping[str, str] | None = None
 ) -> dict[str, AlertChannel]:
     """The configured channels: the log always, webhook, email and SNS when set up."""
+    from stockwatch.notify.config import ConfigError, channels_from_settings, load_settings
+
     settings = load_settings(data_dir, environ)
     channels = channels_from_settings(settings)
     topic = settings.get("sns_topic_arn", "").strip()
@@ -136,6 +142,12 @@ class EmbeddedRuntime:
         result: Delivery = deliver(self.app.conn, self.channels, due_only=due_only)
         return result
 
+    def replay(self, queue_url: str | None, dry_run: bool, limit: int) -> list[Any]:
+        raise NotOnThisBackend(
+            "on one machine nothing is given up on: `stockwatch process` finishes interrupted"
+            " uploads and undelivered notifications"
+        )
+
     def close(self) -> None:
         if self._app is not None:
             self._app.close()
@@ -148,6 +160,7 @@ class AwsRuntime:
 
     def __init__(self, limits: Limits) -> None:
         from stockwatch.aws.settings import AwsSettings
+        from stockwatch.notify.config import ConfigError
 
         try:
             self.settings = AwsSettings.from_env()
@@ -193,6 +206,21 @@ class AwsRuntime:
     def deliver(self, due_only: bool = True) -> None:
         return None  # CheckStock publishes to SNS itself
 
+    def replay(self, queue_url: str | None, dry_run: bool, limit: int) -> list[Any]:
+        """Load what LoadInventory gave up on, from its on-failure queue, here."""
+        import os
+
+        from stockwatch.aws.replay import replay
+
+        queue = queue_url or self.settings.failures_queue_url
+        if not queue:
+            raise NotOnThisBackend(
+                "name the failure queue: --queue URL, or STOCKWATCH_LOAD_FAILURES_QUEUE_URL"
+                " (the stack's LoadFailuresQueueUrl output)"
+            )
+        suffix = os.environ.get("STOCKWATCH_UPLOAD_SUFFIX", ".csv")
+        return replay(self.settings.client("sqs"), queue, self._loader(), suffix, dry_run, limit)
+
     def close(self) -> None:
         pass
 
@@ -225,11 +253,20 @@ def lambda_alerts() -> tuple[Any, Any]:
     return AlertStore(settings.client("dynamodb"), settings.state_table), settings
 
 
-def lambda_web_app() -> Any:
-    """The dashboard and /api behind API Gateway: the same app as ``stockwatch serve``."""
+def lambda_web_app() -> tuple[Any, str | None]:
+    """The dashboard and /api behind API Gateway: the same app as ``stockwatch serve``.
+
+    Returns the app and None, or, when the API token cannot be read, an app that answers
+    503 with a JSON message and the reason (for the log).
+    """
     from stockwatch.aws.settings import AwsSettings
     from stockwatch.web.app import create_app
-    from stockwatch.web.aws_backend import AwsWebBackend, load_token
+    from stockwatch.web.aws_backend import AwsWebBackend, NoToken, load_token
+    from stockwatch.web.unavailable import unavailable_app
 
     settings = AwsSettings.from_env()
-    return create_app(AwsWebBackend(settings, load_token(settings)))
+    try:
+        token = load_token(settings)
+    except NoToken as exc:
+        return unavailable_app("its API token cannot be read; see the function's log"), str(exc)
+    return create_app(AwsWebBackend(settings, token)), None

@@ -159,7 +159,7 @@ class OnAws:
         return S3Delivery(s3_event(self.aws))
 
     def process(self, handle: S3Delivery) -> dict[str, Any]:
-        from stockwatch.handlers import load_inventory
+        from stockwatch.handlers.loader import load_inventory
 
         (report,) = load_inventory(handle.event, FakeLambdaContext())["reports"]
         self.pump()
@@ -167,7 +167,7 @@ class OnAws:
 
     def pump(self) -> None:
         """Hand the stream's new records to check_stock, as the event source mapping would."""
-        from stockwatch.handlers import check_stock
+        from stockwatch.handlers.checker import check_stock
 
         event = stream_event(self.aws)
         self._stream_records += len(event["Records"])

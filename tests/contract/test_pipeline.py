@@ -32,6 +32,10 @@ def test_a_file_loads_alerts_once_and_again_changes_nothing(backend: Backend) ->
     assert backend.changes_fed() == 3
 
     again = backend.process(upload)  # the same event delivered twice
+    # The same report; its cost now counts CheckStock's digest on AWS, which came after.
+    publishes = 1 if backend.name == "aws" else 0
+    assert again.pop("cost")["sns"] == {"publishes": publishes}
+    report.pop("cost")
     assert again == report
     assert backend.notified_lines() == []
     assert backend.changes_fed() == 0
@@ -264,3 +268,27 @@ def test_deleting_an_item_resolves_its_open_alerts_without_notifying(backend: Ba
     assert backend.notified_lines() == []
     (entry,) = backend.model().alerts(open_only=False, limit=10)
     assert entry.resolved_at
+
+
+def test_each_report_carries_its_cost_in_one_shape(backend: Backend) -> None:
+    """On one machine only the time; on AWS every request, the capacity and dollars."""
+    rows = [("Berlin", f"Item {n}", 5 + n % 7) for n in range(1000)]
+    first = backend.process(backend.receive("berlin.csv", csv_bytes(*rows)))["cost"]
+    again = backend.process(backend.receive("berlin-again.csv", csv_bytes(*rows)))["cost"]
+    for cost in (first, again):
+        assert set(cost) == {"time_ms", "dynamodb", "s3", "sns", "lambda", "usd"}
+        assert set(cost["dynamodb"]) == {
+            "requests",
+            "read_units",
+            "write_units",
+            "units_estimated",
+        }
+        assert cost["time_ms"] > 0
+    if backend.name == "sqlite":
+        assert first["usd"] is None and first["dynamodb"]["requests"] == {}
+        return
+    assert first["dynamodb"]["requests"]["BatchGetItem"] == 10  # 100 keys a request
+    assert first["s3"]["requests"] == {"GetObject": 1}
+    assert first["dynamodb"]["write_units"] >= 1000
+    assert 0 < again["usd"] < first["usd"]
+    assert again["dynamodb"]["write_units"] < 20  # the upload's own records, no rows

@@ -71,7 +71,7 @@ def gateway_event(
 
 
 def call(event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
-    from stockwatch.handlers import api
+    from stockwatch.handlers.web import api
 
     response = api(event, FakeLambdaContext())
     raw = response.get("body", "")
@@ -84,19 +84,20 @@ def call(event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
 
 @pytest.fixture
 def stack(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
-    import stockwatch.handlers as handlers
+    import stockwatch.handlers.web as handlers
 
-    ssm = aws.client("ssm")
-    ssm.put_parameter(
-        Name=os.environ["STOCKWATCH_TOKEN_PARAMETER"], Value=TOKEN, Type="SecureString"
+    aws.client("secretsmanager").put_secret_value(
+        SecretId=os.environ["STOCKWATCH_TOKEN_SECRET_ARN"], SecretString=TOKEN
     )
     monkeypatch.setattr(handlers, "_api", None)  # a cold start for each test
+    monkeypatch.setattr(handlers, "_unavailable", None)
     return aws
 
 
 def run_pipeline(aws: Aws) -> dict[str, Any]:
     """What the S3 trigger and the stream trigger would do after an object lands."""
-    from stockwatch.handlers import check_stock, load_inventory
+    from stockwatch.handlers.checker import check_stock
+    from stockwatch.handlers.loader import load_inventory
 
     (report,) = load_inventory(s3_event(aws), FakeLambdaContext())["reports"]
     check_stock(stream_event(aws), FakeLambdaContext())
@@ -251,15 +252,34 @@ def test_oversize_upload_through_api_gateway_is_refused(
     assert stack.s3.list_objects_v2(Bucket=stack.bucket).get("KeyCount", 0) == 0
 
 
-def test_the_api_refuses_to_start_without_a_token(
-    aws: Aws, monkeypatch: pytest.MonkeyPatch
+def test_without_a_readable_token_the_api_answers_503_with_a_message(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import stockwatch.handlers as handlers
-    from stockwatch.web.aws_backend import NoToken
+    """The secret gone (or unreadable): JSON 503 and a log line saying what to fix, never
+    a traceback; once the secret is back, the next try after the pause serves again."""
+    import stockwatch.handlers.web as handlers
 
     monkeypatch.setattr(handlers, "_api", None)
-    with pytest.raises(Exception, match=r"ParameterNotFound|not found"):
-        call(gateway_event("GET", "/api/stores"))
-    monkeypatch.delenv("STOCKWATCH_TOKEN_PARAMETER")
-    with pytest.raises(NoToken, match="at least 16 characters"):
-        call(gateway_event("GET", "/api/stores"))
+    monkeypatch.setattr(handlers, "_unavailable", None)
+    monkeypatch.setenv(
+        "STOCKWATCH_TOKEN_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone"
+    )
+    status, body, headers = call(gateway_event("GET", "/api/stores"))
+    assert status == 503 and "API token cannot be read" in body["message"]
+    assert headers["retry-after"] == "30"
+    assert "Traceback" not in str(body)
+    (record,) = [r for r in caplog.records if "cannot start" in r.getMessage()]
+    problem = record.__dict__
+    assert "ResourceNotFoundException" in problem["fix"] and "secret" in problem["fix"]
+
+    monkeypatch.delenv("STOCKWATCH_TOKEN_SECRET_ARN")
+    monkeypatch.setenv("STOCKWATCH_TOKEN", "short")
+    status, _, _ = call(gateway_event("GET", "/api/stores"))  # still within the pause
+    assert status == 503
+    monkeypatch.setattr(handlers, "_unavailable", None)  # the pause over
+    status, body, _ = call(gateway_event("GET", "/api/stores"))
+    assert status == 503  # too short a token is refused too
+    monkeypatch.setenv("STOCKWATCH_TOKEN", TOKEN)
+    monkeypatch.setattr(handlers, "_unavailable", None)
+    status, body, _ = call(gateway_event("GET", "/api/stores", token=TOKEN))
+    assert status == 200

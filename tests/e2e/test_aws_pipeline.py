@@ -34,7 +34,8 @@ BERLIN = csv_bytes(
 
 
 def test_upload_to_alert_end_to_end(aws: Aws) -> None:
-    from stockwatch.handlers import check_stock, load_inventory
+    from stockwatch.handlers.checker import check_stock
+    from stockwatch.handlers.loader import load_inventory
 
     aws.s3.put_object(Bucket=aws.bucket, Key="incoming/inventory berlin.csv", Body=BERLIN)
     event = s3_event(aws)
@@ -64,13 +65,16 @@ def test_upload_to_alert_end_to_end(aws: Aws) -> None:
 
     # The same S3 event again: nothing changes, nobody is alerted.
     (again,) = load_inventory(event, FakeLambdaContext())["reports"]
+    assert again.pop("cost")["sns"] == {"publishes": 1}  # CheckStock's digest, counted
+    assert report.pop("cost")["sns"] == {"publishes": 0}
     assert again == report
     assert check_stock(stream_event(aws), FakeLambdaContext())["batchItemFailures"] == []
     assert digests(aws) == []
 
 
 def test_repeated_stream_records_alert_once(aws: Aws) -> None:
-    from stockwatch.handlers import check_stock, load_inventory
+    from stockwatch.handlers.checker import check_stock
+    from stockwatch.handlers.loader import load_inventory
 
     aws.s3.put_object(Bucket=aws.bucket, Key="berlin.csv", Body=BERLIN)
     load_inventory(s3_event(aws), FakeLambdaContext())
@@ -81,7 +85,8 @@ def test_repeated_stream_records_alert_once(aws: Aws) -> None:
 
 
 def test_an_older_event_after_a_newer_one_changes_nothing(aws: Aws) -> None:
-    from stockwatch.handlers import check_stock, load_inventory
+    from stockwatch.handlers.checker import check_stock
+    from stockwatch.handlers.loader import load_inventory
 
     aws.s3.put_object(Bucket=aws.bucket, Key="berlin.csv", Body=BERLIN)
     old_event = s3_event(aws)
@@ -98,7 +103,7 @@ def test_an_older_event_after_a_newer_one_changes_nothing(aws: Aws) -> None:
 
 
 def test_bad_rows_are_reported_and_good_rows_load(aws: Aws) -> None:
-    from stockwatch.handlers import load_inventory
+    from stockwatch.handlers.loader import load_inventory
 
     aws.s3.put_object(
         Bucket=aws.bucket,
@@ -114,7 +119,8 @@ def test_bad_rows_are_reported_and_good_rows_load(aws: Aws) -> None:
 
 
 def test_a_poison_record_is_a_batch_item_failure(aws: Aws) -> None:
-    from stockwatch.handlers import check_stock, load_inventory
+    from stockwatch.handlers.checker import check_stock
+    from stockwatch.handlers.loader import load_inventory
 
     aws.s3.put_object(Bucket=aws.bucket, Key="berlin.csv", Body=BERLIN)
     load_inventory(s3_event(aws), FakeLambdaContext())
@@ -129,7 +135,8 @@ def test_a_poison_record_is_a_batch_item_failure(aws: Aws) -> None:
 
 
 def test_sns_failing_once_is_retried_without_duplicates(aws: Aws) -> None:
-    from stockwatch.handlers import check_stock, load_inventory
+    from stockwatch.handlers.checker import check_stock
+    from stockwatch.handlers.loader import load_inventory
 
     aws.s3.put_object(Bucket=aws.bucket, Key="berlin.csv", Body=BERLIN)
     load_inventory(s3_event(aws), FakeLambdaContext())
@@ -153,7 +160,7 @@ def test_the_cli_against_aws(aws: Aws, tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from stockwatch.handlers import check_stock
+    from stockwatch.handlers.checker import check_stock
 
     path = tmp_path / "inventory-berlin.csv"
     path.write_bytes(BERLIN)
@@ -217,7 +224,7 @@ def test_a_50_mb_file_is_read_from_s3_in_bounded_memory(aws: Aws) -> None:
     code = (
         "import json, resource, sys\n"
         "from tests.e2e.test_aws_pipeline import FakeLambdaContext\n"
-        "from stockwatch.handlers import load_inventory\n"
+        "from stockwatch.handlers.loader import load_inventory\n"
         "resource_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "(report,) = load_inventory(json.loads(sys.stdin.read()), FakeLambdaContext())"
         "['reports']\n"

@@ -186,7 +186,8 @@ def run_embedded(sequences: int, seed: int, workdir: Path) -> ChaosFigures:
 
 def aws_sequence(figures: ChaosFigures, rng: random.Random, aws: Any, n: int) -> None:
     from stockwatch.aws.loader import S3Upload
-    from stockwatch.handlers import check_stock, load_inventory
+    from stockwatch.handlers.checker import check_stock
+    from stockwatch.handlers.loader import load_inventory
     from tests.aws_stack import FakeLambdaContext, alert_log, s3_event, stream_event
 
     uploads = make_uploads(rng, f"q{n}-")

@@ -38,7 +38,8 @@ def inventory(rng: random.Random) -> dict[tuple[str, str], int]:
 
 
 def test_throttled_dynamodb_loses_nothing(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
-    from stockwatch.handlers import check_stock, load_inventory
+    from stockwatch.handlers.checker import check_stock
+    from stockwatch.handlers.loader import load_inventory
 
     proxy = FaultProxy(aws.endpoint, rate=0.3, seed=7).start()
     monkeypatch.setenv("STOCKWATCH_AWS_ENDPOINT_URL", proxy.url)

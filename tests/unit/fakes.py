@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stockwatch.core.alert_rules import OpenAlerts, can_change_alerts
+from stockwatch.core.cost import Cost
 from stockwatch.core.digest import Digest
 from stockwatch.core.limits import Limits
-from stockwatch.core.loading import ChunkOutcome
+from stockwatch.core.loading import ChunkOutcome, LoadProgress
 from stockwatch.core.model import AlertDecision, Row, StockChange
 from stockwatch.core.ordering import Outcome, decide
 from stockwatch.core.reader import Readable
@@ -91,6 +92,8 @@ class FakeUnitOfWork:
         self.calls: list[str] = []
         self.commits = 0
         self.chunk_rows = 2  # small chunks, so a file can fail halfway through
+        self.pause_every: int | None = None  # chunks per run, like a short Lambda invocation
+        self.paused = 0
         self._start = 0
         self._saved: State | None = None
 
@@ -142,6 +145,16 @@ class FakeUnitOfWork:
             job.done = report
         if upload.get("refuse"):
             job.refusal = upload["refuse"]
+        if upload.get("progress") is not None:
+            job.resume = LoadProgress.from_json(upload["progress"])
+        if self.pause_every is not None:
+            written = [0]
+
+            def should_pause() -> bool:
+                written[0] += 1
+                return written[0] >= (self.pause_every or 0)
+
+            job.should_pause = should_pause
         return job
 
     def trial(self, filename: str, strict: bool) -> UploadJob:
@@ -150,6 +163,16 @@ class FakeUnitOfWork:
     def finish(self, job: UploadJob, report: UploadReport) -> None:
         assert isinstance(job.upload_id, int)
         self.state.uploads[job.upload_id]["report"] = report
+
+    def pause(self, job: UploadJob, progress: LoadProgress, report: UploadReport) -> bool:
+        assert isinstance(job.upload_id, int)
+        self.paused += 1
+        self.state.uploads[job.upload_id]["progress"] = progress.to_json()
+        self.state.uploads[job.upload_id]["report"] = report
+        return True
+
+    def cost(self, job: UploadJob, elapsed_ms: float) -> Cost:
+        return Cost(time_ms=elapsed_ms)
 
     # Objects
     def open(self, job: UploadJob) -> Readable:

@@ -117,3 +117,43 @@ def test_judging_the_same_change_twice_alerts_once() -> None:
     assert [(d.action, d.kind) for d in first] == [("raise", "low_stock")]
     assert judge_changes(uow, thresholds, [change], 1) == []
     assert judge_changes(uow, thresholds, [], 1) == []
+
+
+MIXED = (
+    b"store,item,count\n"
+    + b"".join(f"Berlin,Item {n},{n % 4}\n".encode() for n in range(9))
+    + b"Berlin,Item 2,7\nBerlin,Broken,many\nHamburg,Item 1,0\nBerlin,Item 5,1\n"
+)
+
+
+def _comparable(report: object) -> dict[str, object]:
+    data = dict(report.to_json())  # type: ignore[attr-defined]
+    return {k: v for k, v in data.items() if k not in ("timings_ms", "cost", "upload_id")}
+
+
+def test_a_paused_load_carries_on_and_ends_as_one_run() -> None:
+    """Paused every two chunks (as a Lambda running out of time would be), the upload goes
+    on run after run; the rows, the changes and the report are those of one long run."""
+    whole = FakeUnitOfWork(can_undo=False)
+    expected = process_upload(whole, whole.add("mixed.csv", MIXED))
+
+    uow = FakeUnitOfWork(can_undo=False)
+    uow.pause_every = 2
+    upload = uow.add("mixed.csv", MIXED)
+    runs = [process_upload(uow, upload) for _ in range(10)]
+    statuses = [r.status for r in runs]
+    assert statuses[:3] == ["processing"] * 3 and statuses[3] == expected.status
+    assert all(r is runs[3] for r in runs[4:])  # finished: processing again is a no-op
+    assert uow.paused == 3
+    assert _comparable(runs[3]) == _comparable(expected)
+    assert (runs[3].rows_rejected, [e.line for e in runs[3].errors]) == (3, [11, 12, 14])
+    assert uow.state.rows == whole.state.rows
+    assert uow.state.changes == whole.state.changes
+    assert runs[0].rows_loaded == 4 and runs[3].cost and runs[3].cost["time_ms"] >= 0
+
+
+def test_where_changes_are_judged_in_the_unit_of_work_a_load_never_pauses() -> None:
+    uow = FakeUnitOfWork(can_undo=True)
+    uow.pause_every = 1
+    report = process_upload(uow, uow.add("mixed.csv", MIXED))
+    assert (report.status, uow.paused, report.alerts_total) == ("loaded_with_errors", 0, 4)

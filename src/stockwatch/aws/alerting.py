@@ -34,6 +34,7 @@ class Pending:
 
     event_id: str
     decision: AlertDecision
+    upload: str = ""  # the version of the upload whose change raised it
 
 
 def change_from_images(
@@ -257,7 +258,11 @@ class AlertStore:
             ConsistentRead=True,
         )
         return [
-            Pending(event_id, AlertDecision(**json.loads(i["decision"]["S"])))
+            Pending(
+                event_id,
+                AlertDecision(**json.loads(i["decision"]["S"])),
+                i.get("upload", {}).get("S", ""),
+            )
             for i in response["Items"]
         ]
 
@@ -271,13 +276,35 @@ class AlertStore:
                 ExpressionAttributeValues={":t": {"BOOL": True}},
             )
 
+    def count_publishes(self, sent: dict[str, int]) -> None:
+        """Add CheckStock's SNS publishes to each upload's record, for its report's cost.
+
+        An update, not a put: the loader may write the upload's report meanwhile, and its
+        update leaves this attribute alone.
+        """
+        for upload, publishes in sent.items():
+            if not upload:
+                continue
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": "UPLOAD"}, "sk": {"S": upload}},
+                UpdateExpression="ADD #p :n",
+                ExpressionAttributeNames={"#p": "sns_publishes"},
+                ExpressionAttributeValues={":n": {"N": str(publishes)}},
+            )
+
 
 def _as_dict(decision: AlertDecision) -> dict[str, Any]:
     return {"action": decision.action, **decision.to_json()}
 
 
-def publish_digests(sns: Any, topic_arn: str, pending: list[Pending]) -> dict[str, str]:
-    """One SNS message per store; returns the stores whose publish failed, with the error."""
+def publish_digests(
+    sns: Any, topic_arn: str, pending: list[Pending], sent: dict[str, int] | None = None
+) -> dict[str, str]:
+    """One SNS message per store; returns the stores whose publish failed, with the error.
+
+    ``sent`` counts each publish against the upload of the message's first alert.
+    """
     by_store: dict[str, list[Pending]] = defaultdict(list)
     for p in pending:
         by_store[p.decision.store].append(p)
@@ -293,4 +320,7 @@ def publish_digests(sns: Any, topic_arn: str, pending: list[Pending]) -> dict[st
             channel.send(digest, items[0].event_id)
         except DeliveryError as exc:
             failed[store] = str(exc)
+            continue
+        if sent is not None:
+            sent[items[0].upload] = sent.get(items[0].upload, 0) + 1
     return failed

@@ -14,21 +14,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stockwatch.aws import store_stats
+from stockwatch.aws import metering, store_stats
 from stockwatch.aws.alerting import AlertStore
 from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.store_marks import FileRef, StoreMarks
 from stockwatch.core.clock import utc_now
+from stockwatch.core.cost import Cost, Prices
 from stockwatch.core.limits import Limits
+from stockwatch.core.loading import LoadProgress
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
 from stockwatch.core.rows import ThresholdRow
@@ -71,19 +74,36 @@ def make_version(event_time: str, sequencer: str, name: str) -> str:
 
 
 class DynamoUploads:
-    def __init__(self, dynamodb: Any, state_table: str) -> None:
+    """Each upload's record in the state table: its report, or its progress while it runs.
+
+    Written with UpdateItem, never a whole-item put, so CheckStock's count of the upload's
+    SNS publishes (added to the same record, maybe meanwhile) is kept.
+    """
+
+    def __init__(
+        self,
+        dynamodb: Any,
+        state_table: str,
+        prices: Prices | None = None,
+        handover: Handover | None = None,
+    ) -> None:
         self.dynamodb = dynamodb
         self.table = state_table
+        self.prices = prices or Prices()
+        self.handover = handover
+        self.inventory: DynamoInventory | None = None  # set by the unit of work
 
-    def stored_report(self, version: str) -> UploadReport | None:
-        item = self.dynamodb.get_item(
+    def _record(self, version: str) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self.dynamodb.get_item(
             TableName=self.table,
             Key={"pk": {"S": "UPLOAD"}, "sk": {"S": version}},
             ConsistentRead=True,
         ).get("Item")
-        if item is None or item["status"]["S"] not in FINISHED:
-            return None
-        return UploadReport.from_json(json.loads(item["report"]["S"]))
+        return item
+
+    def stored_report(self, version: str) -> UploadReport | None:
+        item = self._record(version)
+        return None if item is None else finished_report(item, self.prices)
 
     def _claim(self, upload: S3Upload) -> bool:
         """Move the key's watermark to this upload; False when a newer one got there first."""
@@ -109,7 +129,11 @@ class DynamoUploads:
         version = upload.version
         job = UploadJob(version, version, upload.key, upload.key, ref=upload)
         job.extra["received_at"] = upload.event_time
-        job.done = self.stored_report(version)
+        item = self._record(version)
+        if item is not None:
+            job.done = finished_report(item, self.prices)
+            if job.done is None and "progress" in item:
+                job.resume = LoadProgress.from_json(json.loads(item["progress"]["S"]))
         if job.done is None and not self._claim(upload):
             job.refusal = "a newer upload of this key was processed already; nothing changed"
         return job
@@ -125,19 +149,131 @@ class DynamoUploads:
     def trial(self, filename: str, strict: bool) -> UploadJob:
         raise NotImplementedError("validating against DynamoDB: see the CLI's validate")
 
+    def _update(
+        self, job: UploadJob, values: dict[str, dict[str, Any]], condition: str | None = None
+    ) -> None:
+        names = {f"#{n}": n for n in values}
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"pk": {"S": "UPLOAD"}, "sk": {"S": str(job.upload_id)}},
+            "UpdateExpression": "SET " + ", ".join(f"#{n} = :{n}" for n in values),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {f":{n}": v for n, v in values.items()},
+        }
+        if condition is not None:
+            request["ConditionExpression"] = condition
+        self.dynamodb.update_item(**request)
+
+    def _values(self, job: UploadJob, report: UploadReport) -> dict[str, dict[str, Any]]:
+        """The record's attributes; the report's cost counts the write that stores them."""
+        if report.cost is not None:
+            cost = Cost.from_json(report.cost)
+            cost.dynamodb_requests["UpdateItem"] += 1
+            size = len(json.dumps(report.to_json())) + len(job.filename) + 200
+            cost.write_units += -(-size // 1024)  # a write unit per KB of the item
+            report.cost = cost.priced(self.prices).to_json()
+        return {
+            "object_key": {"S": job.filename},
+            "status": {"S": report.status},
+            "report": {"S": json.dumps(report.to_json())},
+            "received_at": {"S": job.extra.get("received_at", "")},
+        }
+
     def finish(self, job: UploadJob, report: UploadReport) -> None:
-        self.dynamodb.put_item(
-            TableName=self.table,
-            Item={
-                "pk": {"S": "UPLOAD"},
-                "sk": {"S": str(job.upload_id)},
-                "object_key": {"S": job.filename},
-                "status": {"S": report.status},
-                "report": {"S": json.dumps(report.to_json())},
-                "received_at": {"S": job.extra.get("received_at", "")},
-                "finished_at": {"S": utc_now()},
-            },
+        values = self._values(job, report)
+        values["finished_at"] = {"S": utc_now()}
+        self._update(job, values)
+
+    def pause(self, job: UploadJob, progress: LoadProgress, report: UploadReport) -> bool:
+        """Keep the progress, conditionally, then ask for the next run (``Handover``).
+
+        The condition (no record yet, or one still processing at an earlier chunk) makes a
+        repeated hand-over harmless: the run that got further wins, the other stops.
+        """
+        if self.handover is None:
+            raise RuntimeError("an upload paused with nowhere to hand the rest on to")
+        writer = self.inventory.current if self.inventory is not None else None
+        if writer is not None:
+            progress.extra["stores"] = sorted(writer.stores_written)
+        progress.extra["cost"] = report.cost
+        values = self._values(job, report)
+        values["progress"] = {"S": json.dumps(progress.to_json())}
+        values["chunks_done"] = {"N": str(progress.chunks_done)}
+        try:
+            condition = "#status = :status AND #chunks_done < :chunks_done"
+            self._update(job, values, f"attribute_not_exists(#status) OR ({condition})")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        self.handover.send(job.ref, progress.chunks_done)
+        return True
+
+    def cost(self, job: UploadJob, elapsed_ms: float) -> Cost:
+        """What the earlier runs spent, plus what this one has metered so far."""
+        total = Cost()
+        if job.resume is not None and job.resume.extra.get("cost"):
+            total.add(Cost.from_json(job.resume.extra["cost"]))
+        meter = metering.current()
+        if meter is not None:
+            now = replace(meter.cost, time_ms=elapsed_ms, units_estimated=meter.estimated)
+            now.dynamodb_requests = Counter(meter.cost.dynamodb_requests)
+            now.s3_requests = Counter(meter.cost.s3_requests)
+            if now.lambda_memory_mb:
+                now.lambda_invocations, now.lambda_ms = 1, meter.elapsed_ms()
+            total.add(now)
+        else:
+            total.time_ms += elapsed_ms
+        return total.priced(self.prices)
+
+
+def finished_report(item: dict[str, Any], prices: Prices) -> UploadReport | None:
+    """The report of a finished upload's record; None while it waits or runs."""
+    if item.get("status", {}).get("S") not in FINISHED or "report" not in item:
+        return None
+    report = UploadReport.from_json(json.loads(item["report"]["S"]))
+    report.cost = with_publishes(report.cost, item, prices)
+    return report
+
+
+def with_publishes(
+    cost: dict[str, Any] | None, item: dict[str, Any], prices: Prices
+) -> dict[str, Any] | None:
+    """The cost with CheckStock's SNS publishes for the upload added, and priced again."""
+    publishes = int(item.get("sns_publishes", {}).get("N", "0"))
+    if not publishes or cost is None:
+        return cost
+    total = Cost.from_json(cost)
+    total.sns_publishes = publishes
+    return total.priced(prices).to_json()
+
+
+class Handover:
+    """Where an upload that ran out of time asks for its next run: an SQS queue that
+    LoadInventory reads. A message is durable once sent; a repeated one is harmless."""
+
+    def __init__(self, sqs: Any, queue_url: str) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+
+    def send(self, upload: S3Upload, chunks_done: int) -> None:
+        self.sqs.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=json.dumps(
+                {"stockwatch": "continue", "upload": asdict(upload), "chunks_done": chunks_done}
+            ),
         )
+
+
+def continued_upload(body: str) -> S3Upload | None:
+    """The upload a hand-over message asks to carry on, or None for any other message."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("stockwatch") != "continue":
+        return None
+    return S3Upload(**data["upload"])
 
 
 class S3Objects:
@@ -191,6 +327,8 @@ class DynamoInventory:
             self.dynamodb, self.table, job.filename, utc_now(), marks, ref
         )
         writer.usage = self.usage
+        if job.resume is not None:  # carrying on: the stores the earlier runs changed
+            writer.stores_written.update(job.resume.extra.get("stores", []))
         self.current = writer
         return writer
 
@@ -253,11 +391,14 @@ class AwsUnitOfWork:
         state_table: str,
         limits: Limits,
         usage: Usage,
+        prices: Prices | None = None,
+        handover: Handover | None = None,
     ) -> None:
         self.limits = limits
-        self.uploads = DynamoUploads(dynamodb, state_table)
+        self.uploads = DynamoUploads(dynamodb, state_table, prices, handover)
         self.objects = S3Objects(s3)
         self.inventory = DynamoInventory(dynamodb, s3, table, state_table, limits, usage)
+        self.uploads.inventory = self.inventory
         store = AlertStore(dynamodb, state_table)
         self.thresholds = DynamoThresholds(store)
         self.figures = DynamoStoreFigures(self.inventory, store)
@@ -276,6 +417,8 @@ class AwsUnitOfWork:
 
 
 class AwsLoader:
+    """The upload use case over the stack's bucket and tables, metered for its report."""
+
     def __init__(
         self,
         dynamodb: Any,
@@ -283,35 +426,67 @@ class AwsLoader:
         table: str,
         state_table: str,
         limits: Limits | None = None,
+        prices: Prices | None = None,
+        handover: Handover | None = None,
     ) -> None:
-        self.dynamodb = dynamodb
-        self.s3 = s3
+        self.dynamodb = metering.metered(dynamodb)
+        self.s3 = metering.metered(s3)
         self.table = table
         self.state_table = state_table
         self.limits = limits or Limits()
+        self.prices = prices or Prices()
+        self.handover = handover
         self.usage = Usage()
 
     @classmethod
     def from_settings(cls, settings: AwsSettings, limits: Limits | None = None) -> AwsLoader:
+        queue = settings.continue_queue_url
         return cls(
             settings.client("dynamodb"),
             settings.client("s3"),
             settings.table,
             settings.state_table,
             limits,
+            Prices.from_env(),
+            Handover(settings.client("sqs"), queue) if queue else None,
         )
 
     def unit_of_work(self) -> AwsUnitOfWork:
         return AwsUnitOfWork(
-            self.dynamodb, self.s3, self.table, self.state_table, self.limits, self.usage
+            self.dynamodb,
+            self.s3,
+            self.table,
+            self.state_table,
+            self.limits,
+            self.usage,
+            self.prices,
+            self.handover,
         )
 
     def stored_report(self, upload: S3Upload) -> UploadReport | None:
         return DynamoUploads(self.dynamodb, self.state_table).stored_report(upload.version)
 
-    def load(self, upload: S3Upload) -> UploadReport:
-        """Process one upload; a repeated or stale event changes nothing."""
-        return upload_service.process_upload(self.unit_of_work(), upload)
+    def load(
+        self,
+        upload: S3Upload,
+        should_pause: Callable[[], bool] | None = None,
+        memory_mb: int = 0,
+    ) -> UploadReport:
+        """Process one upload; a repeated or stale event changes nothing.
+
+        With ``should_pause`` (the Lambda handler's clock) a long upload stops at a chunk
+        boundary and hands the rest on through the ``Handover`` queue; its report then
+        says ``processing`` until the last run finishes it.
+        """
+        uow = self.unit_of_work()
+        if should_pause is not None and self.handover is None:
+            should_pause = None  # nowhere to hand on to: run to the end
+        with metering.metering(memory_mb):
+            job = uow.uploads.begin(upload)
+            if job.done is not None:
+                return job.done
+            job.should_pause = should_pause
+            return upload_service.run(uow, job)
 
     def backfill(self, name: str, source: Readable, strict: bool = False) -> UploadReport:
         """Load a local file straight into the table (``stockwatch --backend aws ingest``).
@@ -321,4 +496,5 @@ class AwsLoader:
         uow = self.unit_of_work()
         job = uow.uploads.local(name)
         job.strict = strict
-        return upload_service.run(uow, job, source)
+        with metering.metering():
+            return upload_service.run(uow, job, source)

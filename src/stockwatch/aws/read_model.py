@@ -15,9 +15,11 @@ from botocore.exceptions import ClientError
 
 from stockwatch.aws import store_stats
 from stockwatch.aws.alerting import LOG, AlertStore
+from stockwatch.aws.loader import with_publishes
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.core.alert_rules import stock_level
 from stockwatch.core.clock import utc_now
+from stockwatch.core.cost import Prices
 from stockwatch.core.rows import (
     AlertRow,
     HistoryPoint,
@@ -45,14 +47,21 @@ def version_of(upload_id: str) -> str:
 
 def _upload(item: dict[str, Any], upload_id: str | None = None) -> UploadRow:
     version = item["sk"]["S"]
+    report = json.loads(item["report"]["S"])
+    report["cost"] = with_publishes(report.get("cost"), item, Prices.from_env())
     return UploadRow.of(
         upload_id or id_of(version),
         item["object_key"]["S"],
         item["status"]["S"],
         item.get("received_at", {}).get("S", version.split("#", 1)[0]),
         item.get("finished_at", {}).get("S"),
-        json.loads(item["report"]["S"]),
+        report,
     )
+
+
+def _recorded(item: dict[str, Any]) -> bool:
+    """Not a bare count of SNS publishes that CheckStock added before the loader wrote."""
+    return "status" in item and "report" in item
 
 
 class DynamoReadModel:
@@ -182,7 +191,7 @@ class DynamoReadModel:
             TableName=self.settings.state_table,
             Key={"pk": {"S": "UPLOAD"}, "sk": {"S": version}},
         ).get("Item")
-        return None if item is None else _upload(item, upload_id)
+        return None if item is None or not _recorded(item) else _upload(item, upload_id)
 
     def _by_key(self, key: str) -> UploadRow | None:
         bucket = self.settings.bucket
@@ -217,7 +226,8 @@ class DynamoReadModel:
                 raise UploadIdError(f"{before[:40]!r} is not an id from this list")
             request["KeyConditionExpression"] = "pk = :p AND sk < :b"
             request["ExpressionAttributeValues"][":b"] = {"S": version_of(before)}
-        return [_upload(item) for item in self.dynamodb.query(**request)["Items"]]
+        items = self.dynamodb.query(**request)["Items"]
+        return [_upload(item) for item in items if _recorded(item)]
 
     def check(self) -> None:
         self.dynamodb.get_item(

@@ -22,6 +22,10 @@ class AwsSettings:
     topic_arn: str | None = None
     endpoint_url: str | None = None
     region: str | None = None
+    # LoadInventory's own queue: hand-overs of long uploads, and where replays go back to
+    continue_queue_url: str | None = None
+    # LoadInventory's on-failure destination: what `stockwatch --backend aws replay` reads
+    failures_queue_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AwsSettings:
@@ -38,6 +42,8 @@ class AwsSettings:
             or env.get("AWS_ENDPOINT_URL")
             or None,
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            continue_queue_url=env.get("STOCKWATCH_CONTINUE_QUEUE_URL") or None,
+            failures_queue_url=env.get("STOCKWATCH_LOAD_FAILURES_QUEUE_URL") or None,
         )
 
     def client(self, service: str) -> Any:

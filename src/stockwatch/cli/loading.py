@@ -149,3 +149,56 @@ def upload(
                 except RemoteError as exc:
                     raise click.ClickException(str(exc)) from None
     finish(reports, as_json, "loaded")
+
+
+@click.command()
+@click.option(
+    "--queue",
+    "queue_url",
+    help="The failure queue's URL [default: STOCKWATCH_LOAD_FAILURES_QUEUE_URL].",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be replayed; load nothing.")
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1))
+@json_option
+@pass_context
+def replay(state: Context, queue_url: str | None, dry_run: bool, limit: int, as_json: bool) -> None:
+    """Load the uploads LoadInventory gave up on (AWS), then take them off its queue.
+
+    Safe to run again: an upload that has finished meanwhile changes nothing. Exit status
+    1 when any upload still fails (its message stays on the queue).
+    """
+    results = state.runtime.replay(queue_url, dry_run, limit)
+    if as_json:
+        print_json(
+            [
+                {
+                    "message_id": r.message_id,
+                    "reports": [rep.to_json() for rep in r.reports],
+                    "skipped": [{"record": s.what, "reason": s.why} for s in r.skipped],
+                    "failed": [{"key": k, "error": e} for k, e in r.failed],
+                    "removed_from_queue": r.deleted,
+                }
+                for r in results
+            ]
+        )
+    else:
+        for r in results:
+            for rep in r.reports:
+                if dry_run:
+                    click.echo(f"would replay {rep.file} (upload {rep.upload_id})")
+                else:
+                    describe_report(rep, "replayed")
+            for s in r.skipped:
+                click.echo(f"skipped {s.what}: {s.why}")
+            for key, error in r.failed:
+                click.echo(f"still failing: {key}: {error} (left on the queue)", err=True)
+        click.echo(
+            f"messages: {len(results)}; "
+            + (
+                "nothing loaded (dry run)"
+                if dry_run
+                else f"removed from the queue: {sum(r.deleted for r in results)}"
+            )
+        )
+    if any(r.failed for r in results):
+        sys.exit(1)

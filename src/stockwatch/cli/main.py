@@ -15,7 +15,7 @@ import click
 
 from stockwatch import __version__
 from stockwatch.cli.context import Context
-from stockwatch.cli.loading import demo_command, ingest, process, upload, validate
+from stockwatch.cli.loading import demo_command, ingest, process, replay, upload, validate
 from stockwatch.cli.reading import alerts, history, report, stock, uploads
 from stockwatch.cli.thresholds import thresholds
 from stockwatch.sqlite.database import DataDirError
@@ -96,7 +96,7 @@ def serve(ctx: click.Context, host: str, port: int, inbox: Path | None, demo: bo
         raise click.UsageError(str(exc)) from None
 
 
-for command in (ingest, validate, process, demo_command, upload):
+for command in (ingest, validate, process, demo_command, upload, replay):
     cli.add_command(command)
 for command in (stock, alerts, uploads, report, history, thresholds):
     cli.add_command(command)

@@ -7,10 +7,10 @@ the chunks in a form its database takes cheaply — and still follow the same ru
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from stockwatch.core.model import Row, RowError
 from stockwatch.core.reader import InventoryFile, show_value
@@ -81,33 +81,101 @@ def unique_chunks(inventory: InventoryFile, size: int = 5000) -> Iterator[list[R
         yield unique
 
 
+@dataclass
+class LoadProgress:
+    """How far a load has got: the chunks written so far and what writing them found.
+
+    A load that must stop part-way (a Lambda invocation running out of time) keeps this
+    and carries on later: the file is read again from its start, the first ``chunks_done``
+    chunks are read but not written, and the report comes out as from one run. Reading
+    again is what makes the row errors of the skipped part come back without storing them.
+    ``extra`` is the backend's own (the stores written, the cost so far).
+    """
+
+    chunks_done: int = 0
+    loaded: int = 0
+    unchanged: int = 0
+    superseded: int = 0
+    repeats: list[tuple[int, int, str, str]] = field(default_factory=list)
+    repeats_total: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chunks_done": self.chunks_done,
+            "loaded": self.loaded,
+            "unchanged": self.unchanged,
+            "superseded": self.superseded,
+            "repeats": [list(r) for r in self.repeats],
+            "repeats_total": self.repeats_total,
+            "extra": self.extra,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LoadProgress:
+        return cls(
+            chunks_done=int(data["chunks_done"]),
+            loaded=int(data["loaded"]),
+            unchanged=int(data["unchanged"]),
+            superseded=int(data["superseded"]),
+            repeats=[(int(a), int(b), str(c), str(d)) for a, b, c, d in data["repeats"]],
+            repeats_total=int(data["repeats_total"]),
+            extra=dict(data.get("extra") or {}),
+        )
+
+
+class Paused(Exception):
+    """The load stopped at a chunk boundary; ``progress`` says where to carry on."""
+
+    def __init__(self, progress: LoadProgress) -> None:
+        super().__init__(f"paused after {progress.chunks_done:,} chunks")
+        self.progress = progress
+
+
 def load_chunks(
     chunks: Iterable[ChunkT],
     writer: InventoryWriter[ChunkT, VersionT],
     version: VersionT,
     report: UploadReport,
+    progress: LoadProgress | None = None,
+    should_pause: Callable[[], bool] | None = None,
+    max_repeats_kept: int = 1000,
 ) -> list[RowError]:
     """Write every chunk; count the outcomes on ``report``; return the repeat errors.
+
+    With ``progress`` from an earlier, paused run, its chunks are read but not written.
+    ``should_pause`` is asked after each chunk written; when it says so, ``Paused`` is
+    raised with the progress so far (the reader is left part-way: the caller closes it).
 
     Raises ``FileRejected`` (from the chunks) when the file cannot be read as a whole; the
     caller then undoes what was written, so a file is never half-applied.
     """
-    repeats: list[RowError] = []
-    for chunk in chunks:
+    done = progress or LoadProgress()
+    skip = done.chunks_done
+    for index, chunk in enumerate(chunks):
+        if index < skip:
+            continue
         outcome = writer.apply(chunk, version)
-        report.rows_loaded += outcome.loaded
-        report.rows_unchanged += outcome.unchanged
-        report.rows_superseded += outcome.superseded
-        repeats.extend(
-            repeat_error(line, store, item, first) for line, first, store, item in outcome.repeats
-        )
-    return repeats
+        done.chunks_done = index + 1
+        done.loaded += outcome.loaded
+        done.unchanged += outcome.unchanged
+        done.superseded += outcome.superseded
+        done.repeats_total += len(outcome.repeats)
+        room = max_repeats_kept - len(done.repeats)
+        done.repeats.extend(outcome.repeats[: max(room, 0)])
+        if should_pause is not None and should_pause():
+            raise Paused(done)
+    report.rows_loaded += done.loaded
+    report.rows_unchanged += done.unchanged
+    report.rows_superseded += done.superseded
+    report.rows_rejected += done.repeats_total - len(done.repeats)  # counted, not listed
+    return [repeat_error(line, store, item, first) for line, first, store, item in done.repeats]
 
 
 def finish_report(
     report: UploadReport, summary: ReadSummary, repeats: list[RowError], max_errors: int
 ) -> None:
     """Put the read errors and the writer's repeat errors on the report, in line order."""
-    report.rows_rejected = summary.rows_rejected + len(repeats)
+    report.rows_rejected += summary.rows_rejected + len(repeats)
     report.errors = sorted([*summary.errors, *repeats], key=lambda e: e.line)[:max_errors]
     report.warnings = list(summary.warnings)

@@ -28,6 +28,7 @@ class UploadReport:
     alerts_total: int = 0
     timings_ms: dict[str, float] = field(default_factory=dict)
     stores: list[str] = field(default_factory=list)  # stores whose stock changed; not stored
+    cost: dict[str, Any] | None = None  # core.cost.Cost.to_json(): requests, time, dollars
 
     def settle_status(self) -> None:
         """Derive the final status from the counts, so no backend can disagree."""
@@ -54,6 +55,7 @@ class UploadReport:
             "alerts": self.alerts,
             "alerts_total": self.alerts_total,
             "timings_ms": self.timings_ms,
+            "cost": self.cost,
         }
 
     @classmethod
@@ -71,6 +73,7 @@ class UploadReport:
             alerts=list(data.get("alerts", [])),
             alerts_total=data.get("alerts_total", 0),
             timings_ms=dict(data.get("timings_ms", {})),
+            cost=data.get("cost"),
         )
         report.errors = [
             RowError(e["line"], e["field"], e["message"]) for e in data.get("errors", [])

@@ -85,6 +85,7 @@ class UploadRow:
     warnings: list[str] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     alerts_total: int = 0
+    cost: dict[str, Any] | None = None  # core.cost.Cost.to_json()
 
     @classmethod
     def of(
@@ -114,6 +115,7 @@ class UploadRow:
             warnings=list(report.get("warnings", [])),
             alerts=list(report.get("alerts", [])),
             alerts_total=report.get("alerts_total", 0),
+            cost=report.get("cost"),
         )
 
 

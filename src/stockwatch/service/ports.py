@@ -9,15 +9,16 @@ only a backend that can give one does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Self
 
 from stockwatch.core.alert_rules import OpenAlerts
+from stockwatch.core.cost import Cost
 from stockwatch.core.digest import Digest
 from stockwatch.core.limits import Limits
-from stockwatch.core.loading import ReadSummary
+from stockwatch.core.loading import LoadProgress, ReadSummary
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import UploadReport
@@ -36,6 +37,8 @@ class UploadJob:
     ``strict`` may be learnt only when the file is opened (S3 keeps it as object metadata).
     ``done`` is the stored report of an upload that finished already: processing it again
     returns that and changes nothing. ``refusal`` is why it will not be loaded at all.
+    ``resume`` is where an earlier run of this upload paused; ``should_pause`` is asked
+    after each chunk by a runtime with a time limit (Lambda), and only there is it set.
     """
 
     upload_id: int | str | None
@@ -47,6 +50,8 @@ class UploadJob:
     refusal: str | None = None
     ref: Any = None  # the backend's own handle (an S3 event's object, a file path)
     extra: dict[str, Any] = field(default_factory=dict)
+    resume: LoadProgress | None = None
+    should_pause: Callable[[], bool] | None = None
 
 
 class UploadLog(Protocol):
@@ -59,6 +64,19 @@ class UploadLog(Protocol):
         ...
 
     def finish(self, job: UploadJob, report: UploadReport) -> None: ...
+
+    def pause(self, job: UploadJob, progress: LoadProgress, report: UploadReport) -> bool:
+        """Keep ``progress`` and hand the rest of the upload on to a new run, durably.
+
+        False when another run of the same upload has got further meanwhile (a repeated
+        hand-over): this one then stops without handing on. Only called where the job has
+        ``should_pause``.
+        """
+        ...
+
+    def cost(self, job: UploadJob, elapsed_ms: float) -> Cost:
+        """What this upload cost so far: at least the time, metered requests where billed."""
+        ...
 
 
 class Objects(Protocol):

@@ -13,7 +13,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from stockwatch.core.limits import Limits
-from stockwatch.core.loading import ReadSummary, finish_report, load_chunks, unique_chunks
+from stockwatch.core.loading import (
+    LoadProgress,
+    Paused,
+    ReadSummary,
+    finish_report,
+    load_chunks,
+    unique_chunks,
+)
 from stockwatch.core.reader import FileRejected, InventoryFile, Readable
 from stockwatch.core.report import UploadReport
 from stockwatch.service.alerts import judge_upload
@@ -63,7 +70,10 @@ def run(
         if job.refusal is not None:
             report = UploadReport(job.filename, job.upload_id, message=job.refusal)
         else:
-            report = load_upload(uow, job, source, on_progress)
+            try:
+                report = load_upload(uow, job, source, on_progress)
+            except Paused as paused:
+                return _pause(uow, job, paused, started)
         if report.message is None and uow.feed is not None:
             alerting = time.perf_counter()
             judge_upload(uow, job, report)
@@ -73,12 +83,29 @@ def run(
             if report.message is None:
                 report.stores = stores
         report.timings_ms["total"] = _ms(started)
+        report.cost = uow.uploads.cost(job, report.timings_ms["total"]).to_json()
         report.settle_status()
         if keep:
             uow.uploads.finish(job, report)
             uow.commit()
         else:
             uow.rollback()
+    return report
+
+
+def _pause(uow: UploadUnitOfWork, job: UploadJob, paused: Paused, started: float) -> UploadReport:
+    """Out of time: keep the progress and hand the rest on; the report says ``processing``."""
+    progress = paused.progress
+    report = UploadReport(job.filename, job.upload_id, status="processing")
+    report.rows_loaded = progress.loaded
+    report.rows_unchanged = progress.unchanged
+    report.rows_superseded = progress.superseded
+    report.timings_ms["total"] = _ms(started)
+    report.cost = uow.uploads.cost(job, report.timings_ms["total"]).to_json()
+    if uow.uploads.pause(job, progress, report):
+        uow.commit()
+    else:
+        report.message = "another run of this upload has got further; this one stopped"
     return report
 
 
@@ -96,20 +123,32 @@ def load_upload(
         except MissingObject as exc:
             report.message = str(exc)
             return report
-    if job.strict and not uow.inventory.can_undo:
+    if job.strict and not uow.inventory.can_undo and job.resume is None:
         with closing_if_possible(source):
             checked = check_strict(job, source, uow.limits)
         if checked.message is not None:
             return checked
         source = uow.objects.open(job)
     loading = time.perf_counter()
+    progress = job.resume or LoadProgress()
+    # A pause commits part of an upload, so only where its changes are judged on their own
+    # (a stream) may it pause: judging in the unit of work needs all of them in one.
+    should_pause = job.should_pause if uow.feed is None else None
     with closing_if_possible(source), uow.inventory.attempt() as attempt:
         try:
             read = uow.inventory.read(job, source, on_progress)
-            repeats = load_chunks(read.chunks(), uow.inventory.writer(job), job.version, report)
+            repeats = load_chunks(
+                read.chunks(),
+                uow.inventory.writer(job),
+                job.version,
+                report,
+                progress,
+                should_pause,
+                uow.limits.max_errors_reported,
+            )
             finish_report(report, read.summary(), repeats, uow.limits.max_errors_reported)
         except FileRejected as exc:
-            loaded = report.rows_loaded
+            loaded = progress.loaded
             report = UploadReport(job.filename, job.upload_id, message=exc.message)
             if not attempt.undo() and loaded:
                 report.message = f"{exc.message} ({loaded:,} rows before that point were loaded)"

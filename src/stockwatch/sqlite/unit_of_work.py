@@ -17,9 +17,10 @@ from typing import Any
 
 from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.clock import utc_now
+from stockwatch.core.cost import Cost
 from stockwatch.core.digest import Digest
 from stockwatch.core.limits import Limits
-from stockwatch.core.loading import ReadSummary
+from stockwatch.core.loading import LoadProgress, ReadSummary
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
@@ -94,6 +95,13 @@ class SqliteUploads:
             self.later.append(
                 ("alerts", {"upload_id": job.upload_id, "raised": report.alerts_total})
             )
+
+    def pause(self, job: UploadJob, progress: LoadProgress, report: UploadReport) -> bool:
+        raise NotImplementedError("one machine has no time limit: an upload never pauses")
+
+    def cost(self, job: UploadJob, elapsed_ms: float) -> Cost:
+        """No bill on one machine: only the time it took."""
+        return Cost(time_ms=elapsed_ms)
 
 
 class SqliteObjects:

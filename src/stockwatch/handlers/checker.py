@@ -1,68 +1,23 @@
-"""Lambda handlers, in Powertools style: JSON logs, EMF metrics, typed events.
+"""CheckStock: the inventory table's stream into alerts, and one SNS digest per store.
 
-Entry points only: what they run is the service layer, wired by ``bootstrap``.
-
-stockwatch.handlers.load_inventory   S3 ObjectCreated -> DynamoDB
-stockwatch.handlers.check_stock      DynamoDB stream -> alerts -> SNS
-stockwatch.handlers.api              API Gateway (HTTP API, payload 2.0) -> the web app
+Failed records are reported to the event source mapping (ReportBatchItemFailures), which
+retries them, bisecting the batch, and sends what still fails to the CheckStock queue.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
-from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stockwatch.aws.alerting import (
-    Pending,
-    StreamAlerts,
-    change_from_images,
-    publish_digests,
-)
-from stockwatch.aws.loader import S3Upload
-from stockwatch.bootstrap import lambda_alerts, lambda_loader, lambda_web_app
+from stockwatch.aws.alerting import Pending, StreamAlerts, change_from_images, publish_digests
+from stockwatch.bootstrap import lambda_alerts
 from stockwatch.core.clock import utc_now
+from stockwatch.handlers.observability import logger, metrics
 from stockwatch.service.alerts import judge_changes
-
-_api: Any = None
-
-os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "stockwatch")
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "stockwatch")
-logger = Logger()
-metrics = Metrics()
-
-
-@metrics.log_metrics
-@logger.inject_lambda_context
-def load_inventory(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Every record of the event, keys URL-decoded; repeated or stale events change nothing."""
-    loader = lambda_loader()
-    reports = []
-    for record in S3Event(event).records:
-        obj = record.s3.get_object
-        upload = S3Upload(
-            bucket=record.s3.bucket.name,
-            key=unquote_plus(obj.key),  # keys arrive URL-encoded ("+" for a space)
-            # Some S3-compatible servers send no sequencer: the event time orders alone.
-            sequencer=obj.raw_event.get("sequencer", ""),
-            event_time=record.event_time,
-            version_id=obj.raw_event.get("versionId"),
-        )
-        report = loader.load(upload)
-        logger.info("upload processed", extra={"key": upload.key, "report": report.to_json()})
-        metrics.add_metric("RowsLoaded", MetricUnit.Count, report.rows_loaded)
-        metrics.add_metric("RowsRejected", MetricUnit.Count, report.rows_rejected)
-        reports.append(report.to_json())
-    for name, count in loader.usage.requests.items():
-        metrics.add_metric(f"DynamoDB{name}", MetricUnit.Count, count)
-    return {"reports": reports}
 
 
 @metrics.log_metrics
@@ -102,7 +57,10 @@ def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     response: dict[str, Any] = dict(processor.response())
     pending = [p for items in pending_by_record.values() for p in items]
     if pending and settings.topic_arn:
-        failed = publish_digests(settings.client("sns"), settings.topic_arn, pending)
+        sent_by_upload: dict[str, int] = {}
+        failed = publish_digests(
+            settings.client("sns"), settings.topic_arn, pending, sent_by_upload
+        )
         for store, error in failed.items():
             logger.warning(
                 "SNS publish failed; the records will be retried",
@@ -111,24 +69,10 @@ def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
             metrics.add_metric("NotificationFailures", MetricUnit.Count, 1)
         sent = [p for p in pending if p.decision.store not in failed]
         alerts.mark_notified(sent)
+        alerts.count_publishes(sent_by_upload)
         metrics.add_metric("AlertsNotified", MetricUnit.Count, len(sent))
         failures = response.setdefault("batchItemFailures", [])
         for sequence, items in pending_by_record.items():
             if any(p.decision.store in failed for p in items):
                 failures.append({"itemIdentifier": sequence})
-    return response
-
-
-@logger.inject_lambda_context
-def api(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """The dashboard and /api, the same app as ``stockwatch serve``, through Mangum.
-
-    Built on the first request and kept for the life of the execution environment.
-    """
-    global _api
-    if _api is None:
-        from mangum import Mangum
-
-        _api = Mangum(lambda_web_app(), lifespan="off")
-    response: dict[str, Any] = _api(event, context)
     return response
