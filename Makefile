@@ -5,6 +5,7 @@
 #                 (tests/unit, tests/contract on SQLite and AWS-on-moto, tests/e2e,
 #                 tests/reliability); `make test-fast` runs unit + contract on SQLite
 VENV ?= .venv
+CHECKOV_VENV ?= .venv-checkov
 PY := $(VENV)/bin/python
 DATA ?= demo-data
 
@@ -20,16 +21,27 @@ test: $(VENV)/.installed lint
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest tests/unit tests/contract -k "not aws" -q
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(PY) -m ruff check src tests bench
 	$(PY) -m ruff format --check src tests bench
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/cfn-lint infra/template.yaml
+	# checkov: its skips, each with its reason, are in the template (Metadata: checkov).
+	# --skip-download: no guidelines fetched from Prisma Cloud (no traffic but the registry).
+	$(CHECKOV_VENV)/bin/checkov -f infra/template.yaml --framework cloudformation \
+		--compact --quiet --skip-download
 
 bench: $(VENV)/.installed
 	$(PY) bench/ingest_bench.py
 	$(PY) bench/serve_bench.py
 	$(PY) bench/dynamodb_bench.py
+
+# checkov in a venv of its own: it pins many packages that our dev tools also use.
+$(CHECKOV_VENV)/.installed:
+	python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov>=3.2'
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -38,4 +50,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(DATA)
+	rm -rf $(VENV) $(CHECKOV_VENV) $(DATA)

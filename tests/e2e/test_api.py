@@ -426,3 +426,15 @@ def test_ctrl_c_finishes_or_leaves_pending_never_half_applied(tmp_path: Path) ->
     assert db.execute("SELECT count(*) FROM inventory").fetchone() == (150_000,)
     assert db.execute("SELECT count(*) FROM changes").fetchone() == (150_000,)
     db.close()
+
+
+def test_each_upload_and_each_day_shows_what_it_cost(client: httpx.Client) -> None:
+    """On one machine: the time it took, and no dollars (nothing is billed)."""
+    wait_report(client, post_csv(client, csv_bytes(("Berlin", "Echo Dot", 4))))
+    wait_report(client, post_csv(client, csv_bytes(("Berlin", "Echo Dot", 5))))
+    uploads = client.get("/api/uploads").json()["uploads"]
+    assert all(u["cost"]["time_ms"] > 0 and u["cost"]["usd"] is None for u in uploads)
+    (today,) = client.get("/api/costs", params={"days": 1}).json()
+    assert today["uploads"] == 2 and today["usd"] is None
+    assert today["time_ms"] == pytest.approx(sum(u["cost"]["time_ms"] for u in uploads), abs=0.2)
+    assert client.get("/api/costs", params={"days": 0}).status_code == 422

@@ -136,6 +136,15 @@ def test_dashboard_and_reads_through_api_gateway(stack: Aws) -> None:
     _, searched, _ = call(gateway_event("GET", "/api/stock", {"q": "dot"}))
     assert [r["item"] for r in searched["rows"]] == ["Echo Dot"]
 
+    # What the two uploads cost, each and for the day (the dashboard's running total).
+    _, uploads, _ = call(gateway_event("GET", "/api/uploads"))
+    costs = [u["cost"] for u in uploads["uploads"]]
+    assert all(c["usd"] > 0 and c["dynamodb"]["requests"]["BatchGetItem"] for c in costs)
+    assert costs[1]["sns"]["publishes"] == 1  # the first upload's digest, from CheckStock
+    status, (today,), _ = call(gateway_event("GET", "/api/costs"))
+    assert status == 200 and today["uploads"] == 2
+    assert today["usd"] == pytest.approx(sum(c["usd"] for c in costs))
+
     status, history, _ = call(gateway_event("GET", "/api/stock/Berlin/Echo%20Dot/history"))
     assert status == 200
     assert [(p["old_count"], p["count"]) for p in history] == [(None, 12), (12, 3)]

@@ -72,3 +72,66 @@ def test_tables_topic_and_stream_settings() -> None:
     assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert stream["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
     assert stream["FilterCriteria"]["Filters"]
+
+
+def test_alarms_reach_a_topic_cloudwatch_can_publish_to() -> None:
+    """Alarms go to the operations topic; both topics use the stack's customer-managed key,
+    whose policy lets CloudWatch and SNS use it (alias/aws/sns would drop the alarms)."""
+    all_resources = resources()
+    alarms = {n: r for n, r in all_resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert len(alarms) >= 5
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "OperationsTopic"}], name
+    for topic in ("AlertsTopic", "OperationsTopic"):
+        assert all_resources[topic]["Properties"]["KmsMasterKeyId"] == {"Ref": "StockwatchKey"}
+    key = all_resources["StockwatchKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    by_service = {
+        str(s["Principal"]["Service"]): s
+        for s in key["KeyPolicy"]["Statement"]
+        if "Service" in s["Principal"]
+    }
+    for service in ("cloudwatch.amazonaws.com", "sns.amazonaws.com"):
+        assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(by_service[service]["Action"])
+    (publish,) = statements(all_resources["OperationsTopicPolicy"])
+    assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+
+
+def test_a_failed_upload_lands_in_a_queue_with_an_alarm_on_it() -> None:
+    all_resources = resources()
+    config = all_resources["LoadInventoryFunction"]["Properties"]["EventInvokeConfig"]
+    assert config["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["LoadInventoryFailures", "Arn"]},
+    }
+    handover = all_resources["LoadInventoryQueue"]["Properties"]
+    assert handover["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["LoadInventoryFailures", "Arn"]
+    }
+    assert (
+        handover["VisibilityTimeout"]
+        >= all_resources["LoadInventoryFunction"]["Properties"]["Timeout"]
+    )
+    alarm = all_resources["LoadInventoryFailuresAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["LoadInventoryFailures", "QueueName"]}
+
+
+def test_the_stack_makes_the_api_token_and_says_how_to_read_it() -> None:
+    template = yaml_parse(TEMPLATE.read_text())
+    secret = template["Resources"]["ApiTokenSecret"]["Properties"]
+    assert secret["GenerateSecretString"]["PasswordLength"] >= 32
+    assert "ApiTokenParameter" not in template["Parameters"]  # nothing to make by hand
+    assert "get-secret-value" in str(template["Outputs"]["ApiTokenCommand"]["Value"])
+    api = template["Resources"]["ApiFunction"]["Properties"]
+    assert api["Environment"]["Variables"]["STOCKWATCH_TOKEN_SECRET_ARN"] == {
+        "Ref": "ApiTokenSecret"
+    }
+
+
+def test_each_function_is_built_on_its_own_and_checkov_skips_say_why() -> None:
+    all_resources = resources()
+    for name in ("LoadInventoryFunction", "CheckStockFunction", "ApiFunction"):
+        function = all_resources[name]
+        assert function["Metadata"]["BuildMethod"] == "makefile", name
+        for skip in function["Metadata"]["checkov"]["skip"]:
+            assert len(skip["comment"]) > 30, skip

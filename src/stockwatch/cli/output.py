@@ -69,6 +69,33 @@ def describe_report(report: UploadReport, verb: str = "loaded") -> None:
         out.print(f"  … and {report.rows_rejected - len(report.errors):,} more rejected rows")
     if report.alerts_total:
         out.print(f"  alerts raised: {report.alerts_total:,}")
+    if report.cost:
+        out.print(f"  [dim]cost: {escape(describe_cost(report.cost))}[/]")
+
+
+def describe_cost(cost: dict[str, Any]) -> str:
+    """One line: time, and on AWS the requests, units and the dollar estimate."""
+    parts = [f"{cost.get('time_ms', 0) / 1000:.2f} s"]
+    dynamodb = cost.get("dynamodb") or {}
+    requests = sum((dynamodb.get("requests") or {}).values())
+    if requests:
+        estimated = " (estimated)" if dynamodb.get("units_estimated") else ""
+        parts.append(
+            f"DynamoDB {requests:,} requests, {dynamodb.get('write_units', 0):,.0f} write and "
+            f"{dynamodb.get('read_units', 0):,.0f} read units{estimated}"
+        )
+    s3 = sum(((cost.get("s3") or {}).get("requests") or {}).values())
+    if s3:
+        parts.append(f"S3 {s3:,} requests")
+    publishes = (cost.get("sns") or {}).get("publishes") or 0
+    if publishes:
+        parts.append(f"SNS {publishes:,} publishes")
+    function = cost.get("lambda") or {}
+    if function.get("invocations"):
+        parts.append(f"Lambda {function['invocations']} x, {function.get('ms', 0):,.0f} ms")
+    if cost.get("usd") is not None:
+        parts.append(f"about ${cost['usd']:.6f} on demand")
+    return "; ".join(parts)
 
 
 @contextmanager

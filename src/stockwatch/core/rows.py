@@ -119,6 +119,16 @@ class UploadRow:
         )
 
 
+@dataclass
+class DayCost:
+    """What one day's uploads cost: their processing time, and dollars where billed."""
+
+    day: str  # YYYY-MM-DD, UTC, by when the upload was received
+    uploads: int = 0
+    time_ms: float = 0.0
+    usd: float | None = None  # None on one machine: nothing to pay
+
+
 def to_json(row: Any) -> Any:
     """A row, or a list of them, as plain JSON values (for the CLI's --json)."""
     if isinstance(row, list):

@@ -15,6 +15,7 @@ from stockwatch.core.paging import walk_stock
 from stockwatch.core.report import UploadReport
 from stockwatch.core.rows import (
     AlertRow,
+    DayCost,
     HistoryPoint,
     StockRow,
     StoreSummary,
@@ -80,6 +81,7 @@ def report_of(upload: UploadRow) -> UploadReport:
         warnings=list(upload.warnings),
         alerts=list(upload.alerts),
         alerts_total=upload.alerts_total,
+        cost=upload.cost,
     )
 
 
@@ -93,6 +95,34 @@ def list_stock(
     """Every stock row that matches, in (store, item) order, a page at a time."""
     rows = walk_stock(lambda after, n: model.stock_page(store, status, q, after, n), limit)
     return sorted(rows, key=lambda r: (r.store, r.item))
+
+
+def daily_costs(model: ReadModel, since: str, max_uploads: int = 5000) -> list[DayCost]:
+    """Each day's total since ``since`` (a date), newest first, from the uploads' reports.
+
+    Walks the upload list a page at a time, so it needs nothing of a backend but its
+    listing; ``max_uploads`` bounds the walk (and its reads, on AWS).
+    """
+    days: dict[str, DayCost] = {}
+    before: str | None = None
+    seen = 0
+    while seen < max_uploads:
+        page = model.uploads(200, before)
+        for upload in page:
+            day = upload.received_at[:10]
+            if day < since:
+                return list(days.values())
+            seen += 1
+            total = days.setdefault(day, DayCost(day))
+            total.uploads += 1
+            cost = upload.cost or {}
+            total.time_ms = round(total.time_ms + float(cost.get("time_ms") or 0), 1)
+            if cost.get("usd") is not None:
+                total.usd = (total.usd or 0.0) + float(cost["usd"])
+        if len(page) < 200:
+            break
+        before = str(page[-1].id)
+    return list(days.values())
 
 
 def list_alerts(model: ReadModel, open_only: bool, limit: int | None) -> list[AlertRow]:

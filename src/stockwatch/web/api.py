@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -15,13 +16,14 @@ from stockwatch.core.export import stock_csv
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.rows import (
     AlertRow,
+    DayCost,
     HistoryPoint,
     StockRow,
     StoreSummary,
     ThresholdRow,
     UploadRow,
 )
-from stockwatch.service.reads import ReadModel, UploadIdError
+from stockwatch.service.reads import ReadModel, UploadIdError, daily_costs
 from stockwatch.service.thresholds import ThresholdError, set_thresholds
 from stockwatch.web.backend import WebBackend
 
@@ -174,6 +176,12 @@ def build_router(backend: WebBackend) -> APIRouter:
             raise HTTPException(422, f"before: {exc}") from None
         next_before = records[-1].id if len(records) == limit else None
         return UploadPage(uploads=records, next_before=next_before)
+
+    @api.get("/costs", response_model=list[DayCost])
+    def list_costs(days: Annotated[int, Query(ge=1, le=90)] = 7) -> list[DayCost]:
+        """Each day's uploads and what they cost, newest first (dollars only on AWS)."""
+        since = (datetime.now(UTC) - timedelta(days=days - 1)).date().isoformat()
+        return daily_costs(backend.model(), since)
 
     @api.get("/stores", response_model=list[StoreSummary])
     def list_stores() -> list[StoreSummary]:

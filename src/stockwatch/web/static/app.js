@@ -116,17 +116,49 @@ async function loadUploads() {
   const page = await api("/api/uploads?limit=20");
   const body = $("uploads");
   body.replaceChildren();
-  if (!page.uploads.length) body.append(el("tr", {}, el("td", { colspan: "6", class: "muted", text: "No uploads yet." })));
+  if (!page.uploads.length) body.append(el("tr", {}, el("td", { colspan: "7", class: "muted", text: "No uploads yet." })));
   for (const u of page.uploads) {
     const row = el("tr", { class: "clickable", "data-upload": u.id, onclick: () => toggleReport(u.id) },
       el("td", { text: u.id }), el("td", { text: u.file }),
       el("td", {}, el("span", { class: `status ${u.status}`, text: u.status.replace(/_/g, " ") })),
       el("td", { class: "num", text: u.rows_loaded.toLocaleString() }),
       el("td", { class: "num", text: u.rows_rejected.toLocaleString() }),
+      el("td", { class: "num", text: costText(u.cost) }),
       el("td", { text: when(u.received_at) }));
     body.append(row);
     if (state.openReports.has(u.id)) body.append(reportRow(u));
   }
+  await loadCosts();
+}
+
+function dollars(usd) {
+  return usd < 0.01 ? `$${usd.toFixed(6)}` : `$${usd.toFixed(2)}`;
+}
+
+function seconds(ms) {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function costText(cost) {
+  if (!cost) return "";
+  return cost.usd === null || cost.usd === undefined ? seconds(cost.time_ms) : dollars(cost.usd);
+}
+
+async function loadCosts() {
+  const days = await api("/api/costs?days=7");
+  const body = $("costs");
+  body.replaceChildren();
+  if (!days.length) body.append(el("tr", {}, el("td", { colspan: "5", class: "muted", text: "No uploads in the last 7 days." })));
+  let total = 0, totalMs = 0;
+  const running = [...days].reverse().map((d) => { total += d.usd || 0; totalMs += d.time_ms; return [total, totalMs]; }).reverse();
+  days.forEach((d, n) => {
+    const billed = d.usd !== null && d.usd !== undefined;
+    body.append(el("tr", {},
+      el("td", { text: d.day }), el("td", { class: "num", text: d.uploads.toLocaleString() }),
+      el("td", { class: "num", text: seconds(d.time_ms) }),
+      el("td", { class: "num", text: billed ? dollars(d.usd) : "—" }),
+      el("td", { class: "num", text: billed ? dollars(running[n][0]) : seconds(running[n][1]) })));
+  });
 }
 
 function toggleReport(id) {
@@ -134,8 +166,20 @@ function toggleReport(id) {
   loadUploads();
 }
 
+function costDetail(c) {
+  const parts = [`processing ${seconds(c.time_ms)}`];
+  const requests = Object.values(c.dynamodb.requests).reduce((a, b) => a + b, 0);
+  if (requests) parts.push(`DynamoDB ${requests} requests, ${c.dynamodb.write_units} write and ${c.dynamodb.read_units} read units`);
+  const s3 = Object.values(c.s3.requests).reduce((a, b) => a + b, 0);
+  if (s3) parts.push(`S3 ${s3} requests`);
+  if (c.sns.publishes) parts.push(`SNS ${c.sns.publishes} publishes`);
+  if (c.lambda.invocations) parts.push(`Lambda ${c.lambda.invocations}× ${Math.round(c.lambda.ms)} ms`);
+  if (c.usd !== null && c.usd !== undefined) parts.push(`about ${dollars(c.usd)} on demand`);
+  return `Cost: ${parts.join(" · ")}`;
+}
+
 function reportRow(u) {
-  const cell = el("td", { colspan: "6" });
+  const cell = el("td", { colspan: "7" });
   const parts = [`${plural(u.rows_loaded, "row")} loaded`, `${u.rows_unchanged.toLocaleString()} unchanged`];
   if (u.rows_superseded) parts.push(`${u.rows_superseded.toLocaleString()} superseded by newer uploads`);
   parts.push(`${u.rows_rejected.toLocaleString()} rejected`, plural(u.alerts_total, "alert"));
@@ -147,6 +191,7 @@ function reportRow(u) {
     cell.append(list);
   }
   for (const w of u.warnings) cell.append(el("p", { class: "muted", text: w }));
+  if (u.cost) cell.append(el("p", { class: "muted", text: costDetail(u.cost) }));
   return el("tr", { class: "report" }, cell);
 }
 
