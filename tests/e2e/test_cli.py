@@ -79,6 +79,9 @@ def test_ingest_stock_alerts_json(tmp_path: Path, berlin: Path) -> None:
     assert (alert["kind"], alert["resolved_at"]) == ("out_of_stock", None)
     (upload,) = run_json("--data-dir", data, "uploads", "--json")
     assert upload["status"] == "loaded"
+    assert upload["cost"]["time_ms"] > 0 and upload["cost"]["usd"] is None  # nothing billed
+    shown = run("--data-dir", data, "report", str(upload["id"]))
+    assert shown.returncode == 0 and "cost: " in shown.stdout and " s" in shown.stdout
     history = run_json("--data-dir", data, "history", "Berlin", "Echo Plus", "--json")
     assert [h["count"] for h in history] == [0]
     again = run("--data-dir", data, "ingest", str(berlin))
