@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from stockwatch.aws.loader import S3Upload, continued_upload
+from stockwatch.aws.s3_upload import S3Upload, continued_upload
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,11 @@ retried after a crash converges on the same rows, and its report is written last
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -26,6 +25,7 @@ from stockwatch.aws import metering, store_stats
 from stockwatch.aws.alerting import AlertStore
 from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
 from stockwatch.aws.object_store import S3ObjectStore
+from stockwatch.aws.s3_upload import S3Upload, make_version
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.store_marks import FileRef, StoreMarks
 from stockwatch.core.clock import utc_now
@@ -43,34 +43,6 @@ from stockwatch.service.uploads import FileChunks
 # S3 user metadata (x-amz-meta-stockwatch-strict: true) asking for strict mode.
 STRICT_METADATA = "stockwatch-strict"
 CHUNK_ROWS = 1000  # rows read and decided together: ten BatchGetItem of 100 keys
-
-
-@dataclass(frozen=True)
-class S3Upload:
-    bucket: str
-    key: str
-    sequencer: str
-    event_time: str
-    version_id: str | None = None
-
-    @property
-    def version(self) -> str:
-        """``<event time>#<sequencer>`` plus a hash of the key: an upload's identity.
-
-        Hex sequencers of one key compare as numbers once left-padded to one width. The
-        key's hash tells apart two files whose events carry the same time and the same (or
-        no) sequencer, and leaves the order of one key's uploads as it was.
-        """
-        return make_version(self.event_time, self.sequencer, f"{self.bucket}/{self.key}")
-
-    @property
-    def ref(self) -> FileRef:
-        return FileRef(self.bucket, self.key, self.version_id or "")
-
-
-def make_version(event_time: str, sequencer: str, name: str) -> str:
-    digest = hashlib.blake2b(name.encode(), digest_size=6).hexdigest()
-    return f"{event_time}#{sequencer.rjust(32, '0')}{digest}"
 
 
 class DynamoUploads:
@@ -263,17 +235,6 @@ class Handover:
                 {"stockwatch": "continue", "upload": asdict(upload), "chunks_done": chunks_done}
             ),
         )
-
-
-def continued_upload(body: str) -> S3Upload | None:
-    """The upload a hand-over message asks to carry on, or None for any other message."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("stockwatch") != "continue":
-        return None
-    return S3Upload(**data["upload"])
 
 
 class S3Objects:

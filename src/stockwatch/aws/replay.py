@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stockwatch.aws.events import Skipped, from_message
-from stockwatch.aws.loader import AwsLoader
+from stockwatch.aws.loader import AwsLoader  # the CLI's; not imported by the handler
 from stockwatch.core.report import UploadReport
 
 # Long enough for a big upload to load here before the message is visible again.
