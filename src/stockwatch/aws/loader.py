@@ -188,7 +188,7 @@ class DynamoUploads:
             total.add(Cost.from_json(job.resume.extra["cost"]))
         meter = metering.current()
         if meter is not None:
-            now = replace(meter.cost, time_ms=elapsed_ms, units_estimated=meter.estimated)
+            now = replace(meter.cost, time_ms=elapsed_ms)
             now.dynamodb_requests = Counter(meter.cost.dynamodb_requests)
             now.s3_requests = Counter(meter.cost.s3_requests)
             if now.lambda_memory_mb:

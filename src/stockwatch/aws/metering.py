@@ -25,7 +25,6 @@ class Meter:
     def __init__(self, memory_mb: int = 0) -> None:
         self.cost = Cost(lambda_memory_mb=memory_mb)
         self.started = time.perf_counter()
-        self.estimated = False  # some capacity worked out here, not reported by DynamoDB
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000
@@ -69,7 +68,7 @@ def _after(
             reads, writes = capacity.estimate(model.name, params, parsed)
             cost.read_units += reads
             cost.write_units += writes
-            meter.estimated = True
+            cost.units_estimated = True
     elif service == "s3":
         cost.s3_requests[model.name] += 1
     elif service == "sns" and model.name == "Publish":
