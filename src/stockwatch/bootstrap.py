@@ -40,7 +40,9 @@ class Runtime(Protocol):
 
     def model(self) -> ReadModel: ...
 
-    def ingest(self, path: Path, strict: bool, on_progress: Progress) -> UploadReport: ...
+    def ingest(
+        self, path: Path, strict: bool, on_progress: Progress, as_of: str | None = None
+    ) -> UploadReport: ...
 
     def ingest_stream(self, name: str, source: Any) -> UploadReport: ...
 
@@ -103,12 +105,14 @@ class EmbeddedRuntime:
 
         return SqliteReadModel(self.app)
 
-    def ingest(self, path: Path, strict: bool, on_progress: Progress) -> UploadReport:
+    def ingest(
+        self, path: Path, strict: bool, on_progress: Progress, as_of: str | None = None
+    ) -> UploadReport:
         from stockwatch.sqlite.object_store import ObjectTooLarge
 
         try:
             with open(path, "rb") as source:
-                upload_id = self.app.receive(path.name, source, strict)
+                upload_id = self.app.receive(path.name, source, strict, as_of)
         except ObjectTooLarge as exc:
             return UploadReport(path.name, None, "rejected", message=str(exc))
         report: UploadReport = self.app.process_upload(upload_id, on_progress)
@@ -179,10 +183,12 @@ class AwsRuntime:
 
         return AwsLoader.from_settings(self.settings, self.limits)
 
-    def ingest(self, path: Path, strict: bool, on_progress: Progress) -> UploadReport:
+    def ingest(
+        self, path: Path, strict: bool, on_progress: Progress, as_of: str | None = None
+    ) -> UploadReport:
         """Straight into the table (a backfill): no S3 event, the same service."""
         with open(path, "rb") as source:
-            report: UploadReport = self._loader().backfill(path.name, source, strict)
+            report: UploadReport = self._loader().backfill(path.name, source, strict, as_of)
         return report
 
     def ingest_stream(self, name: str, source: Any) -> UploadReport:

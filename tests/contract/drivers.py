@@ -29,8 +29,12 @@ Key = tuple[str, str]
 class Backend(Protocol):
     name: str
 
-    def receive(self, name: str, data: bytes, strict: bool = False) -> Any:
-        """Take a file in; returns what ``process`` needs to process it (any number of times)."""
+    def receive(
+        self, name: str, data: bytes, strict: bool = False, as_of: str | None = None
+    ) -> Any:
+        """Take a file in; returns what ``process`` needs to process it (any number of times).
+
+        ``as_of`` is when its counts were taken (``core.clock.parse_time``'s form)."""
         ...
 
     def process(self, handle: Any) -> dict[str, Any]:
@@ -82,8 +86,10 @@ class Embedded:
     def close(self) -> None:
         self.app.close()
 
-    def receive(self, name: str, data: bytes, strict: bool = False) -> int:
-        return self.app.receive(name, io.BytesIO(data), strict)
+    def receive(
+        self, name: str, data: bytes, strict: bool = False, as_of: str | None = None
+    ) -> int:
+        return self.app.receive(name, io.BytesIO(data), strict, as_of)
 
     def process(self, handle: int) -> dict[str, Any]:
         return self.app.process_upload(handle).to_json()
@@ -153,8 +159,12 @@ class OnAws:
     _stream_records: int = 0
     _pending_lines: list[str] = field(default_factory=list)
 
-    def receive(self, name: str, data: bytes, strict: bool = False) -> S3Delivery:
+    def receive(
+        self, name: str, data: bytes, strict: bool = False, as_of: str | None = None
+    ) -> S3Delivery:
         metadata = {"stockwatch-strict": "true"} if strict else {}
+        if as_of is not None:
+            metadata["stockwatch-as-of"] = as_of
         self.aws.s3.put_object(Bucket=self.aws.bucket, Key=name, Body=data, Metadata=metadata)
         return S3Delivery(s3_event(self.aws))
 

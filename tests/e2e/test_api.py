@@ -438,3 +438,25 @@ def test_each_upload_and_each_day_shows_what_it_cost(client: httpx.Client) -> No
     assert today["uploads"] == 2 and today["usd"] is None
     assert today["time_ms"] == pytest.approx(sum(u["cost"]["time_ms"] for u in uploads), abs=0.2)
     assert client.get("/api/costs", params={"days": 0}).status_code == 422
+
+
+def test_an_upload_may_say_when_it_was_counted(client: httpx.Client) -> None:
+    wait_report(client, post_csv(client, csv_bytes(("Berlin", "Echo Dot", 5))))
+    response = client.post(
+        "/api/uploads",
+        params={"filename": "old.csv", "as_of": "2026-11-20"},
+        headers={"Content-Type": "text/csv"},
+        content=csv_bytes(("Berlin", "Echo Dot", 0)),
+    )
+    report = wait_report(client, response.json()["id"])
+    assert report["rows_superseded"] == 1
+    assert client.get("/api/stock").json()["rows"][0]["count"] == 5
+    (point,) = client.get("/api/history", params={"store": "Berlin", "item": "Echo Dot"}).json()
+    assert point["count"] == 5 and point["as_of"] > "2026-11-20"
+    bad = client.post(
+        "/api/uploads",
+        params={"filename": "x.csv", "as_of": "soon"},
+        headers={"Content-Type": "text/csv"},
+        content=b"store,item,count\n",
+    )
+    assert bad.status_code == 422 and "as_of" in bad.json()["message"]

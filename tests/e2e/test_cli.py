@@ -257,3 +257,23 @@ def test_demo_loads_the_six_stores(tmp_path: Path) -> None:
     assert "6 items out of stock" in result.stdout
     lines = [line for line in result.stderr.splitlines() if line.startswith("- ")]
     assert len(lines) == 6 and all(" is out of stock of " in line for line in lines)
+
+
+def test_ingest_as_of_dates_the_counts_and_refuses_a_bad_time(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    today = tmp_path / "today.csv"
+    today.write_bytes(csv_bytes(("Berlin", "Echo Dot", 5)))
+    old = tmp_path / "old.csv"
+    old.write_bytes(csv_bytes(("Berlin", "Echo Dot", 40)))
+    run_json("--data-dir", data, "ingest", str(today), "--json")
+    (report,) = run_json(
+        "--data-dir", data, "ingest", "--as-of", "2026-11-20T09:00+01:00", str(old), "--json"
+    )
+    assert report["as_of"] == "2026-11-20T08:00:00.000Z"
+    assert report["rows_superseded"] == 1
+    (row,) = run_json("--data-dir", data, "stock", "--json")
+    assert row["count"] == 5
+    for bad, says in (("yesterday", "not a time"), ("2999-01-01", "in the future")):
+        result = run("--data-dir", data, "ingest", "--as-of", bad, str(old))
+        assert result.returncode == 2
+        assert says in result.stderr and "Traceback" not in result.stderr

@@ -62,7 +62,7 @@ class StreamAlerts:
         return {(c.store, c.item): self.store.open_kinds(c.store, c.item) for c in changes}
 
     def record(
-        self, decisions: Sequence[AlertDecision], version: Any, now: str
+        self, decisions: Sequence[AlertDecision], upload: Any, now: str
     ) -> list[AlertDecision]:
         return self.store.record(self.event_id, self.upload, decisions, now)
 

@@ -28,10 +28,11 @@ from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.s3_upload import S3Upload, make_version
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.store_marks import FileRef, StoreMarks
-from stockwatch.core.clock import utc_now
+from stockwatch.core.clock import BadTime, parse_time, utc_now
 from stockwatch.core.cost import Cost, Prices
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import LoadProgress
+from stockwatch.core.ordering import compose_version
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
 from stockwatch.core.rows import ThresholdRow
@@ -42,6 +43,8 @@ from stockwatch.service.uploads import FileChunks
 
 # S3 user metadata (x-amz-meta-stockwatch-strict: true) asking for strict mode.
 STRICT_METADATA = "stockwatch-strict"
+# ... and when its counts were taken (x-amz-meta-stockwatch-as-of: 2026-11-20T08:00Z).
+AS_OF_METADATA = "stockwatch-as-of"
 CHUNK_ROWS = 1000  # rows read and decided together: ten BatchGetItem of 100 keys
 
 
@@ -253,6 +256,14 @@ class S3Objects:
                 raise MissingObject(f"the stored file {upload.key} is missing") from None
             raise
         job.strict = metadata.get(STRICT_METADATA, "").lower() in ("1", "true", "yes")
+        dated = metadata.get(AS_OF_METADATA)
+        if dated:
+            try:
+                as_of = parse_time(dated)
+            except BadTime as exc:
+                body.close()  # type: ignore[attr-defined]  # botocore's StreamingBody
+                raise MissingObject(f"{upload.key}: its {AS_OF_METADATA} metadata: {exc}") from None
+            job.version = compose_version(as_of, upload.version)
         return body
 
 
@@ -449,13 +460,17 @@ class AwsLoader:
             job.should_pause = should_pause
             return upload_service.run(uow, job)
 
-    def backfill(self, name: str, source: Readable, strict: bool = False) -> UploadReport:
+    def backfill(
+        self, name: str, source: Readable, strict: bool = False, as_of: str | None = None
+    ) -> UploadReport:
         """Load a local file straight into the table (``stockwatch --backend aws ingest``).
 
-        Its version is the time now, so it ranks with S3 uploads by when it arrived.
+        Its version is the time now (or ``as_of``), so it ranks with S3 uploads by when it
+        arrived (or was counted).
         """
         uow = self.unit_of_work()
         job = uow.uploads.local(name)
         job.strict = strict
+        job.version = compose_version(as_of, job.version)
         with metering.metering():
             return upload_service.run(uow, job, source)

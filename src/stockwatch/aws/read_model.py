@@ -20,6 +20,7 @@ from stockwatch.aws.settings import AwsSettings
 from stockwatch.core.alert_rules import stock_level
 from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Prices
+from stockwatch.core.ordering import as_of_of, upload_of
 from stockwatch.core.rows import (
     AlertRow,
     HistoryPoint,
@@ -137,7 +138,14 @@ class DynamoReadModel:
             return []
         points = json.loads(found.get("History", {}).get("S", "[]"))
         return [
-            HistoryPoint(n, old, new, id_of(version), version.split("#", 1)[0])
+            HistoryPoint(
+                n,
+                old,
+                new,
+                id_of(upload_of(version)),
+                upload_of(version).split("#", 1)[0],
+                as_of_of(version),
+            )
             for n, (old, new, version) in enumerate(points, start=1)
         ]
 

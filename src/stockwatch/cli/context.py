@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from stockwatch.bootstrap import NotOnThisBackend, Runtime, alert_channels, cli_runtime
+from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.core.limits import Limits
 from stockwatch.notify.config import ConfigError
 
@@ -59,6 +60,25 @@ files_argument = click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except BadTime as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+as_of_option = click.option(
+    "--as-of",
+    metavar="TIME",
+    callback=_as_of,
+    help="When the counts were taken (ISO 8601, e.g. 2026-11-20T08:00Z; a date alone is"
+    " midnight UTC). Uploads are ordered by it, so an older file loaded late never"
+    " overwrites newer counts. Default: when the file arrives.",
+)
 strict_option = click.option(
     "--strict/--lenient",
     default=lambda: os.environ.get("STOCKWATCH_STRICT", "").lower() in ("1", "true", "yes"),

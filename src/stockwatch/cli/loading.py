@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from stockwatch.cli.context import Context, files_argument, json_option, pass_context, strict_option
+from stockwatch.cli.context import (
+    Context,
+    as_of_option,
+    files_argument,
+    json_option,
+    pass_context,
+    strict_option,
+)
 from stockwatch.cli.output import describe_report, print_json, progress_bar
 from stockwatch.core.report import UploadReport
 from stockwatch.service.reads import list_stock
@@ -37,9 +44,12 @@ def finish(reports: list[UploadReport], as_json: bool, verb: str) -> None:
 @click.command()
 @files_argument
 @strict_option
+@as_of_option
 @json_option
 @pass_context
-def ingest(state: Context, files: tuple[Path, ...], strict: bool, as_json: bool) -> None:
+def ingest(
+    state: Context, files: tuple[Path, ...], strict: bool, as_of: str | None, as_json: bool
+) -> None:
     """Keep each FILE as an upload and load it now; print a report per file.
 
     Exit status: 0 when everything loaded, 1 when any row or file was rejected.
@@ -47,7 +57,7 @@ def ingest(state: Context, files: tuple[Path, ...], strict: bool, as_json: bool)
     reports = []
     for path in files:
         with progress_bar(f"loading {path.name}", path.stat().st_size) as on_progress:
-            reports.append(state.runtime.ingest(path, strict, on_progress))
+            reports.append(state.runtime.ingest(path, strict, on_progress, as_of))
     deliver_now(state)
     finish(reports, as_json, "loaded")
 
@@ -130,9 +140,15 @@ def demo_command(state: Context, as_json: bool = False) -> None:
 )
 @click.option("--token", envvar="STOCKWATCH_TOKEN", help="Its token (env STOCKWATCH_TOKEN).")
 @strict_option
+@as_of_option
 @json_option
 def upload(
-    files: tuple[Path, ...], server: str, token: str | None, strict: bool, as_json: bool
+    files: tuple[Path, ...],
+    server: str,
+    token: str | None,
+    strict: bool,
+    as_of: str | None,
+    as_json: bool,
 ) -> None:
     """Send each FILE to a running server, wait for its report and print it."""
     import httpx
@@ -145,7 +161,7 @@ def upload(
         for path in files:
             with progress_bar(f"sending {path.name}", path.stat().st_size) as on_progress:
                 try:
-                    reports.append(upload_file(client, path, strict, on_progress))
+                    reports.append(upload_file(client, path, strict, on_progress, as_of=as_of))
                 except RemoteError as exc:
                     raise click.ClickException(str(exc)) from None
     finish(reports, as_json, "loaded")

@@ -41,11 +41,15 @@ def upload_file(
     strict: bool,
     on_progress: Callable[[int], None] | None = None,
     timeout: float = 600.0,
+    as_of: str | None = None,
 ) -> UploadReport:
+    params = {"filename": path.name, "strict": str(strict).lower()}
+    if as_of is not None:
+        params["as_of"] = as_of
     try:
         response = client.post(
             "/api/uploads",
-            params={"filename": path.name, "strict": str(strict).lower()},
+            params=params,
             headers={"Content-Type": "text/csv"},
             content=_blocks(path, on_progress),
         )

@@ -11,9 +11,38 @@ from __future__ import annotations
 from enum import Enum
 from typing import TypeVar
 
-# A version is whatever orders uploads: the upload id on one machine, "<S3 event time>#<S3
-# sequencer>" on AWS. Only comparisons are needed.
+# A version is whatever orders uploads; only comparisons are needed. It is "<as-of>#<upload>":
+# when the counts were taken, then the upload's own order of arrival (the zero-padded id on
+# one machine, "<S3 event time>#<S3 sequencer + key hash>" on AWS). So an old file loaded
+# late orders by the date of its counts, and uploads counted at the same moment by arrival.
 Version = TypeVar("Version", int, str)
+
+# Times are ``core.clock.utc_now``'s 24 characters, so versions compare as text.
+TIME_WIDTH = 24
+
+
+def compose_version(as_of: str | None, upload: str) -> str:
+    """The version of an upload counted at ``as_of`` (None: when it arrived).
+
+    On AWS an upload's own identity already starts with its arrival time, so without an
+    as-of it is the version as it is (rows written before as-of existed compare the same).
+    """
+    if as_of is None:
+        return upload
+    return f"{as_of}#{upload}"
+
+
+def upload_of(version: str) -> str:
+    """The upload a version came from: what follows the as-of, when there is one."""
+    head, sep, rest = version.partition("#")
+    if sep and len(head) == TIME_WIDTH and rest.count("#") >= 1:
+        return rest
+    return version
+
+
+def as_of_of(version: str) -> str:
+    """When the counts of a version were taken (its leading time)."""
+    return version[:TIME_WIDTH]
 
 
 class Outcome(Enum):

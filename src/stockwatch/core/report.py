@@ -29,6 +29,7 @@ class UploadReport:
     timings_ms: dict[str, float] = field(default_factory=dict)
     stores: list[str] = field(default_factory=list)  # stores whose stock changed; not stored
     cost: dict[str, Any] | None = None  # core.cost.Cost.to_json(): requests, time, dollars
+    as_of: str | None = None  # when its counts were taken (its arrival unless it said)
 
     def settle_status(self) -> None:
         """Derive the final status from the counts, so no backend can disagree."""
@@ -56,6 +57,7 @@ class UploadReport:
             "alerts_total": self.alerts_total,
             "timings_ms": self.timings_ms,
             "cost": self.cost,
+            "as_of": self.as_of,
         }
 
     @classmethod
@@ -74,6 +76,7 @@ class UploadReport:
             alerts_total=data.get("alerts_total", 0),
             timings_ms=dict(data.get("timings_ms", {})),
             cost=data.get("cost"),
+            as_of=data.get("as_of"),
         )
         report.errors = [
             RowError(e["line"], e["field"], e["message"]) for e in data.get("errors", [])

@@ -36,7 +36,8 @@ class HistoryPoint:
     old_count: int | None
     count: int
     upload_id: int | str
-    changed_at: str | None
+    changed_at: str | None  # when the upload that made it was loaded
+    as_of: str | None = None  # when its count was taken: the time axis of a history
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ class UploadRow:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     alerts_total: int = 0
     cost: dict[str, Any] | None = None  # core.cost.Cost.to_json()
+    as_of: str | None = None  # when its counts were taken (known once it is processed)
 
     @classmethod
     def of(
@@ -116,6 +118,7 @@ class UploadRow:
             alerts=list(report.get("alerts", [])),
             alerts_total=report.get("alerts_total", 0),
             cost=report.get("cost"),
+            as_of=report.get("as_of"),
         )
 
 

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from stockwatch.aws.alerting import Pending, StreamAlerts, change_from_images, publish_digests
 from stockwatch.bootstrap import lambda_alerts
 from stockwatch.core.clock import utc_now
+from stockwatch.core.ordering import upload_of
 from stockwatch.handlers.observability import logger, metrics
 from stockwatch.service.alerts import judge_changes
 
@@ -42,7 +43,7 @@ def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
                         extra={"store": old["Store"], "item": old["Item"], "alerts": resolved},
                     )
             return
-        upload = str((stream.new_image or {}).get("Version", ""))
+        upload = upload_of(str((stream.new_image or {}).get("Version", "")))
         change = change_from_images(stream.old_image, stream.new_image, upload)
         if change is None:
             return

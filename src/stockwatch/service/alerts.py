@@ -27,14 +27,14 @@ def judge_changes(
     alerts: Alerts,
     thresholds: Thresholds,
     changes: Sequence[StockChange],
-    version: Any,
+    upload: Any,
     now: str | None = None,
 ) -> list[AlertDecision]:
     """Decide and record; returns the decisions that took effect."""
     if not changes:
         return []
     decisions = evaluate_changes(changes, thresholds, alerts.open_alerts(changes))
-    return alerts.record(decisions, version, now or utc_now())
+    return alerts.record(decisions, upload, now or utc_now())
 
 
 def judge_upload(uow: UploadUnitOfWork, job: UploadJob, report: UploadReport) -> None:
@@ -45,7 +45,7 @@ def judge_upload(uow: UploadUnitOfWork, job: UploadJob, report: UploadReport) ->
     kept: list[AlertDecision] = []
     counts: Counter[str] = Counter()
     for batch in uow.feed.candidates(thresholds.candidate_bound()):
-        for d in judge_changes(uow.alerts, thresholds, batch, job.version, now):
+        for d in judge_changes(uow.alerts, thresholds, batch, job.upload_id, now):
             if d.action == "raise":
                 counts[d.kind] += 1
                 if len(kept) < REPORTED_ALERTS:

@@ -118,9 +118,10 @@ class Alerts(Protocol):
     def open_alerts(self, changes: Sequence[StockChange]) -> OpenAlerts: ...
 
     def record(
-        self, decisions: Sequence[AlertDecision], version: Any, now: str
+        self, decisions: Sequence[AlertDecision], upload: Any, now: str
     ) -> list[AlertDecision]:
-        """Store the decisions; returns those that took effect (a replay's do not)."""
+        """Store the decisions of ``upload``'s changes (None: a threshold change, or a
+        validation); returns those that took effect (a replay's do not)."""
         ...
 
 

@@ -21,6 +21,7 @@ from stockwatch.core.loading import (
     load_chunks,
     unique_chunks,
 )
+from stockwatch.core.ordering import as_of_of
 from stockwatch.core.reader import FileRejected, InventoryFile, Readable
 from stockwatch.core.report import UploadReport
 from stockwatch.service.alerts import judge_upload
@@ -84,6 +85,7 @@ def run(
                 report.stores = stores
         report.timings_ms["total"] = _ms(started)
         report.cost = uow.uploads.cost(job, report.timings_ms["total"]).to_json()
+        report.as_of = as_of_of(str(job.version))
         report.settle_status()
         if keep:
             uow.uploads.finish(job, report)

@@ -75,17 +75,22 @@ class EmbeddedStockwatch:
 
     # -- receiving -------------------------------------------------------------------------
 
-    def receive(self, filename: str, source: Readable, strict: bool = False) -> int:
-        """Keep the file exactly as received and queue it; the id is its version."""
+    def receive(
+        self, filename: str, source: Readable, strict: bool = False, as_of: str | None = None
+    ) -> int:
+        """Keep the file exactly as received and queue it; the id orders it among uploads
+        counted at the same time (``as_of``, a ``core.clock.parse_time`` string)."""
         name = safe_filename(filename)
         stored = self.objects.put(self.objects.new_key(name), source, self.limits.max_file_bytes)
-        return self.register(name, stored, strict)
+        return self.register(name, stored, strict, as_of)
 
-    def register(self, filename: str, stored: StoredObject, strict: bool = False) -> int:
+    def register(
+        self, filename: str, stored: StoredObject, strict: bool = False, as_of: str | None = None
+    ) -> int:
         """Queue a file already kept in the object store, without waiting for any upload
         being processed (``arrivals``)."""
         name = safe_filename(filename)
-        upload_id = self.arrivals.add(name, stored, strict)
+        upload_id = self.arrivals.add(name, stored, strict, as_of)
         self._emit("upload", {"id": upload_id, "file": name, "status": "queued"})
         return upload_id
 

@@ -24,7 +24,7 @@ _STAGE = f"CREATE TEMP TABLE IF NOT EXISTS stage ({STAGE_COLUMNS})"
 # Outcomes INSERT and CHANGE: a new item, or a newer upload with a different count.
 _FEED = """
 INSERT INTO changes (store, item, old_count, new_count, upload_id)
-SELECT s.store, s.item, i.count, s.count, :version
+SELECT s.store, s.item, i.count, s.count, :upload
 FROM {stage} AS s LEFT JOIN inventory AS i ON i.store = s.store AND i.item = s.item
 WHERE i.store IS NULL OR (i.version < :version AND i.count <> s.count)
 ORDER BY s.line
@@ -34,7 +34,7 @@ ORDER BY s.line
 # when it differs. The WHERE clause leaves STALE and REPEAT rows untouched.
 _UPSERT = """
 INSERT INTO inventory (store, item, count, version, line, upload_id)
-SELECT store, item, count, :version, line, :version FROM {stage} WHERE true
+SELECT store, item, count, :version, line, :upload FROM {stage} WHERE true
 ON CONFLICT (store, item) DO UPDATE SET
     version = excluded.version,
     line = excluded.line,
@@ -54,11 +54,17 @@ WHERE i.version > :version OR (i.version = :version AND i.line <> s.line)
 STAGE_TABLES = ("temp.stage", "readahead.chunk")
 
 
-def apply_staged(conn: sqlite3.Connection, stage: str, staged: int, version: int) -> ChunkOutcome:
-    """Apply the ``staged`` rows of table ``stage`` (a fixed name, never user input)."""
+def apply_staged(
+    conn: sqlite3.Connection, stage: str, staged: int, version: str, upload: int
+) -> ChunkOutcome:
+    """Apply the ``staged`` rows of table ``stage`` (a fixed name, never user input).
+
+    ``version`` orders the rows (``core.ordering.compose_version``); ``upload`` is the id
+    the inventory and the change feed point to.
+    """
     if stage not in STAGE_TABLES:  # the one name put into SQL text; values are parameters
         raise ValueError(f"not a staging table: {stage!r}")
-    params = {"version": version}
+    params = {"version": version, "upload": upload}
     fed = conn.execute(_FEED.format(stage=stage), params).rowcount
     written = conn.execute(_UPSERT.format(stage=stage), params).rowcount
     outcome = ChunkOutcome(loaded=fed, unchanged=written - fed)
@@ -76,13 +82,14 @@ def apply_staged(conn: sqlite3.Connection, stage: str, staged: int, version: int
 class SqliteInventoryWriter:
     """Applies chunks of rows read in this process; the caller holds the transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, upload: int) -> None:
         self._conn = conn
+        self._upload = upload
         conn.execute(_STAGE)
         conn.execute("DELETE FROM temp.stage")
 
-    def apply(self, chunk: Sequence[Row], version: int) -> ChunkOutcome:
+    def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
         self._conn.executemany("INSERT INTO temp.stage VALUES (?, ?, ?, ?)", chunk)
-        outcome = apply_staged(self._conn, "temp.stage", len(chunk), version)
+        outcome = apply_staged(self._conn, "temp.stage", len(chunk), version, self._upload)
         self._conn.execute("DELETE FROM temp.stage")
         return outcome

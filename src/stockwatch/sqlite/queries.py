@@ -48,9 +48,10 @@ def history(conn: sqlite3.Connection, store: str, item: str) -> list[HistoryPoin
     return [
         HistoryPoint(*row)
         for row in conn.execute(
-            "SELECT c.seq, c.old_count, c.new_count, c.upload_id, u.started_at"
+            "SELECT c.seq, c.old_count, c.new_count, c.upload_id, u.started_at,"
+            " coalesce(u.as_of, u.received_at) AS counted"
             " FROM changes AS c JOIN uploads AS u ON u.id = c.upload_id"
-            " WHERE c.store = ? AND c.item = ? ORDER BY c.seq",
+            " WHERE c.store = ? AND c.item = ? ORDER BY counted, c.seq",
             (store, item),
         )
     ]

@@ -117,16 +117,17 @@ class ReadAhead:
 class StagedChunkWriter:
     """Applies chunks staged by ``ReadAhead``; the caller holds the transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, upload: int) -> None:
         self._conn = conn
-        self._rows = SqliteInventoryWriter(conn)
+        self._upload = upload
+        self._rows = SqliteInventoryWriter(conn, upload)
         attached = {row[1] for row in conn.execute("PRAGMA database_list")}
         if STAGE_SCHEMA not in attached:
             conn.execute(f"ATTACH DATABASE ':memory:' AS {STAGE_SCHEMA}")
 
-    def apply(self, chunk: StagedChunk, version: int) -> ChunkOutcome:
+    def apply(self, chunk: StagedChunk, version: str) -> ChunkOutcome:
         if isinstance(chunk, list):
             return self._rows.apply(chunk, version)
         image, rows = chunk
         self._conn.deserialize(image, name=STAGE_SCHEMA)
-        return apply_staged(self._conn, f"{STAGE_SCHEMA}.chunk", rows, version)
+        return apply_staged(self._conn, f"{STAGE_SCHEMA}.chunk", rows, version, self._upload)

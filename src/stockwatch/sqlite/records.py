@@ -11,7 +11,7 @@ from stockwatch.core.report import UploadReport
 
 _SELECT = (
     "SELECT id, filename, object_key, size, sha256, strict, status, received_at, finished_at,"
-    " report FROM uploads"
+    " report, as_of FROM uploads"
 )
 
 
@@ -27,6 +27,11 @@ class UploadRecord:
     received_at: str
     finished_at: str | None
     report: UploadReport | None
+    as_of: str | None = None  # when the counts were taken; None: when it arrived
+
+    @property
+    def counted_at(self) -> str:
+        return self.as_of or self.received_at
 
     def to_json(self) -> dict[str, Any]:
         summary: dict[str, Any] = {
@@ -36,6 +41,7 @@ class UploadRecord:
             "size": self.size,
             "sha256": self.sha256,
             "received_at": self.received_at,
+            "as_of": self.counted_at,
             "finished_at": self.finished_at,
         }
         if self.report is not None:
@@ -48,7 +54,17 @@ class UploadRecord:
 def _record(row: tuple[Any, ...]) -> UploadRecord:
     report = UploadReport.from_json(json.loads(row[9])) if row[9] else None
     return UploadRecord(
-        row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8], report
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        bool(row[5]),
+        row[6],
+        row[7],
+        row[8],
+        report,
+        row[10],
     )
 
 

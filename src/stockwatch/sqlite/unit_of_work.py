@@ -22,6 +22,7 @@ from stockwatch.core.digest import Digest
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import LoadProgress, ReadSummary
 from stockwatch.core.model import AlertDecision, StockChange
+from stockwatch.core.ordering import compose_version
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
 from stockwatch.core.rows import ThresholdRow
@@ -36,6 +37,13 @@ from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES, ReadAhead, StagedC
 from stockwatch.sqlite.records import UploadRecord, fetch_upload
 
 ALERT_BATCH = 2000
+
+
+def sqlite_version(as_of: str, upload_id: int) -> str:
+    """Ordered by when the counts were taken, then by arrival (the id)."""
+    return compose_version(as_of, f"{upload_id:012d}")
+
+
 Emit = Callable[[str, dict[str, Any]], None]
 
 
@@ -60,7 +68,12 @@ class SqliteUploads:
         if record is None:
             raise KeyError(upload_id)
         job = UploadJob(
-            record.id, record.id, record.filename, record.object_key, record.strict, ref=record
+            record.id,
+            sqlite_version(record.counted_at, record.id),
+            record.filename,
+            record.object_key,
+            record.strict,
+            ref=record,
         )
         if record.status in FINISHED and record.report is not None:
             job.done = record.report
@@ -75,10 +88,12 @@ class SqliteUploads:
 
     def trial(self, filename: str, strict: bool) -> UploadJob:
         """The version the next upload would get: after every arrival too."""
-        (version,) = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM uploads").fetchone()
+        (next_id,) = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM uploads").fetchone()
         if self.arrivals is not None:
-            version = max(version, self.arrivals.highest() + 1)
-        return UploadJob(None, version, filename, "", strict)
+            next_id = max(next_id, self.arrivals.highest() + 1)
+        job = UploadJob(None, sqlite_version(utc_now(), next_id), filename, "", strict)
+        job.extra["next_id"] = next_id
+        return job
 
     def finish(self, job: UploadJob, report: UploadReport) -> None:
         self.conn.execute(
@@ -159,9 +174,10 @@ class SqliteInventory:
         return FileChunks(source, self.limits, on_progress)
 
     def writer(self, job: UploadJob) -> Any:
+        upload = int(job.upload_id if job.upload_id is not None else job.extra["next_id"])
         if self._staged:
-            return StagedChunkWriter(self.conn)
-        return SqliteInventoryWriter(self.conn)
+            return StagedChunkWriter(self.conn, upload)
+        return SqliteInventoryWriter(self.conn, upload)
 
     @contextmanager
     def attempt(self) -> Iterator[_Savepoint]:
@@ -225,7 +241,7 @@ class SqliteAlerts:
         return found
 
     def record(
-        self, decisions: Sequence[AlertDecision], version: Any, now: str
+        self, decisions: Sequence[AlertDecision], upload: Any, now: str
     ) -> list[AlertDecision]:
         """Within the upload's transaction every decision takes effect."""
         raised = [
@@ -235,16 +251,16 @@ class SqliteAlerts:
                 d.item,
                 d.count,
                 d.minimum,
-                version,
+                upload,
                 now,
                 None if d.opens else now,
-                None if d.opens else version,
+                None if d.opens else upload,
             )
             for d in decisions
             if d.action == "raise"
         ]
         resolved = [
-            (now, version, d.store, d.item, d.kind) for d in decisions if d.action == "resolve"
+            (now, upload, d.store, d.item, d.kind) for d in decisions if d.action == "resolve"
         ]
         self.conn.executemany(
             "UPDATE alerts SET resolved_at = ?, resolved_by_upload = ?"

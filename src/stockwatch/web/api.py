@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, BeforeValidator, Field
 
+from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.core.export import stock_csv
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.rows import (
@@ -140,13 +141,24 @@ def build_router(backend: WebBackend) -> APIRouter:
         },
     )
     async def create_upload(
-        request: Request, strict: bool = False, filename: str | None = None
+        request: Request,
+        strict: bool = False,
+        filename: str | None = None,
+        as_of: str | None = Query(
+            None,
+            max_length=64,
+            description="When the counts were taken (ISO 8601); default: when it arrives.",
+        ),
     ) -> JSONResponse:
         """Upload an inventory file: a multipart field ``file``, or a raw CSV body.
 
         ``filename`` names a raw body; it is declared here and read by the receiver.
         """
-        upload_id = await backend.accept_upload(request, strict)
+        try:
+            counted = None if as_of is None else parse_time(as_of)
+        except BadTime as exc:
+            raise HTTPException(422, f"as_of: {exc}") from None
+        upload_id = await backend.accept_upload(request, strict, counted)
         return JSONResponse(
             {"id": int(upload_id) if upload_id.isdigit() else upload_id, "status": "queued"},
             status_code=202,

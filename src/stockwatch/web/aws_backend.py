@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 from fastapi import Request
 
-from stockwatch.aws.loader import STRICT_METADATA
+from stockwatch.aws.loader import AS_OF_METADATA, STRICT_METADATA
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.read_model import UPLOAD_ID_PATTERN, DynamoReadModel
 from stockwatch.aws.settings import AwsSettings
@@ -132,9 +132,12 @@ class AwsWebBackend:
     def model(self) -> DynamoReadModel:
         return DynamoReadModel(self.settings, self.dynamodb, self.s3)
 
-    async def accept_upload(self, request: Request, strict: bool) -> str:
+    async def accept_upload(self, request: Request, strict: bool, as_of: str | None = None) -> str:
         objects = S3ObjectStore(self.s3, self.settings.bucket)
-        target = S3UploadTarget(objects, {STRICT_METADATA: "true"} if strict else {})
+        metadata = {STRICT_METADATA: "true"} if strict else {}
+        if as_of is not None:
+            metadata[AS_OF_METADATA] = as_of
+        target = S3UploadTarget(objects, metadata)
         limit = min(self.limits.max_file_bytes, LAMBDA_BODY_LIMIT)
         _, stored = await receive_upload(request, target, limit)
         return stored.key

@@ -37,7 +37,7 @@ class WebBackend(Protocol):
 
     def model(self) -> ReadModel: ...
 
-    async def accept_upload(self, request: Request, strict: bool) -> str:
+    async def accept_upload(self, request: Request, strict: bool, as_of: str | None = None) -> str:
         """Keep the request's file and queue it; returns the upload id to poll."""
         ...
 

@@ -57,9 +57,9 @@ class ServerContext:
     def model(self) -> SqliteReadModel:
         return SqliteReadModel(self.db())
 
-    async def accept_upload(self, request: Request, strict: bool) -> str:
+    async def accept_upload(self, request: Request, strict: bool, as_of: str | None = None) -> str:
         name, stored = await receive_upload(request, self.db().objects, self.limits.max_file_bytes)
-        upload_id = await run_in_threadpool(lambda: self.db().register(name, stored, strict))
+        upload_id = await run_in_threadpool(lambda: self.db().register(name, stored, strict, as_of))
         self.wake_worker()
         return str(upload_id)
 
