@@ -124,9 +124,9 @@ class Embedded:
         return int(fed)
 
     def set_threshold(self, store: str, item: str, minimum: int) -> None:
-        from stockwatch.sqlite import queries
+        from stockwatch.service.thresholds import set_thresholds
 
-        queries.set_thresholds(self.app.conn, [(store, item, minimum)])
+        set_thresholds(self.model(), [(store, item, minimum)])
 
     def model(self) -> Any:
         from stockwatch.sqlite.read_model import SqliteReadModel
@@ -217,9 +217,9 @@ class OnAws:
         return fed
 
     def set_threshold(self, store: str, item: str, minimum: int) -> None:
-        from stockwatch.aws.alerting import AlertStore
+        from stockwatch.service.thresholds import set_thresholds
 
-        AlertStore(self.aws.dynamodb, self.aws.state_table).set_threshold(store, item, minimum)
+        set_thresholds(self.model(), [(store, item, minimum)])
 
     def model(self) -> Any:
         from stockwatch.aws.read_model import DynamoReadModel

@@ -130,7 +130,7 @@ def test_a_file_over_the_limit_is_rejected_before_it_is_kept(tmp_path: Path) -> 
 
 
 def test_back_in_stock_and_low_stock(app: EmbeddedStockwatch) -> None:
-    queries.set_thresholds(app.conn, [("Berlin", "*", 5)])
+    queries.upsert_thresholds(app.conn, [("Berlin", "*", 5)])
     first = ingest(app, "1.csv", csv_bytes(("Berlin", "Echo Dot", 0), ("Berlin", "Echo Show", 9)))
     assert [(a["kind"], a["item"]) for a in first.alerts] == [("out_of_stock", "Echo Dot")]
     second = ingest(app, "2.csv", csv_bytes(("Berlin", "Echo Dot", 6), ("Berlin", "Echo Show", 2)))

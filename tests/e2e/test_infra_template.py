@@ -135,3 +135,10 @@ def test_each_function_is_built_on_its_own_and_checkov_skips_say_why() -> None:
         assert function["Metadata"]["BuildMethod"] == "makefile", name
         for skip in function["Metadata"]["checkov"]["skip"]:
             assert len(skip["comment"]) > 30, skip
+
+
+def test_the_api_may_do_what_a_threshold_change_does() -> None:
+    """Setting a threshold raises and resolves alerts and sends their digest, from the API."""
+    actions = {a for s in statements(resources()["ApiFunction"]) for a in s["Action"]}
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} <= actions
+    assert {"sns:Publish", "kms:GenerateDataKey"} <= actions

@@ -17,8 +17,8 @@ from stockwatch.aws import store_stats
 from stockwatch.aws.alerting import LOG, AlertStore
 from stockwatch.aws.loader import with_publishes
 from stockwatch.aws.settings import AwsSettings
+from stockwatch.aws.threshold_change import DynamoThresholdChange
 from stockwatch.core.alert_rules import stock_level
-from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Prices
 from stockwatch.core.ordering import as_of_of, upload_of
 from stockwatch.core.rows import (
@@ -179,13 +179,8 @@ class DynamoReadModel:
     def thresholds(self) -> list[ThresholdRow]:
         return self.alert_store.entries()
 
-    def set_thresholds(self, entries: list[tuple[str, str, int]]) -> None:
-        now = utc_now()
-        for store, item, minimum in entries:
-            self.alert_store.set_threshold(store, item, minimum, now)
-
-    def delete_threshold(self, store: str, item: str) -> bool:
-        return self.alert_store.delete_threshold(store, item)
+    def threshold_change(self) -> DynamoThresholdChange:
+        return DynamoThresholdChange(self.settings, self.dynamodb, self.alert_store)
 
     def upload(self, upload_id: str) -> UploadRow | None:
         if VERSION_ID.match(upload_id):

@@ -44,6 +44,47 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], empty: st
     out.print(table)
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 row``, ``2 rows``, ``1,000 rows``."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+# The order and the words of the alert kinds in the CLI's sentences.
+KIND_WORDS = {
+    "out_of_stock": "out of stock",
+    "low_stock": "low on stock",
+    "running_out": "running out",
+    "back_in_stock": "back in stock",
+}
+NAMED_PER_KIND = 5
+
+
+def alert_lines(alerts: Sequence[dict[str, Any]], total: int, would: bool = False) -> list[str]:
+    """The alerted items, grouped by kind, each kind capped with "and N more".
+
+    back_in_stock is news, not an alert to act on, so it is never counted as raised.
+    """
+    by_kind: dict[str, list[str]] = {}
+    for alert in alerts:
+        by_kind.setdefault(alert["kind"], []).append(f"{alert['store']} / {alert['item']}")
+    lines = []
+    for kind, word in KIND_WORDS.items():
+        names = by_kind.get(kind, [])
+        if not names:
+            continue
+        shown = ", ".join(names[:NAMED_PER_KIND])
+        if len(names) > NAMED_PER_KIND:
+            shown += f" and {len(names) - NAMED_PER_KIND:,} more"
+        if kind == "back_in_stock":
+            verb = "would be back in stock" if would else "back in stock"
+        else:
+            verb = f"{'would raise' if would else 'raised'} {word}"
+        lines.append(f"{verb} ({len(names):,}): {shown}")
+    if total > len(alerts):
+        lines.append(f"… and {plural(total - len(alerts), 'more alert')} not listed")
+    return lines
+
+
 def describe_report(report: UploadReport, verb: str = "loaded") -> None:
     """A report as sentences, naming every rejected row with file and line."""
     out = console()
@@ -52,7 +93,7 @@ def describe_report(report: UploadReport, verb: str = "loaded") -> None:
     if report.message is not None:
         out.print(f"[bold red]{name}: rejected[/]{where}: {escape(report.message)}")
     else:
-        parts = [f"{verb} {report.rows_loaded:,} rows"]
+        parts = [f"{verb} {plural(report.rows_loaded, 'row')}"]
         if report.rows_unchanged:
             parts.append(f"{report.rows_unchanged:,} unchanged")
         if report.rows_superseded:
@@ -66,9 +107,10 @@ def describe_report(report: UploadReport, verb: str = "loaded") -> None:
     for error in report.errors:
         out.print(f"  {escape(error.describe(report.file))}")
     if report.rows_rejected > len(report.errors):
-        out.print(f"  … and {report.rows_rejected - len(report.errors):,} more rejected rows")
-    if report.alerts_total:
-        out.print(f"  alerts raised: {report.alerts_total:,}")
+        more = report.rows_rejected - len(report.errors)
+        out.print(f"  … and {plural(more, 'more rejected row')}")
+    for line in alert_lines(report.alerts, report.alerts_total, would=verb.startswith("would")):
+        out.print(f"  {escape(line)}")
     if report.cost:
         out.print(f"  [dim]cost: {escape(describe_cost(report.cost))}[/]")
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from stockwatch.cli.context import Context, json_option, pass_context
-from stockwatch.cli.output import print_json, print_table
+from stockwatch.cli.loading import deliver_now
+from stockwatch.cli.output import NAMED_PER_KIND, alert_lines, plural, print_json, print_table
 from stockwatch.core.rows import to_json
 from stockwatch.service import thresholds as rules
 
@@ -41,10 +42,11 @@ def thresholds_list(state: Context, as_json: bool) -> None:
 def thresholds_set(state: Context, store: str, item: str, minimum: int) -> None:
     """Alert when ITEM in STORE drops below MINIMUM (use * for all stores or items)."""
     try:
-        rules.set_thresholds(state.runtime.model(), [(store, item, minimum)])
+        change = rules.set_thresholds(state.runtime.model(), [(store, item, minimum)])
     except rules.ThresholdError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"low-stock threshold for {store.strip()} / {item.strip()}: {minimum}")
+    tell(state, change)
 
 
 @thresholds.command("delete")
@@ -54,10 +56,11 @@ def thresholds_set(state: Context, store: str, item: str, minimum: int) -> None:
 def thresholds_delete(state: Context, store: str, item: str) -> None:
     """Remove the threshold of STORE and ITEM."""
     try:
-        rules.delete_threshold(state.runtime.model(), store, item)
+        change = rules.delete_threshold(state.runtime.model(), store, item)
     except rules.ThresholdError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"removed the threshold for {store} / {item}")
+    tell(state, change)
 
 
 @thresholds.command("import")
@@ -72,5 +75,23 @@ def thresholds_import(state: Context, file: Path) -> None:
         for error in exc.errors:
             click.echo(error.describe(file.name), err=True)
         raise click.ClickException(str(exc)) from None
-    rules.set_thresholds(state.runtime.model(), entries)
-    click.echo(f"imported {len(entries)} thresholds from {file.name}")
+    change = rules.set_thresholds(state.runtime.model(), entries)
+    click.echo(f"imported {plural(len(entries), 'threshold')} from {file.name}")
+    tell(state, change)
+
+
+def tell(state: Context, change: rules.ThresholdChange) -> None:
+    """What the change did to the current stock, and send its digest now."""
+    raised = [d.to_json() for d in change.raised]
+    for line in alert_lines(raised, len(raised)):
+        click.echo(f"  {line}")
+    if change.resolved:
+        names = ", ".join(f"{d.store} / {d.item}" for d in change.resolved[:NAMED_PER_KIND])
+        more = len(change.resolved) - NAMED_PER_KIND
+        click.echo(
+            f"  resolved ({len(change.resolved):,}): {names}"
+            + (f" and {more:,} more" if more > 0 else "")
+        )
+    if not raised and not change.resolved:
+        click.echo("  no item's status changed")
+    deliver_now(state)

@@ -153,6 +153,48 @@ class StoreFigures(Protocol):
         ...
 
 
+class CoveredStock(Protocol):
+    def under(self, scopes: Sequence[tuple[str, str]], bound: int) -> Iterator[list[StockChange]]:
+        """The current stock that ``scopes`` ((store, item), ``*`` for all) cover and that a
+        threshold can matter to: counts below ``bound``, or with an open low-stock alert.
+
+        Each is a change from its count to itself, so the alert rules judge it as they
+        judge any change, in batches.
+        """
+        ...
+
+    def stores(self) -> list[str]:
+        """The stores ``under`` has given so far."""
+        ...
+
+
+class ThresholdUnitOfWork(Protocol):
+    """Changing thresholds and judging the stock they cover again, together."""
+
+    @property
+    def thresholds(self) -> ThresholdStore: ...
+
+    @property
+    def stock(self) -> CoveredStock: ...
+
+    @property
+    def alerts(self) -> Alerts: ...
+
+    def notify(self, digest: Digest, decisions: Sequence[AlertDecision]) -> None:
+        """Send (or queue) the change's one digest; nothing is sent before ``commit``."""
+        ...
+
+    def refresh(self, stores: Sequence[str]) -> None:
+        """Count these stores' figures again (their low-stock numbers changed)."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+
 class UploadUnitOfWork(Protocol):
     """Read-only properties, so that each backend may name its own repository types."""
 

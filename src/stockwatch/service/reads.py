@@ -22,6 +22,7 @@ from stockwatch.core.rows import (
     ThresholdRow,
     UploadRow,
 )
+from stockwatch.service.ports import ThresholdUnitOfWork
 
 # The most rows a listing (CLI, CSV) walks when not told a limit is "all of them".
 ALL = 10**9
@@ -51,9 +52,9 @@ class ReadModel(Protocol):
 
     def thresholds(self) -> list[ThresholdRow]: ...
 
-    def set_thresholds(self, entries: list[tuple[str, str, int]]) -> None: ...
-
-    def delete_threshold(self, store: str, item: str) -> bool: ...
+    def threshold_change(self) -> ThresholdUnitOfWork:
+        """A unit of work for changing thresholds (``service.thresholds``)."""
+        ...
 
     def upload(self, upload_id: str) -> UploadRow | None:
         """The upload's report; raises UploadIdError for text that cannot be an id."""

@@ -6,12 +6,20 @@ switches low-stock alerts off. Blank names are refused rather than read as wildc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+from stockwatch.core.clock import utc_now
+from stockwatch.core.digest import compose_digest
 from stockwatch.core.limits import Limits
-from stockwatch.core.model import RowError
+from stockwatch.core.model import AlertDecision, RowError
 from stockwatch.core.reader import FileRejected, InventoryFile, Readable
+from stockwatch.service.alerts import judge_changes
+from stockwatch.service.ports import ThresholdUnitOfWork
 from stockwatch.service.reads import ReadModel
+
+Entry = tuple[str, str, int]
 
 
 class ThresholdError(ValueError):
@@ -34,15 +42,71 @@ def clean(entries: Iterable[tuple[str, str, int]]) -> list[tuple[str, str, int]]
     return cleaned
 
 
-def set_thresholds(model: ReadModel, entries: Iterable[tuple[str, str, int]]) -> int:
+@dataclass
+class ThresholdChange:
+    """What a threshold change did: how many it set, and the alerts it raised and resolved."""
+
+    changed: int
+    raised: list[AlertDecision] = field(default_factory=list)
+    resolved: list[AlertDecision] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "changed": self.changed,
+            "raised": [d.to_json() for d in self.raised],
+            "resolved": [d.to_json() for d in self.resolved],
+        }
+
+
+def set_thresholds(model: ReadModel, entries: Iterable[Entry]) -> ThresholdChange:
+    """Set thresholds, then judge at once the stock they cover (see ``change_thresholds``)."""
     cleaned = clean(entries)
-    model.set_thresholds(cleaned)
-    return len(cleaned)
+    return change_thresholds(model.threshold_change(), cleaned, [])
 
 
-def delete_threshold(model: ReadModel, store: str, item: str) -> None:
-    if not model.delete_threshold(store, item):
-        raise ThresholdError(f"there is no threshold for {store} / {item}")
+def delete_threshold(model: ReadModel, store: str, item: str) -> ThresholdChange:
+    return change_thresholds(model.threshold_change(), [], [(store, item)])
+
+
+def _describe(entries: Sequence[Entry], deleted: Sequence[tuple[str, str]]) -> str:
+    parts = [f"{s} / {i} → {m}" for s, i, m in entries[:3]]
+    parts += [f"{s} / {i} removed" for s, i in deleted[:3]]
+    more = len(entries) + len(deleted) - len(parts)
+    return "the threshold change " + ", ".join(parts) + (f" and {more} more" if more else "")
+
+
+def change_thresholds(
+    uow: ThresholdUnitOfWork, entries: Sequence[Entry], deleted: Sequence[tuple[str, str]]
+) -> ThresholdChange:
+    """Change thresholds and judge the current stock they cover again, at once.
+
+    A manager who sets a minimum expects to see what is below it now, not after the next
+    changed count: items newly below raise ``low_stock``, items no longer below resolve, in
+    one digest for the change, and the stores' figures follow. The same alert rules judge
+    it, with each covered item as a change from its count to itself.
+    """
+    now = utc_now()
+    with uow:
+        for store, item in deleted:
+            if not uow.thresholds.delete(store, item):
+                raise ThresholdError(f"there is no threshold for {store} / {item}")
+        if entries:
+            uow.thresholds.set(entries, now)
+        thresholds = uow.thresholds.load()
+        # Below the highest minimum that was or is now in force in these scopes, or with an
+        # open low-stock alert (which a lower or deleted minimum may resolve).
+        bound = max([thresholds.candidate_bound() + 1, *(m for _, _, m in entries)])
+        scopes = [(s, i) for s, i, _ in entries] + list(deleted)
+        outcome = ThresholdChange(len(entries) + len(deleted))
+        for batch in uow.stock.under(scopes, bound):
+            for d in judge_changes(uow.alerts, thresholds, batch, None, now):
+                (outcome.raised if d.action == "raise" else outcome.resolved).append(d)
+        digest = compose_digest({"id": None, "file": _describe(entries, deleted)}, outcome.raised)
+        if digest is not None:
+            uow.notify(digest, outcome.raised)
+        uow.refresh(uow.stock.stores())
+        uow.commit()
+    return outcome
 
 
 def read_threshold_file(source: Readable, name: str, limits: Limits) -> list[tuple[str, str, int]]:

@@ -30,6 +30,7 @@ from stockwatch.sqlite.database import (
 from stockwatch.sqlite.object_store import FolderObjectStore, ObjectTooLarge, safe_filename
 from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES
 from stockwatch.sqlite.records import UploadRecord, fetch_upload, fetch_uploads
+from stockwatch.sqlite.threshold_change import SqliteThresholdChange
 from stockwatch.sqlite.unit_of_work import SqliteUnitOfWork
 
 
@@ -72,6 +73,9 @@ class EmbeddedStockwatch:
         )
         uow.inventory.read_ahead_min_bytes = self.read_ahead_min_bytes
         return uow
+
+    def threshold_change(self) -> SqliteThresholdChange:
+        return SqliteThresholdChange(self.conn, self.channel_names, self._emit)
 
     # -- receiving -------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ from stockwatch.core.clock import utc_now
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.rows import AlertRow, HistoryPoint, StockRow, StoreSummary, ThresholdRow
 from stockwatch.core.thresholds import WILDCARD
-from stockwatch.sqlite.database import transaction
 
 
 def stock(
@@ -66,21 +65,20 @@ def thresholds(conn: sqlite3.Connection) -> list[ThresholdRow]:
     ]
 
 
-def set_thresholds(conn: sqlite3.Connection, entries: list[tuple[str, str, int]]) -> int:
+def upsert_thresholds(conn: sqlite3.Connection, entries: list[tuple[str, str, int]]) -> int:
+    """Within the caller's transaction (a threshold change's unit of work)."""
     now = utc_now()
-    with transaction(conn):
-        conn.executemany(
-            "INSERT INTO thresholds (store, item, minimum, updated_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (store, item) DO UPDATE SET minimum = excluded.minimum,"
-            " updated_at = excluded.updated_at",
-            [(s or WILDCARD, i or WILDCARD, m, now) for s, i, m in entries],
-        )
+    conn.executemany(
+        "INSERT INTO thresholds (store, item, minimum, updated_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (store, item) DO UPDATE SET minimum = excluded.minimum,"
+        " updated_at = excluded.updated_at",
+        [(s or WILDCARD, i or WILDCARD, m, now) for s, i, m in entries],
+    )
     return len(entries)
 
 
 def delete_threshold(conn: sqlite3.Connection, store: str, item: str) -> bool:
-    with transaction(conn):
-        cursor = conn.execute("DELETE FROM thresholds WHERE store = ? AND item = ?", (store, item))
+    cursor = conn.execute("DELETE FROM thresholds WHERE store = ? AND item = ?", (store, item))
     return cursor.rowcount > 0
 
 

@@ -13,6 +13,7 @@ from stockwatch.core.rows import (
 from stockwatch.service.reads import UploadIdError
 from stockwatch.sqlite import queries
 from stockwatch.sqlite.app import EmbeddedStockwatch, UploadRecord
+from stockwatch.sqlite.threshold_change import SqliteThresholdChange
 
 MAX_ID = 2**62
 
@@ -60,11 +61,8 @@ class SqliteReadModel:
     def thresholds(self) -> list[ThresholdRow]:
         return queries.thresholds(self.db.conn)
 
-    def set_thresholds(self, entries: list[tuple[str, str, int]]) -> None:
-        queries.set_thresholds(self.db.conn, entries)
-
-    def delete_threshold(self, store: str, item: str) -> bool:
-        return queries.delete_threshold(self.db.conn, store, item)
+    def threshold_change(self) -> SqliteThresholdChange:
+        return self.db.threshold_change()
 
     def upload(self, upload_id: str) -> UploadRow | None:
         record = self.db.upload(_upload_id(upload_id))

@@ -289,7 +289,7 @@ class SqliteThresholds:
         return queries.thresholds(self.conn)
 
     def set(self, entries: Sequence[tuple[str, str, int]], now: str) -> None:
-        queries.set_thresholds(self.conn, list(entries))
+        queries.upsert_thresholds(self.conn, list(entries))
 
     def delete(self, store: str, item: str) -> bool:
         return queries.delete_threshold(self.conn, store, item)

@@ -1,0 +1,78 @@
+"""Thresholds act at once: setting, importing or deleting one judges the stock it covers."""
+
+from __future__ import annotations
+
+from stockwatch.service.thresholds import delete_threshold, set_thresholds
+from tests.conftest import csv_bytes
+from tests.contract.drivers import Backend
+
+SPRINGFIELD = csv_bytes(
+    ("Springfield", "Amazon Tap", 1),
+    ("Springfield", "Echo Look", 5),
+    ("Springfield", "Echo Dot", 40),
+    ("Springfield", "Echo Plus", 0),
+    ("Berlin", "Amazon Tap", 2),
+)
+
+
+def _status(backend: Backend, store: str) -> dict[str, str]:
+    rows = backend.model().stock_page(store, None, None, None, 100)
+    return {r.item: r.status for r in rows}
+
+
+def test_setting_a_minimum_raises_what_is_below_it_now_in_one_digest(backend: Backend) -> None:
+    backend.process(backend.receive("springfield.csv", SPRINGFIELD))
+    backend.notified_lines()
+
+    change = set_thresholds(backend.model(), [("Springfield", "*", 6)])
+
+    assert sorted((d.kind, d.item) for d in change.raised) == [
+        ("low_stock", "Amazon Tap"),
+        ("low_stock", "Echo Look"),
+    ]
+    assert backend.open_alerts() == {
+        ("out_of_stock", "Springfield", "Echo Plus"),
+        ("low_stock", "Springfield", "Amazon Tap"),
+        ("low_stock", "Springfield", "Echo Look"),
+    }
+    assert sorted(backend.notified_lines()) == [
+        "Springfield is low on Amazon Tap: 1 left (minimum 6)",
+        "Springfield is low on Echo Look: 5 left (minimum 6)",
+    ]
+    assert _status(backend, "Springfield") == {
+        "Amazon Tap": "low_stock",
+        "Echo Dot": "ok",
+        "Echo Look": "low_stock",
+        "Echo Plus": "out_of_stock",
+    }
+    figures = {s.store: s for s in backend.model().stores()}
+    assert figures["Springfield"].low_stock == 2
+    assert figures["Berlin"].low_stock == 0  # another store's Amazon Tap is not covered
+
+    again = set_thresholds(backend.model(), [("Springfield", "*", 6)])
+    assert again.raised == [] and again.resolved == []
+    assert backend.notified_lines() == []
+
+
+def test_lowering_or_deleting_a_minimum_resolves_and_notifies_nobody(backend: Backend) -> None:
+    backend.process(backend.receive("springfield.csv", SPRINGFIELD))
+    set_thresholds(backend.model(), [("*", "Amazon Tap", 3), ("Springfield", "Echo Look", 6)])
+    assert {(k, s, i) for k, s, i in backend.open_alerts() if k == "low_stock"} == {
+        ("low_stock", "Springfield", "Amazon Tap"),
+        ("low_stock", "Berlin", "Amazon Tap"),
+        ("low_stock", "Springfield", "Echo Look"),
+    }
+    backend.notified_lines()
+
+    lowered = set_thresholds(backend.model(), [("*", "Amazon Tap", 2)])  # Berlin has 2
+    assert [(d.store, d.item) for d in lowered.resolved] == [("Berlin", "Amazon Tap")]
+    removed = delete_threshold(backend.model(), "Springfield", "Echo Look")
+    assert [(d.store, d.item) for d in removed.resolved] == [("Springfield", "Echo Look")]
+    assert backend.notified_lines() == []
+    assert {a for a in backend.open_alerts() if a[0] == "low_stock"} == {
+        ("low_stock", "Springfield", "Amazon Tap")
+    }
+    assert {s.store: s.low_stock for s in backend.model().stores()} == {
+        "Berlin": 0,
+        "Springfield": 1,
+    }
