@@ -58,3 +58,16 @@ def test_a_bad_as_of_in_s3_metadata_rejects_the_upload_with_its_reason(backend: 
     assert report["status"] == "rejected"
     assert "stockwatch-as-of" in report["message"] and "not a time" in report["message"]
     assert backend.stock() == {}
+
+
+def test_each_stock_row_says_when_it_runs_out(backend: Backend) -> None:
+    for day, dot in ((1, 30), (2, 27), (3, 24), (4, 21)):
+        rows = [("Berlin", "Echo Dot", dot)]
+        if day == 4:
+            rows.append(("Berlin", "Echo Show", 9))  # seen once: nothing to go on
+        backend.process(backend.receive(f"b{day}.csv", csv_bytes(*rows), as_of=NOV.format(day)))
+    by_item = {r.item: r for r in backend.model().stock_page("Berlin", None, None, None, 10)}
+    dot = by_item["Echo Dot"]
+    assert (dot.daily_usage, dot.days_of_cover, dot.runs_out_on) == (3.0, 7.0, "2026-11-11")
+    show = by_item["Echo Show"]
+    assert (show.daily_usage, show.days_of_cover, show.runs_out_on) == (None, None, None)

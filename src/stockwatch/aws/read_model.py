@@ -20,6 +20,7 @@ from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.threshold_change import DynamoThresholdChange
 from stockwatch.core.alert_rules import stock_level
 from stockwatch.core.cost import Prices
+from stockwatch.core.forecast import epoch, with_forecast
 from stockwatch.core.ordering import as_of_of, upload_of
 from stockwatch.core.rows import (
     AlertRow,
@@ -65,6 +66,12 @@ def _recorded(item: dict[str, Any]) -> bool:
     return "status" in item and "report" in item
 
 
+def _points(item: dict[str, Any]) -> list[tuple[float, int]]:
+    """The item's own recent history (``History``: [old, new, version]) as forecast points."""
+    history = json.loads(item.get("History", {}).get("S", "[]") or "[]")
+    return [(epoch(as_of_of(version)), new) for _, new, version in history]
+
+
 class DynamoReadModel:
     def __init__(self, settings: AwsSettings, dynamodb: Any, s3: Any) -> None:
         """Clients are passed in: making them costs more than most queries here."""
@@ -92,12 +99,13 @@ class DynamoReadModel:
         thresholds = self.alert_store.thresholds()
         request: dict[str, Any] = {
             "TableName": self.settings.table,
-            "ProjectionExpression": "#s, #i, #c, #u",
+            "ProjectionExpression": "#s, #i, #c, #u, #h",
             "ExpressionAttributeNames": {
                 "#s": "Store",
                 "#i": "Item",
                 "#c": "Count",
                 "#u": "UpdatedAt",
+                "#h": "History",
             },
         }
         if store is not None:
@@ -120,7 +128,8 @@ class DynamoReadModel:
                     continue
                 if needle and needle not in i.lower() and needle not in s.lower():
                     continue
-                rows.append(StockRow(s, i, count, item.get("UpdatedAt", {}).get("S"), state))
+                row = StockRow(s, i, count, item.get("UpdatedAt", {}).get("S"), state)
+                rows.append(with_forecast(row, _points(item)))
                 if len(rows) == limit:
                     break
             if "LastEvaluatedKey" not in response:

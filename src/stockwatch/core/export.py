@@ -16,7 +16,16 @@ from typing import Any
 from stockwatch.core.rows import StockRow
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-COLUMNS = ("store", "item", "count", "status", "updated_at")
+COLUMNS = (
+    "store",
+    "item",
+    "count",
+    "status",
+    "updated_at",
+    "daily_usage",
+    "days_of_cover",
+    "runs_out_on",
+)
 
 
 def spreadsheet_safe(value: Any) -> Any:

@@ -28,6 +28,10 @@ class StockRow:
     count: int
     updated_at: str | None
     status: StockStatus
+    # core.forecast, from the item's history; None when it cannot support an estimate.
+    daily_usage: float | None = None
+    days_of_cover: float | None = None
+    runs_out_on: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections import defaultdict
 from typing import Any
 
 from stockwatch.core.clock import utc_now
+from stockwatch.core.forecast import epoch, with_forecast
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.rows import AlertRow, HistoryPoint, StockRow, StoreSummary, ThresholdRow
 from stockwatch.core.thresholds import WILDCARD
@@ -130,4 +133,29 @@ def stock_page(
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY i.store, i.item LIMIT ?"
     params.append(limit)
-    return [StockRow(*row) for row in conn.execute(sql, params)]
+    rows = [StockRow(*row) for row in conn.execute(sql, params)]
+    return with_forecasts(conn, rows)
+
+
+# Each item's counts with their as-of times: its changes, then the newest upload that
+# asserted its count (a confirmation moves the version on without a change).
+_POINTS = """
+SELECT c.store, c.item, c.new_count, coalesce(u.as_of, u.received_at)
+FROM json_each(:keys) AS k
+JOIN changes AS c ON c.store = k.value ->> 0 AND c.item = k.value ->> 1
+JOIN uploads AS u ON u.id = c.upload_id
+UNION ALL
+SELECT i.store, i.item, i.count, substr(i.version, 1, 24)
+FROM json_each(:keys) AS k JOIN inventory AS i ON i.store = k.value ->> 0 AND i.item = k.value ->> 1
+"""
+
+
+def with_forecasts(conn: sqlite3.Connection, rows: list[StockRow]) -> list[StockRow]:
+    """Fill in each row's days of cover (``core.forecast``) from one query for the page."""
+    if not rows:
+        return rows
+    keys = json.dumps([[r.store, r.item] for r in rows])
+    points: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
+    for store, item, count, as_of in conn.execute(_POINTS, {"keys": keys}):
+        points[(store, item)].append((epoch(as_of), count))
+    return [with_forecast(r, sorted(set(points[(r.store, r.item)]))) for r in rows]

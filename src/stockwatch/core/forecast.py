@@ -1,0 +1,127 @@
+"""When will it run out: daily usage from an item's counts, and the days of cover left.
+
+Counts arrive at irregular times, sales are noisy, weekends sell more, and restocks make a
+count jump up. The estimator is an exponentially weighted *ratio*: the units consumed over
+the days elapsed, summed over the intervals between consecutive counts, each interval
+weighted by how recent it is (a half-life of ``HALF_LIFE_DAYS``)::
+
+    usage = Σ wᵢ · (cᵢ₋₁ − cᵢ)  /  Σ wᵢ · (tᵢ − tᵢ₋₁)       wᵢ = 2^(−ageᵢ / half-life)
+
+Summing units and days separately (rather than averaging per-interval rates) lets a long
+interval count for as many days as it spans, so irregular intervals need no special care
+and one short, noisy interval cannot swing the estimate; the weights let it follow a change
+in demand within a few weeks. Intervals where the count went up (a restock: what was sold
+meanwhile is unknown) or that start at zero (nothing could be sold) are left out.
+
+The naive estimate it is measured against (``naive_usage``, in ``bench/forecast_bench.py``)
+is the drop between the last two counts over the time between them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from itertools import pairwise
+
+from stockwatch.core.rows import StockRow
+
+HALF_LIFE_DAYS = 14.0
+# What the history must hold for an estimate: this many usable intervals, spanning this
+# many days in all (three counts over two days, at least). Less says too little.
+MIN_INTERVALS = 2
+MIN_SPAN_DAYS = 2.0
+# Only the most recent points matter at this half-life (2^-6: under 2 % weight left).
+MAX_AGE_DAYS = 6 * HALF_LIFE_DAYS
+
+DAY = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    daily_usage: float | None  # units per day; 0.0 when nothing was used
+    days_of_cover: float | None  # count / daily_usage, from the last count
+    runs_out_on: str | None  # YYYY-MM-DD, UTC
+
+    @classmethod
+    def unknown(cls) -> Forecast:
+        return cls(None, None, None)
+
+
+Point = tuple[float, int]  # (seconds since the epoch of the count's as-of time, count)
+
+
+def weighted_usage(points: Sequence[Point], half_life_days: float = HALF_LIFE_DAYS) -> float | None:
+    """Units per day, or None when the history cannot support an estimate."""
+    if len(points) < MIN_INTERVALS + 1:
+        return None
+    latest = points[-1][0]
+    units = days = span = 0.0
+    intervals = 0
+    for (t0, c0), (t1, c1) in pairwise(points):
+        elapsed = (t1 - t0) / DAY
+        if elapsed <= 0 or c1 > c0 or c0 <= 0 or (latest - t1) / DAY > MAX_AGE_DAYS:
+            continue
+        weight = 2.0 ** (-((latest - t1) / DAY) / half_life_days)
+        units += weight * (c0 - c1)
+        days += weight * elapsed
+        span += elapsed
+        intervals += 1
+    if intervals < MIN_INTERVALS or span < MIN_SPAN_DAYS or days <= 0:
+        return None
+    return units / days
+
+
+def naive_usage(points: Sequence[Point]) -> float | None:
+    """The drop between the last two counts per day: the baseline of the backtest."""
+    if len(points) < 2:
+        return None
+    (t0, c0), (t1, c1) = points[-2], points[-1]
+    if t1 <= t0 or c1 > c0:
+        return None
+    return (c0 - c1) / ((t1 - t0) / DAY)
+
+
+def cover(count: int, usage: float | None, counted_at: float) -> Forecast:
+    """Days of cover and the run-out date, from the last count's time."""
+    if usage is None:
+        return Forecast.unknown()
+    usage = round(usage, 3)
+    if usage <= 0 or count <= 0:
+        days = 0.0 if count <= 0 else None
+        day = _day(counted_at) if count <= 0 else None
+        return Forecast(usage, days, day)
+    days = count / usage
+    if not math.isfinite(days) or days > 36500:
+        return Forecast(usage, None, None)
+    return Forecast(usage, round(days, 1), _day(counted_at + days * DAY))
+
+
+def _day(seconds: float) -> str:
+    return (datetime(1970, 1, 1) + timedelta(seconds=seconds)).date().isoformat()
+
+
+def forecast(points: Sequence[Point]) -> Forecast:
+    """The forecast for an item whose counts, oldest first, are ``points``."""
+    if not points:
+        return Forecast.unknown()
+    points = sorted(points)
+    return cover(points[-1][1], weighted_usage(points), points[-1][0])
+
+
+def with_forecast(row: StockRow, points: Sequence[Point]) -> StockRow:
+    """The stock row with its forecast fields filled in from ``points``."""
+    result = forecast(points)
+    return replace(
+        row,
+        daily_usage=result.daily_usage,
+        days_of_cover=result.days_of_cover,
+        runs_out_on=result.runs_out_on,
+    )
+
+
+def epoch(as_of: str) -> float:
+    """``core.clock``'s time text as seconds since the epoch (no time zone library)."""
+    moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    return moment.timestamp()
