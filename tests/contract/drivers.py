@@ -64,11 +64,14 @@ class Backend(Protocol):
         ...
 
 
+ALERT_PHRASES = (" out of stock of ", " is low on ", " back in stock of ", " will run out of ")
+
+
 def _alert_lines(text: str) -> list[str]:
     return [
         line.strip().lstrip("-• ").strip()
         for line in text.splitlines()
-        if " out of stock of " in line or " is low on " in line or " back in stock of " in line
+        if any(phrase in line for phrase in ALERT_PHRASES)
     ]
 
 

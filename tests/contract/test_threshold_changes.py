@@ -76,3 +76,39 @@ def test_lowering_or_deleting_a_minimum_resolves_and_notifies_nobody(backend: Ba
         "Berlin": 0,
         "Springfield": 1,
     }
+
+
+NOV = "2026-11-{:02d}T08:00:00.000Z"
+
+
+def _dated(backend: Backend, day: int, count: int) -> None:
+    data = csv_bytes(("Berlin", "Echo Dot", count))
+    backend.process(backend.receive(f"berlin-{day}.csv", data, as_of=NOV.format(day)))
+
+
+def test_running_out_is_raised_once_from_days_of_cover_and_resolves_on_restock(
+    backend: Backend,
+) -> None:
+    set_thresholds(backend.model(), [("Berlin", "*", 0, 5)])
+    _dated(backend, 1, 30)
+    _dated(backend, 2, 24)
+    assert backend.notified_lines() == []  # two counts: too little to go on
+    _dated(backend, 3, 18)  # 6 a day: 3 days of cover
+    assert backend.notified_lines() == ["Berlin will run out of Echo Dot in about 3 days"]
+    assert ("running_out", "Berlin", "Echo Dot") in backend.open_alerts()
+    _dated(backend, 4, 12)
+    assert backend.notified_lines() == []  # still running out: raised once
+    _dated(backend, 5, 60)  # restocked: 10 days of cover
+    assert backend.notified_lines() == []
+    assert backend.open_alerts() == set()
+
+
+def test_a_cover_threshold_set_later_judges_the_history_at_once(backend: Backend) -> None:
+    for day, count in ((1, 30), (2, 24), (3, 18)):
+        _dated(backend, day, count)
+    change = set_thresholds(backend.model(), [("*", "Echo Dot", 0, 4)])
+    assert [(d.kind, d.days_of_cover) for d in change.raised] == [("running_out", 3.0)]
+    assert backend.notified_lines() == ["Berlin will run out of Echo Dot in about 3 days"]
+    lowered = set_thresholds(backend.model(), [("*", "Echo Dot", 0, 2)])
+    assert [d.kind for d in lowered.resolved] == ["running_out"]
+    assert backend.open_alerts() == set()

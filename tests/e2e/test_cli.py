@@ -71,7 +71,16 @@ def test_ingest_stock_alerts_json(tmp_path: Path, berlin: Path) -> None:
     }
     assert (report["status"], report["rows_loaded"]) == ("loaded", 6)
     stock = run_json("--data-dir", data, "stock", "--json")
-    assert len(stock) == 6 and set(stock[0]) == {"store", "item", "count", "updated_at", "status"}
+    assert len(stock) == 6 and set(stock[0]) == {
+        "store",
+        "item",
+        "count",
+        "updated_at",
+        "status",
+        "daily_usage",
+        "days_of_cover",
+        "runs_out_on",
+    }
     out = run_json("--data-dir", data, "stock", "--json", "--out-of-stock", "--store", "Berlin")
     assert [(r["store"], r["item"], r["count"]) for r in out] == [("Berlin", "Echo Plus", 0)]
     (alert,) = run_json("--data-dir", data, "alerts", "--open", "--json")

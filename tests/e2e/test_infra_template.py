@@ -71,7 +71,10 @@ def test_tables_topic_and_stream_settings() -> None:
     assert stream["BisectBatchOnFunctionError"] is True
     assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert stream["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
-    assert stream["FilterCriteria"]["Filters"]
+    every, candidates = stream["FilterCriteria"]["Fn::If"][1:]
+    assert stream["FilterCriteria"]["Fn::If"][0] == "JudgeEveryChange"
+    assert every["Filters"] == [{"Pattern": '{"eventName": ["INSERT", "MODIFY", "REMOVE"]}'}]
+    assert len(candidates["Filters"]) == 3
 
 
 def test_alarms_reach_a_topic_cloudwatch_can_publish_to() -> None:

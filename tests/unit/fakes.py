@@ -201,7 +201,8 @@ class FakeUnitOfWork:
         return Thresholds(self.state.thresholds)
 
     # ChangeFeed
-    def candidates(self, bound: int) -> Iterator[list[StockChange]]:
+    def candidates(self, bound: int, with_cover: bool = False) -> Iterator[list[StockChange]]:
+        """No as-of times here: days of cover is the contract suite's (on real backends)."""
         changes = self.state.changes[self._start :]
         yield [c for c in changes if can_change_alerts(c.old_count, c.new_count, bound)]
 

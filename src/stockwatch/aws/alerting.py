@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from stockwatch.aws.sns_channel import SnsChannel
 from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.digest import compose_digest
+from stockwatch.core.forecast import history_points, with_cover
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.ports import DeliveryError
 from stockwatch.core.rows import ThresholdRow
@@ -38,16 +39,22 @@ class Pending:
 
 
 def change_from_images(
-    old: dict[str, Any] | None, new: dict[str, Any] | None, upload: str
+    old: dict[str, Any] | None, new: dict[str, Any] | None, upload: str, cover: bool = False
 ) -> StockChange | None:
-    """A change from a stream record's images, or None when the count did not change."""
+    """A change from a stream record's images, or None when the count did not change.
+
+    ``cover``: fill in its days of cover from the new image's own ``History``.
+    """
     if not new or "Count" not in new:
         return None
     new_count = int(new["Count"])
     old_count = int(old["Count"]) if old and "Count" in old else None
     if old_count == new_count:
         return None
-    return StockChange(str(new["Store"]), str(new["Item"]), old_count, new_count, upload)
+    change = StockChange(str(new["Store"]), str(new["Item"]), old_count, new_count, upload)
+    if cover:
+        change = with_cover(change, history_points(str(new.get("History") or "") or None))
+    return change
 
 
 class StreamAlerts:
@@ -76,7 +83,7 @@ class AlertStore:
     def thresholds(self) -> Thresholds:
         if self._thresholds is None:
             self._thresholds = Thresholds(
-                Threshold(t.store, t.item, t.minimum) for t in self.entries()
+                Threshold(t.store, t.item, t.minimum, t.cover_days) for t in self.entries()
             )
         return self._thresholds
 
@@ -97,20 +104,23 @@ class AlertStore:
                         item_name,
                         int(item["minimum"]["N"]),
                         item.get("updated_at", {}).get("S", ""),
+                        int(item["cover_days"]["N"]) if "cover_days" in item else None,
                     )
                 )
         return sorted(found, key=lambda t: (t.store, t.item))
 
-    def set_threshold(self, store: str, item: str, minimum: int, now: str = "") -> None:
-        self.dynamodb.put_item(
-            TableName=self.table,
-            Item={
-                "pk": {"S": "THRESHOLDS"},
-                "sk": {"S": f"{store}\x1f{item}"},
-                "minimum": {"N": str(minimum)},
-                "updated_at": {"S": now},
-            },
-        )
+    def set_threshold(
+        self, store: str, item: str, minimum: int, now: str = "", cover_days: int | None = None
+    ) -> None:
+        entry = {
+            "pk": {"S": "THRESHOLDS"},
+            "sk": {"S": f"{store}\x1f{item}"},
+            "minimum": {"N": str(minimum)},
+            "updated_at": {"S": now},
+        }
+        if cover_days is not None:
+            entry["cover_days"] = {"N": str(cover_days)}
+        self.dynamodb.put_item(TableName=self.table, Item=entry)
         self._thresholds = None
 
     def delete_threshold(self, store: str, item: str) -> bool:

@@ -341,8 +341,8 @@ class DynamoThresholds:
         return self.store.entries()
 
     def set(self, entries: Any, now: str) -> None:
-        for store, item, minimum in entries:
-            self.store.set_threshold(store, item, minimum, now)
+        for store, item, minimum, cover_days in entries:
+            self.store.set_threshold(store, item, minimum, now, cover_days)
 
     def delete(self, store: str, item: str) -> bool:
         return self.store.delete_threshold(store, item)

@@ -20,7 +20,7 @@ from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.threshold_change import DynamoThresholdChange
 from stockwatch.core.alert_rules import stock_level
 from stockwatch.core.cost import Prices
-from stockwatch.core.forecast import epoch, with_forecast
+from stockwatch.core.forecast import history_points, with_forecast
 from stockwatch.core.ordering import as_of_of, upload_of
 from stockwatch.core.rows import (
     AlertRow,
@@ -64,12 +64,6 @@ def _upload(item: dict[str, Any], upload_id: str | None = None) -> UploadRow:
 def _recorded(item: dict[str, Any]) -> bool:
     """Not a bare count of SNS publishes that CheckStock added before the loader wrote."""
     return "status" in item and "report" in item
-
-
-def _points(item: dict[str, Any]) -> list[tuple[float, int]]:
-    """The item's own recent history (``History``: [old, new, version]) as forecast points."""
-    history = json.loads(item.get("History", {}).get("S", "[]") or "[]")
-    return [(epoch(as_of_of(version)), new) for _, new, version in history]
 
 
 class DynamoReadModel:
@@ -129,7 +123,7 @@ class DynamoReadModel:
                 if needle and needle not in i.lower() and needle not in s.lower():
                     continue
                 row = StockRow(s, i, count, item.get("UpdatedAt", {}).get("S"), state)
-                rows.append(with_forecast(row, _points(item)))
+                rows.append(with_forecast(row, history_points(item.get("History", {}).get("S"))))
                 if len(rows) == limit:
                     break
             if "LastEvaluatedKey" not in response:

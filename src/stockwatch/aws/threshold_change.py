@@ -20,8 +20,12 @@ from stockwatch.aws.alerting import AlertStore, Pending, publish_digests
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.digest import Digest
+from stockwatch.core.forecast import history_points
+from stockwatch.core.forecast import with_cover as with_cover_of
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.thresholds import WILDCARD
+
+Row = dict[str, Any]
 
 
 def open_alerts(dynamodb: Any, state_table: str) -> dict[tuple[str, str], set[str]]:
@@ -52,13 +56,13 @@ class DynamoCoveredStock:
         self.opened = opened
         self._stores: set[str] = set()
 
-    def _below(self, scope: tuple[str, str], bound: int) -> Iterator[tuple[str, str, int]]:
+    def _below(self, scope: tuple[str, str], bound: int) -> Iterator[tuple[str, str, Row]]:
         store, item = scope
-        names = {"#s": "Store", "#i": "Item", "#c": "Count"}
+        names = {"#s": "Store", "#i": "Item", "#c": "Count", "#h": "History"}
         values: dict[str, Any] = {":b": {"N": str(bound)}}
         request: dict[str, Any] = {
             "TableName": self.table,
-            "ProjectionExpression": "#s, #i, #c",
+            "ProjectionExpression": "#s, #i, #c, #h",
             "ExpressionAttributeNames": names,
         }
         condition = "#c < :b"
@@ -73,22 +77,24 @@ class DynamoCoveredStock:
         operation = "query" if store != WILDCARD else "scan"
         for page in self.dynamodb.get_paginator(operation).paginate(**request):
             for row in page["Items"]:
-                yield row["Store"]["S"], row["Item"]["S"], int(row["Count"]["N"])
+                yield row["Store"]["S"], row["Item"]["S"], row
 
-    def _count(self, store: str, item: str) -> int | None:
-        found = self.dynamodb.get_item(
+    def _count(self, store: str, item: str) -> Row | None:
+        found: Row | None = self.dynamodb.get_item(
             TableName=self.table,
             Key={"Store": {"S": store}, "Item": {"S": item}},
-            ProjectionExpression="#c",
-            ExpressionAttributeNames={"#c": "Count"},
+            ProjectionExpression="#c, #h",
+            ExpressionAttributeNames={"#c": "Count", "#h": "History"},
         ).get("Item")
-        return int(found["Count"]["N"]) if found and "Count" in found else None
+        return found if found and "Count" in found else None
 
-    def under(self, scopes: Sequence[tuple[str, str]], bound: int) -> Iterator[list[StockChange]]:
-        seen: dict[tuple[str, str], int] = {}
+    def under(
+        self, scopes: Sequence[tuple[str, str]], bound: int, with_cover: bool = False
+    ) -> Iterator[list[StockChange]]:
+        seen: dict[tuple[str, str], Row] = {}
         for scope in set(scopes):
-            for store, item, count in self._below(scope, bound):
-                seen[(store, item)] = count
+            for store, item, row in self._below(scope, bound):
+                seen[(store, item)] = row
         for (store, item), kinds in self.opened.items():
             covered = any(_covers(scope, store, item) for scope in scopes)
             if "low_stock" in kinds and (store, item) not in seen and covered:
@@ -98,7 +104,14 @@ class DynamoCoveredStock:
         rows = sorted(seen.items())
         self._stores.update(store for (store, _), _ in rows)
         for start in range(0, len(rows), 500):
-            yield [StockChange(s, i, c, c, "") for (s, i), c in rows[start : start + 500]]
+            batch = []
+            for (store, item), row in rows[start : start + 500]:
+                count = int(row["Count"]["N"])
+                change = StockChange(store, item, count, count, "")
+                if with_cover:
+                    change = with_cover_of(change, history_points(row.get("History", {}).get("S")))
+                batch.append(change)
+            yield batch
 
     def stores(self) -> list[str]:
         return sorted(self._stores)
@@ -187,8 +200,8 @@ class _Thresholds:
         return self.store.entries()
 
     def set(self, entries: Any, now: str) -> None:
-        for store, item, minimum in entries:
-            self.store.set_threshold(store, item, minimum, now)
+        for store, item, minimum, cover_days in entries:
+            self.store.set_threshold(store, item, minimum, now, cover_days)
 
     def delete(self, store: str, item: str) -> bool:
         return self.store.delete_threshold(store, item)

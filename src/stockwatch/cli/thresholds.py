@@ -28,8 +28,8 @@ def thresholds_list(state: Context, as_json: bool) -> None:
         print_json(to_json(rows))
     else:
         print_table(
-            ("store", "item", "minimum"),
-            [(r.store, r.item, r.minimum) for r in rows],
+            ("store", "item", "minimum", "cover days"),
+            [(r.store, r.item, r.minimum, r.cover_days or "") for r in rows],
             "No thresholds set.",
         )
 
@@ -38,14 +38,28 @@ def thresholds_list(state: Context, as_json: bool) -> None:
 @click.argument("store")
 @click.argument("item")
 @click.argument("minimum", type=click.IntRange(min=0))
+@click.option(
+    "--cover-days",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Also alert (running_out) when the item's days of cover falls below N; 0: never.",
+)
 @pass_context
-def thresholds_set(state: Context, store: str, item: str, minimum: int) -> None:
-    """Alert when ITEM in STORE drops below MINIMUM (use * for all stores or items)."""
+def thresholds_set(
+    state: Context, store: str, item: str, minimum: int, cover_days: int | None
+) -> None:
+    """Alert when ITEM in STORE drops below MINIMUM (use * for all stores or items).
+
+    The stock it covers is judged at once: items already below raise low_stock now.
+
+    Example: stockwatch thresholds set Berlin '*' 5 --cover-days 3
+    """
     try:
-        change = rules.set_thresholds(state.runtime.model(), [(store, item, minimum)])
+        change = rules.set_thresholds(state.runtime.model(), [(store, item, minimum, cover_days)])
     except rules.ThresholdError as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(f"low-stock threshold for {store.strip()} / {item.strip()}: {minimum}")
+    cover = f", running out below {cover_days} days of cover" if cover_days else ""
+    click.echo(f"low-stock threshold for {store.strip()} / {item.strip()}: {minimum}{cover}")
     tell(state, change)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, MutableMapping
 from typing import Literal
 
-from stockwatch.core.model import AlertDecision, StockChange
+from stockwatch.core.model import AlertDecision, AlertKind, StockChange
 from stockwatch.core.thresholds import Thresholds
 
 Level = Literal["out", "low", "ok"]
@@ -31,19 +31,38 @@ def can_change_alerts(old_count: int | None, new_count: int, bound: int) -> bool
     return new_count <= bound or (old_count is not None and old_count <= bound)
 
 
+def running_out(count: int, cover: float | None, cover_days: int | None) -> bool:
+    """Still in stock, but for fewer days than wanted (out of stock is its own alert)."""
+    return count > 0 and cover is not None and cover_days is not None and cover < cover_days
+
+
 def decide_alerts(
-    store: str, item: str, count: int, minimum: int | None, open_kinds: set[str]
+    store: str,
+    item: str,
+    count: int,
+    minimum: int | None,
+    open_kinds: set[str],
+    cover: float | None = None,
+    cover_days: int | None = None,
 ) -> list[AlertDecision]:
-    """The decisions for one item now at ``count``, given the kinds of its open alerts."""
+    """The decisions for one item now at ``count``, given the kinds of its open alerts.
+
+    ``cover`` is its days of cover now and ``cover_days`` the cover wanted: ``running_out``
+    opens when cover falls below it, and resolves when cover recovers, the item restocks
+    (its cover is then judged again from the new count) or runs out (out_of_stock says it).
+    """
     level = stock_level(count, minimum)
     decisions: list[AlertDecision] = []
 
-    def add(
-        action: Literal["raise", "resolve"],
-        kind: Literal["out_of_stock", "back_in_stock", "low_stock"],
-    ) -> None:
-        decisions.append(AlertDecision(action, kind, store, item, count, minimum))
+    def add(action: Literal["raise", "resolve"], kind: AlertKind) -> None:
+        days = cover if kind == "running_out" else None
+        decisions.append(AlertDecision(action, kind, store, item, count, minimum, days))
 
+    short = running_out(count, cover, cover_days)
+    if "running_out" in open_kinds and not short:
+        add("resolve", "running_out")
+    elif short and "running_out" not in open_kinds:
+        add("raise", "running_out")
     if level == "out":
         if "low_stock" in open_kinds:
             add("resolve", "low_stock")
@@ -73,8 +92,15 @@ def evaluate_changes(
         key = (change.store, change.item)
         open_kinds = open_alerts.setdefault(key, set())
         minimum = thresholds.minimum_for(change.store, change.item)
+        cover_days = thresholds.cover_days_for(change.store, change.item)
         for decision in decide_alerts(
-            change.store, change.item, change.new_count, minimum, open_kinds
+            change.store,
+            change.item,
+            change.new_count,
+            minimum,
+            open_kinds,
+            change.cover,
+            cover_days,
         ):
             decisions.append(decision)
             if decision.opens:

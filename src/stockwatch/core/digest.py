@@ -9,7 +9,7 @@ from typing import Any
 
 from stockwatch.core.model import AlertDecision
 
-_KIND_ORDER = {"out_of_stock": 0, "low_stock": 1, "back_in_stock": 2}
+_KIND_ORDER = {"out_of_stock": 0, "low_stock": 1, "running_out": 2, "back_in_stock": 3}
 
 
 def alert_line(decision: AlertDecision) -> str:
@@ -20,6 +20,12 @@ def alert_line(decision: AlertDecision) -> str:
         return (
             f"{decision.store} is low on {decision.item}: {decision.count} left "
             f"(minimum {decision.minimum})"
+        )
+    if decision.kind == "running_out":
+        days = max(1, round(decision.days_of_cover or 0))
+        return (
+            f"{decision.store} will run out of {decision.item} in about {days} "
+            f"day{'s' if days != 1 else ''}"
         )
     return f"{decision.store} is back in stock of {decision.item}: {decision.count}"
 
@@ -61,6 +67,8 @@ def _summary(counts: Mapping[str, int]) -> str:
         parts.append(f"{counts['out_of_stock']} out of stock")
     if counts["low_stock"]:
         parts.append(f"{counts['low_stock']} low on stock")
+    if counts["running_out"]:
+        parts.append(f"{counts['running_out']} running out")
     if counts["back_in_stock"]:
         parts.append(f"{counts['back_in_stock']} back in stock")
     return ", ".join(parts)

@@ -19,12 +19,14 @@ is the drop between the last two counts over the time between them.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
 
+from stockwatch.core.model import StockChange
 from stockwatch.core.rows import StockRow
 
 HALF_LIFE_DAYS = 14.0
@@ -110,6 +112,11 @@ def forecast(points: Sequence[Point]) -> Forecast:
     return cover(points[-1][1], weighted_usage(points), points[-1][0])
 
 
+def with_cover(change: StockChange, points: Sequence[Point]) -> StockChange:
+    """The change with the item's days of cover after it, for the running_out rule."""
+    return replace(change, cover=forecast(points).days_of_cover)
+
+
 def with_forecast(row: StockRow, points: Sequence[Point]) -> StockRow:
     """The stock row with its forecast fields filled in from ``points``."""
     result = forecast(points)
@@ -119,6 +126,13 @@ def with_forecast(row: StockRow, points: Sequence[Point]) -> StockRow:
         days_of_cover=result.days_of_cover,
         runs_out_on=result.runs_out_on,
     )
+
+
+def history_points(history: str | None) -> list[Point]:
+    """An AWS item's ``History`` ([old, new, version] as JSON) as points."""
+    if not history:
+        return []
+    return [(epoch(version[:24]), new) for _, new, version in json.loads(history)]
 
 
 def epoch(as_of: str) -> float:

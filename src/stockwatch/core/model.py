@@ -9,8 +9,8 @@ from typing import Any, Literal
 # pass through the hot loop and straight into the database driver.
 Row = tuple[int, str, str, int]
 
-AlertKind = Literal["out_of_stock", "back_in_stock", "low_stock"]
-OPEN_KINDS: frozenset[str] = frozenset({"out_of_stock", "low_stock"})
+AlertKind = Literal["out_of_stock", "back_in_stock", "low_stock", "running_out"]
+OPEN_KINDS: frozenset[str] = frozenset({"out_of_stock", "low_stock", "running_out"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,8 @@ class StockChange:
     old_count: int | None
     new_count: int
     upload_id: int | str
+    # Days of cover after the change (core.forecast), when a cover threshold asked for it.
+    cover: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +49,20 @@ class AlertDecision:
     item: str
     count: int
     minimum: int | None = None
+    days_of_cover: float | None = None  # running_out: the cover it was raised at
 
     def to_json(self) -> dict[str, Any]:
         """The alert as reports, digests and the API list it (without the action)."""
-        return {
+        found: dict[str, Any] = {
             "kind": self.kind,
             "store": self.store,
             "item": self.item,
             "count": self.count,
             "minimum": self.minimum,
         }
+        if self.days_of_cover is not None:
+            found["days_of_cover"] = self.days_of_cover
+        return found
 
     @property
     def opens(self) -> bool:

@@ -63,6 +63,7 @@ class ThresholdRow:
     item: str
     minimum: int
     updated_at: str
+    cover_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,11 +44,14 @@ def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
                     )
             return
         upload = upload_of(str((stream.new_image or {}).get("Version", "")))
-        change = change_from_images(stream.old_image, stream.new_image, upload)
+        thresholds = alerts.thresholds()
+        change = change_from_images(
+            stream.old_image, stream.new_image, upload, thresholds.has_cover
+        )
         if change is None:
             return
         event_id = record.event_id or ""
-        judge_changes(StreamAlerts(alerts, event_id, upload), alerts.thresholds(), [change], upload)
+        judge_changes(StreamAlerts(alerts, event_id, upload), thresholds, [change], upload)
         pending = alerts.unnotified(event_id)
         if pending:
             pending_by_record[str(stream.sequence_number)] = pending

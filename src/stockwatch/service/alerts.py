@@ -44,7 +44,7 @@ def judge_upload(uow: UploadUnitOfWork, job: UploadJob, report: UploadReport) ->
     now = utc_now()
     kept: list[AlertDecision] = []
     counts: Counter[str] = Counter()
-    for batch in uow.feed.candidates(thresholds.candidate_bound()):
+    for batch in uow.feed.candidates(thresholds.candidate_bound(), thresholds.has_cover):
         for d in judge_changes(uow.alerts, thresholds, batch, job.upload_id, now):
             if d.action == "raise":
                 counts[d.kind] += 1

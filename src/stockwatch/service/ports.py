@@ -23,7 +23,7 @@ from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import UploadReport
 from stockwatch.core.rows import ThresholdRow
-from stockwatch.core.thresholds import Thresholds
+from stockwatch.core.thresholds import ThresholdEntry, Thresholds
 
 
 class MissingObject(Exception):
@@ -130,7 +130,9 @@ class ThresholdStore(Protocol):
 
     def entries(self) -> list[ThresholdRow]: ...
 
-    def set(self, entries: Sequence[tuple[str, str, int]], now: str) -> None: ...
+    def set(self, entries: Sequence[ThresholdEntry], now: str) -> None:
+        """(store, item, minimum, cover_days or None) each."""
+        ...
 
     def delete(self, store: str, item: str) -> bool: ...
 
@@ -138,8 +140,9 @@ class ThresholdStore(Protocol):
 class ChangeFeed(Protocol):
     """The changes this unit of work has made so far, for judging them in it."""
 
-    def candidates(self, bound: int) -> Iterator[list[StockChange]]:
-        """Changes that may matter to an alert (old or new count at or below ``bound``)."""
+    def candidates(self, bound: int, with_cover: bool = False) -> Iterator[list[StockChange]]:
+        """Changes that may matter to an alert (old or new count at or below ``bound``);
+        ``with_cover`` fills in each one's days of cover (a cover threshold needs it)."""
         ...
 
 
@@ -154,7 +157,9 @@ class StoreFigures(Protocol):
 
 
 class CoveredStock(Protocol):
-    def under(self, scopes: Sequence[tuple[str, str]], bound: int) -> Iterator[list[StockChange]]:
+    def under(
+        self, scopes: Sequence[tuple[str, str]], bound: int, with_cover: bool = False
+    ) -> Iterator[list[StockChange]]:
         """The current stock that ``scopes`` ((store, item), ``*`` for all) cover and that a
         threshold can matter to: counts below ``bound``, or with an open low-stock alert.
 

@@ -6,6 +6,8 @@ switches low-stock alerts off. Blank names are refused rather than read as wildc
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,11 +17,12 @@ from stockwatch.core.digest import compose_digest
 from stockwatch.core.limits import Limits
 from stockwatch.core.model import AlertDecision, RowError
 from stockwatch.core.reader import FileRejected, InventoryFile, Readable
+from stockwatch.core.thresholds import ThresholdEntry
 from stockwatch.service.alerts import judge_changes
 from stockwatch.service.ports import ThresholdUnitOfWork
 from stockwatch.service.reads import ReadModel
 
-Entry = tuple[str, str, int]
+Entry = ThresholdEntry  # (store, item, minimum, cover_days or None)
 
 
 class ThresholdError(ValueError):
@@ -30,15 +33,26 @@ class ThresholdError(ValueError):
         self.errors = errors or []
 
 
-def clean(entries: Iterable[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
-    cleaned = []
-    for store, item, minimum in entries:
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def clean(entries: Iterable[Sequence[Any]]) -> list[Entry]:
+    """(store, item, minimum) or (store, item, minimum, cover_days), checked."""
+    cleaned: list[Entry] = []
+    for entry in entries:
+        store, item, minimum = entry[0], entry[1], entry[2]
+        cover_days = entry[3] if len(entry) > 3 else None
         store, item = store.strip(), item.strip()
         if not store or not item:
             raise ThresholdError("store and item must not be blank; use * to mean all")
-        if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 0:
+        if not _whole(minimum):
             raise ThresholdError(f"the minimum for {store} / {item} must be a whole number >= 0")
-        cleaned.append((store, item, minimum))
+        if cover_days is not None and not _whole(cover_days):
+            raise ThresholdError(
+                f"cover_days for {store} / {item} must be a whole number of days >= 0"
+            )
+        cleaned.append((store, item, minimum, cover_days))
     return cleaned
 
 
@@ -58,7 +72,7 @@ class ThresholdChange:
         }
 
 
-def set_thresholds(model: ReadModel, entries: Iterable[Entry]) -> ThresholdChange:
+def set_thresholds(model: ReadModel, entries: Iterable[Sequence[Any]]) -> ThresholdChange:
     """Set thresholds, then judge at once the stock they cover (see ``change_thresholds``)."""
     cleaned = clean(entries)
     return change_thresholds(model.threshold_change(), cleaned, [])
@@ -69,7 +83,7 @@ def delete_threshold(model: ReadModel, store: str, item: str) -> ThresholdChange
 
 
 def _describe(entries: Sequence[Entry], deleted: Sequence[tuple[str, str]]) -> str:
-    parts = [f"{s} / {i} → {m}" for s, i, m in entries[:3]]
+    parts = [f"{s} / {i} → {m}" for s, i, m, _ in entries[:3]]
     parts += [f"{s} / {i} removed" for s, i in deleted[:3]]
     more = len(entries) + len(deleted) - len(parts)
     return "the threshold change " + ", ".join(parts) + (f" and {more} more" if more else "")
@@ -95,10 +109,10 @@ def change_thresholds(
         thresholds = uow.thresholds.load()
         # Below the highest minimum that was or is now in force in these scopes, or with an
         # open low-stock alert (which a lower or deleted minimum may resolve).
-        bound = max([thresholds.candidate_bound() + 1, *(m for _, _, m in entries)])
-        scopes = [(s, i) for s, i, _ in entries] + list(deleted)
+        bound = max([thresholds.candidate_bound() + 1, *(e[2] for e in entries)])
+        scopes = [(e[0], e[1]) for e in entries] + list(deleted)
         outcome = ThresholdChange(len(entries) + len(deleted))
-        for batch in uow.stock.under(scopes, bound):
+        for batch in uow.stock.under(scopes, bound, thresholds.has_cover):
             for d in judge_changes(uow.alerts, thresholds, batch, None, now):
                 (outcome.raised if d.action == "raise" else outcome.resolved).append(d)
         digest = compose_digest({"id": None, "file": _describe(entries, deleted)}, outcome.raised)
@@ -109,18 +123,54 @@ def change_thresholds(
     return outcome
 
 
-def read_threshold_file(source: Readable, name: str, limits: Limits) -> list[tuple[str, str, int]]:
-    """A CSV of store, item, minimum; all or nothing, so a typo never half-applies."""
-    reader = InventoryFile(source, limits, value_column="minimum")
-    entries: list[tuple[str, str, int]] = []
+def read_threshold_file(source: Readable, name: str, limits: Limits) -> list[Entry]:
+    """A CSV of store, item, minimum and, optionally, cover_days; all or nothing, so a
+    typo never half-applies. Threshold files are small: it is read whole (at most 1 MiB).
+    """
+    data = source.read(THRESHOLD_FILE_BYTES + 1)
+    if len(data) > THRESHOLD_FILE_BYTES:
+        raise ThresholdError(f"{name}: over {THRESHOLD_FILE_BYTES // 1024} KiB; split it")
+    reader = InventoryFile(io.BytesIO(data), limits, value_column="minimum")
+    entries: list[tuple[int, str, str, int]] = []
     try:
         for chunk in reader.chunks():
-            entries.extend((s, i, m) for _, s, i, m in chunk)
+            entries.extend(chunk)
     except FileRejected as exc:
         raise ThresholdError(f"{name}: {exc.message}") from None
-    if reader.rows_rejected:
+    covers, errors = _cover_column(data, reader.encoding, reader.delimiter)
+    errors = sorted([*reader.errors, *errors], key=lambda e: e.line)
+    if errors:
         raise ThresholdError(
-            f"{name}: {reader.rows_rejected} bad rows; nothing imported, fix them first",
-            list(reader.errors),
+            f"{name}: {len(errors)} bad row{'s' if len(errors) != 1 else ''}; nothing imported,"
+            " fix them first",
+            errors,
         )
-    return clean(entries)
+    return clean((s, i, m, covers.get(line)) for line, s, i, m in entries)
+
+
+THRESHOLD_FILE_BYTES = 1024 * 1024
+
+
+def _cover_column(
+    data: bytes, encoding: str, delimiter: str
+) -> tuple[dict[int, int], list[RowError]]:
+    """The optional cover_days column by line: blank means none."""
+    text = data.decode(encoding or "utf-8-sig", errors="replace")
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter or ",")
+    header = [h.strip().lower() for h in next(rows, [])]
+    if "cover_days" not in header:
+        return {}, []
+    column = header.index("cover_days")
+    covers: dict[int, int] = {}
+    errors: list[RowError] = []
+    for line, row in enumerate(rows, start=2):
+        value = row[column].strip() if column < len(row) else ""
+        if not value:
+            continue
+        if not value.isdigit():
+            errors.append(
+                RowError(line, "cover_days", f"cover_days {value!r} is not a whole number")
+            )
+            continue
+        covers[line] = int(value)
+    return covers, errors

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from stockwatch.core.clock import utc_now
-from stockwatch.core.forecast import epoch, with_forecast
+from stockwatch.core.forecast import epoch, with_cover, with_forecast
+from stockwatch.core.model import StockChange
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.rows import AlertRow, HistoryPoint, StockRow, StoreSummary, ThresholdRow
 from stockwatch.core.thresholds import WILDCARD
@@ -63,19 +65,24 @@ def thresholds(conn: sqlite3.Connection) -> list[ThresholdRow]:
     return [
         ThresholdRow(*row)
         for row in conn.execute(
-            "SELECT store, item, minimum, updated_at FROM thresholds ORDER BY store, item"
+            "SELECT store, item, minimum, updated_at, cover_days FROM thresholds"
+            " ORDER BY store, item"
         )
     ]
 
 
-def upsert_thresholds(conn: sqlite3.Connection, entries: list[tuple[str, str, int]]) -> int:
-    """Within the caller's transaction (a threshold change's unit of work)."""
+def upsert_thresholds(conn: sqlite3.Connection, entries: Sequence[Sequence[Any]]) -> int:
+    """(store, item, minimum[, cover_days]) within the caller's transaction."""
     now = utc_now()
     conn.executemany(
-        "INSERT INTO thresholds (store, item, minimum, updated_at) VALUES (?, ?, ?, ?)"
+        "INSERT INTO thresholds (store, item, minimum, cover_days, updated_at)"
+        " VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (store, item) DO UPDATE SET minimum = excluded.minimum,"
-        " updated_at = excluded.updated_at",
-        [(s or WILDCARD, i or WILDCARD, m, now) for s, i, m in entries],
+        " cover_days = excluded.cover_days, updated_at = excluded.updated_at",
+        [
+            (e[0] or WILDCARD, e[1] or WILDCARD, e[2], e[3] if len(e) > 3 else None, now)
+            for e in entries
+        ],
     )
     return len(entries)
 
@@ -150,12 +157,26 @@ FROM json_each(:keys) AS k JOIN inventory AS i ON i.store = k.value ->> 0 AND i.
 """
 
 
+def forecast_points(
+    conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], list[tuple[float, int]]]:
+    """Each item's (as-of, count) points, oldest first, from one query."""
+    points: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
+    found = conn.execute(_POINTS, {"keys": json.dumps([list(k) for k in keys])})
+    for store, item, count, as_of in found:
+        points[(store, item)].append((epoch(as_of), count))
+    return {key: sorted(set(values)) for key, values in points.items()}
+
+
 def with_forecasts(conn: sqlite3.Connection, rows: list[StockRow]) -> list[StockRow]:
     """Fill in each row's days of cover (``core.forecast``) from one query for the page."""
     if not rows:
         return rows
-    keys = json.dumps([[r.store, r.item] for r in rows])
-    points: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
-    for store, item, count, as_of in conn.execute(_POINTS, {"keys": keys}):
-        points[(store, item)].append((epoch(as_of), count))
-    return [with_forecast(r, sorted(set(points[(r.store, r.item)]))) for r in rows]
+    points = forecast_points(conn, [(r.store, r.item) for r in rows])
+    return [with_forecast(r, points.get((r.store, r.item), [])) for r in rows]
+
+
+def with_covers(conn: sqlite3.Connection, changes: list[StockChange]) -> list[StockChange]:
+    """Each change with its item's days of cover after it (in the change's transaction)."""
+    points = forecast_points(conn, [(c.store, c.item) for c in changes])
+    return [with_cover(c, points.get((c.store, c.item), [])) for c in changes]

@@ -11,6 +11,7 @@ from typing import Any
 from stockwatch.core.digest import Digest
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.thresholds import WILDCARD
+from stockwatch.sqlite import queries
 from stockwatch.sqlite.unit_of_work import (
     ALERT_BATCH,
     SqliteAlerts,
@@ -45,7 +46,9 @@ class SqliteCoveredStock:
         self.conn = conn
         self._stores: set[str] = set()
 
-    def under(self, scopes: Sequence[tuple[str, str]], bound: int) -> Iterator[list[StockChange]]:
+    def under(
+        self, scopes: Sequence[tuple[str, str]], bound: int, with_cover: bool = False
+    ) -> Iterator[list[StockChange]]:
         if not scopes:
             return
         # A scope of (*, *) covers everything; any other is matched as given.
@@ -56,7 +59,8 @@ class SqliteCoveredStock:
         )
         while batch := cursor.fetchmany(ALERT_BATCH):
             self._stores.update(s for s, _, _ in batch)
-            yield [StockChange(s, i, c, c, 0) for s, i, c in batch]
+            changes = [StockChange(s, i, c, c, 0) for s, i, c in batch]
+            yield queries.with_covers(self.conn, changes) if with_cover else changes
 
     def stores(self) -> list[str]:
         return sorted(self._stores)

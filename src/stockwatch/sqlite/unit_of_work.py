@@ -26,7 +26,7 @@ from stockwatch.core.ordering import compose_version
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
 from stockwatch.core.rows import ThresholdRow
-from stockwatch.core.thresholds import Threshold, Thresholds
+from stockwatch.core.thresholds import Threshold, ThresholdEntry, Thresholds
 from stockwatch.service.ports import MissingObject, UploadJob
 from stockwatch.service.uploads import FileChunks
 from stockwatch.sqlite import queries
@@ -200,7 +200,7 @@ class SqliteChangeFeed:
             "SELECT coalesce(max(seq), 0) FROM changes"
         ).fetchone()
 
-    def candidates(self, bound: int) -> Iterator[list[StockChange]]:
+    def candidates(self, bound: int, with_cover: bool = False) -> Iterator[list[StockChange]]:
         # The SQL twin of core.alert_rules.is_candidate (tests/unit checks they agree). With
         # no thresholds the bound is 0, and "= 0" lets SQLite use the partial index on zeros.
         if bound == 0:
@@ -216,7 +216,8 @@ class SqliteChangeFeed:
                 (self.start_seq, bound, bound),
             )
         while batch := cursor.fetchmany(ALERT_BATCH):
-            yield [StockChange(s, i, old, new, u) for s, i, old, new, u in batch]
+            changes = [StockChange(s, i, old, new, u) for s, i, old, new, u in batch]
+            yield queries.with_covers(self.conn, changes) if with_cover else changes
 
     def stores(self) -> list[str]:
         rows = self.conn.execute(
@@ -255,6 +256,7 @@ class SqliteAlerts:
                 now,
                 None if d.opens else now,
                 None if d.opens else upload,
+                d.days_of_cover,
             )
             for d in decisions
             if d.action == "raise"
@@ -269,7 +271,8 @@ class SqliteAlerts:
         )
         self.conn.executemany(
             "INSERT INTO alerts (kind, store, item, count, minimum, upload_id, raised_at,"
-            " resolved_at, resolved_by_upload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " resolved_at, resolved_by_upload, days_of_cover)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             raised,
         )
         return list(decisions)
@@ -281,14 +284,16 @@ class SqliteThresholds:
 
     def load(self) -> Thresholds:
         return Thresholds(
-            Threshold(s, i, m)
-            for s, i, m in self.conn.execute("SELECT store, item, minimum FROM thresholds")
+            Threshold(s, i, m, c)
+            for s, i, m, c in self.conn.execute(
+                "SELECT store, item, minimum, cover_days FROM thresholds"
+            )
         )
 
     def entries(self) -> list[ThresholdRow]:
         return queries.thresholds(self.conn)
 
-    def set(self, entries: Sequence[tuple[str, str, int]], now: str) -> None:
+    def set(self, entries: Sequence[ThresholdEntry], now: str) -> None:
         queries.upsert_thresholds(self.conn, list(entries))
 
     def delete(self, store: str, item: str) -> bool:

@@ -59,12 +59,20 @@ def _whole_number(value: Any) -> Any:
     return int(value)
 
 
+def _whole_number_or_none(value: Any) -> Any:
+    return None if value is None else _whole_number(value)
+
+
 class ThresholdIn(BaseModel):
     # Not blank: something other than spaces (``*`` for all).
     store: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
     item: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
     # `false` and "7" are not numbers; 7.0 is (JSON Schema's integer).
     minimum: Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_whole_number)]
+    # Raise running_out when the item's days of cover falls below this; 0 or null: never.
+    cover_days: Annotated[
+        int | None, Field(ge=0, le=3650), BeforeValidator(_whole_number_or_none)
+    ] = None
 
 
 class ErrorBody(BaseModel):
@@ -146,8 +154,11 @@ def build_router(backend: WebBackend) -> APIRouter:
         filename: str | None = None,
         as_of: str | None = Query(
             None,
-            max_length=64,
-            description="When the counts were taken (ISO 8601); default: when it arrives.",
+            min_length=10,
+            max_length=40,
+            pattern=r"^\d{4}-\d\d-\d\d([T ][0-9:.]+(Z|[+-]\d\d:?\d\d)?)?$",
+            description="When the counts were taken (ISO 8601, not in the future); default:"
+            " when it arrives.",
         ),
     ) -> JSONResponse:
         """Upload an inventory file: a multipart field ``file``, or a raw CSV body.
@@ -280,7 +291,7 @@ def build_router(backend: WebBackend) -> APIRouter:
         """Set (or replace) thresholds; ``*`` as store or item means all."""
         model = backend.model()
         try:
-            set_thresholds(model, [(e.store, e.item, e.minimum) for e in entries])
+            set_thresholds(model, [(e.store, e.item, e.minimum, e.cover_days) for e in entries])
         except ThresholdError as exc:
             raise HTTPException(422, str(exc)) from None
         return model.thresholds()
