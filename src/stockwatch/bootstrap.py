@@ -41,7 +41,12 @@ class Runtime(Protocol):
     def model(self) -> ReadModel: ...
 
     def ingest(
-        self, path: Path, strict: bool, on_progress: Progress, as_of: str | None = None
+        self,
+        path: Path,
+        strict: bool,
+        on_progress: Progress,
+        as_of: str | None = None,
+        snapshot: bool | None = None,
     ) -> UploadReport: ...
 
     def ingest_stream(self, name: str, source: Any) -> UploadReport: ...
@@ -53,6 +58,14 @@ class Runtime(Protocol):
     def deliver(self, due_only: bool = True) -> Delivery | None: ...
 
     def replay(self, queue_url: str | None, dry_run: bool, limit: int) -> list[Any]: ...
+
+    def confirm(self, upload_id: str) -> UploadReport:
+        """Apply a snapshot held for confirmation."""
+        ...
+
+    def discard(self, upload_id: str, by: str) -> UploadReport: ...
+
+    def set_snapshot_default(self, store: str, snapshot: bool) -> None: ...
 
     def close(self) -> None: ...
 
@@ -106,13 +119,18 @@ class EmbeddedRuntime:
         return SqliteReadModel(self.app)
 
     def ingest(
-        self, path: Path, strict: bool, on_progress: Progress, as_of: str | None = None
+        self,
+        path: Path,
+        strict: bool,
+        on_progress: Progress,
+        as_of: str | None = None,
+        snapshot: bool | None = None,
     ) -> UploadReport:
         from stockwatch.sqlite.object_store import ObjectTooLarge
 
         try:
             with open(path, "rb") as source:
-                upload_id = self.app.receive(path.name, source, strict, as_of)
+                upload_id = self.app.receive(path.name, source, strict, as_of, snapshot)
         except ObjectTooLarge as exc:
             return UploadReport(path.name, None, "rejected", message=str(exc))
         report: UploadReport = self.app.process_upload(upload_id, on_progress)
@@ -146,6 +164,17 @@ class EmbeddedRuntime:
         result: Delivery = deliver(self.app.conn, self.channels, due_only=due_only)
         return result
 
+    def confirm(self, upload_id: str) -> UploadReport:
+        report: UploadReport = self.app.confirm_upload(_local_id(upload_id))
+        return report
+
+    def discard(self, upload_id: str, by: str) -> UploadReport:
+        report: UploadReport = self.app.discard_upload(_local_id(upload_id), by)
+        return report
+
+    def set_snapshot_default(self, store: str, snapshot: bool) -> None:
+        self.app.set_snapshot_default(store, snapshot)
+
     def replay(self, queue_url: str | None, dry_run: bool, limit: int) -> list[Any]:
         raise NotOnThisBackend(
             "on one machine nothing is given up on: `stockwatch process` finishes interrupted"
@@ -155,6 +184,12 @@ class EmbeddedRuntime:
     def close(self) -> None:
         if self._app is not None:
             self._app.close()
+
+
+def _local_id(text: str) -> int:
+    if not text.isdigit():
+        raise NotOnThisBackend(f"{text!r} is not an upload id here: they are whole numbers")
+    return int(text)
 
 
 class AwsRuntime:
@@ -184,11 +219,18 @@ class AwsRuntime:
         return AwsLoader.from_settings(self.settings, self.limits)
 
     def ingest(
-        self, path: Path, strict: bool, on_progress: Progress, as_of: str | None = None
+        self,
+        path: Path,
+        strict: bool,
+        on_progress: Progress,
+        as_of: str | None = None,
+        snapshot: bool | None = None,
     ) -> UploadReport:
         """Straight into the table (a backfill): no S3 event, the same service."""
         with open(path, "rb") as source:
-            report: UploadReport = self._loader().backfill(path.name, source, strict, as_of)
+            report: UploadReport = self._loader().backfill(
+                path.name, source, strict, as_of, snapshot
+            )
         return report
 
     def ingest_stream(self, name: str, source: Any) -> UploadReport:
@@ -211,6 +253,26 @@ class AwsRuntime:
 
     def deliver(self, due_only: bool = True) -> None:
         return None  # CheckStock publishes to SNS itself
+
+    def confirm(self, upload_id: str) -> UploadReport:
+        """Loaded here, from the CLI: no Lambda time limit to hand over from."""
+        from dataclasses import replace
+
+        loader = self._loader()
+        held = loader.held(upload_id.replace("~", "#"))
+        report: UploadReport = loader.load(replace(held, confirmed=True))
+        return report
+
+    def discard(self, upload_id: str, by: str) -> UploadReport:
+        report: UploadReport = self._loader().discard(upload_id.replace("~", "#"), by)
+        return report
+
+    def set_snapshot_default(self, store: str, snapshot: bool) -> None:
+        from stockwatch.aws.loader import set_store_setting
+
+        set_store_setting(
+            self.settings.client("dynamodb"), self.settings.state_table, store, snapshot
+        )
 
     def replay(self, queue_url: str | None, dry_run: bool, limit: int) -> list[Any]:
         """Load what LoadInventory gave up on, from its on-failure queue, here."""

@@ -30,7 +30,12 @@ class Backend(Protocol):
     name: str
 
     def receive(
-        self, name: str, data: bytes, strict: bool = False, as_of: str | None = None
+        self,
+        name: str,
+        data: bytes,
+        strict: bool = False,
+        as_of: str | None = None,
+        snapshot: bool | None = None,
     ) -> Any:
         """Take a file in; returns what ``process`` needs to process it (any number of times).
 
@@ -42,6 +47,14 @@ class Backend(Protocol):
         ...
 
     def stock(self) -> dict[Key, int]: ...
+
+    def confirm(self, upload_id: Any) -> dict[str, Any]:
+        """Apply a held snapshot, as the dashboard's button does; returns its report."""
+        ...
+
+    def discard(self, upload_id: Any) -> dict[str, Any]: ...
+
+    def snapshot_default(self, store: str, on: bool) -> None: ...
 
     def raised(self) -> list[tuple[str, str, str]]:
         """(kind, store, item) of every alert raised so far, back-in-stock events included."""
@@ -90,9 +103,23 @@ class Embedded:
         self.app.close()
 
     def receive(
-        self, name: str, data: bytes, strict: bool = False, as_of: str | None = None
+        self,
+        name: str,
+        data: bytes,
+        strict: bool = False,
+        as_of: str | None = None,
+        snapshot: bool | None = None,
     ) -> int:
-        return self.app.receive(name, io.BytesIO(data), strict, as_of)
+        return self.app.receive(name, io.BytesIO(data), strict, as_of, snapshot)
+
+    def confirm(self, upload_id: Any) -> dict[str, Any]:
+        return self.app.confirm_upload(int(upload_id)).to_json()
+
+    def discard(self, upload_id: Any) -> dict[str, Any]:
+        return self.app.discard_upload(int(upload_id), "a test").to_json()
+
+    def snapshot_default(self, store: str, on: bool) -> None:
+        self.app.set_snapshot_default(store, on)
 
     def process(self, handle: int) -> dict[str, Any]:
         return self.app.process_upload(handle).to_json()
@@ -163,11 +190,18 @@ class OnAws:
     _pending_lines: list[str] = field(default_factory=list)
 
     def receive(
-        self, name: str, data: bytes, strict: bool = False, as_of: str | None = None
+        self,
+        name: str,
+        data: bytes,
+        strict: bool = False,
+        as_of: str | None = None,
+        snapshot: bool | None = None,
     ) -> S3Delivery:
         metadata = {"stockwatch-strict": "true"} if strict else {}
         if as_of is not None:
             metadata["stockwatch-as-of"] = as_of
+        if snapshot is not None:
+            metadata["stockwatch-snapshot"] = str(snapshot).lower()
         self.aws.s3.put_object(Bucket=self.aws.bucket, Key=name, Body=data, Metadata=metadata)
         return S3Delivery(s3_event(self.aws))
 
@@ -177,6 +211,39 @@ class OnAws:
         (report,) = load_inventory(handle.event, FakeLambdaContext())["reports"]
         self.pump()
         return dict(report)
+
+    def _loader(self) -> Any:
+        from stockwatch.aws.loader import AwsLoader
+        from stockwatch.aws.settings import AwsSettings
+
+        return AwsLoader.from_settings(AwsSettings.from_env())
+
+    def confirm(self, upload_id: Any) -> dict[str, Any]:
+        """As the API does it: a hand-over to LoadInventory, delivered from its queue."""
+        from stockwatch.handlers.loader import load_inventory
+
+        loader = self._loader()
+        loader.handover.confirm(loader.held(str(upload_id)))
+        queue = loader.handover.queue_url
+        (message,) = self.aws.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
+        self.aws.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        record = {
+            "messageId": message["MessageId"],
+            "body": message["Body"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:load",
+        }
+        (report,) = load_inventory({"Records": [record]}, FakeLambdaContext())["reports"]
+        self.pump()
+        return dict(report)
+
+    def discard(self, upload_id: Any) -> dict[str, Any]:
+        return self._loader().discard(str(upload_id), "a test").to_json()  # type: ignore[no-any-return]
+
+    def snapshot_default(self, store: str, on: bool) -> None:
+        from stockwatch.aws.loader import set_store_setting
+
+        set_store_setting(self.aws.dynamodb, self.aws.state_table, store, on)
 
     def pump(self) -> None:
         """Hand the stream's new records to check_stock, as the event source mapping would."""

@@ -45,6 +45,38 @@ from stockwatch.service.uploads import FileChunks
 STRICT_METADATA = "stockwatch-strict"
 # ... and when its counts were taken (x-amz-meta-stockwatch-as-of: 2026-11-20T08:00Z).
 AS_OF_METADATA = "stockwatch-as-of"
+# ... and whether it is a full snapshot of its stores (true/false; absent: each store says).
+SNAPSHOT_METADATA = "stockwatch-snapshot"
+TRUE, FALSE = ("1", "true", "yes"), ("0", "false", "no")
+SETTINGS = "STORESET"
+
+
+def set_store_setting(dynamodb: Any, state_table: str, store: str, snapshot: bool) -> None:
+    dynamodb.put_item(
+        TableName=state_table,
+        Item={
+            "pk": {"S": SETTINGS},
+            "sk": {"S": store},
+            "snapshot": {"BOOL": snapshot},
+            "updated_at": {"S": utc_now()},
+        },
+    )
+
+
+def store_settings(dynamodb: Any, state_table: str) -> dict[str, bool]:
+    """Each store's own setting: are its files full snapshots?"""
+    found: dict[str, bool] = {}
+    pages = dynamodb.get_paginator("query").paginate(
+        TableName=state_table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": SETTINGS}},
+    )
+    for page in pages:
+        for item in page["Items"]:
+            found[item["sk"]["S"]] = bool(item.get("snapshot", {}).get("BOOL", False))
+    return found
+
+
 CHUNK_ROWS = 1000  # rows read and decided together: ten BatchGetItem of 100 keys
 
 
@@ -152,6 +184,8 @@ class DynamoUploads:
             "status": {"S": report.status},
             "report": {"S": json.dumps(report.to_json())},
             "received_at": {"S": job.extra.get("received_at", "")},
+            # What confirming a held snapshot hands on to LoadInventory.
+            "source": {"S": json.dumps(asdict(job.ref) if isinstance(job.ref, S3Upload) else {})},
         }
 
     def finish(self, job: UploadJob, report: UploadReport) -> None:
@@ -231,6 +265,10 @@ class Handover:
         self.sqs = sqs
         self.queue_url = queue_url
 
+    def confirm(self, upload: S3Upload) -> None:
+        """Ask LoadInventory to apply a held snapshot (the API has 29 s; a load may not)."""
+        self.send(replace(upload, confirmed=True), 0)
+
     def send(self, upload: S3Upload, chunks_done: int) -> None:
         self.sqs.send_message(
             QueueUrl=self.queue_url,
@@ -256,6 +294,8 @@ class S3Objects:
                 raise MissingObject(f"the stored file {upload.key} is missing") from None
             raise
         job.strict = metadata.get(STRICT_METADATA, "").lower() in ("1", "true", "yes")
+        flag = metadata.get(SNAPSHOT_METADATA, "").lower()
+        job.snapshot = True if flag in TRUE else False if flag in FALSE else None
         dated = metadata.get(AS_OF_METADATA)
         if dated:
             try:
@@ -307,6 +347,23 @@ class DynamoInventory:
     @contextmanager
     def attempt(self) -> Iterator[_NoUndo]:
         yield _NoUndo()
+
+    def items_of(self, store: str) -> Iterator[tuple[str, int]]:
+        pages = self.dynamodb.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression="#s = :s",
+            ProjectionExpression="#i, #c",
+            ExpressionAttributeNames={"#s": "Store", "#i": "Item", "#c": "Count"},
+            ExpressionAttributeValues={":s": {"S": store}},
+            ConsistentRead=True,
+        )
+        for page in pages:
+            for row in page["Items"]:
+                if "Count" in row:
+                    yield row["Item"]["S"], int(row["Count"]["N"])
+
+    def snapshot_defaults(self) -> dict[str, bool]:
+        return store_settings(self.dynamodb, self.state_table)
 
 
 class DynamoStoreFigures:
@@ -454,14 +511,40 @@ class AwsLoader:
         if should_pause is not None and self.handover is None:
             should_pause = None  # nowhere to hand on to: run to the end
         with metering.metering(memory_mb):
+            if upload.confirmed:
+                try:
+                    return upload_service.confirm_upload(uow, upload, should_pause=should_pause)
+                except upload_service.NotHeld:
+                    pass  # a confirmed load carrying on, or one applied already
             job = uow.uploads.begin(upload)
             if job.done is not None:
                 return job.done
             job.should_pause = should_pause
+            job.confirmed = upload.confirmed
             return upload_service.run(uow, job)
 
+    def held(self, upload_id: str) -> S3Upload:
+        """The upload behind a held snapshot's record (to confirm it through LoadInventory)."""
+        item = DynamoUploads(self.dynamodb, self.state_table)._record(upload_id)
+        if item is None:
+            raise upload_service.NotHeld(f"there is no upload {upload_id}")
+        status = item.get("status", {}).get("S", "")
+        if status != "needs_confirmation":
+            raise upload_service.NotHeld(
+                f"upload {upload_id} is not waiting for confirmation (it is {status})"
+            )
+        return S3Upload(**json.loads(item["source"]["S"]))
+
+    def discard(self, upload_id: str, by: str = "") -> UploadReport:
+        return upload_service.discard_upload(self.unit_of_work(), self.held(upload_id), by)
+
     def backfill(
-        self, name: str, source: Readable, strict: bool = False, as_of: str | None = None
+        self,
+        name: str,
+        source: Readable,
+        strict: bool = False,
+        as_of: str | None = None,
+        snapshot: bool | None = None,
     ) -> UploadReport:
         """Load a local file straight into the table (``stockwatch --backend aws ingest``).
 
@@ -471,6 +554,7 @@ class AwsLoader:
         uow = self.unit_of_work()
         job = uow.uploads.local(name)
         job.strict = strict
+        job.snapshot = snapshot
         job.version = compose_version(as_of, job.version)
         with metering.metering():
             return upload_service.run(uow, job, source)

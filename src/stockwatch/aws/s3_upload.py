@@ -21,6 +21,7 @@ class S3Upload:
     sequencer: str
     event_time: str
     version_id: str | None = None
+    confirmed: bool = False  # a held snapshot someone confirmed (a hand-over asks for it)
 
     @property
     def version(self) -> str:

@@ -79,6 +79,12 @@ as_of_option = click.option(
     " midnight UTC). Uploads are ordered by it, so an older file loaded late never"
     " overwrites newer counts. Default: when the file arrives.",
 )
+snapshot_option = click.option(
+    "--snapshot/--no-snapshot",
+    default=None,
+    help="The file lists every item of the stores it names: what it leaves out is set to 0"
+    " (default: each store's own setting, see snapshot-default).",
+)
 strict_option = click.option(
     "--strict/--lenient",
     default=lambda: os.environ.get("STOCKWATCH_STRICT", "").lower() in ("1", "true", "yes"),

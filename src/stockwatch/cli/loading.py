@@ -14,6 +14,7 @@ from stockwatch.cli.context import (
     files_argument,
     json_option,
     pass_context,
+    snapshot_option,
     strict_option,
 )
 from stockwatch.cli.output import describe_report, print_json, progress_bar
@@ -45,10 +46,16 @@ def finish(reports: list[UploadReport], as_json: bool, verb: str) -> None:
 @files_argument
 @strict_option
 @as_of_option
+@snapshot_option
 @json_option
 @pass_context
 def ingest(
-    state: Context, files: tuple[Path, ...], strict: bool, as_of: str | None, as_json: bool
+    state: Context,
+    files: tuple[Path, ...],
+    strict: bool,
+    as_of: str | None,
+    snapshot: bool | None,
+    as_json: bool,
 ) -> None:
     """Keep each FILE as an upload and load it now; print a report per file.
 
@@ -57,7 +64,7 @@ def ingest(
     reports = []
     for path in files:
         with progress_bar(f"loading {path.name}", path.stat().st_size) as on_progress:
-            reports.append(state.runtime.ingest(path, strict, on_progress, as_of))
+            reports.append(state.runtime.ingest(path, strict, on_progress, as_of, snapshot))
     deliver_now(state)
     finish(reports, as_json, "loaded")
 
@@ -141,6 +148,7 @@ def demo_command(state: Context, as_json: bool = False) -> None:
 @click.option("--token", envvar="STOCKWATCH_TOKEN", help="Its token (env STOCKWATCH_TOKEN).")
 @strict_option
 @as_of_option
+@snapshot_option
 @json_option
 def upload(
     files: tuple[Path, ...],
@@ -148,6 +156,7 @@ def upload(
     token: str | None,
     strict: bool,
     as_of: str | None,
+    snapshot: bool | None,
     as_json: bool,
 ) -> None:
     """Send each FILE to a running server, wait for its report and print it."""
@@ -161,7 +170,11 @@ def upload(
         for path in files:
             with progress_bar(f"sending {path.name}", path.stat().st_size) as on_progress:
                 try:
-                    reports.append(upload_file(client, path, strict, on_progress, as_of=as_of))
+                    reports.append(
+                        upload_file(
+                            client, path, strict, on_progress, as_of=as_of, snapshot=snapshot
+                        )
+                    )
                 except RemoteError as exc:
                     raise click.ClickException(str(exc)) from None
     finish(reports, as_json, "loaded")

@@ -17,6 +17,7 @@ from stockwatch import __version__
 from stockwatch.cli.context import Context
 from stockwatch.cli.loading import demo_command, ingest, process, replay, upload, validate
 from stockwatch.cli.reading import alerts, history, report, stock, uploads
+from stockwatch.cli.snapshots import confirm, discard, snapshot_default
 from stockwatch.cli.thresholds import thresholds
 from stockwatch.sqlite.database import DataDirError
 
@@ -97,6 +98,8 @@ def serve(ctx: click.Context, host: str, port: int, inbox: Path | None, demo: bo
 
 
 for command in (ingest, validate, process, demo_command, upload, replay):
+    cli.add_command(command)
+for command in (confirm, discard, snapshot_default):
     cli.add_command(command)
 for command in (stock, alerts, uploads, report, history, thresholds):
     cli.add_command(command)

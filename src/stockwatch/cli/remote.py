@@ -42,10 +42,13 @@ def upload_file(
     on_progress: Callable[[int], None] | None = None,
     timeout: float = 600.0,
     as_of: str | None = None,
+    snapshot: bool | None = None,
 ) -> UploadReport:
     params = {"filename": path.name, "strict": str(strict).lower()}
     if as_of is not None:
         params["as_of"] = as_of
+    if snapshot is not None:
+        params["snapshot"] = str(snapshot).lower()
     try:
         response = client.post(
             "/api/uploads",

@@ -7,9 +7,12 @@ from typing import Any, Literal
 
 from stockwatch.core.model import RowError
 
-Status = Literal["queued", "processing", "loaded", "loaded_with_errors", "rejected"]
-# An upload in one of these has its report; processing it again changes nothing.
-FINISHED: tuple[Status, ...] = ("loaded", "loaded_with_errors", "rejected")
+Status = Literal[
+    "queued", "processing", "loaded", "loaded_with_errors", "rejected", "needs_confirmation"
+]
+# An upload in one of these has its report; processing it again changes nothing (a held
+# snapshot waits for someone to confirm or discard it: ``service.uploads.confirm_upload``).
+FINISHED: tuple[Status, ...] = ("loaded", "loaded_with_errors", "rejected", "needs_confirmation")
 
 
 @dataclass
@@ -30,11 +33,16 @@ class UploadReport:
     stores: list[str] = field(default_factory=list)  # stores whose stock changed; not stored
     cost: dict[str, Any] | None = None  # core.cost.Cost.to_json(): requests, time, dollars
     as_of: str | None = None  # when its counts were taken (its arrival unless it said)
+    rows_zeroed: int = 0  # a snapshot's known items it left out, set to 0
+    zeroed: list[str] = field(default_factory=list)  # "store / item", the first 1,000
+    held: bool = False  # a snapshot held for confirmation (``message`` says why)
 
     def settle_status(self) -> None:
         """Derive the final status from the counts, so no backend can disagree."""
         accepted = self.rows_loaded + self.rows_unchanged + self.rows_superseded
-        if self.message is not None or (accepted == 0 and self.rows_rejected > 0):
+        if self.held:
+            self.status = "needs_confirmation"
+        elif self.message is not None or (accepted == 0 and self.rows_rejected > 0):
             self.status = "rejected"
         elif self.rows_rejected:
             self.status = "loaded_with_errors"
@@ -58,6 +66,8 @@ class UploadReport:
             "timings_ms": self.timings_ms,
             "cost": self.cost,
             "as_of": self.as_of,
+            "rows_zeroed": self.rows_zeroed,
+            "zeroed": self.zeroed,
         }
 
     @classmethod
@@ -77,6 +87,9 @@ class UploadReport:
             timings_ms=dict(data.get("timings_ms", {})),
             cost=data.get("cost"),
             as_of=data.get("as_of"),
+            rows_zeroed=data.get("rows_zeroed", 0),
+            zeroed=list(data.get("zeroed", [])),
+            held=data.get("status") == "needs_confirmation",
         )
         report.errors = [
             RowError(e["line"], e["field"], e["message"]) for e in data.get("errors", [])
@@ -92,4 +105,4 @@ class UploadReport:
         )
 
     def is_failure(self) -> bool:
-        return self.rows_rejected > 0 or self.status == "rejected"
+        return self.rows_rejected > 0 or self.status in ("rejected", "needs_confirmation")

@@ -52,6 +52,10 @@ class UploadJob:
     extra: dict[str, Any] = field(default_factory=dict)
     resume: LoadProgress | None = None
     should_pause: Callable[[], bool] | None = None
+    # A full snapshot of the stores it names (True), not (False), or as each store's own
+    # setting says (None); like ``strict``, S3 keeps it as object metadata.
+    snapshot: bool | None = None
+    confirmed: bool = False  # a held snapshot someone confirmed: apply it whatever it zeroes
 
 
 class UploadLog(Protocol):
@@ -110,6 +114,14 @@ class Inventory(Protocol):
         ...
 
     def attempt(self) -> AbstractContextManager[Undo]: ...
+
+    def items_of(self, store: str) -> Iterator[tuple[str, int]]:
+        """Every item of the store and its count (what a snapshot compares its list with)."""
+        ...
+
+    def snapshot_defaults(self) -> dict[str, bool]:
+        """The stores whose files are snapshots unless an upload says otherwise."""
+        ...
 
 
 class Alerts(Protocol):

@@ -24,6 +24,8 @@ from stockwatch.core.loading import (
 from stockwatch.core.ordering import as_of_of
 from stockwatch.core.reader import FileRejected, InventoryFile, Readable
 from stockwatch.core.report import UploadReport
+from stockwatch.core.snapshot import SnapshotTooBig
+from stockwatch.service import snapshots
 from stockwatch.service.alerts import judge_upload
 from stockwatch.service.ports import MissingObject, UploadJob, UploadUnitOfWork
 
@@ -45,6 +47,48 @@ def process_upload(
     if job.done is not None:
         return job.done
     return run(uow, job, on_progress=on_progress)
+
+
+class NotHeld(ValueError):
+    """The upload is not a snapshot waiting for confirmation; the message says what it is."""
+
+
+def _held(uow: UploadUnitOfWork, ref: Any) -> UploadJob:
+    job = uow.uploads.begin(ref)
+    if job.done is None or job.done.status != "needs_confirmation":
+        state = job.done.status if job.done is not None else "being processed"
+        raise NotHeld(f"upload {job.upload_id} is not waiting for confirmation (it is {state})")
+    return job
+
+
+def confirm_upload(
+    uow: UploadUnitOfWork,
+    ref: Any,
+    on_progress: ProgressCallback | None = None,
+    should_pause: Callable[[], bool] | None = None,
+) -> UploadReport:
+    """Apply a held snapshot as it is, whatever it zeroes (someone checked the file)."""
+    job = _held(uow, ref)
+    job.done = None
+    job.confirmed = True
+    job.should_pause = should_pause
+    return run(uow, job, on_progress=on_progress)
+
+
+def discard_upload(uow: UploadUnitOfWork, ref: Any, by: str = "") -> UploadReport:
+    """Drop a held snapshot: nothing of it is applied, its file is kept, its report says so."""
+    job = _held(uow, ref)
+    assert job.done is not None
+    report = job.done
+    report.held = False
+    report.rows_zeroed = 0
+    who = f" by {by}" if by else ""
+    report.message = f"discarded{who}: a snapshot held for confirmation; nothing was applied"
+    report.settle_status()
+    with uow:
+        uow.uploads.finish(job, report)
+        uow.commit()
+    return report
 
 
 def validate(
@@ -131,6 +175,18 @@ def load_upload(
         if checked.message is not None:
             return checked
         source = uow.objects.open(job)
+    snapshot = None
+    defaults = snapshots.wanted(uow, job)
+    if defaults is not None:
+        try:
+            with closing_if_possible(source):
+                snapshot = snapshots.plan(uow, job, source, defaults)
+        except SnapshotTooBig as exc:
+            report.message = f"{job.filename}: {exc}"
+            return report
+        if snapshot.holds and not job.confirmed:
+            return snapshots.held_report(job, snapshot)
+        source = _again(uow, job, source)
     loading = time.perf_counter()
     progress = job.resume or LoadProgress()
     # A pause commits part of an upload, so only where its changes are judged on their own
@@ -139,9 +195,10 @@ def load_upload(
     with closing_if_possible(source), uow.inventory.attempt() as attempt:
         try:
             read = uow.inventory.read(job, source, on_progress)
+            writer = uow.inventory.writer(job)
             repeats = load_chunks(
                 read.chunks(),
-                uow.inventory.writer(job),
+                writer,
                 job.version,
                 report,
                 progress,
@@ -149,6 +206,8 @@ def load_upload(
                 uow.limits.max_errors_reported,
             )
             finish_report(report, read.summary(), repeats, uow.limits.max_errors_reported)
+            if snapshot is not None and snapshot.zero:
+                snapshots.apply_zeroes(writer, job.version, snapshot, report)
         except FileRejected as exc:
             loaded = progress.loaded
             report = UploadReport(job.filename, job.upload_id, message=exc.message)
@@ -159,6 +218,18 @@ def load_upload(
                 report.reject_for_strict()
     report.timings_ms["load"] = _ms(loading)
     return report
+
+
+def _again(uow: UploadUnitOfWork, job: UploadJob, source: Readable) -> Readable:
+    """The file from its start once more: stored files are opened again, a local one
+    (validating) is rewound."""
+    if job.object_key:
+        return uow.objects.open(job)
+    seek = getattr(source, "seek", None)
+    if seek is None:
+        raise FileRejected("a snapshot needs to read the file twice; this stream cannot")
+    seek(0)
+    return source
 
 
 def check_strict(job: UploadJob, source: Readable, limits: Limits) -> UploadReport:

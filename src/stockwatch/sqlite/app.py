@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from stockwatch.core.clock import utc_now
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import StoredObject
 from stockwatch.core.reader import Readable
@@ -26,6 +27,7 @@ from stockwatch.sqlite.database import (
     DataDirError,
     connect,
     private_dir,
+    transaction,
 )
 from stockwatch.sqlite.object_store import FolderObjectStore, ObjectTooLarge, safe_filename
 from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES
@@ -80,21 +82,31 @@ class EmbeddedStockwatch:
     # -- receiving -------------------------------------------------------------------------
 
     def receive(
-        self, filename: str, source: Readable, strict: bool = False, as_of: str | None = None
+        self,
+        filename: str,
+        source: Readable,
+        strict: bool = False,
+        as_of: str | None = None,
+        snapshot: bool | None = None,
     ) -> int:
         """Keep the file exactly as received and queue it; the id orders it among uploads
         counted at the same time (``as_of``, a ``core.clock.parse_time`` string)."""
         name = safe_filename(filename)
         stored = self.objects.put(self.objects.new_key(name), source, self.limits.max_file_bytes)
-        return self.register(name, stored, strict, as_of)
+        return self.register(name, stored, strict, as_of, snapshot)
 
     def register(
-        self, filename: str, stored: StoredObject, strict: bool = False, as_of: str | None = None
+        self,
+        filename: str,
+        stored: StoredObject,
+        strict: bool = False,
+        as_of: str | None = None,
+        snapshot: bool | None = None,
     ) -> int:
         """Queue a file already kept in the object store, without waiting for any upload
         being processed (``arrivals``)."""
         name = safe_filename(filename)
-        upload_id = self.arrivals.add(name, stored, strict, as_of)
+        upload_id = self.arrivals.add(name, stored, strict, as_of, snapshot)
         self._emit("upload", {"id": upload_id, "file": name, "status": "queued"})
         return upload_id
 
@@ -115,6 +127,26 @@ class EmbeddedStockwatch:
     ) -> UploadReport:
         """Load one upload; doing it again once it has finished changes nothing."""
         return upload_service.process_upload(self.unit_of_work(), upload_id, on_progress)
+
+    def confirm_upload(self, upload_id: int) -> UploadReport:
+        """Apply a snapshot held for confirmation (``service.uploads.confirm_upload``)."""
+        return upload_service.confirm_upload(self.unit_of_work(), upload_id)
+
+    def discard_upload(self, upload_id: int, by: str = "") -> UploadReport:
+        return upload_service.discard_upload(self.unit_of_work(), upload_id, by)
+
+    def set_snapshot_default(self, store: str, snapshot: bool) -> None:
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO store_settings (store, snapshot, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (store) DO UPDATE SET snapshot = excluded.snapshot,"
+                " updated_at = excluded.updated_at",
+                (store, int(snapshot), utc_now()),
+            )
+
+    def store_settings(self) -> dict[str, bool]:
+        rows = self.conn.execute("SELECT store, snapshot FROM store_settings ORDER BY store")
+        return {store: bool(flag) for store, flag in rows}
 
     def validate(
         self,

@@ -25,10 +25,15 @@ ARRIVALS_NAME = "arrivals.db"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS arrivals (id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " filename TEXT NOT NULL, object_key TEXT NOT NULL, size INTEGER NOT NULL,"
-    " sha256 TEXT NOT NULL, strict INTEGER NOT NULL, received_at TEXT NOT NULL, as_of TEXT)"
+    " sha256 TEXT NOT NULL, strict INTEGER NOT NULL, received_at TEXT NOT NULL, as_of TEXT,"
+    " snapshot INTEGER)"
 )
-_AS_OF = "ALTER TABLE arrivals ADD COLUMN as_of TEXT"  # arrivals.db from before as-of
-_SELECT = "SELECT id, filename, object_key, size, sha256, strict, received_at, as_of FROM arrivals"
+# Columns an arrivals.db from before them lacks.
+_ADDED = {"as_of": "TEXT", "snapshot": "INTEGER"}
+_SELECT = (
+    "SELECT id, filename, object_key, size, sha256, strict, received_at, as_of, snapshot"
+    " FROM arrivals"
+)
 
 
 def _mounted_read_only(folder: Path) -> bool:
@@ -38,21 +43,33 @@ def _mounted_read_only(folder: Path) -> bool:
         return False
 
 
-def _add_as_of(conn: sqlite3.Connection) -> None:
-    """An arrivals.db from before as-of gets the column; a server's workers race to it."""
+def _add_columns(conn: sqlite3.Connection) -> None:
+    """An older arrivals.db gets the new columns; a server's workers race to it."""
     columns = {r[1] for r in conn.execute("PRAGMA table_info(arrivals)")}
-    if "as_of" in columns:
-        return
-    try:
-        conn.execute(_AS_OF)
-    except sqlite3.OperationalError as exc:
-        if "duplicate column" not in str(exc):
-            raise
+    for name, kind in _ADDED.items():
+        if name in columns:
+            continue
+        try:
+            conn.execute(f"ALTER TABLE arrivals ADD COLUMN {name} {kind}")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):
+                raise
 
 
 def _record(row: tuple[Any, ...]) -> UploadRecord:
     return UploadRecord(
-        row[0], row[1], row[2], row[3], row[4], bool(row[5]), "queued", row[6], None, None, row[7]
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        bool(row[5]),
+        "queued",
+        row[6],
+        None,
+        None,
+        row[7],
+        None if row[8] is None else bool(row[8]),
     )
 
 
@@ -69,7 +86,7 @@ class Arrivals:
             # FULL: once the client has its 202, a power cut must not lose the arrival.
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute(_SCHEMA)
-            _add_as_of(conn)
+            _add_columns(conn)
             self.conn = conn
             self._start_after(main)
         except sqlite3.OperationalError as exc:
@@ -106,14 +123,29 @@ class Arrivals:
                 )
 
     def add(
-        self, filename: str, stored: StoredObject, strict: bool, as_of: str | None = None
+        self,
+        filename: str,
+        stored: StoredObject,
+        strict: bool,
+        as_of: str | None = None,
+        snapshot: bool | None = None,
     ) -> int:
         conn = self._db()
+        flag = None if snapshot is None else int(snapshot)
         with transaction(conn):
             cursor = conn.execute(
                 "INSERT INTO arrivals (filename, object_key, size, sha256, strict, received_at,"
-                " as_of) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (filename, stored.key, stored.size, stored.sha256, int(strict), utc_now(), as_of),
+                " as_of, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    filename,
+                    stored.key,
+                    stored.size,
+                    stored.sha256,
+                    int(strict),
+                    utc_now(),
+                    as_of,
+                    flag,
+                ),
             )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -151,7 +183,8 @@ class Arrivals:
         with transaction(main):
             main.executemany(
                 "INSERT OR IGNORE INTO uploads (id, filename, object_key, size, sha256, strict,"
-                " status, received_at, as_of) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                " status, received_at, as_of, snapshot)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
                 rows,
             )
         with transaction(self.conn):

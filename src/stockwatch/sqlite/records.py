@@ -11,7 +11,7 @@ from stockwatch.core.report import UploadReport
 
 _SELECT = (
     "SELECT id, filename, object_key, size, sha256, strict, status, received_at, finished_at,"
-    " report, as_of FROM uploads"
+    " report, as_of, snapshot FROM uploads"
 )
 
 
@@ -28,6 +28,7 @@ class UploadRecord:
     finished_at: str | None
     report: UploadReport | None
     as_of: str | None = None  # when the counts were taken; None: when it arrived
+    snapshot: bool | None = None  # a full snapshot of its stores; None: as each store says
 
     @property
     def counted_at(self) -> str:
@@ -65,6 +66,7 @@ def _record(row: tuple[Any, ...]) -> UploadRecord:
         row[8],
         report,
         row[10],
+        None if row[11] is None else bool(row[11]),
     )
 
 

@@ -74,6 +74,7 @@ class SqliteUploads:
             record.object_key,
             record.strict,
             ref=record,
+            snapshot=record.snapshot,
         )
         if record.status in FINISHED and record.report is not None:
             job.done = record.report
@@ -178,6 +179,15 @@ class SqliteInventory:
         if self._staged:
             return StagedChunkWriter(self.conn, upload)
         return SqliteInventoryWriter(self.conn, upload)
+
+    def items_of(self, store: str) -> Iterator[tuple[str, int]]:
+        yield from self.conn.execute(
+            "SELECT item, count FROM inventory WHERE store = ? ORDER BY item", (store,)
+        )
+
+    def snapshot_defaults(self) -> dict[str, bool]:
+        rows = self.conn.execute("SELECT store, snapshot FROM store_settings")
+        return {store: bool(flag) for store, flag in rows}
 
     @contextmanager
     def attempt(self) -> Iterator[_Savepoint]:
