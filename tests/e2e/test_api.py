@@ -460,3 +460,34 @@ def test_an_upload_may_say_when_it_was_counted(client: httpx.Client) -> None:
         content=b"store,item,count\n",
     )
     assert bad.status_code == 422 and "as_of" in bad.json()["message"]
+
+
+def test_a_held_snapshot_is_confirmed_or_discarded_over_the_api(client: httpx.Client) -> None:
+    full = csv_bytes(*(("Pusan", f"Item {n}", 5) for n in range(4)))
+    wait_report(client, post_csv(client, full, "full.csv"))
+
+    def post_snapshot(name: str) -> dict[str, Any]:
+        response = client.post(
+            "/api/uploads",
+            params={"filename": name, "snapshot": "true"},
+            headers={"Content-Type": "text/csv"},
+            content=csv_bytes(("Pusan", "Item 0", 5)),
+        )
+        return wait_report(client, response.json()["id"])
+
+    held = post_snapshot("truncated.csv")
+    assert held["status"] == "needs_confirmation" and held["rows_zeroed"] == 3
+    applied = client.post(f"/api/uploads/{held['id']}/confirm")
+    assert applied.status_code == 200 and applied.json()["rows_zeroed"] == 3
+    assert client.post(f"/api/uploads/{held['id']}/confirm").status_code == 409
+
+    wait_report(client, post_csv(client, full, "full-again.csv"))
+    second = post_snapshot("truncated-again.csv")
+    dropped = client.post(f"/api/uploads/{second['id']}/discard")
+    assert dropped.status_code == 200 and dropped.json()["status"] == "rejected"
+    counts = {r["item"]: r["count"] for r in client.get("/api/stock").json()["rows"]}
+    assert counts == {f"Item {n}": 5 for n in range(4)}
+
+    assert client.put(
+        "/api/store-settings", json=[{"store": "Pusan", "snapshot": True}]
+    ).json() == {"changed": 1}

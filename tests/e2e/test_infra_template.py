@@ -145,3 +145,4 @@ def test_the_api_may_do_what_a_threshold_change_does() -> None:
     actions = {a for s in statements(resources()["ApiFunction"]) for a in s["Action"]}
     assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} <= actions
     assert {"sns:Publish", "kms:GenerateDataKey"} <= actions
+    assert "sqs:SendMessage" in actions  # confirming a held snapshot hands it on

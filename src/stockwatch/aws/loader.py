@@ -527,7 +527,7 @@ class AwsLoader:
         """The upload behind a held snapshot's record (to confirm it through LoadInventory)."""
         item = DynamoUploads(self.dynamodb, self.state_table)._record(upload_id)
         if item is None:
-            raise upload_service.NotHeld(f"there is no upload {upload_id}")
+            raise upload_service.NoSuchUpload(f"there is no upload {upload_id}")
         status = item.get("status", {}).get("S", "")
         if status != "needs_confirmation":
             raise upload_service.NotHeld(

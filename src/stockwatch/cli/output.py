@@ -90,7 +90,16 @@ def describe_report(report: UploadReport, verb: str = "loaded") -> None:
     out = console()
     name = escape(report.file)
     where = f" (upload {report.upload_id})" if report.upload_id is not None else ""
-    if report.message is not None:
+    if report.held:
+        out.print(
+            f"[bold yellow]{name}: needs confirmation[/]{where}: {escape(report.message or '')}"
+        )
+        if report.upload_id is not None:
+            out.print(
+                f"  run `stockwatch confirm {report.upload_id}` to apply it, or"
+                f" `stockwatch discard {report.upload_id}`"
+            )
+    elif report.message is not None:
         out.print(f"[bold red]{name}: rejected[/]{where}: {escape(report.message)}")
     else:
         parts = [f"{verb} {plural(report.rows_loaded, 'row')}"]
@@ -102,6 +111,15 @@ def describe_report(report: UploadReport, verb: str = "loaded") -> None:
             parts.append(f"[red]rejected {report.rows_rejected:,}[/]")
         style = "yellow" if report.rows_rejected else "green"
         out.print(f"[bold {style}]{name}[/]: {', '.join(parts)}{where}")
+    if report.rows_zeroed:
+        verb = "would set" if report.held else "set"
+        shown = ", ".join(report.zeroed[:NAMED_PER_KIND])
+        more = report.rows_zeroed - min(len(report.zeroed), NAMED_PER_KIND)
+        tail = f" and {more:,} more" if more > 0 else ""
+        out.print(
+            f"  snapshot: {verb} {plural(report.rows_zeroed, 'left-out item')} to 0:"
+            f" {escape(shown)}{tail}"
+        )
     for warning in report.warnings:
         out.print(f"  [yellow]warning[/] {name}: {escape(warning)}")
     for error in report.errors:

@@ -93,6 +93,8 @@ class UploadRow:
     alerts_total: int = 0
     cost: dict[str, Any] | None = None  # core.cost.Cost.to_json()
     as_of: str | None = None  # when its counts were taken (known once it is processed)
+    rows_zeroed: int = 0  # a snapshot's left-out items set to 0 (held: that it would set)
+    zeroed: list[str] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -124,6 +126,8 @@ class UploadRow:
             alerts_total=report.get("alerts_total", 0),
             cost=report.get("cost"),
             as_of=report.get("as_of"),
+            rows_zeroed=report.get("rows_zeroed", 0),
+            zeroed=list(report.get("zeroed", [])),
         )
 
 

@@ -83,6 +83,10 @@ def report_of(upload: UploadRow) -> UploadReport:
         alerts=list(upload.alerts),
         alerts_total=upload.alerts_total,
         cost=upload.cost,
+        as_of=upload.as_of,
+        rows_zeroed=upload.rows_zeroed,
+        zeroed=list(upload.zeroed),
+        held=upload.status == "needs_confirmation",
     )
 
 

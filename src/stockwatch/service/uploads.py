@@ -53,8 +53,15 @@ class NotHeld(ValueError):
     """The upload is not a snapshot waiting for confirmation; the message says what it is."""
 
 
+class NoSuchUpload(NotHeld):
+    """There is no such upload at all."""
+
+
 def _held(uow: UploadUnitOfWork, ref: Any) -> UploadJob:
-    job = uow.uploads.begin(ref)
+    try:
+        job = uow.uploads.begin(ref)
+    except KeyError:
+        raise NoSuchUpload(f"there is no upload {ref}") from None
     if job.done is None or job.done.status != "needs_confirmation":
         state = job.done.status if job.done is not None else "being processed"
         raise NotHeld(f"upload {job.upload_id} is not waiting for confirmation (it is {state})")

@@ -26,6 +26,7 @@ from stockwatch.core.rows import (
 )
 from stockwatch.service.reads import ReadModel, UploadIdError, daily_costs
 from stockwatch.service.thresholds import ThresholdError, set_thresholds
+from stockwatch.service.uploads import NoSuchUpload, NotHeld
 from stockwatch.web.backend import WebBackend
 
 MAX_PAGE = 500
@@ -73,6 +74,11 @@ class ThresholdIn(BaseModel):
     cover_days: Annotated[
         int | None, Field(ge=0, le=3650), BeforeValidator(_whole_number_or_none)
     ] = None
+
+
+class StoreSettingIn(BaseModel):
+    store: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+    snapshot: bool
 
 
 class ErrorBody(BaseModel):
@@ -160,6 +166,11 @@ def build_router(backend: WebBackend) -> APIRouter:
             description="When the counts were taken (ISO 8601, not in the future); default:"
             " when it arrives.",
         ),
+        snapshot: bool | None = Query(
+            None,
+            description="The file lists every item of the stores it names: what it leaves out"
+            " is set to 0. Default: each store's own setting.",
+        ),
     ) -> JSONResponse:
         """Upload an inventory file: a multipart field ``file``, or a raw CSV body.
 
@@ -169,12 +180,61 @@ def build_router(backend: WebBackend) -> APIRouter:
             counted = None if as_of is None else parse_time(as_of)
         except BadTime as exc:
             raise HTTPException(422, f"as_of: {exc}") from None
-        upload_id = await backend.accept_upload(request, strict, counted)
+        upload_id = await backend.accept_upload(request, strict, counted, snapshot)
         return JSONResponse(
             {"id": int(upload_id) if upload_id.isdigit() else upload_id, "status": "queued"},
             status_code=202,
             headers={"Location": f"/api/uploads/{upload_id}"},
         )
+
+    @api.post(
+        "/uploads/{upload_id}/confirm",
+        responses={
+            200: {"description": "the snapshot was applied: its report"},
+            202: {"description": "handed on to be applied (AWS): poll the upload"},
+            404: _error("no such upload"),
+            409: _error("the upload is not waiting for confirmation"),
+        },
+    )
+    async def confirm_upload(
+        upload_id: str = Path(max_length=1024, pattern=id_pattern),
+    ) -> JSONResponse:
+        """Apply a snapshot held for confirmation (it would zero over half of a store)."""
+        try:
+            report = await backend.confirm(upload_id)
+        except NoSuchUpload as exc:
+            raise HTTPException(404, str(exc)) from None
+        except NotHeld as exc:
+            raise HTTPException(409, str(exc)) from None
+        status = 202 if report.get("status") == "processing" else 200
+        return JSONResponse(report, status_code=status)
+
+    @api.post(
+        "/uploads/{upload_id}/discard",
+        responses={
+            200: {"description": "the snapshot was dropped: its report"},
+            404: _error("no such upload"),
+            409: _error("the upload is not waiting for confirmation"),
+        },
+    )
+    async def discard_upload(
+        upload_id: str = Path(max_length=1024, pattern=id_pattern),
+    ) -> JSONResponse:
+        """Drop a snapshot held for confirmation; nothing of it is applied."""
+        try:
+            report = await backend.discard(upload_id, "the API")
+        except NoSuchUpload as exc:
+            raise HTTPException(404, str(exc)) from None
+        except NotHeld as exc:
+            raise HTTPException(409, str(exc)) from None
+        return JSONResponse(report)
+
+    @api.put("/store-settings", responses={413: _error("the body is over 1 MiB")})
+    async def put_store_settings(entries: list[StoreSettingIn]) -> dict[str, int]:
+        """Whether each store's files are full snapshots unless an upload says otherwise."""
+        for entry in entries:
+            await backend.set_snapshot_default(entry.store, entry.snapshot)
+        return {"changed": len(entries)}
 
     @api.get(
         "/uploads/{upload_id}", response_model=UploadRow, responses={404: _error("no such upload")}

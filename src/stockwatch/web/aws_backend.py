@@ -15,17 +15,26 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
-from stockwatch.aws.loader import AS_OF_METADATA, STRICT_METADATA
+from stockwatch.aws.loader import (
+    AS_OF_METADATA,
+    SNAPSHOT_METADATA,
+    STRICT_METADATA,
+    AwsLoader,
+    set_store_setting,
+)
 from stockwatch.aws.object_store import S3ObjectStore
-from stockwatch.aws.read_model import UPLOAD_ID_PATTERN, DynamoReadModel
+from stockwatch.aws.read_model import UPLOAD_ID_PATTERN, DynamoReadModel, version_of
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.core.filenames import safe_filename
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import ObjectTooLarge, StoredObject
+from stockwatch.service.uploads import NotHeld
 from stockwatch.web.events import EventBus
 from stockwatch.web.metrics import Metrics
 from stockwatch.web.uploads import receive_upload
@@ -132,11 +141,43 @@ class AwsWebBackend:
     def model(self) -> DynamoReadModel:
         return DynamoReadModel(self.settings, self.dynamodb, self.s3)
 
-    async def accept_upload(self, request: Request, strict: bool, as_of: str | None = None) -> str:
+    def _loader(self) -> AwsLoader:
+        return AwsLoader.from_settings(self.settings, self.limits)
+
+    async def confirm(self, upload_id: str) -> dict[str, Any]:
+        """Handed on to LoadInventory (the API has 29 s; applying a snapshot may take more)."""
+        loader = self._loader()
+        held = await run_in_threadpool(lambda: loader.held(version_of(upload_id)))
+        if loader.handover is None:
+            raise NotHeld("no hand-over queue is set (STOCKWATCH_CONTINUE_QUEUE_URL)")
+        handover = loader.handover
+        await run_in_threadpool(lambda: handover.confirm(held))
+        return {"upload_id": upload_id, "status": "processing"}
+
+    async def discard(self, upload_id: str, by: str) -> dict[str, Any]:
+        loader = self._loader()
+        report = await run_in_threadpool(lambda: loader.discard(version_of(upload_id), by))
+        return report.to_json()
+
+    async def set_snapshot_default(self, store: str, snapshot: bool) -> None:
+        state_table = self.settings.state_table
+        await run_in_threadpool(
+            lambda: set_store_setting(self.dynamodb, state_table, store, snapshot)
+        )
+
+    async def accept_upload(
+        self,
+        request: Request,
+        strict: bool,
+        as_of: str | None = None,
+        snapshot: bool | None = None,
+    ) -> str:
         objects = S3ObjectStore(self.s3, self.settings.bucket)
         metadata = {STRICT_METADATA: "true"} if strict else {}
         if as_of is not None:
             metadata[AS_OF_METADATA] = as_of
+        if snapshot is not None:
+            metadata[SNAPSHOT_METADATA] = str(snapshot).lower()
         target = S3UploadTarget(objects, metadata)
         limit = min(self.limits.max_file_bytes, LAMBDA_BODY_LIMIT)
         _, stored = await receive_upload(request, target, limit)

@@ -8,7 +8,7 @@ behind API Gateway cannot offer (no long-lived responses, metrics go to CloudWat
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from fastapi import Request
 
@@ -37,7 +37,21 @@ class WebBackend(Protocol):
 
     def model(self) -> ReadModel: ...
 
-    async def accept_upload(self, request: Request, strict: bool, as_of: str | None = None) -> str:
+    async def confirm(self, upload_id: str) -> dict[str, Any]:
+        """Apply a held snapshot: its report, or ``processing`` where it is handed on."""
+        ...
+
+    async def discard(self, upload_id: str, by: str) -> dict[str, Any]: ...
+
+    async def set_snapshot_default(self, store: str, snapshot: bool) -> None: ...
+
+    async def accept_upload(
+        self,
+        request: Request,
+        strict: bool,
+        as_of: str | None = None,
+        snapshot: bool | None = None,
+    ) -> str:
         """Keep the request's file and queue it; returns the upload id to poll."""
         ...
 

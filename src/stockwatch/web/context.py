@@ -57,9 +57,30 @@ class ServerContext:
     def model(self) -> SqliteReadModel:
         return SqliteReadModel(self.db())
 
-    async def accept_upload(self, request: Request, strict: bool, as_of: str | None = None) -> str:
+    async def confirm(self, upload_id: str) -> dict[str, Any]:
+        """Applied here and now: a held snapshot is at most ``MAX_SNAPSHOT_ITEMS`` rows."""
+        report = await run_in_threadpool(lambda: self.db().confirm_upload(int(upload_id)))
+        self.wake_worker()  # its digest is in the outbox
+        return report.to_json()
+
+    async def discard(self, upload_id: str, by: str) -> dict[str, Any]:
+        report = await run_in_threadpool(lambda: self.db().discard_upload(int(upload_id), by))
+        return report.to_json()
+
+    async def set_snapshot_default(self, store: str, snapshot: bool) -> None:
+        await run_in_threadpool(lambda: self.db().set_snapshot_default(store, snapshot))
+
+    async def accept_upload(
+        self,
+        request: Request,
+        strict: bool,
+        as_of: str | None = None,
+        snapshot: bool | None = None,
+    ) -> str:
         name, stored = await receive_upload(request, self.db().objects, self.limits.max_file_bytes)
-        upload_id = await run_in_threadpool(lambda: self.db().register(name, stored, strict, as_of))
+        upload_id = await run_in_threadpool(
+            lambda: self.db().register(name, stored, strict, as_of, snapshot)
+        )
         self.wake_worker()
         return str(upload_id)
 
