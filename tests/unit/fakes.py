@@ -40,6 +40,7 @@ class State:
     raised: list[AlertDecision] = field(default_factory=list)
     outbox: list[tuple[int | str, Digest]] = field(default_factory=list)
     thresholds: list[Threshold] = field(default_factory=list)
+    snapshot_defaults: dict[str, bool] = field(default_factory=dict)
 
 
 class FakeWriter:
@@ -191,6 +192,14 @@ class FakeUnitOfWork:
     @contextmanager
     def attempt(self) -> Iterator[FakeUndo]:
         yield FakeUndo(self)
+
+    def items_of(self, store: str) -> Iterator[tuple[str, int]]:
+        for (s, item), (count, _, _) in sorted(self.state.rows.items()):
+            if s == store:
+                yield item, count
+
+    def snapshot_defaults(self) -> dict[str, bool]:
+        return dict(self.state.snapshot_defaults)
 
     # StoreFigures
     def refresh(self, job: UploadJob) -> list[str]:
