@@ -491,3 +491,23 @@ def test_a_held_snapshot_is_confirmed_or_discarded_over_the_api(client: httpx.Cl
     assert client.put(
         "/api/store-settings", json=[{"store": "Pusan", "snapshot": True}]
     ).json() == {"changed": 1}
+
+
+def test_alerts_are_filtered_acknowledged_and_muted_over_the_api(client: httpx.Client) -> None:
+    data = csv_bytes(("Berlin", "Echo Dot", 0), ("Pusan", "Echo Dot", 0))
+    wait_report(client, post_csv(client, data))
+    (pusan,) = client.get("/api/alerts", params={"store": "Pusan", "state": "open"}).json()
+    acked = client.post(f"/api/alerts/{pusan['id']}/ack", json={"by": "maria", "note": "on it"})
+    assert acked.status_code == 200
+    (again,) = client.get("/api/alerts", params={"store": "Pusan"}).json()
+    assert (again["acknowledged_by"], again["ack_note"]) == ("maria", "on it")
+    assert client.post("/api/alerts/999999/ack").status_code == 404
+
+    muted = client.put("/api/mutes", json=[{"store": "Berlin", "item": "*", "until": "2999-01-01"}])
+    assert muted.json() == {"muted": 1}
+    (berlin,) = client.get("/api/alerts", params={"store": "Berlin"}).json()
+    assert berlin["muted_until"] == "2999-01-01T00:00:00.000Z"
+    past = client.put("/api/mutes", json=[{"store": "Berlin", "item": "*", "until": "2001-01-01"}])
+    assert past.status_code == 422
+    gone = client.delete("/api/mutes", params={"store": "Berlin", "item": "*"})
+    assert gone.json() == {"unmuted": 1} and client.get("/api/mutes").json() == []

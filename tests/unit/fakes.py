@@ -216,6 +216,9 @@ class FakeUnitOfWork:
         yield [c for c in changes if can_change_alerts(c.old_count, c.new_count, bound)]
 
     # Alerts
+    def mutes(self, now: str) -> dict[tuple[str, str], str]:
+        return {}
+
     def open_alerts(self, changes: Sequence[StockChange]) -> OpenAlerts:
         return {
             (c.store, c.item): set(self.state.open_alerts.get((c.store, c.item), set()))

@@ -22,11 +22,13 @@ from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.digest import compose_digest
 from stockwatch.core.forecast import history_points, with_cover
 from stockwatch.core.model import AlertDecision, StockChange
+from stockwatch.core.mutes import Mutes, active
 from stockwatch.core.ports import DeliveryError
-from stockwatch.core.rows import ThresholdRow
+from stockwatch.core.rows import MuteRow, ThresholdRow
 from stockwatch.core.thresholds import Threshold, Thresholds
 
 LOG = "ALERTLOG"
+MUTES = "MUTES"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,9 @@ class StreamAlerts:
     def open_alerts(self, changes: Sequence[StockChange]) -> OpenAlerts:
         return {(c.store, c.item): self.store.open_kinds(c.store, c.item) for c in changes}
 
+    def mutes(self, now: str) -> Mutes:
+        return self.store.mutes(now)
+
     def record(
         self, decisions: Sequence[AlertDecision], upload: Any, now: str
     ) -> list[AlertDecision]:
@@ -79,6 +84,7 @@ class AlertStore:
         self.dynamodb = dynamodb
         self.table = state_table
         self._thresholds: Thresholds | None = None
+        self._mutes: list[tuple[str, str, str]] | None = None
 
     def thresholds(self) -> Thresholds:
         if self._thresholds is None:
@@ -131,6 +137,102 @@ class AlertStore:
         ).get("Attributes")
         self._thresholds = None
         return bool(gone)
+
+    def mutes(self, now: str) -> Mutes:
+        """The mutes in force (one Query of the ``MUTES`` partition, kept for this run)."""
+        if self._mutes is None:
+            found = []
+            pages = self.dynamodb.get_paginator("query").paginate(
+                TableName=self.table,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": MUTES}},
+            )
+            for page in pages:
+                for item in page["Items"]:
+                    store, name = item["sk"]["S"].split("\x1f", 1)
+                    found.append((store, name, item["until"]["S"]))
+            self._mutes = found
+        return active(self._mutes, now)
+
+    def mute_rows(self) -> list[MuteRow]:
+        rows = []
+        pages = self.dynamodb.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": MUTES}},
+        )
+        for page in pages:
+            for item in page["Items"]:
+                store, name = item["sk"]["S"].split("\x1f", 1)
+                rows.append(
+                    MuteRow(
+                        store,
+                        name,
+                        item["until"]["S"],
+                        item.get("muted_by", {}).get("S", ""),
+                        item.get("note", {}).get("S"),
+                        item.get("created_at", {}).get("S", ""),
+                    )
+                )
+        return sorted(rows, key=lambda m: (m.store, m.item))
+
+    def set_mute(
+        self, store: str, item: str, until: str, by: str, note: str | None, now: str
+    ) -> None:
+        entry = {
+            "pk": {"S": MUTES},
+            "sk": {"S": f"{store}\x1f{item}"},
+            "until": {"S": until},
+            "muted_by": {"S": by},
+            "created_at": {"S": now},
+        }
+        if note:
+            entry["note"] = {"S": note}
+        self.dynamodb.put_item(TableName=self.table, Item=entry)
+        self._mutes = None
+
+    def delete_mute(self, store: str, item: str) -> bool:
+        gone = self.dynamodb.delete_item(
+            TableName=self.table,
+            Key={"pk": {"S": MUTES}, "sk": {"S": f"{store}\x1f{item}"}},
+            ReturnValues="ALL_OLD",
+        ).get("Attributes")
+        self._mutes = None
+        return bool(gone)
+
+    def acknowledge(self, alert_id: str, by: str, note: str | None, now: str) -> bool:
+        """Mark the alert's log entry, and its open alert if it is still that one."""
+        values = {":t": {"S": now}, ":b": {"S": by}, ":n": {"S": note or ""}}
+        update = "SET acknowledged_at = :t, acknowledged_by = :b, ack_note = :n"
+        try:
+            logged = self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": LOG}, "sk": {"S": alert_id}},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        decision = json.loads(logged["decision"]["S"])
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={
+                    "pk": {"S": f"ALERT#{decision['store']}\x1f{decision['item']}"},
+                    "sk": {"S": decision["kind"]},
+                },
+                UpdateExpression=update,
+                ConditionExpression="log_sk = :id",
+                ExpressionAttributeValues={**values, ":id": {"S": alert_id}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise  # else resolved meanwhile, or a newer alert of the kind is open
+        return True
 
     def open_kinds(self, store: str, item: str) -> set[str]:
         response = self.dynamodb.query(

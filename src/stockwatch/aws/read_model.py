@@ -19,12 +19,15 @@ from stockwatch.aws.loader import with_publishes
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.threshold_change import DynamoThresholdChange
 from stockwatch.core.alert_rules import stock_level
+from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Prices
 from stockwatch.core.forecast import history_points, with_forecast
+from stockwatch.core.mutes import muted_until
 from stockwatch.core.ordering import as_of_of, upload_of
 from stockwatch.core.rows import (
     AlertRow,
     HistoryPoint,
+    MuteRow,
     StockRow,
     StoreSummary,
     ThresholdRow,
@@ -58,6 +61,26 @@ def _upload(item: dict[str, Any], upload_id: str | None = None) -> UploadRow:
         item.get("received_at", {}).get("S", version.split("#", 1)[0]),
         item.get("finished_at", {}).get("S"),
         report,
+    )
+
+
+def _alert(item: dict[str, Any], open_item: bool, mutes: Any) -> AlertRow:
+    decision = json.loads(item["decision"]["S"])
+    return AlertRow(
+        item["log_sk"]["S"] if open_item else item["sk"]["S"],
+        decision["kind"],
+        decision["store"],
+        decision["item"],
+        decision["count"],
+        decision["minimum"],
+        id_of(item["upload"]["S"]) if item.get("upload", {}).get("S") else None,
+        item["raised_at"]["S"],
+        item.get("resolved_at", {}).get("S"),
+        decision.get("days_of_cover"),
+        item.get("acknowledged_at", {}).get("S"),
+        item.get("acknowledged_by", {}).get("S"),
+        item.get("ack_note", {}).get("S") or None,
+        muted_until(decision["store"], decision["item"], mutes),
     )
 
 
@@ -152,32 +175,54 @@ class DynamoReadModel:
             for n, (old, new, version) in enumerate(points, start=1)
         ]
 
-    def alerts(self, open_only: bool, limit: int) -> list[AlertRow]:
-        response = self.dynamodb.query(
-            TableName=self.settings.state_table,
-            IndexName="ByTime",
-            KeyConditionExpression="gsi1pk = :p",
-            ExpressionAttributeValues={":p": {"S": "OPEN" if open_only else LOG}},
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        found = []
-        for item in response["Items"]:
-            decision = json.loads(item["decision"]["S"])
-            found.append(
-                AlertRow(
-                    item["log_sk"]["S"] if open_only else item["sk"]["S"],
-                    decision["kind"],
-                    decision["store"],
-                    decision["item"],
-                    decision["count"],
-                    decision["minimum"],
-                    id_of(item["upload"]["S"]) if "upload" in item else None,
-                    item["raised_at"]["S"],
-                    item.get("resolved_at", {}).get("S"),
-                )
-            )
+    def alerts(
+        self,
+        open_only: bool,
+        limit: int,
+        store: str | None = None,
+        kind: str | None = None,
+        resolved_only: bool = False,
+    ) -> list[AlertRow]:
+        """Newest first from the ``ByTime`` index, filtered here page by page."""
+        request: dict[str, Any] = {
+            "TableName": self.settings.state_table,
+            "IndexName": "ByTime",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "OPEN" if open_only else LOG}},
+            "ScanIndexForward": False,
+            "Limit": max(limit, PAGE),
+        }
+        mutes = self.alert_store.mutes(utc_now())
+        found: list[AlertRow] = []
+        while len(found) < limit:
+            response = self.dynamodb.query(**request)
+            for item in response["Items"]:
+                row = _alert(item, open_only, mutes)
+                if store is not None and row.store != store:
+                    continue
+                if kind is not None and row.kind != kind:
+                    continue
+                if resolved_only and row.resolved_at is None:
+                    continue
+                found.append(row)
+                if len(found) == limit:
+                    break
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return found
+
+    def acknowledge(self, alert_id: str, by: str, note: str | None) -> bool:
+        return self.alert_store.acknowledge(alert_id, by, note, utc_now())
+
+    def mutes(self) -> list[MuteRow]:
+        return self.alert_store.mute_rows()
+
+    def set_mute(self, store: str, item: str, until: str, by: str, note: str | None) -> None:
+        self.alert_store.set_mute(store, item, until, by, note, utc_now())
+
+    def delete_mute(self, store: str, item: str) -> bool:
+        return self.alert_store.delete_mute(store, item)
 
     def thresholds(self) -> list[ThresholdRow]:
         return self.alert_store.entries()

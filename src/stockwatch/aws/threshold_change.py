@@ -19,10 +19,12 @@ from stockwatch.aws import store_stats
 from stockwatch.aws.alerting import AlertStore, Pending, publish_digests
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.core.alert_rules import OpenAlerts
+from stockwatch.core.clock import utc_now
 from stockwatch.core.digest import Digest
 from stockwatch.core.forecast import history_points
 from stockwatch.core.forecast import with_cover as with_cover_of
 from stockwatch.core.model import AlertDecision, StockChange
+from stockwatch.core.mutes import Mutes, audible
 from stockwatch.core.thresholds import WILDCARD
 
 Row = dict[str, Any]
@@ -135,6 +137,9 @@ class ThresholdAlerts:
     def open_alerts(self, changes: Sequence[StockChange]) -> OpenAlerts:
         return {(c.store, c.item): set(self.opened.get((c.store, c.item), ())) for c in changes}
 
+    def mutes(self, now: str) -> Mutes:
+        return self.store.mutes(now)
+
     def record(
         self, decisions: Sequence[AlertDecision], upload: Any, now: str
     ) -> list[AlertDecision]:
@@ -182,7 +187,8 @@ class DynamoThresholdChange:
 
     def commit(self) -> None:
         """Publish one SNS message per store, as CheckStock does, and mark what was sent."""
-        pending = self.alerts.pending
+        mutes = self.alerts.store.mutes(utc_now())
+        pending = [p for p in self.alerts.pending if audible([p.decision], mutes)]
         if not (self._notify and pending and self.settings.topic_arn):
             return
         self.failed = publish_digests(self.settings.client("sns"), self.settings.topic_arn, pending)

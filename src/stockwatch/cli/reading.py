@@ -8,7 +8,7 @@ from stockwatch.cli.context import Context, json_option, pass_context
 from stockwatch.cli.output import describe_report, print_json, print_table
 from stockwatch.core.export import stock_csv
 from stockwatch.core.rows import to_json
-from stockwatch.service.reads import UploadIdError, list_alerts, list_stock, report_of
+from stockwatch.service.reads import UploadIdError, list_stock, report_of
 
 
 @click.command()
@@ -41,27 +41,6 @@ def stock(
             ("store", "item", "count", "updated"),
             [(r.store, r.item, r.count, r.updated_at) for r in rows],
             "No stock rows yet; load a file with `stockwatch ingest FILE`.",
-        )
-
-
-@click.command()
-@click.option("--open", "open_only", is_flag=True, help="Only alerts not yet resolved.")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many, newest first.")
-@json_option
-@pass_context
-def alerts(state: Context, open_only: bool, limit: int | None, as_json: bool) -> None:
-    """Alerts, newest first."""
-    rows = list_alerts(state.runtime.model(), open_only, limit)
-    if as_json:
-        print_json(to_json(rows))
-    else:
-        print_table(
-            ("id", "kind", "store", "item", "count", "raised", "resolved"),
-            [
-                (a.id, a.kind, a.store, a.item, a.count, a.raised_at, a.resolved_at or "open")
-                for a in rows
-            ],
-            "No alerts.",
         )
 
 

@@ -55,6 +55,21 @@ class AlertRow:
     upload_id: int | str | None
     raised_at: str
     resolved_at: str | None
+    days_of_cover: float | None = None  # running_out: the cover it was raised at
+    acknowledged_at: str | None = None  # someone is dealing with it (it stays open)
+    acknowledged_by: str | None = None
+    ack_note: str | None = None
+    muted_until: str | None = None  # its item is left out of notifications until then
+
+
+@dataclass(frozen=True, slots=True)
+class MuteRow:
+    store: str
+    item: str  # or * for the whole store
+    until: str
+    muted_by: str
+    note: str | None
+    created_at: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from stockwatch.aws.alerting import Pending, StreamAlerts, change_from_images, publish_digests
 from stockwatch.bootstrap import lambda_alerts
 from stockwatch.core.clock import utc_now
+from stockwatch.core.mutes import audible
 from stockwatch.core.ordering import upload_of
 from stockwatch.handlers.observability import logger, metrics
 from stockwatch.service.alerts import judge_changes
@@ -60,6 +61,16 @@ def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         processor.process()
     response: dict[str, Any] = dict(processor.response())
     pending = [p for items in pending_by_record.values() for p in items]
+    # Muted items are recorded, and marked as told, but left out of what is sent.
+    mutes = alerts.mutes(utc_now())
+    quiet = [p for p in pending if not audible([p.decision], mutes)]
+    if quiet:
+        alerts.mark_notified(quiet)
+        pending = [p for p in pending if audible([p.decision], mutes)]
+        pending_by_record = {
+            seq: [p for p in items if audible([p.decision], mutes)]
+            for seq, items in pending_by_record.items()
+        }
     if pending and settings.topic_arn:
         sent_by_upload: dict[str, int] = {}
         failed = publish_digests(

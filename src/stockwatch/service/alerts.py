@@ -16,6 +16,7 @@ from stockwatch.core.alert_rules import evaluate_changes
 from stockwatch.core.clock import utc_now
 from stockwatch.core.digest import compose_digest
 from stockwatch.core.model import AlertDecision, StockChange
+from stockwatch.core.mutes import audible
 from stockwatch.core.report import UploadReport
 from stockwatch.core.thresholds import Thresholds
 from stockwatch.service.ports import Alerts, UploadJob, UploadUnitOfWork
@@ -42,18 +43,28 @@ def judge_upload(uow: UploadUnitOfWork, job: UploadJob, report: UploadReport) ->
     assert uow.feed is not None and uow.alerts is not None
     thresholds = uow.thresholds.load()
     now = utc_now()
+    mutes = uow.alerts.mutes(now)
     kept: list[AlertDecision] = []
+    heard: list[AlertDecision] = []
     counts: Counter[str] = Counter()
+    heard_counts: Counter[str] = Counter()
     for batch in uow.feed.candidates(thresholds.candidate_bound(), thresholds.has_cover):
         for d in judge_changes(uow.alerts, thresholds, batch, job.upload_id, now):
-            if d.action == "raise":
-                counts[d.kind] += 1
-                if len(kept) < REPORTED_ALERTS:
-                    kept.append(d)
+            if d.action != "raise":
+                continue
+            counts[d.kind] += 1
+            if len(kept) < REPORTED_ALERTS:
+                kept.append(d)
+            if audible([d], mutes):
+                heard_counts[d.kind] += 1
+                if len(heard) < REPORTED_ALERTS:
+                    heard.append(d)
     report.alerts = [d.to_json() for d in kept]
     report.alerts_total = sum(counts.values())
     if job.upload_id is None or uow.outbox is None:
         return  # validating: nothing is sent
-    digest = compose_digest({"id": job.upload_id, "file": report.file}, kept, kind_counts=counts)
+    # Muted items are recorded and listed, but left out of what is sent.
+    upload = {"id": job.upload_id, "file": report.file}
+    digest = compose_digest(upload, heard, kind_counts=heard_counts)
     if digest is not None:
         uow.outbox.queue(job.upload_id, digest)

@@ -20,6 +20,7 @@ from stockwatch.core.digest import Digest
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import LoadProgress, ReadSummary
 from stockwatch.core.model import AlertDecision, StockChange
+from stockwatch.core.mutes import Mutes
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import UploadReport
 from stockwatch.core.rows import ThresholdRow
@@ -128,6 +129,10 @@ class Alerts(Protocol):
     """Open alerts and the recording of the rules' decisions."""
 
     def open_alerts(self, changes: Sequence[StockChange]) -> OpenAlerts: ...
+
+    def mutes(self, now: str) -> Mutes:
+        """The mutes in force at ``now`` (``core.mutes``)."""
+        ...
 
     def record(
         self, decisions: Sequence[AlertDecision], upload: Any, now: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from stockwatch.core.clock import utc_now
 from stockwatch.core.model import RowError
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.report import UploadReport
@@ -17,6 +18,7 @@ from stockwatch.core.rows import (
     AlertRow,
     DayCost,
     HistoryPoint,
+    MuteRow,
     StockRow,
     StoreSummary,
     ThresholdRow,
@@ -48,7 +50,24 @@ class ReadModel(Protocol):
 
     def history(self, store: str, item: str) -> list[HistoryPoint]: ...
 
-    def alerts(self, open_only: bool, limit: int) -> list[AlertRow]: ...
+    def alerts(
+        self,
+        open_only: bool,
+        limit: int,
+        store: str | None = None,
+        kind: str | None = None,
+        resolved_only: bool = False,
+    ) -> list[AlertRow]: ...
+
+    def acknowledge(self, alert_id: str, by: str, note: str | None) -> bool:
+        """Record who is dealing with the alert; False when there is no such alert."""
+        ...
+
+    def mutes(self) -> list[MuteRow]: ...
+
+    def set_mute(self, store: str, item: str, until: str, by: str, note: str | None) -> None: ...
+
+    def delete_mute(self, store: str, item: str) -> bool: ...
 
     def thresholds(self) -> list[ThresholdRow]: ...
 
@@ -130,5 +149,39 @@ def daily_costs(model: ReadModel, since: str, max_uploads: int = 5000) -> list[D
     return list(days.values())
 
 
-def list_alerts(model: ReadModel, open_only: bool, limit: int | None) -> list[AlertRow]:
-    return model.alerts(open_only, limit or ALL)
+def list_alerts(
+    model: ReadModel,
+    open_only: bool,
+    limit: int | None,
+    store: str | None = None,
+    kind: str | None = None,
+    resolved_only: bool = False,
+) -> list[AlertRow]:
+    return model.alerts(open_only, limit or ALL, store, kind, resolved_only)
+
+
+class AlertError(ValueError):
+    """An acknowledgement or a mute that cannot be done; the message says why."""
+
+
+def acknowledge(model: ReadModel, alert_id: str, by: str, note: str | None = None) -> None:
+    """Someone is dealing with it: recorded with who and when; it stays open until resolved."""
+    if not model.acknowledge(alert_id, by.strip() or "someone", (note or "").strip() or None):
+        raise AlertError(f"there is no alert {alert_id}")
+
+
+def mute(
+    model: ReadModel, store: str, item: str, until: str, by: str, note: str | None = None
+) -> None:
+    """Leave the item (``*``: the whole store) out of notifications until ``until``."""
+    store, item = store.strip(), item.strip()
+    if not store or not item:
+        raise AlertError("store and item must not be blank; use * for every item of a store")
+    if until <= utc_now():
+        raise AlertError(f"{until} is already past: a mute needs a time to come")
+    model.set_mute(store, item, until, by.strip() or "someone", (note or "").strip() or None)
+
+
+def unmute(model: ReadModel, store: str, item: str) -> None:
+    if not model.delete_mute(store.strip(), item.strip()):
+        raise AlertError(f"{store} / {item} is not muted")

@@ -16,6 +16,7 @@ from stockwatch.core.clock import utc_now
 from stockwatch.core.digest import compose_digest
 from stockwatch.core.limits import Limits
 from stockwatch.core.model import AlertDecision, RowError
+from stockwatch.core.mutes import audible
 from stockwatch.core.reader import FileRejected, InventoryFile, Readable
 from stockwatch.core.thresholds import ThresholdEntry
 from stockwatch.service.alerts import judge_changes
@@ -115,9 +116,10 @@ def change_thresholds(
         for batch in uow.stock.under(scopes, bound, thresholds.has_cover):
             for d in judge_changes(uow.alerts, thresholds, batch, None, now):
                 (outcome.raised if d.action == "raise" else outcome.resolved).append(d)
-        digest = compose_digest({"id": None, "file": _describe(entries, deleted)}, outcome.raised)
+        heard = audible(outcome.raised, uow.alerts.mutes(now))
+        digest = compose_digest({"id": None, "file": _describe(entries, deleted)}, heard)
         if digest is not None:
-            uow.notify(digest, outcome.raised)
+            uow.notify(digest, heard)
         uow.refresh(uow.stock.stores())
         uow.commit()
     return outcome

@@ -12,8 +12,16 @@ from stockwatch.core.clock import utc_now
 from stockwatch.core.forecast import epoch, with_cover, with_forecast
 from stockwatch.core.model import StockChange
 from stockwatch.core.paging import walk_stock
-from stockwatch.core.rows import AlertRow, HistoryPoint, StockRow, StoreSummary, ThresholdRow
+from stockwatch.core.rows import (
+    AlertRow,
+    HistoryPoint,
+    MuteRow,
+    StockRow,
+    StoreSummary,
+    ThresholdRow,
+)
 from stockwatch.core.thresholds import WILDCARD
+from stockwatch.sqlite.database import transaction
 
 
 def stock(
@@ -32,20 +40,75 @@ def stock(
 
 
 def alerts(
-    conn: sqlite3.Connection, open_only: bool = False, limit: int | None = None
+    conn: sqlite3.Connection,
+    open_only: bool = False,
+    limit: int | None = None,
+    store: str | None = None,
+    kind: str | None = None,
+    resolved_only: bool = False,
 ) -> list[AlertRow]:
+    """Newest first; each with its item's mute when one is in force."""
     sql = (
-        "SELECT id, kind, store, item, count, minimum, upload_id, raised_at, resolved_at"
-        " FROM alerts"
+        "SELECT a.id, a.kind, a.store, a.item, a.count, a.minimum, a.upload_id, a.raised_at,"
+        " a.resolved_at, a.days_of_cover, a.acknowledged_at, a.acknowledged_by, a.ack_note,"
+        " (SELECT max(m.until) FROM mutes AS m WHERE m.store = a.store"
+        "  AND m.item IN (a.item, '*') AND m.until > :now)"
+        " FROM alerts AS a"
     )
+    where = []
+    params: dict[str, Any] = {"now": utc_now()}
     if open_only:
-        sql += " WHERE resolved_at IS NULL"
-    sql += " ORDER BY id DESC"
-    params: list[Any] = []
+        where.append("a.resolved_at IS NULL")
+    if resolved_only:
+        where.append("a.resolved_at IS NOT NULL")
+    if store is not None:
+        where.append("a.store = :store")
+        params["store"] = store
+    if kind is not None:
+        where.append("a.kind = :kind")
+        params["kind"] = kind
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY a.id DESC"
     if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
+        sql += " LIMIT :limit"
+        params["limit"] = limit
     return [AlertRow(*row) for row in conn.execute(sql, params)]
+
+
+def acknowledge(conn: sqlite3.Connection, alert_id: int, by: str, note: str | None) -> bool:
+    with transaction(conn):
+        cursor = conn.execute(
+            "UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ?, ack_note = ? WHERE id = ?",
+            (utc_now(), by, note, alert_id),
+        )
+    return cursor.rowcount > 0
+
+
+def mutes(conn: sqlite3.Connection) -> list[MuteRow]:
+    rows = conn.execute(
+        "SELECT store, item, until, muted_by, note, created_at FROM mutes ORDER BY store, item"
+    )
+    return [MuteRow(*row) for row in rows]
+
+
+def set_mute(
+    conn: sqlite3.Connection, store: str, item: str, until: str, by: str, note: str | None
+) -> None:
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO mutes (store, item, until, muted_by, note, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (store, item) DO UPDATE SET"
+            " until = excluded.until, muted_by = excluded.muted_by, note = excluded.note,"
+            " created_at = excluded.created_at",
+            (store, item, until, by, note, utc_now()),
+        )
+
+
+def delete_mute(conn: sqlite3.Connection, store: str, item: str) -> bool:
+    with transaction(conn):
+        cursor = conn.execute("DELETE FROM mutes WHERE store = ? AND item = ?", (store, item))
+    return cursor.rowcount > 0
 
 
 def history(conn: sqlite3.Connection, store: str, item: str) -> list[HistoryPoint]:

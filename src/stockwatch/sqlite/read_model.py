@@ -5,6 +5,7 @@ from __future__ import annotations
 from stockwatch.core.rows import (
     AlertRow,
     HistoryPoint,
+    MuteRow,
     StockRow,
     StoreSummary,
     ThresholdRow,
@@ -55,8 +56,29 @@ class SqliteReadModel:
     def history(self, store: str, item: str) -> list[HistoryPoint]:
         return queries.history(self.db.conn, store, item)
 
-    def alerts(self, open_only: bool, limit: int) -> list[AlertRow]:
-        return queries.alerts(self.db.conn, open_only=open_only, limit=limit)
+    def alerts(
+        self,
+        open_only: bool,
+        limit: int,
+        store: str | None = None,
+        kind: str | None = None,
+        resolved_only: bool = False,
+    ) -> list[AlertRow]:
+        return queries.alerts(self.db.conn, open_only, limit, store, kind, resolved_only)
+
+    def acknowledge(self, alert_id: str, by: str, note: str | None) -> bool:
+        if not alert_id.isdigit():
+            return False
+        return queries.acknowledge(self.db.conn, int(alert_id), by, note)
+
+    def mutes(self) -> list[MuteRow]:
+        return queries.mutes(self.db.conn)
+
+    def set_mute(self, store: str, item: str, until: str, by: str, note: str | None) -> None:
+        queries.set_mute(self.db.conn, store, item, until, by, note)
+
+    def delete_mute(self, store: str, item: str) -> bool:
+        return queries.delete_mute(self.db.conn, store, item)
 
     def thresholds(self) -> list[ThresholdRow]:
         return queries.thresholds(self.db.conn)

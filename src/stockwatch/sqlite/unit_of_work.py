@@ -22,6 +22,7 @@ from stockwatch.core.digest import Digest
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import LoadProgress, ReadSummary
 from stockwatch.core.model import AlertDecision, StockChange
+from stockwatch.core.mutes import Mutes, active
 from stockwatch.core.ordering import compose_version
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
@@ -250,6 +251,10 @@ class SqliteAlerts:
         ):
             found.setdefault((store, item), set()).add(kind)
         return found
+
+    def mutes(self, now: str) -> Mutes:
+        rows = self.conn.execute("SELECT store, item, until FROM mutes WHERE until > ?", (now,))
+        return active(list(rows), now)
 
     def record(
         self, decisions: Sequence[AlertDecision], upload: Any, now: str

@@ -19,12 +19,21 @@ from stockwatch.core.rows import (
     AlertRow,
     DayCost,
     HistoryPoint,
+    MuteRow,
     StockRow,
     StoreSummary,
     ThresholdRow,
     UploadRow,
 )
-from stockwatch.service.reads import ReadModel, UploadIdError, daily_costs
+from stockwatch.service.reads import (
+    AlertError,
+    ReadModel,
+    UploadIdError,
+    acknowledge,
+    daily_costs,
+    mute,
+    unmute,
+)
 from stockwatch.service.thresholds import ThresholdError, set_thresholds
 from stockwatch.service.uploads import NoSuchUpload, NotHeld
 from stockwatch.web.backend import WebBackend
@@ -74,6 +83,27 @@ class ThresholdIn(BaseModel):
     cover_days: Annotated[
         int | None, Field(ge=0, le=3650), BeforeValidator(_whole_number_or_none)
     ] = None
+
+
+# An ISO 8601 date or time, in shape (parse_time says whether it is one).
+TIME_PATTERN = r"^\d{4}-\d\d-\d\d([T ][0-9:.]+(Z|[+-]\d\d:?\d\d)?)?$"
+
+
+class AckIn(BaseModel):
+    by: Annotated[str | None, Field(max_length=200)] = None
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class MuteIn(BaseModel):
+    store: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+    item: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+    until: Annotated[str, Field(min_length=10, max_length=40, pattern=TIME_PATTERN)]
+    by: Annotated[str | None, Field(max_length=200)] = None
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+# Mutes end in the future; only an as-of may not.
+FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class StoreSettingIn(BaseModel):
@@ -162,7 +192,7 @@ def build_router(backend: WebBackend) -> APIRouter:
             None,
             min_length=10,
             max_length=40,
-            pattern=r"^\d{4}-\d\d-\d\d([T ][0-9:.]+(Z|[+-]\d\d:?\d\d)?)?$",
+            pattern=TIME_PATTERN,
             description="When the counts were taken (ISO 8601, not in the future); default:"
             " when it arrives.",
         ),
@@ -335,8 +365,56 @@ def build_router(backend: WebBackend) -> APIRouter:
     def list_alerts(
         open: bool = False,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 200,
+        store: Annotated[str | None, Query(max_length=200)] = None,
+        kind: Literal["out_of_stock", "low_stock", "running_out", "back_in_stock"] | None = None,
+        state: Literal["open", "resolved", "all"] = "all",
     ) -> list[AlertRow]:
-        return backend.model().alerts(open, limit)
+        """Newest first; ``open=true`` is ``state=open``."""
+        open_only = open or state == "open"
+        return backend.model().alerts(open_only, limit, store, kind, state == "resolved")
+
+    @api.post(
+        "/alerts/{alert_id}/ack",
+        responses={404: _error("no such alert")},
+    )
+    def ack_alert(
+        alert_id: Annotated[str, Path(min_length=1, max_length=300)],
+        body: AckIn | None = None,
+    ) -> dict[str, str]:
+        """Someone is dealing with it: who and when are recorded; it stays open."""
+        who = body.by if body and body.by else "the dashboard"
+        try:
+            acknowledge(backend.model(), alert_id, who, body.note if body else None)
+        except AlertError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return {"id": alert_id, "acknowledged_by": who}
+
+    @api.get("/mutes", response_model=list[MuteRow])
+    def list_mutes() -> list[MuteRow]:
+        return backend.model().mutes()
+
+    @api.put("/mutes", responses={413: _error("the body is over 1 MiB")})
+    def put_mutes(entries: list[MuteIn]) -> dict[str, int]:
+        """Leave items (``*``: a whole store) out of notifications until a time."""
+        model = backend.model()
+        for entry in entries:
+            try:
+                until = parse_time(entry.until, now=FAR_FUTURE)
+                mute(model, entry.store, entry.item, until, entry.by or "the dashboard", entry.note)
+            except (AlertError, BadTime) as exc:
+                raise HTTPException(422, f"{entry.store} / {entry.item}: {exc}") from None
+        return {"muted": len(entries)}
+
+    @api.delete("/mutes", responses={404: _error("not muted")})
+    def delete_mute(
+        store: Annotated[str, Query(min_length=1, max_length=200)],
+        item: Annotated[str, Query(min_length=1, max_length=200)],
+    ) -> dict[str, int]:
+        try:
+            unmute(backend.model(), store, item)
+        except AlertError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return {"unmuted": 1}
 
     @api.get("/thresholds", response_model=list[ThresholdRow])
     def list_thresholds() -> list[ThresholdRow]:
