@@ -154,6 +154,38 @@ class DynamoReadModel:
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return rows
 
+    def item_everywhere(self, item: str, limit: int) -> list[StockRow]:
+        """A Scan filtered to the item: the table is keyed by store, so this reads it all
+        (about one read unit per 4 KB of stock); fine for a few thousand items."""
+        thresholds = self.alert_store.thresholds()
+        rows: list[StockRow] = []
+        pages = self.dynamodb.get_paginator("scan").paginate(
+            TableName=self.settings.table,
+            FilterExpression="#i = :i",
+            ProjectionExpression="#s, #i, #c, #u, #h",
+            ExpressionAttributeNames={
+                "#s": "Store",
+                "#i": "Item",
+                "#c": "Count",
+                "#u": "UpdatedAt",
+                "#h": "History",
+            },
+            ExpressionAttributeValues={":i": {"S": item}},
+        )
+        for page in pages:
+            for found in page["Items"]:
+                store, count = found["Store"]["S"], int(found["Count"]["N"])
+                level = stock_level(count, thresholds.minimum_for(store, item))
+                row = StockRow(
+                    store,
+                    item,
+                    count,
+                    found.get("UpdatedAt", {}).get("S"),
+                    store_stats.STATUS[level],
+                )
+                rows.append(with_forecast(row, history_points(found.get("History", {}).get("S"))))
+        return sorted(rows, key=lambda r: r.store)[:limit]
+
     def history(self, store: str, item: str) -> list[HistoryPoint]:
         found = self.dynamodb.get_item(
             TableName=self.settings.table,

@@ -18,12 +18,18 @@ class RowError:
     line: int
     field: str
     message: str
+    item: str | None = None  # the row's item, when it could be read
 
     def to_json(self) -> dict[str, Any]:
-        return {"line": self.line, "field": self.field, "message": self.message}
+        found: dict[str, Any] = {"line": self.line, "field": self.field, "message": self.message}
+        if self.item is not None:
+            found["item"] = self.item
+        return found
 
     def describe(self, filename: str) -> str:
-        return f"{filename}:{self.line}: {self.message}"
+        # file:line: first, as compilers do, so editors can jump to it.
+        item = f" (item {self.item!r})" if self.item is not None else ""
+        return f"{filename}:{self.line}: {self.message}{item}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,11 +74,11 @@ class InventoryFile:
     def bytes_read(self) -> int:
         return self._guard.bytes_read if hasattr(self, "_guard") else 0
 
-    def reject_row(self, line: int, field: str, message: str) -> None:
-        """Count a bad row; keep its error while under the reporting cap."""
+    def reject_row(self, line: int, field: str, message: str, item: str | None = None) -> None:
+        """Count a bad row; keep its error (and its item, when known) under the cap."""
         self.rows_rejected += 1
         if len(self.errors) < self.limits.max_errors_reported:
-            self.errors.append(RowError(line, field, message))
+            self.errors.append(RowError(line, field, message, item))
 
     def chunks(self, size: int = 5000) -> Iterator[list[Row]]:
         """Yield lists of at most ``size`` valid rows, in file order."""
@@ -295,12 +295,13 @@ class InventoryFile:
             )
             return None
         values = {"store": fields[si].strip(), "item": fields[ii].strip()}
+        item = values["item"] if not self._name_problem("item", values["item"]) else None
         for name, value in values.items():
             problem = self._name_problem(name, value)
             if problem:
-                self.reject_row(line, name, problem)
+                self.reject_row(line, name, problem, item)
                 return None
-        count = self._parse_count(fields[ci].strip(), line)
+        count = self._parse_count(fields[ci].strip(), line, item)
         if count is None:
             return None
         return (line, values["store"], values["item"], count)
@@ -322,10 +323,10 @@ class InventoryFile:
             )
         return None
 
-    def _parse_count(self, text: str, line: int) -> int | None:
+    def _parse_count(self, text: str, line: int, item: str | None = None) -> int | None:
         name = self.columns[2]
         if not text:
-            self.reject_row(line, name, f"{name} is empty")
+            self.reject_row(line, name, f"{name} is empty", item)
             return None
         if text.isascii() and text.isdigit():
             value = int(text)
@@ -335,13 +336,14 @@ class InventoryFile:
                     name,
                     f"{name} {show_value(text)} is larger than the maximum "
                     f"{self.limits.max_count:,}",
+                    item,
                 )
                 return None
             return value
         if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
-            self.reject_row(line, name, f"{name} {show_value(text)} is negative")
+            self.reject_row(line, name, f"{name} {show_value(text)} is negative", item)
             return None
-        self.reject_row(line, name, f"{name} {show_value(text)} is not a whole number")
+        self.reject_row(line, name, f"{name} {show_value(text)} is not a whole number", item)
         return None
 
 

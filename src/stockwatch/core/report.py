@@ -92,7 +92,8 @@ class UploadReport:
             held=data.get("status") == "needs_confirmation",
         )
         report.errors = [
-            RowError(e["line"], e["field"], e["message"]) for e in data.get("errors", [])
+            RowError(e["line"], e["field"], e["message"], e.get("item"))
+            for e in data.get("errors", [])
         ]
         return report
 

@@ -86,6 +86,7 @@ class RowErrorRow:
     line: int
     field: str
     message: str
+    item: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,10 @@ class ReadModel(Protocol):
 
     def history(self, store: str, item: str) -> list[HistoryPoint]: ...
 
+    def item_everywhere(self, item: str, limit: int) -> list[StockRow]:
+        """The item's row in every store that has it, with days of cover."""
+        ...
+
     def alerts(
         self,
         open_only: bool,
@@ -97,7 +101,7 @@ def report_of(upload: UploadRow) -> UploadReport:
         rows_superseded=upload.rows_superseded,
         rows_rejected=upload.rows_rejected,
         message=upload.message,
-        errors=[RowError(e.line, e.field, e.message) for e in upload.errors],
+        errors=[RowError(e.line, e.field, e.message, e.item) for e in upload.errors],
         warnings=list(upload.warnings),
         alerts=list(upload.alerts),
         alerts_total=upload.alerts_total,

@@ -207,6 +207,16 @@ def stock_page(
     return with_forecasts(conn, rows)
 
 
+def item_everywhere(conn: sqlite3.Connection, item: str, limit: int) -> list[StockRow]:
+    rows = [
+        StockRow(*row)
+        for row in conn.execute(
+            _STOCK_PAGE + " WHERE i.item = ? ORDER BY i.store LIMIT ?", (item, limit)
+        )
+    ]
+    return with_forecasts(conn, rows)
+
+
 # Each item's counts with their as-of times: its changes, then the newest upload that
 # asserted its count (a confirmation moves the version on without a change).
 _POINTS = """

@@ -53,6 +53,9 @@ class SqliteReadModel:
     ) -> list[StockRow]:
         return queries.stock_page(self.db.conn, store, status, q, after, limit)
 
+    def item_everywhere(self, item: str, limit: int) -> list[StockRow]:
+        return queries.item_everywhere(self.db.conn, item, limit)
+
     def history(self, store: str, item: str) -> list[HistoryPoint]:
         return queries.history(self.db.conn, store, item)
 

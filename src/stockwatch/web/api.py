@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -34,7 +35,12 @@ from stockwatch.service.reads import (
     mute,
     unmute,
 )
-from stockwatch.service.thresholds import ThresholdError, set_thresholds
+from stockwatch.service.thresholds import (
+    ThresholdError,
+    delete_threshold,
+    read_threshold_file,
+    set_thresholds,
+)
 from stockwatch.service.uploads import NoSuchUpload, NotHeld
 from stockwatch.web.backend import WebBackend
 
@@ -415,6 +421,51 @@ def build_router(backend: WebBackend) -> APIRouter:
         except AlertError as exc:
             raise HTTPException(404, str(exc)) from None
         return {"unmuted": 1}
+
+    @api.get("/item", response_model=list[StockRow])
+    def item_everywhere(
+        name: Annotated[str, Query(min_length=1, max_length=200)],
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 500,
+    ) -> list[StockRow]:
+        """Where is it? The item in every store that has it, with its days of cover."""
+        return backend.model().item_everywhere(name, limit)
+
+    @api.delete(
+        "/thresholds",
+        responses={404: _error("no such threshold")},
+    )
+    def delete_thresholds(
+        store: Annotated[str, Query(min_length=1, max_length=200)],
+        item: Annotated[str, Query(min_length=1, max_length=200)],
+    ) -> dict[str, Any]:
+        """Remove a threshold; the stock it covered is judged again at once."""
+        try:
+            change = delete_threshold(backend.model(), store, item)
+        except ThresholdError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return change.to_json()
+
+    @api.put(
+        "/thresholds.csv",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        },
+        responses={413: _error("the body is over 1 MiB")},
+    )
+    async def import_thresholds(request: Request) -> Any:
+        """Set thresholds from a CSV (store, item, minimum[, cover_days]); all or nothing."""
+        data = await request.body()
+        model = backend.model()
+        try:
+            entries = read_threshold_file(io.BytesIO(data), "thresholds.csv", backend.limits)
+            change = set_thresholds(model, entries)
+        except ThresholdError as exc:
+            errors = [{"where": f"line {e.line}", "message": e.message} for e in exc.errors[:100]]
+            return JSONResponse({"message": str(exc), "errors": errors}, status_code=422)
+        return change.to_json()
 
     @api.get("/thresholds", response_model=list[ThresholdRow])
     def list_thresholds() -> list[ThresholdRow]:
