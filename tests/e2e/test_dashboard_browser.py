@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,32 +162,92 @@ def test_names_are_text_never_html(page: Page, tmp_path: Path) -> None:
     assert page.locator("img").count() == 0
 
 
-def test_screenshot_for_the_readme(browser: Browser, tmp_path: Path) -> None:
+# Everything visible must fit the viewport, and no box may cut its own content: a table
+# scrolling sideways, a badge squashed, a list hiding its last row.
+OVERFLOW = "\n".join(
+    line
+    for line in (Path(__file__).parent / "overflow.js").read_text().splitlines()
+    if not line.startswith("//")
+)
+
+
+def load_lab(db: Any) -> None:
+    """The six lab stores, after three weeks of dated counts (so cover can be estimated)."""
+    import io
+    from datetime import UTC, datetime, timedelta
     from importlib import resources
 
+    start = datetime.now(UTC) - timedelta(days=21)
+    for day in range(0, 21, 3):
+        moment = (start + timedelta(days=day)).isoformat(timespec="milliseconds")
+        rows = [
+            ("Berlin", "Echo Dot", 60 - 2 * day),
+            ("Pusan", "Echo Dot", 40 - day),
+            ("Shanghai", "Echo Dot", 90 - 4 * day),
+            ("Berlin", "Echo Show", 45 - 1 * day),
+        ]
+        db.process_upload(
+            db.receive(f"history-{day}.csv", io.BytesIO(csv_bytes(*rows)), False, moment[:-6] + "Z")
+        )
+    folder = resources.files("stockwatch") / "demo_data"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".csv"):
+            with entry.open("rb") as source:
+                db.process_upload(db.receive(entry.name, source))
+
+
+PAGES = {
+    "overview": ("/", ".store-card"),
+    "store": ("/#/store/Berlin", "#stock-rows tr"),
+    "item": ("/#/item/Echo%20Dot", "#item-rows tr"),
+    "alerts": ("/#/alerts", "#alert-groups section"),
+    "thresholds": ("/#/thresholds", "#threshold-rows tr"),
+}
+
+
+def test_every_page_fits_a_phone_and_the_screenshots_for_the_docs(
+    browser: Browser, tmp_path: Path
+) -> None:
     with live_server(tmp_path / "shot") as live:
         db = live.ctx.db()
-        folder = resources.files("stockwatch") / "demo_data"
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-            if entry.name.endswith(".csv"):
-                with entry.open("rb") as source:
-                    db.process_upload(db.receive(entry.name, source))
-        context = browser.new_context(viewport={"width": 1280, "height": 1000})
-        page = context.new_page()
-        page.goto(live.url + "/")
-        expect(page.locator(".store-card")).to_have_count(6)
-        page.screenshot(path=str(DOCS / "dashboard.png"), full_page=True)
+        load_lab(db)
+        from stockwatch.service.thresholds import set_thresholds
+        from stockwatch.sqlite.read_model import SqliteReadModel
+
+        set_thresholds(SqliteReadModel(db), [("*", "*", 8, 10)])
+        desktop = browser.new_context(viewport={"width": 1280, "height": 1000})
+        page = desktop.new_page()
+        shots = {
+            "overview": "dashboard.png",
+            "store": "dashboard-store.png",
+            "item": "item.png",
+            "alerts": "alerts.png",
+        }
+        for name, (path, ready) in PAGES.items():
+            page.goto(live.url + path)
+            expect(page.locator(ready).first).to_be_visible()
+            assert page.evaluate(OVERFLOW) == [], name
+            if name in shots:
+                page.screenshot(path=str(DOCS / shots[name]), full_page=True)
+        page.goto(live.url + "/#/item/Echo%20Dot")
+        expect(page.locator("#item-rows tr", has_text="Berlin")).to_contain_text(" d")
         page.goto(live.url + "/#/store/Berlin")
-        expect(page.locator("#store-chart .bars path")).to_have_count(6)
-        page.screenshot(path=str(DOCS / "dashboard-store.png"), full_page=True)
+        page.click("#stock-rows tr:has-text('Echo Plus')")  # one count: one point
+        ticks = page.locator("#history-chart .xtick text")
+        expect(ticks.first).to_be_visible()
+        assert all(" " in t and ":" not in t for t in ticks.all_text_contents()), "a day axis"
+        desktop.close()
+
         phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
         mobile = phone.new_page()
-        mobile.goto(live.url + "/")
-        expect(mobile.locator(".store-card")).to_have_count(6)
-        width = mobile.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, "the page scrolls sideways on a phone"
+        for name, (path, ready) in PAGES.items():
+            mobile.goto(live.url + path)
+            expect(mobile.locator(ready).first).to_be_visible()
+            assert mobile.evaluate(OVERFLOW) == [], f"{name} on a phone"
+            if name in ("overview", "alerts"):
+                target = "phone.png" if name == "overview" else "phone-alerts.png"
+                mobile.screenshot(path=str(DOCS / target), full_page=True)
         phone.close()
-        context.close()
 
 
 def test_the_dashboard_asks_for_the_token_once(
@@ -222,3 +283,79 @@ def test_the_store_page_downloads_safe_csv(page: Page, tmp_path: Path) -> None:
     assert download.suggested_filename == "stock-Lima.csv"
     text = Path(download.path()).read_text(encoding="utf-8")
     assert "'=SUM(A1)" in text and "Lima,Kindle,4,ok" in text
+
+
+def test_the_alerts_page_groups_filters_acknowledges_and_mutes(page: Page, tmp_path: Path) -> None:
+    data = csv_bytes(("Berlin", "Echo Plus", 0), ("Pusan", "Echo Dot", 0), ("Pusan", "Tap", 0))
+    upload(page, tmp_path, "two.csv", data)
+    expect(page.locator("#upload-status")).to_contain_text("loaded")
+    page.click("a[data-nav=alerts]")
+    groups = page.locator("#alert-groups section")
+    expect(groups).to_have_count(2)
+    page.select_option("#alert-store", "Pusan")
+    expect(groups).to_have_count(1)
+    expect(groups.first).to_contain_text("2 alerts")
+    first = page.locator("#alert-groups li").first
+    first.locator("input.note").fill("20 ordered")
+    first.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("#alert-groups li").first).to_contain_text(
+        "acknowledged by the dashboard: 20 ordered"
+    )
+    page.locator("#alert-groups li").nth(1).get_by_role("button", name="Mute 7 days").click()
+    expect(page.locator("#alert-groups li").nth(1)).to_contain_text("muted until")
+    # Each alert links to its item's page.
+    page.locator("#alert-groups li").first.locator("a").first.click()
+    expect(page.locator("#item-name")).not_to_be_empty()
+
+
+def test_where_is_it_finds_an_item_in_every_store(page: Page, tmp_path: Path) -> None:
+    data = csv_bytes(("Berlin", "Echo Dot", 12), ("Pusan", "Echo Dot", 0), ("Pusan", "Tap", 3))
+    upload(page, tmp_path, "stores.csv", data)
+    expect(page.locator("#upload-status")).to_contain_text("loaded")
+    page.fill("#find", "echo d")
+    result = page.locator("#find-results li")
+    expect(result).to_have_count(1)
+    expect(result).to_contain_text("Echo Dot — in stock in Berlin (12)")
+    result.locator("a").click()
+    expect(page.locator("#item-name")).to_have_text("Echo Dot")
+    expect(page.locator("#item-rows tr")).to_have_count(2)
+    expect(page.locator("#item-summary")).to_contain_text("12 in 2 stores · 1 out of stock")
+
+
+def test_thresholds_are_edited_on_the_page_and_act_at_once(page: Page, tmp_path: Path) -> None:
+    upload(page, tmp_path, "b.csv", csv_bytes(("Berlin", "Echo Dot", 3), ("Berlin", "Tap", 40)))
+    expect(page.locator("#upload-status")).to_contain_text("loaded")
+    page.click("a[data-nav=thresholds]")
+    page.fill("#t-store", "Berlin")
+    page.fill("#t-item", "*")
+    page.fill("#t-minimum", "5")
+    page.click("#threshold-form button")
+    expect(page.locator("#threshold-status")).to_contain_text("1 alert raised, 0 resolved")
+    expect(page.locator("#threshold-rows tr")).to_have_count(1)
+    path = tmp_path / "minimums.csv"
+    path.write_bytes(b"store,item,minimum,cover_days\nBerlin,Tap,50,7\n")
+    page.set_input_files("#t-file", str(path))
+    page.click("#threshold-import button")
+    expect(page.locator("#threshold-status")).to_contain_text("Imported minimums.csv")
+    expect(page.locator("#threshold-rows tr")).to_have_count(2)
+    page.locator("#threshold-rows tr", has_text="Tap").get_by_role("button").click()
+    expect(page.locator("#threshold-status")).to_contain_text("1 resolved")
+    page.click("a[data-nav=overview]")
+    expect(page.locator("#alerts")).to_contain_text("Berlin is low on Echo Dot: 3 left (minimum 5)")
+
+
+def test_a_held_snapshot_is_applied_from_its_report(page: Page, tmp_path: Path) -> None:
+    full = csv_bytes(("Lima", "A", 1), ("Lima", "B", 2), ("Lima", "C", 3))
+    upload(page, tmp_path, "full.csv", full)
+    expect(page.locator("#upload-status")).to_contain_text("loaded")
+    page.check("#snapshot-input")
+    upload(page, tmp_path, "short.csv", csv_bytes(("Lima", "A", 1), ("Lima", "x", "bad")))
+    status = page.locator("#upload-status")
+    expect(status).to_contain_text("needs confirmation: held")
+    expect(status).to_contain_text("2 of 3 items of Lima")
+    report = page.locator("tr.report").first  # the newest upload's, at the top
+    expect(report).to_contain_text("would set 2 left-out items to 0: Lima / B, Lima / C")
+    expect(report).to_contain_text('line 3: count "bad" is not a whole number — item x')
+    report.get_by_role("button", name="Apply it").click()
+    expect(page.locator("tr.report").first).to_contain_text("Snapshot: set 2 left-out items")
+    expect(page.locator(".store-card", has_text="Lima")).to_contain_text("2 out of stock")

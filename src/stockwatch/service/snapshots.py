@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stockwatch.core.loading import ChunkOutcome, InventoryWriter
+from stockwatch.core.loading import ChunkOutcome, InventoryWriter, ReadSummary
 from stockwatch.core.reader import FileRejected, InventoryFile, Readable
 from stockwatch.core.report import UploadReport
 from stockwatch.core.snapshot import (
@@ -31,6 +31,7 @@ ZERO_CHUNK = 1000
 class SnapshotPlan:
     zero: dict[str, list[str]] = field(default_factory=dict)  # store -> items to set to 0
     holds: dict[str, tuple[int, int]] = field(default_factory=dict)  # store -> (zeroed, known)
+    read: ReadSummary | None = None  # the bad rows the first pass found (a held report lists them)
 
 
 def wanted(uow: UploadUnitOfWork, job: UploadJob) -> dict[str, bool] | None:
@@ -57,7 +58,7 @@ def plan(
             listing.add(chunk)
     except FileRejected:
         return SnapshotPlan()
-    result = SnapshotPlan()
+    result = SnapshotPlan(read=ReadSummary.of(reader))
     for store in snapshot_stores(listing, job.snapshot, defaults):
         known = list(uow.inventory.items_of(store))
         gone = missing(known, listing.items[store])
@@ -74,6 +75,10 @@ def held_report(job: UploadJob, snapshot: SnapshotPlan) -> UploadReport:
     report.message = hold_message(snapshot.holds)
     report.rows_zeroed = sum(len(items) for items in snapshot.zero.values())
     report.zeroed = _names(snapshot)
+    if snapshot.read is not None:
+        report.rows_rejected = snapshot.read.rows_rejected
+        report.errors = list(snapshot.read.errors)
+        report.warnings = list(snapshot.read.warnings)
     return report
 
 

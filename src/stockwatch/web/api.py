@@ -471,6 +471,17 @@ def build_router(backend: WebBackend) -> APIRouter:
     def list_thresholds() -> list[ThresholdRow]:
         return backend.model().thresholds()
 
+    @api.post("/thresholds", responses={413: _error("the body is over 1 MiB")})
+    def change_thresholds(entries: list[ThresholdIn]) -> dict[str, Any]:
+        """Set thresholds and say what that did at once: the alerts raised and resolved."""
+        try:
+            change = set_thresholds(
+                backend.model(), [(e.store, e.item, e.minimum, e.cover_days) for e in entries]
+            )
+        except ThresholdError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return change.to_json()
+
     @api.put(
         "/thresholds",
         response_model=list[ThresholdRow],

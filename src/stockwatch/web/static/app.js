@@ -98,18 +98,205 @@ function figure(value, label, kind = "") {
   return el("div", { class: `figure ${kind}` }, el("b", { text: value.toLocaleString() }), el("span", { text: label }));
 }
 
+const KIND = {
+  out_of_stock: ["out", "out"], low_stock: ["low", "low"], running_out: ["low", "running out"],
+  back_in_stock: ["", "back"],
+};
+
+function alertText(a) {
+  if (a.kind === "out_of_stock") return `${a.store} is out of stock of ${a.item}`;
+  if (a.kind === "low_stock") return `${a.store} is low on ${a.item}: ${a.count} left (minimum ${a.minimum})`;
+  if (a.kind === "running_out") {
+    const days = Math.max(1, Math.round(a.days_of_cover || 0));
+    return `${a.store} will run out of ${a.item} in about ${plural(days, "day")}`;
+  }
+  return `${a.store} is back in stock of ${a.item}: ${a.count}`;
+}
+
+const itemLink = (name, text) => el("a", { href: `#/item/${encodeURIComponent(name)}`, text: text || name });
+const storeLink = (name, text) => el("a", { href: `#/store/${encodeURIComponent(name)}`, text: text || name });
+
+function alertBadge(a) {
+  const [cls, word] = KIND[a.kind] || ["", a.kind];
+  return el("span", { class: `badge ${cls}`, text: word });
+}
+
 async function loadAlerts() {
   const alerts = await api("/api/alerts?open=true&limit=100");
   const list = $("alerts");
   list.replaceChildren();
   if (!alerts.length) list.append(el("li", { class: "muted", text: "Nothing needs attention." }));
   for (const a of alerts) {
-    const label = a.kind === "out_of_stock" ? `${a.store} is out of stock of ${a.item}`
-      : `${a.store} is low on ${a.item}: ${a.count} left (minimum ${a.minimum})`;
-    list.append(el("li", {},
-      el("span", { class: `badge ${a.kind === "out_of_stock" ? "out" : "low"}`, text: a.kind === "out_of_stock" ? "out" : "low" }),
-      el("span", { text: label }), el("small", { class: "muted", text: when(a.raised_at) })));
+    const extra = el("small", { class: "muted", text: when(a.raised_at) });
+    const line = el("span", { class: "grow" }, storeLink(a.store, alertText(a)));
+    if (a.muted_until) line.append(el("span", { class: "tag", text: "muted" }));
+    if (a.acknowledged_by) line.append(el("span", { class: "tag", text: `ack ${a.acknowledged_by}` }));
+    list.append(el("li", {}, alertBadge(a), line, extra));
   }
+}
+
+// --- where is it? ----------------------------------------------------------------------
+
+let findTimer = null;
+function scheduleFind() {
+  clearTimeout(findTimer);
+  findTimer = setTimeout(() => find().catch(console.warn), 200);
+}
+
+async function find() {
+  const needle = $("find").value.trim();
+  const list = $("find-results");
+  list.replaceChildren();
+  if (!needle) return;
+  const page = await api(`/api/stock?${new URLSearchParams({ q: needle, limit: "200" })}`);
+  const byItem = new Map();
+  for (const r of page.rows) {
+    if (!r.item.toLowerCase().includes(needle.toLowerCase())) continue;
+    if (!byItem.has(r.item)) byItem.set(r.item, []);
+    byItem.get(r.item).push(r);
+  }
+  if (!byItem.size) list.append(el("li", { class: "muted", text: `No item matches “${needle}”.` }));
+  for (const [item, rows] of [...byItem].slice(0, 20)) {
+    const inStock = rows.filter((r) => r.count > 0);
+    const where = inStock.length
+      ? `in stock in ${inStock.map((r) => `${r.store} (${r.count.toLocaleString()})`).join(", ")}`
+      : "out of stock everywhere";
+    list.append(el("li", {}, itemLink(item), el("span", { class: "muted", text: ` — ${where}` })));
+  }
+}
+
+// --- item page -------------------------------------------------------------------------
+
+const coverText = (r) => (r.days_of_cover === null || r.days_of_cover === undefined ? "—" : `${r.days_of_cover.toLocaleString()} d`);
+
+async function loadItem(item) {
+  $("item-name").textContent = item;
+  const rows = await api(`/api/item?${new URLSearchParams({ name: item })}`);
+  const body = $("item-rows");
+  body.replaceChildren();
+  const out = rows.filter((r) => r.status === "out_of_stock").length;
+  const total = rows.reduce((n, r) => n + r.count, 0);
+  $("item-summary").textContent = rows.length
+    ? `${total.toLocaleString()} in ${plural(rows.length, "store")} · ${out} out of stock`
+    : "No store has this item.";
+  for (const r of rows) {
+    body.append(el("tr", { class: r.status },
+      el("td", {}, storeLink(r.store)), el("td", { class: "num", text: r.count.toLocaleString() }),
+      el("td", { text: r.status.replace(/_/g, " ") }), el("td", { class: "num", text: coverText(r) }),
+      el("td", { text: r.runs_out_on || "—" })));
+  }
+}
+
+// --- alerts page -----------------------------------------------------------------------
+
+async function loadAlertsPage() {
+  const stores = await api("/api/stores");
+  const select = $("alert-store");
+  const chosen = select.value;
+  select.replaceChildren(el("option", { value: "", text: "All stores" }),
+    ...stores.map((s) => el("option", { value: s.store, text: s.store })));
+  select.value = chosen;
+  const query = new URLSearchParams({ state: $("alert-state").value, limit: "500" });
+  if (select.value) query.set("store", select.value);
+  if ($("alert-kind").value) query.set("kind", $("alert-kind").value);
+  const alerts = await api(`/api/alerts?${query}`);
+  const groups = $("alert-groups");
+  groups.replaceChildren();
+  if (!alerts.length) groups.append(el("p", { class: "panel muted", text: "No alerts match." }));
+  const byStore = new Map();
+  for (const a of alerts) {
+    if (!byStore.has(a.store)) byStore.set(a.store, []);
+    byStore.get(a.store).push(a);
+  }
+  for (const [store, found] of [...byStore].sort((x, y) => (x[0] > y[0] ? 1 : -1))) {
+    const list = el("ul", { class: "alert-list full" });
+    for (const a of found) list.append(alertItem(a));
+    groups.append(el("section", { class: "panel", "data-store": store },
+      el("h2", {}, storeLink(store), el("span", { class: "muted", text: ` · ${plural(found.length, "alert")}` })), list));
+  }
+}
+
+function alertItem(a) {
+  const state = [a.resolved_at ? `resolved ${when(a.resolved_at)}` : "open"];
+  if (a.acknowledged_by) state.push(`acknowledged by ${a.acknowledged_by}${a.ack_note ? `: ${a.ack_note}` : ""}`);
+  if (a.muted_until) state.push(`muted until ${when(a.muted_until)}`);
+  const body = el("div", { class: "grow" },
+    el("div", {}, itemLink(a.item, alertText(a))),
+    el("small", { class: "muted", text: `raised ${when(a.raised_at)} · ${state.join(" · ")}` }));
+  const actions = el("div", { class: "actions" });
+  if (!a.resolved_at && !a.acknowledged_by) {
+    const note = el("input", { type: "text", placeholder: "note (optional)", maxlength: "1000", class: "note" });
+    actions.append(note, el("button", { type: "button", class: "small", text: "Acknowledge",
+      onclick: () => act(`/api/alerts/${encodeURIComponent(a.id)}/ack`, { method: "POST",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ note: note.value }) }) }));
+  }
+  if (a.muted_until) {
+    actions.append(el("button", { type: "button", class: "small quiet", text: "Unmute",
+      onclick: () => act(`/api/mutes?${new URLSearchParams({ store: a.store, item: a.item })}`, { method: "DELETE" })
+        .catch(() => act(`/api/mutes?${new URLSearchParams({ store: a.store, item: "*" })}`, { method: "DELETE" })) }));
+  } else if (!a.resolved_at) {
+    actions.append(el("button", { type: "button", class: "small quiet", text: "Mute 7 days",
+      onclick: () => {
+        const until = new Date(Date.now() + 7 * 86400000).toISOString();
+        return act("/api/mutes", { method: "PUT", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify([{ store: a.store, item: a.item, until }]) });
+      } }));
+  }
+  return el("li", { "data-alert": a.id }, alertBadge(a), body, actions);
+}
+
+async function act(path, options) {
+  await api(path, options);
+  await loadAlertsPage();
+}
+
+// --- thresholds page -------------------------------------------------------------------
+
+async function loadThresholds() {
+  const rows = await api("/api/thresholds");
+  const body = $("threshold-rows");
+  body.replaceChildren();
+  if (!rows.length) body.append(el("tr", {}, el("td", { colspan: "5", class: "muted", text: "No thresholds yet." })));
+  for (const t of rows) {
+    body.append(el("tr", { "data-threshold": `${t.store}/${t.item}` },
+      el("td", { text: t.store }), el("td", { text: t.item }),
+      el("td", { class: "num", text: t.minimum.toLocaleString() }),
+      el("td", { class: "num", text: t.cover_days ? t.cover_days.toLocaleString() : "—" }),
+      el("td", {}, el("button", { type: "button", class: "small quiet", text: "Remove",
+        onclick: () => thresholdChange(api(`/api/thresholds?${new URLSearchParams({ store: t.store, item: t.item })}`,
+          { method: "DELETE" }), `Removed ${t.store} / ${t.item}`) }))));
+  }
+}
+
+async function thresholdChange(request, done) {
+  try {
+    const result = await request;
+    const raised = result && result.raised ? result.raised.length : null;
+    const resolved = result && result.resolved ? result.resolved.length : null;
+    const effect = raised === null ? "" : ` · ${plural(raised, "alert")} raised, ${resolved} resolved`;
+    $("threshold-status").textContent = `${done}${effect}.`;
+  } catch (err) {
+    $("threshold-status").textContent = `Not changed: ${err.message}`;
+  }
+  await loadThresholds();
+}
+
+function setUpThresholds() {
+  $("threshold-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const cover = $("t-cover").value;
+    const entry = { store: $("t-store").value.trim(), item: $("t-item").value.trim(),
+      minimum: Number($("t-minimum").value), cover_days: cover === "" ? null : Number(cover) };
+    thresholdChange(api("/api/thresholds", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify([entry]) }), `Set ${entry.store} / ${entry.item} to ${entry.minimum}`);
+  });
+  $("threshold-import").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const file = $("t-file").files[0];
+    if (!file) return;
+    thresholdChange(api("/api/thresholds.csv", { method: "PUT", headers: { "Content-Type": "text/csv" },
+      body: await file.text() }), `Imported ${file.name}`);
+  });
 }
 
 async function loadUploads() {
@@ -178,16 +365,39 @@ function costDetail(c) {
   return `Cost: ${parts.join(" · ")}`;
 }
 
+const errorText = (e) => `line ${e.line}: ${e.message}${e.item ? ` — item ${e.item}` : ""}`;
+
+async function decide(id, what) {
+  try {
+    await api(`/api/uploads/${encodeURIComponent(id)}/${what}`, { method: "POST" });
+  } catch (err) {
+    $("upload-status").textContent = `Upload ${id}: ${err.message}`;
+  }
+  await loadUploads();
+}
+
 function reportRow(u) {
   const cell = el("td", { colspan: "7" });
   const parts = [`${plural(u.rows_loaded, "row")} loaded`, `${u.rows_unchanged.toLocaleString()} unchanged`];
   if (u.rows_superseded) parts.push(`${u.rows_superseded.toLocaleString()} superseded by newer uploads`);
   parts.push(`${u.rows_rejected.toLocaleString()} rejected`, plural(u.alerts_total, "alert"));
   cell.append(el("div", { text: parts.join(" · ") }));
-  if (u.message) cell.append(el("p", { class: "status rejected", text: u.message }));
+  if (u.message) cell.append(el("p", { class: `status ${u.status}`, text: u.message }));
+  if (u.status === "needs_confirmation") {
+    cell.append(el("div", { class: "actions" },
+      el("button", { type: "button", class: "small", text: "Apply it", "data-confirm": u.id,
+        onclick: (e) => { e.stopPropagation(); decide(u.id, "confirm"); } }),
+      el("button", { type: "button", class: "small quiet", text: "Discard it", "data-discard": u.id,
+        onclick: (e) => { e.stopPropagation(); decide(u.id, "discard"); } })));
+  }
+  if (u.rows_zeroed) {
+    const verb = u.status === "needs_confirmation" ? "would set" : "set";
+    const more = u.rows_zeroed > u.zeroed.length ? ` and ${u.rows_zeroed - u.zeroed.length} more` : "";
+    cell.append(el("p", { text: `Snapshot: ${verb} ${plural(u.rows_zeroed, "left-out item")} to 0: ${u.zeroed.slice(0, 20).join(", ")}${more}` }));
+  }
   if (u.errors.length) {
     const list = el("ul");
-    for (const e of u.errors) list.append(el("li", { text: `line ${e.line}: ${e.message}` }));
+    for (const e of u.errors) list.append(el("li", { text: errorText(e) }));
     cell.append(list);
   }
   for (const w of u.warnings) cell.append(el("p", { class: "muted", text: w }));
@@ -247,13 +457,20 @@ function drawStockTable() {
   const rows = state.rows
     .filter((r) => !needle || r.item.toLowerCase().includes(needle))
     .filter((r) => !problems || r.status !== "ok")
-    .sort((a, b) => (a[key] > b[key] ? 1 : a[key] < b[key] ? -1 : 0) * direction);
+    .sort((a, b) => {
+      const x = a[key], y = b[key];
+      if (x === null || x === undefined) return y === null || y === undefined ? 0 : 1; // unknown last
+      if (y === null || y === undefined) return -1;
+      return (x > y ? 1 : x < y ? -1 : 0) * direction;
+    });
   const body = $("stock-rows");
   body.replaceChildren();
   for (const r of rows) {
     body.append(el("tr", { class: `${r.status} clickable`, "data-item": r.item, onclick: () => loadHistory(r.item) },
       el("td", { text: r.item }), el("td", { class: "num", text: r.count.toLocaleString() }),
-      el("td", { text: r.status.replace(/_/g, " ") }), el("td", { text: when(r.updated_at) })));
+      el("td", { text: r.status.replace(/_/g, " ") }),
+      el("td", { class: "num", title: r.runs_out_on ? `runs out about ${r.runs_out_on}` : "not enough history", text: coverText(r) }),
+      el("td", { class: "wide-only", text: when(r.updated_at) })));
   }
   document.querySelectorAll("th[data-sort]").forEach((th) => {
     th.classList.toggle("asc", th.dataset.sort === key && direction === 1);
@@ -266,10 +483,18 @@ async function loadHistory(item) {
   $("history-panel").hidden = false;
   $("history-title").textContent = `${item}: count over time`;
   if (!window.Plotly) return;
+  // Counts are placed at the time they were taken (as-of), on a date axis; one point gets
+  // a day either side, or Plotly would spread a single moment over milliseconds.
+  const x = points.map((p) => p.as_of || p.changed_at);
+  const xaxis = { type: "date", tickformat: "%b %d", automargin: true };
+  if (x.length === 1) {
+    const t = new Date(x[0]).getTime();
+    xaxis.range = [new Date(t - 86400000).toISOString(), new Date(t + 86400000).toISOString()];
+  }
   Plotly.react($("history-chart"), [{
-    type: "scatter", mode: "lines+markers", line: { shape: "hv" },
-    x: points.map((p) => p.changed_at), y: points.map((p) => p.count),
-  }], { margin: { t: 10, r: 10, b: 40, l: 50 }, yaxis: { rangemode: "tozero" } },
+    type: "scatter", mode: points.length > 1 ? "lines+markers" : "markers", line: { shape: "hv" },
+    x, y: points.map((p) => p.count), hovertemplate: "%{x|%b %d %H:%M}: %{y}<extra></extra>",
+  }], { margin: { t: 10, r: 10, b: 40, l: 50 }, yaxis: { rangemode: "tozero" }, xaxis },
   { displayModeBar: false, responsive: true });
 }
 
@@ -288,10 +513,13 @@ function setUpFileInput() {
     if (!input.files.length) return;
     const data = new FormData();
     data.append("file", input.files[0]);
+    const options = new URLSearchParams();
+    if ($("snapshot-input").checked) options.set("snapshot", "true");
+    if ($("as-of-input").value) options.set("as_of", $("as-of-input").value);
     button.disabled = true;
     $("upload-status").textContent = `Uploading ${input.files[0].name}…`;
     try {
-      const queued = await api("/api/uploads", { method: "POST", body: data });
+      const queued = await api(`/api/uploads?${options}`, { method: "POST", body: data });
       $("upload-status").textContent = `Upload ${queued.id} received; processing…`;
       state.openReports.add(queued.id);
       state.waitingFor = queued.id;
@@ -307,8 +535,18 @@ function setUpFileInput() {
 
 function showFinished(upload) {
   if (upload.id !== state.waitingFor || ["queued", "processing"].includes(upload.status)) return;
-  $("upload-status").textContent = `Upload ${upload.id}: ${upload.status.replace(/_/g, " ")}, ` +
-    `${plural(upload.rows_loaded, "row")} loaded, ${upload.rows_rejected} rejected.`;
+  let text = `Upload ${upload.id}: ${upload.status.replace(/_/g, " ")}`;
+  if (upload.status === "rejected" || upload.status === "needs_confirmation") {
+    text += `: ${upload.message || "every row was rejected"}`;
+  } else {
+    text += `, ${plural(upload.rows_loaded, "row")} loaded, ${upload.rows_rejected} rejected`;
+    if (upload.rows_zeroed) text += `, ${upload.rows_zeroed} left-out items set to 0`;
+  }
+  if (upload.errors && upload.errors.length) {
+    text += ` — ${upload.errors.slice(0, 3).map(errorText).join("; ")}`;
+    if (upload.rows_rejected > 3) text += " …";
+  }
+  $("upload-status").textContent = `${text}.`;
   state.waitingFor = null;
 }
 
@@ -330,7 +568,11 @@ async function flush() {
   try {
     if (work.includes("uploads")) await loadUploads();
     if (work.includes("stock")) { await loadStores(); if (state.store) await loadStore(state.store); }
-    if (work.includes("alerts")) await loadAlerts();
+    if (work.includes("alerts")) {
+      await loadAlerts();
+      if (state.view === "alerts") await loadAlertsPage();
+      if (state.view === "thresholds") await loadThresholds();
+    }
   } catch (err) { console.warn(err); }
 }
 
@@ -368,17 +610,29 @@ async function pollOnce() {
 
 // --- routing --------------------------------------------------------------------------
 
+const VIEWS = ["overview", "store", "item", "alerts", "thresholds"];
+
 function route() {
-  const match = location.hash.match(/^#\/store\/(.+)$/);
-  $("overview-view").hidden = Boolean(match);
-  $("store-view").hidden = !match;
+  const hash = location.hash;
+  const store = hash.match(/^#\/store\/(.+)$/), item = hash.match(/^#\/item\/(.+)$/);
+  const view = store ? "store" : item ? "item" : hash === "#/alerts" ? "alerts"
+    : hash === "#/thresholds" ? "thresholds" : "overview";
+  state.view = view;
+  for (const name of VIEWS) $(`${name}-view`).hidden = name !== view;
+  document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("current", a.dataset.nav === view));
   $("history-panel").hidden = true;
-  if (match) loadStore(decodeURIComponent(match[1])).catch(console.warn);
-  else { state.store = null; Promise.all([loadStores(), loadAlerts(), loadUploads()]).catch(console.warn); }
+  if (view !== "store") state.store = null;
+  const work = { store: () => loadStore(decodeURIComponent(store[1])),
+    item: () => loadItem(decodeURIComponent(item[1])), alerts: loadAlertsPage, thresholds: loadThresholds,
+    overview: () => Promise.all([loadStores(), loadAlerts(), loadUploads()]) }[view];
+  work().catch(console.warn);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   setUpFileInput();
+  setUpThresholds();
+  $("find").addEventListener("input", scheduleFind);
+  for (const id of ["alert-store", "alert-kind", "alert-state"]) $(id).addEventListener("change", () => loadAlertsPage().catch(console.warn));
   $("item-search").addEventListener("input", drawStockTable);
   $("only-problems").addEventListener("change", drawStockTable);
   $("download-csv").addEventListener("click", () => downloadCsv().catch(console.warn));
