@@ -189,7 +189,12 @@ async function loadItem(item) {
 
 // --- alerts page -----------------------------------------------------------------------
 
-async function loadAlertsPage() {
+async function loadAlertsPage(forced = false) {
+  // Only the latest request draws (filters change quickly), and live updates wait while a
+  // note is being typed: drawing again would drop it.
+  const generation = (state.alertsGeneration = (state.alertsGeneration || 0) + 1);
+  const typing = () => [...document.querySelectorAll("#alert-groups .note")].some((i) => i.value);
+  if (!forced && typing()) return;
   const stores = await api("/api/stores");
   const select = $("alert-store");
   const chosen = select.value;
@@ -200,6 +205,7 @@ async function loadAlertsPage() {
   if (select.value) query.set("store", select.value);
   if ($("alert-kind").value) query.set("kind", $("alert-kind").value);
   const alerts = await api(`/api/alerts?${query}`);
+  if (generation !== state.alertsGeneration || (!forced && typing())) return;
   const groups = $("alert-groups");
   groups.replaceChildren();
   if (!alerts.length) groups.append(el("p", { class: "panel muted", text: "No alerts match." }));
@@ -247,7 +253,7 @@ function alertItem(a) {
 
 async function act(path, options) {
   await api(path, options);
-  await loadAlertsPage();
+  await loadAlertsPage(true);
 }
 
 // --- thresholds page -------------------------------------------------------------------
@@ -632,7 +638,7 @@ document.addEventListener("DOMContentLoaded", () => {
   setUpFileInput();
   setUpThresholds();
   $("find").addEventListener("input", scheduleFind);
-  for (const id of ["alert-store", "alert-kind", "alert-state"]) $(id).addEventListener("change", () => loadAlertsPage().catch(console.warn));
+  for (const id of ["alert-store", "alert-kind", "alert-state"]) $(id).addEventListener("change", () => loadAlertsPage(true).catch(console.warn));
   $("item-search").addEventListener("input", drawStockTable);
   $("only-problems").addEventListener("change", drawStockTable);
   $("download-csv").addEventListener("click", () => downloadCsv().catch(console.warn));
