@@ -115,7 +115,12 @@ def test_multipart_upload_and_bad_rows(client: httpx.Client) -> None:
     report = wait_report(client, response.json()["id"])
     assert report["status"] == "loaded_with_errors"
     assert report["errors"] == [
-        {"line": 3, "field": "count", "message": 'count "twelve" is not a whole number'}
+        {
+            "line": 3,
+            "field": "count",
+            "message": 'count "twelve" is not a whole number',
+            "item": "Echo Look",
+        }
     ]
 
 

@@ -113,7 +113,12 @@ def test_bad_rows_are_reported_and_good_rows_load(aws: Aws) -> None:
     (report,) = load_inventory(s3_event(aws), FakeLambdaContext())["reports"]
     assert report["status"] == "loaded_with_errors"
     assert report["errors"] == [
-        {"line": 3, "field": "count", "message": 'count "twelve" is not a whole number'}
+        {
+            "line": 3,
+            "field": "count",
+            "message": 'count "twelve" is not a whole number',
+            "item": "Echo Show",
+        }
     ]
     assert stock(aws) == {("Pusan", "Echo Dot"): 3}
 

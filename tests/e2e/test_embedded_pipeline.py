@@ -78,7 +78,12 @@ def test_a_mixed_file_loads_its_good_rows(app: EmbeddedStockwatch) -> None:
     assert report.status == "loaded_with_errors"
     assert (report.rows_loaded, report.rows_rejected) == (2, 1)
     assert [e.to_json() for e in report.errors] == [
-        {"line": 3, "field": "count", "message": 'count "twelve" is not a whole number'}
+        {
+            "line": 3,
+            "field": "count",
+            "message": 'count "twelve" is not a whole number',
+            "item": "Echo Show",
+        }
     ]
     assert report.alerts == [
         {

@@ -6,9 +6,9 @@ import getpass
 
 import click
 
-from stockwatch.cli.context import Context, json_option, pass_context
-from stockwatch.cli.output import console, print_json, print_table
-from stockwatch.core.rows import AlertRow, to_json
+from stockwatch.cli.context import Context, pass_context
+from stockwatch.cli.output import console, emit, formats, print_table, short_time
+from stockwatch.core.rows import AlertRow
 from stockwatch.service import reads
 
 KINDS = ("out_of_stock", "low_stock", "running_out", "back_in_stock")
@@ -20,7 +20,7 @@ KINDS = ("out_of_stock", "low_stock", "running_out", "back_in_stock")
 @click.option("--store", help="Only this store's alerts.")
 @click.option("--kind", type=click.Choice(KINDS), help="Only alerts of this kind.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many, newest first.")
-@json_option
+@formats
 @pass_context
 def alerts(
     state: Context,
@@ -29,20 +29,28 @@ def alerts(
     store: str | None,
     kind: str | None,
     limit: int | None,
-    as_json: bool,
+    fmt: str,
 ) -> None:
     """Alerts, newest first, grouped by store; `alerts ack ID` says someone is on it.
 
+    \b
     Example: stockwatch alerts --open --store Berlin
+             stockwatch alerts ack 12 --note "20 ordered"
     """
     context = click.get_current_context()
     if context.invoked_subcommand is not None:
         return
     if open_only and resolved_only:
         raise click.UsageError("--open and --resolved exclude each other")
-    rows = reads.list_alerts(state.runtime.model(), open_only, limit, store, kind, resolved_only)
-    if as_json:
-        print_json(to_json(rows))
+    model = state.runtime.model()
+    if store is not None:
+        try:
+            reads.known_store(model, store)
+        except reads.UnknownName as exc:
+            raise click.ClickException(str(exc)) from None
+    rows = reads.list_alerts(model, open_only, limit, store, kind, resolved_only)
+    if fmt != "table":
+        emit(rows, fmt, (), lambda a: (), "")
         return
     if not rows:
         click.echo("No alerts.")
@@ -55,7 +63,7 @@ def alerts(
         out.print(f"[bold]{name}[/]")
         print_table(
             ("id", "kind", "item", "count", "raised", "state"),
-            [(a.id, a.kind, a.item, a.count, a.raised_at, _state(a)) for a in found],
+            [(a.id, a.kind, a.item, a.count, short_time(a.raised_at), _state(a)) for a in found],
             "",
         )
 
@@ -65,7 +73,7 @@ def _state(alert: AlertRow) -> str:
     if alert.acknowledged_by:
         parts.append(f"ack by {alert.acknowledged_by}")
     if alert.muted_until:
-        parts.append(f"muted until {alert.muted_until[:16]}")
+        parts.append(f"muted until {short_time(alert.muted_until)}")
     return ", ".join(parts)
 
 
@@ -77,6 +85,7 @@ def _state(alert: AlertRow) -> str:
 def ack(state: Context, alert_id: str, note: str | None, by: str) -> None:
     """Record that someone is dealing with alert ALERT_ID; it stays open until resolved.
 
+    \b
     Example: stockwatch alerts ack 12 --note "20 ordered, due Friday"
     """
     try:
@@ -103,6 +112,7 @@ def mute(state: Context, store: str, item: str, until: str, note: str | None, by
 
     Its alerts are still raised, recorded and shown (marked muted); no digest mentions it.
 
+    \b
     Example: stockwatch mute Berlin "Echo Dot" --until 2026-12-09 --note restocking
     """
     try:
@@ -119,6 +129,7 @@ def mute(state: Context, store: str, item: str, until: str, note: str | None, by
 def unmute(state: Context, store: str, item: str) -> None:
     """Notify about ITEM of STORE again.
 
+    \b
     Example: stockwatch unmute Berlin "Echo Dot"
     """
     try:
@@ -129,20 +140,19 @@ def unmute(state: Context, store: str, item: str) -> None:
 
 
 @click.command()
-@json_option
+@formats
 @pass_context
-def mutes(state: Context, as_json: bool) -> None:
+def mutes(state: Context, fmt: str) -> None:
     """Items left out of notifications, and until when.
 
-    Example: stockwatch mutes
+    \b
+    Example: stockwatch mutes --json
     """
-    rows = state.runtime.model().mutes()
-    if as_json:
-        print_json(to_json(rows))
-        return
-    print_table(
+    emit(
+        state.runtime.model().mutes(),
+        fmt,
         ("store", "item", "until", "by", "note"),
-        [(m.store, m.item, m.until, m.muted_by, m.note or "") for m in rows],
+        lambda m: (m.store, m.item, short_time(m.until), m.muted_by, m.note or ""),
         "Nothing is muted.",
     )
 

@@ -59,7 +59,12 @@ def ingest(
 ) -> None:
     """Keep each FILE as an upload and load it now; print a report per file.
 
-    Exit status: 0 when everything loaded, 1 when any row or file was rejected.
+    Exit status: 0 when everything loaded, 1 when any row or file was rejected (or a
+    snapshot is held for confirmation).
+
+    \b
+    Example: stockwatch ingest inventory-berlin.csv
+             stockwatch ingest --as-of 2026-11-20 --snapshot last-week/berlin.csv
     """
     reports = []
     for path in files:
@@ -79,6 +84,9 @@ def validate(state: Context, files: tuple[Path, ...], strict: bool, as_json: boo
 
     With --backend aws the file is checked on a throwaway local database: its rows and
     errors as they would load, but not what the table on AWS holds already.
+
+    \b
+    Example: stockwatch validate --strict inventory-berlin.csv
     """
     reports = []
     for path in files:
@@ -91,7 +99,11 @@ def validate(state: Context, files: tuple[Path, ...], strict: bool, as_json: boo
 @json_option
 @pass_context
 def process(state: Context, as_json: bool) -> None:
-    """Finish all pending work (interrupted uploads, undelivered notifications) and exit."""
+    """Finish all pending work (interrupted uploads, undelivered notifications) and exit.
+
+    \b
+    Example: stockwatch process
+    """
     reports = state.runtime.process_pending()
     result = state.runtime.deliver(due_only=False)
     sent, failed, pending = (result.sent, result.failed, result.pending) if result else (0, 0, 0)
@@ -119,7 +131,11 @@ def process(state: Context, as_json: bool) -> None:
 @json_option
 @pass_context
 def demo_command(state: Context, as_json: bool = False) -> None:
-    """Load the bundled sample files of six stores (safe to run again: nothing changes)."""
+    """Load the bundled sample files of six stores (safe to run again: nothing changes).
+
+    \b
+    Example: stockwatch --data-dir ./demo demo
+    """
     folder = resources.files("stockwatch") / "demo_data"
     reports = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
@@ -159,7 +175,11 @@ def upload(
     snapshot: bool | None,
     as_json: bool,
 ) -> None:
-    """Send each FILE to a running server, wait for its report and print it."""
+    """Send each FILE to a running server, wait for its report and print it.
+
+    \b
+    Example: stockwatch upload inventory-berlin.csv --server http://shop.example:8000
+    """
     import httpx
 
     from stockwatch.cli.remote import RemoteError, upload_file
@@ -187,7 +207,13 @@ def upload(
     help="The failure queue's URL [default: STOCKWATCH_LOAD_FAILURES_QUEUE_URL].",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be replayed; load nothing.")
-@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--limit",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="At most this many messages from the queue.",
+)
 @json_option
 @pass_context
 def replay(state: Context, queue_url: str | None, dry_run: bool, limit: int, as_json: bool) -> None:
@@ -195,6 +221,9 @@ def replay(state: Context, queue_url: str | None, dry_run: bool, limit: int, as_
 
     Safe to run again: an upload that has finished meanwhile changes nothing. Exit status
     1 when any upload still fails (its message stays on the queue).
+
+    \b
+    Example: stockwatch --backend aws replay --dry-run
     """
     results = state.runtime.replay(queue_url, dry_run, limit)
     if as_json:

@@ -49,7 +49,12 @@ def default_data_dir() -> Path:
 )
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path, backend: str) -> None:
-    """Inventory files in; stock levels and out-of-stock alerts out."""
+    """Inventory files in; stock levels and out-of-stock alerts out.
+
+    \b
+    Example: stockwatch --data-dir ./data ingest inventory-berlin.csv
+             stockwatch --data-dir ./data stock --store Berlin
+    """
     state = Context(data_dir, backend)
     ctx.obj = state
     ctx.call_on_close(state.close)
@@ -57,7 +62,13 @@ def cli(ctx: click.Context, data_dir: Path, backend: str) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="The TCP port to listen on (0: any free one).",
+)
 @click.option(
     "--inbox",
     type=click.Path(file_okay=False, path_type=Path),
@@ -66,7 +77,12 @@ def cli(ctx: click.Context, data_dir: Path, backend: str) -> None:
 @click.option("--demo", is_flag=True, help="Load the sample data of six stores first.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, inbox: Path | None, demo: bool) -> None:
-    """Run the dashboard, the HTTP API, the workers and the inbox folder in one process."""
+    """Run the dashboard, the HTTP API, the workers and the inbox folder in one process.
+
+    \b
+    Example: stockwatch serve --demo
+             STOCKWATCH_TOKEN=... stockwatch serve --host 0.0.0.0
+    """
     from stockwatch.server.runner import TokenRequired
     from stockwatch.server.runner import serve as run_server
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import functools
+import io
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +23,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from stockwatch.core.export import spreadsheet_safe
 from stockwatch.core.report import UploadReport
+from stockwatch.core.rows import to_json
 
 PROGRESS_MIN_BYTES = 1024 * 1024
 
@@ -33,15 +38,95 @@ def console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+# Columns that must never be cut: numbers (right-aligned), statuses, times and ids. The
+# others (store, item, file names) fold onto more lines instead of ending in "…".
+WHOLE = {"id", "#", "status", "kind", "state", "when", "raised", "received", "updated", "until"}
+NUMBERS = {"count", "loaded", "rejected", "minimum", "cover", "cover days", "from", "to", "uploads"}
+
+
+def short_time(iso: str | None) -> str:
+    """``2026-12-02T01:46:51.212Z`` as ``2026-12-02 01:46``: a table has no room for more."""
+    if not iso:
+        return ""
+    return iso[:16].replace("T", " ")
+
+
 def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], empty: str) -> None:
     out = console()
     if not rows:
         out.print(empty)
         return
-    table = Table(*columns, show_edge=False, header_style="bold")
+    table = Table(show_edge=False, header_style="bold")
+    for name in columns:
+        if name in NUMBERS:
+            table.add_column(name, justify="right", no_wrap=True)
+        elif name in WHOLE:
+            table.add_column(name, no_wrap=True)
+        else:
+            table.add_column(name, overflow="fold")
     for row in rows:
         table.add_row(*(escape("" if v is None else str(v)) for v in row))
     out.print(table)
+
+
+def formats(f: Any) -> Any:
+    """--json, --csv and --nl for a reading command; they exclude each other.
+
+    The command gets ``fmt``: "table", "json", "csv" or "nl".
+    """
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, as_json: bool, as_csv: bool, as_nl: bool, **kwargs: Any) -> Any:
+        chosen = [n for n, on in (("--json", as_json), ("--csv", as_csv), ("--nl", as_nl)) if on]
+        if len(chosen) > 1:
+            raise click.UsageError(f"{' and '.join(chosen)} exclude each other; choose one")
+        fmt = chosen[0][2:] if chosen else "table"
+        return f(*args, fmt=fmt, **kwargs)
+
+    for option in (
+        click.option("--nl", "as_nl", is_flag=True, help="Print one JSON object per line."),
+        click.option(
+            "--csv",
+            "as_csv",
+            is_flag=True,
+            help="Print CSV for a spreadsheet (formulas neutralised).",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts."),
+    ):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def emit(
+    rows: Sequence[Any],
+    fmt: str,
+    columns: Sequence[str],
+    cells: Callable[[Any], Sequence[Any]],
+    empty: str,
+) -> None:
+    """Rows (``core.rows`` dataclasses) in the chosen format; a table shows ``columns``."""
+    if fmt == "json":
+        print_json(to_json(list(rows)))
+    elif fmt == "nl":
+        for row in rows:
+            click.echo(json.dumps(to_json(row), ensure_ascii=False))
+    elif fmt == "csv":
+        data = [to_json(row) for row in rows]
+        fields = list(data[0]) if data else [c.replace(" ", "_") for c in columns]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(fields)
+        for item in data:
+            writer.writerow([spreadsheet_safe(_cell(item.get(name))) for name in fields])
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        print_table(columns, [cells(row) for row in rows], empty)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else value
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

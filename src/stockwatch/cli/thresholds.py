@@ -6,32 +6,37 @@ from pathlib import Path
 
 import click
 
-from stockwatch.cli.context import Context, json_option, pass_context
+from stockwatch.cli.context import Context, pass_context
 from stockwatch.cli.loading import deliver_now
-from stockwatch.cli.output import NAMED_PER_KIND, alert_lines, plural, print_json, print_table
-from stockwatch.core.rows import to_json
+from stockwatch.cli.output import NAMED_PER_KIND, alert_lines, emit, formats, plural
 from stockwatch.service import thresholds as rules
 
 
 @click.group()
 def thresholds() -> None:
-    """Low-stock thresholds: a minimum per store and item (* matches all)."""
+    """Low-stock thresholds: a minimum per store and item (* matches all).
+
+    \b
+    Example: stockwatch thresholds set Berlin '*' 5 --cover-days 3
+    """
 
 
 @thresholds.command("list")
-@json_option
+@formats
 @pass_context
-def thresholds_list(state: Context, as_json: bool) -> None:
-    """Show the thresholds."""
-    rows = state.runtime.model().thresholds()
-    if as_json:
-        print_json(to_json(rows))
-    else:
-        print_table(
-            ("store", "item", "minimum", "cover days"),
-            [(r.store, r.item, r.minimum, r.cover_days or "") for r in rows],
-            "No thresholds set.",
-        )
+def thresholds_list(state: Context, fmt: str) -> None:
+    """Show the thresholds.
+
+    \b
+    Example: stockwatch thresholds list --csv > minimums.csv
+    """
+    emit(
+        state.runtime.model().thresholds(),
+        fmt,
+        ("store", "item", "minimum", "cover days"),
+        lambda r: (r.store, r.item, r.minimum, r.cover_days or ""),
+        "No thresholds set.",
+    )
 
 
 @thresholds.command("set")
@@ -52,6 +57,7 @@ def thresholds_set(
 
     The stock it covers is judged at once: items already below raise low_stock now.
 
+    \b
     Example: stockwatch thresholds set Berlin '*' 5 --cover-days 3
     """
     try:
@@ -68,7 +74,11 @@ def thresholds_set(
 @click.argument("item")
 @pass_context
 def thresholds_delete(state: Context, store: str, item: str) -> None:
-    """Remove the threshold of STORE and ITEM."""
+    """Remove the threshold of STORE and ITEM; the stock it covered is judged again.
+
+    \b
+    Example: stockwatch thresholds delete Berlin '*'
+    """
     try:
         change = rules.delete_threshold(state.runtime.model(), store, item)
     except rules.ThresholdError as exc:
@@ -81,7 +91,13 @@ def thresholds_delete(state: Context, store: str, item: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_context
 def thresholds_import(state: Context, file: Path) -> None:
-    """Set thresholds from a CSV file with the columns store, item, minimum."""
+    """Set thresholds from a CSV file: store, item, minimum and optionally cover_days.
+
+    All or nothing: a bad row imports nothing. The stock they cover is judged at once.
+
+    \b
+    Example: stockwatch thresholds import minimums.csv
+    """
     try:
         with open(file, "rb") as source:
             entries = rules.read_threshold_file(source, file.name, state.limits)

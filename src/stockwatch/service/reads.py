@@ -12,6 +12,7 @@ from typing import Protocol
 
 from stockwatch.core.clock import utc_now
 from stockwatch.core.model import RowError
+from stockwatch.core.names import unknown
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.report import UploadReport
 from stockwatch.core.rows import (
@@ -162,6 +163,23 @@ def list_alerts(
     resolved_only: bool = False,
 ) -> list[AlertRow]:
     return model.alerts(open_only, limit or ALL, store, kind, resolved_only)
+
+
+class UnknownName(LookupError):
+    """A store or item that is not known; the message suggests the closest names."""
+
+
+def known_store(model: ReadModel, store: str) -> None:
+    stores = [s.store for s in model.stores()]
+    if store not in stores:
+        raise UnknownName(unknown("store", store, stores))
+
+
+def known_item(model: ReadModel, store: str, item: str) -> None:
+    known_store(model, store)
+    items = [r.item for r in list_stock(model, store, limit=20_000)]
+    if item not in items:
+        raise UnknownName(unknown(f"item in {store}", item, items))
 
 
 class AlertError(ValueError):
