@@ -63,3 +63,14 @@ def test_alerts_filter_by_store_kind_and_state(backend: Backend) -> None:
         ("out_of_stock", "Echo Dot"),
         ("back_in_stock", "Echo Dot"),
     }
+
+
+def test_where_is_an_item_in_every_store(backend: Backend) -> None:
+    data = csv_bytes(("Berlin", "Echo Dot", 12), ("Pusan", "Echo Dot", 0), ("Pusan", "Tap", 3))
+    backend.process(backend.receive("a.csv", data))
+    rows = backend.model().item_everywhere("Echo Dot", 100)
+    assert [(r.store, r.count, r.status) for r in rows] == [
+        ("Berlin", 12, "ok"),
+        ("Pusan", 0, "out_of_stock"),
+    ]
+    assert backend.model().item_everywhere("Nothing", 100) == []

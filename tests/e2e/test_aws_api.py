@@ -292,3 +292,65 @@ def test_without_a_readable_token_the_api_answers_503_with_a_message(
     monkeypatch.setattr(handlers, "_unavailable", None)
     status, body, _ = call(gateway_event("GET", "/api/stores", token=TOKEN))
     assert status == 200
+
+
+def test_the_managers_endpoints_through_api_gateway(stack: Aws) -> None:
+    """Thresholds that act at once, alerts to work from, where-is-it and a held snapshot,
+    through the same app behind API Gateway on the AWS backend."""
+
+    def post_csv(name: str, *rows: tuple[str, str, int], **query: str) -> dict[str, Any]:
+        status, _, _ = call(
+            gateway_event(
+                "POST",
+                "/api/uploads",
+                {"filename": name, **query},
+                body=csv_bytes(*rows),
+                headers={"content-type": "text/csv"},
+            )
+        )
+        assert status == 202
+        return run_pipeline(stack)
+
+    full = [("Lima", "A", 1), ("Lima", "B", 4), ("Lima", "C", 9), ("Quito", "A", 0)]
+    post_csv("full.csv", *full)
+    status, change, _ = call(
+        gateway_event(
+            "POST",
+            "/api/thresholds",
+            body=json.dumps([{"store": "Lima", "item": "*", "minimum": 5}]).encode(),
+            headers={"content-type": "application/json"},
+        )
+    )
+    assert status == 200 and sorted(a["item"] for a in change["raised"]) == ["A", "B"]
+    _, found, _ = call(gateway_event("GET", "/api/item", {"name": "A"}))
+    assert [(r["store"], r["status"]) for r in found] == [
+        ("Lima", "low_stock"),
+        ("Quito", "out_of_stock"),
+    ]
+
+    _, quito, _ = call(gateway_event("GET", "/api/alerts", {"store": "Quito", "state": "open"}))
+    (alert,) = quito
+    status, _, _ = call(
+        gateway_event(
+            "POST",
+            f"/api/alerts/{alert['id']}/ack",
+            body=json.dumps({"by": "ana", "note": "ordered"}).encode(),
+            headers={"content-type": "application/json"},
+        )
+    )
+    assert status == 200
+    _, quito, _ = call(gateway_event("GET", "/api/alerts", {"store": "Quito"}))
+    assert quito[0]["acknowledged_by"] == "ana"
+
+    held = post_csv("short.csv", ("Lima", "A", 1), snapshot="true")
+    assert held["status"] == "needs_confirmation"
+    upload_id = held["upload_id"].replace("#", "~")
+    status, body, _ = call(gateway_event("POST", f"/api/uploads/{upload_id}/confirm"))
+    assert status == 202 and body["status"] == "processing"  # handed on to LoadInventory
+    status, body, _ = call(
+        gateway_event(
+            "POST",
+            "/api/uploads/2026-01-01T00:00:00.000Z~0000000000000000000000000000000000000000/confirm",
+        )
+    )
+    assert status == 404

@@ -286,3 +286,53 @@ def test_ingest_as_of_dates_the_counts_and_refuses_a_bad_time(tmp_path: Path) ->
         result = run("--data-dir", data, "ingest", "--as-of", bad, str(old))
         assert result.returncode == 2
         assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_reading_commands_take_one_format_and_suggest_names(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    path = tmp_path / "b.csv"
+    path.write_bytes(csv_bytes(("Berlin", "Echo Dot", 0), ("Berlin", "Echo Show", 4)))
+    run("--data-dir", data, "ingest", str(path))
+    for command in (["stock"], ["alerts"], ["uploads"], ["thresholds", "list"], ["mutes"]):
+        lines = run("--data-dir", data, *command, "--nl").stdout.splitlines()
+        assert all(json.loads(line) for line in lines), command
+        both = run("--data-dir", data, *command, "--json", "--nl")
+        assert both.returncode == 2 and "exclude each other" in both.stderr, command
+    csv_text = run("--data-dir", data, "stock", "--csv").stdout
+    assert csv_text.splitlines()[0].startswith("store,item,count,status")
+    wrong = run("--data-dir", data, "stock", "--store", "berlin")
+    assert wrong.returncode == 1
+    assert 'no store named "berlin"; did you mean "Berlin"?' in wrong.stderr
+    missing = run("--data-dir", data, "history", "Berlin", "Echo Shw")
+    assert missing.returncode == 1 and '"Echo Show"' in missing.stderr
+    table = run("--data-dir", data, "stock", env={"COLUMNS": "60"}).stdout
+    assert "out_of_stock" in table and "…" not in table  # a status is never cut
+
+
+def test_alerts_ack_mute_and_a_held_snapshot_from_the_cli(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    full = tmp_path / "full.csv"
+    full.write_bytes(
+        csv_bytes(("Pusan", "A", 0), ("Pusan", "B", 3), ("Pusan", "C", 5), ("Pusan", "D", 6))
+    )
+    run("--data-dir", data, "ingest", str(full))
+    (alert,) = run_json("--data-dir", data, "alerts", "--open", "--json")
+    ack = run("--data-dir", data, "alerts", "ack", str(alert["id"]), "--note", "ordered")
+    assert ack.returncode == 0, ack.stderr
+    (acked,) = run_json("--data-dir", data, "alerts", "--json")
+    assert acked["ack_note"] == "ordered"
+    mute = run("--data-dir", data, "mute", "Pusan", "*", "--until", "2999-01-01")
+    assert mute.returncode == 0 and "muted until 2999-01-01" in mute.stdout
+    setting = run("--data-dir", data, "thresholds", "set", "Pusan", "*", "4", "--cover-days", "3")
+    assert "raised low on stock (1): Pusan / B" in setting.stdout
+
+    short = tmp_path / "short.csv"
+    short.write_bytes(csv_bytes(("Pusan", "E", 1)))  # B, C and D left out: 3 of 4
+    held = run("--data-dir", data, "ingest", "--snapshot", str(short))
+    assert held.returncode == 1 and "needs confirmation" in held.stdout
+    assert "stockwatch confirm 2" in held.stdout
+    done = run("--data-dir", data, "confirm", "2")
+    assert done.returncode == 0, done.stderr
+    assert "snapshot: set 3 left-out items to 0: Pusan / B, Pusan / C, Pusan / D" in done.stdout
+    again = run("--data-dir", data, "discard", "2")
+    assert again.returncode == 2 and "not waiting for confirmation" in again.stderr

@@ -102,7 +102,8 @@ def ack(state: Context, alert_id: str, note: str | None, by: str) -> None:
     "--until",
     required=True,
     metavar="TIME",
-    help="Until when (ISO 8601, e.g. 2026-12-09T18:00Z; a date alone is midnight UTC).",
+    help="Until when: ISO 8601 (2026-12-09T18:00Z; a date alone is midnight UTC), or a"
+    " span from now such as 7d or 12h.",
 )
 @click.option("--note", help="Why (shown on the dashboard).")
 @click.option("--by", default=getpass.getuser, help="Who muted it [default: you].")
@@ -158,12 +159,20 @@ def mutes(state: Context, fmt: str) -> None:
 
 
 def _future(text: str) -> str:
-    """A time that may be ahead of the clock (unlike an as-of), in the one form."""
+    """A time that may be ahead of the clock (unlike an as-of), in the one form; ``7d`` or
+    ``12h`` mean that long from now."""
+    import re
     from datetime import UTC, datetime, timedelta
 
     from stockwatch.core.clock import BadTime, parse_time
 
+    now = datetime.now(UTC)
+    relative = re.fullmatch(r"(\d{1,4})([dh])", text.strip())
+    if relative:
+        amount, unit = int(relative[1]), relative[2]
+        moment = now + (timedelta(days=amount) if unit == "d" else timedelta(hours=amount))
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     try:
-        return parse_time(text, now=datetime.now(UTC) + timedelta(days=36500))
+        return parse_time(text, now=datetime(9000, 1, 1, tzinfo=UTC))
     except BadTime as exc:
         raise click.BadParameter(str(exc), param_hint="--until") from None
