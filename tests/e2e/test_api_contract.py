@@ -26,10 +26,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def test_router_errors_are_json_with_a_message(server: LiveServer) -> None:
     missing = httpx.get(server.url + "/api/nothing")
     assert missing.status_code == 404 and "nothing at /api/nothing" in missing.json()["message"]
-    wrong = httpx.delete(server.url + "/api/thresholds")
+    wrong = httpx.patch(server.url + "/api/thresholds")
     assert wrong.status_code == 405
-    assert wrong.headers["allow"] == "GET, PUT"
-    assert "use GET, PUT" in wrong.json()["message"]
+    assert wrong.headers["allow"] == "DELETE, GET, POST, PUT"
+    assert "use DELETE, GET, POST, PUT" in wrong.json()["message"]
     garbled = httpx.put(
         server.url + "/api/thresholds",
         content=b"{not json",

@@ -285,7 +285,9 @@ def test_the_store_page_downloads_safe_csv(page: Page, tmp_path: Path) -> None:
     assert "'=SUM(A1)" in text and "Lima,Kindle,4,ok" in text
 
 
-def test_the_alerts_page_groups_filters_acknowledges_and_mutes(page: Page, tmp_path: Path) -> None:
+def test_the_alerts_page_groups_filters_acknowledges_and_mutes(
+    page: Page, tmp_path: Path, server: LiveServer
+) -> None:
     data = csv_bytes(("Berlin", "Echo Plus", 0), ("Pusan", "Echo Dot", 0), ("Pusan", "Tap", 0))
     upload(page, tmp_path, "two.csv", data)
     expect(page.locator("#upload-status")).to_contain_text("loaded")
@@ -306,6 +308,8 @@ def test_the_alerts_page_groups_filters_acknowledges_and_mutes(page: Page, tmp_p
     # Each alert links to its item's page.
     page.locator("#alert-groups li").first.locator("a").first.click()
     expect(page.locator("#item-name")).not_to_be_empty()
+    page.goto(server.url + "/alerts")  # the page's own address
+    expect(page.locator("#alerts-view")).to_be_visible()
 
 
 def test_where_is_it_finds_an_item_in_every_store(page: Page, tmp_path: Path) -> None:

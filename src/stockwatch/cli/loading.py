@@ -17,7 +17,7 @@ from stockwatch.cli.context import (
     snapshot_option,
     strict_option,
 )
-from stockwatch.cli.output import describe_report, print_json, progress_bar
+from stockwatch.cli.output import describe_report, plural, print_json, progress_bar
 from stockwatch.core.report import UploadReport
 from stockwatch.service.reads import list_stock
 
@@ -149,7 +149,7 @@ def demo_command(state: Context, as_json: bool = False) -> None:
     for rep in reports:
         describe_report(rep)
     rows = list_stock(state.runtime.model(), status="out_of_stock")
-    click.echo(f"\n{len(rows)} items out of stock; data in {state.data_dir}")
+    click.echo(f"\n{plural(len(rows), 'item')} out of stock; data in {state.data_dir}")
 
 
 @click.command()

@@ -117,7 +117,7 @@ class InventoryFile:
             head += more
         if not head.strip(b" \t\r\n\xef\xbb\xbf"):
             raise FileRejected(
-                "the file is empty; it needs a header line (store,item,count) and rows"
+                f"the file is empty; it needs a header line ({','.join(self.columns)}) and rows"
             )
         self.encoding = sniff_encoding(head)
         self._guard = GuardedSource(

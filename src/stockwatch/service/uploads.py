@@ -219,7 +219,8 @@ def load_upload(
             loaded = progress.loaded
             report = UploadReport(job.filename, job.upload_id, message=exc.message)
             if not attempt.undo() and loaded:
-                report.message = f"{exc.message} ({loaded:,} rows before that point were loaded)"
+                rows = f"{loaded:,} row{'s' if loaded != 1 else ''}"
+                report.message = f"{exc.message} ({rows} before that point were loaded)"
         else:
             if job.strict and report.rows_rejected and attempt.undo():
                 report.reject_for_strict()

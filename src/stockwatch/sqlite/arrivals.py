@@ -28,8 +28,11 @@ _SCHEMA = (
     " sha256 TEXT NOT NULL, strict INTEGER NOT NULL, received_at TEXT NOT NULL, as_of TEXT,"
     " snapshot INTEGER)"
 )
-# Columns an arrivals.db from before them lacks.
-_ADDED = {"as_of": "TEXT", "snapshot": "INTEGER"}
+# Columns an arrivals.db from before them lacks, and the statement that adds each.
+_ADDED = {
+    "as_of": "ALTER TABLE arrivals ADD COLUMN as_of TEXT",
+    "snapshot": "ALTER TABLE arrivals ADD COLUMN snapshot INTEGER",
+}
 _SELECT = (
     "SELECT id, filename, object_key, size, sha256, strict, received_at, as_of, snapshot"
     " FROM arrivals"
@@ -46,11 +49,11 @@ def _mounted_read_only(folder: Path) -> bool:
 def _add_columns(conn: sqlite3.Connection) -> None:
     """An older arrivals.db gets the new columns; a server's workers race to it."""
     columns = {r[1] for r in conn.execute("PRAGMA table_info(arrivals)")}
-    for name, kind in _ADDED.items():
+    for name, statement in _ADDED.items():
         if name in columns:
             continue
         try:
-            conn.execute(f"ALTER TABLE arrivals ADD COLUMN {name} {kind}")
+            conn.execute(statement)
         except sqlite3.OperationalError as exc:
             if "duplicate column" not in str(exc):
                 raise

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.core.export import stock_csv
@@ -114,7 +114,7 @@ FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
 
 class StoreSettingIn(BaseModel):
     store: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
-    snapshot: bool
+    snapshot: StrictBool  # 1 and "yes" are not answers here
 
 
 class ErrorBody(BaseModel):

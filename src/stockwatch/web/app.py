@@ -9,7 +9,13 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -183,6 +189,11 @@ def create_app(backend: WebBackend) -> FastAPI:
         @app.get("/metrics", include_in_schema=False)
         def metrics() -> Response:
             return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/alerts", include_in_schema=False)
+    def alerts_page() -> RedirectResponse:
+        """The alerts page has an address of its own, for links in messages and bookmarks."""
+        return RedirectResponse("/#/alerts", status_code=307)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
