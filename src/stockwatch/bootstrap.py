@@ -67,6 +67,14 @@ class Runtime(Protocol):
 
     def set_snapshot_default(self, store: str, snapshot: bool) -> None: ...
 
+    def backup(self, dest: Path) -> Any:
+        """A consistent copy taken while it runs (``sqlite.backup``)."""
+        ...
+
+    def restore(self, source: Path) -> Any: ...
+
+    def check(self) -> Any: ...
+
     def close(self) -> None: ...
 
 
@@ -175,6 +183,21 @@ class EmbeddedRuntime:
     def set_snapshot_default(self, store: str, snapshot: bool) -> None:
         self.app.set_snapshot_default(store, snapshot)
 
+    def backup(self, dest: Path) -> Any:
+        from stockwatch.sqlite.backup import backup
+
+        return backup(self.data_dir, dest)
+
+    def restore(self, source: Path) -> Any:
+        from stockwatch.sqlite.backup import restore
+
+        return restore(source, self.data_dir)
+
+    def check(self) -> Any:
+        from stockwatch.sqlite.backup import check
+
+        return check(self.data_dir)
+
     def replay(self, queue_url: str | None, dry_run: bool, limit: int) -> list[Any]:
         raise NotOnThisBackend(
             "on one machine nothing is given up on: `stockwatch process` finishes interrupted"
@@ -184,6 +207,12 @@ class EmbeddedRuntime:
     def close(self) -> None:
         if self._app is not None:
             self._app.close()
+
+
+AWS_BACKUPS = (
+    "on AWS the tables have point-in-time recovery and the bucket keeps versions: restore"
+    " with `aws dynamodb restore-table-to-point-in-time` and S3 object versions"
+)
 
 
 def _local_id(text: str) -> int:
@@ -266,6 +295,15 @@ class AwsRuntime:
     def discard(self, upload_id: str, by: str) -> UploadReport:
         report: UploadReport = self._loader().discard(upload_id.replace("~", "#"), by)
         return report
+
+    def backup(self, dest: Path) -> Any:
+        raise NotOnThisBackend(AWS_BACKUPS)
+
+    def restore(self, source: Path) -> Any:
+        raise NotOnThisBackend(AWS_BACKUPS)
+
+    def check(self) -> Any:
+        raise NotOnThisBackend(AWS_BACKUPS)
 
     def set_snapshot_default(self, store: str, snapshot: bool) -> None:
         from stockwatch.aws.loader import set_store_setting

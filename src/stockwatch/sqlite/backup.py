@@ -1,0 +1,198 @@
+"""Backups of a data directory while it runs, restoring one, and checking one.
+
+Copying the folder under a live WAL database is not a backup: the copy can hold half a
+transaction. So the databases are copied with SQLite's online backup API, each in one step
+(a single read transaction, so an upload's transaction is wholly in the copy or wholly
+out), arrivals first: an arrival moved into the main database between the two copies is
+then in both, and restoring absorbs it once (``INSERT OR IGNORE``); in the other order it
+would be in neither. The stored files come last: they are immutable once published, so
+every file either copy refers to exists by then. Settings are copied without their
+secrets, which an operator keeps elsewhere; the token file is left out for the same reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stockwatch.core.clock import utc_now
+from stockwatch.sqlite.arrivals import ARRIVALS_NAME
+from stockwatch.sqlite.database import DATABASE_NAME, private_dir
+
+MANIFEST = "stockwatch-backup.json"
+SETTINGS = "stockwatch.toml"
+SECRET_KEYS = ("password", "secret", "token")
+
+
+class BackupError(Exception):
+    """The backup, restore or check cannot go on; the message says why and what to do."""
+
+
+@dataclass
+class BackupResult:
+    uploads: int = 0
+    files: int = 0
+    bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """One consistent copy through the online backup API (``pages=-1``: in one step)."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst, pages=-1)
+            dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    os.chmod(target, 0o600)
+
+
+# The stored files each database refers to: fixed statements, one per table.
+_FILES = {
+    "uploads": "SELECT object_key, sha256 FROM uploads",
+    "arrivals": "SELECT object_key, sha256 FROM arrivals",
+}
+
+
+def _keys(database: Path, table: str) -> Iterator[tuple[str, str]]:
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if table in tables:
+            yield from conn.execute(_FILES[table])
+    finally:
+        conn.close()
+
+
+def _settings_without_secrets(source: Path, target: Path) -> None:
+    kept = [
+        line
+        for line in source.read_text(encoding="utf-8").splitlines()
+        if not any(word in line.split("=", 1)[0].lower() for word in SECRET_KEYS)
+    ]
+    target.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    os.chmod(target, 0o600)
+
+
+def _empty_or_new(folder: Path, what: str) -> None:
+    if folder.exists() and any(folder.iterdir()):
+        raise BackupError(f"{folder} is not empty; {what} needs an empty or new folder")
+
+
+def backup(data_dir: Path, dest: Path) -> BackupResult:
+    """A consistent copy of a data directory that may be in use."""
+    main = data_dir / DATABASE_NAME
+    if not main.exists():
+        raise BackupError(f"{data_dir} has no stockwatch database to back up")
+    _empty_or_new(dest, "a backup")
+    private_dir(dest)
+    result = BackupResult()
+    arrivals = data_dir / ARRIVALS_NAME
+    if arrivals.exists():
+        _copy_database(arrivals, dest / ARRIVALS_NAME)  # first: see the module's docstring
+    _copy_database(main, dest / DATABASE_NAME)
+    keys = list(_keys(dest / DATABASE_NAME, "uploads"))
+    if (dest / ARRIVALS_NAME).exists():
+        keys += list(_keys(dest / ARRIVALS_NAME, "arrivals"))
+    result.uploads = len(keys)
+    for key, _ in dict(keys).items():
+        source = data_dir / "objects" / key
+        if not source.exists():
+            result.problems.append(f"the stored file {key} is missing from {data_dir}")
+            continue
+        target = dest / "objects" / key
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copy2(source, target)
+        result.files += 1
+        result.bytes += target.stat().st_size
+    if (data_dir / SETTINGS).exists():
+        _settings_without_secrets(data_dir / SETTINGS, dest / SETTINGS)
+    (dest / MANIFEST).write_text(
+        json.dumps(
+            {
+                "stockwatch_backup": 1,
+                "taken_at": utc_now(),
+                "schema": _schema(dest / DATABASE_NAME),
+                "uploads": result.uploads,
+                "files": result.files,
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    return result
+
+
+def _schema(database: Path) -> int:
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def restore(source: Path, data_dir: Path) -> BackupResult:
+    """Restore a backup into an empty (or new) data directory, then check it."""
+    if not (source / MANIFEST).exists():
+        raise BackupError(f"{source} is not a stockwatch backup (no {MANIFEST})")
+    _empty_or_new(data_dir, "a restore")
+    private_dir(data_dir)
+    for name in (DATABASE_NAME, ARRIVALS_NAME, SETTINGS):
+        if (source / name).exists():
+            shutil.copy2(source / name, data_dir / name)
+    if (source / "objects").exists():
+        shutil.copytree(source / "objects", data_dir / "objects", dirs_exist_ok=True)
+    return check(data_dir)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while block := stream.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check(data_dir: Path) -> BackupResult:
+    """Each database's integrity, and every stored file against its recorded hash."""
+    result = BackupResult()
+    main = data_dir / DATABASE_NAME
+    if not main.exists():
+        raise BackupError(f"{data_dir} has no stockwatch database")
+    keys: list[tuple[str, str]] = []
+    for name, table in ((DATABASE_NAME, "uploads"), (ARRIVALS_NAME, "arrivals")):
+        path = data_dir / name
+        if not path.exists():
+            continue
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            verdict = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        except sqlite3.DatabaseError as exc:
+            verdict = [str(exc)]
+        finally:
+            conn.close()
+        if verdict != ["ok"]:
+            result.problems += [f"{name}: {v}" for v in verdict[:20]]
+            continue
+        keys += list(_keys(path, table))
+    for key, sha256 in dict(keys).items():
+        result.uploads += 1
+        path = data_dir / "objects" / key
+        if not path.exists():
+            result.problems.append(f"the stored file {key} is missing")
+            continue
+        result.files += 1
+        result.bytes += path.stat().st_size
+        if _sha256(path) != sha256:
+            result.problems.append(f"the stored file {key} does not match its recorded hash")
+    return result
