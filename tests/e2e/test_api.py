@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from stockwatch import __version__
 from stockwatch.core.limits import Limits
 from stockwatch.notify.webhook import WebhookChannel
 from tests.conftest import Receiver, csv_bytes
@@ -275,7 +276,7 @@ def test_inbox_folder(client: httpx.Client, server: LiveServer, tmp_path: Path) 
 
 def test_health_metrics_and_openapi(client: httpx.Client) -> None:
     wait_report(client, post_csv(client, BERLIN))
-    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "version": __version__, "schema": 6}
     metrics = client.get("/metrics").text
     for name in (
         "stockwatch_uploads_total",

@@ -52,3 +52,20 @@ def test_old_versions_become_dated_versions_and_keep_their_order(tmp_path: Path)
         assert app.conn.execute("SELECT count FROM inventory").fetchone() == (4,)
     finally:
         app.close()
+
+
+def test_a_data_directory_from_a_newer_stockwatch_is_refused(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    EmbeddedStockwatch(data).close()
+    conn = sqlite3.connect(data / "stockwatch.db")
+    conn.execute("PRAGMA user_version = 99")
+    conn.commit()
+    conn.close()
+    cli = [sys.executable, "-m", "stockwatch", "--data-dir", str(data), "stock"]
+    result = subprocess.run(cli, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "written by a newer stockwatch (schema 99" in result.stderr
+    assert "upgrade stockwatch to open it" in result.stderr

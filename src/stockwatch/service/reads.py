@@ -86,8 +86,9 @@ class ReadModel(Protocol):
 
     def uploads(self, limit: int, before: str | None) -> list[UploadRow]: ...
 
-    def check(self) -> None:
-        """Raise when the store behind the model cannot be reached (for /healthz)."""
+    def check(self) -> int | None:
+        """Raise when the store behind the model cannot be reached (for /healthz); its
+        schema version where it has one."""
         ...
 
 

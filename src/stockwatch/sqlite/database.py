@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from stockwatch import __version__
+
 DATABASE_NAME = "stockwatch.db"
 
 
@@ -103,7 +105,15 @@ def migrate(conn: sqlite3.Connection) -> None:
     server start at once, and only the first may migrate.
     """
     (current,) = conn.execute("PRAGMA user_version").fetchone()
-    pending = [m for m in _migrations() if m[0] > current]
+    migrations = _migrations()
+    known = migrations[-1][0] if migrations else 0
+    if current > known:
+        # Opening it would let this older code write rows the newer schema does not expect.
+        raise DataDirError(
+            f"this data directory was written by a newer stockwatch (schema {current}; this"
+            f" stockwatch {__version__} knows up to {known}); upgrade stockwatch to open it"
+        )
+    pending = [m for m in migrations if m[0] > current]
     if not pending:
         return
     with transaction(conn):

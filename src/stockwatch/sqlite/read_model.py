@@ -97,5 +97,6 @@ class SqliteReadModel:
         start = _upload_id(before) if before is not None else None
         return [_report(r) for r in self.db.uploads(limit, start)]
 
-    def check(self) -> None:
-        self.db.conn.execute("SELECT 1").fetchone()
+    def check(self) -> int | None:
+        (schema,) = self.db.conn.execute("PRAGMA user_version").fetchone()
+        return int(schema)

@@ -179,9 +179,10 @@ def create_app(backend: WebBackend) -> FastAPI:
         )
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        backend.model().check()
-        return {"status": "ok"}
+    def healthz() -> dict[str, Any]:
+        """Up, and which stockwatch on which schema (an operator's first question)."""
+        schema = backend.model().check()
+        return {"status": "ok", "version": __version__, "schema": schema}
 
     registry = backend.metrics.registry if backend.metrics is not None else None
     if registry is not None:
