@@ -11,7 +11,8 @@ DATA ?= demo-data
 
 .PHONY: run test test-fast lint bench clean
 
-run: $(VENV)/.installed
+# Running needs only stockwatch and what it runs on, not the test and lint tools.
+run: $(VENV)/.runtime
 	$(VENV)/bin/stockwatch --data-dir $(DATA) serve --demo
 
 test: $(VENV)/.installed lint
@@ -41,6 +42,11 @@ bench: $(VENV)/.installed
 $(CHECKOV_VENV)/.installed:
 	python3 -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov>=3.2'
+	touch $@
+
+$(VENV)/.runtime: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
 $(VENV)/.installed: pyproject.toml

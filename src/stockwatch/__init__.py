@@ -1,3 +1,3 @@
 """stockwatch: inventory files in, versioned stock levels and out-of-stock alerts out."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
