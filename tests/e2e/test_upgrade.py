@@ -8,7 +8,7 @@ from pathlib import Path
 
 from stockwatch.sqlite.app import EmbeddedStockwatch
 from stockwatch.sqlite.database import _migrations
-from tests.conftest import csv_bytes
+from tests.conftest import Receiver, csv_bytes
 
 
 def _old_database(path: Path) -> None:
@@ -69,3 +69,109 @@ def test_a_data_directory_from_a_newer_stockwatch_is_refused(tmp_path: Path) -> 
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "written by a newer stockwatch (schema 99" in result.stderr
     assert "upgrade stockwatch to open it" in result.stderr
+
+
+V0_1_0 = "716ab3b"  # CHANGELOG.md: the commit v0.1.0 was made from
+
+
+def test_a_data_directory_made_by_the_previous_release_opens_and_finishes_its_work(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """v0.1.0, checked out of this repository's own history, makes a data directory with
+    uploads, alerts, thresholds, a pending notification and an upload still queued; the
+    current code opens it, migrates it once, and finishes the pending work."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    known = subprocess.run(
+        ["git", "-C", str(root), "cat-file", "-e", f"{V0_1_0}^{{commit}}"], capture_output=True
+    )
+    assert known.returncode == 0, f"this checkout lacks {V0_1_0} (v0.1.0): clone with history"
+    old = tmp_path / "v0.1.0"
+    subprocess.run(
+        ["git", "-C", str(root), "worktree", "add", "--detach", str(old), V0_1_0],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    try:
+        data = tmp_path / "data"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKWATCH_")}
+        dead = {
+            **env,
+            "PYTHONPATH": str(old / "src"),
+            "STOCKWATCH_WEBHOOK_URL": "http://127.0.0.1:9/",
+        }
+
+        def old_cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "stockwatch", "--data-dir", str(data), *args],
+                capture_output=True,
+                text=True,
+                env=dead,
+                timeout=120,
+                cwd=tmp_path,
+            )
+
+        first = tmp_path / "berlin.csv"
+        first.write_bytes(csv_bytes(("Berlin", "Echo Dot", 0), ("Berlin", "Echo Show", 3)))
+        assert old_cli("thresholds", "set", "Berlin", "*", "5").returncode == 0
+        old_cli("ingest", str(first))  # the webhook is down: its digest stays pending
+        queued = tmp_path / "later.csv"
+        queued.write_bytes(csv_bytes(("Berlin", "Echo Dot", 7)))
+        script = (
+            "import io, sys; from pathlib import Path; from stockwatch.sqlite.app import"
+            " EmbeddedStockwatch as E; a = E(Path(sys.argv[1]));"
+            " a.receive('later.csv', open(sys.argv[2], 'rb')); a.close()"
+        )
+        subprocess.run(
+            [sys.executable, "-c", script, str(data), str(queued)],
+            check=True,
+            env=dead,
+            timeout=60,
+            cwd=tmp_path,
+        )
+        version = old_cli("--version").stdout
+        assert "0.1.0" in version, version
+
+        # The current code, with the webhook back.
+        app = EmbeddedStockwatch(data, channel_names=("webhook",))
+        try:
+            (schema,) = app.conn.execute("PRAGMA user_version").fetchone()
+            assert schema == 6
+            (version_text,) = app.conn.execute(
+                "SELECT version FROM inventory WHERE item = 'Echo Show'"
+            ).fetchone()
+            assert version_text.endswith("#000000000001")  # dated by its arrival
+        finally:
+            app.close()
+        now = {**env, "STOCKWATCH_WEBHOOK_URL": receiver.url}
+        done = subprocess.run(
+            [sys.executable, "-m", "stockwatch", "--data-dir", str(data), "process", "--json"],
+            capture_output=True,
+            text=True,
+            env=now,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        texts = [d["text"] for d in receiver.received]
+        assert any("Berlin is out of stock of Echo Dot" in t for t in texts)  # the old one
+        app = EmbeddedStockwatch(data)
+        try:
+            stock = dict(app.conn.execute("SELECT item, count FROM inventory"))
+            assert stock == {"Echo Dot": 7, "Echo Show": 3}  # the queued upload loaded
+            thresholds = list(app.conn.execute("SELECT store, item, minimum FROM thresholds"))
+            assert thresholds == [("Berlin", "*", 5)]
+            kinds = [r[0] for r in app.conn.execute("SELECT kind FROM alerts ORDER BY id")]
+            assert kinds == ["out_of_stock", "low_stock", "back_in_stock"]
+            assert app.conn.execute("PRAGMA user_version").fetchone() == (6,)
+        finally:
+            app.close()
+    finally:
+        subprocess.run(
+            ["git", "-C", str(root), "worktree", "remove", "--force", str(old)],
+            capture_output=True,
+            timeout=120,
+        )
