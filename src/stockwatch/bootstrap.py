@@ -75,6 +75,10 @@ class Runtime(Protocol):
 
     def check(self) -> Any: ...
 
+    def compact(self, vacuum: bool) -> Any:
+        """Apply the retention settings (``sqlite.retention``)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -198,6 +202,12 @@ class EmbeddedRuntime:
 
         return check(self.data_dir)
 
+    def compact(self, vacuum: bool) -> Any:
+        from stockwatch.core.retention import Retention
+        from stockwatch.sqlite.retention import compact
+
+        return compact(self.app.conn, self.data_dir, Retention.from_env(), vacuum=vacuum)
+
     def replay(self, queue_url: str | None, dry_run: bool, limit: int) -> list[Any]:
         raise NotOnThisBackend(
             "on one machine nothing is given up on: `stockwatch process` finishes interrupted"
@@ -304,6 +314,12 @@ class AwsRuntime:
 
     def check(self) -> Any:
         raise NotOnThisBackend(AWS_BACKUPS)
+
+    def compact(self, vacuum: bool) -> Any:
+        raise NotOnThisBackend(
+            "on AWS, S3 lifecycle rules expire stored files and items keep their last eight"
+            " changes; there is nothing to compact"
+        )
 
     def set_snapshot_default(self, store: str, snapshot: bool) -> None:
         from stockwatch.aws.loader import set_store_setting

@@ -276,7 +276,7 @@ def test_inbox_folder(client: httpx.Client, server: LiveServer, tmp_path: Path) 
 
 def test_health_metrics_and_openapi(client: httpx.Client) -> None:
     wait_report(client, post_csv(client, BERLIN))
-    assert client.get("/healthz").json() == {"status": "ok", "version": __version__, "schema": 6}
+    assert client.get("/healthz").json() == {"status": "ok", "version": __version__, "schema": 7}
     metrics = client.get("/metrics").text
     for name in (
         "stockwatch_uploads_total",

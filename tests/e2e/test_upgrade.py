@@ -140,7 +140,7 @@ def test_a_data_directory_made_by_the_previous_release_opens_and_finishes_its_wo
         app = EmbeddedStockwatch(data, channel_names=("webhook",))
         try:
             (schema,) = app.conn.execute("PRAGMA user_version").fetchone()
-            assert schema == 6
+            assert schema == 7
             (version_text,) = app.conn.execute(
                 "SELECT version FROM inventory WHERE item = 'Echo Show'"
             ).fetchone()
@@ -166,7 +166,7 @@ def test_a_data_directory_made_by_the_previous_release_opens_and_finishes_its_wo
             assert thresholds == [("Berlin", "*", 5)]
             kinds = [r[0] for r in app.conn.execute("SELECT kind FROM alerts ORDER BY id")]
             assert kinds == ["out_of_stock", "low_stock", "back_in_stock"]
-            assert app.conn.execute("PRAGMA user_version").fetchone() == (6,)
+            assert app.conn.execute("PRAGMA user_version").fetchone() == (7,)
         finally:
             app.close()
     finally:

@@ -17,7 +17,7 @@ from stockwatch import __version__
 from stockwatch.cli.alerts import alerts, mute, mutes, unmute
 from stockwatch.cli.context import Context
 from stockwatch.cli.loading import demo_command, ingest, process, replay, upload, validate
-from stockwatch.cli.operations import backup, check, restore
+from stockwatch.cli.operations import backup, check, compact, restore
 from stockwatch.cli.reading import history, report, stock, uploads
 from stockwatch.cli.snapshots import confirm, discard, snapshot_default
 from stockwatch.cli.thresholds import thresholds
@@ -119,7 +119,7 @@ for command in (ingest, validate, process, demo_command, upload, replay):
     cli.add_command(command)
 for command in (confirm, discard, snapshot_default, alerts, mute, unmute, mutes):
     cli.add_command(command)
-for command in (backup, restore, check):
+for command in (backup, restore, check, compact):
     cli.add_command(command)
 for command in (stock, uploads, report, history, thresholds):
     cli.add_command(command)

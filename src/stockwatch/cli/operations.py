@@ -59,6 +59,30 @@ def restore(state: Context, source: Path) -> None:
 
 
 @click.command()
+@click.option("--no-vacuum", is_flag=True, help="Leave the database file's size as it is.")
+@pass_context
+def compact(state: Context, no_vacuum: bool) -> None:
+    """Apply retention: remove stored files past their keeping time, thin old history.
+
+    History older than STOCKWATCH_KEEP_HISTORY_DAYS (default and least 90) keeps one point
+    per item per day; files older than STOCKWATCH_KEEP_FILES_DAYS (default 400) go.
+    Reports and alerts are kept. `serve` does this once a day.
+
+    \b
+    Example: stockwatch --data-dir /srv/stockwatch compact
+    """
+    try:
+        done = state.runtime.compact(not no_vacuum)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(
+        f"thinned {plural(done.changes_thinned, 'old history point')}, removed"
+        f" {plural(done.files_removed, 'stored file')} ({done.bytes_freed:,} bytes); the"
+        f" database went from {done.database_before:,} to {done.database_after:,} bytes"
+    )
+
+
+@click.command()
 @pass_context
 def check(state: Context) -> None:
     """Check the databases' integrity and every stored file against its recorded hash.

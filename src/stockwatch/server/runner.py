@@ -15,7 +15,13 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel
-from stockwatch.server.workers import InboxWatcher, OutboxWorker, UploadWorker, Worker
+from stockwatch.server.workers import (
+    InboxWatcher,
+    OutboxWorker,
+    RetentionWorker,
+    UploadWorker,
+    Worker,
+)
 from stockwatch.sqlite.database import private_dir
 from stockwatch.web.app import create_app
 from stockwatch.web.auth import TokenError, check_strength, load_token
@@ -109,7 +115,7 @@ def build(
     outbox = OutboxWorker(ctx, channels)
     uploads = UploadWorker(ctx, outbox)
     ctx.wake_worker = uploads.wake
-    workers: list[Worker] = [uploads, outbox]
+    workers: list[Worker] = [uploads, outbox, RetentionWorker(ctx)]
     if inbox is not None:
         inbox.mkdir(mode=0o700, parents=True, exist_ok=True)
         workers.append(InboxWatcher(ctx, inbox, uploads))

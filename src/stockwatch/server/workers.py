@@ -84,6 +84,31 @@ class UploadWorker(Worker):
             self.outbox.wake()
 
 
+class RetentionWorker(Worker):
+    """Once a day: retention (``sqlite.retention``), VACUUM only when no upload waits."""
+
+    interval = 24 * 3600.0
+
+    def __init__(self, ctx: ServerContext) -> None:
+        super().__init__("stockwatch-retention", ctx)
+        self._skipped_start = False
+
+    def step(self) -> None:
+        if not self._skipped_start:  # not at start-up, when uploads may be waiting: a day later
+            self._skipped_start = True
+            return
+        from stockwatch.core.retention import Retention
+        from stockwatch.sqlite.retention import compact
+
+        idle = not self.db.pending_uploads()
+        done = compact(self.db.conn, self.ctx.data_dir, Retention.from_env(), vacuum=idle)
+        log.info(
+            "retention: %d old history points thinned, %d stored files removed",
+            done.changes_thinned,
+            done.files_removed,
+        )
+
+
 class OutboxWorker(Worker):
     def __init__(self, ctx: ServerContext, channels: Mapping[str, AlertChannel]) -> None:
         super().__init__("stockwatch-outbox", ctx)

@@ -59,7 +59,8 @@ def _copy_database(source: Path, target: Path) -> None:
 
 # The stored files each database refers to: fixed statements, one per table.
 _FILES = {
-    "uploads": "SELECT object_key, sha256 FROM uploads",
+    # A file retention removed on purpose is not missing (``sqlite/retention.py``).
+    "uploads": "SELECT object_key, sha256 FROM uploads WHERE file_removed_at IS NULL",
     "arrivals": "SELECT object_key, sha256 FROM arrivals",
 }
 
