@@ -219,10 +219,16 @@ def item_everywhere(conn: sqlite3.Connection, item: str, limit: int) -> list[Sto
 
 # Each item's counts with their as-of times: its changes, then the newest upload that
 # asserted its count (a confirmation moves the version on without a change).
+# Only each item's most recent changes (a bounded walk back along changes_by_item_seq):
+# the forecast looks back 84 days, and a year of daily counts must not make a stock page
+# read a year of history per row.
+FORECAST_POINTS = 128
 _POINTS = """
 SELECT c.store, c.item, c.new_count, coalesce(u.as_of, u.received_at)
 FROM json_each(:keys) AS k
-JOIN changes AS c ON c.store = k.value ->> 0 AND c.item = k.value ->> 1
+JOIN changes AS c ON c.seq IN (
+    SELECT seq FROM changes WHERE store = k.value ->> 0 AND item = k.value ->> 1
+    ORDER BY seq DESC LIMIT 128)
 JOIN uploads AS u ON u.id = c.upload_id
 UNION ALL
 SELECT i.store, i.item, i.count, substr(i.version, 1, 24)
