@@ -141,17 +141,7 @@ class AlertStore:
     def mutes(self, now: str) -> Mutes:
         """The mutes in force (one Query of the ``MUTES`` partition, kept for this run)."""
         if self._mutes is None:
-            found = []
-            pages = self.dynamodb.get_paginator("query").paginate(
-                TableName=self.table,
-                KeyConditionExpression="pk = :p",
-                ExpressionAttributeValues={":p": {"S": MUTES}},
-            )
-            for page in pages:
-                for item in page["Items"]:
-                    store, name = item["sk"]["S"].split("\x1f", 1)
-                    found.append((store, name, item["until"]["S"]))
-            self._mutes = found
+            self._mutes = [(m.store, m.item, m.until) for m in self.mute_rows()]
         return active(self._mutes, now)
 
     def mute_rows(self) -> list[MuteRow]:

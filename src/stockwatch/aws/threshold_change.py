@@ -17,6 +17,7 @@ from typing import Any
 
 from stockwatch.aws import store_stats
 from stockwatch.aws.alerting import AlertStore, Pending, publish_digests
+from stockwatch.aws.loader import DynamoThresholds
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.clock import utc_now
@@ -159,7 +160,7 @@ class DynamoThresholdChange:
     def __init__(self, settings: AwsSettings, dynamodb: Any, alert_store: AlertStore) -> None:
         self.settings = settings
         self.dynamodb = dynamodb
-        self.thresholds = _Thresholds(alert_store)
+        self.thresholds = DynamoThresholds(alert_store)
         opened = open_alerts(dynamodb, settings.state_table)
         self.stock = DynamoCoveredStock(dynamodb, settings.table, opened)
         self.alerts = ThresholdAlerts(alert_store, secrets.token_hex(6), opened)
@@ -193,21 +194,3 @@ class DynamoThresholdChange:
             return
         self.failed = publish_digests(self.settings.client("sns"), self.settings.topic_arn, pending)
         self.alerts.store.mark_notified(p for p in pending if p.decision.store not in self.failed)
-
-
-class _Thresholds:
-    def __init__(self, store: AlertStore) -> None:
-        self.store = store
-
-    def load(self) -> Any:
-        return self.store.thresholds()
-
-    def entries(self) -> Any:
-        return self.store.entries()
-
-    def set(self, entries: Any, now: str) -> None:
-        for store, item, minimum, cover_days in entries:
-            self.store.set_threshold(store, item, minimum, now, cover_days)
-
-    def delete(self, store: str, item: str) -> bool:
-        return self.store.delete_threshold(store, item)
