@@ -17,6 +17,7 @@ import pytest
 from stockwatch import __version__
 from stockwatch.core.limits import Limits
 from stockwatch.notify.webhook import WebhookChannel
+from stockwatch.sqlite.database import _migrations
 from tests.conftest import Receiver, csv_bytes
 from tests.live_server import LiveServer, live_server
 
@@ -276,7 +277,12 @@ def test_inbox_folder(client: httpx.Client, server: LiveServer, tmp_path: Path) 
 
 def test_health_metrics_and_openapi(client: httpx.Client) -> None:
     wait_report(client, post_csv(client, BERLIN))
-    assert client.get("/healthz").json() == {"status": "ok", "version": __version__, "schema": 7}
+    latest = _migrations()[-1][0]
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "version": __version__,
+        "schema": latest,
+    }
     metrics = client.get("/metrics").text
     for name in (
         "stockwatch_uploads_total",

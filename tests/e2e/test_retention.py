@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from stockwatch.core.forecast import epoch, forecast
 from stockwatch.core.retention import Retention
 from stockwatch.sqlite.app import EmbeddedStockwatch
 from stockwatch.sqlite.backup import check
+from stockwatch.sqlite.queries import stock_page
 from stockwatch.sqlite.retention import compact
 from tests.conftest import csv_bytes
 
@@ -44,20 +46,69 @@ def test_compact_thins_old_history_removes_old_files_and_keeps_the_record(
 
         # A year and a half later: the files are past their year, the history past 90 days.
         later = datetime.now(UTC) + timedelta(days=500)
-        done = compact(app.conn, data, Retention(), now=later)
+        by_day = Retention(history_step="day")
+        done = compact(app.conn, data, by_day, now=later)
         assert done.files_removed == 30 and done.bytes_freed > 0
-        assert done.changes_thinned == before_points - 201 * 10  # one point a day is kept
+        assert done.changes_moved == before_points  # all past their week: history
+        assert done.changes_thinned == before_points  # all past the window: archived
+        assert app.conn.execute("SELECT count(*) FROM changes").fetchone() == (0,)
+        assert app.conn.execute("SELECT count(*) FROM history_archive").fetchone() == (
+            201,
+        )  # a row per item and year
         assert done.database_after < done.database_before
-        thinned = [p.count for p in _history(app)]
+        points = _history(app)
+        thinned = [p.count for p in points]
         assert len(thinned) == 10 and thinned == history[2::3]  # each day's last count
+        assert [p.old_count for p in points] == [None, *thinned[:-1]]  # the point before
+        assert [p.as_of[:10] for p in points] == [f"2026-01-{d:02d}" for d in range(1, 11)]
         assert (
             app.conn.execute("SELECT kind, item, resolved_at IS NULL FROM alerts").fetchall()
             == alerts
         )
         assert app.conn.execute("SELECT id, report FROM uploads ORDER BY id").fetchall() == reports
         assert check(data).problems == []  # removed on purpose is not missing
-        again = compact(app.conn, data, Retention(), now=later)
+        again = compact(app.conn, data, by_day, now=later)
         assert (again.changes_thinned, again.files_removed) == (0, 0)
+    finally:
+        app.close()
+
+
+def test_by_default_old_history_keeps_each_months_last_count(tmp_path: Path) -> None:
+    """A daily file changes each item at most once a day, so old history goes by month."""
+    data = tmp_path / "data"
+    app = EmbeddedStockwatch(data)
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = now - timedelta(days=150)
+    try:
+        for day in range(0, 150, 3):  # a count every third day for five months
+            moment = start + timedelta(days=day)
+            as_of = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            body = csv_bytes(("Berlin", "Item 0", 500 - day), ("Berlin", "Echo Dot", day % 2))
+            app.process_upload(app.receive(f"d{day}.csv", io.BytesIO(body), False, as_of))
+        full = _history(app)
+        cutoff = (now - timedelta(days=90)).isoformat(timespec="milliseconds")
+        cutoff = cutoff.replace("+00:00", "Z")
+        old = [p for p in full if p.as_of < cutoff]
+        window = [p for p in full if p.as_of >= cutoff]
+        month_last = {p.as_of[:7]: p for p in old}  # each month's last point, in order
+        (before,) = [
+            r for r in stock_page(app.conn, "Berlin", None, None, None, 10) if r.item == "Item 0"
+        ]
+        everything = [(epoch(p.as_of), p.count) for p in full]
+        assert before.daily_usage == forecast(everything).daily_usage  # the window is exact
+        done = compact(app.conn, data, Retention(), now=now)
+        points = _history(app)
+        assert app.conn.execute("SELECT count(*) FROM changes").fetchone() == (4,)  # a week
+        assert [(p.as_of, p.count) for p in points[: len(month_last)]] == [
+            (p.as_of, p.count) for p in month_last.values()
+        ]
+        assert points[len(month_last) :] == window  # the full-history window is untouched
+        assert done.changes_thinned == 2 * len(old)
+        # The forecast still has its 56 days, so the stock page still forecasts.
+        rows = stock_page(app.conn, "Berlin", None, None, None, 10)
+        (row,) = [r for r in rows if r.item == "Item 0"]
+        assert row.daily_usage == pytest.approx(1.0, rel=0.05)
+        assert (row.daily_usage, row.days_of_cover) == (before.daily_usage, before.days_of_cover)
     finally:
         app.close()
 
@@ -72,13 +123,62 @@ def test_the_settings_refuse_to_thin_what_the_forecast_needs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STOCKWATCH_KEEP_HISTORY_DAYS", "30")
-    with pytest.raises(ValueError, match="at least 90"):
+    with pytest.raises(ValueError, match="at least 62"):
         Retention.from_env()
     data = tmp_path / "data"
     EmbeddedStockwatch(data).close()
     cli = [sys.executable, "-m", "stockwatch", "--data-dir", str(data), "compact"]
     refused = subprocess.run(cli, capture_output=True, text=True, timeout=60)
-    assert refused.returncode == 2 and "at least 90" in refused.stderr
+    assert refused.returncode == 2 and "at least 62" in refused.stderr
     monkeypatch.delenv("STOCKWATCH_KEEP_HISTORY_DAYS")
     fine = subprocess.run(cli, capture_output=True, text=True, timeout=60)
-    assert fine.returncode == 0 and "thinned 0 old history points" in fine.stdout
+    assert fine.returncode == 0 and "thinned 0 old changes" in fine.stdout
+
+
+def test_a_forecast_is_the_same_before_and_after_its_points_move(tmp_path: Path) -> None:
+    """The interval from a long-ago count into the forecast's window still counts once
+    that count is thinned into the archive; one from the history table too."""
+    data = tmp_path / "data"
+    app = EmbeddedStockwatch(data)
+    now = datetime.now(UTC).replace(microsecond=0)
+    try:
+        counts = {  # days ago: Slow, Fast (Fast only 70 days ago: that point is in history)
+            120: (400, 900),
+            70: (None, 850),
+            40: (300, 800),
+            20: (250, 500),
+            1: (240, 300),
+        }
+        for days_ago, (slow, fast) in counts.items():
+            moment = now - timedelta(days=days_ago)
+            as_of = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            rows = [("Berlin", "Fast", fast)] + ([("Berlin", "Slow", slow)] if slow else [])
+            body = csv_bytes(*rows)
+            app.process_upload(app.receive(f"{days_ago}.csv", io.BytesIO(body), False, as_of))
+        before = {r.item: r for r in stock_page(app.conn, "Berlin", None, None, None, 10)}
+        compact(app.conn, data, Retention(), now=now)
+        tables = {
+            t: app.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
+            for t in ("changes", "history", "history_archive")
+        }
+        assert tables == {"changes": 2, "history": 5, "history_archive": 2}
+        after = {r.item: r for r in stock_page(app.conn, "Berlin", None, None, None, 10)}
+        for item in ("Slow", "Fast"):
+            assert before[item].daily_usage is not None
+            assert (after[item].daily_usage, after[item].days_of_cover) == (
+                before[item].daily_usage,
+                before[item].days_of_cover,
+            )
+        # Without the archived count Slow's usage would be the last 39 days' alone.
+        recent_only = forecast(
+            [(epoch(p.as_of), p.count) for p in _history_of(app, "Slow")[1:]]
+        ).daily_usage
+        assert recent_only != before["Slow"].daily_usage
+    finally:
+        app.close()
+
+
+def _history_of(app: EmbeddedStockwatch, item: str) -> list:  # type: ignore[type-arg]
+    from stockwatch.sqlite.queries import history
+
+    return history(app.conn, "Berlin", item)

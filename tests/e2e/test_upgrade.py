@@ -8,7 +8,10 @@ from pathlib import Path
 
 from stockwatch.sqlite.app import EmbeddedStockwatch
 from stockwatch.sqlite.database import _migrations
+from stockwatch.sqlite.queries import history
 from tests.conftest import Receiver, csv_bytes
+
+LATEST_SCHEMA = _migrations()[-1][0]
 
 
 def _old_database(path: Path) -> None:
@@ -140,7 +143,12 @@ def test_a_data_directory_made_by_the_previous_release_opens_and_finishes_its_wo
         app = EmbeddedStockwatch(data, channel_names=("webhook",))
         try:
             (schema,) = app.conn.execute("PRAGMA user_version").fetchone()
-            assert schema == 7
+            assert schema == LATEST_SCHEMA
+            # 0008 dated the old changes by their uploads, so their history keeps its order.
+            assert app.conn.execute(
+                "SELECT count(*) FROM changes WHERE counted IS NULL"
+            ).fetchone() == (0,)
+            assert [p.count for p in history(app.conn, "Berlin", "Echo Dot")] == [0]
             (version_text,) = app.conn.execute(
                 "SELECT version FROM inventory WHERE item = 'Echo Show'"
             ).fetchone()
@@ -166,7 +174,8 @@ def test_a_data_directory_made_by_the_previous_release_opens_and_finishes_its_wo
             assert thresholds == [("Berlin", "*", 5)]
             kinds = [r[0] for r in app.conn.execute("SELECT kind FROM alerts ORDER BY id")]
             assert kinds == ["out_of_stock", "low_stock", "back_in_stock"]
-            assert app.conn.execute("PRAGMA user_version").fetchone() == (7,)
+            assert app.conn.execute("PRAGMA user_version").fetchone() == (LATEST_SCHEMA,)
+            assert [p.count for p in history(app.conn, "Berlin", "Echo Dot")] == [0, 7]
         finally:
             app.close()
     finally:

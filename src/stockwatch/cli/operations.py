@@ -64,9 +64,10 @@ def restore(state: Context, source: Path) -> None:
 def compact(state: Context, no_vacuum: bool) -> None:
     """Apply retention: remove stored files past their keeping time, thin old history.
 
-    History older than STOCKWATCH_KEEP_HISTORY_DAYS (default and least 90) keeps one point
-    per item per day; files older than STOCKWATCH_KEEP_FILES_DAYS (default 400) go.
-    Reports and alerts are kept. `serve` does this once a day.
+    History older than STOCKWATCH_KEEP_HISTORY_DAYS (default 90, at least 62) keeps one point
+    per item per STOCKWATCH_HISTORY_STEP (month, the default; week or day); files older
+    than STOCKWATCH_KEEP_FILES_DAYS (default 400) go. Reports and alerts are kept. `serve`
+    does this once a day.
 
     \b
     Example: stockwatch --data-dir /srv/stockwatch compact
@@ -76,7 +77,7 @@ def compact(state: Context, no_vacuum: bool) -> None:
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(
-        f"thinned {plural(done.changes_thinned, 'old history point')}, removed"
+        f"thinned {plural(done.changes_thinned, 'old change')}, removed"
         f" {plural(done.files_removed, 'stored file')} ({done.bytes_freed:,} bytes); the"
         f" database went from {done.database_before:,} to {done.database_after:,} bytes"
     )

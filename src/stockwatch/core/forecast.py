@@ -34,8 +34,10 @@ HALF_LIFE_DAYS = 14.0
 # many days in all (three counts over two days, at least). Less says too little.
 MIN_INTERVALS = 2
 MIN_SPAN_DAYS = 2.0
-# Only the most recent points matter at this half-life (2^-6: under 2 % weight left).
-MAX_AGE_DAYS = 6 * HALF_LIFE_DAYS
+# Only the most recent points matter at this half-life: past four half-lives a point would
+# weigh under 1/16, and the backtest (bench/forecast_bench.py) is the same with or without
+# them. It bounds what a stock page reads per item, whatever the length of the history.
+MAX_AGE_DAYS = 4 * HALF_LIFE_DAYS
 
 DAY = 86400.0
 

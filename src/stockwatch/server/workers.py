@@ -103,7 +103,7 @@ class RetentionWorker(Worker):
         idle = not self.db.pending_uploads()
         done = compact(self.db.conn, self.ctx.data_dir, Retention.from_env(), vacuum=idle)
         log.info(
-            "retention: %d old history points thinned, %d stored files removed",
+            "retention: %d old changes archived, %d stored files removed",
             done.changes_thinned,
             done.files_removed,
         )

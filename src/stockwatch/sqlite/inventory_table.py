@@ -11,8 +11,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from stockwatch.core.clock import epoch_ms
 from stockwatch.core.loading import ChunkOutcome
 from stockwatch.core.model import Row
+from stockwatch.core.ordering import as_of_of
 
 # The staged chunk: in temp.stage for rows from this process, or in an attached database
 # image built by the read-ahead process (``sqlite/readahead.py``).
@@ -23,8 +25,8 @@ _STAGE = f"CREATE TEMP TABLE IF NOT EXISTS stage ({STAGE_COLUMNS})"
 
 # Outcomes INSERT and CHANGE: a new item, or a newer upload with a different count.
 _FEED = """
-INSERT INTO changes (store, item, old_count, new_count, upload_id)
-SELECT s.store, s.item, i.count, s.count, :upload
+INSERT INTO changes (store, item, old_count, new_count, upload_id, counted)
+SELECT s.store, s.item, i.count, s.count, :upload, :counted
 FROM {stage} AS s LEFT JOIN inventory AS i ON i.store = s.store AND i.item = s.item
 WHERE i.store IS NULL OR (i.version < :version AND i.count <> s.count)
 ORDER BY s.line
@@ -54,6 +56,11 @@ WHERE i.version > :version OR (i.version = :version AND i.line <> s.line)
 STAGE_TABLES = ("temp.stage", "readahead.chunk")
 
 
+def counted_ms(version: str) -> int:
+    """When the counts of an upload of this version were taken, for ``changes.counted``."""
+    return epoch_ms(as_of_of(version))
+
+
 def apply_staged(
     conn: sqlite3.Connection, stage: str, staged: int, version: str, upload: int
 ) -> ChunkOutcome:
@@ -64,7 +71,7 @@ def apply_staged(
     """
     if stage not in STAGE_TABLES:  # the one name put into SQL text; values are parameters
         raise ValueError(f"not a staging table: {stage!r}")
-    params = {"version": version, "upload": upload}
+    params = {"version": version, "upload": upload, "counted": counted_ms(version)}
     fed = conn.execute(_FEED.format(stage=stage), params).rowcount
     written = conn.execute(_UPSERT.format(stage=stage), params).rowcount
     outcome = ChunkOutcome(loaded=fed, unchanged=written - fed)

@@ -8,8 +8,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from stockwatch.core.clock import utc_now
-from stockwatch.core.forecast import epoch, with_cover, with_forecast
+from stockwatch.core.clock import epoch_ms, utc_now
+from stockwatch.core.forecast import MAX_AGE_DAYS, with_cover, with_forecast
 from stockwatch.core.model import StockChange
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.rows import (
@@ -21,6 +21,7 @@ from stockwatch.core.rows import (
     ThresholdRow,
 )
 from stockwatch.core.thresholds import WILDCARD
+from stockwatch.sqlite import archive
 from stockwatch.sqlite.database import transaction
 
 
@@ -111,17 +112,44 @@ def delete_mute(conn: sqlite3.Connection, store: str, item: str) -> bool:
     return cursor.rowcount > 0
 
 
+# The full history (a week of changes and the history table), then the thinned past
+# (``sqlite.archive``) merged in by when the counts were taken.
+_HISTORY = """
+SELECT h.counted, h.seq, h.old_count, h.count, h.upload_id, u.started_at,
+       coalesce(u.as_of, u.received_at)
+FROM history AS h JOIN uploads AS u ON u.id = h.upload_id
+WHERE h.store = :store AND h.item = :item
+UNION ALL
+SELECT c.counted, c.seq, c.old_count, c.new_count, c.upload_id, u.started_at,
+       coalesce(u.as_of, u.received_at)
+FROM changes AS c JOIN uploads AS u ON u.id = c.upload_id
+WHERE c.store = :store AND c.item = :item
+"""
+_UPLOAD_TIMES = (
+    "SELECT id, started_at, coalesce(as_of, received_at) FROM uploads"
+    " WHERE id IN (SELECT value FROM json_each(?))"
+)
+
+
 def history(conn: sqlite3.Connection, store: str, item: str) -> list[HistoryPoint]:
-    return [
-        HistoryPoint(*row)
-        for row in conn.execute(
-            "SELECT c.seq, c.old_count, c.new_count, c.upload_id, u.started_at,"
-            " coalesce(u.as_of, u.received_at) AS counted"
-            " FROM changes AS c JOIN uploads AS u ON u.id = c.upload_id"
-            " WHERE c.store = ? AND c.item = ? ORDER BY counted, c.seq",
-            (store, item),
-        )
-    ]
+    """A thinned point's old count is the point before it: what a chart of it shows."""
+    rows = conn.execute(_HISTORY, {"store": store, "item": item}).fetchall()
+    old = archive.item_points(conn, store, item)
+    if old:
+        ids = json.dumps(sorted({p.upload_id for p in old}))
+        times = {
+            u: (started, counted) for u, started, counted in conn.execute(_UPLOAD_TIMES, (ids,))
+        }
+        rows += [(p.counted, p.seq, None, p.amount, p.upload_id, *times[p.upload_id]) for p in old]
+        archived = {p.seq for p in old}
+    else:
+        archived = set()
+    points: list[HistoryPoint] = []
+    for _, seq, old_count, count, upload_id, changed_at, as_of in sorted(rows, key=lambda r: r[:2]):
+        if seq in archived:
+            old_count = points[-1].count if points else None
+        points.append(HistoryPoint(seq, old_count, count, upload_id, changed_at, as_of))
+    return points
 
 
 def thresholds(conn: sqlite3.Connection) -> list[ThresholdRow]:
@@ -217,22 +245,38 @@ def item_everywhere(conn: sqlite3.Connection, item: str, limit: int) -> list[Sto
     return with_forecasts(conn, rows)
 
 
-# Each item's counts with their as-of times: its changes, then the newest upload that
-# asserted its count (a confirmation moves the version on without a change).
-# Only each item's most recent changes (a bounded walk back along changes_by_item_seq):
-# the forecast looks back 84 days, and a year of daily counts must not make a stock page
-# read a year of history per row.
-FORECAST_POINTS = 128
+# Each item's counts: its points of the last MAX_AGE_DAYS before its latest count (in the
+# week of changes and in the history), the latest point before them in each of the three
+# tables (the interval that ends inside the window counts; older ones are ignored by
+# core.forecast), and the newest upload that asserted its count (a confirmation moves the
+# version on without a change). Every read is a range of an item index, so a year of
+# history does not make a stock page slower.
 _POINTS = """
-SELECT c.store, c.item, c.new_count, coalesce(u.as_of, u.received_at)
-FROM json_each(:keys) AS k
-JOIN changes AS c ON c.seq IN (
-    SELECT seq FROM changes WHERE store = k.value ->> 0 AND item = k.value ->> 1
-    ORDER BY seq DESC LIMIT 128)
-JOIN uploads AS u ON u.id = c.upload_id
+WITH items AS (
+  SELECT i.store, i.item, i.count, substr(i.version, 1, 24) AS as_of,
+         (julianday(substr(i.version, 1, 24)) - 2440587.5) * 86400000 - :window AS since
+  FROM json_each(:keys) AS k
+  JOIN inventory AS i ON i.store = k.value ->> 0 AND i.item = k.value ->> 1
+)
+SELECT t.store, t.item, c.new_count, c.counted, NULL
+FROM items AS t JOIN changes AS c
+  ON c.store = t.store AND c.item = t.item AND c.counted >= t.since
 UNION ALL
-SELECT i.store, i.item, i.count, substr(i.version, 1, 24)
-FROM json_each(:keys) AS k JOIN inventory AS i ON i.store = k.value ->> 0 AND i.item = k.value ->> 1
+SELECT t.store, t.item, h.count, h.counted, NULL
+FROM items AS t JOIN history AS h
+  ON h.store = t.store AND h.item = t.item AND h.counted >= t.since
+UNION ALL
+SELECT t.store, t.item, c.new_count, c.counted, NULL
+FROM items AS t JOIN changes AS c ON c.store = t.store AND c.item = t.item AND c.counted = (
+  SELECT max(b.counted) FROM changes AS b
+  WHERE b.store = t.store AND b.item = t.item AND b.counted < t.since)
+UNION ALL
+SELECT t.store, t.item, h.count, h.counted, NULL
+FROM items AS t JOIN history AS h ON h.store = t.store AND h.item = t.item AND h.counted = (
+  SELECT max(b.counted) FROM history AS b
+  WHERE b.store = t.store AND b.item = t.item AND b.counted < t.since)
+UNION ALL
+SELECT t.store, t.item, t.count, NULL, t.as_of FROM items AS t
 """
 
 
@@ -240,11 +284,24 @@ def forecast_points(
     conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], list[tuple[float, int]]]:
     """Each item's (as-of, count) points, oldest first, from one query."""
-    points: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
-    found = conn.execute(_POINTS, {"keys": json.dumps([list(k) for k in keys])})
-    for store, item, count, as_of in found:
-        points[(store, item)].append((epoch(as_of), count))
-    return {key: sorted(set(values)) for key, values in points.items()}
+    window = round(MAX_AGE_DAYS * 86_400_000)
+    wanted = {"keys": json.dumps([list(k) for k in keys]), "window": window}
+    found: dict[tuple[str, str], set[tuple[int, int]]] = defaultdict(set)
+    latest: dict[tuple[str, str], int] = {}
+    for store, item, count, counted, as_of in conn.execute(_POINTS, wanted):
+        if as_of is not None:
+            counted = latest[(store, item)] = epoch_ms(as_of)
+        found[(store, item)].add((counted, count))
+    # An item with no point before its window in the full history may have one thinned:
+    # the interval from it into the window still counts.
+    bare = {
+        key: latest[key] - window
+        for key, values in found.items()
+        if key in latest and min(values)[0] >= latest[key] - window
+    }
+    for key, point in archive.latest_before(conn, bare).items():
+        found[key].add((point.counted, point.amount))
+    return {key: sorted((ms / 1000, n) for ms, n in values) for key, values in found.items()}
 
 
 def with_forecasts(conn: sqlite3.Connection, rows: list[StockRow]) -> list[StockRow]:

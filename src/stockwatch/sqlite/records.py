@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +53,23 @@ class UploadRecord:
         return summary
 
 
+def encode_report(report: UploadReport) -> bytes:
+    """A report as stored: JSON, compressed. Most of a big upload's report is its list of
+    alerts, which repeats its keys for every one; a year of daily reports shrinks about
+    eightfold, and a report is read whole or not at all."""
+    return zlib.compress(json.dumps(report.to_json(), separators=(",", ":")).encode(), 6)
+
+
+def decode_report(stored: bytes | str | None) -> UploadReport | None:
+    """Compressed, or plain JSON text as versions before 0.3 stored it."""
+    if not stored:
+        return None
+    text = zlib.decompress(stored) if isinstance(stored, bytes) else stored
+    return UploadReport.from_json(json.loads(text))
+
+
 def _record(row: tuple[Any, ...]) -> UploadRecord:
-    report = UploadReport.from_json(json.loads(row[9])) if row[9] else None
+    report = decode_report(row[9])
     return UploadRecord(
         row[0],
         row[1],

@@ -1,32 +1,44 @@
 """Applying the retention settings to a data directory (``stockwatch compact``).
 
-One transaction thins the old history and marks the expired files removed; the files are
-deleted after it commits (a crash in between leaves a file that the next run deletes), and
-``VACUUM`` then gives the space back to the disk.
+History moves down three tables as it ages (``core.retention``): ``changes``, which every
+upload writes to, keeps a week; ``history`` keeps every point until the full-history window
+ends; ``history_archive`` keeps one point per item per step (a month by default), the
+step's last count. One transaction moves them and marks the expired files removed; the
+files are deleted after it commits (a crash in between leaves a file that the next run
+deletes), and ``VACUUM`` then gives the space back to the disk.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
 from pathlib import Path
 
-from stockwatch.core.clock import utc_now
-from stockwatch.core.retention import Retention
+from stockwatch.core.clock import epoch_ms, utc_now
+from stockwatch.core.retention import OldPoint, Retention, thin
+from stockwatch.sqlite.archive import pack, unpack, year_of
 from stockwatch.sqlite.database import DATABASE_NAME, transaction
 
-# Old changes, all but the last of each item's day (by when the count was taken).
-_THIN = """
-DELETE FROM changes WHERE seq IN (
-  SELECT c.seq FROM changes AS c JOIN uploads AS u ON u.id = c.upload_id
-  WHERE coalesce(u.as_of, u.received_at) < :cutoff
-    AND c.seq <> (
-      SELECT max(c2.seq) FROM changes AS c2 JOIN uploads AS u2 ON u2.id = c2.upload_id
-      WHERE c2.store = c.store AND c2.item = c.item
-        AND substr(coalesce(u2.as_of, u2.received_at), 1, 10)
-          = substr(coalesce(u.as_of, u.received_at), 1, 10)))
-"""
+BATCH = 10_000
+_TO_HISTORY = (
+    "INSERT INTO history (store, item, counted, seq, old_count, count, upload_id)"
+    " SELECT store, item, counted, seq, old_count, new_count, upload_id FROM changes"
+    " WHERE counted < ?"
+)
+# A full pass over the history, once a day, in item order: an index on the time alone
+# would cost more to keep than this read.
+_OLD_HISTORY = (
+    "SELECT store, item, counted, seq, count, upload_id FROM history"
+    " WHERE counted < ? ORDER BY store, item"
+)
+_ARCHIVED = "SELECT points FROM history_archive WHERE store = ? AND item = ? AND year = ?"
+_ARCHIVE = (
+    "INSERT INTO history_archive (store, item, year, points) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (store, item, year) DO UPDATE SET points = excluded.points"
+)
 _EXPIRED = (
     "SELECT id, object_key FROM uploads WHERE received_at < :cutoff"
     " AND file_removed_at IS NULL AND status NOT IN ('queued', 'processing', 'needs_confirmation')"
@@ -35,7 +47,8 @@ _EXPIRED = (
 
 @dataclass
 class Compacted:
-    changes_thinned: int = 0
+    changes_moved: int = 0  # changes past their week, now in the history
+    changes_thinned: int = 0  # history points past the full-history window, now archived
     files_removed: int = 0
     bytes_freed: int = 0
     database_before: int = 0
@@ -50,12 +63,15 @@ def compact(
     vacuum: bool = True,
 ) -> Compacted:
     moment = now or datetime.now(UTC)
-    files_cutoff, history_cutoff = retention.cutoffs(moment)
+    cutoffs = retention.cutoffs(moment)
     database = data_dir / DATABASE_NAME
     result = Compacted(database_before=database.stat().st_size)
     with transaction(conn):
-        result.changes_thinned = conn.execute(_THIN, {"cutoff": history_cutoff}).rowcount
-        expired = conn.execute(_EXPIRED, {"cutoff": files_cutoff}).fetchall()
+        recent = epoch_ms(cutoffs.recent)
+        result.changes_moved = conn.execute(_TO_HISTORY, (recent,)).rowcount
+        conn.execute("DELETE FROM changes WHERE counted < ?", (recent,))
+        _thin_history(conn, retention, cutoffs.history, result)
+        expired = conn.execute(_EXPIRED, {"cutoff": cutoffs.files}).fetchall()
         conn.executemany(
             "UPDATE uploads SET file_removed_at = ? WHERE id = ?",
             [(utc_now(), upload_id) for upload_id, _ in expired],
@@ -72,3 +88,22 @@ def compact(
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     result.database_after = database.stat().st_size
     return result
+
+
+def _thin_history(
+    conn: sqlite3.Connection, retention: Retention, cutoff: str, result: Compacted
+) -> None:
+    before = epoch_ms(cutoff)
+    rows = conn.execute(_OLD_HISTORY, (before,))
+    for (store, item), group in groupby(rows, key=lambda row: (row[0], row[1])):
+        by_year: dict[int, list[OldPoint]] = defaultdict(list)
+        for _, _, *fields in group:
+            point = OldPoint(*fields)
+            by_year[year_of(point)].append(point)
+            result.changes_thinned += 1
+        for year, points in by_year.items():
+            archived = conn.execute(_ARCHIVED, (store, item, year)).fetchone()
+            if archived is not None:
+                points.extend(unpack(archived[0]))
+            conn.execute(_ARCHIVE, (store, item, year, pack(thin(retention, points))))
+    conn.execute("DELETE FROM history WHERE counted < ?", (before,))

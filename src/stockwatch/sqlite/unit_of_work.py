@@ -35,7 +35,7 @@ from stockwatch.sqlite.arrivals import Arrivals
 from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
 from stockwatch.sqlite.object_store import FolderObjectStore
 from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES, ReadAhead, StagedChunkWriter
-from stockwatch.sqlite.records import UploadRecord, fetch_upload
+from stockwatch.sqlite.records import UploadRecord, encode_report, fetch_upload
 
 ALERT_BATCH = 2000
 
@@ -100,7 +100,7 @@ class SqliteUploads:
     def finish(self, job: UploadJob, report: UploadReport) -> None:
         self.conn.execute(
             "UPDATE uploads SET status = ?, finished_at = ?, report = ? WHERE id = ?",
-            (report.status, utc_now(), json.dumps(report.to_json()), job.upload_id),
+            (report.status, utc_now(), encode_report(report), job.upload_id),
         )
         summary = {k: v for k, v in report.to_json().items() if k not in ("errors", "alerts")}
         self.later.append(("upload", {"id": job.upload_id, **summary}))
@@ -231,8 +231,9 @@ class SqliteChangeFeed:
             yield queries.with_covers(self.conn, changes) if with_cover else changes
 
     def stores(self) -> list[str]:
+        # NOT INDEXED: a walk of this upload's rows by seq, not of the whole item index.
         rows = self.conn.execute(
-            "SELECT DISTINCT store FROM changes WHERE seq > ?", (self.start_seq,)
+            "SELECT DISTINCT store FROM changes NOT INDEXED WHERE seq > ?", (self.start_seq,)
         )
         return [s for (s,) in rows]
 
