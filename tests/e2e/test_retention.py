@@ -13,9 +13,10 @@ import pytest
 
 from stockwatch.core.forecast import epoch, forecast
 from stockwatch.core.retention import Retention
+from stockwatch.core.rows import AlertRow
 from stockwatch.sqlite.app import EmbeddedStockwatch
 from stockwatch.sqlite.backup import check
-from stockwatch.sqlite.queries import stock_page
+from stockwatch.sqlite.queries import acknowledge, alerts, stock_page
 from stockwatch.sqlite.retention import compact
 from tests.conftest import csv_bytes
 
@@ -38,8 +39,8 @@ def test_compact_thins_old_history_removes_old_files_and_keeps_the_record(
                     app.receive(f"d{day}-{hour}.csv", io.BytesIO(csv_bytes(*rows)), False, as_of)
                 )
         before_points = len(app.conn.execute("SELECT * FROM changes").fetchall())
-        alerts_sql = "SELECT kind, item, resolved_at IS NULL FROM alerts"
-        alerts = app.conn.execute(alerts_sql).fetchall()
+        listings = _alert_listings(app)
+        assert len(listings["all"]) == 2  # out of stock, then back in stock
         reports = app.conn.execute("SELECT id, report FROM uploads ORDER BY id").fetchall()
         history = [p.count for p in _history(app)]
         assert len(history) == 30
@@ -61,10 +62,9 @@ def test_compact_thins_old_history_removes_old_files_and_keeps_the_record(
         assert len(thinned) == 10 and thinned == history[2::3]  # each day's last count
         assert [p.old_count for p in points] == [None, *thinned[:-1]]  # the point before
         assert [p.as_of[:10] for p in points] == [f"2026-01-{d:02d}" for d in range(1, 11)]
-        assert (
-            app.conn.execute("SELECT kind, item, resolved_at IS NULL FROM alerts").fetchall()
-            == alerts
-        )
+        assert done.alerts_archived == 2  # resolved long ago: packed, and still listed
+        assert app.conn.execute("SELECT count(*) FROM alerts").fetchone() == (0,)
+        assert _alert_listings(app) == listings
         assert app.conn.execute("SELECT id, report FROM uploads ORDER BY id").fetchall() == reports
         assert check(data).problems == []  # removed on purpose is not missing
         again = compact(app.conn, data, by_day, now=later)
@@ -111,6 +111,17 @@ def test_by_default_old_history_keeps_each_months_last_count(tmp_path: Path) -> 
         assert (row.daily_usage, row.days_of_cover) == (before.daily_usage, before.days_of_cover)
     finally:
         app.close()
+
+
+def _alert_listings(app: EmbeddedStockwatch) -> dict[str, list[AlertRow]]:
+    return {
+        "all": alerts(app.conn),
+        "newest": alerts(app.conn, limit=1),
+        "resolved": alerts(app.conn, resolved_only=True, store="Berlin"),
+        "kind": alerts(app.conn, kind="back_in_stock", limit=5),
+        "open": alerts(app.conn, open_only=True),
+        "elsewhere": alerts(app.conn, store="Karachi"),
+    }
 
 
 def _history(app: EmbeddedStockwatch) -> list:  # type: ignore[type-arg]
@@ -182,3 +193,41 @@ def _history_of(app: EmbeddedStockwatch, item: str) -> list:  # type: ignore[typ
     from stockwatch.sqlite.queries import history
 
     return history(app.conn, "Berlin", item)
+
+
+def test_archived_alerts_are_listed_in_order_with_the_others(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    app = EmbeddedStockwatch(data)
+    now = datetime.now(UTC).replace(microsecond=0)
+    files = {  # days ago: rows
+        200: [("Berlin", "X", 0), ("Karachi", "Y", 0)],  # alerts 1 and 2 open
+        150: [("Berlin", "X", 5)],  # 1 resolved, 3 back in stock
+        100: [("Berlin", "Z", 0), ("Karachi", "Y", 3)],  # 4 open; 2 resolved, 5 back
+        10: [("Berlin", "Z", 4)],  # 4 resolved, 6 back: both recent
+    }
+    try:
+        for days_ago, rows in files.items():
+            moment = now - timedelta(days=days_ago)
+            as_of = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            body = io.BytesIO(csv_bytes(*rows))
+            app.process_upload(app.receive(f"{days_ago}.csv", body, False, as_of))
+
+        def listings() -> list[list[tuple[int | str, str]]]:
+            found = []
+            for limit in (None, 1, 2, 3, 4, 5, 6, 7):
+                for store in (None, "Berlin", "Karachi"):
+                    for kind in (None, "back_in_stock"):
+                        rows = alerts(app.conn, limit=limit, store=store, kind=kind)
+                        found.append([(a.id, a.kind) for a in rows])
+            return found
+
+        before = listings()
+        assert [a.id for a in alerts(app.conn)] == [6, 5, 4, 3, 2, 1]
+        done = compact(app.conn, data, Retention(), now=now)
+        assert done.alerts_archived == 4
+        assert [r[0] for r in app.conn.execute("SELECT id FROM alerts ORDER BY id")] == [4, 6]
+        assert listings() == before  # archived 5 still comes between 6 and 4
+        assert not acknowledge(app.conn, 5, "ana", None)  # archived: no longer acknowledged
+        assert check(data).problems == []
+    finally:
+        app.close()

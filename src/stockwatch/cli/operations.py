@@ -77,7 +77,8 @@ def compact(state: Context, no_vacuum: bool) -> None:
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(
-        f"thinned {plural(done.changes_thinned, 'old change')}, removed"
+        f"thinned {plural(done.changes_thinned, 'old change')}, archived"
+        f" {plural(done.alerts_archived, 'old alert')}, removed"
         f" {plural(done.files_removed, 'stored file')} ({done.bytes_freed:,} bytes); the"
         f" database went from {done.database_before:,} to {done.database_after:,} bytes"
     )

@@ -74,7 +74,18 @@ def alerts(
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit
-    return [AlertRow(*row) for row in conn.execute(sql, params)]
+    found = [AlertRow(*row) for row in conn.execute(sql, params)]
+    if open_only:
+        return found
+    # Alerts resolved long ago are in the archive (retention): merged in by id, and only
+    # those newer than the last of a full page are read from it.
+    full = limit is not None and len(found) >= limit
+    above = int(found[-1].id) if full else None
+    old = archive.archived_alerts(conn, above, limit, store, kind)
+    if not old:
+        return found
+    merged = sorted([*found, *old], key=lambda alert: int(alert.id), reverse=True)
+    return merged if limit is None else merged[:limit]
 
 
 def acknowledge(conn: sqlite3.Connection, alert_id: int, by: str, note: str | None) -> bool:

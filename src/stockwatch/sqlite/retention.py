@@ -3,9 +3,11 @@
 History moves down three tables as it ages (``core.retention``): ``changes``, which every
 upload writes to, keeps a week; ``history`` keeps every point until the full-history window
 ends; ``history_archive`` keeps one point per item per step (a month by default), the
-step's last count. One transaction moves them and marks the expired files removed; the
-files are deleted after it commits (a crash in between leaves a file that the next run
-deletes), and ``VACUUM`` then gives the space back to the disk.
+step's last count. Alerts resolved before the window ends move to ``alerts_archive``,
+packed per store and year, and are listed from there. One transaction moves them all and
+marks the expired files removed; the files are deleted after it commits (a crash in
+between leaves a file that the next run deletes), and ``VACUUM`` then gives the space back
+to the disk.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from stockwatch.core.clock import epoch_ms, utc_now
 from stockwatch.core.retention import OldPoint, Retention, thin
-from stockwatch.sqlite.archive import pack, unpack, year_of
+from stockwatch.sqlite.archive import archive_alerts, pack, unpack, year_of
 from stockwatch.sqlite.database import DATABASE_NAME, transaction
 
 BATCH = 10_000
@@ -49,6 +51,7 @@ _EXPIRED = (
 class Compacted:
     changes_moved: int = 0  # changes past their week, now in the history
     changes_thinned: int = 0  # history points past the full-history window, now archived
+    alerts_archived: int = 0  # resolved before the window: kept, packed, still listed
     files_removed: int = 0
     bytes_freed: int = 0
     database_before: int = 0
@@ -71,6 +74,7 @@ def compact(
         result.changes_moved = conn.execute(_TO_HISTORY, (recent,)).rowcount
         conn.execute("DELETE FROM changes WHERE counted < ?", (recent,))
         _thin_history(conn, retention, cutoffs.history, result)
+        result.alerts_archived = archive_alerts(conn, cutoffs.history)
         expired = conn.execute(_EXPIRED, {"cutoff": cutoffs.files}).fetchall()
         conn.executemany(
             "UPDATE uploads SET file_removed_at = ? WHERE id = ?",
