@@ -10,13 +10,15 @@ date as now; VACUUM at the report days). At days 30, 90, 180 and 365 it prints:
 
 - the database size, and how much of it is the record kept for ever (alerts, reports);
 - the stored files' size;
-- the ingest rate (rows per second, median of the last ten days) on the CPU clock, which a
-  busy neighbour on a shared machine does not move, and on the wall clock;
+- the ingest rate: rows per second of the fastest of the last ten days, on the wall clock
+  and on the CPU clock. Each day's file is the same size with the same mix of changes, and
+  on a shared machine noise only ever slows a day down, so the fastest day is the figure
+  that compares (a median moved by 30 % between runs of the same code here);
 - p95 of `GET /api/stores`, a store's stock page (`/api/stock?store=`) and an item's history
   over HTTP from a real server on 127.0.0.1, and of the read model's calls behind them.
 
 Targets: size at day 365 at most 1.5x day 90; HTTP p95 at day 365 at most 2x day 30;
-ingest rate (CPU clock) steady within 20 % (day 365 against day 30). Runs on demand, not in
+ingest rate (wall clock) steady within 20 % (day 365 against day 30). Runs on demand, not in
 CI.
 """
 
@@ -24,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
-import statistics
+import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -98,6 +102,7 @@ def main() -> int:
     cpu_rates: list[float] = []
     wall_rates: list[float] = []
     table: dict[int, Figures] = {}
+    probes: dict[int, Probe] = {}
     with tempfile.TemporaryDirectory(prefix="stockwatch-year-") as tmp:
         data = Path(tmp) / "data"
         app = EmbeddedStockwatch(data, channel_names=())
@@ -121,26 +126,31 @@ def main() -> int:
                     db_mb=(data / "stockwatch.db").stat().st_size / 1e6,
                     kept_mb=kept_size(app) / 1e6,
                     files_mb=folder_size(data / "objects") / 1e6,
-                    cpu_rate=statistics.median(cpu_rates[-10:]),
-                    wall_rate=statistics.median(wall_rates[-10:]),
+                    cpu_rate=max(cpu_rates[-10:]),
+                    wall_rate=max(wall_rates[-10:]),
                     http=http_p95(data, rng, stores, items),
                     model=model_p95(SqliteReadModel(app), rng, stores, items),
                 )
                 table[day] = figures
                 print(figures.line(day), flush=True)
+                probes[day] = keep_state(data, Path(tmp) / f"state-{day}", rng, counts, moment)
         finally:
             app.close()
+        print(f"ingest of one more day's file into each day's state, {ROUNDS} rounds in turn:")
+        for day, rate in remeasure(probes, rows_per_day).items():
+            table[day].probe_rate = rate
+            print(f"{day:>4} {rate:>11,.0f} rows/s", flush=True)
     if not all(d in table for d in (30, 90, args.days)) or args.days < 365:
         print("(the targets need the whole year: --days 365)")
         return 0
     first, ninety, last = table[30], table[90], table[365]
     size = last.db_mb / ninety.db_mb
     slowest = max(last.http[k] / first.http[k] for k in READS)
-    steady = last.cpu_rate / first.cpu_rate
+    steady = last.probe_rate / first.probe_rate
     checks = (
         (f"size 365/90: {size:.2f}x (<= 1.5x)", size <= 1.5),
         (f"HTTP p95 365/30: {slowest:.2f}x at worst (<= 2x)", slowest <= 2),
-        (f"ingest (CPU) 365/30: {steady:.2f}x (within 20 %)", abs(steady - 1) <= 0.2),
+        (f"ingest 365/30 (in turn): {steady:.2f}x (within 20 %)", abs(steady - 1) <= 0.2),
     )
     for text, ok in checks:
         print(f"{text} {'PASS' if ok else 'FAIL'}")
@@ -159,6 +169,7 @@ class Figures:
     wall_rate: float
     http: dict[str, float]
     model: dict[str, float]
+    probe_rate: float = 0.0
 
     def line(self, day: int) -> str:
         http = " ".join(f"{self.http[k]:>{w}.2f}ms" for k, w in zip(READS, (9, 8, 10), strict=True))
@@ -167,6 +178,53 @@ class Figures:
             f"{day:>4} {self.db_mb:>7.1f} {self.kept_mb:>8.1f} {self.files_mb:>9.1f}"
             f" {self.cpu_rate:>11,.0f} {self.wall_rate:>12,.0f} {http}   read model: {model}"
         )
+
+
+ROUNDS = 7
+
+
+@dataclass
+class Probe:
+    state: Path  # the data directory as it was that day, without its stored files
+    body: bytes  # the next day's file
+    as_of: str
+
+
+def keep_state(
+    data: Path, where: Path, rng: random.Random, counts: dict[tuple[str, str], int], now: datetime
+) -> Probe:
+    """A copy of today's state and tomorrow's file, to time the ingest again at the end."""
+    with sqlite3.connect(data / "stockwatch.db") as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copytree(data, where, ignore=shutil.ignore_patterns("objects", "*-wal", "*-shm"))
+    probe = dict(counts)
+    for key in random.Random(rng.random()).sample(list(probe), len(probe) // 5):
+        probe[key] = next_count(rng, probe[key])
+    as_of = (now + timedelta(days=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return Probe(where, day_file(probe), as_of)
+
+
+def remeasure(probes: dict[int, Probe], rows: int) -> dict[int, float]:
+    """Each state's ingest, timed in turn so that a slow minute of a shared machine falls on
+    all of them alike; the fastest of the rounds is the figure (noise only slows)."""
+    best: dict[int, float] = {}
+    for round_ in range(ROUNDS):
+        for day, probe in probes.items():
+            work = probe.state.with_name(f"probe-{day}-{round_}")
+            shutil.copytree(probe.state, work)
+            os.sync()  # the copy's writeback must not land on the timed ingest's fsync
+            app = EmbeddedStockwatch(work, channel_names=())
+            try:
+                began = time.perf_counter()
+                app.process_upload(
+                    app.receive("probe.csv", io.BytesIO(probe.body), False, probe.as_of)
+                )
+                elapsed = time.perf_counter() - began
+            finally:
+                app.close()
+                shutil.rmtree(work)
+            best[day] = min(best.get(day, elapsed), elapsed)
+    return {day: rows / elapsed for day, elapsed in best.items()}
 
 
 def kept_size(app: EmbeddedStockwatch) -> int:
