@@ -231,3 +231,45 @@ def test_archived_alerts_are_listed_in_order_with_the_others(tmp_path: Path) -> 
         assert check(data).problems == []
     finally:
         app.close()
+
+
+def test_serve_runs_retention_once_a_day_across_restarts(tmp_path: Path) -> None:
+    """The day is counted from the last run recorded in the data directory: a server that
+    restarts every night still runs it, and a restart does not run it twice."""
+    from stockwatch.core.limits import Limits
+    from stockwatch.server.runner import build
+    from stockwatch.server.workers import RetentionWorker
+    from stockwatch.sqlite.retention import last_run
+
+    data = tmp_path / "data"
+
+    def retention_worker() -> tuple[RetentionWorker, object]:
+        ctx, workers = build(data, "127.0.0.1", Limits(), {}, None)
+        (worker,) = [w for w in workers if isinstance(w, RetentionWorker)]
+        return worker, ctx
+
+    worker, ctx = retention_worker()
+    try:
+        worker.step()  # at start-up: never, uploads may be waiting
+        assert last_run(worker.db.conn) is None
+        worker.step()  # ten minutes later: never run here, so due
+        first = last_run(worker.db.conn)
+        assert first is not None
+        worker.step()
+        assert last_run(worker.db.conn) == first  # not again the same day
+    finally:
+        worker.db.close()
+        ctx.close()  # type: ignore[attr-defined]
+    # A day later, after a restart: the recorded run says it is due.
+    app = EmbeddedStockwatch(data)
+    yesterday = (datetime.now(UTC) - timedelta(days=1, minutes=1)).isoformat()
+    app.conn.execute("UPDATE maintenance SET last_run = ?", (yesterday.replace("+00:00", "Z"),))
+    app.close()
+    worker, ctx = retention_worker()
+    try:
+        worker.step()
+        worker.step()
+        assert last_run(worker.db.conn) > first  # type: ignore[operator]
+    finally:
+        worker.db.close()
+        ctx.close()  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from stockwatch.core.retention import (
     RECENT_DAYS,
     OldPoint,
     Retention,
+    due,
     thin,
 )
 
@@ -89,3 +90,10 @@ def test_thin_keeps_each_steps_last_point(counts: list[int], step: str) -> None:
     assert thin(retention, kept) == kept  # thinning again changes nothing
     half = len(points) // 2  # and it can be done a day at a time
     assert thin(retention, [*thin(retention, points[:half]), *points[half:]]) == kept
+
+
+def test_due_once_a_day_from_the_last_run() -> None:
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    assert due(None, now)
+    assert not due("2026-11-30T12:00:00.001Z", now)
+    assert due("2026-11-30T12:00:00.000Z", now)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from stockwatch.core.clock import from_epoch_ms
+from stockwatch.core.clock import from_epoch_ms, parse_utc
 from stockwatch.core.forecast import MAX_AGE_DAYS
 
 MIN_HISTORY_DAYS = math.ceil(MAX_AGE_DAYS) + 6  # 62: the forecast's window, and a margin
@@ -31,6 +31,14 @@ HISTORY_STEPS = ("day", "week", "month")
 # to the history, which only retention writes: an upload's cost then does not grow with
 # the length of the full history.
 RECENT_DAYS = 7
+
+
+EVERY = timedelta(days=1)
+
+
+def due(last_run: str | None, now: datetime) -> bool:
+    """Retention runs once a day, counted from its last run, not from a server's start."""
+    return last_run is None or now - parse_utc(last_run) >= EVERY
 
 
 class Cutoffs(NamedTuple):

@@ -12,6 +12,7 @@ import shutil
 import threading
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 from stockwatch.core.ports import AlertChannel
@@ -85,26 +86,33 @@ class UploadWorker(Worker):
 
 
 class RetentionWorker(Worker):
-    """Once a day: retention (``sqlite.retention``), VACUUM only when no upload waits."""
+    """Retention (``sqlite.retention``) once a day, counted from its last run as recorded in
+    the data directory, so restarts neither skip nor repeat it. Checked every ten minutes,
+    never at start-up, when uploads may be waiting; VACUUM only when none waits."""
 
-    interval = 24 * 3600.0
+    interval = 600.0
 
     def __init__(self, ctx: ServerContext) -> None:
         super().__init__("stockwatch-retention", ctx)
-        self._skipped_start = False
+        self._started = False
 
     def step(self) -> None:
-        if not self._skipped_start:  # not at start-up, when uploads may be waiting: a day later
-            self._skipped_start = True
+        if not self._started:
+            self._started = True
             return
-        from stockwatch.core.retention import Retention
-        from stockwatch.sqlite.retention import compact
+        from stockwatch.core.retention import Retention, due
+        from stockwatch.sqlite.retention import compact, last_run
 
+        if not due(last_run(self.db.conn), datetime.now(UTC)):
+            return
         idle = not self.db.pending_uploads()
         done = compact(self.db.conn, self.ctx.data_dir, Retention.from_env(), vacuum=idle)
         log.info(
-            "retention: %d old changes archived, %d stored files removed",
+            "retention: %d changes to history, %d history points thinned, %d alerts archived,"
+            " %d stored files removed",
+            done.changes_moved,
             done.changes_thinned,
+            done.alerts_archived,
             done.files_removed,
         )
 

@@ -76,6 +76,11 @@ def compact(
         _thin_history(conn, retention, cutoffs.history, result)
         result.alerts_archived = archive_alerts(conn, cutoffs.history)
         expired = conn.execute(_EXPIRED, {"cutoff": cutoffs.files}).fetchall()
+        conn.execute(
+            "INSERT INTO maintenance (name, last_run) VALUES ('retention', ?)"
+            " ON CONFLICT (name) DO UPDATE SET last_run = excluded.last_run",
+            (utc_now(),),
+        )
         conn.executemany(
             "UPDATE uploads SET file_removed_at = ? WHERE id = ?",
             [(utc_now(), upload_id) for upload_id, _ in expired],
@@ -111,3 +116,9 @@ def _thin_history(
                 points.extend(unpack(archived[0]))
             conn.execute(_ARCHIVE, (store, item, year, pack(thin(retention, points))))
     conn.execute("DELETE FROM history WHERE counted < ?", (before,))
+
+
+def last_run(conn: sqlite3.Connection) -> str | None:
+    """When retention last ran on this data directory (by ``compact`` or by ``serve``)."""
+    row = conn.execute("SELECT last_run FROM maintenance WHERE name = 'retention'").fetchone()
+    return None if row is None else str(row[0])
