@@ -94,11 +94,11 @@ class RetentionWorker(Worker):
 
     def __init__(self, ctx: ServerContext) -> None:
         super().__init__("stockwatch-retention", ctx)
-        self._started = False
+        self._first_check_done = False
 
     def step(self) -> None:
-        if not self._started:
-            self._started = True
+        if not self._first_check_done:
+            self._first_check_done = True
             return
         from stockwatch.core.retention import Retention, due
         from stockwatch.sqlite.retention import compact, last_run
