@@ -15,6 +15,7 @@ from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel
 from stockwatch.core.report import UploadReport
 from stockwatch.service.reads import ReadModel
+from stockwatch.service.users import UserDirectory
 
 # Imported where used, not here: LoadInventory and CheckStock import this module and are
 # built without the notification channels (httpx) or the web stack.
@@ -77,6 +78,10 @@ class Runtime(Protocol):
 
     def compact(self, vacuum: bool) -> Any:
         """Apply the retention settings (``sqlite.retention``)."""
+        ...
+
+    def users(self) -> UserDirectory:
+        """Where users and the audit trail are kept."""
         ...
 
     def close(self) -> None: ...
@@ -208,6 +213,11 @@ class EmbeddedRuntime:
 
         return compact(self.app.conn, self.data_dir, Retention.from_env(), vacuum=vacuum)
 
+    def users(self) -> UserDirectory:
+        from stockwatch.sqlite.users import SqliteUsers
+
+        return SqliteUsers(self.app.conn)
+
     def replay(self, queue_url: str | None, dry_run: bool, limit: int) -> list[Any]:
         raise NotOnThisBackend(
             "on one machine nothing is given up on: `stockwatch process` finishes interrupted"
@@ -319,6 +329,12 @@ class AwsRuntime:
         raise NotOnThisBackend(
             "on AWS, S3 lifecycle rules expire stored files and items keep their last eight"
             " changes; there is nothing to compact"
+        )
+
+    def users(self) -> UserDirectory:
+        raise NotOnThisBackend(
+            "users are kept on one machine for now; on AWS the API takes the stack's token"
+            " (issue #13 brings users to the state table)"
         )
 
     def set_snapshot_default(self, store: str, snapshot: bool) -> None:

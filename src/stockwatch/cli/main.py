@@ -21,6 +21,7 @@ from stockwatch.cli.operations import backup, check, compact, restore
 from stockwatch.cli.reading import history, report, stock, uploads
 from stockwatch.cli.snapshots import confirm, discard, snapshot_default
 from stockwatch.cli.thresholds import thresholds
+from stockwatch.cli.users import audit, users
 from stockwatch.sqlite.database import DataDirError
 
 
@@ -121,7 +122,7 @@ for command in (confirm, discard, snapshot_default, alerts, mute, unmute, mutes)
     cli.add_command(command)
 for command in (backup, restore, check, compact):
     cli.add_command(command)
-for command in (stock, uploads, report, history, thresholds):
+for command in (stock, uploads, report, history, thresholds, users, audit):
     cli.add_command(command)
 
 

@@ -22,7 +22,9 @@ from stockwatch.server.workers import (
     UploadWorker,
     Worker,
 )
-from stockwatch.sqlite.database import private_dir
+from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.sqlite.database import DATABASE_NAME, private_dir
+from stockwatch.sqlite.users import SqliteUsers
 from stockwatch.web.app import create_app
 from stockwatch.web.auth import TokenError, check_strength, load_token
 from stockwatch.web.context import ServerContext
@@ -99,6 +101,17 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+def has_users(data_dir: Path) -> bool:
+    """Whether anyone but the bootstrap token can sign in to this data directory."""
+    if not (data_dir / DATABASE_NAME).exists():
+        return False
+    app = EmbeddedStockwatch(data_dir)
+    try:
+        return SqliteUsers(app.conn).any()
+    finally:
+        app.close()
+
+
 def build(
     data_dir: Path,
     host: str,
@@ -108,7 +121,8 @@ def build(
 ) -> tuple[ServerContext, list[Worker]]:
     try:
         token = load_token(data_dir)
-        check_strength(token, host)
+        if not has_users(data_dir):  # users' own tokens are long and random already
+            check_strength(token, host)
     except TokenError as exc:
         raise TokenRequired(str(exc)) from None
     ctx = ServerContext(data_dir, limits, tuple(channels), token, allowed_hosts(host))

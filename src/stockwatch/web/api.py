@@ -42,6 +42,7 @@ from stockwatch.service.thresholds import (
     set_thresholds,
 )
 from stockwatch.service.uploads import NoSuchUpload, NotHeld
+from stockwatch.web.auth import LOCAL
 from stockwatch.web.backend import WebBackend
 
 MAX_PAGE = 500
@@ -175,6 +176,15 @@ def _upload(model: ReadModel, upload_id: str) -> UploadRow | None:
         raise HTTPException(422, str(exc)) from None
 
 
+def signed_in(request: Request, named: str | None) -> str:
+    """Who did it: the signed-in user; else, where nobody signs in or the token is shared,
+    the name given."""
+    principal = request.scope.get("state", {}).get("principal")
+    if principal is None or principal is LOCAL or not principal.personal:
+        return named or "the dashboard"  # a shared token names nobody
+    return str(principal.name)
+
+
 def build_router(backend: WebBackend) -> APIRouter:
     api = APIRouter(prefix="/api", responses=COMMON_ERRORS)
     id_pattern = getattr(backend, "upload_id_pattern", None)
@@ -254,11 +264,12 @@ def build_router(backend: WebBackend) -> APIRouter:
         },
     )
     async def discard_upload(
+        request: Request,
         upload_id: str = Path(max_length=1024, pattern=id_pattern),
     ) -> JSONResponse:
         """Drop a snapshot held for confirmation; nothing of it is applied."""
         try:
-            report = await backend.discard(upload_id, "the API")
+            report = await backend.discard(upload_id, signed_in(request, "the API"))
         except NoSuchUpload as exc:
             raise HTTPException(404, str(exc)) from None
         except NotHeld as exc:
@@ -384,11 +395,15 @@ def build_router(backend: WebBackend) -> APIRouter:
         responses={404: _error("no such alert")},
     )
     def ack_alert(
+        request: Request,
         alert_id: Annotated[str, Path(min_length=1, max_length=300)],
         body: AckIn | None = None,
     ) -> dict[str, str]:
-        """Someone is dealing with it: who and when are recorded; it stays open."""
-        who = body.by if body and body.by else "the dashboard"
+        """Someone is dealing with it: who and when are recorded; it stays open.
+
+        ``by`` names them where nobody signs in; a signed-in user is who they signed in as.
+        """
+        who = signed_in(request, body.by if body else None)
         try:
             acknowledge(backend.model(), alert_id, who, body.note if body else None)
         except AlertError as exc:
@@ -400,13 +415,14 @@ def build_router(backend: WebBackend) -> APIRouter:
         return backend.model().mutes()
 
     @api.put("/mutes", responses={413: _error("the body is over 1 MiB")})
-    def put_mutes(entries: list[MuteIn]) -> dict[str, int]:
+    def put_mutes(request: Request, entries: list[MuteIn]) -> dict[str, int]:
         """Leave items (``*``: a whole store) out of notifications until a time."""
         model = backend.model()
         for entry in entries:
             try:
                 until = parse_time(entry.until, now=FAR_FUTURE)
-                mute(model, entry.store, entry.item, until, entry.by or "the dashboard", entry.note)
+                who = signed_in(request, entry.by)
+                mute(model, entry.store, entry.item, until, who, entry.note)
             except (AlertError, BadTime) as exc:
                 raise HTTPException(422, f"{entry.store} / {entry.item}: {exc}") from None
         return {"muted": len(entries)}

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockwatch import __version__
 from stockwatch.web.api import build_router
-from stockwatch.web.auth import bearer, token_matches
+from stockwatch.web.auth import LOCAL, SignInLimiter, action_of, bearer
 from stockwatch.web.backend import WebBackend
 from stockwatch.web.body_limit import BodyLimit
 from stockwatch.web.guard import SiteGuard
@@ -81,14 +81,20 @@ def _plotly_js() -> Path:
 
 
 class TokenGuard:
-    """When a token is set, every /api call and /metrics must present it."""
+    """Every /api call and /metrics signs in, unless nobody is set up to (the loopback mode
+    without a token or users); then each is checked against its signer's role.
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    Who signed in is left in ``scope["state"]["principal"]`` for the routes that record who
+    did something. Failed sign-ins are counted per client and slowed down (``SignInLimiter``).
+    """
+
+    def __init__(self, app: ASGIApp, backend: WebBackend) -> None:
         self.app = app
-        self.token = token
+        self.backend = backend
+        self.limiter = SignInLimiter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.token is None or scope["type"] != "http":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -96,18 +102,47 @@ class TokenGuard:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        given = bearer(request.headers.get("authorization"))
-        if given is None and path == "/api/events":
-            given = request.query_params.get("token")  # EventSource cannot send headers
-        if not token_matches(self.token, given):
-            response = JSONResponse(
-                {"message": "a token is required: send Authorization: Bearer <token>"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-            await response(scope, receive, send)
+        principal = LOCAL
+        if not await self.backend.open_access():
+            client = request.client.host if request.client else "?"
+            wait = self.limiter.wait(client)
+            if wait:
+                await _refuse(
+                    scope,
+                    receive,
+                    send,
+                    429,
+                    f"too many failed sign-ins from {client}; try again in {wait} s",
+                    {"Retry-After": str(wait)},
+                )
+                return
+            given = bearer(request.headers.get("authorization"))
+            if given is None and path == "/api/events":
+                given = request.query_params.get("token")  # EventSource cannot send headers
+            found = await self.backend.authenticate(given)
+            if found is None:
+                self.limiter.failed(client)
+                message = (
+                    "a token is required: send Authorization: Bearer <token>"
+                    if given is None
+                    else "that token is not valid (revoked, rotated or mistyped)"
+                )
+                await _refuse(scope, receive, send, 401, message, {"WWW-Authenticate": "Bearer"})
+                return
+            principal = found
+        action = action_of(request.method, path)
+        if not principal.may(action):
+            await _refuse(scope, receive, send, 403, principal.refusal(action), {})
             return
+        scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+
+async def _refuse(
+    scope: Scope, receive: Receive, send: Send, status: int, message: str, headers: dict[str, str]
+) -> None:
+    response = JSONResponse({"message": message}, status_code=status, headers=headers)
+    await response(scope, receive, send)
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
@@ -232,7 +267,7 @@ def create_app(backend: WebBackend) -> FastAPI:
 
     app.add_middleware(BodyLimit)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
-    app.add_middleware(TokenGuard, token=backend.token)
+    app.add_middleware(TokenGuard, backend=backend)
     app.add_middleware(
         SiteGuard, token=backend.token, hosts=getattr(backend, "allowed_hosts", None)
     )

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import hmac
+import math
 import os
+import threading
+import time
+from collections import deque
 from pathlib import Path
+
+from stockwatch.core.access import Action, Principal, Role
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MIN_TOKEN_CHARS = 16
@@ -54,3 +60,62 @@ def bearer(header: str | None) -> str | None:
     if header and header[:7].lower() == "bearer ":
         return header[7:].strip()
     return None
+
+
+# Nobody signs in where nobody is set up to: the loopback mode without a token or users.
+LOCAL = Principal("the dashboard", Role.ADMIN)
+
+
+def action_of(method: str, path: str) -> Action:
+    """What a request does, for its signer's role to allow. Anything not named here is
+    an admin's: a new route is closed until it is given its action."""
+    if path.startswith("/api/users"):
+        return Action.USERS
+    if path.startswith("/api/audit"):
+        return Action.AUDIT
+    if method in ("GET", "HEAD"):
+        return Action.READ
+    if path == "/api/uploads" or path.startswith("/api/uploads/"):
+        return Action.UPLOAD
+    if path.startswith("/api/thresholds") or path == "/api/store-settings":
+        return Action.THRESHOLDS
+    if path.startswith("/api/alerts/") and path.endswith("/ack"):
+        return Action.ACKNOWLEDGE
+    if path == "/api/mutes":
+        return Action.MUTE
+    return Action.USERS
+
+
+class SignInLimiter:
+    """At most ``limit`` failed sign-ins per client in ``window`` seconds; then it waits.
+
+    Tokens are 256 bits, so this is not what keeps them from being guessed; it keeps a
+    client that hammers the server with bad tokens from costing it a lookup each time, and
+    makes a leaked, revoked token loud in the logs rather than tried for ever.
+    """
+
+    def __init__(self, limit: int = 20, window: float = 60.0, clients: int = 10_000) -> None:
+        self.limit = limit
+        self.window = window
+        self.clients = clients
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, client: str) -> int:
+        """Seconds this client must wait before trying again; 0 when it may."""
+        now = time.monotonic()
+        with self._lock:
+            failures = self._failures.get(client)
+            if failures is None:
+                return 0
+            while failures and now - failures[0] > self.window:
+                failures.popleft()
+            if len(failures) < self.limit:
+                return 0
+            return max(1, math.ceil(self.window - (now - failures[0])))
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            if client not in self._failures and len(self._failures) >= self.clients:
+                self._failures.pop(next(iter(self._failures)))  # the oldest client goes
+            self._failures.setdefault(client, deque()).append(time.monotonic())

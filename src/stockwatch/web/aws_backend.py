@@ -31,10 +31,12 @@ from stockwatch.aws.loader import (
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.read_model import UPLOAD_ID_PATTERN, DynamoReadModel, version_of
 from stockwatch.aws.settings import AwsSettings
+from stockwatch.core.access import Principal
 from stockwatch.core.filenames import safe_filename
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import ObjectTooLarge, StoredObject
 from stockwatch.service.uploads import NotHeld
+from stockwatch.service.users import authenticate
 from stockwatch.web.events import EventBus
 from stockwatch.web.metrics import Metrics
 from stockwatch.web.uploads import receive_upload
@@ -140,6 +142,13 @@ class AwsWebBackend:
 
     def model(self) -> DynamoReadModel:
         return DynamoReadModel(self.settings, self.dynamodb, self.s3)
+
+    async def open_access(self) -> bool:
+        return False  # behind API Gateway there is no loopback
+
+    async def authenticate(self, given: str | None) -> Principal | None:
+        """The stack's token signs in as its admin; users are kept on one machine so far."""
+        return authenticate(None, self.token, given)
 
     def _loader(self) -> AwsLoader:
         return AwsLoader.from_settings(self.settings, self.limits)

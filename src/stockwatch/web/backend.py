@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from fastapi import Request
 
+from stockwatch.core.access import Principal
 from stockwatch.core.limits import Limits
 from stockwatch.service.reads import ReadModel, UploadIdError
 from stockwatch.web.events import EventBus
@@ -36,6 +37,14 @@ class WebBackend(Protocol):
         ...
 
     def model(self) -> ReadModel: ...
+
+    async def open_access(self) -> bool:
+        """True where nobody signs in: loopback, with no token and no users."""
+        ...
+
+    async def authenticate(self, given: str | None) -> Principal | None:
+        """Who the token signs in as (``service.users.authenticate``), or None."""
+        ...
 
     async def confirm(self, upload_id: str) -> dict[str, Any]:
         """Apply a held snapshot: its report, or ``processing`` where it is handed on."""

@@ -11,9 +11,12 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from stockwatch.core.access import Principal
 from stockwatch.core.limits import Limits
+from stockwatch.service.users import authenticate
 from stockwatch.sqlite.app import EmbeddedStockwatch
 from stockwatch.sqlite.read_model import SqliteReadModel
+from stockwatch.sqlite.users import SqliteUsers
 from stockwatch.web.events import EventBus
 from stockwatch.web.metrics import Metrics
 from stockwatch.web.uploads import receive_upload
@@ -56,6 +59,21 @@ class ServerContext:
 
     def model(self) -> SqliteReadModel:
         return SqliteReadModel(self.db())
+
+    def _users(self) -> SqliteUsers | None:
+        users = SqliteUsers(self.db().conn)
+        return users if users.any() else None
+
+    async def open_access(self) -> bool:
+        if self.token is not None:
+            return False
+        return await run_in_threadpool(self._users) is None
+
+    async def authenticate(self, given: str | None) -> Principal | None:
+        def lookup() -> Principal | None:
+            return authenticate(self._users(), self.token, given)
+
+        return await run_in_threadpool(lookup)
 
     async def confirm(self, upload_id: str) -> dict[str, Any]:
         """Applied here and now: a held snapshot is at most ``MAX_SNAPSHOT_ITEMS`` rows."""

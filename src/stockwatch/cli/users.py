@@ -1,0 +1,149 @@
+"""The ``users`` and ``audit`` commands: people with roles, each with a token of their own."""
+
+from __future__ import annotations
+
+import getpass
+
+import click
+
+from stockwatch.cli.context import Context, pass_context
+from stockwatch.cli.output import emit, formats, short_time
+from stockwatch.core.access import AccessError, Role
+from stockwatch.service import users as people
+
+
+def _actor() -> str:
+    """Who runs the CLI: it has the data directory, so it acts as an admin of it."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@click.group()
+def users() -> None:
+    """People who sign in to the dashboard and the API, each with a role and a token.
+
+    Roles: admin (everything), manager (reads, thresholds, acknowledgements, mutes),
+    store (uploads and reads for its stores), viewer (reads). STOCKWATCH_TOKEN still signs
+    in as the admin "admin".
+
+    \b
+    Example: stockwatch users add ana --role manager
+    """
+
+
+@users.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice([r.value for r in Role]),
+    help="What the user may do.",
+)
+@click.option(
+    "--store",
+    "stores",
+    multiple=True,
+    metavar="STORE",
+    help="Limit the user to this store (repeat for more); a store user needs one.",
+)
+@pass_context
+def users_add(state: Context, name: str, role: str, stores: tuple[str, ...]) -> None:
+    """Add a user and print their token, once: only its hash is kept.
+
+    \b
+    Example: stockwatch users add berlin-shop --role store --store Berlin
+    """
+    try:
+        token = people.add_user(state.runtime.users(), _actor(), name, role, stores)
+    except AccessError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(token)
+    click.echo(
+        f"{name} ({role}) added. This token is shown once; give it to {name} and keep no copy.",
+        err=True,
+    )
+
+
+@users.command("list")
+@formats
+@pass_context
+def users_list(state: Context, fmt: str) -> None:
+    """Show the users, their roles and stores (never their tokens).
+
+    \b
+    Example: stockwatch users list --json
+    """
+    emit(
+        state.runtime.users().users(),
+        fmt,
+        ("name", "role", "stores", "added", "rotated", "revoked"),
+        lambda u: (
+            u.name,
+            u.role,
+            "all" if u.stores is None else ", ".join(u.stores),
+            short_time(u.created_at),
+            short_time(u.rotated_at) if u.rotated_at else "",
+            short_time(u.revoked_at) if u.revoked_at else "",
+        ),
+        "No users yet: stockwatch users add NAME --role ROLE",
+    )
+
+
+@users.command("revoke")
+@click.argument("name")
+@pass_context
+def users_revoke(state: Context, name: str) -> None:
+    """Revoke a user's token at once; the user stays listed, and in the audit trail.
+
+    \b
+    Example: stockwatch users revoke berlin-shop
+    """
+    try:
+        people.revoke_user(state.runtime.users(), _actor(), name)
+    except people.NoSuchUser as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{name}'s token no longer works")
+
+
+@users.command("rotate")
+@click.argument("name")
+@pass_context
+def users_rotate(state: Context, name: str) -> None:
+    """Give a user a new token (printed once); the old one stops working at once.
+
+    \b
+    Example: stockwatch users rotate ana
+    """
+    try:
+        token = people.rotate_token(state.runtime.users(), _actor(), name)
+    except people.NoSuchUser as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(token)
+
+
+@click.command()
+@click.option("--since", metavar="TIME", help="Only entries from this time (ISO 8601) on.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    default=1000,
+    show_default=True,
+    help="At most this many entries.",
+)
+@formats
+@pass_context
+def audit(state: Context, since: str | None, limit: int, fmt: str) -> None:
+    """Who changed what, and when: users so far (uploads and thresholds to follow).
+
+    \b
+    Example: stockwatch audit --since 2026-12-01 --json
+    """
+    emit(
+        state.runtime.users().audit(since, limit),
+        fmt,
+        ("at", "who", "what", "subject", "detail"),
+        lambda a: (short_time(a.at), a.actor, a.action, a.subject, a.detail or ""),
+        "Nothing in the audit trail yet.",
+    )

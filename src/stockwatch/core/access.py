@@ -1,0 +1,99 @@
+"""Who may do what: the four roles, a signed-in principal, and tokens kept only as hashes.
+
+A role grants actions; a principal may also be limited to a list of stores (``stores``;
+``None`` is every store). Tokens are 256 random bits, so a plain SHA-256 of one is as good
+as a slow password hash: nobody can guess a preimage, and the lookup by hash stays an index
+seek. The database never holds a token, only its hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # everything, users included
+    MANAGER = "manager"  # reads, thresholds, acknowledgements and mutes
+    STORE = "store"  # uploads and reads for its own stores
+    VIEWER = "viewer"  # reads
+
+
+class Action(StrEnum):
+    READ = "read"
+    UPLOAD = "upload"
+    THRESHOLDS = "thresholds"
+    ACKNOWLEDGE = "acknowledge"
+    MUTE = "mute"
+    USERS = "users"
+    AUDIT = "audit"
+
+
+GRANTS: dict[Role, frozenset[Action]] = {
+    Role.ADMIN: frozenset(Action),
+    Role.MANAGER: frozenset({Action.READ, Action.THRESHOLDS, Action.ACKNOWLEDGE, Action.MUTE}),
+    Role.STORE: frozenset({Action.READ, Action.UPLOAD}),
+    Role.VIEWER: frozenset({Action.READ}),
+}
+# What a refusal says the action is, after "may not".
+DOING = {
+    Action.READ: "read stock",
+    Action.UPLOAD: "upload inventory files",
+    Action.THRESHOLDS: "change thresholds or store settings",
+    Action.ACKNOWLEDGE: "acknowledge alerts",
+    Action.MUTE: "mute items",
+    Action.USERS: "manage users",
+    Action.AUDIT: "read the audit trail",
+}
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+TOKEN_PREFIX = "sw_"  # tells a stockwatch token apart in a leaked-secrets scan
+
+
+class AccessError(ValueError):
+    """A user cannot be made as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: Role
+    stores: frozenset[str] | None = None  # None: every store
+    personal: bool = True  # False for a token several people share: it names nobody
+
+    def may(self, action: Action) -> bool:
+        return action in GRANTS[self.role]
+
+    def sees(self, store: str) -> bool:
+        return self.stores is None or store in self.stores
+
+    def refusal(self, action: Action) -> str:
+        return (
+            f"{self.name} is a {self.role.value}, and a {self.role.value} may not {DOING[action]}"
+        )
+
+
+def check_user(name: str, role: str, stores: list[str]) -> tuple[Role, frozenset[str] | None]:
+    """The role and store scope of a new user, or why it cannot be made."""
+    if not NAME.match(name):
+        raise AccessError(
+            f"user name {name!r}: use 1 to 64 letters, digits and . _ @ - (starting with a"
+            " letter or digit)"
+        )
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise AccessError(
+            f"role {role!r}: choose one of {', '.join(r.value for r in Role)}"
+        ) from None
+    scope = frozenset(s.strip() for s in stores if s.strip())
+    if chosen is Role.ADMIN and scope:
+        raise AccessError("an admin has every store; leave out --store")
+    if chosen is Role.STORE and not scope:
+        raise AccessError("a store user needs its stores: --store NAME (once per store)")
+    return chosen, scope or None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
