@@ -42,7 +42,6 @@ from stockwatch.service.thresholds import (
     set_thresholds,
 )
 from stockwatch.service.uploads import NoSuchUpload, NotHeld
-from stockwatch.web.auth import LOCAL
 from stockwatch.web.backend import WebBackend
 
 MAX_PAGE = 500
@@ -180,8 +179,8 @@ def signed_in(request: Request, named: str | None) -> str:
     """Who did it: the signed-in user; else, where nobody signs in or the token is shared,
     the name given."""
     principal = request.scope.get("state", {}).get("principal")
-    if principal is None or principal is LOCAL or not principal.personal:
-        return named or "the dashboard"  # a shared token names nobody
+    if principal is None or not principal.personal:
+        return named or "the dashboard"  # nobody signed in, or a shared token: no name
     return str(principal.name)
 
 

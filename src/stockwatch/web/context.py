@@ -60,18 +60,14 @@ class ServerContext:
     def model(self) -> SqliteReadModel:
         return SqliteReadModel(self.db())
 
-    def _users(self) -> SqliteUsers | None:
-        users = SqliteUsers(self.db().conn)
-        return users if users.any() else None
-
     async def open_access(self) -> bool:
         if self.token is not None:
             return False
-        return await run_in_threadpool(self._users) is None
+        return not await run_in_threadpool(lambda: SqliteUsers(self.db().conn).any())
 
     async def authenticate(self, given: str | None) -> Principal | None:
         def lookup() -> Principal | None:
-            return authenticate(self._users(), self.token, given)
+            return authenticate(SqliteUsers(self.db().conn), self.token, given)
 
         return await run_in_threadpool(lookup)
 
