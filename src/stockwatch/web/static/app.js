@@ -223,18 +223,22 @@ async function loadAlertsPage(forced = false) {
 }
 
 function alertItem(a) {
-  const state = [a.resolved_at ? `resolved ${when(a.resolved_at)}` : "open"];
-  if (a.acknowledged_by) state.push(`acknowledged by ${a.acknowledged_by}${a.ack_note ? `: ${a.ack_note}` : ""}`);
-  if (a.muted_until) state.push(`muted until ${when(a.muted_until)}`);
+  const status = [a.resolved_at ? `resolved ${when(a.resolved_at)}` : "open"];
+  if (a.acknowledged_by) status.push(`acknowledged by ${a.acknowledged_by}${a.ack_note ? `: ${a.ack_note}` : ""}`);
+  if (a.muted_until) status.push(`muted until ${when(a.muted_until)}`);
   const body = el("div", { class: "grow" },
     el("div", {}, itemLink(a.item, alertText(a))),
-    el("small", { class: "muted", text: `raised ${when(a.raised_at)} · ${state.join(" · ")}` }));
+    el("small", { class: "muted", text: `raised ${when(a.raised_at)} · ${status.join(" · ")}` }));
   const actions = el("div", { class: "actions" });
   if (!a.resolved_at && !a.acknowledged_by) {
-    const note = el("input", { type: "text", placeholder: "note (optional)", maxlength: "1000", class: "note" });
+    // A note being typed survives any redraw (a filter change, a live update): it is kept
+    // per alert until it is sent.
+    const drafts = (state.ackDrafts = state.ackDrafts || {});
+    const note = el("input", { type: "text", placeholder: "note (optional)", maxlength: "1000", class: "note",
+      value: drafts[a.id] || "", oninput: () => { drafts[a.id] = note.value; } });
     actions.append(note, el("button", { type: "button", class: "small", text: "Acknowledge",
       onclick: () => act(`/api/alerts/${encodeURIComponent(a.id)}/ack`, { method: "POST",
-        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ note: note.value }) }) }));
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ note: note.value }) }).then(() => { delete drafts[a.id]; }) }));
   }
   if (a.muted_until) {
     actions.append(el("button", { type: "button", class: "small quiet", text: "Unmute",
