@@ -48,6 +48,7 @@ class Runtime(Protocol):
         on_progress: Progress,
         as_of: str | None = None,
         snapshot: bool | None = None,
+        uploader: str = "",
     ) -> UploadReport: ...
 
     def ingest_stream(self, name: str, source: Any) -> UploadReport: ...
@@ -142,12 +143,13 @@ class EmbeddedRuntime:
         on_progress: Progress,
         as_of: str | None = None,
         snapshot: bool | None = None,
+        uploader: str = "",
     ) -> UploadReport:
         from stockwatch.sqlite.object_store import ObjectTooLarge
 
         try:
             with open(path, "rb") as source:
-                upload_id = self.app.receive(path.name, source, strict, as_of, snapshot)
+                upload_id = self.app.receive(path.name, source, strict, as_of, snapshot, uploader)
         except ObjectTooLarge as exc:
             return UploadReport(path.name, None, "rejected", message=str(exc))
         report: UploadReport = self.app.process_upload(upload_id, on_progress)
@@ -274,11 +276,12 @@ class AwsRuntime:
         on_progress: Progress,
         as_of: str | None = None,
         snapshot: bool | None = None,
+        uploader: str = "",
     ) -> UploadReport:
         """Straight into the table (a backfill): no S3 event, the same service."""
         with open(path, "rb") as source:
             report: UploadReport = self._loader().backfill(
-                path.name, source, strict, as_of, snapshot
+                path.name, source, strict, as_of, snapshot, uploader
             )
         return report
 

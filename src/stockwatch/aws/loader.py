@@ -47,7 +47,32 @@ STRICT_METADATA = "stockwatch-strict"
 AS_OF_METADATA = "stockwatch-as-of"
 # ... and whether it is a full snapshot of its stores (true/false; absent: each store says).
 SNAPSHOT_METADATA = "stockwatch-snapshot"
+# ... and who sent it, with the stores its rows may name (a JSON list, ASCII-escaped, as
+# metadata travels in HTTP headers). The API writes both, or signs them into a presigned
+# URL; a file put into the bucket without them is an admin's (any store).
+UPLOADER_METADATA = "stockwatch-uploader"
+STORES_METADATA = "stockwatch-stores"
 TRUE, FALSE = ("1", "true", "yes"), ("0", "false", "no")
+
+
+def uploader_metadata(uploader: str, scope: frozenset[str] | None) -> dict[str, str]:
+    metadata = {UPLOADER_METADATA: uploader} if uploader else {}
+    if scope is not None:
+        metadata[STORES_METADATA] = json.dumps(sorted(scope))
+    return metadata
+
+
+def uploader_of(metadata: dict[str, str]) -> tuple[str, frozenset[str] | None]:
+    """Who sent the object and its stores; raises ValueError for a malformed list."""
+    text = metadata.get(STORES_METADATA)
+    if text is None:
+        return metadata.get(UPLOADER_METADATA, ""), None
+    stores = json.loads(text)
+    if not isinstance(stores, list) or not all(isinstance(s, str) for s in stores):
+        raise ValueError("not a JSON list of store names")
+    return metadata.get(UPLOADER_METADATA, ""), frozenset(stores)
+
+
 SETTINGS = "STORESET"
 
 
@@ -304,6 +329,11 @@ class S3Objects:
                 body.close()  # type: ignore[attr-defined]  # botocore's StreamingBody
                 raise MissingObject(f"{upload.key}: its {AS_OF_METADATA} metadata: {exc}") from None
             job.version = compose_version(as_of, upload.version)
+        try:
+            job.uploader, job.scope = uploader_of(metadata)
+        except ValueError as exc:
+            body.close()  # type: ignore[attr-defined]
+            raise MissingObject(f"{upload.key}: its {STORES_METADATA} metadata: {exc}") from None
         return body
 
 
@@ -330,7 +360,7 @@ class DynamoInventory:
         self.current: DynamoInventoryWriter | None = None
 
     def read(self, job: UploadJob, source: Readable, on_progress: Any) -> FileChunks:
-        return FileChunks(source, self.limits, on_progress, CHUNK_ROWS)
+        return FileChunks(source, self.limits, on_progress, CHUNK_ROWS, job.scope)
 
     def writer(self, job: UploadJob) -> DynamoInventoryWriter:
         ref = job.ref.ref if isinstance(job.ref, S3Upload) else job.ref
@@ -545,6 +575,7 @@ class AwsLoader:
         strict: bool = False,
         as_of: str | None = None,
         snapshot: bool | None = None,
+        uploader: str = "",
     ) -> UploadReport:
         """Load a local file straight into the table (``stockwatch --backend aws ingest``).
 
@@ -555,6 +586,7 @@ class AwsLoader:
         job = uow.uploads.local(name)
         job.strict = strict
         job.snapshot = snapshot
+        job.uploader = uploader
         job.version = compose_version(as_of, job.version)
         with metering.metering():
             return upload_service.run(uow, job, source)

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from stockwatch.aws import store_stats
 from stockwatch.aws.alerting import LOG, AlertStore
-from stockwatch.aws.loader import with_publishes
+from stockwatch.aws.loader import uploader_of, with_publishes
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.threshold_change import DynamoThresholdChange
 from stockwatch.core.alert_rules import stock_level
@@ -294,7 +294,18 @@ class DynamoReadModel:
                 return None
             raise
         status = "processing" if mark is not None else "queued"
-        return UploadRow(key, key, status, head["LastModified"].isoformat())
+        try:
+            uploader, scope = uploader_of(head.get("Metadata", {}))
+        except ValueError:
+            uploader, scope = "", frozenset()  # malformed: it will be refused; shown to admins
+        return UploadRow(
+            key,
+            key,
+            status,
+            head["LastModified"].isoformat(),
+            uploaded_by=uploader or None,
+            scope=None if scope is None else sorted(scope),
+        )
 
     def uploads(self, limit: int, before: str | None) -> list[UploadRow]:
         request: dict[str, Any] = {

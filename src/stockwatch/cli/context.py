@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from collections.abc import Callable
 from functools import update_wrapper
@@ -41,6 +42,14 @@ class Context:
     def close(self) -> None:
         if self._runtime is not None:
             self._runtime.close()
+
+
+def cli_actor() -> str:
+    """Who runs the CLI: it has the data directory, so it acts as an admin of it."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def pass_context(f: F) -> F:

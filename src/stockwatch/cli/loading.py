@@ -11,6 +11,7 @@ import click
 from stockwatch.cli.context import (
     Context,
     as_of_option,
+    cli_actor,
     files_argument,
     json_option,
     pass_context,
@@ -69,7 +70,8 @@ def ingest(
     reports = []
     for path in files:
         with progress_bar(f"loading {path.name}", path.stat().st_size) as on_progress:
-            reports.append(state.runtime.ingest(path, strict, on_progress, as_of, snapshot))
+            report = state.runtime.ingest(path, strict, on_progress, as_of, snapshot, cli_actor())
+            reports.append(report)
     deliver_now(state)
     finish(reports, as_json, "loaded")
 

@@ -175,6 +175,8 @@ def describe_report(report: UploadReport, verb: str = "loaded") -> None:
     out = console()
     name = escape(report.file)
     where = f" (upload {report.upload_id})" if report.upload_id is not None else ""
+    if report.uploaded_by:
+        where += f" from {escape(report.uploaded_by)}"
     if report.held:
         out.print(
             f"[bold yellow]{name}: needs confirmation[/]{where}: {escape(report.message or '')}"

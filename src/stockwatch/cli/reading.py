@@ -81,7 +81,7 @@ def uploads(state: Context, limit: int, fmt: str) -> None:
     emit(
         found,
         fmt,
-        ("id", "file", "status", "loaded", "rejected", "received"),
+        ("id", "file", "status", "loaded", "rejected", "received", "from"),
         lambda u: (
             u.id,
             u.file,
@@ -89,6 +89,7 @@ def uploads(state: Context, limit: int, fmt: str) -> None:
             u.rows_loaded,
             u.rows_rejected,
             short_time(u.received_at),
+            u.uploaded_by or "",
         ),
         "No uploads yet.",
     )

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
-
 import click
 
-from stockwatch.cli.context import Context, pass_context
+from stockwatch.cli.context import Context, cli_actor, pass_context
 from stockwatch.cli.output import emit, formats, short_time
 from stockwatch.core.access import AccessError, Role
 from stockwatch.service import users as people
-
-
-def _actor() -> str:
-    """Who runs the CLI: it has the data directory, so it acts as an admin of it."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 @click.group()
@@ -56,7 +46,7 @@ def users_add(state: Context, name: str, role: str, stores: tuple[str, ...]) -> 
     Example: stockwatch users add berlin-shop --role store --store Berlin
     """
     try:
-        token = people.add_user(state.runtime.users(), _actor(), name, role, stores)
+        token = people.add_user(state.runtime.users(), cli_actor(), name, role, stores)
     except AccessError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(token)
@@ -101,7 +91,7 @@ def users_revoke(state: Context, name: str) -> None:
     Example: stockwatch users revoke berlin-shop
     """
     try:
-        people.revoke_user(state.runtime.users(), _actor(), name)
+        people.revoke_user(state.runtime.users(), cli_actor(), name)
     except people.NoSuchUser as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{name}'s token no longer works")
@@ -117,7 +107,7 @@ def users_rotate(state: Context, name: str) -> None:
     Example: stockwatch users rotate ana
     """
     try:
-        token = people.rotate_token(state.runtime.users(), _actor(), name)
+        token = people.rotate_token(state.runtime.users(), cli_actor(), name)
     except people.NoSuchUser as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(token)

@@ -58,8 +58,12 @@ class InventoryFile:
         limits: Limits | None = None,
         on_progress: Callable[[int], None] | None = None,
         value_column: str = "count",
+        stores: frozenset[str] | None = None,
     ) -> None:
         self.limits = limits or Limits()
+        # The uploader's stores: a row for any other store is a bad row (None: all stores).
+        # It is checked here, where every backend reads, so no path can load around it.
+        self.stores = stores
         self.columns = ("store", "item", value_column)
         self.errors: list[RowError] = []
         self.warnings: list[str] = []
@@ -206,6 +210,8 @@ class InventoryFile:
                 rows += len(chunk)
             if rows > self.limits.max_rows:
                 self._too_many_rows()
+            if self.stores is not None and chunk:
+                chunk = self._in_scope(chunk)
             self.rows_read = rows
             if chunk:
                 yield chunk
@@ -243,6 +249,21 @@ class InventoryFile:
         if max(map(len, items)) > limits.max_field_chars:
             return None
         return list(zip(lines, stores, items, map(int, counts), strict=True))
+
+    def _in_scope(self, chunk: list[Row]) -> list[Row]:
+        """The rows for the uploader's own stores; each other row is rejected, by name."""
+        stores = self.stores
+        assert stores is not None
+        if all(row[1] in stores for row in chunk):
+            return chunk
+        kept = []
+        for row in chunk:
+            if row[1] in stores:
+                kept.append(row)
+            else:
+                message = f"store {show_value(row[1])} is not one of yours"
+                self.reject_row(row[0], "store", message, row[2])
+        return kept
 
     def _too_many_rows(self) -> None:
         raise LimitExceeded(

@@ -36,6 +36,8 @@ class UploadReport:
     rows_zeroed: int = 0  # a snapshot's known items it left out, set to 0
     zeroed: list[str] = field(default_factory=list)  # "store / item", the first 1,000
     held: bool = False  # a snapshot held for confirmation (``message`` says why)
+    uploaded_by: str | None = None  # who sent it; None: unknown (put straight into storage)
+    scope: list[str] | None = None  # the stores its rows could name; None: any store
 
     def settle_status(self) -> None:
         """Derive the final status from the counts, so no backend can disagree."""
@@ -68,6 +70,8 @@ class UploadReport:
             "as_of": self.as_of,
             "rows_zeroed": self.rows_zeroed,
             "zeroed": self.zeroed,
+            "uploaded_by": self.uploaded_by,
+            "scope": self.scope,
         }
 
     @classmethod
@@ -90,6 +94,8 @@ class UploadReport:
             rows_zeroed=data.get("rows_zeroed", 0),
             zeroed=list(data.get("zeroed", [])),
             held=data.get("status") == "needs_confirmation",
+            uploaded_by=data.get("uploaded_by"),
+            scope=data.get("scope"),
         )
         report.errors = [
             RowError(e["line"], e["field"], e["message"], e.get("item"))

@@ -111,6 +111,13 @@ class UploadRow:
     as_of: str | None = None  # when its counts were taken (known once it is processed)
     rows_zeroed: int = 0  # a snapshot's left-out items set to 0 (held: that it would set)
     zeroed: list[str] = field(default_factory=list)
+    uploaded_by: str | None = None  # who sent it; None: put straight into storage
+    scope: list[str] | None = None  # the stores its rows could name; None: any store
+
+    def within(self, stores: frozenset[str] | None) -> bool:
+        """Whether a reader of ``stores`` sees it: only an upload whose rows could name
+        nothing but those stores, so its report shows no other store's rows."""
+        return stores is None or (self.scope is not None and set(self.scope) <= stores)
 
     @classmethod
     def of(
@@ -121,10 +128,21 @@ class UploadRow:
         received_at: str,
         finished_at: str | None,
         report: dict[str, Any] | None,
+        uploaded_by: str | None = None,
+        scope: list[str] | None = None,
     ) -> UploadRow:
-        """From an UploadReport's JSON (None while the upload waits)."""
+        """From an UploadReport's JSON (None while the upload waits: then who sent it and
+        for which stores come from the backend's record of its arrival)."""
         if report is None:
-            return cls(upload_id, file, status, received_at, finished_at)
+            return cls(
+                upload_id,
+                file,
+                status,
+                received_at,
+                finished_at,
+                uploaded_by=uploaded_by,
+                scope=scope,
+            )
         return cls(
             upload_id,
             file,
@@ -144,6 +162,8 @@ class UploadRow:
             as_of=report.get("as_of"),
             rows_zeroed=report.get("rows_zeroed", 0),
             zeroed=list(report.get("zeroed", [])),
+            uploaded_by=report.get("uploaded_by", uploaded_by),
+            scope=report.get("scope", scope),
         )
 
 

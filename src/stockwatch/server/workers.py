@@ -160,7 +160,7 @@ class InboxWatcher(Worker):
             if self._sizes.get(path) != size:
                 continue  # maybe still being written; look again next time
             with open(path, "rb") as source:
-                upload_id = db.receive(path.name, source)
+                upload_id = db.receive(path.name, source, uploader="inbox")
             target = self.inbox / "processing" / f"{upload_id}-{path.name}"
             shutil.move(path, target)
             self._in_hand[upload_id] = target

@@ -57,6 +57,10 @@ class UploadJob:
     # setting says (None); like ``strict``, S3 keeps it as object metadata.
     snapshot: bool | None = None
     confirmed: bool = False  # a held snapshot someone confirmed: apply it whatever it zeroes
+    # Who sent it ("" when nobody signed it: a file put straight into the bucket, an old
+    # upload) and the stores its rows may name (None: any store).
+    uploader: str = ""
+    scope: frozenset[str] | None = None
 
 
 class UploadLog(Protocol):

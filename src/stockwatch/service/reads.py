@@ -112,6 +112,8 @@ def report_of(upload: UploadRow) -> UploadReport:
         rows_zeroed=upload.rows_zeroed,
         zeroed=list(upload.zeroed),
         held=upload.status == "needs_confirmation",
+        uploaded_by=upload.uploaded_by,
+        scope=upload.scope,
     )
 
 

@@ -52,7 +52,7 @@ def plan(
     A file the reader rejects plans nothing: the load that follows reports why.
     """
     listing = Listing()
-    reader = InventoryFile(source, uow.limits)
+    reader = InventoryFile(source, uow.limits, stores=job.scope)
     try:
         for chunk in reader.chunks():
             listing.add(chunk)

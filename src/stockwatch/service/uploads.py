@@ -137,6 +137,8 @@ def run(
         report.timings_ms["total"] = _ms(started)
         report.cost = uow.uploads.cost(job, report.timings_ms["total"]).to_json()
         report.as_of = as_of_of(str(job.version))
+        report.uploaded_by = job.uploader or None
+        report.scope = None if job.scope is None else sorted(job.scope)
         report.settle_status()
         if keep:
             uow.uploads.finish(job, report)
@@ -150,6 +152,7 @@ def _pause(uow: UploadUnitOfWork, job: UploadJob, paused: Paused, started: float
     """Out of time: keep the progress and hand the rest on; the report says ``processing``."""
     progress = paused.progress
     report = UploadReport(job.filename, job.upload_id, status="processing")
+    report.uploaded_by = job.uploader or None
     report.rows_loaded = progress.loaded
     report.rows_unchanged = progress.unchanged
     report.rows_superseded = progress.superseded
@@ -243,7 +246,7 @@ def _again(uow: UploadUnitOfWork, job: UploadJob, source: Readable) -> Readable:
 def check_strict(job: UploadJob, source: Readable, limits: Limits) -> UploadReport:
     """Strict mode's read-only first pass: read everything, write nothing."""
     report = UploadReport(job.filename, job.upload_id)
-    inventory = InventoryFile(source, limits)
+    inventory = InventoryFile(source, limits, stores=job.scope)
     try:
         for _ in unique_chunks(inventory, STRICT_CHECK_ROWS):
             pass
@@ -275,8 +278,9 @@ class FileChunks:
         limits: Limits,
         on_progress: ProgressCallback | None = None,
         size: int = 5000,
+        stores: frozenset[str] | None = None,
     ) -> None:
-        self.inventory = InventoryFile(source, limits, on_progress)
+        self.inventory = InventoryFile(source, limits, on_progress, stores=stores)
         self.size = size
 
     def chunks(self) -> Any:

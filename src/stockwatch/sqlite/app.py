@@ -88,12 +88,14 @@ class EmbeddedStockwatch:
         strict: bool = False,
         as_of: str | None = None,
         snapshot: bool | None = None,
+        uploader: str = "",
+        scope: frozenset[str] | None = None,
     ) -> int:
         """Keep the file exactly as received and queue it; the id orders it among uploads
         counted at the same time (``as_of``, a ``core.clock.parse_time`` string)."""
         name = safe_filename(filename)
         stored = self.objects.put(self.objects.new_key(name), source, self.limits.max_file_bytes)
-        return self.register(name, stored, strict, as_of, snapshot)
+        return self.register(name, stored, strict, as_of, snapshot, uploader, scope)
 
     def register(
         self,
@@ -102,12 +104,17 @@ class EmbeddedStockwatch:
         strict: bool = False,
         as_of: str | None = None,
         snapshot: bool | None = None,
+        uploader: str = "",
+        scope: frozenset[str] | None = None,
     ) -> int:
         """Queue a file already kept in the object store, without waiting for any upload
-        being processed (``arrivals``)."""
+        being processed (``arrivals``). ``uploader`` and ``scope`` go with it: the stores
+        its rows may name are checked when it is read."""
         name = safe_filename(filename)
-        upload_id = self.arrivals.add(name, stored, strict, as_of, snapshot)
-        self._emit("upload", {"id": upload_id, "file": name, "status": "queued"})
+        upload_id = self.arrivals.add(name, stored, strict, as_of, snapshot, uploader, scope)
+        shown = None if scope is None else sorted(scope)
+        event = {"id": upload_id, "file": name, "status": "queued", "scope": shown}
+        self._emit("upload", event)
         return upload_id
 
     # -- processing ------------------------------------------------------------------------

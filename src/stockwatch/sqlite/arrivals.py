@@ -19,23 +19,25 @@ from typing import Any
 from stockwatch.core.clock import utc_now
 from stockwatch.core.ports import StoredObject
 from stockwatch.sqlite.database import ensure_wal, private_file, transaction
-from stockwatch.sqlite.records import UploadRecord
+from stockwatch.sqlite.records import UploadRecord, scope_of, scope_text
 
 ARRIVALS_NAME = "arrivals.db"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS arrivals (id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " filename TEXT NOT NULL, object_key TEXT NOT NULL, size INTEGER NOT NULL,"
     " sha256 TEXT NOT NULL, strict INTEGER NOT NULL, received_at TEXT NOT NULL, as_of TEXT,"
-    " snapshot INTEGER)"
+    " snapshot INTEGER, uploader TEXT, scope TEXT)"
 )
 # Columns an arrivals.db from before them lacks, and the statement that adds each.
 _ADDED = {
     "as_of": "ALTER TABLE arrivals ADD COLUMN as_of TEXT",
     "snapshot": "ALTER TABLE arrivals ADD COLUMN snapshot INTEGER",
+    "uploader": "ALTER TABLE arrivals ADD COLUMN uploader TEXT",
+    "scope": "ALTER TABLE arrivals ADD COLUMN scope TEXT",
 }
 _SELECT = (
-    "SELECT id, filename, object_key, size, sha256, strict, received_at, as_of, snapshot"
-    " FROM arrivals"
+    "SELECT id, filename, object_key, size, sha256, strict, received_at, as_of, snapshot,"
+    " uploader, scope FROM arrivals"
 )
 
 
@@ -73,6 +75,8 @@ def _record(row: tuple[Any, ...]) -> UploadRecord:
         None,
         row[7],
         None if row[8] is None else bool(row[8]),
+        row[9] or "",
+        scope_of(row[10]),
     )
 
 
@@ -132,13 +136,15 @@ class Arrivals:
         strict: bool,
         as_of: str | None = None,
         snapshot: bool | None = None,
+        uploader: str = "",
+        scope: frozenset[str] | None = None,
     ) -> int:
         conn = self._db()
         flag = None if snapshot is None else int(snapshot)
         with transaction(conn):
             cursor = conn.execute(
                 "INSERT INTO arrivals (filename, object_key, size, sha256, strict, received_at,"
-                " as_of, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " as_of, snapshot, uploader, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     filename,
                     stored.key,
@@ -148,6 +154,8 @@ class Arrivals:
                     utc_now(),
                     as_of,
                     flag,
+                    uploader or None,
+                    scope_text(scope),
                 ),
             )
         assert cursor.lastrowid is not None
@@ -186,8 +194,8 @@ class Arrivals:
         with transaction(main):
             main.executemany(
                 "INSERT OR IGNORE INTO uploads (id, filename, object_key, size, sha256, strict,"
-                " status, received_at, as_of, snapshot)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                " status, received_at, as_of, snapshot, uploader, scope)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
                 rows,
             )
         with transaction(self.conn):

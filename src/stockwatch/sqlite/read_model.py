@@ -33,6 +33,8 @@ def _report(record: UploadRecord) -> UploadRow:
         record.received_at,
         record.finished_at,
         record.report.to_json() if record.report else None,
+        record.uploader or None,
+        None if record.scope is None else sorted(record.scope),
     )
 
 

@@ -45,9 +45,11 @@ def _stage(rows: list[Row]) -> bytes:
         db.close()
 
 
-def _read_in_child(path: str, limits: Limits, size: int, pipe: Connection) -> None:
+def _read_in_child(
+    path: str, limits: Limits, size: int, pipe: Connection, stores: frozenset[str] | None
+) -> None:
     with open(path, "rb") as source:
-        inventory = InventoryFile(source, limits)
+        inventory = InventoryFile(source, limits, stores=stores)
         try:
             for rows in unique_chunks(inventory, size):
                 parent_waiting = False
@@ -67,10 +69,15 @@ class ReadAhead:
     """The chunks of one file, read and staged by a child process."""
 
     def __init__(
-        self, path: Path, limits: Limits, on_progress: Callable[[int], None] | None = None
+        self,
+        path: Path,
+        limits: Limits,
+        on_progress: Callable[[int], None] | None = None,
+        stores: frozenset[str] | None = None,
     ) -> None:
         self.path = path
         self.limits = limits
+        self.stores = stores
         self.on_progress = on_progress
         self.summary = ReadSummary()
 
@@ -79,7 +86,7 @@ class ReadAhead:
         receiver, sender = context.Pipe(duplex=True)
         child = context.Process(
             target=_read_in_child,
-            args=(str(self.path), self.limits, size, sender),
+            args=(str(self.path), self.limits, size, sender, self.stores),
             name="stockwatch-reader",
             daemon=True,
         )

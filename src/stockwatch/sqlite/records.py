@@ -12,7 +12,7 @@ from stockwatch.core.report import UploadReport
 
 _SELECT = (
     "SELECT id, filename, object_key, size, sha256, strict, status, received_at, finished_at,"
-    " report, as_of, snapshot FROM uploads"
+    " report, as_of, snapshot, uploader, scope FROM uploads"
 )
 
 
@@ -30,6 +30,8 @@ class UploadRecord:
     report: UploadReport | None
     as_of: str | None = None  # when the counts were taken; None: when it arrived
     snapshot: bool | None = None  # a full snapshot of its stores; None: as each store says
+    uploader: str = ""  # who sent it; "" for uploads from before anyone signed in
+    scope: frozenset[str] | None = None  # the stores its rows may name; None: any
 
     @property
     def counted_at(self) -> str:
@@ -45,6 +47,8 @@ class UploadRecord:
             "received_at": self.received_at,
             "as_of": self.counted_at,
             "finished_at": self.finished_at,
+            "uploaded_by": self.uploader or None,
+            "scope": None if self.scope is None else sorted(self.scope),
         }
         if self.report is not None:
             summary.update(
@@ -58,6 +62,14 @@ def encode_report(report: UploadReport) -> bytes:
     alerts, which repeats its keys for every one; a year of daily reports shrinks about
     eightfold, and a report is read whole or not at all."""
     return zlib.compress(json.dumps(report.to_json(), separators=(",", ":")).encode(), 6)
+
+
+def scope_text(scope: frozenset[str] | None) -> str | None:
+    return None if scope is None else json.dumps(sorted(scope))
+
+
+def scope_of(text: str | None) -> frozenset[str] | None:
+    return None if text is None else frozenset(json.loads(text))
 
 
 def decode_report(stored: bytes | str | None) -> UploadReport | None:
@@ -83,6 +95,8 @@ def _record(row: tuple[Any, ...]) -> UploadRecord:
         report,
         row[10],
         None if row[11] is None else bool(row[11]),
+        row[12] or "",
+        scope_of(row[13]),
     )
 
 

@@ -76,6 +76,8 @@ class SqliteUploads:
             record.strict,
             ref=record,
             snapshot=record.snapshot,
+            uploader=record.uploader,
+            scope=record.scope,
         )
         if record.status in FINISHED and record.report is not None:
             job.done = record.report
@@ -85,7 +87,9 @@ class SqliteUploads:
             " WHERE id = ?",
             (utc_now(), upload_id),
         )
-        self.emit("upload", {"id": upload_id, "file": record.filename, "status": "processing"})
+        scope = None if record.scope is None else sorted(record.scope)
+        event = {"id": upload_id, "file": record.filename, "status": "processing", "scope": scope}
+        self.emit("upload", event)
         return job
 
     def trial(self, filename: str, strict: bool) -> UploadJob:
@@ -172,8 +176,8 @@ class SqliteInventory:
         path = self.objects.path(job) if job.object_key else self.local_path
         if path is not None and path.stat().st_size >= self.read_ahead_min_bytes:
             self._staged = True
-            return _ReadAheadChunks(ReadAhead(path, self.limits, on_progress))
-        return FileChunks(source, self.limits, on_progress)
+            return _ReadAheadChunks(ReadAhead(path, self.limits, on_progress, job.scope))
+        return FileChunks(source, self.limits, on_progress, stores=job.scope)
 
     def writer(self, job: UploadJob) -> Any:
         upload = int(job.upload_id if job.upload_id is not None else job.extra["next_id"])

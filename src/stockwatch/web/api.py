@@ -6,13 +6,16 @@ import base64
 import binascii
 import io
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool
+from starlette.concurrency import run_in_threadpool
 
+from stockwatch.core.access import Principal
 from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.core.export import stock_csv
 from stockwatch.core.paging import walk_stock
@@ -35,6 +38,7 @@ from stockwatch.service.reads import (
     mute,
     unmute,
 )
+from stockwatch.service.scope import OutOfScope, event_view, scoped
 from stockwatch.service.thresholds import (
     ThresholdError,
     delete_threshold,
@@ -42,6 +46,7 @@ from stockwatch.service.thresholds import (
     set_thresholds,
 )
 from stockwatch.service.uploads import NoSuchUpload, NotHeld
+from stockwatch.web.auth import LOCAL
 from stockwatch.web.backend import WebBackend
 
 MAX_PAGE = 500
@@ -175,17 +180,47 @@ def _upload(model: ReadModel, upload_id: str) -> UploadRow | None:
         raise HTTPException(422, str(exc)) from None
 
 
+def principal_of(request: Request) -> Principal:
+    """Who signed this request (``TokenGuard``); where nobody signs in, the local admin."""
+    principal = request.scope.get("state", {}).get("principal")
+    return principal if isinstance(principal, Principal) else LOCAL
+
+
 def signed_in(request: Request, named: str | None) -> str:
     """Who did it: the signed-in user; else, where nobody signs in or the token is shared,
     the name given."""
-    principal = request.scope.get("state", {}).get("principal")
-    if principal is None or not principal.personal:
-        return named or "the dashboard"  # nobody signed in, or a shared token: no name
-    return str(principal.name)
+    principal = principal_of(request)
+    if not principal.personal:
+        return named or LOCAL.name  # nobody signed in, or a shared token: no name
+    return principal.name
+
+
+def within_scope(request: Request, stores: Iterable[str]) -> None:
+    """A write for these stores by someone limited to others is refused (403): thresholds,
+    mutes and store settings; ``*`` (every store) is only for those who have them all."""
+    scope = principal_of(request).stores
+    if scope is None:
+        return
+    for store in stores:
+        if store not in scope:
+            shown = "every store (*)" if store == "*" else f"store {store!r}"
+            raise OutOfScope(f"{shown} is not one of yours")
 
 
 def build_router(backend: WebBackend) -> APIRouter:
     api = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+
+    def reader(request: Request) -> ReadModel:
+        """The backend's reads as the signer may see them: only their stores, if limited."""
+        return scoped(backend.model(), principal_of(request).stores)
+
+    async def require_visible(request: Request, upload_id: str) -> None:
+        """Someone limited to stores may act only on an upload they could read."""
+        if principal_of(request).stores is None:
+            return
+        if await run_in_threadpool(_upload, reader(request), upload_id) is None:
+            raise HTTPException(404, f"there is no upload {upload_id}")
+
     id_pattern = getattr(backend, "upload_id_pattern", None)
 
     @api.post(
@@ -225,7 +260,11 @@ def build_router(backend: WebBackend) -> APIRouter:
             counted = None if as_of is None else parse_time(as_of)
         except BadTime as exc:
             raise HTTPException(422, f"as_of: {exc}") from None
-        upload_id = await backend.accept_upload(request, strict, counted, snapshot)
+        # The uploader and its stores go with the file: they are checked where it is read.
+        who = principal_of(request)
+        upload_id = await backend.accept_upload(
+            request, strict, counted, snapshot, who.name, who.stores
+        )
         return JSONResponse(
             {"id": int(upload_id) if upload_id.isdigit() else upload_id, "status": "queued"},
             status_code=202,
@@ -242,9 +281,11 @@ def build_router(backend: WebBackend) -> APIRouter:
         },
     )
     async def confirm_upload(
+        request: Request,
         upload_id: str = Path(max_length=1024, pattern=id_pattern),
     ) -> JSONResponse:
         """Apply a snapshot held for confirmation (it would zero over half of a store)."""
+        await require_visible(request, upload_id)
         try:
             report = await backend.confirm(upload_id)
         except NoSuchUpload as exc:
@@ -267,6 +308,7 @@ def build_router(backend: WebBackend) -> APIRouter:
         upload_id: str = Path(max_length=1024, pattern=id_pattern),
     ) -> JSONResponse:
         """Drop a snapshot held for confirmation; nothing of it is applied."""
+        await require_visible(request, upload_id)
         try:
             report = await backend.discard(upload_id, signed_in(request, "the API"))
         except NoSuchUpload as exc:
@@ -276,8 +318,9 @@ def build_router(backend: WebBackend) -> APIRouter:
         return JSONResponse(report)
 
     @api.put("/store-settings", responses={413: _error("the body is over 1 MiB")})
-    async def put_store_settings(entries: list[StoreSettingIn]) -> dict[str, int]:
+    async def put_store_settings(request: Request, entries: list[StoreSettingIn]) -> dict[str, int]:
         """Whether each store's files are full snapshots unless an upload says otherwise."""
+        within_scope(request, [e.store for e in entries])
         for entry in entries:
             await backend.set_snapshot_default(entry.store, entry.snapshot)
         return {"changed": len(entries)}
@@ -286,38 +329,41 @@ def build_router(backend: WebBackend) -> APIRouter:
         "/uploads/{upload_id}", response_model=UploadRow, responses={404: _error("no such upload")}
     )
     def get_upload(
+        request: Request,
         # Defaults, not annotations: the pattern is this backend's, known only here.
         upload_id: str = Path(max_length=1024, pattern=id_pattern),
     ) -> UploadRow:
-        found = _upload(backend.model(), upload_id)
+        found = _upload(reader(request), upload_id)
         if found is None:
             raise HTTPException(404, f"there is no upload {upload_id}")
         return found
 
     @api.get("/uploads", response_model=UploadPage)
     def list_uploads(
+        request: Request,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
         before: str | None = Query(None, max_length=1024, pattern=id_pattern),
     ) -> UploadPage:
         try:
-            records = backend.model().uploads(limit, before)
+            records = reader(request).uploads(limit, before)
         except UploadIdError as exc:
             raise HTTPException(422, f"before: {exc}") from None
         next_before = records[-1].id if len(records) == limit else None
         return UploadPage(uploads=records, next_before=next_before)
 
     @api.get("/costs", response_model=list[DayCost])
-    def list_costs(days: Annotated[int, Query(ge=1, le=90)] = 7) -> list[DayCost]:
+    def list_costs(request: Request, days: Annotated[int, Query(ge=1, le=90)] = 7) -> list[DayCost]:
         """Each day's uploads and what they cost, newest first (dollars only on AWS)."""
         since = (datetime.now(UTC) - timedelta(days=days - 1)).date().isoformat()
-        return daily_costs(backend.model(), since)
+        return daily_costs(reader(request), since)
 
     @api.get("/stores", response_model=list[StoreSummary])
-    def list_stores() -> list[StoreSummary]:
-        return backend.model().stores()
+    def list_stores(request: Request) -> list[StoreSummary]:
+        return reader(request).stores()
 
     @api.get("/stock", response_model=StockPage)
     def list_stock(
+        request: Request,
         store: Annotated[str | None, Query(max_length=200)] = None,
         status: Literal["out_of_stock", "low_stock"] | None = None,
         q: Annotated[str | None, Query(max_length=200)] = None,
@@ -325,7 +371,7 @@ def build_router(backend: WebBackend) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     ) -> StockPage:
         after = _decode_cursor(cursor) if cursor else None
-        rows = backend.model().stock_page(store, status, q, after, limit)
+        rows = reader(request).stock_page(store, status, q, after, limit)
         next_cursor = _cursor(rows[-1].store, rows[-1].item) if len(rows) == limit else None
         return StockPage(rows=rows, next_cursor=next_cursor)
 
@@ -335,11 +381,12 @@ def build_router(backend: WebBackend) -> APIRouter:
         responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
     )
     def export_stock(
+        request: Request,
         store: Annotated[str | None, Query(max_length=200)] = None,
         status: Literal["out_of_stock", "low_stock"] | None = None,
     ) -> StreamingResponse:
         """Stock as CSV for a spreadsheet; names that look like formulas are neutralised."""
-        model = backend.model()
+        model = reader(request)
         rows = walk_stock(
             lambda after, n: model.stock_page(store, status, None, after, n), size=MAX_PAGE
         )
@@ -350,8 +397,8 @@ def build_router(backend: WebBackend) -> APIRouter:
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
-    def history(store: str, item: str) -> list[HistoryPoint]:
-        points = backend.model().history(store, item)
+    def history(request: Request, store: str, item: str) -> list[HistoryPoint]:
+        points = reader(request).history(store, item)
         if not points:
             raise HTTPException(404, f"no stock of {item!r} in {store!r}")
         return points
@@ -362,23 +409,25 @@ def build_router(backend: WebBackend) -> APIRouter:
         responses={404: _error("no such item in that store")},
     )
     def item_history_by_query(
+        request: Request,
         store: Annotated[str, Query(min_length=1, max_length=200)],
         item: Annotated[str, Query(min_length=1, max_length=200)],
     ) -> list[HistoryPoint]:
         """How an item's count changed; works for any name, ``/`` included."""
-        return history(store, item)
+        return history(request, store, item)
 
     @api.get(
         "/stock/{store}/{item}/history",
         response_model=list[HistoryPoint],
         responses={404: _error("no such item in that store")},
     )
-    def item_history(store: str, item: str) -> list[HistoryPoint]:
+    def item_history(request: Request, store: str, item: str) -> list[HistoryPoint]:
         """The same by path; names holding ``/`` need ``/api/history``."""
-        return history(store, item)
+        return history(request, store, item)
 
     @api.get("/alerts", response_model=list[AlertRow])
     def list_alerts(
+        request: Request,
         open: bool = False,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 200,
         store: Annotated[str | None, Query(max_length=200)] = None,
@@ -387,7 +436,7 @@ def build_router(backend: WebBackend) -> APIRouter:
     ) -> list[AlertRow]:
         """Newest first; ``open=true`` is ``state=open``."""
         open_only = open or state == "open"
-        return backend.model().alerts(open_only, limit, store, kind, state == "resolved")
+        return reader(request).alerts(open_only, limit, store, kind, state == "resolved")
 
     @api.post(
         "/alerts/{alert_id}/ack",
@@ -404,19 +453,19 @@ def build_router(backend: WebBackend) -> APIRouter:
         """
         who = signed_in(request, body.by if body else None)
         try:
-            acknowledge(backend.model(), alert_id, who, body.note if body else None)
+            acknowledge(reader(request), alert_id, who, body.note if body else None)
         except AlertError as exc:
             raise HTTPException(404, str(exc)) from None
         return {"id": alert_id, "acknowledged_by": who}
 
     @api.get("/mutes", response_model=list[MuteRow])
-    def list_mutes() -> list[MuteRow]:
-        return backend.model().mutes()
+    def list_mutes(request: Request) -> list[MuteRow]:
+        return reader(request).mutes()
 
     @api.put("/mutes", responses={413: _error("the body is over 1 MiB")})
     def put_mutes(request: Request, entries: list[MuteIn]) -> dict[str, int]:
         """Leave items (``*``: a whole store) out of notifications until a time."""
-        model = backend.model()
+        model = reader(request)
         for entry in entries:
             try:
                 until = parse_time(entry.until, now=FAR_FUTURE)
@@ -428,34 +477,38 @@ def build_router(backend: WebBackend) -> APIRouter:
 
     @api.delete("/mutes", responses={404: _error("not muted")})
     def delete_mute(
+        request: Request,
         store: Annotated[str, Query(min_length=1, max_length=200)],
         item: Annotated[str, Query(min_length=1, max_length=200)],
     ) -> dict[str, int]:
         try:
-            unmute(backend.model(), store, item)
+            unmute(reader(request), store, item)
         except AlertError as exc:
             raise HTTPException(404, str(exc)) from None
         return {"unmuted": 1}
 
     @api.get("/item", response_model=list[StockRow])
     def item_everywhere(
+        request: Request,
         name: Annotated[str, Query(min_length=1, max_length=200)],
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 500,
     ) -> list[StockRow]:
         """Where is it? The item in every store that has it, with its days of cover."""
-        return backend.model().item_everywhere(name, limit)
+        return reader(request).item_everywhere(name, limit)
 
     @api.delete(
         "/thresholds",
         responses={404: _error("no such threshold")},
     )
     def delete_thresholds(
+        request: Request,
         store: Annotated[str, Query(min_length=1, max_length=200)],
         item: Annotated[str, Query(min_length=1, max_length=200)],
     ) -> dict[str, Any]:
         """Remove a threshold; the stock it covered is judged again at once."""
+        within_scope(request, [store])
         try:
-            change = delete_threshold(backend.model(), store, item)
+            change = delete_threshold(reader(request), store, item)
         except ThresholdError as exc:
             raise HTTPException(404, str(exc)) from None
         return change.to_json()
@@ -473,9 +526,10 @@ def build_router(backend: WebBackend) -> APIRouter:
     async def import_thresholds(request: Request) -> Any:
         """Set thresholds from a CSV (store, item, minimum[, cover_days]); all or nothing."""
         data = await request.body()
-        model = backend.model()
+        model = reader(request)
         try:
             entries = read_threshold_file(io.BytesIO(data), "thresholds.csv", backend.limits)
+            within_scope(request, [e[0] for e in entries])
             change = set_thresholds(model, entries)
         except ThresholdError as exc:
             errors = [{"where": f"line {e.line}", "message": e.message} for e in exc.errors[:100]]
@@ -483,15 +537,16 @@ def build_router(backend: WebBackend) -> APIRouter:
         return change.to_json()
 
     @api.get("/thresholds", response_model=list[ThresholdRow])
-    def list_thresholds() -> list[ThresholdRow]:
-        return backend.model().thresholds()
+    def list_thresholds(request: Request) -> list[ThresholdRow]:
+        return reader(request).thresholds()
 
     @api.post("/thresholds", responses={413: _error("the body is over 1 MiB")})
-    def change_thresholds(entries: list[ThresholdIn]) -> dict[str, Any]:
+    def change_thresholds(request: Request, entries: list[ThresholdIn]) -> dict[str, Any]:
         """Set thresholds and say what that did at once: the alerts raised and resolved."""
+        within_scope(request, [e.store for e in entries])
         try:
             change = set_thresholds(
-                backend.model(), [(e.store, e.item, e.minimum, e.cover_days) for e in entries]
+                reader(request), [(e.store, e.item, e.minimum, e.cover_days) for e in entries]
             )
         except ThresholdError as exc:
             raise HTTPException(422, str(exc)) from None
@@ -502,9 +557,10 @@ def build_router(backend: WebBackend) -> APIRouter:
         response_model=list[ThresholdRow],
         responses={413: _error("the body is over 1 MiB")},
     )
-    def put_thresholds(entries: list[ThresholdIn]) -> list[ThresholdRow]:
+    def put_thresholds(request: Request, entries: list[ThresholdIn]) -> list[ThresholdRow]:
         """Set (or replace) thresholds; ``*`` as store or item means all."""
-        model = backend.model()
+        within_scope(request, [e.store for e in entries])
+        model = reader(request)
         try:
             set_thresholds(model, [(e.store, e.item, e.minimum, e.cover_days) for e in entries])
         except ThresholdError as exc:
@@ -515,10 +571,12 @@ def build_router(backend: WebBackend) -> APIRouter:
     if bus is not None:
 
         @api.get("/events")
-        async def events() -> StreamingResponse:
-            """Server-Sent Events: upload, stock and alerts, as they happen."""
+        async def events(request: Request) -> StreamingResponse:
+            """Server-Sent Events: upload, stock and alerts, as they happen (for someone
+            limited to stores: only theirs)."""
+            stores = principal_of(request).stores
             return StreamingResponse(
-                bus.stream(),
+                bus.stream(view=None if stores is None else event_view(stores)),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
             )

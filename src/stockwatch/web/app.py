@@ -23,6 +23,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockwatch import __version__
+from stockwatch.service.scope import OutOfScope
 from stockwatch.web.api import build_router
 from stockwatch.web.auth import LOCAL, SignInLimiter, action_of, bearer
 from stockwatch.web.backend import WebBackend
@@ -200,6 +201,11 @@ def create_app(backend: WebBackend) -> FastAPI:
         elif exc.status_code == 405 and message == "Method Not Allowed":
             message = f"{request.method} is not allowed here; use {headers['Allow']}"
         return JSONResponse({"message": message}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(OutOfScope)
+    async def out_of_scope(request: Request, exc: OutOfScope) -> JSONResponse:
+        """A store the signer is not given: refused by name, whatever the route."""
+        return JSONResponse({"message": str(exc)}, status_code=403)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

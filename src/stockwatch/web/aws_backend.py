@@ -27,6 +27,7 @@ from stockwatch.aws.loader import (
     STRICT_METADATA,
     AwsLoader,
     set_store_setting,
+    uploader_metadata,
 )
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.read_model import UPLOAD_ID_PATTERN, DynamoReadModel, version_of
@@ -180,6 +181,8 @@ class AwsWebBackend:
         strict: bool,
         as_of: str | None = None,
         snapshot: bool | None = None,
+        uploader: str = "",
+        scope: frozenset[str] | None = None,
     ) -> str:
         objects = S3ObjectStore(self.s3, self.settings.bucket)
         metadata = {STRICT_METADATA: "true"} if strict else {}
@@ -187,6 +190,7 @@ class AwsWebBackend:
             metadata[AS_OF_METADATA] = as_of
         if snapshot is not None:
             metadata[SNAPSHOT_METADATA] = str(snapshot).lower()
+        metadata.update(uploader_metadata(uploader, scope))
         target = S3UploadTarget(objects, metadata)
         limit = min(self.limits.max_file_bytes, LAMBDA_BODY_LIMIT)
         _, stored = await receive_upload(request, target, limit)

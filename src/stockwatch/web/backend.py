@@ -60,8 +60,11 @@ class WebBackend(Protocol):
         strict: bool,
         as_of: str | None = None,
         snapshot: bool | None = None,
+        uploader: str = "",
+        scope: frozenset[str] | None = None,
     ) -> str:
-        """Keep the request's file and queue it; returns the upload id to poll."""
+        """Keep the request's file and queue it; returns the upload id to poll. The
+        uploader and the stores its rows may name go with it, to be checked as it is read."""
         ...
 
 

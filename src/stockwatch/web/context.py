@@ -90,10 +90,12 @@ class ServerContext:
         strict: bool,
         as_of: str | None = None,
         snapshot: bool | None = None,
+        uploader: str = "",
+        scope: frozenset[str] | None = None,
     ) -> str:
         name, stored = await receive_upload(request, self.db().objects, self.limits.max_file_bytes)
         upload_id = await run_in_threadpool(
-            lambda: self.db().register(name, stored, strict, as_of, snapshot)
+            lambda: self.db().register(name, stored, strict, as_of, snapshot, uploader, scope)
         )
         self.wake_worker()
         return str(upload_id)

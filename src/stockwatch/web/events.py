@@ -5,21 +5,25 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 QUEUE_SIZE = 256
+Event = tuple[str, dict[str, Any]]
+# What one subscriber is shown of an event: its data, trimmed, or None to leave it out.
+EventView = Callable[[str, dict[str, Any]], dict[str, Any] | None]
+_RESYNC: Event = ("resync", {})
 
 
 class EventBus:
     def __init__(self) -> None:
         self.closed = False
         self._lock = threading.Lock()
-        self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = set()
+        self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event]]] = set()
 
     def publish(self, kind: str, data: dict[str, Any]) -> None:
         """Callable from any thread; a subscriber that falls behind is told to resync."""
-        message = f"event: {kind}\ndata: {json.dumps(data)}\n\n"
+        message = (kind, data)
         with self._lock:
             subscribers = list(self._subscribers)
         for loop, queue in subscribers:
@@ -33,9 +37,12 @@ class EventBus:
         """End every stream within a second, so that shutting down need not wait for them."""
         self.closed = True
 
-    async def stream(self, heartbeat: float = 15.0) -> AsyncIterator[str]:
+    async def stream(
+        self, heartbeat: float = 15.0, view: EventView | None = None
+    ) -> AsyncIterator[str]:
+        """The events as SSE text; ``view`` decides what this subscriber may see of each."""
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_SIZE)
+        queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
         entry = (loop, queue)
         with self._lock:
             self._subscribers.add(entry)
@@ -44,21 +51,25 @@ class EventBus:
             idle = 0.0
             while not self.closed:
                 try:
-                    yield await asyncio.wait_for(queue.get(), 1.0)
-                    idle = 0.0
+                    kind, data = await asyncio.wait_for(queue.get(), 1.0)
                 except TimeoutError:
                     idle += 1.0
                     if idle >= heartbeat:
                         idle = 0.0
                         yield ": keep-alive\n\n"
+                    continue
+                shown = data if view is None else view(kind, data)
+                if shown is not None:
+                    idle = 0.0
+                    yield f"event: {kind}\ndata: {json.dumps(shown)}\n\n"
         finally:
             with self._lock:
                 self._subscribers.discard(entry)
 
 
-def _offer(queue: asyncio.Queue[str], message: str) -> None:
+def _offer(queue: asyncio.Queue[Event], message: Event) -> None:
     if queue.full():
         while not queue.empty():
             queue.get_nowait()
-        message = "event: resync\ndata: {}\n\n"
+        message = _RESYNC
     queue.put_nowait(message)

@@ -1,0 +1,189 @@
+"""Reads limited to a person's stores: one wrapper over any backend's ``ReadModel``.
+
+A user limited to stores (a store user, or a manager or viewer given a list) reads through
+``ScopedReadModel``, so every route, the CSV export and the CLI get the same filter without
+each backend writing it again. A store outside the scope is answered as if it did not exist
+(``OutOfScope``, a ``LookupError``), which tells nobody what the other stores hold.
+
+Uploads are shown to a scoped reader only when the uploader's own scope lies within the
+reader's stores: an upload by someone with every store may name any store, and its report
+(rows, rejected lines, alerts) would show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from stockwatch.core.rows import (
+    AlertRow,
+    HistoryPoint,
+    MuteRow,
+    StockRow,
+    StoreSummary,
+    ThresholdRow,
+    UploadRow,
+)
+from stockwatch.service.ports import ThresholdUnitOfWork
+from stockwatch.service.reads import ALL, ReadModel
+
+T = TypeVar("T")
+# Uploads read per page while looking for those a scoped reader may see.
+UPLOAD_PAGE = 200
+# The most uploads looked through for one page of a scoped reader's list.
+UPLOAD_WALK = 5000
+
+
+class OutOfScope(LookupError):
+    """A store the reader may not see: answered like an unknown store."""
+
+
+def _alert_order(row: AlertRow) -> tuple[str, int, str]:
+    key = str(row.id)
+    return (row.raised_at, int(key) if key.isdigit() else 0, key)
+
+
+class ScopedReadModel:
+    """``ReadModel`` for someone who sees only ``stores``; the rest passes through."""
+
+    def __init__(self, inner: ReadModel, stores: frozenset[str]) -> None:
+        self.inner = inner
+        self.scope = stores
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # backend extras (upload_id_pattern, …)
+
+    def require(self, store: str) -> None:
+        if store not in self.scope:
+            raise OutOfScope(f"store {store!r} is not one of yours")
+
+    def _mine(self, rows: Iterable[T]) -> list[T]:
+        return [r for r in rows if getattr(r, "store") in self.scope]  # noqa: B009
+
+    def stores(self) -> list[StoreSummary]:
+        return self._mine(self.inner.stores())
+
+    def stock_page(
+        self,
+        store: str | None,
+        status: str | None,
+        q: str | None,
+        after: tuple[str, str] | None,
+        limit: int,
+    ) -> list[StockRow]:
+        """One store's page, or the reader's stores in (store, item) order, paged across."""
+        if store is not None:
+            self.require(store)
+            return self.inner.stock_page(store, status, q, after, limit)
+        found: list[StockRow] = []
+        for name in sorted(self.scope):
+            if after is not None and name < after[0]:
+                continue
+            start = after if after is not None and after[0] == name else None
+            found += self.inner.stock_page(name, status, q, start, limit - len(found))
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    def history(self, store: str, item: str) -> list[HistoryPoint]:
+        self.require(store)
+        return self.inner.history(store, item)
+
+    def item_everywhere(self, item: str, limit: int) -> list[StockRow]:
+        return self._mine(self.inner.item_everywhere(item, max(limit, ALL)))[:limit]
+
+    def alerts(
+        self,
+        open_only: bool,
+        limit: int,
+        store: str | None = None,
+        kind: str | None = None,
+        resolved_only: bool = False,
+    ) -> list[AlertRow]:
+        """Each of the reader's stores asked on its own, merged newest first."""
+        if store is not None:
+            self.require(store)
+            return self.inner.alerts(open_only, limit, store, kind, resolved_only)
+        found: list[AlertRow] = []
+        for name in sorted(self.scope):
+            found += self.inner.alerts(open_only, limit, name, kind, resolved_only)
+        return sorted(found, key=_alert_order, reverse=True)[:limit]
+
+    def acknowledge(self, alert_id: str, by: str, note: str | None) -> bool:
+        """Only an open alert of the reader's stores: any other is 'no such alert'."""
+        if not any(str(a.id) == alert_id for a in self.alerts(True, ALL)):
+            return False
+        return self.inner.acknowledge(alert_id, by, note)
+
+    def mutes(self) -> list[MuteRow]:
+        return self._mine(self.inner.mutes())
+
+    def set_mute(self, store: str, item: str, until: str, by: str, note: str | None) -> None:
+        self.require(store)
+        self.inner.set_mute(store, item, until, by, note)
+
+    def delete_mute(self, store: str, item: str) -> bool:
+        self.require(store)
+        return self.inner.delete_mute(store, item)
+
+    def thresholds(self) -> list[ThresholdRow]:
+        return self._mine(self.inner.thresholds())
+
+    def threshold_change(self) -> ThresholdUnitOfWork:
+        return self.inner.threshold_change()
+
+    def upload(self, upload_id: str) -> UploadRow | None:
+        found = self.inner.upload(upload_id)
+        return found if found is not None and found.within(self.scope) else None
+
+    def uploads(self, limit: int, before: str | None) -> list[UploadRow]:
+        """Pages of the full list, kept to those the reader may see, until one is full."""
+        found: list[UploadRow] = []
+        looked = 0
+        while len(found) < limit and looked < UPLOAD_WALK:
+            page = self.inner.uploads(UPLOAD_PAGE, before)
+            looked += len(page)
+            for upload in page:
+                if upload.within(self.scope):
+                    found.append(upload)
+                    if len(found) == limit:
+                        return found
+            if len(page) < UPLOAD_PAGE:
+                break
+            before = str(page[-1].id)
+        return found
+
+    def check(self) -> int | None:
+        return self.inner.check()
+
+
+# A stock event names at most this many stores; a full list may have left some out.
+EVENT_STORES = 100
+
+
+def event_view(stores: frozenset[str]) -> Callable[[str, dict[str, Any]], dict[str, Any] | None]:
+    """What someone limited to ``stores`` is shown of a live event: an upload only if they
+    could read it, a stock change only for their stores, anything else as a bare nudge to
+    read again (through their scoped reads)."""
+
+    def view(kind: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        if kind == "upload":
+            scope = data.get("scope")
+            return data if scope is not None and set(scope) <= stores else None
+        if kind == "stock":
+            named = list(data.get("stores") or [])
+            mine = [s for s in named if s in stores]
+            if not mine and len(named) < EVENT_STORES:
+                return None
+            return {"upload_id": data.get("upload_id"), "stores": mine}
+        return {}
+
+    return view
+
+
+def scoped(model: ReadModel, stores: frozenset[str] | None) -> ReadModel:
+    """The model as someone with ``stores`` reads it (None: every store, unchanged)."""
+    return model if stores is None else ScopedReadModel(model, stores)
+
+
+__all__ = ["OutOfScope", "ScopedReadModel", "event_view", "scoped"]
