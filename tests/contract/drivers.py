@@ -36,10 +36,13 @@ class Backend(Protocol):
         strict: bool = False,
         as_of: str | None = None,
         snapshot: bool | None = None,
+        uploader: str = "",
+        scope: frozenset[str] | None = None,
     ) -> Any:
         """Take a file in; returns what ``process`` needs to process it (any number of times).
 
-        ``as_of`` is when its counts were taken (``core.clock.parse_time``'s form)."""
+        ``as_of`` is when its counts were taken (``core.clock.parse_time``'s form);
+        ``uploader`` sent it, and its rows may name only the stores of ``scope``."""
         ...
 
     def process(self, handle: Any) -> dict[str, Any]:
@@ -109,8 +112,11 @@ class Embedded:
         strict: bool = False,
         as_of: str | None = None,
         snapshot: bool | None = None,
+        uploader: str = "",
+        scope: frozenset[str] | None = None,
     ) -> int:
-        return self.app.receive(name, io.BytesIO(data), strict, as_of, snapshot)
+        source = io.BytesIO(data)
+        return self.app.receive(name, source, strict, as_of, snapshot, uploader, scope)
 
     def confirm(self, upload_id: Any) -> dict[str, Any]:
         return self.app.confirm_upload(int(upload_id)).to_json()
@@ -196,8 +202,13 @@ class OnAws:
         strict: bool = False,
         as_of: str | None = None,
         snapshot: bool | None = None,
+        uploader: str = "",
+        scope: frozenset[str] | None = None,
     ) -> S3Delivery:
+        from stockwatch.aws.loader import uploader_metadata
+
         metadata = {"stockwatch-strict": "true"} if strict else {}
+        metadata.update(uploader_metadata(uploader, scope))
         if as_of is not None:
             metadata["stockwatch-as-of"] = as_of
         if snapshot is not None:

@@ -1,7 +1,4 @@
-"""People with roles on one machine: tokens from the real CLI, checked by a real server.
-
-Store-scoped users are not built yet (issue #13): the CLI refuses them, and says so.
-"""
+"""People with roles on one machine: tokens from the real CLI, checked by a real server."""
 
 from __future__ import annotations
 
@@ -9,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -31,8 +30,9 @@ def _cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _add(data: Path, name: str, role: str) -> str:
-    added = _cli(data, "users", "add", name, "--role", role)
+def _add(data: Path, name: str, role: str, *stores: str) -> str:
+    scope = [arg for store in stores for arg in ("--store", store)]
+    added = _cli(data, "users", "add", name, "--role", role, *scope)
     assert added.returncode == 0, added.stderr
     assert "shown once" in added.stderr
     return added.stdout.strip()
@@ -48,8 +48,6 @@ def test_roles_tokens_revocation_and_the_audit_trail(
     data = tmp_path / "data"
     manager = _add(data, "ana", "manager")
     viewer = _add(data, "vic", "viewer")
-    refused = _cli(data, "users", "add", "shop", "--role", "store", "--store", "Berlin")
-    assert refused.returncode == 2 and "not built yet" in refused.stderr
     # Only hashes are stored: no token in any file of the data directory.
     for path in data.rglob("*"):
         if path.is_file():
@@ -127,3 +125,141 @@ def test_failed_sign_ins_are_slowed_down(tmp_path: Path) -> None:
         slowed = client.get("/api/stores", headers=_auth("sw_wrong"))
         assert slowed.status_code == 429 and int(slowed.headers["Retry-After"]) > 0
         assert client.get("/healthz").status_code == 200  # open paths are not held up
+
+
+def _wait_done(client: httpx.Client, upload_id: object, token: str) -> dict[str, object]:
+    for _ in range(400):
+        found = client.get(f"/api/uploads/{upload_id}", headers=_auth(token))
+        if found.status_code == 200 and found.json()["status"] not in ("queued", "processing"):
+            return dict(found.json())
+        time.sleep(0.05)
+    raise AssertionError(f"upload {upload_id} did not finish")
+
+
+def _events(url: str, token: str, seen: list[str], stop: threading.Event) -> None:
+    try:
+        with httpx.stream("GET", f"{url}/api/events?token={token}", timeout=30) as response:
+            for line in response.iter_lines():
+                seen.append(line)
+                if stop.is_set():
+                    return
+    except httpx.HTTPError:
+        return  # the server shut down first: what was seen is kept
+
+
+def test_a_store_user_loads_and_reads_only_its_stores(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    admin = _add(data, "root", "admin")
+    shop = _add(data, "berlin-shop", "store", "Berlin")
+    watcher = _add(data, "kim", "viewer", "Karachi")
+    with live_server(data) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        seen: list[str] = []
+        stop = threading.Event()
+        listener = threading.Thread(target=_events, args=(server.url, shop, seen, stop))
+        listener.start()
+        everything = csv_bytes(("Karachi", "Tap", 0), ("Karachi", "Echo Dot", 5))
+        posted = client.post(
+            "/api/uploads?filename=hq.csv",
+            content=everything,
+            headers={"Content-Type": "text/csv", **_auth(admin)},
+        )
+        hq = _wait_done(client, posted.json()["id"], admin)
+        mixed = csv_bytes(("Berlin", "Echo Dot", 0), ("Karachi", "Tap", 40))
+        posted = client.post(
+            "/api/uploads?filename=mixed.csv",
+            content=mixed,
+            headers={"Content-Type": "text/csv", **_auth(shop)},
+        )
+        assert posted.status_code == 202, posted.text
+        report = _wait_done(client, posted.json()["id"], shop)
+        assert report["uploaded_by"] == "berlin-shop" and report["rows_loaded"] == 1
+        assert report["errors"] == [
+            {
+                "line": 3,
+                "field": "store",
+                "message": 'store "Karachi" is not one of yours',
+                "item": "Tap",
+            }
+        ]
+
+        def get(path: str, token: str = shop) -> httpx.Response:
+            return client.get(path, headers=_auth(token))
+
+        # Every read route, as the Berlin shop sees it, and as Karachi's viewer does.
+        assert [s["store"] for s in get("/api/stores").json()] == ["Berlin"]
+        assert [s["store"] for s in get("/api/stores", watcher).json()] == ["Karachi"]
+        assert {r["store"] for r in get("/api/stock").json()["rows"]} == {"Berlin"}
+        assert get("/api/stock?store=Karachi").status_code == 403
+        assert {a["store"] for a in get("/api/alerts").json()} == {"Berlin"}
+        assert get("/api/alerts?store=Karachi").json()["message"] == (
+            "store 'Karachi' is not one of yours"
+        )
+        assert [r["store"] for r in get("/api/item?name=Echo%20Dot").json()] == ["Berlin"]
+        assert get("/api/history?store=Berlin&item=Echo%20Dot").status_code == 200
+        assert get("/api/history?store=Karachi&item=Tap").status_code == 403
+        assert get("/api/stock/Karachi/Tap/history").status_code == 403
+        csv_text = get("/api/stock.csv").text
+        assert "Berlin,Echo Dot,0" in csv_text and "Karachi" not in csv_text
+        assert [u["file"] for u in get("/api/uploads").json()["uploads"]] == ["mixed.csv"]
+        assert get(f"/api/uploads/{hq['id']}").status_code == 404
+        assert get("/api/uploads", watcher).json()["uploads"] == []  # hq's named every store
+        assert {m["file"] for m in get("/api/uploads", admin).json()["uploads"]} == {
+            "hq.csv",
+            "mixed.csv",
+        }
+        # Writes for another store are refused, whatever the role allows.
+        denied = client.put(
+            "/api/mutes",
+            json=[{"store": "Karachi", "item": "Tap", "until": "2099-01-01T00:00:00Z"}],
+            headers=_auth(shop),
+        )
+        assert denied.status_code == 403  # a store user may not mute at all
+        assert get("/api/stores", admin).json()[0]["store"] in ("Berlin", "Karachi")
+        stop.set()
+        client.post(  # one more event, so the listener notices it should stop
+            "/api/uploads?filename=last.csv",
+            content=csv_bytes(("Berlin", "Echo Dot", 1)),
+            headers={"Content-Type": "text/csv", **_auth(shop)},
+        )
+        listener.join(timeout=20)
+    stream = "\n".join(seen)
+    assert "mixed.csv" in stream and "hq.csv" not in stream and "Karachi" not in stream
+
+
+def test_a_manager_limited_to_stores_changes_only_theirs(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    admin = _add(data, "root", "admin")
+    ana = _add(data, "ana", "manager", "Berlin")
+    with live_server(data) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        posted = client.post(
+            "/api/uploads?filename=all.csv",
+            content=csv_bytes(("Berlin", "Echo Dot", 0), ("Karachi", "Tap", 0)),
+            headers={"Content-Type": "text/csv", **_auth(admin)},
+        )
+        _wait_done(client, posted.json()["id"], admin)
+        alerts = client.get("/api/alerts", headers=_auth(admin)).json()
+        karachi = next(a for a in alerts if a["store"] == "Karachi")
+        berlin = next(a for a in alerts if a["store"] == "Berlin")
+        refused = client.post(f"/api/alerts/{karachi['id']}/ack", json={}, headers=_auth(ana))
+        assert refused.status_code == 404
+        done = client.post(f"/api/alerts/{berlin['id']}/ack", json={}, headers=_auth(ana))
+        assert done.status_code == 200
+        for body in (
+            [{"store": "Karachi", "item": "*", "minimum": 3}],
+            [{"store": "*", "item": "Tap", "minimum": 3}],
+        ):
+            answer = client.post("/api/thresholds", json=body, headers=_auth(ana))
+            assert answer.status_code == 403 and "not one of yours" in answer.json()["message"]
+        ok = client.post(
+            "/api/thresholds",
+            json=[{"store": "Berlin", "item": "*", "minimum": 3}],
+            headers=_auth(ana),
+        )
+        assert ok.status_code == 200
+        muted = client.put(
+            "/api/mutes",
+            json=[{"store": "Karachi", "item": "Tap", "until": "2099-01-01T00:00:00Z"}],
+            headers=_auth(ana),
+        )
+        assert muted.status_code == 403
+        assert client.get("/api/thresholds", headers=_auth(ana)).json()[0]["store"] == "Berlin"
