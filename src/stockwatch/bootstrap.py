@@ -335,10 +335,10 @@ class AwsRuntime:
         )
 
     def users(self) -> UserDirectory:
-        raise NotOnThisBackend(
-            "users are kept on one machine for now; on AWS the API takes the stack's token"
-            " (issue #13 brings users to the state table)"
-        )
+        """Items of the state table (``aws.users``): the API signs people in from there."""
+        from stockwatch.aws.users import DynamoUsers
+
+        return DynamoUsers(self.settings.client("dynamodb"), self.settings.state_table)
 
     def set_snapshot_default(self, store: str, snapshot: bool) -> None:
         from stockwatch.aws.loader import set_store_setting

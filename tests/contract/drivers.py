@@ -75,6 +75,10 @@ class Backend(Protocol):
 
     def set_threshold(self, store: str, item: str, minimum: int) -> None: ...
 
+    def directory(self) -> Any:
+        """Users and the audit trail (``service.users.UserDirectory``)."""
+        ...
+
     def model(self) -> Any:
         """The read model the API and the CLI read through (``web.backend.ReadModel``)."""
         ...
@@ -168,6 +172,11 @@ class Embedded:
         from stockwatch.sqlite.read_model import SqliteReadModel
 
         return SqliteReadModel(self.app)
+
+    def directory(self) -> Any:
+        from stockwatch.sqlite.users import SqliteUsers
+
+        return SqliteUsers(self.app.conn)
 
 
 @dataclass
@@ -308,6 +317,11 @@ class OnAws:
 
         settings = AwsSettings.from_env()
         return DynamoReadModel(settings, settings.client("dynamodb"), settings.client("s3"))
+
+    def directory(self) -> Any:
+        from stockwatch.aws.users import DynamoUsers
+
+        return DynamoUsers(self.aws.dynamodb, self.aws.state_table)
 
 
 def embedded(tmp_path: Path) -> Iterator[Embedded]:

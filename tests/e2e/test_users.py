@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ from tests.conftest import csv_bytes
 from tests.live_server import live_server
 
 BOOTSTRAP = "bootstrap-token-0123456789abcdef"
+CLI = f"cli:{getpass.getuser()}"
 
 
 def _cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -105,13 +107,15 @@ def test_roles_tokens_revocation_and_the_audit_trail(
     assert '"revoked_at": null' in listed.stdout and "vic" in listed.stdout
     assert fresh not in listed.stdout and "token" not in listed.stdout
     trail = json.loads(_cli(data, "audit", "--json").stdout)
-    assert [(a["action"], a["subject"]) for a in trail] == [
-        ("user.add", "ana"),
-        ("user.add", "vic"),
-        ("user.revoke", "vic"),
-        ("user.rotate", "ana"),
+    assert [(a["actor"], a["action"], a["subject"]) for a in trail] == [
+        (CLI, "user.add", "ana"),
+        (CLI, "user.add", "vic"),
+        ("admin", "upload", "upload.csv"),
+        ("ana", "alert.ack", f"alert {alert['id']}"),
+        ("ana", "threshold.set", "Berlin / *"),
+        (CLI, "user.revoke", "vic"),
+        (CLI, "user.rotate", "ana"),
     ]
-    assert all(a["actor"].startswith("cli") for a in trail)
 
 
 def test_failed_sign_ins_are_slowed_down(tmp_path: Path) -> None:
@@ -263,3 +267,41 @@ def test_a_manager_limited_to_stores_changes_only_theirs(tmp_path: Path) -> None
         )
         assert muted.status_code == 403
         assert client.get("/api/thresholds", headers=_auth(ana)).json()[0]["store"] == "Berlin"
+
+
+def test_admins_manage_users_and_read_the_audit_trail_over_http(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    root = _add(data, "root", "admin")
+    with live_server(data) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        made = client.post(
+            "/api/users",
+            json={"name": "kim", "role": "viewer", "stores": ["Karachi"]},
+            headers=_auth(root),
+        )
+        assert made.status_code == 201, made.text
+        kim = made.json()["token"]
+        me = client.get("/api/me", headers=_auth(kim)).json()
+        assert me == {"name": "kim", "role": "viewer", "stores": ["Karachi"], "may": ["read"]}
+        assert client.get("/api/users", headers=_auth(kim)).status_code == 403
+        assert client.get("/api/audit", headers=_auth(kim)).status_code == 403
+        taken = client.post(
+            "/api/users", json={"name": "kim", "role": "viewer"}, headers=_auth(root)
+        )
+        assert taken.status_code == 409
+        bad = client.post("/api/users", json={"name": "x", "role": "boss"}, headers=_auth(root))
+        assert bad.status_code == 422 and "choose one of" in bad.json()["message"]
+        rotated = client.post("/api/users/kim/rotate", headers=_auth(root)).json()["token"]
+        assert client.get("/api/me", headers=_auth(kim)).status_code == 401
+        assert client.get("/api/me", headers=_auth(rotated)).status_code == 200
+        assert client.delete("/api/users/kim", headers=_auth(root)).status_code == 200
+        assert client.get("/api/me", headers=_auth(rotated)).status_code == 401
+        assert client.delete("/api/users/kim", headers=_auth(root)).status_code == 404
+        users = {u["name"]: u for u in client.get("/api/users", headers=_auth(root)).json()}
+        assert users["kim"]["revoked_at"] and "token_hash" not in users["kim"]
+        trail = client.get("/api/audit?since=2026-01-01", headers=_auth(root)).json()
+        assert [(a["actor"], a["action"], a["subject"]) for a in trail] == [
+            (CLI, "user.add", "root"),
+            ("root", "user.add", "kim"),
+            ("root", "user.rotate", "kim"),
+            ("root", "user.revoke", "kim"),
+        ]

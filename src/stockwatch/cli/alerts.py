@@ -6,7 +6,7 @@ import getpass
 
 import click
 
-from stockwatch.cli.context import Context, pass_context
+from stockwatch.cli.context import Context, cli_actor, pass_context
 from stockwatch.cli.output import console, emit, formats, print_table, short_time
 from stockwatch.core.rows import AlertRow
 from stockwatch.service import reads
@@ -89,7 +89,7 @@ def ack(state: Context, alert_id: str, note: str | None, by: str) -> None:
     Example: stockwatch alerts ack 12 --note "20 ordered, due Friday"
     """
     try:
-        reads.acknowledge(state.runtime.model(), alert_id, by, note)
+        reads.acknowledge(state.runtime.model(), alert_id, by, note, state.trail())
     except reads.AlertError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"alert {alert_id} acknowledged by {by}")
@@ -117,7 +117,7 @@ def mute(state: Context, store: str, item: str, until: str, note: str | None, by
     Example: stockwatch mute Berlin "Echo Dot" --until 2026-12-09 --note restocking
     """
     try:
-        reads.mute(state.runtime.model(), store, item, _future(until), by, note)
+        reads.mute(state.runtime.model(), store, item, _future(until), by, note, state.trail())
     except reads.AlertError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"{store} / {item} muted until {_future(until)}")
@@ -134,7 +134,7 @@ def unmute(state: Context, store: str, item: str) -> None:
     Example: stockwatch unmute Berlin "Echo Dot"
     """
     try:
-        reads.unmute(state.runtime.model(), store, item)
+        reads.unmute(state.runtime.model(), store, item, cli_actor(), state.trail())
     except reads.AlertError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"{store} / {item} is no longer muted")

@@ -39,6 +39,14 @@ class Context:
                 raise click.UsageError(str(exc)) from None
         return self._runtime
 
+    def trail(self) -> Any:
+        """Where changes are recorded (``service.users.AuditTrail``), if this backend keeps
+        one."""
+        try:
+            return self.runtime.users()
+        except NotOnThisBackend:
+            return None
+
     def close(self) -> None:
         if self._runtime is not None:
             self._runtime.close()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from stockwatch.cli.context import Context, pass_context
+from stockwatch.cli.context import Context, cli_actor, pass_context
 from stockwatch.cli.loading import deliver_now
 from stockwatch.cli.output import NAMED_PER_KIND, alert_lines, emit, formats, plural
 from stockwatch.service import thresholds as rules
@@ -61,7 +61,8 @@ def thresholds_set(
     Example: stockwatch thresholds set Berlin '*' 5 --cover-days 3
     """
     try:
-        change = rules.set_thresholds(state.runtime.model(), [(store, item, minimum, cover_days)])
+        entry = [(store, item, minimum, cover_days)]
+        change = rules.set_thresholds(state.runtime.model(), entry, cli_actor(), state.trail())
     except rules.ThresholdError as exc:
         raise click.UsageError(str(exc)) from None
     cover = f", running out below {cover_days} days of cover" if cover_days else ""
@@ -80,7 +81,8 @@ def thresholds_delete(state: Context, store: str, item: str) -> None:
     Example: stockwatch thresholds delete Berlin '*'
     """
     try:
-        change = rules.delete_threshold(state.runtime.model(), store, item)
+        model = state.runtime.model()
+        change = rules.delete_threshold(model, store, item, cli_actor(), state.trail())
     except rules.ThresholdError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"removed the threshold for {store} / {item}")
@@ -105,7 +107,7 @@ def thresholds_import(state: Context, file: Path) -> None:
         for error in exc.errors:
             click.echo(error.describe(file.name), err=True)
         raise click.ClickException(str(exc)) from None
-    change = rules.set_thresholds(state.runtime.model(), entries)
+    change = rules.set_thresholds(state.runtime.model(), entries, cli_actor(), state.trail())
     click.echo(f"imported {plural(len(entries), 'threshold')} from {file.name}")
     tell(state, change)
 

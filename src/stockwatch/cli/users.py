@@ -7,7 +7,9 @@ import click
 from stockwatch.cli.context import Context, cli_actor, pass_context
 from stockwatch.cli.output import emit, formats, short_time
 from stockwatch.core.access import AccessError, Role
+from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.service import users as people
+from stockwatch.service.audit import trail
 
 
 @click.group()
@@ -125,13 +127,17 @@ def users_rotate(state: Context, name: str) -> None:
 @formats
 @pass_context
 def audit(state: Context, since: str | None, limit: int, fmt: str) -> None:
-    """Who changed what, and when: users so far (uploads and thresholds to follow).
+    """Who changed what, and when: uploads, thresholds, acknowledgements, mutes and users.
 
     \b
     Example: stockwatch audit --since 2026-12-01 --json
     """
+    try:
+        start = None if since is None else parse_time(since)
+    except BadTime as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
     emit(
-        state.runtime.users().audit(since, limit),
+        trail(state.runtime.users(), state.runtime.model(), start, limit),
         fmt,
         ("at", "who", "what", "subject", "detail"),
         lambda a: (short_time(a.at), a.actor, a.action, a.subject, a.detail or ""),

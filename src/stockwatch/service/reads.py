@@ -26,6 +26,8 @@ from stockwatch.core.rows import (
     UploadRow,
 )
 from stockwatch.service.ports import ThresholdUnitOfWork
+from stockwatch.service.users import AuditTrail
+from stockwatch.service.users import note as audit_note
 
 # The most rows a listing (CLI, CSV) walks when not told a limit is "all of them".
 ALL = 10**9
@@ -189,14 +191,28 @@ class AlertError(ValueError):
     """An acknowledgement or a mute that cannot be done; the message says why."""
 
 
-def acknowledge(model: ReadModel, alert_id: str, by: str, note: str | None = None) -> None:
+def acknowledge(
+    model: ReadModel,
+    alert_id: str,
+    by: str,
+    note: str | None = None,
+    trail: AuditTrail | None = None,
+) -> None:
     """Someone is dealing with it: recorded with who and when; it stays open until resolved."""
-    if not model.acknowledge(alert_id, by.strip() or "someone", (note or "").strip() or None):
+    who, text = by.strip() or "someone", (note or "").strip() or None
+    if not model.acknowledge(alert_id, who, text):
         raise AlertError(f"there is no alert {alert_id}")
+    audit_note(trail, who, "alert.ack", f"alert {alert_id}", text)
 
 
 def mute(
-    model: ReadModel, store: str, item: str, until: str, by: str, note: str | None = None
+    model: ReadModel,
+    store: str,
+    item: str,
+    until: str,
+    by: str,
+    note: str | None = None,
+    trail: AuditTrail | None = None,
 ) -> None:
     """Leave the item (``*``: the whole store) out of notifications until ``until``."""
     store, item = store.strip(), item.strip()
@@ -204,9 +220,16 @@ def mute(
         raise AlertError("store and item must not be blank; use * for every item of a store")
     if until <= utc_now():
         raise AlertError(f"{until} is already past: a mute needs a time to come")
-    model.set_mute(store, item, until, by.strip() or "someone", (note or "").strip() or None)
+    who, text = by.strip() or "someone", (note or "").strip() or None
+    model.set_mute(store, item, until, who, text)
+    audit_note(
+        trail, who, "mute", f"{store} / {item}", f"until {until}" + (f": {text}" if text else "")
+    )
 
 
-def unmute(model: ReadModel, store: str, item: str) -> None:
+def unmute(
+    model: ReadModel, store: str, item: str, by: str = "", trail: AuditTrail | None = None
+) -> None:
     if not model.delete_mute(store.strip(), item.strip()):
         raise AlertError(f"{store} / {item} is not muted")
+    audit_note(trail, by, "unmute", f"{store.strip()} / {item.strip()}")

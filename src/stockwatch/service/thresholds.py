@@ -22,7 +22,11 @@ from stockwatch.core.thresholds import ThresholdEntry
 from stockwatch.service.alerts import judge_changes
 from stockwatch.service.ports import ThresholdUnitOfWork
 from stockwatch.service.reads import ReadModel
+from stockwatch.service.users import AuditTrail
+from stockwatch.service.users import note as audit_note
 
+# A big threshold file is named line by line up to here, then as a count.
+AUDIT_LINES = 100
 Entry = ThresholdEntry  # (store, item, minimum, cover_days or None)
 
 
@@ -73,14 +77,30 @@ class ThresholdChange:
         }
 
 
-def set_thresholds(model: ReadModel, entries: Iterable[Sequence[Any]]) -> ThresholdChange:
+def set_thresholds(
+    model: ReadModel,
+    entries: Iterable[Sequence[Any]],
+    by: str = "",
+    trail: AuditTrail | None = None,
+) -> ThresholdChange:
     """Set thresholds, then judge at once the stock they cover (see ``change_thresholds``)."""
     cleaned = clean(entries)
-    return change_thresholds(model.threshold_change(), cleaned, [])
+    change = change_thresholds(model.threshold_change(), cleaned, [])
+    for store, item, minimum, cover in cleaned[:AUDIT_LINES]:
+        detail = f"minimum {minimum}" + (f", cover {cover} days" if cover is not None else "")
+        audit_note(trail, by, "threshold.set", f"{store} / {item}", detail)
+    if len(cleaned) > AUDIT_LINES:
+        more = f"{len(cleaned) - AUDIT_LINES:,} more thresholds in the same change"
+        audit_note(trail, by, "threshold.set", "…", more)
+    return change
 
 
-def delete_threshold(model: ReadModel, store: str, item: str) -> ThresholdChange:
-    return change_thresholds(model.threshold_change(), [], [(store, item)])
+def delete_threshold(
+    model: ReadModel, store: str, item: str, by: str = "", trail: AuditTrail | None = None
+) -> ThresholdChange:
+    change = change_thresholds(model.threshold_change(), [], [(store, item)])
+    audit_note(trail, by, "threshold.delete", f"{store} / {item}")
+    return change
 
 
 def _describe(entries: Sequence[Entry], deleted: Sequence[tuple[str, str]]) -> str:

@@ -69,6 +69,20 @@ class UserDirectory(Protocol):
     def audit(self, since: str | None, limit: int) -> list[AuditRow]: ...
 
 
+class AuditTrail(Protocol):
+    def record(self, actor: str, action: str, subject: str, detail: str | None) -> None: ...
+
+    def audit(self, since: str | None, limit: int) -> list[AuditRow]: ...
+
+
+def note(
+    trail: AuditTrail | None, actor: str, action: str, subject: str, detail: str | None = None
+) -> None:
+    """One line of the trail, where the caller keeps one."""
+    if trail is not None:
+        trail.record(actor or "someone", action, subject, detail)
+
+
 class NoSuchUser(LookupError):
     pass
 

@@ -186,6 +186,11 @@ def principal_of(request: Request) -> Principal:
     return principal if isinstance(principal, Principal) else LOCAL
 
 
+def actor(request: Request) -> str:
+    """Who the audit trail names: the signer (the shared token is "admin")."""
+    return principal_of(request).name
+
+
 def signed_in(request: Request, named: str | None) -> str:
     """Who did it: the signed-in user; else, where nobody signs in or the token is shared,
     the name given."""
@@ -453,7 +458,8 @@ def build_router(backend: WebBackend) -> APIRouter:
         """
         who = signed_in(request, body.by if body else None)
         try:
-            acknowledge(reader(request), alert_id, who, body.note if body else None)
+            note = body.note if body else None
+            acknowledge(reader(request), alert_id, who, note, backend.directory())
         except AlertError as exc:
             raise HTTPException(404, str(exc)) from None
         return {"id": alert_id, "acknowledged_by": who}
@@ -470,7 +476,7 @@ def build_router(backend: WebBackend) -> APIRouter:
             try:
                 until = parse_time(entry.until, now=FAR_FUTURE)
                 who = signed_in(request, entry.by)
-                mute(model, entry.store, entry.item, until, who, entry.note)
+                mute(model, entry.store, entry.item, until, who, entry.note, backend.directory())
             except (AlertError, BadTime) as exc:
                 raise HTTPException(422, f"{entry.store} / {entry.item}: {exc}") from None
         return {"muted": len(entries)}
@@ -482,7 +488,7 @@ def build_router(backend: WebBackend) -> APIRouter:
         item: Annotated[str, Query(min_length=1, max_length=200)],
     ) -> dict[str, int]:
         try:
-            unmute(reader(request), store, item)
+            unmute(reader(request), store, item, actor(request), backend.directory())
         except AlertError as exc:
             raise HTTPException(404, str(exc)) from None
         return {"unmuted": 1}
@@ -508,7 +514,9 @@ def build_router(backend: WebBackend) -> APIRouter:
         """Remove a threshold; the stock it covered is judged again at once."""
         within_scope(request, [store])
         try:
-            change = delete_threshold(reader(request), store, item)
+            change = delete_threshold(
+                reader(request), store, item, actor(request), backend.directory()
+            )
         except ThresholdError as exc:
             raise HTTPException(404, str(exc)) from None
         return change.to_json()
@@ -530,7 +538,7 @@ def build_router(backend: WebBackend) -> APIRouter:
         try:
             entries = read_threshold_file(io.BytesIO(data), "thresholds.csv", backend.limits)
             within_scope(request, [e[0] for e in entries])
-            change = set_thresholds(model, entries)
+            change = set_thresholds(model, entries, actor(request), backend.directory())
         except ThresholdError as exc:
             errors = [{"where": f"line {e.line}", "message": e.message} for e in exc.errors[:100]]
             return JSONResponse({"message": str(exc), "errors": errors}, status_code=422)
@@ -545,9 +553,8 @@ def build_router(backend: WebBackend) -> APIRouter:
         """Set thresholds and say what that did at once: the alerts raised and resolved."""
         within_scope(request, [e.store for e in entries])
         try:
-            change = set_thresholds(
-                reader(request), [(e.store, e.item, e.minimum, e.cover_days) for e in entries]
-            )
+            wanted = [(e.store, e.item, e.minimum, e.cover_days) for e in entries]
+            change = set_thresholds(reader(request), wanted, actor(request), backend.directory())
         except ThresholdError as exc:
             raise HTTPException(422, str(exc)) from None
         return change.to_json()
@@ -562,7 +569,8 @@ def build_router(backend: WebBackend) -> APIRouter:
         within_scope(request, [e.store for e in entries])
         model = reader(request)
         try:
-            set_thresholds(model, [(e.store, e.item, e.minimum, e.cover_days) for e in entries])
+            wanted = [(e.store, e.item, e.minimum, e.cover_days) for e in entries]
+            set_thresholds(model, wanted, actor(request), backend.directory())
         except ThresholdError as exc:
             raise HTTPException(422, str(exc)) from None
         return model.thresholds()

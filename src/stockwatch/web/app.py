@@ -29,6 +29,7 @@ from stockwatch.web.auth import LOCAL, SignInLimiter, action_of, bearer
 from stockwatch.web.backend import WebBackend
 from stockwatch.web.body_limit import BodyLimit
 from stockwatch.web.guard import SiteGuard
+from stockwatch.web.people import build_people_router
 
 STATIC = Path(str(resources.files("stockwatch.web") / "static"))
 OPEN_PATHS = ("/healthz", "/openapi.json", "/docs", "/static/", "/vendor/", "/favicon")
@@ -169,6 +170,7 @@ def create_app(backend: WebBackend) -> FastAPI:
         redoc_url=None,
     )
     app.include_router(build_router(backend))
+    app.include_router(build_people_router(backend))
 
     def openapi() -> dict[str, Any]:
         """The generated document, plus the bearer token as its security scheme (optional:

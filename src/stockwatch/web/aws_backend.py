@@ -32,6 +32,7 @@ from stockwatch.aws.loader import (
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.read_model import UPLOAD_ID_PATTERN, DynamoReadModel, version_of
 from stockwatch.aws.settings import AwsSettings
+from stockwatch.aws.users import DynamoUsers
 from stockwatch.core.access import Principal
 from stockwatch.core.filenames import safe_filename
 from stockwatch.core.limits import Limits
@@ -147,9 +148,13 @@ class AwsWebBackend:
     async def open_access(self) -> bool:
         return False  # behind API Gateway there is no loopback
 
+    def directory(self) -> DynamoUsers:
+        return DynamoUsers(self.dynamodb, self.settings.state_table)
+
     async def authenticate(self, given: str | None) -> Principal | None:
-        """The stack's token signs in as its admin; users are kept on one machine so far."""
-        return authenticate(None, self.token, given)
+        """The stack's token signs in as its admin; everyone else from the state table."""
+        directory = self.directory()
+        return await run_in_threadpool(lambda: authenticate(directory, self.token, given))
 
     def _loader(self) -> AwsLoader:
         return AwsLoader.from_settings(self.settings, self.limits)

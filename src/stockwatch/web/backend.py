@@ -15,6 +15,7 @@ from fastapi import Request
 from stockwatch.core.access import Principal
 from stockwatch.core.limits import Limits
 from stockwatch.service.reads import ReadModel, UploadIdError
+from stockwatch.service.users import UserDirectory
 from stockwatch.web.events import EventBus
 from stockwatch.web.metrics import Metrics
 
@@ -40,6 +41,10 @@ class WebBackend(Protocol):
 
     async def open_access(self) -> bool:
         """True where nobody signs in: loopback, with no token and no users."""
+        ...
+
+    def directory(self) -> UserDirectory:
+        """Users and the audit trail."""
         ...
 
     async def authenticate(self, given: str | None) -> Principal | None:

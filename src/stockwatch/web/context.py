@@ -60,6 +60,9 @@ class ServerContext:
     def model(self) -> SqliteReadModel:
         return SqliteReadModel(self.db())
 
+    def directory(self) -> SqliteUsers:
+        return SqliteUsers(self.db().conn)
+
     async def open_access(self) -> bool:
         if self.token is not None:
             return False
