@@ -88,6 +88,13 @@ class Runtime(Protocol):
     def close(self) -> None: ...
 
 
+def subscription_channels(data_dir: Path | None, environ: Mapping[str, str] | None = None) -> Any:
+    """What makes each subscription's channel (``notify.config.SubscriptionChannels``)."""
+    from stockwatch.notify.config import SubscriptionChannels, load_settings
+
+    return SubscriptionChannels(load_settings(data_dir, environ))
+
+
 def alert_channels(
     data_dir: Path | None, environ: Mapping[str, str] | None = None
 ) -> dict[str, AlertChannel]:
@@ -180,7 +187,10 @@ class EmbeddedRuntime:
     def deliver(self, due_only: bool = True) -> Delivery:
         from stockwatch.sqlite.outbox import deliver
 
-        result: Delivery = deliver(self.app.conn, self.channels, due_only=due_only)
+        subscribed = subscription_channels(self.data_dir)
+        result: Delivery = deliver(
+            self.app.conn, self.channels, due_only=due_only, subscribed=subscribed
+        )
         return result
 
     def confirm(self, upload_id: str) -> UploadReport:

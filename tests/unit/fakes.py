@@ -24,6 +24,7 @@ from stockwatch.core.model import AlertDecision, Row, StockChange
 from stockwatch.core.ordering import Outcome, decide
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
+from stockwatch.core.subscriptions import Subscription
 from stockwatch.core.thresholds import Threshold, Thresholds
 from stockwatch.service.ports import MissingObject, UploadJob
 from stockwatch.service.uploads import FileChunks
@@ -39,6 +40,7 @@ class State:
     open_alerts: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     raised: list[AlertDecision] = field(default_factory=list)
     outbox: list[tuple[int | str, Digest]] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
     thresholds: list[Threshold] = field(default_factory=list)
     snapshot_defaults: dict[str, bool] = field(default_factory=dict)
 
@@ -241,3 +243,9 @@ class FakeUnitOfWork:
     # Outbox
     def queue(self, upload_id: int | str, digest: Digest) -> None:
         self.state.outbox.append((upload_id, digest))
+
+    def subscriptions(self) -> list[Subscription]:
+        return list(self.state.subscriptions)
+
+    def queue_to(self, upload_id: int | str, subscription: Subscription, digest: Digest) -> None:
+        self.state.outbox.append((f"{upload_id}:{subscription.channel_name}", digest))

@@ -20,6 +20,7 @@ from stockwatch.cli.loading import demo_command, ingest, process, replay, upload
 from stockwatch.cli.operations import backup, check, compact, restore
 from stockwatch.cli.reading import history, report, stock, uploads
 from stockwatch.cli.snapshots import confirm, discard, snapshot_default
+from stockwatch.cli.subscriptions import subscriptions
 from stockwatch.cli.thresholds import thresholds
 from stockwatch.cli.users import audit, users
 from stockwatch.sqlite.database import DataDirError
@@ -122,7 +123,7 @@ for command in (confirm, discard, snapshot_default, alerts, mute, unmute, mutes)
     cli.add_command(command)
 for command in (backup, restore, check, compact):
     cli.add_command(command)
-for command in (stock, uploads, report, history, thresholds, users, audit):
+for command in (stock, uploads, report, history, thresholds, users, audit, subscriptions):
     cli.add_command(command)
 
 

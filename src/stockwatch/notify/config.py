@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
-from stockwatch.core.ports import AlertChannel
+from stockwatch.core.ports import AlertChannel, DeliveryError
+from stockwatch.core.subscriptions import Subscription
 from stockwatch.notify.console import ConsoleChannel
 from stockwatch.notify.email import EmailChannel, SmtpSettings
 from stockwatch.notify.webhook import WebhookChannel
@@ -48,6 +50,20 @@ def load_settings(
 
 
 def smtp_settings(settings: Mapping[str, str]) -> SmtpSettings | None:
+    """The server and the list of STOCKWATCH_EMAIL_TO, or None without an SMTP host."""
+    server = smtp_server(settings)
+    if server is None:
+        return None
+    recipients = tuple(r.strip() for r in settings.get("email_to", "").split(",") if r.strip())
+    if not recipients or not server.sender:
+        raise ConfigError(
+            "email alerts need STOCKWATCH_EMAIL_FROM and STOCKWATCH_EMAIL_TO (comma-separated)"
+        )
+    return replace(server, recipients=recipients)
+
+
+def smtp_server(settings: Mapping[str, str]) -> SmtpSettings | None:
+    """How to send email, with no recipients yet (subscriptions bring their own)."""
     host = settings.get("smtp_host", "").strip()
     if not host:
         return None
@@ -59,21 +75,39 @@ def smtp_settings(settings: Mapping[str, str]) -> SmtpSettings | None:
         port = int(settings.get("smtp_port", default_port))
     except ValueError:
         raise ConfigError("STOCKWATCH_SMTP_PORT must be a port number") from None
-    recipients = tuple(r.strip() for r in settings.get("email_to", "").split(",") if r.strip())
-    sender = settings.get("email_from", "").strip()
-    if not recipients or not sender:
-        raise ConfigError(
-            "email alerts need STOCKWATCH_EMAIL_FROM and STOCKWATCH_EMAIL_TO (comma-separated)"
-        )
     return SmtpSettings(
         host,
         port,
         security,
-        sender,
-        recipients,
+        settings.get("email_from", "").strip(),
+        (),
         settings.get("smtp_user") or None,
         settings.get("smtp_password") or None,
     )
+
+
+class SubscriptionChannels:
+    """Builds the channel of one subscription from the server's settings: its webhook URL
+    signed with STOCKWATCH_WEBHOOK_SECRET, or its address through the SMTP server."""
+
+    def __init__(self, settings: Mapping[str, str]) -> None:
+        self.secret = settings.get("webhook_secret") or None
+        self.smtp = smtp_server(settings)
+
+    def can_email(self) -> bool:
+        return self.smtp is not None and bool(self.smtp.sender)
+
+    def __call__(self, subscription: Subscription) -> AlertChannel:
+        if subscription.channel == "webhook":
+            return WebhookChannel(subscription.target, secret=self.secret)
+        if self.smtp is None or not self.smtp.sender:
+            raise DeliveryError(NO_SMTP)
+        return EmailChannel(replace(self.smtp, recipients=(subscription.target,)))
+
+
+NO_SMTP = (
+    "email subscriptions need an SMTP server: set STOCKWATCH_SMTP_HOST and STOCKWATCH_EMAIL_FROM"
+)
 
 
 def channels_from_settings(settings: Mapping[str, str]) -> dict[str, AlertChannel]:

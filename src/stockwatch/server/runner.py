@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from stockwatch.bootstrap import subscription_channels
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel
 from stockwatch.server.workers import (
@@ -126,7 +127,7 @@ def build(
     except TokenError as exc:
         raise TokenRequired(str(exc)) from None
     ctx = ServerContext(data_dir, limits, tuple(channels), token, allowed_hosts(host))
-    outbox = OutboxWorker(ctx, channels)
+    outbox = OutboxWorker(ctx, channels, subscription_channels(data_dir))
     uploads = UploadWorker(ctx, outbox)
     ctx.wake_worker = uploads.wake
     workers: list[Worker] = [uploads, outbox, RetentionWorker(ctx)]

@@ -19,7 +19,7 @@ from stockwatch.core.ports import AlertChannel
 from stockwatch.core.report import FINISHED
 from stockwatch.sqlite.app import EmbeddedStockwatch
 from stockwatch.sqlite.database import DataDirError
-from stockwatch.sqlite.outbox import deliver
+from stockwatch.sqlite.outbox import SubscribedChannel, deliver
 from stockwatch.web.context import ServerContext
 
 log = logging.getLogger("stockwatch.server")
@@ -118,12 +118,18 @@ class RetentionWorker(Worker):
 
 
 class OutboxWorker(Worker):
-    def __init__(self, ctx: ServerContext, channels: Mapping[str, AlertChannel]) -> None:
+    def __init__(
+        self,
+        ctx: ServerContext,
+        channels: Mapping[str, AlertChannel],
+        subscribed: SubscribedChannel | None = None,
+    ) -> None:
         super().__init__("stockwatch-outbox", ctx)
         self.channels = channels
+        self.subscribed = subscribed
 
     def step(self) -> None:
-        result = deliver(self.db.conn, self.channels)
+        result = deliver(self.db.conn, self.channels, subscribed=self.subscribed)
         for error in result.errors:
             channel = error.split(":", 1)[0]
             self.ctx.metrics.notification_failures.labels(channel).inc()

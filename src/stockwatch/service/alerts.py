@@ -14,12 +14,12 @@ from typing import Any
 
 from stockwatch.core.alert_rules import evaluate_changes
 from stockwatch.core.clock import utc_now
-from stockwatch.core.digest import compose_digest
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.mutes import audible
 from stockwatch.core.report import UploadReport
 from stockwatch.core.thresholds import Thresholds
 from stockwatch.service.ports import Alerts, UploadJob, UploadUnitOfWork
+from stockwatch.service.subscriptions import queue_digests
 
 REPORTED_ALERTS = 1000  # alerts listed in a report and a digest; all are counted
 
@@ -65,6 +65,4 @@ def judge_upload(uow: UploadUnitOfWork, job: UploadJob, report: UploadReport) ->
         return  # validating: nothing is sent
     # Muted items are recorded and listed, but left out of what is sent.
     upload = {"id": job.upload_id, "file": report.file}
-    digest = compose_digest(upload, heard, kind_counts=heard_counts)
-    if digest is not None:
-        uow.outbox.queue(job.upload_id, digest)
+    queue_digests(uow.outbox, job.upload_id, upload, heard, heard_counts)

@@ -24,6 +24,7 @@ from stockwatch.core.mutes import Mutes
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import UploadReport
 from stockwatch.core.rows import ThresholdRow
+from stockwatch.core.subscriptions import Subscription
 from stockwatch.core.thresholds import ThresholdEntry, Thresholds
 
 
@@ -168,7 +169,16 @@ class ChangeFeed(Protocol):
 
 
 class Outbox(Protocol):
+    """Digests waiting to be sent: ``queue`` to the channels for everything, ``queue_to``
+    to one subscription (``service.subscriptions.queue_digests`` decides what each gets)."""
+
     def queue(self, upload_id: int | str, digest: Digest) -> None: ...
+
+    def subscriptions(self) -> list[Subscription]: ...
+
+    def queue_to(
+        self, upload_id: int | str, subscription: Subscription, digest: Digest
+    ) -> None: ...
 
 
 class StoreFigures(Protocol):

@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +26,9 @@ from stockwatch.core.clock import utc_now
 from stockwatch.core.digest import Digest
 from stockwatch.core.ports import AlertChannel, DeliveryError
 from stockwatch.core.retry import retry_delay_seconds
+from stockwatch.core.subscriptions import PREFIX, Subscription
 from stockwatch.sqlite.database import ensure_wal, private_file
+from stockwatch.sqlite.subscriptions import subscription_of
 
 log = logging.getLogger("stockwatch.outbox")
 LEASE = timedelta(seconds=60)
@@ -132,13 +134,36 @@ def idempotency_key(upload_id: int, channel: str) -> str:
     return f"stockwatch-upload-{upload_id}-{channel}"
 
 
+SubscribedChannel = Callable[[Subscription], AlertChannel]
+
+
+def _channel(
+    conn: sqlite3.Connection,
+    channels: Mapping[str, AlertChannel],
+    name: str,
+    subscribed: SubscribedChannel | None,
+) -> AlertChannel | None:
+    if not name.startswith(PREFIX):
+        return channels.get(name)
+    subscription = subscription_of(conn, name)
+    if subscription is None:
+        raise DeliveryError(f"subscription {name[len(PREFIX) :]} was deleted")
+    if subscribed is None:
+        raise DeliveryError("subscriptions are not delivered here")
+    return subscribed(subscription)
+
+
 def deliver(
     conn: sqlite3.Connection,
     channels: Mapping[str, AlertChannel],
     *,
     due_only: bool = True,
+    subscribed: SubscribedChannel | None = None,
 ) -> DeliveryResult:
-    """Try every pending notification once (only those due, unless ``due_only`` is False)."""
+    """Try every pending notification once (only those due, unless ``due_only`` is False).
+
+    A row for a subscription (channel ``sub:<id>``) is sent through ``subscribed``, which
+    makes that subscription's channel; the guarantees are the same as for any channel."""
     result = DeliveryResult()
     now = utc_now()
     sql = (
@@ -151,7 +176,7 @@ def deliver(
     if rows:  # the workers poll often; most polls find nothing and open nothing
         receipts = Receipts(conn)
         try:
-            _deliver_rows(conn, channels, rows, receipts, owner(), result)
+            _deliver_rows(conn, channels, rows, receipts, owner(), result, subscribed)
         finally:
             receipts.close()
     (result.pending,) = conn.execute(
@@ -167,6 +192,7 @@ def _deliver_rows(
     receipts: Receipts,
     me: str,
     result: DeliveryResult,
+    subscribed: SubscribedChannel | None = None,
 ) -> None:
     accepted = receipts.keys()
     for outbox_id, upload_id, channel_name, payload, attempts, claimed_by, created in rows:
@@ -183,8 +209,8 @@ def _deliver_rows(
             claimed = conn.execute(_CLAIM, (_at(LEASE), me, outbox_id, utc_now()))
         if not claimed.rowcount:
             continue
-        channel = channels.get(channel_name)
         try:
+            channel = _channel(conn, channels, channel_name, subscribed)
             if channel is None:
                 raise DeliveryError(f"the channel {channel_name!r} is not configured")
             channel.send(Digest.from_json(json.loads(payload)), key)

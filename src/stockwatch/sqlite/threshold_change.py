@@ -11,6 +11,7 @@ from typing import Any
 from stockwatch.core.digest import Digest
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.thresholds import WILDCARD
+from stockwatch.service.subscriptions import queue_digests
 from stockwatch.sqlite import queries
 from stockwatch.sqlite.unit_of_work import (
     ALERT_BATCH,
@@ -89,7 +90,8 @@ class SqliteThresholdChange:
 
     def notify(self, digest: Digest, decisions: Sequence[AlertDecision]) -> None:
         # The outbox is keyed by upload; a threshold change has its own key instead.
-        self.outbox.queue(f"thresholds-{secrets.token_hex(6)}", digest)
+        key = f"thresholds-{secrets.token_hex(6)}"
+        queue_digests(self.outbox, key, digest.upload, decisions)
         self._raised = len(decisions)
 
     def refresh(self, stores: Sequence[str]) -> None:

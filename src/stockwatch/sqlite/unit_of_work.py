@@ -27,6 +27,7 @@ from stockwatch.core.ordering import compose_version
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
 from stockwatch.core.rows import ThresholdRow
+from stockwatch.core.subscriptions import Subscription
 from stockwatch.core.thresholds import Threshold, ThresholdEntry, Thresholds
 from stockwatch.service.ports import MissingObject, UploadJob
 from stockwatch.service.uploads import FileChunks
@@ -36,6 +37,7 @@ from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
 from stockwatch.sqlite.object_store import FolderObjectStore
 from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES, ReadAhead, StagedChunkWriter
 from stockwatch.sqlite.records import UploadRecord, encode_report, fetch_upload
+from stockwatch.sqlite.subscriptions import all_subscriptions
 
 ALERT_BATCH = 2000
 
@@ -334,6 +336,17 @@ class SqliteOutbox:
                 (upload_id, name, json.dumps(digest.to_json()), now, now)
                 for name in self.channel_names
             ],
+        )
+
+    def subscriptions(self) -> list[Subscription]:
+        return all_subscriptions(self.conn)
+
+    def queue_to(self, upload_id: int | str, subscription: Subscription, digest: Digest) -> None:
+        now = utc_now()
+        self.conn.execute(
+            "INSERT OR IGNORE INTO outbox (upload_id, channel, payload, next_attempt_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?)",
+            (upload_id, subscription.channel_name, json.dumps(digest.to_json()), now, now),
         )
 
 

@@ -1,0 +1,113 @@
+"""The ``subscriptions`` commands: who hears about which stores' alerts."""
+
+from __future__ import annotations
+
+import click
+
+from stockwatch.cli.context import Context, cli_actor, pass_context
+from stockwatch.cli.output import emit, formats, short_time
+from stockwatch.core.subscriptions import KINDS, SubscriptionError
+from stockwatch.service import subscriptions as subs
+
+
+def _store(state: Context) -> subs.SubscriptionStore:
+    if state.backend != "sqlite":
+        raise click.UsageError(
+            "subscriptions are kept on one machine so far; on AWS subscribe to the alerts"
+            " topic with a filter policy on store and kind (docs/aws.md)"
+        )
+    from stockwatch.sqlite.subscriptions import SqliteSubscriptions
+
+    return SqliteSubscriptions(state.runtime.app.conn)  # type: ignore[attr-defined]
+
+
+@click.group()
+def subscriptions() -> None:
+    """Email addresses and webhooks that get their own digest of some stores' alerts.
+
+    Each subscription gets one digest per upload holding only the alerts that match it,
+    and nothing when none do. STOCKWATCH_WEBHOOK_URL and STOCKWATCH_EMAIL_TO still get
+    everything.
+
+    \b
+    Example: stockwatch subscriptions add --email berlin@example.com --store Berlin
+    """
+
+
+@subscriptions.command("add")
+@click.option("--email", metavar="ADDRESS", help="Send the digests to this address.")
+@click.option("--webhook", metavar="URL", help="POST the digests to this URL.")
+@click.option("--store", "stores", multiple=True, help="Only this store (repeat for more).")
+@click.option(
+    "--kind", "kinds", multiple=True, type=click.Choice(KINDS), help="Only this alert kind."
+)
+@pass_context
+def subscriptions_add(
+    state: Context,
+    email: str | None,
+    webhook: str | None,
+    stores: tuple[str, ...],
+    kinds: tuple[str, ...],
+) -> None:
+    """Subscribe an email address or a webhook to some stores' alerts.
+
+    \b
+    Example: stockwatch subscriptions add --webhook https://hooks.example.com/berlin --store Berlin
+    """
+    try:
+        made = subs.add_subscription(
+            _store(state),
+            state.trail(),
+            cli_actor(),
+            email=email,
+            webhook=webhook,
+            stores=stores,
+            kinds=kinds,
+        )
+    except SubscriptionError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"subscription {made.id}: {made.channel} {made.target}")
+
+
+@subscriptions.command("list")
+@formats
+@pass_context
+def subscriptions_list(state: Context, fmt: str) -> None:
+    """Every subscription, with what it is about.
+
+    \b
+    Example: stockwatch subscriptions list --json
+    """
+    emit(
+        [s.row() for s in _store(state).subscriptions()],
+        fmt,
+        ("id", "channel", "target", "stores", "kinds", "created"),
+        lambda s: (
+            s.id,
+            s.channel,
+            s.target,
+            ", ".join(s.stores or ["every store"]),
+            ", ".join(s.kinds or ["every kind"]),
+            short_time(s.created_at),
+        ),
+        "No subscriptions yet.",
+    )
+
+
+@subscriptions.command("delete")
+@click.argument("subscription_id")
+@pass_context
+def subscriptions_delete(state: Context, subscription_id: str) -> None:
+    """Stop a subscription; its digests not yet sent are dropped.
+
+    \b
+    Example: stockwatch subscriptions delete 3
+    """
+    try:
+        subs.delete_subscription(_store(state), state.trail(), cli_actor(), subscription_id)
+    except SubscriptionError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"subscription {subscription_id} deleted")
+
+
+__all__ = ["subscriptions"]

@@ -1,0 +1,119 @@
+"""Subscriptions: who hears about which alerts, and what each one is sent.
+
+A subscription is an email address or a webhook URL with, optionally, the stores and the
+alert kinds it is about. Each one gets its own digest per upload holding only the alerts
+that match it, and nothing when none do. The channels configured for the whole server
+(``STOCKWATCH_WEBHOOK_URL``, ``STOCKWATCH_EMAIL_TO``) are subscriptions to everything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from stockwatch.core.model import AlertDecision
+
+KINDS = ("out_of_stock", "low_stock", "running_out", "back_in_stock")
+CHANNELS = ("email", "webhook")
+PREFIX = "sub:"  # an outbox channel that is one subscription: sub:<id>
+_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+
+
+class SubscriptionError(ValueError):
+    """A subscription cannot be made as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int | str
+    channel: str  # "email" or "webhook"
+    target: str  # the address or the URL
+    stores: frozenset[str] | None = None  # None: every store
+    kinds: frozenset[str] | None = None  # None: every kind
+    owner: str = ""
+    created_at: str = ""
+
+    @property
+    def channel_name(self) -> str:
+        return f"{PREFIX}{self.id}"
+
+    def matches(self, decision: AlertDecision) -> bool:
+        return (self.stores is None or decision.store in self.stores) and (
+            self.kinds is None or decision.kind in self.kinds
+        )
+
+    def mine(self, decisions: Iterable[AlertDecision]) -> list[AlertDecision]:
+        return [d for d in decisions if self.matches(d)]
+
+    def row(self) -> SubscriptionRow:
+        return SubscriptionRow(
+            self.id,
+            self.channel,
+            self.target,
+            None if self.stores is None else sorted(self.stores),
+            None if self.kinds is None else sorted(self.kinds),
+            self.owner,
+            self.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    """A subscription as the CLI and the API list it."""
+
+    id: int | str
+    channel: str
+    target: str
+    stores: list[str] | None
+    kinds: list[str] | None
+    owner: str
+    created_at: str
+
+
+def check_subscription(
+    email: str | None, webhook: str | None, stores: Sequence[str], kinds: Sequence[str]
+) -> tuple[str, str, frozenset[str] | None, frozenset[str] | None]:
+    """(channel, target, stores, kinds) of a new subscription, or why it cannot be made."""
+    if bool(email) == bool(webhook):
+        raise SubscriptionError("give one of an email address or a webhook URL")
+    if email:
+        address = email.strip()
+        if not _EMAIL.match(address) or len(address) > 254:
+            raise SubscriptionError(f"{address!r} is not an email address")
+        channel, target = "email", address
+    else:
+        url = (webhook or "").strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+            raise SubscriptionError(f"{url!r} is not an http(s) URL")
+        channel, target = "webhook", url
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise SubscriptionError(f"kind {unknown[0]!r}: choose from {', '.join(KINDS)}")
+    named = frozenset(s.strip() for s in stores if s.strip())
+    return channel, target, named or None, frozenset(kinds) or None
+
+
+def filter_policy(stores: frozenset[str] | None, kinds: frozenset[str] | None) -> dict[str, Any]:
+    """The SNS filter policy of a subscription, on the ``store`` and ``kind`` attributes
+    each message carries (``aws.sns_channel``); empty: everything."""
+    policy: dict[str, Any] = {}
+    if stores is not None:
+        policy["store"] = sorted(stores)
+    if kinds is not None:
+        policy["kind"] = sorted(kinds)
+    return policy
+
+
+__all__ = [
+    "CHANNELS",
+    "KINDS",
+    "PREFIX",
+    "Subscription",
+    "SubscriptionError",
+    "check_subscription",
+    "filter_policy",
+]

@@ -1,0 +1,92 @@
+"""Subscriptions: add, list and delete them, and queue each one's digest.
+
+Written once over ``SubscriptionStore``: on one machine a table whose digests go through the
+outbox (retried, never sent twice, per subscription); on AWS, SNS subscriptions of the
+alerts topic with a filter policy on each message's ``store`` and ``kind``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from stockwatch.core.digest import Digest, compose_digest
+from stockwatch.core.model import AlertDecision
+from stockwatch.core.subscriptions import Subscription, SubscriptionError, check_subscription
+from stockwatch.service.ports import Outbox
+from stockwatch.service.users import AuditTrail, note
+
+
+class SubscriptionStore(Protocol):
+    def add(
+        self,
+        channel: str,
+        target: str,
+        stores: frozenset[str] | None,
+        kinds: frozenset[str] | None,
+        owner: str,
+    ) -> Subscription: ...
+
+    def subscriptions(self) -> list[Subscription]: ...
+
+    def delete(self, subscription_id: str) -> bool:
+        """False when there is no such subscription."""
+        ...
+
+
+def add_subscription(
+    store: SubscriptionStore,
+    trail: AuditTrail | None,
+    actor: str,
+    *,
+    email: str | None = None,
+    webhook: str | None = None,
+    stores: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+) -> Subscription:
+    channel, target, scope, wanted = check_subscription(email, webhook, stores, kinds)
+    made = store.add(channel, target, scope, wanted, actor)
+    about = ", ".join(sorted(scope)) if scope else "every store"
+    if wanted:
+        about += " (" + ", ".join(sorted(wanted)) + ")"
+    note(trail, actor, "subscription.add", f"{channel} {target}", about)
+    return made
+
+
+def delete_subscription(
+    store: SubscriptionStore, trail: AuditTrail | None, actor: str, subscription_id: str
+) -> None:
+    if not store.delete(subscription_id):
+        raise SubscriptionError(f"there is no subscription {subscription_id}")
+    note(trail, actor, "subscription.delete", str(subscription_id))
+
+
+def queue_digests(
+    outbox: Outbox,
+    key: int | str,
+    upload: dict[str, Any],
+    heard: Sequence[AlertDecision],
+    kind_counts: Mapping[str, int] | None = None,
+) -> Digest | None:
+    """The digest for everything, and each subscription's own, holding only its alerts.
+
+    ``heard`` may be the first of very many decisions (``kind_counts`` counts them all);
+    a subscription's digest then counts what it holds of those.
+    """
+    digest = compose_digest(upload, heard, kind_counts=kind_counts)
+    if digest is None:
+        return None
+    outbox.queue(key, digest)
+    for subscription in outbox.subscriptions():
+        part = compose_digest(upload, subscription.mine(heard))
+        if part is not None:
+            outbox.queue_to(key, subscription, part)
+    return digest
+
+
+__all__ = [
+    "SubscriptionStore",
+    "add_subscription",
+    "delete_subscription",
+    "queue_digests",
+]
