@@ -3,7 +3,7 @@
 - ``USER`` / ``<name>``: role, stores (a JSON list; absent: every store), the token's hash
   and when it was made, rotated and revoked;
 - ``TOKEN#<sha-256>`` / ``USER``: the same user's name, role and stores, so signing in is
-  one ``GetItem`` (half a read unit) whoever signs in. Revoking or rotating deletes it in
+  one consistent ``GetItem`` (one read unit) whoever signs in. Revoking or rotating deletes it in
   the same transaction that changes the user, so a token stops working at once;
 - ``AUDIT`` / ``<time>#<random>``: one line of the audit trail, read in time order.
 """
