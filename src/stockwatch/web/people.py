@@ -7,13 +7,13 @@ route (``web.auth.action_of``).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from stockwatch.core.access import GRANTS, AccessError
+from stockwatch.core.access import GRANTS, NAME, AccessError
 from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.service import users as people
 from stockwatch.service.audit import trail
@@ -32,8 +32,8 @@ class Me(BaseModel):
 
 
 class UserIn(BaseModel):
-    name: str = Field(min_length=1, max_length=64)
-    role: str = Field(min_length=1, max_length=20)
+    name: str = Field(pattern=NAME.pattern)
+    role: Literal["admin", "manager", "store", "viewer"]
     stores: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=1000
     )
@@ -62,7 +62,12 @@ def build_people_router(backend: WebBackend) -> APIRouter:
     def list_users() -> list[UserRow]:
         return backend.directory().users()
 
-    @api.post("/users", status_code=201, response_model=NewToken, responses={409: _error("taken")})
+    @api.post(
+        "/users",
+        status_code=201,
+        response_model=NewToken,
+        responses={409: _error("the name is taken, or the stores do not fit the role")},
+    )
     def add_user(request: Request, body: UserIn) -> NewToken:
         """A new user; the answer carries its token, which is never shown again."""
         try:
@@ -70,8 +75,9 @@ def build_people_router(backend: WebBackend) -> APIRouter:
                 backend.directory(), actor(request), body.name, body.role, body.stores
             )
         except AccessError as exc:
-            status = 409 if "already" in str(exc) else 422
-            raise HTTPException(status, str(exc)) from None
+            # A taken name, or stores that do not fit the role (an admin's, a store user
+            # without any): the request is well formed but cannot be done as asked.
+            raise HTTPException(409, str(exc)) from None
         return NewToken(name=body.name, token=token)
 
     @api.delete("/users/{name}", responses={404: _error("no such live user")})
