@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,6 +20,18 @@ from stockwatch.core.report import UploadReport
 from stockwatch.sqlite.app import EmbeddedStockwatch
 
 SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+
+
+def run_cli(data: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The real ``stockwatch`` CLI on a data directory, with no STOCKWATCH_* from outside."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKWATCH_")}
+    return subprocess.run(
+        [sys.executable, "-m", "stockwatch", "--data-dir", str(data), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def csv_bytes(*rows: tuple[str, str, int | str], header: str = "store,item,count") -> bytes:

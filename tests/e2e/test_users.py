@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -14,27 +11,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import csv_bytes
+from tests.conftest import csv_bytes, run_cli
 from tests.live_server import live_server
 
 BOOTSTRAP = "bootstrap-token-0123456789abcdef"
 CLI = f"cli:{getpass.getuser()}"
 
 
-def _cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKWATCH_")}
-    return subprocess.run(
-        [sys.executable, "-m", "stockwatch", "--data-dir", str(data), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-
-
 def _add(data: Path, name: str, role: str, *stores: str) -> str:
     scope = [arg for store in stores for arg in ("--store", store)]
-    added = _cli(data, "users", "add", name, "--role", role, *scope)
+    added = run_cli(data, "users", "add", name, "--role", role, *scope)
     assert added.returncode == 0, added.stderr
     assert "shown once" in added.stderr
     return added.stdout.strip()
@@ -94,19 +80,19 @@ def test_roles_tokens_revocation_and_the_audit_trail(
         assert client.post("/api/thresholds", json=[], headers=_auth(viewer)).status_code == 403
 
         # Revoked: refused at once. Rotated: the old token refused, the new one signs in.
-        assert _cli(data, "users", "revoke", "vic").returncode == 0
+        assert run_cli(data, "users", "revoke", "vic").returncode == 0
         gone = client.get("/api/stores", headers=_auth(viewer))
         assert gone.status_code == 401 and "not valid" in gone.json()["message"]
-        rotated = _cli(data, "users", "rotate", "ana")
+        rotated = run_cli(data, "users", "rotate", "ana")
         assert rotated.returncode == 0
         assert client.get("/api/stores", headers=_auth(manager)).status_code == 401
         fresh = rotated.stdout.strip()
         assert client.get("/api/stores", headers=_auth(fresh)).status_code == 200
 
-    listed = _cli(data, "users", "list", "--json")
+    listed = run_cli(data, "users", "list", "--json")
     assert '"revoked_at": null' in listed.stdout and "vic" in listed.stdout
     assert fresh not in listed.stdout and "token" not in listed.stdout
-    trail = json.loads(_cli(data, "audit", "--json").stdout)
+    trail = json.loads(run_cli(data, "audit", "--json").stdout)
     assert [(a["actor"], a["action"], a["subject"]) for a in trail] == [
         (CLI, "user.add", "ana"),
         (CLI, "user.add", "vic"),

@@ -133,16 +133,7 @@ class UploadRow:
     ) -> UploadRow:
         """From an UploadReport's JSON (None while the upload waits: then who sent it and
         for which stores come from the backend's record of its arrival)."""
-        if report is None:
-            return cls(
-                upload_id,
-                file,
-                status,
-                received_at,
-                finished_at,
-                uploaded_by=uploaded_by,
-                scope=scope,
-            )
+        report = report or {}
         return cls(
             upload_id,
             file,

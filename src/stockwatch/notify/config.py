@@ -94,9 +94,6 @@ class SubscriptionChannels:
         self.secret = settings.get("webhook_secret") or None
         self.smtp = smtp_server(settings)
 
-    def can_email(self) -> bool:
-        return self.smtp is not None and bool(self.smtp.sender)
-
     def __call__(self, subscription: Subscription) -> AlertChannel:
         if subscription.channel == "webhook":
             return WebhookChannel(subscription.target, secret=self.secret)
