@@ -15,6 +15,7 @@ from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel
 from stockwatch.core.report import UploadReport
 from stockwatch.service.reads import ReadModel
+from stockwatch.service.subscriptions import SubscriptionStore
 from stockwatch.service.users import UserDirectory
 
 # Imported where used, not here: LoadInventory and CheckStock import this module and are
@@ -83,6 +84,10 @@ class Runtime(Protocol):
 
     def users(self) -> UserDirectory:
         """Where users and the audit trail are kept."""
+        ...
+
+    def subscriptions(self) -> SubscriptionStore:
+        """Who hears about which alerts."""
         ...
 
     def close(self) -> None: ...
@@ -230,6 +235,11 @@ class EmbeddedRuntime:
 
         return SqliteUsers(self.app.conn)
 
+    def subscriptions(self) -> SubscriptionStore:
+        from stockwatch.sqlite.subscriptions import SqliteSubscriptions
+
+        return SqliteSubscriptions(self.app.conn)
+
     def replay(self, queue_url: str | None, dry_run: bool, limit: int) -> list[Any]:
         raise NotOnThisBackend(
             "on one machine nothing is given up on: `stockwatch process` finishes interrupted"
@@ -349,6 +359,23 @@ class AwsRuntime:
         from stockwatch.aws.users import DynamoUsers
 
         return DynamoUsers(self.settings.client("dynamodb"), self.settings.state_table)
+
+    def subscriptions(self) -> SubscriptionStore:
+        """SNS subscriptions of the alerts topic, filtered on store and kind."""
+        from stockwatch.aws.subscriptions import SnsSubscriptions
+
+        settings = self.settings
+        if not settings.topic_arn:
+            raise NotOnThisBackend(
+                "set STOCKWATCH_TOPIC_ARN to the alerts topic (the stack's function"
+                " environment has it) to manage subscriptions on AWS"
+            )
+        return SnsSubscriptions(
+            settings.client("sns"),
+            settings.topic_arn,
+            settings.client("dynamodb"),
+            settings.state_table,
+        )
 
     def set_snapshot_default(self, store: str, snapshot: bool) -> None:
         from stockwatch.aws.loader import set_store_setting

@@ -178,10 +178,13 @@ class DynamoUsers:
         self.dynamodb.put_item(TableName=self.table, Item=item)
 
     def audit(self, since: str | None, limit: int) -> list[AuditRow]:
+        values = {":p": {"S": AUDIT}}
+        if since:  # DynamoDB refuses an empty string in a key condition
+            values[":s"] = {"S": since}
         request: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "pk = :p AND sk >= :s",
-            "ExpressionAttributeValues": {":p": {"S": AUDIT}, ":s": {"S": since or ""}},
+            "KeyConditionExpression": "pk = :p AND sk >= :s" if since else "pk = :p",
+            "ExpressionAttributeValues": values,
             "Limit": limit,
         }
         rows: list[AuditRow] = []

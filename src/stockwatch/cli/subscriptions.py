@@ -11,14 +11,7 @@ from stockwatch.service import subscriptions as subs
 
 
 def _store(state: Context) -> subs.SubscriptionStore:
-    if state.backend != "sqlite":
-        raise click.UsageError(
-            "subscriptions are kept on one machine so far; on AWS subscribe to the alerts"
-            " topic with a filter policy on store and kind (docs/aws.md)"
-        )
-    from stockwatch.sqlite.subscriptions import SqliteSubscriptions
-
-    return SqliteSubscriptions(state.runtime.app.conn)  # type: ignore[attr-defined]
+    return state.runtime.subscriptions()
 
 
 @click.group()
