@@ -146,3 +146,23 @@ def test_the_api_may_do_what_a_threshold_change_does() -> None:
     assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} <= actions
     assert {"sns:Publish", "kms:GenerateDataKey"} <= actions
     assert "sqs:SendMessage" in actions  # confirming a held snapshot hands it on
+
+
+def test_cognito_is_optional_and_guards_every_api_route() -> None:
+    """CognitoUsers=Enabled: a pool with the four role groups, a stores attribute people
+    cannot change themselves, and a JWT authorizer on /api/{proxy+} (the page stays open)."""
+    template = yaml_parse(TEMPLATE.read_text())
+    assert template["Parameters"]["CognitoUsers"]["Default"] == "Disabled"
+    found = template["Resources"]
+    cognito = {n for n, r in found.items() if r.get("Condition") == "UseCognito"}
+    assert {"UserPool", "UserPoolClient", "CognitoAuthorizer", "CognitoApiRoute"} <= cognito
+    groups = {found[n]["Properties"]["GroupName"] for n in cognito if n.endswith("Group")}
+    assert groups == {"admin", "manager", "store", "viewer"}
+    client = found["UserPoolClient"]["Properties"]
+    assert "custom:stores" in client["ReadAttributes"]
+    assert "custom:stores" not in client["WriteAttributes"]
+    assert found["UserPool"]["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"]
+    route = found["CognitoApiRoute"]["Properties"]
+    assert (route["RouteKey"], route["AuthorizationType"]) == ("ANY /api/{proxy+}", "JWT")
+    jwt = found["CognitoAuthorizer"]["Properties"]["JwtConfiguration"]
+    assert jwt["Audience"] == [{"Ref": "UserPoolClient"}]

@@ -84,3 +84,28 @@ def test_failed_sign_ins_are_slowed_per_client() -> None:
         limiter.failed("10.0.0.1")
     assert 0 < limiter.wait("10.0.0.1") <= 60
     assert limiter.wait("10.0.0.2") == 0  # another client is not held up
+
+
+def test_cognito_claims_map_to_a_role_and_stores() -> None:
+    from stockwatch.core.access import principal_from_claims
+
+    # API Gateway renders a list claim as "[a b]"; a JSON list and commas are taken too.
+    ana = principal_from_claims(
+        {
+            "cognito:username": "ana",
+            "cognito:groups": "[viewer manager]",
+            "custom:stores": "Berlin, Köln",
+        }
+    )
+    assert ana == Principal("ana", Role.MANAGER, frozenset({"Berlin", "Köln"}))
+    assert principal_from_claims({"email": "bo@example.com", "cognito:groups": ["viewer"]}) == (
+        Principal("bo@example.com", Role.VIEWER)  # no stores attribute: every store
+    )
+    store = principal_from_claims({"sub": "x", "cognito:groups": "store"})
+    assert store is not None and store.stores == frozenset()  # a store user with none sees none
+    admin = principal_from_claims(
+        {"sub": "x", "cognito:groups": "admin,store", "custom:stores": "A"}
+    )
+    assert admin == Principal("x", Role.ADMIN)  # the most powerful group; an admin has all
+    assert principal_from_claims({"sub": "x", "cognito:groups": "[cashiers]"}) is None
+    assert principal_from_claims({"sub": "x"}) is None

@@ -95,5 +95,50 @@ def check_user(name: str, role: str, stores: list[str]) -> tuple[Role, frozenset
     return chosen, scope or None
 
 
+# The Cognito groups named after the roles; someone in several has the most powerful.
+_RANK = (Role.ADMIN, Role.MANAGER, Role.STORE, Role.VIEWER)
+GROUPS_CLAIM, STORES_CLAIM = "cognito:groups", "custom:stores"
+
+
+def _claim_list(value: object) -> list[str]:
+    """A list claim as API Gateway's HTTP API passes it: a JSON list, or (how it renders a
+    list into the authorizer context) ``[admin manager]``, or a comma-separated string."""
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    if not isinstance(value, str):
+        return []
+    text = value.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    return [part.strip() for part in re.split(r"[,\s]+", text) if part.strip()]
+
+
+def principal_from_claims(claims: dict[str, object]) -> Principal | None:
+    """Who a verified JWT (Cognito's ID token, checked by API Gateway's authorizer) names:
+    the role from its groups, the stores from its ``custom:stores`` attribute (comma-
+    separated; absent: every store, except for a store user, who then has none). None when
+    the person is in no stockwatch group: signed in, but given nothing here."""
+    groups = set(_claim_list(claims.get(GROUPS_CLAIM)))
+    role = next((r for r in _RANK if r.value in groups), None)
+    if role is None:
+        return None
+    name = next(
+        (
+            str(claims[k])
+            for k in ("cognito:username", "username", "email", "sub")
+            if isinstance(claims.get(k), str) and claims[k]
+        ),
+        "cognito user",
+    )
+    listed = frozenset(
+        s.strip() for s in str(claims.get(STORES_CLAIM) or "").split(",") if s.strip()
+    )
+    if role is Role.ADMIN:
+        return Principal(name, role)
+    if not listed and role is not Role.STORE:
+        return Principal(name, role)
+    return Principal(name, role, listed)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

@@ -23,6 +23,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockwatch import __version__
+from stockwatch.core.access import principal_from_claims
 from stockwatch.service.scope import OutOfScope
 from stockwatch.web.api import build_router
 from stockwatch.web.auth import LOCAL, SignInLimiter, action_of, bearer
@@ -105,7 +106,17 @@ class TokenGuard:
             return
         request = Request(scope)
         principal = LOCAL
-        if not await self.backend.open_access():
+        claims = verified_claims(scope)
+        if claims is not None:
+            found_in_claims = principal_from_claims(claims)
+            if found_in_claims is None:
+                message = (
+                    "you are signed in but in no stockwatch group (admin, manager, store, viewer)"
+                )
+                await _refuse(scope, receive, send, 403, message, {})
+                return
+            principal = found_in_claims
+        elif not await self.backend.open_access():
             client = request.client.host if request.client else "?"
             wait = self.limiter.wait(client)
             if wait:
@@ -138,6 +149,18 @@ class TokenGuard:
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+
+def verified_claims(scope: Scope) -> dict[str, object] | None:
+    """The JWT claims API Gateway's authorizer verified, from the Lambda event Mangum keeps
+    in the scope. Only API Gateway writes ``requestContext``: a client cannot put claims
+    there, and ``serve`` has no event at all, so this is None off AWS."""
+    event = scope.get("aws.event")
+    if not isinstance(event, dict):
+        return None
+    jwt = event.get("requestContext", {}).get("authorizer", {}).get("jwt", {})
+    claims = jwt.get("claims") if isinstance(jwt, dict) else None
+    return claims if isinstance(claims, dict) and claims else None
 
 
 async def _refuse(
