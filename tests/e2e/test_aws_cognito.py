@@ -109,3 +109,46 @@ def test_cognito_groups_and_stores_become_roles_and_scope(stack: Aws) -> None:  
         "GET", "/api/stores", token=None, headers={"x-jwt-claims": '{"cognito:groups": "admin"}'}
     )
     assert call(forged)[0] == 401
+
+
+def test_a_signed_form_sends_a_file_straight_to_s3_with_its_uploaders_scope(
+    stack: Aws,  # noqa: F811
+) -> None:
+    """POST /api/uploads/form signs a form for the bucket: no 6 MB API body limit, and the
+    uploader and its stores ride along as the object's metadata, which the loader enforces.
+    (That S3 refuses a form whose signed fields were altered is S3's part; moto does not
+    check the policy, so it is not asserted here.)"""
+    import httpx
+
+    me = call(as_person("GET", "/api/me", "[store]", "Berlin"))[1]
+    assert me["upload_form"] is True
+    status, form, _ = call(
+        as_person(
+            "POST", "/api/uploads/form", "[store]", "Berlin", query={"filename": "big berlin.csv"}
+        )
+    )
+    assert status == 200, form
+    assert form["fields"]["x-amz-meta-stockwatch-uploader"] == "ana@example.com"
+    assert form["fields"]["x-amz-meta-stockwatch-stores"] == '["Berlin"]'
+    # A file bigger than API Gateway takes as a body (6 MB): 100 rows with a long note
+    # each, which the reader ignores (an extra column),, and one row for another store.
+    note = "n" * 63_000
+    lines = ["store,item,count,note"]
+    lines += [f"Berlin,Item {n},{n % 50},{note}" for n in range(100)]
+    lines.append(f"Karachi,Tap,1,{note}")
+    body = ("\n".join(lines) + "\n").encode()
+    assert len(body) > 6 * 1024 * 1024
+    sent = httpx.post(
+        form["url"], data=form["fields"], files={"file": ("big berlin.csv", body, "text/csv")}
+    )
+    assert sent.status_code in (200, 201, 204), sent.text
+    report = run_pipeline(stack)
+    assert report["file"] == form["id"]
+    assert (report["rows_loaded"], report["rows_rejected"]) == (100, 1)
+    assert report["uploaded_by"] == "ana@example.com"
+    assert report["errors"][0]["line"] == 102
+    status, done, _ = call(as_person("GET", f"/api/uploads/{form['id']}", "[store]", "Berlin"))
+    assert status == 200 and done["status"] == "loaded_with_errors"
+
+    refused = call(as_person("POST", "/api/uploads/form", "[viewer]", query={"filename": "x.csv"}))
+    assert refused[0] == 403

@@ -180,6 +180,14 @@ def _upload(model: ReadModel, upload_id: str) -> UploadRow | None:
         raise HTTPException(422, str(exc)) from None
 
 
+class UploadForm(BaseModel):
+    id: str
+    url: str
+    fields: dict[str, str]
+    expires_in: int
+    max_bytes: int
+
+
 def principal_of(request: Request) -> Principal:
     """Who signed this request (``TokenGuard``); where nobody signs in, the local admin."""
     principal = request.scope.get("state", {}).get("principal")
@@ -275,6 +283,30 @@ def build_router(backend: WebBackend) -> APIRouter:
             status_code=202,
             headers={"Location": f"/api/uploads/{upload_id}"},
         )
+
+    if getattr(backend, "presigns", False):
+
+        @api.post("/uploads/form", response_model=UploadForm)
+        async def upload_form(
+            request: Request,
+            filename: str = Query(min_length=1, max_length=200),
+            strict: bool = False,
+            as_of: str | None = Query(None, min_length=10, max_length=40, pattern=TIME_PATTERN),
+            snapshot: bool | None = None,
+        ) -> dict[str, Any]:
+            """A signed form to POST a file of any size straight to the bucket (multipart:
+            the ``fields``, then ``file``). Who asked and their stores go with the file as
+            its metadata, so its rows are checked against them when it is loaded; ``id``
+            is the upload to poll once it is sent."""
+            try:
+                counted = None if as_of is None else parse_time(as_of)
+            except BadTime as exc:
+                raise HTTPException(422, f"as_of: {exc}") from None
+            who = principal_of(request)
+            form: dict[str, Any] = await backend.presign_upload(  # type: ignore[attr-defined]
+                filename, strict, counted, snapshot, who.name, who.stores
+            )
+            return form
 
     @api.post(
         "/uploads/{upload_id}/confirm",

@@ -3,8 +3,10 @@
 Behind API Gateway a request body arrives whole in the Lambda event (at most 6 MB), so an
 upload through the API is collected in memory up to that size and put into the bucket,
 where the S3 event then loads it like any other upload. Bigger files go to the bucket
-directly. There is no live event stream (responses cannot stay open) and metrics go to
-CloudWatch, so ``/api/events`` and ``/metrics`` are absent and the dashboard polls.
+directly, through a form the API signs (``POST /api/uploads/form``) that carries the
+uploader and its stores as the object's metadata. There is no live event stream
+(responses cannot stay open) and metrics go to CloudWatch, so ``/api/events`` and
+``/metrics`` are absent and the dashboard polls.
 """
 
 from __future__ import annotations
@@ -44,6 +46,24 @@ from stockwatch.web.metrics import Metrics
 from stockwatch.web.uploads import receive_upload
 
 LAMBDA_BODY_LIMIT = 6 * 1024 * 1024
+PRESIGN_SECONDS = 900  # long enough to send a big file on a slow line, short if it leaks
+
+
+def upload_metadata(
+    strict: bool,
+    as_of: str | None,
+    snapshot: bool | None,
+    uploader: str,
+    scope: frozenset[str] | None,
+) -> dict[str, str]:
+    """The object's metadata the loader reads: its options, who sent it, their stores."""
+    metadata = {STRICT_METADATA: "true"} if strict else {}
+    if as_of is not None:
+        metadata[AS_OF_METADATA] = as_of
+    if snapshot is not None:
+        metadata[SNAPSHOT_METADATA] = str(snapshot).lower()
+    metadata.update(uploader_metadata(uploader, scope))
+    return metadata
 
 
 class S3Sink:
@@ -190,13 +210,49 @@ class AwsWebBackend:
         scope: frozenset[str] | None = None,
     ) -> str:
         objects = S3ObjectStore(self.s3, self.settings.bucket)
-        metadata = {STRICT_METADATA: "true"} if strict else {}
-        if as_of is not None:
-            metadata[AS_OF_METADATA] = as_of
-        if snapshot is not None:
-            metadata[SNAPSHOT_METADATA] = str(snapshot).lower()
-        metadata.update(uploader_metadata(uploader, scope))
+        metadata = upload_metadata(strict, as_of, snapshot, uploader, scope)
         target = S3UploadTarget(objects, metadata)
         limit = min(self.limits.max_file_bytes, LAMBDA_BODY_LIMIT)
         _, stored = await receive_upload(request, target, limit)
         return stored.key
+
+    presigns = True
+
+    async def presign_upload(
+        self,
+        filename: str,
+        strict: bool,
+        as_of: str | None,
+        snapshot: bool | None,
+        uploader: str,
+        scope: frozenset[str] | None,
+    ) -> dict[str, Any]:
+        """A form to POST the file straight to S3: no 6 MB API limit, no Lambda time.
+
+        The policy S3 checks is signed here: the key, the uploader and its stores as the
+        object's metadata, and the size limit. The client can send the file, nothing else,
+        so the loader enforces the scope of whoever asked for the form.
+        """
+        key = S3UploadTarget(S3ObjectStore(self.s3, self.settings.bucket), {}).new_key(filename)
+        fields = {
+            f"x-amz-meta-{name}": value
+            for name, value in upload_metadata(strict, as_of, snapshot, uploader, scope).items()
+        }
+        conditions: list[Any] = [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", 1, self.limits.max_file_bytes])
+        form = await run_in_threadpool(
+            lambda: self.s3.generate_presigned_post(
+                Bucket=self.settings.bucket,
+                Key=key,
+                Fields=fields,
+                Conditions=conditions,
+                ExpiresIn=PRESIGN_SECONDS,
+            )
+        )
+        return {
+            "id": key,
+            "url": form["url"],
+            "fields": form["fields"],
+            "expires_in": PRESIGN_SECONDS,
+            "max_bytes": self.limits.max_file_bytes,
+        }

@@ -29,6 +29,8 @@ class Me(BaseModel):
     role: str
     stores: list[str] | None
     may: list[str]
+    # True where files go straight to storage through POST /api/uploads/form (AWS)
+    upload_form: bool = False
 
 
 class UserIn(BaseModel):
@@ -56,6 +58,7 @@ def build_people_router(backend: WebBackend) -> APIRouter:
             role=principal.role.value,
             stores=None if principal.stores is None else sorted(principal.stores),
             may=sorted(a.value for a in GRANTS[principal.role]),
+            upload_form=bool(getattr(backend, "presigns", False)),
         )
 
     @api.get("/users", response_model=list[UserRow])
