@@ -267,7 +267,14 @@ def test_admins_manage_users_and_read_the_audit_trail_over_http(tmp_path: Path) 
         assert made.status_code == 201, made.text
         kim = made.json()["token"]
         me = client.get("/api/me", headers=_auth(kim)).json()
-        assert me == {"name": "kim", "role": "viewer", "stores": ["Karachi"], "may": ["read"]}
+        assert me == {
+            "name": "kim",
+            "role": "viewer",
+            "stores": ["Karachi"],
+            "may": ["read", "subscribe"],
+            "email": None,
+            "upload_form": False,
+        }
         assert client.get("/api/users", headers=_auth(kim)).status_code == 403
         assert client.get("/api/audit", headers=_auth(kim)).status_code == 403
         taken = client.post(

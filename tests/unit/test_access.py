@@ -24,9 +24,11 @@ def test_each_role_does_what_the_issue_says() -> None:
         Action.THRESHOLDS,
         Action.ACKNOWLEDGE,
         Action.MUTE,
+        Action.SUBSCRIBE,
     }
-    assert GRANTS[Role.STORE] == {Action.READ, Action.UPLOAD}
-    assert GRANTS[Role.VIEWER] == {Action.READ}
+    # Everyone may have their own digests; others' subscriptions are an admin's.
+    assert GRANTS[Role.STORE] == {Action.READ, Action.UPLOAD, Action.SUBSCRIBE}
+    assert GRANTS[Role.VIEWER] == {Action.READ, Action.SUBSCRIBE}
     viewer = Principal("vic", Role.VIEWER)
     assert viewer.refusal(Action.UPLOAD) == (
         "vic is a viewer, and a viewer may not upload inventory files"
@@ -99,7 +101,7 @@ def test_cognito_claims_map_to_a_role_and_stores() -> None:
     )
     assert ana == Principal("ana", Role.MANAGER, frozenset({"Berlin", "Köln"}))
     assert principal_from_claims({"email": "bo@example.com", "cognito:groups": ["viewer"]}) == (
-        Principal("bo@example.com", Role.VIEWER)  # no stores attribute: every store
+        Principal("bo@example.com", Role.VIEWER, email="bo@example.com")  # every store
     )
     store = principal_from_claims({"sub": "x", "cognito:groups": "store"})
     assert store is not None and store.stores == frozenset()  # a store user with none sees none

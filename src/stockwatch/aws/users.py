@@ -44,7 +44,14 @@ class DynamoUsers:
             item["stores"] = {"S": stores}
         return item
 
-    def add(self, name: str, role: str, stores: Sequence[str] | None, digest: str) -> bool:
+    def add(
+        self,
+        name: str,
+        role: str,
+        stores: Sequence[str] | None,
+        digest: str,
+        email: str | None = None,
+    ) -> bool:
         listed = None if stores is None else json.dumps(list(stores))
         user = {
             "pk": {"S": USER},
@@ -55,6 +62,8 @@ class DynamoUsers:
         }
         if listed is not None:
             user["stores"] = {"S": listed}
+        if email is not None:
+            user["email"] = {"S": email}
         try:
             self.dynamodb.transact_write_items(
                 TransactItems=[
@@ -115,6 +124,7 @@ class DynamoUsers:
                         item["created_at"]["S"],
                         item.get("rotated_at", {}).get("S"),
                         item.get("revoked_at", {}).get("S"),
+                        item.get("email", {}).get("S"),
                     )
                 )
             if "LastEvaluatedKey" not in response:

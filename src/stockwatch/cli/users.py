@@ -40,15 +40,18 @@ def users() -> None:
     metavar="STORE",
     help="Limit the user to this store (repeat for more); a store user needs one.",
 )
+@click.option("--email", metavar="ADDRESS", help='Their address, for "notify me" on the dashboard.')
 @pass_context
-def users_add(state: Context, name: str, role: str, stores: tuple[str, ...]) -> None:
+def users_add(
+    state: Context, name: str, role: str, stores: tuple[str, ...], email: str | None
+) -> None:
     """Add a user and print their token, once: only its hash is kept.
 
     \b
     Example: stockwatch users add berlin-shop --role store --store Berlin
     """
     try:
-        token = people.add_user(state.runtime.users(), cli_actor(), name, role, stores)
+        token = people.add_user(state.runtime.users(), cli_actor(), name, role, stores, email)
     except AccessError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(token)
@@ -70,11 +73,12 @@ def users_list(state: Context, fmt: str) -> None:
     emit(
         state.runtime.users().users(),
         fmt,
-        ("name", "role", "stores", "added", "rotated", "revoked"),
+        ("name", "role", "stores", "email", "added", "rotated", "revoked"),
         lambda u: (
             u.name,
             u.role,
             "all" if u.stores is None else ", ".join(u.stores),
+            u.email or "",
             short_time(u.created_at),
             short_time(u.rotated_at) if u.rotated_at else "",
             short_time(u.revoked_at) if u.revoked_at else "",

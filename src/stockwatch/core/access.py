@@ -29,13 +29,16 @@ class Action(StrEnum):
     MUTE = "mute"
     USERS = "users"
     AUDIT = "audit"
+    SUBSCRIBE = "subscribe"  # one's own digests; others' subscriptions are an admin's
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
-    Role.MANAGER: frozenset({Action.READ, Action.THRESHOLDS, Action.ACKNOWLEDGE, Action.MUTE}),
-    Role.STORE: frozenset({Action.READ, Action.UPLOAD}),
-    Role.VIEWER: frozenset({Action.READ}),
+    Role.MANAGER: frozenset(
+        {Action.READ, Action.THRESHOLDS, Action.ACKNOWLEDGE, Action.MUTE, Action.SUBSCRIBE}
+    ),
+    Role.STORE: frozenset({Action.READ, Action.UPLOAD, Action.SUBSCRIBE}),
+    Role.VIEWER: frozenset({Action.READ, Action.SUBSCRIBE}),
 }
 # What a refusal says the action is, after "may not".
 DOING = {
@@ -46,6 +49,7 @@ DOING = {
     Action.MUTE: "mute items",
     Action.USERS: "manage users",
     Action.AUDIT: "read the audit trail",
+    Action.SUBSCRIBE: "subscribe to alerts",
 }
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 TOKEN_PREFIX = "sw_"  # tells a stockwatch token apart in a leaked-secrets scan
@@ -61,6 +65,7 @@ class Principal:
     role: Role
     stores: frozenset[str] | None = None  # None: every store
     personal: bool = True  # False for a token several people share: it names nobody
+    email: str | None = None  # known from a Cognito sign-in; else the user's, looked up
 
     def may(self, action: Action) -> bool:
         return action in GRANTS[self.role]
@@ -133,11 +138,10 @@ def principal_from_claims(claims: dict[str, object]) -> Principal | None:
     listed = frozenset(
         s.strip() for s in str(claims.get(STORES_CLAIM) or "").split(",") if s.strip()
     )
-    if role is Role.ADMIN:
-        return Principal(name, role)
-    if not listed and role is not Role.STORE:
-        return Principal(name, role)
-    return Principal(name, role, listed)
+    email = claims.get("email") if isinstance(claims.get("email"), str) else None
+    if role is Role.ADMIN or (not listed and role is not Role.STORE):
+        return Principal(name, role, email=str(email) if email else None)
+    return Principal(name, role, listed, email=str(email) if email else None)
 
 
 def token_hash(token: str) -> str:

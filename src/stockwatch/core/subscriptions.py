@@ -73,6 +73,14 @@ class SubscriptionRow:
     created_at: str
 
 
+def check_email(address: str) -> str:
+    """The address, trimmed, or why it is not one."""
+    text = address.strip()
+    if not _EMAIL.match(text) or len(text) > 254:
+        raise SubscriptionError(f"{text!r} is not an email address")
+    return text
+
+
 def check_subscription(
     email: str | None, webhook: str | None, stores: Sequence[str], kinds: Sequence[str]
 ) -> tuple[str, str, frozenset[str] | None, frozenset[str] | None]:
@@ -80,10 +88,7 @@ def check_subscription(
     if bool(email) == bool(webhook):
         raise SubscriptionError("give one of an email address or a webhook URL")
     if email:
-        address = email.strip()
-        if not _EMAIL.match(address) or len(address) > 254:
-            raise SubscriptionError(f"{address!r} is not an email address")
-        channel, target = "email", address
+        channel, target = "email", check_email(email)
     else:
         url = (webhook or "").strip()
         parts = urlsplit(url)
@@ -114,6 +119,7 @@ __all__ = [
     "PREFIX",
     "Subscription",
     "SubscriptionError",
+    "check_email",
     "check_subscription",
     "filter_policy",
 ]

@@ -21,6 +21,7 @@ from stockwatch.core.access import (
     check_user,
     token_hash,
 )
+from stockwatch.core.subscriptions import SubscriptionError, check_email
 
 BOOTSTRAP = "admin"  # who STOCKWATCH_TOKEN signs in as: existing set-ups carry on
 
@@ -33,6 +34,7 @@ class UserRow:
     created_at: str
     rotated_at: str | None
     revoked_at: str | None
+    email: str | None = None  # where "notify me" sends their digests
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,14 @@ class AuditRow:
 
 
 class UserDirectory(Protocol):
-    def add(self, name: str, role: str, stores: Sequence[str] | None, digest: str) -> bool:
+    def add(
+        self,
+        name: str,
+        role: str,
+        stores: Sequence[str] | None,
+        digest: str,
+        email: str | None = None,
+    ) -> bool:
         """False when the name is taken."""
         ...
 
@@ -91,12 +100,24 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 bits
 
 
-def add_user(users: UserDirectory, actor: str, name: str, role: str, stores: Sequence[str]) -> str:
+def add_user(
+    users: UserDirectory,
+    actor: str,
+    name: str,
+    role: str,
+    stores: Sequence[str],
+    email: str | None = None,
+) -> str:
     """The new user's token, shown once."""
     chosen, scope = check_user(name, role, list(stores))
+    if email is not None:
+        try:
+            email = check_email(email)
+        except SubscriptionError as exc:
+            raise AccessError(str(exc)) from None
     token = new_token()
     listed = sorted(scope) if scope is not None else None
-    if not users.add(name, chosen.value, listed, token_hash(token)):
+    if not users.add(name, chosen.value, listed, token_hash(token), email):
         raise AccessError(f"there is a user named {name!r} already")
     detail = chosen.value + ("" if listed is None else " of " + ", ".join(listed))
     users.record(actor, "user.add", name, detail)
@@ -116,6 +137,13 @@ def rotate_token(users: UserDirectory, actor: str, name: str) -> str:
         raise NoSuchUser(f"no user named {name!r} (or revoked)")
     users.record(actor, "user.rotate", name, None)
     return token
+
+
+def email_of(users: UserDirectory | None, principal: Principal) -> str | None:
+    """Where a person's own digests go: their sign-in's address, else their user's."""
+    if principal.email or users is None or not principal.personal:
+        return principal.email
+    return next((u.email for u in users.users() if u.name == principal.name), None)
 
 
 def authenticate(

@@ -15,17 +15,25 @@ class SqliteUsers:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def add(self, name: str, role: str, stores: Sequence[str] | None, digest: str) -> bool:
+    def add(
+        self,
+        name: str,
+        role: str,
+        stores: Sequence[str] | None,
+        digest: str,
+        email: str | None = None,
+    ) -> bool:
         with transaction(self.conn):
             cursor = self.conn.execute(
-                "INSERT INTO users (name, role, stores, token_hash, created_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                "INSERT INTO users (name, role, stores, token_hash, created_at, email)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
                 (
                     name,
                     role,
                     None if stores is None else json.dumps(list(stores)),
                     digest,
                     utc_now(),
+                    email,
                 ),
             )
         return cursor.rowcount == 1
@@ -46,9 +54,9 @@ class SqliteUsers:
 
     def users(self) -> list[UserRow]:
         return [
-            UserRow(name, role, None if stores is None else json.loads(stores), c, r, v)
-            for name, role, stores, c, r, v in self.conn.execute(
-                "SELECT name, role, stores, created_at, rotated_at, revoked_at FROM users"
+            UserRow(name, role, None if stores is None else json.loads(stores), c, r, v, e)
+            for name, role, stores, c, r, v, e in self.conn.execute(
+                "SELECT name, role, stores, created_at, rotated_at, revoked_at, email FROM users"
                 " ORDER BY name"
             )
         ]

@@ -31,6 +31,7 @@ from stockwatch.web.backend import WebBackend
 from stockwatch.web.body_limit import BodyLimit
 from stockwatch.web.guard import SiteGuard
 from stockwatch.web.people import build_people_router
+from stockwatch.web.subscriptions import build_subscriptions_router
 
 STATIC = Path(str(resources.files("stockwatch.web") / "static"))
 OPEN_PATHS = ("/healthz", "/openapi.json", "/docs", "/static/", "/vendor/", "/favicon")
@@ -194,6 +195,7 @@ def create_app(backend: WebBackend) -> FastAPI:
     )
     app.include_router(build_router(backend))
     app.include_router(build_people_router(backend))
+    app.include_router(build_subscriptions_router(backend))
 
     def openapi() -> dict[str, Any]:
         """The generated document, plus the bearer token as its security scheme (optional:

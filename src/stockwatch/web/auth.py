@@ -68,6 +68,8 @@ def action_of(method: str, path: str) -> Action:
         return Action.USERS
     if path.startswith("/api/audit"):
         return Action.AUDIT
+    if path == "/api/subscriptions" or path.startswith("/api/subscriptions/"):
+        return Action.SUBSCRIBE  # the routes let only admins touch others' subscriptions
     if method in ("GET", "HEAD"):
         return Action.READ
     if path == "/api/uploads" or path.startswith("/api/uploads/"):

@@ -34,11 +34,13 @@ from stockwatch.aws.loader import (
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.read_model import UPLOAD_ID_PATTERN, DynamoReadModel, version_of
 from stockwatch.aws.settings import AwsSettings
+from stockwatch.aws.subscriptions import SnsSubscriptions
 from stockwatch.aws.users import DynamoUsers
 from stockwatch.core.access import Principal
 from stockwatch.core.filenames import safe_filename
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import ObjectTooLarge, StoredObject
+from stockwatch.core.subscriptions import SubscriptionError
 from stockwatch.service.uploads import NotHeld
 from stockwatch.service.users import authenticate
 from stockwatch.web.events import EventBus
@@ -170,6 +172,17 @@ class AwsWebBackend:
 
     def directory(self) -> DynamoUsers:
         return DynamoUsers(self.dynamodb, self.settings.state_table)
+
+    def subscriptions(self) -> SnsSubscriptions:
+        """SNS subscriptions of the alerts topic (``aws.subscriptions``)."""
+        if not self.settings.topic_arn:
+            raise SubscriptionError("this stack has no alerts topic (STOCKWATCH_TOPIC_ARN)")
+        return SnsSubscriptions(
+            self.settings.client("sns"),
+            self.settings.topic_arn,
+            self.dynamodb,
+            self.settings.state_table,
+        )
 
     async def authenticate(self, given: str | None) -> Principal | None:
         """The stack's token signs in as its admin; everyone else from the state table."""

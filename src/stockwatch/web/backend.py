@@ -15,6 +15,7 @@ from fastapi import Request
 from stockwatch.core.access import Principal
 from stockwatch.core.limits import Limits
 from stockwatch.service.reads import ReadModel, UploadIdError
+from stockwatch.service.subscriptions import SubscriptionStore
 from stockwatch.service.users import UserDirectory
 from stockwatch.web.events import EventBus
 from stockwatch.web.metrics import Metrics
@@ -45,6 +46,10 @@ class WebBackend(Protocol):
 
     def directory(self) -> UserDirectory:
         """Users and the audit trail."""
+        ...
+
+    def subscriptions(self) -> SubscriptionStore:
+        """Who hears about which alerts (``service.subscriptions``)."""
         ...
 
     async def authenticate(self, given: str | None) -> Principal | None:

@@ -16,6 +16,7 @@ from stockwatch.core.limits import Limits
 from stockwatch.service.users import authenticate
 from stockwatch.sqlite.app import EmbeddedStockwatch
 from stockwatch.sqlite.read_model import SqliteReadModel
+from stockwatch.sqlite.subscriptions import SqliteSubscriptions
 from stockwatch.sqlite.users import SqliteUsers
 from stockwatch.web.events import EventBus
 from stockwatch.web.metrics import Metrics
@@ -62,6 +63,9 @@ class ServerContext:
 
     def directory(self) -> SqliteUsers:
         return SqliteUsers(self.db().conn)
+
+    def subscriptions(self) -> SqliteSubscriptions:
+        return SqliteSubscriptions(self.db().conn)
 
     async def open_access(self) -> bool:
         if self.token is not None:

@@ -22,6 +22,7 @@ from stockwatch.web.api import COMMON_ERRORS, TIME_PATTERN, _error, actor, princ
 from stockwatch.web.backend import WebBackend
 
 NAME_PATH = Path(min_length=1, max_length=64)
+EMAIL_PATTERN = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$"
 
 
 class Me(BaseModel):
@@ -31,6 +32,7 @@ class Me(BaseModel):
     may: list[str]
     # True where files go straight to storage through POST /api/uploads/form (AWS)
     upload_form: bool = False
+    email: str | None = None  # where "notify me" sends; None: it cannot
 
 
 class UserIn(BaseModel):
@@ -39,6 +41,7 @@ class UserIn(BaseModel):
     stores: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=1000
     )
+    email: str | None = Field(None, pattern=EMAIL_PATTERN, max_length=254)
 
 
 class NewToken(BaseModel):
@@ -54,6 +57,7 @@ def build_people_router(backend: WebBackend) -> APIRouter:
         """Who the token signs in as, and what that role may do (the dashboard asks)."""
         principal = principal_of(request)
         return Me(
+            email=people.email_of(backend.directory(), principal),
             name=principal.name,
             role=principal.role.value,
             stores=None if principal.stores is None else sorted(principal.stores),
@@ -75,7 +79,12 @@ def build_people_router(backend: WebBackend) -> APIRouter:
         """A new user; the answer carries its token, which is never shown again."""
         try:
             token = people.add_user(
-                backend.directory(), actor(request), body.name, body.role, body.stores
+                backend.directory(),
+                actor(request),
+                body.name,
+                body.role,
+                body.stores,
+                body.email,
             )
         except AccessError as exc:
             # A taken name, or stores that do not fit the role (an admin's, a store user
