@@ -5,6 +5,8 @@
 const state = { token: localStorage.getItem("stockwatch-token") || "", rows: [], sort: ["item", 1],
                 store: null, openReports: new Set() };
 const $ = (id) => document.getElementById(id);
+// What the signer may do (GET /api/me); until it is known, nothing is offered.
+const can = (action) => Boolean(state.me && state.me.may.includes(action));
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -230,7 +232,7 @@ function alertItem(a) {
     el("div", {}, itemLink(a.item, alertText(a))),
     el("small", { class: "muted", text: `raised ${when(a.raised_at)} · ${status.join(" · ")}` }));
   const actions = el("div", { class: "actions" });
-  if (!a.resolved_at && !a.acknowledged_by) {
+  if (!a.resolved_at && !a.acknowledged_by && can("acknowledge")) {
     // A note being typed survives any redraw (a filter change, a live update): it is kept
     // per alert until it is sent.
     const drafts = (state.ackDrafts = state.ackDrafts || {});
@@ -240,7 +242,9 @@ function alertItem(a) {
       onclick: () => act(`/api/alerts/${encodeURIComponent(a.id)}/ack`, { method: "POST",
         headers: { "Content-Type": "application/json" }, body: JSON.stringify({ note: note.value }) }).then(() => { delete drafts[a.id]; }) }));
   }
-  if (a.muted_until) {
+  if (!can("mute")) {
+    // a viewer or a store user reads alerts; acting on them is a manager's
+  } else if (a.muted_until) {
     actions.append(el("button", { type: "button", class: "small quiet", text: "Unmute",
       onclick: () => act(`/api/mutes?${new URLSearchParams({ store: a.store, item: a.item })}`, { method: "DELETE" })
         .catch(() => act(`/api/mutes?${new URLSearchParams({ store: a.store, item: "*" })}`, { method: "DELETE" })) }));
@@ -272,9 +276,9 @@ async function loadThresholds() {
       el("td", { text: t.store }), el("td", { text: t.item }),
       el("td", { class: "num", text: t.minimum.toLocaleString() }),
       el("td", { class: "num", text: t.cover_days ? t.cover_days.toLocaleString() : "—" }),
-      el("td", {}, el("button", { type: "button", class: "small quiet", text: "Remove",
+      el("td", {}, can("thresholds") ? el("button", { type: "button", class: "small quiet", text: "Remove",
         onclick: () => thresholdChange(api(`/api/thresholds?${new URLSearchParams({ store: t.store, item: t.item })}`,
-          { method: "DELETE" }), `Removed ${t.store} / ${t.item}`) }))));
+          { method: "DELETE" }), `Removed ${t.store} / ${t.item}`) }) : "")));
   }
 }
 
@@ -313,10 +317,10 @@ async function loadUploads() {
   const page = await api("/api/uploads?limit=20");
   const body = $("uploads");
   body.replaceChildren();
-  if (!page.uploads.length) body.append(el("tr", {}, el("td", { colspan: "7", class: "muted", text: "No uploads yet." })));
+  if (!page.uploads.length) body.append(el("tr", {}, el("td", { colspan: "8", class: "muted", text: "No uploads yet." })));
   for (const u of page.uploads) {
     const row = el("tr", { class: "clickable", "data-upload": u.id, onclick: () => toggleReport(u.id) },
-      el("td", { text: u.id }), el("td", { text: u.file }),
+      el("td", { text: u.id }), el("td", { text: u.file }), el("td", { class: "uploader wide-only", text: u.uploaded_by || "—" }),
       el("td", {}, el("span", { class: `status ${u.status}`, text: u.status.replace(/_/g, " ") })),
       el("td", { class: "num", text: u.rows_loaded.toLocaleString() }),
       el("td", { class: "num", text: u.rows_rejected.toLocaleString() }),
@@ -387,7 +391,7 @@ async function decide(id, what) {
 }
 
 function reportRow(u) {
-  const cell = el("td", { colspan: "7" });
+  const cell = el("td", { colspan: "8" });
   const parts = [`${plural(u.rows_loaded, "row")} loaded`, `${u.rows_unchanged.toLocaleString()} unchanged`];
   if (u.rows_superseded) parts.push(`${u.rows_superseded.toLocaleString()} superseded by newer uploads`);
   parts.push(`${u.rows_rejected.toLocaleString()} rejected`, plural(u.alerts_total, "alert"));
@@ -529,7 +533,7 @@ function setUpFileInput() {
     button.disabled = true;
     $("upload-status").textContent = `Uploading ${input.files[0].name}…`;
     try {
-      const queued = await api(`/api/uploads?${options}`, { method: "POST", body: data });
+      const queued = await sendFile(input.files[0], data, options);
       $("upload-status").textContent = `Upload ${queued.id} received; processing…`;
       state.openReports.add(queued.id);
       state.waitingFor = queued.id;
@@ -543,8 +547,26 @@ function setUpFileInput() {
   });
 }
 
+async function sendFile(file, data, options) {
+  if (!(state.me && state.me.upload_form)) return api(`/api/uploads?${options}`, { method: "POST", body: data });
+  // On AWS the file goes straight to the bucket with a form the API signed for this user.
+  options.set("filename", file.name);
+  const form = await api(`/api/uploads/form?${options}`, { method: "POST" });
+  const body = new FormData();
+  for (const [name, value] of Object.entries(form.fields)) body.append(name, value);
+  body.append("file", file);
+  const sent = await fetch(form.url, { method: "POST", body });
+  if (!sent.ok) throw new Error(`the bucket refused the file (HTTP ${sent.status})`);
+  return { id: form.id, status: "queued" };
+}
+
 function showFinished(upload) {
   if (upload.id !== state.waitingFor || ["queued", "processing"].includes(upload.status)) return;
+  if (upload.rows_rejected && !upload.errors) {
+    // A live event carries the figures, not the rows: fetch the report to name them.
+    api(`/api/uploads/${encodeURIComponent(upload.id)}`).then(showFinished).catch(console.warn);
+    return;
+  }
   let text = `Upload ${upload.id}: ${upload.status.replace(/_/g, " ")}`;
   if (upload.status === "rejected" || upload.status === "needs_confirmation") {
     text += `: ${upload.message || "every row was rejected"}`;
@@ -618,22 +640,130 @@ async function pollOnce() {
   }
 }
 
+// --- who is signed in, and the people page (admins) ------------------------------------
+
+async function loadMe() {
+  state.me = await api("/api/me");
+  const me = state.me;
+  const scope = me.stores ? me.stores.join(", ") : "all stores";
+  $("who-name").textContent = `${me.name} · ${me.role} · ${scope}`;
+  $("who").hidden = false;
+  $("sign-out").hidden = !state.token;
+  $("upload-panel").hidden = !can("upload");
+  $("threshold-forms").hidden = !can("thresholds");
+  document.querySelectorAll('[data-nav="people"]').forEach((a) => { a.hidden = !can("users"); });
+  await drawNotifyMe();
+}
+
+async function drawNotifyMe() {
+  const button = $("notify-me");
+  const me = state.me;
+  button.hidden = !(me && me.email && can("subscribe"));
+  if (button.hidden) return;
+  const mine = (await api("/api/subscriptions")).filter((s) => s.owner === me.name && s.target === me.email);
+  button.textContent = mine.length ? "Stop emailing me" : "Email me my alerts";
+  button.title = mine.length ? `Alerts for ${mine[0].stores ? mine[0].stores.join(", ") : "every store"} go to ${me.email}`
+    : `Send this upload's alerts for your stores to ${me.email}`;
+  button.onclick = async () => {
+    try {
+      if (mine.length) {
+        for (const s of mine) await api(`/api/subscriptions/${encodeURIComponent(s.id)}`, { method: "DELETE" });
+      } else {
+        await api("/api/subscriptions/me", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+      }
+    } catch (err) { button.title = err.message; }
+    await drawNotifyMe();
+  };
+}
+
+function signOut() {
+  localStorage.removeItem("stockwatch-token");
+  state.token = "";
+  location.hash = "#/";
+  location.reload();
+}
+
+async function loadPeople() {
+  const [users, subscriptions, trail] = await Promise.all([api("/api/users"), api("/api/subscriptions"),
+    api(`/api/audit?since=${encodeURIComponent(new Date(Date.now() - 7 * 86400000).toISOString())}`)]);
+  const body = $("user-rows");
+  body.replaceChildren();
+  if (!users.length) body.append(el("tr", {}, el("td", { colspan: "6", class: "muted", text: "No users yet: everyone signs in with the shared token." })));
+  for (const u of users) {
+    const live = !u.revoked_at;
+    body.append(el("tr", { "data-user": u.name },
+      el("td", { text: u.name }), el("td", { text: u.role }),
+      el("td", { text: u.stores ? u.stores.join(", ") : "all" }), el("td", { text: u.email || "—" }),
+      el("td", { text: live ? `added ${when(u.created_at)}` : `revoked ${when(u.revoked_at)}` }),
+      el("td", { class: "actions" }, live ? el("button", { type: "button", class: "small", text: "New token",
+        onclick: () => peopleChange(api(`/api/users/${encodeURIComponent(u.name)}/rotate`, { method: "POST" }), u.name) }) : "",
+      live ? el("button", { type: "button", class: "small quiet", text: "Revoke",
+        onclick: () => peopleChange(api(`/api/users/${encodeURIComponent(u.name)}`, { method: "DELETE" }), u.name) }) : "")));
+  }
+  const subs = $("subscription-rows");
+  subs.replaceChildren();
+  if (!subscriptions.length) subs.append(el("tr", {}, el("td", { colspan: "5", class: "muted", text: "No subscriptions: digests go to the server's own channels only." })));
+  for (const s of subscriptions) {
+    subs.append(el("tr", {}, el("td", { text: `${s.channel} ${s.target}` }),
+      el("td", { text: s.stores ? s.stores.join(", ") : "every store" }),
+      el("td", { text: s.kinds ? s.kinds.map((k) => k.replace(/_/g, " ")).join(", ") : "every kind" }),
+      el("td", { text: s.owner || "—" }),
+      el("td", {}, el("button", { type: "button", class: "small quiet", text: "Delete",
+        onclick: () => peopleChange(api(`/api/subscriptions/${encodeURIComponent(s.id)}`, { method: "DELETE" })) }))));
+  }
+  const lines = $("audit-rows");
+  lines.replaceChildren();
+  for (const a of trail.slice(-50).reverse()) {
+    lines.append(el("tr", {}, el("td", { text: when(a.at) }), el("td", { text: a.actor }),
+      el("td", { text: a.action }), el("td", { text: [a.subject, a.detail].filter(Boolean).join(" — ") })));
+  }
+}
+
+async function peopleChange(request, name) {
+  $("people-status").textContent = "";
+  $("new-token").hidden = true;
+  try {
+    const result = await request;
+    if (result && result.token) showToken(result.name || name, result.token);
+  } catch (err) {
+    $("people-status").textContent = `Not done: ${err.message}`;
+  }
+  await loadPeople();
+}
+
+function showToken(name, token) {
+  $("new-token-text").textContent = token;
+  $("new-token-for").textContent = `Token for ${name}: shown once, give it to ${name} and keep no copy.`;
+  $("new-token").hidden = false;
+}
+
+function setUpPeople() {
+  $("user-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const stores = $("u-stores").value.split(",").map((s) => s.trim()).filter(Boolean);
+    const user = { name: $("u-name").value.trim(), role: $("u-role").value, stores };
+    if ($("u-email").value.trim()) user.email = $("u-email").value.trim();
+    peopleChange(api("/api/users", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(user) }), user.name).then(() => { if (!$("new-token").hidden) $("user-form").reset(); });
+  });
+}
+
 // --- routing --------------------------------------------------------------------------
 
-const VIEWS = ["overview", "store", "item", "alerts", "thresholds"];
+const VIEWS = ["overview", "store", "item", "alerts", "thresholds", "people"];
 
 function route() {
   const hash = location.hash;
   const store = hash.match(/^#\/store\/(.+)$/), item = hash.match(/^#\/item\/(.+)$/);
   const view = store ? "store" : item ? "item" : hash === "#/alerts" ? "alerts"
-    : hash === "#/thresholds" ? "thresholds" : "overview";
+    : hash === "#/thresholds" ? "thresholds" : hash === "#/people" ? "people" : "overview";
   state.view = view;
   for (const name of VIEWS) $(`${name}-view`).hidden = name !== view;
   document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("current", a.dataset.nav === view));
   $("history-panel").hidden = true;
   if (view !== "store") state.store = null;
   const work = { store: () => loadStore(decodeURIComponent(store[1])),
-    item: () => loadItem(decodeURIComponent(item[1])), alerts: loadAlertsPage, thresholds: loadThresholds,
+    item: () => loadItem(decodeURIComponent(item[1])), alerts: loadAlertsPage, thresholds: loadThresholds, people: loadPeople,
     overview: () => Promise.all([loadStores(), loadAlerts(), loadUploads()]) }[view];
   work().catch(console.warn);
 }
@@ -650,7 +780,9 @@ document.addEventListener("DOMContentLoaded", () => {
     state.sort = [th.dataset.sort, state.sort[0] === th.dataset.sort ? -state.sort[1] : 1];
     drawStockTable();
   }));
+  setUpPeople();
+  $("sign-out").addEventListener("click", signOut);
   window.addEventListener("hashchange", route);
-  route();
-  connectEvents();
+  // Who is signed in decides what each page offers, so they are drawn once it is known.
+  loadMe().catch(console.warn).finally(() => { route(); connectEvents(); });
 });
