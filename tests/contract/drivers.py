@@ -79,6 +79,10 @@ class Backend(Protocol):
         """Users and the audit trail (``service.users.UserDirectory``)."""
         ...
 
+    def subscriptions(self) -> Any:
+        """Who hears about which alerts (``service.subscriptions.SubscriptionStore``)."""
+        ...
+
     def model(self) -> Any:
         """The read model the API and the CLI read through (``web.backend.ReadModel``)."""
         ...
@@ -177,6 +181,11 @@ class Embedded:
         from stockwatch.sqlite.users import SqliteUsers
 
         return SqliteUsers(self.app.conn)
+
+    def subscriptions(self) -> Any:
+        from stockwatch.sqlite.subscriptions import SqliteSubscriptions
+
+        return SqliteSubscriptions(self.app.conn)
 
 
 @dataclass
@@ -322,6 +331,12 @@ class OnAws:
         from stockwatch.aws.users import DynamoUsers
 
         return DynamoUsers(self.aws.dynamodb, self.aws.state_table)
+
+    def subscriptions(self) -> Any:
+        from stockwatch.aws.subscriptions import SnsSubscriptions
+
+        aws = self.aws
+        return SnsSubscriptions(aws.sns, aws.topic_arn, aws.dynamodb, aws.state_table)
 
 
 def embedded(tmp_path: Path) -> Iterator[Embedded]:

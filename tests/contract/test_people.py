@@ -79,3 +79,35 @@ def test_the_audit_trail_of_a_days_work(backend: Backend) -> None:
     assert details["threshold.set"] == "minimum 5"
     later = trail(users, model, "2999-01-01T00:00:00.000Z", 100)
     assert later == []
+
+
+def test_subscriptions_are_made_listed_and_deleted_with_who_made_them(backend: Backend) -> None:
+    """On one machine a table; on AWS SNS subscriptions of the alerts topic (the fixture's
+    own SQS subscription to everything is listed too, made by nobody of ours)."""
+    from stockwatch.service import subscriptions as subs
+
+    store, trail_of = backend.subscriptions(), backend.directory()
+    made = subs.add_subscription(
+        store,
+        trail_of,
+        "ana",
+        webhook="https://hooks.example.com/berlin",
+        stores=["Berlin"],
+        kinds=["out_of_stock"],
+    )
+    subs.add_subscription(store, trail_of, "root", email="all@example.com")
+    ours = [s.row() for s in store.subscriptions() if s.owner]
+    assert [(s.channel, s.target, s.stores, s.kinds, s.owner) for s in ours] == [
+        ("webhook", "https://hooks.example.com/berlin", ["Berlin"], ["out_of_stock"], "ana"),
+        ("email", "all@example.com", None, None, "root"),
+    ]
+    subs.delete_subscription(store, trail_of, "ana", str(made.id))
+    assert [s.target for s in store.subscriptions() if s.owner] == ["all@example.com"]
+    try:
+        subs.delete_subscription(store, trail_of, "ana", str(made.id))
+    except subs.SubscriptionError as exc:
+        assert "no subscription" in str(exc)
+    else:
+        raise AssertionError("deleted twice")
+    actions = [a.action for a in trail_of.audit(None, 100)]
+    assert actions == ["subscription.add", "subscription.add", "subscription.delete"]
