@@ -118,21 +118,16 @@ class SnsSubscriptions:
         the console): those are subscriptions too, and a manager should see them. One
         still confirming is listed by SNS without its ARN; ours are found by the ARN kept."""
         made = self._made()
-        found = {
-            s["SubscriptionArn"]: (s["Protocol"], s["Endpoint"])
-            for s in self._listed()
-            if s["SubscriptionArn"] != PENDING
-        }
-        for item in made.values():
-            arn = item["arn"]["S"]
-            if arn not in found:
-                attributes = self._attributes(arn)
-                if attributes:
-                    found[arn] = (attributes.get("Protocol", ""), attributes.get("Endpoint", ""))
+        listed = [s["SubscriptionArn"] for s in self._listed() if s["SubscriptionArn"] != PENDING]
+        kept = [i["arn"]["S"] for i in made.values() if i["arn"]["S"] not in listed]
         rows: list[Subscription] = []
-        for arn, (protocol, endpoint) in found.items():
+        for arn in listed + kept:
+            attributes = self._attributes(arn)  # one request each: protocol, endpoint, policy
+            if not attributes:
+                continue  # ours, but gone from SNS meanwhile
+            protocol, endpoint = attributes.get("Protocol", ""), attributes.get("Endpoint", "")
             ours = made.get(_short(arn))
-            stores, kinds = _policy_sets(self._attributes(arn).get("FilterPolicy"))
+            stores, kinds = _policy_sets(attributes.get("FilterPolicy"))
             rows.append(
                 Subscription(
                     _short(arn),
