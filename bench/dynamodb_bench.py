@@ -24,7 +24,9 @@ import boto3
 import httpx
 from moto.server import ThreadedMotoServer
 
-from stockwatch.aws.loader import AwsLoader, S3Upload
+from stockwatch import bootstrap
+from stockwatch.aws.s3_upload import S3Upload
+from stockwatch.aws.settings import AwsSettings
 
 STORES, ITEMS = 1, 1000
 TARGET_FIRST_LOAD_REQUESTS = 50
@@ -98,6 +100,13 @@ def main() -> int:
     print(f"{rows:,} rows ({STORES} stores x {ITEMS:,} items); figures per 1,000 rows")
     calls: list[str] = []
     ddb.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    settings = AwsSettings(
+        "inventory", "state", "uploads", endpoint_url=endpoint, region="us-east-1"
+    )
+    loader = bootstrap.aws(settings=settings)
+    loader.dynamodb.meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name)
+    )
     print(
         "requests: all DynamoDB calls of the upload (inventory table and state table);"
         " units: the inventory table's"
@@ -114,7 +123,6 @@ def main() -> int:
     ]
     for n, (label, key, data) in enumerate(uploads):
         s3.put_object(Bucket="uploads", Key=key, Body=io.BytesIO(data))
-        loader = AwsLoader(ddb, s3, "inventory", "state")
         upload = S3Upload("uploads", key, f"{n + 1:016X}", f"2026-11-27T10:00:0{n}.000Z")
         calls.clear()
         report = loader.load(upload)

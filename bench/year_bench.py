@@ -45,7 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.live_server
 
 from stockwatch.core.retention import Retention
-from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.service.commands import Upload
+from stockwatch.sqlite.backend import SqliteBackend
 from stockwatch.sqlite.read_model import SqliteReadModel
 from stockwatch.sqlite.retention import compact
 from tests.live_server import live_server
@@ -105,7 +106,7 @@ def main() -> int:
     probes: dict[int, Probe] = {}
     with tempfile.TemporaryDirectory(prefix="stockwatch-year-") as tmp:
         data = Path(tmp) / "data"
-        app = EmbeddedStockwatch(data, channel_names=())
+        app = SqliteBackend(data, channel_names=())
         try:
             for day in range(1, args.days + 1):
                 for key in rng.sample(keys, len(keys) // 5):
@@ -114,7 +115,7 @@ def main() -> int:
                 as_of = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
                 body = day_file(counts)
                 wall, cpu = time.perf_counter(), time.process_time()
-                upload = app.receive(f"day-{day:03d}.csv", io.BytesIO(body), False, as_of)
+                upload = app.receive(Upload(f"day-{day:03d}.csv", as_of=as_of), io.BytesIO(body))
                 app.process_upload(upload)
                 cpu_rates.append(rows_per_day / (time.process_time() - cpu))
                 wall_rates.append(rows_per_day / (time.perf_counter() - wall))
@@ -213,11 +214,11 @@ def remeasure(probes: dict[int, Probe], rows: int) -> dict[int, float]:
             work = probe.state.with_name(f"probe-{day}-{round_}")
             shutil.copytree(probe.state, work)
             os.sync()  # the copy's writeback must not land on the timed ingest's fsync
-            app = EmbeddedStockwatch(work, channel_names=())
+            app = SqliteBackend(work, channel_names=())
             try:
                 began = time.perf_counter()
                 app.process_upload(
-                    app.receive("probe.csv", io.BytesIO(probe.body), False, probe.as_of)
+                    app.receive(Upload("probe.csv", as_of=probe.as_of), io.BytesIO(probe.body))
                 )
                 elapsed = time.perf_counter() - began
             finally:
@@ -227,7 +228,7 @@ def remeasure(probes: dict[int, Probe], rows: int) -> dict[int, float]:
     return {day: rows / elapsed for day, elapsed in best.items()}
 
 
-def kept_size(app: EmbeddedStockwatch) -> int:
+def kept_size(app: SqliteBackend) -> int:
     """Bytes of what retention keeps for ever: alerts (and their archive), reports."""
     (size,) = app.conn.execute(
         "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN"

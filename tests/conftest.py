@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from stockwatch.core.report import UploadReport
-from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.service.commands import Upload
+from stockwatch.sqlite.backend import SqliteBackend
 
 SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 
@@ -39,14 +40,14 @@ def csv_bytes(*rows: tuple[str, str, int | str], header: str = "store,item,count
     return ("\n".join(lines) + "\n").encode()
 
 
-def ingest(app: EmbeddedStockwatch, name: str, data: bytes, strict: bool = False) -> UploadReport:
-    upload_id = app.receive(name, io.BytesIO(data), strict)
+def ingest(app: SqliteBackend, name: str, data: bytes, strict: bool = False) -> UploadReport:
+    upload_id = app.receive(Upload(name, strict), io.BytesIO(data))
     return app.process_upload(upload_id)
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[EmbeddedStockwatch]:
-    instance = EmbeddedStockwatch(tmp_path / "data", channel_names=("webhook",))
+def app(tmp_path: Path) -> Iterator[SqliteBackend]:
+    instance = SqliteBackend(tmp_path / "data", channel_names=("webhook",))
     yield instance
     instance.close()
 

@@ -12,18 +12,18 @@ from pathlib import Path
 
 import uvicorn
 
+from stockwatch.bootstrap import web_app
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel
 from stockwatch.server.runner import build, server_config
-from stockwatch.web.app import create_app
-from stockwatch.web.context import ServerContext
+from stockwatch.sqlite.backend import SqliteBackend
 
 
 @dataclass
 class LiveServer:
     url: str
     data_dir: Path
-    ctx: ServerContext
+    backend: SqliteBackend  # the server's own: calls from a test use the test's connection
 
 
 def free_port() -> int:
@@ -40,11 +40,11 @@ def live_server(
     inbox: Path | None = None,
 ) -> Iterator[LiveServer]:
     data_dir.mkdir(parents=True, exist_ok=True)
-    ctx, workers = build(data_dir, "127.0.0.1", limits or Limits(), channels or {}, inbox)
+    backend, web, workers = build(data_dir, "127.0.0.1", limits or Limits(), channels or {}, inbox)
     for worker in workers:
         worker.start()
     port = free_port()
-    config = server_config(create_app(ctx), "127.0.0.1", port, log_level="warning")
+    config = server_config(web_app(backend, web), "127.0.0.1", port, log_level="warning")
     config.timeout_graceful_shutdown = 1
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -55,7 +55,7 @@ def live_server(
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", data_dir, ctx)
+        yield LiveServer(f"http://127.0.0.1:{port}", data_dir, backend)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -63,4 +63,4 @@ def live_server(
             worker.stop()
         for worker in workers:
             worker.join(timeout=30)
-        ctx.close()
+        backend.close()

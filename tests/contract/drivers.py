@@ -1,8 +1,10 @@
 """One way to drive either backend, so that every contract case runs on both.
 
-``Embedded`` is the SQLite backend in a temporary data directory. ``OnAws`` is the AWS
-backend on moto in server mode with the SAM template deployed: a file is put into the
-bucket, the S3 notification that moto sends is the event handed to ``load_inventory``, and
+Both hold the backend object the product runs on, built by ``bootstrap`` (``.backend``), and
+call it the way its runtime does. ``Embedded`` is the SQLite backend in a temporary data
+directory. ``OnAws`` is the AWS backend on moto in server mode with the SAM template
+deployed: a file is put into the bucket through the backend's upload target (as the API
+does), the S3 notification that moto sends is the event handed to ``load_inventory``, and
 the DynamoDB stream's records are handed to ``check_stock``, as Lambda would do. Nothing of
 ours is mocked; only the Lambda runtime is stood in for (moto cannot run Lambda code).
 
@@ -20,7 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch import bootstrap
+from stockwatch.aws.backend import AwsBackend
+from stockwatch.service.backend import Backend as ServiceBackend
+from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, SetThresholds, Upload
+from stockwatch.service.thresholds import set_thresholds
+from stockwatch.sqlite.backend import SqliteBackend
 from tests.aws_stack import Aws, FakeLambdaContext, alert_log, digests, s3_event, stream_event
 
 Key = tuple[str, str]
@@ -84,7 +91,15 @@ class Backend(Protocol):
         ...
 
     def model(self) -> Any:
-        """The read model the API and the CLI read through (``web.backend.ReadModel``)."""
+        """The read model the API and the CLI read through (``service.reads.ReadModel``)."""
+        ...
+
+    def notes(self) -> Any:
+        """Acknowledgements and mutes (``service.reads.AlertNotes``)."""
+        ...
+
+    def threshold_change(self) -> Any:
+        """A threshold change's unit of work (``service.ports.ThresholdUnitOfWork``)."""
         ...
 
 
@@ -99,19 +114,54 @@ def _alert_lines(text: str) -> list[str]:
     ]
 
 
+class _Service:
+    """What both drivers read and write through the backend object itself."""
+
+    backend: ServiceBackend
+
+    def model(self) -> Any:
+        return self.backend.reads()
+
+    def notes(self) -> Any:
+        return self.backend.alert_notes()
+
+    def threshold_change(self) -> Any:
+        return self.backend.threshold_change()
+
+    def directory(self) -> Any:
+        return self.backend.users()
+
+    def subscriptions(self) -> Any:
+        return self.backend.subscriptions()
+
+    def set_threshold(self, store: str, item: str, minimum: int) -> None:
+        command = SetThresholds.of([(store, item, minimum, None)])
+        set_thresholds(self.backend.threshold_change(), command)
+
+    def discard(self, upload_id: Any) -> dict[str, Any]:
+        return self.backend.discard(Discard(str(upload_id), "a test")).to_json()
+
+    def snapshot_default(self, store: str, on: bool) -> None:
+        self.backend.set_snapshot_default(SetSnapshotDefault(store, on))
+
+
 @dataclass
-class Embedded:
+class Embedded(_Service):
     data_dir: Path
     name: str = "sqlite"
-    app: EmbeddedStockwatch = field(init=False)
+    backend: SqliteBackend = field(init=False)
     _outbox_seen: int = 0
     _changes_seen: int = 0
 
     def __post_init__(self) -> None:
-        self.app = EmbeddedStockwatch(self.data_dir, channel_names=("webhook",))
+        self.backend = bootstrap.embedded(self.data_dir, channel_names=("webhook",))
+
+    @property
+    def app(self) -> SqliteBackend:
+        return self.backend
 
     def close(self) -> None:
-        self.app.close()
+        self.backend.close()
 
     def receive(
         self,
@@ -123,37 +173,31 @@ class Embedded:
         uploader: str = "",
         scope: frozenset[str] | None = None,
     ) -> int:
-        source = io.BytesIO(data)
-        return self.app.receive(name, source, strict, as_of, snapshot, uploader, scope)
+        command = Upload(name, strict, as_of, snapshot, uploader, scope)
+        return self.backend.receive(command, io.BytesIO(data))
 
     def confirm(self, upload_id: Any) -> dict[str, Any]:
-        return self.app.confirm_upload(int(upload_id)).to_json()
-
-    def discard(self, upload_id: Any) -> dict[str, Any]:
-        return self.app.discard_upload(int(upload_id), "a test").to_json()
-
-    def snapshot_default(self, store: str, on: bool) -> None:
-        self.app.set_snapshot_default(store, on)
+        return self.backend.confirm(Confirm(str(upload_id), "a test")).to_json()
 
     def process(self, handle: int) -> dict[str, Any]:
-        return self.app.process_upload(handle).to_json()
+        return self.backend.process_upload(handle).to_json()
 
     def stock(self) -> dict[Key, int]:
-        rows = self.app.conn.execute("SELECT store, item, count FROM inventory")
+        rows = self.backend.conn.execute("SELECT store, item, count FROM inventory")
         return {(s, i): c for s, i, c in rows}
 
     def raised(self) -> list[tuple[str, str, str]]:
-        rows = self.app.conn.execute("SELECT kind, store, item FROM alerts ORDER BY id")
+        rows = self.backend.conn.execute("SELECT kind, store, item FROM alerts ORDER BY id")
         return [tuple(r) for r in rows]
 
     def open_alerts(self) -> set[tuple[str, str, str]]:
-        rows = self.app.conn.execute(
+        rows = self.backend.conn.execute(
             "SELECT kind, store, item FROM alerts WHERE resolved_at IS NULL"
         )
         return {tuple(r) for r in rows}
 
     def notified_lines(self) -> list[str]:
-        rows = self.app.conn.execute(
+        rows = self.backend.conn.execute(
             "SELECT id, payload FROM outbox WHERE id > ? ORDER BY id", (self._outbox_seen,)
         ).fetchall()
         lines = []
@@ -163,29 +207,9 @@ class Embedded:
         return lines
 
     def changes_fed(self) -> int:
-        (last,) = self.app.conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()
+        (last,) = self.backend.conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()
         fed, self._changes_seen = last - self._changes_seen, last
         return int(fed)
-
-    def set_threshold(self, store: str, item: str, minimum: int) -> None:
-        from stockwatch.service.thresholds import set_thresholds
-
-        set_thresholds(self.model(), [(store, item, minimum)])
-
-    def model(self) -> Any:
-        from stockwatch.sqlite.read_model import SqliteReadModel
-
-        return SqliteReadModel(self.app)
-
-    def directory(self) -> Any:
-        from stockwatch.sqlite.users import SqliteUsers
-
-        return SqliteUsers(self.app.conn)
-
-    def subscriptions(self) -> Any:
-        from stockwatch.sqlite.subscriptions import SqliteSubscriptions
-
-        return SqliteSubscriptions(self.app.conn)
 
 
 @dataclass
@@ -207,11 +231,16 @@ class S3Delivery:
 
 
 @dataclass
-class OnAws:
+class OnAws(_Service):
     aws: Aws
     name: str = "aws"
+    backend: AwsBackend = field(init=False)
     _stream_records: int = 0
     _pending_lines: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # As the API's: a held snapshot's confirmation is handed on to LoadInventory.
+        self.backend = bootstrap.aws(time_limited=True)
 
     def receive(
         self,
@@ -223,15 +252,12 @@ class OnAws:
         uploader: str = "",
         scope: frozenset[str] | None = None,
     ) -> S3Delivery:
-        from stockwatch.aws.loader import uploader_metadata
-
-        metadata = {"stockwatch-strict": "true"} if strict else {}
-        metadata.update(uploader_metadata(uploader, scope))
-        if as_of is not None:
-            metadata["stockwatch-as-of"] = as_of
-        if snapshot is not None:
-            metadata["stockwatch-snapshot"] = str(snapshot).lower()
-        self.aws.s3.put_object(Bucket=self.aws.bucket, Key=name, Body=data, Metadata=metadata)
+        """Into the bucket under ``name`` with the command as its metadata, as the API puts
+        a file; the S3 event is what Lambda would be invoked with."""
+        command = Upload(name, strict, as_of, snapshot, uploader, scope)
+        sink = self.backend.upload_target(command).writer(name, len(data) + 1)
+        sink.write(data)
+        sink.commit()
         return S3Delivery(s3_event(self.aws))
 
     def process(self, handle: S3Delivery) -> dict[str, Any]:
@@ -241,19 +267,14 @@ class OnAws:
         self.pump()
         return dict(report)
 
-    def _loader(self) -> Any:
-        from stockwatch.aws.loader import AwsLoader
-        from stockwatch.aws.settings import AwsSettings
-
-        return AwsLoader.from_settings(AwsSettings.from_env())
-
     def confirm(self, upload_id: Any) -> dict[str, Any]:
         """As the API does it: a hand-over to LoadInventory, delivered from its queue."""
         from stockwatch.handlers.loader import load_inventory
 
-        loader = self._loader()
-        loader.handover.confirm(loader.held(str(upload_id)))
-        queue = loader.handover.queue_url
+        handed = self.backend.confirm(Confirm(str(upload_id), "a test"))
+        assert handed.status == "processing"
+        assert self.backend.handover is not None
+        queue = self.backend.handover.queue_url
         (message,) = self.aws.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)["Messages"]
         self.aws.sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
         record = {
@@ -265,14 +286,6 @@ class OnAws:
         (report,) = load_inventory({"Records": [record]}, FakeLambdaContext())["reports"]
         self.pump()
         return dict(report)
-
-    def discard(self, upload_id: Any) -> dict[str, Any]:
-        return self._loader().discard(str(upload_id), "a test").to_json()  # type: ignore[no-any-return]
-
-    def snapshot_default(self, store: str, on: bool) -> None:
-        from stockwatch.aws.loader import set_store_setting
-
-        set_store_setting(self.aws.dynamodb, self.aws.state_table, store, on)
 
     def pump(self) -> None:
         """Hand the stream's new records to check_stock, as the event source mapping would."""
@@ -314,29 +327,6 @@ class OnAws:
     def changes_fed(self) -> int:
         fed, self._stream_records = self._stream_records, 0
         return fed
-
-    def set_threshold(self, store: str, item: str, minimum: int) -> None:
-        from stockwatch.service.thresholds import set_thresholds
-
-        set_thresholds(self.model(), [(store, item, minimum)])
-
-    def model(self) -> Any:
-        from stockwatch.aws.read_model import DynamoReadModel
-        from stockwatch.aws.settings import AwsSettings
-
-        settings = AwsSettings.from_env()
-        return DynamoReadModel(settings, settings.client("dynamodb"), settings.client("s3"))
-
-    def directory(self) -> Any:
-        from stockwatch.aws.users import DynamoUsers
-
-        return DynamoUsers(self.aws.dynamodb, self.aws.state_table)
-
-    def subscriptions(self) -> Any:
-        from stockwatch.aws.subscriptions import SnsSubscriptions
-
-        aws = self.aws
-        return SnsSubscriptions(aws.sns, aws.topic_arn, aws.dynamodb, aws.state_table)
 
 
 def embedded(tmp_path: Path) -> Iterator[Embedded]:

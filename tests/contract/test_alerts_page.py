@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from stockwatch.service.commands import Acknowledge, Mute, Unmute
 from stockwatch.service.reads import AlertError, acknowledge, list_alerts, mute, unmute
 from tests.conftest import csv_bytes
 from tests.contract.drivers import Backend
@@ -14,16 +15,16 @@ LATER = "2999-01-01T00:00:00.000Z"
 def test_an_acknowledged_alert_says_who_and_stays_open(backend: Backend) -> None:
     backend.process(backend.receive("b.csv", csv_bytes(("Berlin", "Echo Plus", 0))))
     (alert,) = list_alerts(backend.model(), True, None)
-    acknowledge(backend.model(), str(alert.id), "maria", "ordered 20")
+    acknowledge(backend.notes(), Acknowledge(str(alert.id), "maria", "ordered 20"))
     (acked,) = list_alerts(backend.model(), True, None)
     assert (acked.acknowledged_by, acked.ack_note) == ("maria", "ordered 20")
     assert acked.acknowledged_at is not None and acked.resolved_at is None
     with pytest.raises(AlertError):
-        acknowledge(backend.model(), "12345", "maria")
+        acknowledge(backend.notes(), Acknowledge("12345", "maria"))
 
 
 def test_a_muted_item_is_recorded_but_left_out_of_notifications(backend: Backend) -> None:
-    mute(backend.model(), "Berlin", "Echo Dot", LATER, "maria", "restocking")
+    mute(backend.notes(), Mute("Berlin", "Echo Dot", LATER, "maria", "restocking"))
     data = csv_bytes(("Berlin", "Echo Dot", 0), ("Berlin", "Echo Show", 0))
     backend.process(backend.receive("b.csv", data))
     assert backend.notified_lines() == ["Berlin is out of stock of Echo Show"]
@@ -37,7 +38,7 @@ def test_a_muted_item_is_recorded_but_left_out_of_notifications(backend: Backend
         ("Berlin", "Echo Dot", "restocking")
     ]
 
-    unmute(backend.model(), "Berlin", "Echo Dot")
+    unmute(backend.notes(), Unmute("Berlin", "Echo Dot"))
     backend.process(backend.receive("c.csv", csv_bytes(("Berlin", "Echo Dot", 3))))
     backend.process(backend.receive("d.csv", csv_bytes(("Berlin", "Echo Dot", 0))))
     assert backend.notified_lines() == [
@@ -45,7 +46,7 @@ def test_a_muted_item_is_recorded_but_left_out_of_notifications(backend: Backend
         "Berlin is out of stock of Echo Dot",
     ]
     with pytest.raises(AlertError):
-        mute(backend.model(), "Berlin", "Echo Dot", "2001-01-01T00:00:00.000Z", "maria")
+        mute(backend.notes(), Mute("Berlin", "Echo Dot", "2001-01-01T00:00:00.000Z", "maria"))
 
 
 def test_alerts_filter_by_store_kind_and_state(backend: Backend) -> None:

@@ -10,6 +10,13 @@ from stockwatch.core.access import Role
 from stockwatch.core.clock import utc_now
 from stockwatch.service import users as people
 from stockwatch.service.audit import trail
+from stockwatch.service.commands import (
+    Acknowledge,
+    DeleteThreshold,
+    Mute,
+    SetThresholds,
+    Unmute,
+)
 from stockwatch.service.reads import acknowledge, list_alerts, mute, unmute
 from stockwatch.service.thresholds import delete_threshold, set_thresholds
 from tests.conftest import csv_bytes
@@ -56,12 +63,15 @@ def test_the_audit_trail_of_a_days_work(backend: Backend) -> None:
             scope=frozenset({"Berlin"}),
         )
     )
-    set_thresholds(model, [("Berlin", "*", 5)], "ana", users)
+    set_thresholds(
+        backend.threshold_change(), SetThresholds.of([("Berlin", "*", 5, None)], "ana"), users
+    )
     (alert,) = list_alerts(model, open_only=True, limit=None)
-    acknowledge(model, str(alert.id), "ana", "20 ordered", users)
-    mute(model, "Berlin", "Echo Dot", "2099-01-01T00:00:00.000Z", "ana", "restocking", users)
-    unmute(model, "Berlin", "Echo Dot", "ana", users)
-    delete_threshold(model, "Berlin", "*", "ana", users)
+    notes = backend.notes()
+    acknowledge(notes, Acknowledge(str(alert.id), "ana", "20 ordered"), users)
+    mute(notes, Mute("Berlin", "Echo Dot", "2099-01-01T00:00:00.000Z", "ana", "restocking"), users)
+    unmute(notes, Unmute("Berlin", "Echo Dot", "ana"), users)
+    delete_threshold(backend.threshold_change(), DeleteThreshold("Berlin", "*", "ana"), users)
 
     lines = [(a.actor, a.action, a.subject) for a in trail(users, model, start, 100)]
     assert lines == [

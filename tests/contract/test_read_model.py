@@ -89,15 +89,17 @@ def test_history_of_an_item(backend: Backend) -> None:
 
 
 def test_thresholds_set_listed_and_deleted(backend: Backend) -> None:
+    from stockwatch.service.commands import DeleteThreshold, SetThresholds
     from stockwatch.service.thresholds import delete_threshold, set_thresholds
 
     model = backend.model()
-    set_thresholds(model, [(" Berlin ", "*", 5), ("*", "Echo Dot", 2)])
+    wanted = [(" Berlin ", "*", 5, None), ("*", "Echo Dot", 2, None)]
+    set_thresholds(backend.threshold_change(), SetThresholds.of(wanted))
     assert [(t.store, t.item, t.minimum) for t in model.thresholds()] == [
         ("*", "Echo Dot", 2),
         ("Berlin", "*", 5),
     ]
-    delete_threshold(model, "*", "Echo Dot")
+    delete_threshold(backend.threshold_change(), DeleteThreshold("*", "Echo Dot"))
     assert [(t.store, t.item) for t in model.thresholds()] == [("Berlin", "*")]
 
 

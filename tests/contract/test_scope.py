@@ -7,7 +7,7 @@ AWS) and is checked where the file is read, so no path loads around it.
 from __future__ import annotations
 
 from stockwatch.service.reads import list_alerts, list_stock
-from stockwatch.service.scope import OutOfScope, scoped
+from stockwatch.service.scope import OutOfScope, scoped, scoped_notes
 from tests.conftest import csv_bytes
 from tests.contract.drivers import Backend
 
@@ -71,7 +71,8 @@ def test_scoped_reads_show_only_the_readers_stores(backend: Backend) -> None:
     hq_upload = everything.uploads(10, None)[1]
     assert mine.upload(str(hq_upload.id)) is None
     karachi = next(a for a in list_alerts(everything, True, None) if a.store == "Karachi")
-    assert mine.acknowledge(str(karachi.id), "shop", None) is False
+    notes = scoped_notes(backend.notes(), everything, BERLIN)
+    assert notes.acknowledge(str(karachi.id), "shop", None) is False
     for read in (
         lambda: mine.history("Karachi", "Tap"),
         lambda: mine.stock_page("Karachi", None, None, None, 10),

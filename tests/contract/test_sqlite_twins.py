@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stockwatch.core.ordering import Outcome, decide, feeds_change, writes_row
-from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.service.commands import Upload
+from stockwatch.sqlite.backend import SqliteBackend
 from stockwatch.sqlite.database import connect
 from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
 from stockwatch.sqlite.unit_of_work import sqlite_version
@@ -105,11 +106,12 @@ def test_any_order_with_repeats_converges_to_the_newest_upload(
 ) -> None:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as tmp:
-        app = EmbeddedStockwatch(Path(tmp), channel_names=("webhook",))
+        app = SqliteBackend(Path(tmp), channel_names=("webhook",))
         try:
             ids = [
                 app.receive(
-                    f"u{n}.csv", _stream(csv_bytes(*(("Berlin", i, c) for i, c in u.items())))
+                    Upload(f"u{n}.csv"),
+                    _stream(csv_bytes(*(("Berlin", i, c) for i, c in u.items()))),
                 )
                 for n, u in enumerate(uploads)
             ]
@@ -140,9 +142,9 @@ def _stream(data: bytes) -> io.BytesIO:
     return io.BytesIO(data)
 
 
-def test_same_upload_twice_changes_nothing_and_alerts_nobody(app: EmbeddedStockwatch) -> None:
+def test_same_upload_twice_changes_nothing_and_alerts_nobody(app: SqliteBackend) -> None:
     data = csv_bytes(("Berlin", "Echo Dot", 0))
-    upload_id = app.receive("a.csv", _stream(data))
+    upload_id = app.receive(Upload("a.csv"), _stream(data))
     first = app.process_upload(upload_id)
     changes = app.conn.execute("SELECT count(*) FROM changes").fetchone()
     second = app.process_upload(upload_id)
@@ -152,9 +154,9 @@ def test_same_upload_twice_changes_nothing_and_alerts_nobody(app: EmbeddedStockw
     assert app.conn.execute("SELECT count(*) FROM outbox").fetchone() == (1,)
 
 
-def test_an_older_upload_processed_late_does_not_overwrite(app: EmbeddedStockwatch) -> None:
-    old = app.receive("old.csv", _stream(csv_bytes(("Berlin", "Echo Dot", 0))))
-    new = app.receive("new.csv", _stream(csv_bytes(("Berlin", "Echo Dot", 7))))
+def test_an_older_upload_processed_late_does_not_overwrite(app: SqliteBackend) -> None:
+    old = app.receive(Upload("old.csv"), _stream(csv_bytes(("Berlin", "Echo Dot", 0))))
+    new = app.receive(Upload("new.csv"), _stream(csv_bytes(("Berlin", "Echo Dot", 7))))
     assert app.process_upload(new).rows_loaded == 1
     late = app.process_upload(old)
     assert (late.rows_loaded, late.rows_superseded) == (0, 1)
@@ -163,10 +165,10 @@ def test_an_older_upload_processed_late_does_not_overwrite(app: EmbeddedStockwat
 
 
 def test_a_newer_upload_with_the_same_count_still_outranks_a_late_one(
-    app: EmbeddedStockwatch,
+    app: SqliteBackend,
 ) -> None:
     ingest(app, "a.csv", csv_bytes(("Berlin", "Echo Dot", 5)))
-    late = app.receive("b.csv", _stream(csv_bytes(("Berlin", "Echo Dot", 9))))
+    late = app.receive(Upload("b.csv"), _stream(csv_bytes(("Berlin", "Echo Dot", 9))))
     confirm = ingest(app, "c.csv", csv_bytes(("Berlin", "Echo Dot", 5)))
     assert (confirm.rows_loaded, confirm.rows_unchanged) == (0, 1)
     assert app.process_upload(late).rows_superseded == 1
@@ -174,7 +176,7 @@ def test_a_newer_upload_with_the_same_count_still_outranks_a_late_one(
 
 
 def test_a_repeated_row_in_one_file_is_an_error_on_the_later_line(
-    app: EmbeddedStockwatch,
+    app: SqliteBackend,
 ) -> None:
     rows = [("Berlin", f"Item {i}", 1) for i in range(6000)]
     rows.insert(2, ("Berlin", "Item 1", 9))  # same chunk

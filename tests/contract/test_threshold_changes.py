@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stockwatch.service.commands import DeleteThreshold, SetThresholds
 from stockwatch.service.thresholds import delete_threshold, set_thresholds
 from tests.conftest import csv_bytes
 from tests.contract.drivers import Backend
@@ -24,7 +25,7 @@ def test_setting_a_minimum_raises_what_is_below_it_now_in_one_digest(backend: Ba
     backend.process(backend.receive("springfield.csv", SPRINGFIELD))
     backend.notified_lines()
 
-    change = set_thresholds(backend.model(), [("Springfield", "*", 6)])
+    change = set_thresholds(backend.threshold_change(), SetThresholds.of([("Springfield", "*", 6)]))
 
     assert sorted((d.kind, d.item) for d in change.raised) == [
         ("low_stock", "Amazon Tap"),
@@ -49,14 +50,17 @@ def test_setting_a_minimum_raises_what_is_below_it_now_in_one_digest(backend: Ba
     assert figures["Springfield"].low_stock == 2
     assert figures["Berlin"].low_stock == 0  # another store's Amazon Tap is not covered
 
-    again = set_thresholds(backend.model(), [("Springfield", "*", 6)])
+    again = set_thresholds(backend.threshold_change(), SetThresholds.of([("Springfield", "*", 6)]))
     assert again.raised == [] and again.resolved == []
     assert backend.notified_lines() == []
 
 
 def test_lowering_or_deleting_a_minimum_resolves_and_notifies_nobody(backend: Backend) -> None:
     backend.process(backend.receive("springfield.csv", SPRINGFIELD))
-    set_thresholds(backend.model(), [("*", "Amazon Tap", 3), ("Springfield", "Echo Look", 6)])
+    set_thresholds(
+        backend.threshold_change(),
+        SetThresholds.of([("*", "Amazon Tap", 3), ("Springfield", "Echo Look", 6)]),
+    )
     assert {(k, s, i) for k, s, i in backend.open_alerts() if k == "low_stock"} == {
         ("low_stock", "Springfield", "Amazon Tap"),
         ("low_stock", "Berlin", "Amazon Tap"),
@@ -64,9 +68,13 @@ def test_lowering_or_deleting_a_minimum_resolves_and_notifies_nobody(backend: Ba
     }
     backend.notified_lines()
 
-    lowered = set_thresholds(backend.model(), [("*", "Amazon Tap", 2)])  # Berlin has 2
+    lowered = set_thresholds(
+        backend.threshold_change(), SetThresholds.of([("*", "Amazon Tap", 2)])
+    )  # Berlin has 2
     assert [(d.store, d.item) for d in lowered.resolved] == [("Berlin", "Amazon Tap")]
-    removed = delete_threshold(backend.model(), "Springfield", "Echo Look")
+    removed = delete_threshold(
+        backend.threshold_change(), DeleteThreshold("Springfield", "Echo Look")
+    )
     assert [(d.store, d.item) for d in removed.resolved] == [("Springfield", "Echo Look")]
     assert backend.notified_lines() == []
     assert {a for a in backend.open_alerts() if a[0] == "low_stock"} == {
@@ -89,7 +97,7 @@ def _dated(backend: Backend, day: int, count: int) -> None:
 def test_running_out_is_raised_once_from_days_of_cover_and_resolves_on_restock(
     backend: Backend,
 ) -> None:
-    set_thresholds(backend.model(), [("Berlin", "*", 0, 5)])
+    set_thresholds(backend.threshold_change(), SetThresholds.of([("Berlin", "*", 0, 5)]))
     _dated(backend, 1, 30)
     _dated(backend, 2, 24)
     assert backend.notified_lines() == []  # two counts: too little to go on
@@ -106,9 +114,11 @@ def test_running_out_is_raised_once_from_days_of_cover_and_resolves_on_restock(
 def test_a_cover_threshold_set_later_judges_the_history_at_once(backend: Backend) -> None:
     for day, count in ((1, 30), (2, 24), (3, 18)):
         _dated(backend, day, count)
-    change = set_thresholds(backend.model(), [("*", "Echo Dot", 0, 4)])
+    change = set_thresholds(backend.threshold_change(), SetThresholds.of([("*", "Echo Dot", 0, 4)]))
     assert [(d.kind, d.days_of_cover) for d in change.raised] == [("running_out", 3.0)]
     assert backend.notified_lines() == ["Berlin will run out of Echo Dot in about 3 days"]
-    lowered = set_thresholds(backend.model(), [("*", "Echo Dot", 0, 2)])
+    lowered = set_thresholds(
+        backend.threshold_change(), SetThresholds.of([("*", "Echo Dot", 0, 2)])
+    )
     assert [d.kind for d in lowered.resolved] == ["running_out"]
     assert backend.open_alerts() == set()

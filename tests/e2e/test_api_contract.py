@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from stockwatch.service.commands import Upload
 from tests.conftest import csv_bytes
 from tests.live_server import LiveServer, live_server
 
@@ -17,9 +18,9 @@ from tests.live_server import LiveServer, live_server
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with live_server(Path(tmp_path_factory.mktemp("contract")) / "data") as live:
-        db = live.ctx.db()
+        db = live.backend
         data = csv_bytes(("Berlin", "Echo/Dot", 0), ("Berlin/Mitte", "Echo Show", 4))
-        db.process_upload(db.receive("seed.csv", io.BytesIO(data)))
+        db.process_upload(db.receive(Upload("seed.csv"), io.BytesIO(data)))
         yield live
 
 

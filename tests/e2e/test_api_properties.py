@@ -18,6 +18,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 from schemathesis.generation import GenerationMode
 
+from stockwatch.service.commands import Upload
 from tests.conftest import csv_bytes
 from tests.live_server import LiveServer, live_server
 
@@ -32,10 +33,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("STOCKWATCH_TOKEN", TOKEN)
         with live_server(Path(tmp_path_factory.mktemp("schemathesis")) / "data") as live:
-            db = live.ctx.db()
+            db = live.backend
             db.process_upload(
                 db.receive(
-                    "seed.csv",
+                    Upload("seed.csv"),
                     io.BytesIO(csv_bytes(("Berlin", "Echo Dot", 0), ("Berlin", "Echo Show", 4))),
                 )
             )

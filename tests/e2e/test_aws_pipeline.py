@@ -255,12 +255,12 @@ def test_a_50_mb_file_is_read_from_s3_in_bounded_memory(aws: Aws) -> None:
 
 def test_sns_as_a_channel_of_the_embedded_outbox(aws: Aws, tmp_path: Path) -> None:
     from stockwatch.bootstrap import alert_channels
-    from stockwatch.sqlite.app import EmbeddedStockwatch
+    from stockwatch.sqlite.backend import SqliteBackend
     from stockwatch.sqlite.outbox import deliver
     from tests.conftest import ingest
 
     channels = alert_channels(None, {"STOCKWATCH_SNS_TOPIC_ARN": aws.topic_arn})
-    app = EmbeddedStockwatch(tmp_path / "d", channel_names=tuple(channels))
+    app = SqliteBackend(tmp_path / "d", channel_names=tuple(channels))
     try:
         ingest(app, "berlin.csv", BERLIN)
         result = deliver(app.conn, channels)
@@ -383,10 +383,10 @@ def test_throttled_reads_are_retried(aws: Aws) -> None:
 def test_a_late_upload_of_another_file_cannot_undo_a_newer_confirmation(aws: Aws) -> None:
     """Found by the delivery-chaos harness: a newer upload that only *confirms* a count
     writes nothing, so a late, older upload of another file used to overwrite it."""
-    from stockwatch.aws.loader import AwsLoader, S3Upload
-    from stockwatch.aws.settings import AwsSettings
+    from stockwatch import bootstrap
+    from stockwatch.aws.s3_upload import S3Upload
 
-    loader = AwsLoader.from_settings(AwsSettings.from_env())
+    loader = bootstrap.aws()
 
     def upload(key: str, second: int, count: int) -> str:
         aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=csv_bytes(("Berlin", "Echo Dot", count)))

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.service.commands import Upload
+from stockwatch.sqlite.backend import SqliteBackend
 from stockwatch.sqlite.backup import BackupError, backup, check, restore
 from tests.conftest import csv_bytes
 
@@ -23,7 +24,7 @@ def day_file(n: int) -> bytes:
     )
 
 
-def state(app: EmbeddedStockwatch) -> dict[str, list[tuple[object, ...]]]:
+def state(app: SqliteBackend) -> dict[str, list[tuple[object, ...]]]:
     queries = {
         "stock": "SELECT store, item, count FROM inventory ORDER BY 1, 2",
         "alerts": "SELECT kind, store, item, count, resolved_at IS NULL FROM alerts ORDER BY id",
@@ -39,18 +40,18 @@ def test_a_backup_taken_while_uploads_run_restores_a_consistent_state(tmp_path: 
     done: list[int] = []
 
     def uploads() -> None:
-        app = EmbeddedStockwatch(source, channel_names=("webhook",))
+        app = SqliteBackend(source, channel_names=("webhook",))
         try:
             n = 0
             while not stop.is_set() and n < 200:
-                upload_id = app.receive(f"day-{n}.csv", io.BytesIO(day_file(n)))
+                upload_id = app.receive(Upload(f"day-{n}.csv"), io.BytesIO(day_file(n)))
                 app.process_upload(upload_id)
                 done.append(n)
                 n += 1
         finally:
             app.close()
 
-    EmbeddedStockwatch(source, channel_names=("webhook",)).close()
+    SqliteBackend(source, channel_names=("webhook",)).close()
     worker = threading.Thread(target=uploads)
     worker.start()
     while len(done) < 3:
@@ -65,7 +66,7 @@ def test_a_backup_taken_while_uploads_run_restores_a_consistent_state(tmp_path: 
 
     result = restore(tmp_path / "backup", tmp_path / "restored")
     assert result.problems == []
-    restored = EmbeddedStockwatch(tmp_path / "restored", channel_names=("webhook",))
+    restored = SqliteBackend(tmp_path / "restored", channel_names=("webhook",))
     try:
         restored.process_pending()  # an upload caught mid-way finishes now
         got = state(restored)
@@ -74,11 +75,11 @@ def test_a_backup_taken_while_uploads_run_restores_a_consistent_state(tmp_path: 
     # The same uploads loaded in order from scratch give the very same state: the backup
     # holds whole uploads only, and their alerts and pending notifications with them.
     loaded = [row for row in got["uploads"] if row[2] == "loaded"]
-    replay = EmbeddedStockwatch(tmp_path / "replay", channel_names=("webhook",))
+    replay = SqliteBackend(tmp_path / "replay", channel_names=("webhook",))
     try:
         for _, name, _ in loaded:
             n = int(name.removeprefix("day-").removesuffix(".csv"))
-            replay.process_upload(replay.receive(name, io.BytesIO(day_file(n))))
+            replay.process_upload(replay.receive(Upload(name), io.BytesIO(day_file(n))))
         expected = state(replay)
     finally:
         replay.close()
@@ -90,10 +91,10 @@ def test_check_names_missing_and_altered_files_and_restore_needs_an_empty_folder
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
-    app = EmbeddedStockwatch(data)
+    app = SqliteBackend(data)
     try:
         for n in range(3):
-            app.process_upload(app.receive(f"f{n}.csv", io.BytesIO(day_file(n))))
+            app.process_upload(app.receive(Upload(f"f{n}.csv"), io.BytesIO(day_file(n))))
         keys = [r[0] for r in app.conn.execute("SELECT object_key FROM uploads ORDER BY id")]
     finally:
         app.close()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from stockwatch.service.commands import Upload
 from tests.conftest import csv_bytes
 from tests.live_server import LiveServer, live_server
 
@@ -187,13 +188,15 @@ def load_lab(db: Any) -> None:
             ("Berlin", "Echo Show", 45 - 1 * day),
         ]
         db.process_upload(
-            db.receive(f"history-{day}.csv", io.BytesIO(csv_bytes(*rows)), False, moment[:-6] + "Z")
+            db.receive(
+                Upload(f"history-{day}.csv", as_of=moment[:-6] + "Z"), io.BytesIO(csv_bytes(*rows))
+            )
         )
     folder = resources.files("stockwatch") / "demo_data"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".csv"):
             with entry.open("rb") as source:
-                db.process_upload(db.receive(entry.name, source))
+                db.process_upload(db.receive(Upload(entry.name), source))
 
 
 PAGES = {
@@ -209,12 +212,12 @@ def test_every_page_fits_a_phone_and_the_screenshots_for_the_docs(
     browser: Browser, tmp_path: Path
 ) -> None:
     with live_server(tmp_path / "shot") as live:
-        db = live.ctx.db()
+        db = live.backend
         load_lab(db)
+        from stockwatch.service.commands import SetThresholds
         from stockwatch.service.thresholds import set_thresholds
-        from stockwatch.sqlite.read_model import SqliteReadModel
 
-        set_thresholds(SqliteReadModel(db), [("*", "*", 8, 10)])
+        set_thresholds(db.threshold_change(), SetThresholds.of([("*", "*", 8, 10)]))
         desktop = browser.new_context(viewport={"width": 1280, "height": 1000})
         page = desktop.new_page()
         shots = {
@@ -255,10 +258,10 @@ def test_the_dashboard_asks_for_the_token_once(
 ) -> None:
     monkeypatch.setenv("STOCKWATCH_TOKEN", "t0ken-for-the-shop")
     with live_server(tmp_path / "guarded") as live:
-        db = live.ctx.db()
+        db = live.backend
         import io
 
-        db.process_upload(db.receive("a.csv", io.BytesIO(csv_bytes(("Pusan", "Echo", 0)))))
+        db.process_upload(db.receive(Upload("a.csv"), io.BytesIO(csv_bytes(("Pusan", "Echo", 0)))))
         context = browser.new_context()
         page = context.new_page()
         page.goto(live.url + "/")

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from stockwatch.core.limits import Limits
 from stockwatch.notify.webhook import WebhookChannel
+from stockwatch.service.commands import Upload
 from stockwatch.sqlite import queries
-from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.sqlite.backend import SqliteBackend
 from stockwatch.sqlite.outbox import deliver
 from tests.conftest import Receiver, csv_bytes, ingest
 
@@ -31,7 +32,7 @@ def lab_files() -> list[tuple[str, bytes]]:
 
 
 def test_the_six_lab_files_give_36_rows_and_6_alerts_and_twice_changes_nothing(
-    app: EmbeddedStockwatch, receiver: Receiver
+    app: SqliteBackend, receiver: Receiver
 ) -> None:
     channels = {"webhook": WebhookChannel(receiver.url)}
     files = lab_files()
@@ -56,7 +57,7 @@ def test_the_six_lab_files_give_36_rows_and_6_alerts_and_twice_changes_nothing(
     assert len(receiver.received) == 6
 
 
-def test_the_uploaded_file_is_kept_exactly_as_received(app: EmbeddedStockwatch) -> None:
+def test_the_uploaded_file_is_kept_exactly_as_received(app: SqliteBackend) -> None:
     data = b"\xef\xbb\xbfStore;Item;Count\r\nBerlin;Echo;1\r\n"
     report = ingest(app, "../../etc/passwd", data)
     record = app.upload(int(report.upload_id or 0))
@@ -70,7 +71,7 @@ def test_the_uploaded_file_is_kept_exactly_as_received(app: EmbeddedStockwatch) 
     ).resolve().parents
 
 
-def test_a_mixed_file_loads_its_good_rows(app: EmbeddedStockwatch) -> None:
+def test_a_mixed_file_loads_its_good_rows(app: SqliteBackend) -> None:
     data = csv_bytes(
         ("Berlin", "Echo Dot", 3), ("Berlin", "Echo Show", "twelve"), ("Berlin", "Echo Plus", 0)
     )
@@ -99,7 +100,7 @@ def test_a_mixed_file_loads_its_good_rows(app: EmbeddedStockwatch) -> None:
     assert stored.report.to_json() == report.to_json()
 
 
-def test_strict_mode_rejects_the_whole_file(app: EmbeddedStockwatch) -> None:
+def test_strict_mode_rejects_the_whole_file(app: SqliteBackend) -> None:
     data = csv_bytes(("Berlin", "Echo Dot", 0), ("Berlin", "Echo Show", "-1"))
     report = ingest(app, "strict.csv", data, strict=True)
     assert report.status == "rejected"
@@ -108,7 +109,7 @@ def test_strict_mode_rejects_the_whole_file(app: EmbeddedStockwatch) -> None:
     assert queries.stock(app.conn) == [] and queries.alerts(app.conn) == []
 
 
-def test_a_file_that_is_not_inventory_is_rejected_whole(app: EmbeddedStockwatch) -> None:
+def test_a_file_that_is_not_inventory_is_rejected_whole(app: SqliteBackend) -> None:
     report = ingest(app, "photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(100))
     assert report.status == "rejected"
     assert (
@@ -119,11 +120,11 @@ def test_a_file_that_is_not_inventory_is_rejected_whole(app: EmbeddedStockwatch)
 
 
 def test_a_file_over_the_limit_is_rejected_before_it_is_kept(tmp_path: Path) -> None:
-    small = EmbeddedStockwatch(tmp_path / "d", Limits(max_file_bytes=50))
+    small = SqliteBackend(tmp_path / "d", Limits(max_file_bytes=50))
     try:
         data = csv_bytes(*(("Berlin", f"Item {i}", 1) for i in range(10)))
         try:
-            small.receive("big.csv", io.BytesIO(data))
+            small.receive(Upload("big.csv"), io.BytesIO(data))
         except Exception as exc:
             assert "larger than the limit of 50 bytes" in str(exc)
         else:
@@ -134,7 +135,7 @@ def test_a_file_over_the_limit_is_rejected_before_it_is_kept(tmp_path: Path) -> 
         small.close()
 
 
-def test_back_in_stock_and_low_stock(app: EmbeddedStockwatch) -> None:
+def test_back_in_stock_and_low_stock(app: SqliteBackend) -> None:
     queries.upsert_thresholds(app.conn, [("Berlin", "*", 5)])
     first = ingest(app, "1.csv", csv_bytes(("Berlin", "Echo Dot", 0), ("Berlin", "Echo Show", 9)))
     assert [(a["kind"], a["item"]) for a in first.alerts] == [("out_of_stock", "Echo Dot")]
@@ -155,7 +156,7 @@ def test_back_in_stock_and_low_stock(app: EmbeddedStockwatch) -> None:
 
 
 def test_one_digest_per_upload_listing_all_its_items(
-    app: EmbeddedStockwatch, receiver: Receiver
+    app: SqliteBackend, receiver: Receiver
 ) -> None:
     rows = [(store, f"Item {i}", 0) for store in ("Berlin", "Pusan") for i in range(40)]
     ingest(app, "many.csv", csv_bytes(*rows))
@@ -170,7 +171,7 @@ def test_one_digest_per_upload_listing_all_its_items(
 
 
 def test_a_failed_delivery_is_retried_later_and_sent_once(
-    app: EmbeddedStockwatch, receiver: Receiver
+    app: SqliteBackend, receiver: Receiver
 ) -> None:
     channels = {"webhook": WebhookChannel(receiver.url)}
     ingest(app, "a.csv", csv_bytes(("Berlin", "Echo Dot", 0)))
@@ -189,12 +190,12 @@ def test_a_failed_delivery_is_retried_later_and_sent_once(
 def test_a_receiver_that_is_down_does_not_lose_the_notification(
     tmp_path: Path, receiver: Receiver
 ) -> None:
-    first = EmbeddedStockwatch(tmp_path / "d", channel_names=("webhook",))
+    first = SqliteBackend(tmp_path / "d", channel_names=("webhook",))
     ingest(first, "a.csv", csv_bytes(("Berlin", "Echo Dot", 0)))
     down = deliver(first.conn, {"webhook": WebhookChannel("http://127.0.0.1:9/nothing")})
     assert down.pending == 1 and "could not be reached" in down.errors[0]
     first.close()
-    second = EmbeddedStockwatch(tmp_path / "d", channel_names=("webhook",))
+    second = SqliteBackend(tmp_path / "d", channel_names=("webhook",))
     try:
         assert (
             deliver(second.conn, {"webhook": WebhookChannel(receiver.url)}, due_only=False).sent
@@ -208,8 +209,8 @@ def test_a_receiver_that_is_down_does_not_lose_the_notification(
 _KILLABLE = """
 import sys
 from pathlib import Path
-from stockwatch.sqlite.app import EmbeddedStockwatch
-app = EmbeddedStockwatch(Path(sys.argv[1]), channel_names=("webhook",))
+from stockwatch.sqlite.backend import SqliteBackend
+app = SqliteBackend(Path(sys.argv[1]), channel_names=("webhook",))
 app.process_upload(int(sys.argv[2]))
 """
 
@@ -217,11 +218,11 @@ app.process_upload(int(sys.argv[2]))
 def test_a_crash_mid_upload_is_finished_by_the_next_process(tmp_path: Path) -> None:
     rows = [(f"Store {s}", f"Item {i}", (s + i) % 9) for s in range(60) for i in range(1000)]
     data = csv_bytes(*rows)
-    reference = EmbeddedStockwatch(tmp_path / "reference", channel_names=("webhook",))
+    reference = SqliteBackend(tmp_path / "reference", channel_names=("webhook",))
     ingest(reference, "big.csv", data)
 
-    crashed = EmbeddedStockwatch(tmp_path / "crashed", channel_names=("webhook",))
-    upload_id = crashed.receive("big.csv", io.BytesIO(data))
+    crashed = SqliteBackend(tmp_path / "crashed", channel_names=("webhook",))
+    upload_id = crashed.receive(Upload("big.csv"), io.BytesIO(data))
     crashed.close()
     child = subprocess.Popen(
         [sys.executable, "-c", _KILLABLE, str(tmp_path / "crashed"), str(upload_id)]
@@ -236,7 +237,7 @@ def test_a_crash_mid_upload_is_finished_by_the_next_process(tmp_path: Path) -> N
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
 
-    recovered = EmbeddedStockwatch(tmp_path / "crashed", channel_names=("webhook",))
+    recovered = SqliteBackend(tmp_path / "crashed", channel_names=("webhook",))
     try:
         assert recovered.pending_uploads() in ([upload_id], [])
         recovered.process_pending()
@@ -252,7 +253,7 @@ def test_a_crash_mid_upload_is_finished_by_the_next_process(tmp_path: Path) -> N
         reference.close()
 
 
-def test_the_webhook_secret_is_sent(app: EmbeddedStockwatch, receiver: Receiver) -> None:
+def test_the_webhook_secret_is_sent(app: SqliteBackend, receiver: Receiver) -> None:
     ingest(app, "a.csv", csv_bytes(("Berlin", "Echo Dot", 0)))
     deliver(app.conn, {"webhook": WebhookChannel(receiver.url, secret="hush")})
     assert receiver.headers[0]["X-Stockwatch-Secret"] == "hush"

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.service.commands import Upload
+from stockwatch.sqlite.backend import SqliteBackend
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "hostile"
 EXPECTED: dict[str, dict[str, str]] = json.loads((CORPUS / "expected.json").read_text())
@@ -26,14 +27,14 @@ def test_the_corpus_is_big_enough() -> None:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStockwatch:
-    return EmbeddedStockwatch(tmp_path_factory.mktemp("hostile") / "data", channel_names=())
+def app(tmp_path_factory: pytest.TempPathFactory) -> SqliteBackend:
+    return SqliteBackend(tmp_path_factory.mktemp("hostile") / "data", channel_names=())
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_each_file_gets_its_answer(app: EmbeddedStockwatch, name: str) -> None:
+def test_each_file_gets_its_answer(app: SqliteBackend, name: str) -> None:
     data = (CORPUS / name).read_bytes()
-    report = app.process_upload(app.receive(name, io.BytesIO(data)))
+    report = app.process_upload(app.receive(Upload(name), io.BytesIO(data)))
     want = EXPECTED[name]
     assert report.status == want["status"], report.to_json()
     said = [report.message or ""] + [f"{e.line}: {e.message}" for e in report.errors]
@@ -44,7 +45,7 @@ def test_each_file_gets_its_answer(app: EmbeddedStockwatch, name: str) -> None:
         assert kept.read() == data  # kept exactly as received, whatever it is
 
 
-def test_names_are_stored_as_given(app: EmbeddedStockwatch) -> None:
+def test_names_are_stored_as_given(app: SqliteBackend) -> None:
     stores = {s for (s,) in app.conn.execute("SELECT store FROM inventory")}
     assert "Berlin'; DROP TABLE inventory; --" in stores
     assert "<script>alert(1)</script>" in stores

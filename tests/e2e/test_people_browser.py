@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from stockwatch.service.commands import Upload
 from tests.conftest import csv_bytes, run_cli
 from tests.e2e.test_dashboard_browser import ARGS, CHROMIUM, watch_csp
 from tests.live_server import LiveServer, live_server
@@ -47,9 +48,9 @@ def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Liv
     }
     monkeypatch.setenv("STOCKWATCH_TOKEN", BOOTSTRAP)
     with live_server(data) as live:
-        db = live.ctx.db()
+        db = live.backend
         start = csv_bytes(("Berlin", "Echo Dot", 0), ("Karachi", "Tap", 0), ("Karachi", "Fan", 3))
-        db.process_upload(db.receive("start.csv", io.BytesIO(start), uploader="admin"))
+        db.process_upload(db.receive(Upload("start.csv", uploader="admin"), io.BytesIO(start)))
         yield live, tokens
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.sqlite.backend import SqliteBackend
 from tests.conftest import csv_bytes, ingest
 
 TABLES = (
@@ -29,7 +29,7 @@ def _files() -> list[bytes]:
 def test_same_results_with_and_without_read_ahead(tmp_path: Path, strict: bool) -> None:
     results = []
     for name, threshold in (("inline", 10**12), ("ahead", 1)):
-        app = EmbeddedStockwatch(tmp_path / name, channel_names=("webhook",))
+        app = SqliteBackend(tmp_path / name, channel_names=("webhook",))
         app.read_ahead_min_bytes = threshold
         try:
             reports = [
@@ -51,7 +51,7 @@ def test_same_results_with_and_without_read_ahead(tmp_path: Path, strict: bool) 
 
 
 def test_a_rejected_file_through_read_ahead(tmp_path: Path) -> None:
-    app = EmbeddedStockwatch(tmp_path / "d")
+    app = SqliteBackend(tmp_path / "d")
     app.read_ahead_min_bytes = 1
     try:
         report = ingest(app, "x.csv", b"store,item,count\nB,E,1\n" + b"\xff\xfe bad\n")

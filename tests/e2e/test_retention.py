@@ -14,7 +14,8 @@ import pytest
 from stockwatch.core.forecast import epoch, forecast
 from stockwatch.core.retention import Retention
 from stockwatch.core.rows import AlertRow
-from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.service.commands import Upload
+from stockwatch.sqlite.backend import SqliteBackend
 from stockwatch.sqlite.backup import check
 from stockwatch.sqlite.queries import acknowledge, alerts, stock_page
 from stockwatch.sqlite.retention import compact
@@ -25,7 +26,7 @@ def test_compact_thins_old_history_removes_old_files_and_keeps_the_record(
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
-    app = EmbeddedStockwatch(data)
+    app = SqliteBackend(data)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     try:
         for day in range(10):
@@ -36,7 +37,9 @@ def test_compact_thins_old_history_removes_old_files_and_keeps_the_record(
                 rows.append(("Berlin", "Echo Dot", 0 if (day, hour) == (4, 12) else count))
                 as_of = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
                 app.process_upload(
-                    app.receive(f"d{day}-{hour}.csv", io.BytesIO(csv_bytes(*rows)), False, as_of)
+                    app.receive(
+                        Upload(f"d{day}-{hour}.csv", as_of=as_of), io.BytesIO(csv_bytes(*rows))
+                    )
                 )
         before_points = len(app.conn.execute("SELECT * FROM changes").fetchall())
         listings = _alert_listings(app)
@@ -76,7 +79,7 @@ def test_compact_thins_old_history_removes_old_files_and_keeps_the_record(
 def test_by_default_old_history_keeps_each_months_last_count(tmp_path: Path) -> None:
     """A daily file changes each item at most once a day, so old history goes by month."""
     data = tmp_path / "data"
-    app = EmbeddedStockwatch(data)
+    app = SqliteBackend(data)
     now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(days=150)
     try:
@@ -84,7 +87,7 @@ def test_by_default_old_history_keeps_each_months_last_count(tmp_path: Path) -> 
             moment = start + timedelta(days=day)
             as_of = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
             body = csv_bytes(("Berlin", "Item 0", 500 - day), ("Berlin", "Echo Dot", day % 2))
-            app.process_upload(app.receive(f"d{day}.csv", io.BytesIO(body), False, as_of))
+            app.process_upload(app.receive(Upload(f"d{day}.csv", as_of=as_of), io.BytesIO(body)))
         full = _history(app)
         cutoff = (now - timedelta(days=90)).isoformat(timespec="milliseconds")
         cutoff = cutoff.replace("+00:00", "Z")
@@ -113,7 +116,7 @@ def test_by_default_old_history_keeps_each_months_last_count(tmp_path: Path) -> 
         app.close()
 
 
-def _alert_listings(app: EmbeddedStockwatch) -> dict[str, list[AlertRow]]:
+def _alert_listings(app: SqliteBackend) -> dict[str, list[AlertRow]]:
     return {
         "all": alerts(app.conn),
         "newest": alerts(app.conn, limit=1),
@@ -124,7 +127,7 @@ def _alert_listings(app: EmbeddedStockwatch) -> dict[str, list[AlertRow]]:
     }
 
 
-def _history(app: EmbeddedStockwatch) -> list:  # type: ignore[type-arg]
+def _history(app: SqliteBackend) -> list:  # type: ignore[type-arg]
     from stockwatch.sqlite.queries import history
 
     return history(app.conn, "Berlin", "Item 0")
@@ -137,7 +140,7 @@ def test_the_settings_refuse_to_thin_what_the_forecast_needs(
     with pytest.raises(ValueError, match="at least 62"):
         Retention.from_env()
     data = tmp_path / "data"
-    EmbeddedStockwatch(data).close()
+    SqliteBackend(data).close()
     cli = [sys.executable, "-m", "stockwatch", "--data-dir", str(data), "compact"]
     refused = subprocess.run(cli, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "at least 62" in refused.stderr
@@ -150,7 +153,7 @@ def test_a_forecast_is_the_same_before_and_after_its_points_move(tmp_path: Path)
     """The interval from a long-ago count into the forecast's window still counts once
     that count is thinned into the archive; one from the history table too."""
     data = tmp_path / "data"
-    app = EmbeddedStockwatch(data)
+    app = SqliteBackend(data)
     now = datetime.now(UTC).replace(microsecond=0)
     try:
         counts = {  # days ago: Slow, Fast (Fast only 70 days ago: that point is in history)
@@ -165,7 +168,9 @@ def test_a_forecast_is_the_same_before_and_after_its_points_move(tmp_path: Path)
             as_of = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
             rows = [("Berlin", "Fast", fast)] + ([("Berlin", "Slow", slow)] if slow else [])
             body = csv_bytes(*rows)
-            app.process_upload(app.receive(f"{days_ago}.csv", io.BytesIO(body), False, as_of))
+            app.process_upload(
+                app.receive(Upload(f"{days_ago}.csv", as_of=as_of), io.BytesIO(body))
+            )
         before = {r.item: r for r in stock_page(app.conn, "Berlin", None, None, None, 10)}
         compact(app.conn, data, Retention(), now=now)
         tables = {
@@ -189,7 +194,7 @@ def test_a_forecast_is_the_same_before_and_after_its_points_move(tmp_path: Path)
         app.close()
 
 
-def _history_of(app: EmbeddedStockwatch, item: str) -> list:  # type: ignore[type-arg]
+def _history_of(app: SqliteBackend, item: str) -> list:  # type: ignore[type-arg]
     from stockwatch.sqlite.queries import history
 
     return history(app.conn, "Berlin", item)
@@ -197,7 +202,7 @@ def _history_of(app: EmbeddedStockwatch, item: str) -> list:  # type: ignore[typ
 
 def test_archived_alerts_are_listed_in_order_with_the_others(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    app = EmbeddedStockwatch(data)
+    app = SqliteBackend(data)
     now = datetime.now(UTC).replace(microsecond=0)
     files = {  # days ago: rows
         200: [("Berlin", "X", 0), ("Karachi", "Y", 0)],  # alerts 1 and 2 open
@@ -210,7 +215,7 @@ def test_archived_alerts_are_listed_in_order_with_the_others(tmp_path: Path) -> 
             moment = now - timedelta(days=days_ago)
             as_of = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
             body = io.BytesIO(csv_bytes(*rows))
-            app.process_upload(app.receive(f"{days_ago}.csv", body, False, as_of))
+            app.process_upload(app.receive(Upload(f"{days_ago}.csv", as_of=as_of), body))
 
         def listings() -> list[list[tuple[int | str, str]]]:
             found = []
@@ -243,10 +248,10 @@ def test_serve_runs_retention_once_a_day_across_restarts(tmp_path: Path) -> None
 
     data = tmp_path / "data"
 
-    def retention_worker() -> tuple[RetentionWorker, object]:
-        ctx, workers = build(data, "127.0.0.1", Limits(), {}, None)
+    def retention_worker() -> tuple[RetentionWorker, SqliteBackend]:
+        backend, _, workers = build(data, "127.0.0.1", Limits(), {}, None)
         (worker,) = [w for w in workers if isinstance(w, RetentionWorker)]
-        return worker, ctx
+        return worker, backend
 
     worker, ctx = retention_worker()
     try:
@@ -258,10 +263,9 @@ def test_serve_runs_retention_once_a_day_across_restarts(tmp_path: Path) -> None
         worker.step()
         assert last_run(worker.db.conn) == first  # not again the same day
     finally:
-        worker.db.close()
-        ctx.close()  # type: ignore[attr-defined]
+        ctx.close()
     # A day later, after a restart: the recorded run says it is due.
-    app = EmbeddedStockwatch(data)
+    app = SqliteBackend(data)
     yesterday = (datetime.now(UTC) - timedelta(days=1, minutes=1)).isoformat()
     app.conn.execute("UPDATE maintenance SET last_run = ?", (yesterday.replace("+00:00", "Z"),))
     app.close()
@@ -271,5 +275,4 @@ def test_serve_runs_retention_once_a_day_across_restarts(tmp_path: Path) -> None
         worker.step()
         assert last_run(worker.db.conn) > first  # type: ignore[operator]
     finally:
-        worker.db.close()
-        ctx.close()  # type: ignore[attr-defined]
+        ctx.close()

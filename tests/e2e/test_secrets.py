@@ -14,7 +14,8 @@ import pytest
 from stockwatch.core.limits import Limits
 from stockwatch.notify.console import ConsoleChannel
 from stockwatch.server.runner import TokenRequired, build
-from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.service.commands import Upload
+from stockwatch.sqlite.backend import SqliteBackend
 from stockwatch.sqlite.outbox import deliver
 from tests.conftest import csv_bytes
 
@@ -30,11 +31,11 @@ def test_off_loopback_the_token_must_be_16_characters(
     with pytest.raises(TokenRequired, match="at least 16"):
         build(tmp_path / "d", "0.0.0.0", Limits(), {}, None)
     monkeypatch.setenv("STOCKWATCH_TOKEN", "s" * 16)
-    ctx, _ = build(tmp_path / "d", "0.0.0.0", Limits(), {}, None)
-    ctx.close()
+    backend, _, _ = build(tmp_path / "d", "0.0.0.0", Limits(), {}, None)
+    backend.close()
     monkeypatch.setenv("STOCKWATCH_TOKEN", "x")  # on loopback a short token is the user's call
-    ctx, _ = build(tmp_path / "d", "127.0.0.1", Limits(), {}, None)
-    ctx.close()
+    backend, _, _ = build(tmp_path / "d", "127.0.0.1", Limits(), {}, None)
+    backend.close()
 
 
 def test_a_token_file_others_can_read_is_refused(
@@ -49,9 +50,9 @@ def test_a_token_file_others_can_read_is_refused(
     with pytest.raises(TokenRequired, match=f"chmod 600 {token}"):
         build(data, "127.0.0.1", Limits(), {}, None)
     token.chmod(0o600)
-    ctx, _ = build(data, "0.0.0.0", Limits(), {}, None)
-    assert ctx.token == "a-long-enough-token-for-sure"
-    ctx.close()
+    backend, web, _ = build(data, "0.0.0.0", Limits(), {}, None)
+    assert web.token == "a-long-enough-token-for-sure"
+    backend.close()
 
 
 def test_serve_says_what_to_do_with_a_readable_token_file(tmp_path: Path) -> None:
@@ -74,8 +75,10 @@ def test_serve_says_what_to_do_with_a_readable_token_file(tmp_path: Path) -> Non
 def test_the_data_directory_and_its_files_are_private(tmp_path: Path) -> None:
     old = os.umask(0o022)  # the usual default: files readable by everyone
     try:
-        app = EmbeddedStockwatch(tmp_path / "data", channel_names=("console",))
-        app.process_upload(app.receive("a.csv", io.BytesIO(csv_bytes(("Berlin", "Echo", 0)))))
+        app = SqliteBackend(tmp_path / "data", channel_names=("console",))
+        app.process_upload(
+            app.receive(Upload("a.csv"), io.BytesIO(csv_bytes(("Berlin", "Echo", 0))))
+        )
         deliver(app.conn, {"console": ConsoleChannel()})
         app.close()
     finally:

@@ -6,7 +6,8 @@ import io
 import sqlite3
 from pathlib import Path
 
-from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.service.commands import Upload
+from stockwatch.sqlite.backend import SqliteBackend
 from stockwatch.sqlite.database import _migrations
 from stockwatch.sqlite.queries import history
 from tests.conftest import Receiver, csv_bytes
@@ -38,19 +39,17 @@ def test_old_versions_become_dated_versions_and_keep_their_order(tmp_path: Path)
     data = tmp_path / "data"
     data.mkdir()
     _old_database(data / "stockwatch.db")
-    app = EmbeddedStockwatch(data)
+    app = SqliteBackend(data)
     try:
         (version,) = app.conn.execute("SELECT version FROM inventory").fetchone()
         assert version == "2026-11-30T10:00:00.000Z#000000000007"
         # A file counted before the old upload arrived loses to it; one loaded now wins.
         older = app.receive(
-            "older.csv",
+            Upload("older.csv", as_of="2026-11-29T00:00:00.000Z"),
             io.BytesIO(csv_bytes(("Berlin", "Echo Dot", 1))),
-            False,
-            "2026-11-29T00:00:00.000Z",
         )
         assert app.process_upload(older).rows_superseded == 1
-        newer = app.receive("newer.csv", io.BytesIO(csv_bytes(("Berlin", "Echo Dot", 4))))
+        newer = app.receive(Upload("newer.csv"), io.BytesIO(csv_bytes(("Berlin", "Echo Dot", 4))))
         assert app.process_upload(newer).rows_loaded == 1
         assert app.conn.execute("SELECT count FROM inventory").fetchone() == (4,)
     finally:
@@ -62,7 +61,7 @@ def test_a_data_directory_from_a_newer_stockwatch_is_refused(tmp_path: Path) -> 
     import sys
 
     data = tmp_path / "data"
-    EmbeddedStockwatch(data).close()
+    SqliteBackend(data).close()
     conn = sqlite3.connect(data / "stockwatch.db")
     conn.execute("PRAGMA user_version = 99")
     conn.commit()
@@ -140,7 +139,7 @@ def test_a_data_directory_made_by_the_previous_release_opens_and_finishes_its_wo
         assert "0.1.0" in version, version
 
         # The current code, with the webhook back.
-        app = EmbeddedStockwatch(data, channel_names=("webhook",))
+        app = SqliteBackend(data, channel_names=("webhook",))
         try:
             (schema,) = app.conn.execute("PRAGMA user_version").fetchone()
             assert schema == LATEST_SCHEMA
@@ -166,7 +165,7 @@ def test_a_data_directory_made_by_the_previous_release_opens_and_finishes_its_wo
         assert done.returncode == 0, done.stderr
         texts = [d["text"] for d in receiver.received]
         assert any("Berlin is out of stock of Echo Dot" in t for t in texts)  # the old one
-        app = EmbeddedStockwatch(data)
+        app = SqliteBackend(data)
         try:
             stock = dict(app.conn.execute("SELECT item, count FROM inventory"))
             assert stock == {"Echo Dot": 7, "Echo Show": 3}  # the queued upload loaded

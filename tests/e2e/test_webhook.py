@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from stockwatch.notify.webhook import WebhookChannel
-from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.sqlite.backend import SqliteBackend
 from stockwatch.sqlite.outbox import deliver
 from tests.conftest import Receiver, csv_bytes, ingest
 
@@ -58,7 +58,7 @@ def redirector() -> Iterator[Redirector]:
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_a_redirect_is_a_failed_delivery_and_the_secret_stays_home(
-    app: EmbeddedStockwatch, receiver: Receiver, redirector: Redirector, status: int
+    app: SqliteBackend, receiver: Receiver, redirector: Redirector, status: int
 ) -> None:
     """urllib used to follow a 302 with a GET carrying the secret; the GET's 200 marked the
     digest sent and the alert never arrived."""
@@ -79,9 +79,7 @@ def test_a_redirect_is_a_failed_delivery_and_the_secret_stays_home(
 
 
 @pytest.mark.parametrize("status", [201, 202, 204])
-def test_any_2xx_is_a_delivery(
-    app: EmbeddedStockwatch, redirector: Redirector, status: int
-) -> None:
+def test_any_2xx_is_a_delivery(app: SqliteBackend, redirector: Redirector, status: int) -> None:
     redirector.status = status
     ingest(app, "a.csv", csv_bytes(("Berlin", "Echo Dot", 0)))
     result = deliver(app.conn, {"webhook": WebhookChannel(redirector.url)}, due_only=False)
@@ -89,7 +87,7 @@ def test_any_2xx_is_a_delivery(
 
 
 def test_chat_text_is_escaped_and_the_alerts_keep_the_names(
-    app: EmbeddedStockwatch, receiver: Receiver
+    app: SqliteBackend, receiver: Receiver
 ) -> None:
     name = "<!channel> <https://evil.example/|Reorder here> & more"
     ingest(app, "a.csv", csv_bytes(("Berlin", name, 0)))

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stockwatch.service.commands import Upload
+
 STORES = 2
 ITEMS = 3
 UPLOADS = 5
@@ -91,15 +93,16 @@ def transitions_into_zero(counts: list[int]) -> int:
 
 
 def embedded_sequence(figures: ChaosFigures, rng: random.Random, workdir: Path, n: int) -> None:
-    from stockwatch.sqlite.app import EmbeddedStockwatch
+    from stockwatch.sqlite.backend import SqliteBackend
 
     uploads = make_uploads(rng, "")
     data_dir = workdir / f"seq-{n}"
-    first = EmbeddedStockwatch(data_dir, channel_names=("webhook",))
-    second = EmbeddedStockwatch(data_dir, channel_names=("webhook",))
+    first = SqliteBackend(data_dir, channel_names=("webhook",))
+    second = SqliteBackend(data_dir, channel_names=("webhook",))
     try:
         ids = [
-            first.receive(f"u{k}.csv", io.BytesIO(as_csv(u, rng))) for k, u in enumerate(uploads)
+            first.receive(Upload(f"u{k}.csv"), io.BytesIO(as_csv(u, rng)))
+            for k, u in enumerate(uploads)
         ]
         order = delivery_order(rng, len(ids))
         figures.deliveries += len(order)
@@ -185,7 +188,7 @@ def run_embedded(sequences: int, seed: int, workdir: Path) -> ChaosFigures:
 
 
 def aws_sequence(figures: ChaosFigures, rng: random.Random, aws: Any, n: int) -> None:
-    from stockwatch.aws.loader import S3Upload
+    from stockwatch.aws.s3_upload import S3Upload
     from stockwatch.handlers.checker import check_stock
     from stockwatch.handlers.loader import load_inventory
     from tests.aws_stack import FakeLambdaContext, alert_log, s3_event, stream_event

@@ -26,6 +26,7 @@ from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
 from stockwatch.core.subscriptions import Subscription
 from stockwatch.core.thresholds import Threshold, Thresholds
+from stockwatch.service.commands import Upload
 from stockwatch.service.ports import MissingObject, UploadJob
 from stockwatch.service.uploads import FileChunks
 
@@ -84,8 +85,9 @@ class FakeUndo:
         return True
 
 
-class FakeUnitOfWork:
-    """All the ports at once; each repository is this object under another name."""
+class StreamedUnitOfWork:
+    """All the ports of the plain unit of work at once; each repository is this object
+    under another name. Like AWS: the changes are judged elsewhere (a stream)."""
 
     def __init__(self, can_undo: bool = True, limits: Limits | None = None) -> None:
         self.can_undo = can_undo
@@ -106,14 +108,8 @@ class FakeUnitOfWork:
     inventory = property(lambda self: self)
     figures = property(lambda self: self)
     thresholds = property(lambda self: self)
-    alerts = property(lambda self: self)
-    outbox = property(lambda self: self)
 
-    @property
-    def feed(self) -> Any:
-        return self if self.can_undo else None  # without transactions, a stream judges
-
-    def __enter__(self) -> FakeUnitOfWork:
+    def __enter__(self) -> StreamedUnitOfWork:
         self._saved = copy.deepcopy(self.state)
         self._start = len(self.state.changes)
         return self
@@ -141,8 +137,8 @@ class FakeUnitOfWork:
     # UploadLog
     def begin(self, upload_id: int) -> UploadJob:
         upload = self.state.uploads[upload_id]
-        job = UploadJob(upload_id, upload_id, upload["name"], f"objects/{upload_id}")
-        job.strict = upload["strict"]
+        command = Upload(upload["name"], upload["strict"])
+        job = UploadJob(upload_id, f"{upload_id:06d}", command, f"objects/{upload_id}")
         report = upload["report"]
         if report is not None and report.status in FINISHED:
             job.done = report
@@ -160,8 +156,8 @@ class FakeUnitOfWork:
             job.should_pause = should_pause
         return job
 
-    def trial(self, filename: str, strict: bool) -> UploadJob:
-        return UploadJob(None, len(self.state.uploads) + 1, filename, "", strict)
+    def trial(self, command: Upload) -> UploadJob:
+        return UploadJob(None, f"{len(self.state.uploads) + 1:06d}", command, "")
 
     def finish(self, job: UploadJob, report: UploadReport) -> None:
         assert isinstance(job.upload_id, int)
@@ -249,3 +245,18 @@ class FakeUnitOfWork:
 
     def queue_to(self, upload_id: int | str, subscription: Subscription, digest: Digest) -> None:
         self.state.outbox.append((f"{upload_id}:{subscription.channel_name}", digest))
+
+
+class FakeUnitOfWork(StreamedUnitOfWork):
+    """With transactions, like one machine: the changes are judged in the unit of work."""
+
+    feed = property(lambda self: self)
+    alerts = property(lambda self: self)
+    outbox = property(lambda self: self)
+
+
+def fake_uow(can_undo: bool = True, limits: Limits | None = None) -> StreamedUnitOfWork:
+    """A backend that can undo a load judges it in its transaction; one that cannot
+    (DynamoDB) leaves the judging to its stream."""
+    kind = FakeUnitOfWork if can_undo else StreamedUnitOfWork
+    return kind(can_undo=can_undo, limits=limits)

@@ -10,15 +10,16 @@ from stockwatch.core.limits import Limits
 from stockwatch.core.model import StockChange
 from stockwatch.core.thresholds import Threshold, Thresholds
 from stockwatch.service.alerts import judge_changes
+from stockwatch.service.commands import Upload
 from stockwatch.service.uploads import process_upload, validate
-from tests.unit.fakes import FakeUnitOfWork
+from tests.unit.fakes import fake_uow
 
 GOOD = b"store,item,count\nBerlin,Echo Dot,4\nBerlin,Echo Plus,0\nBerlin,Echo Show,9\n"
 ONE_BAD = b"store,item,count\nBerlin,Echo Dot,4\nBerlin,Echo Plus,none\nBerlin,Echo Show,9\n"
 
 
 def test_an_upload_is_loaded_judged_and_queued_once() -> None:
-    uow = FakeUnitOfWork()
+    uow = fake_uow()
     upload = uow.add("berlin.csv", GOOD)
     report = process_upload(uow, upload)
     assert (report.status, report.rows_loaded, report.alerts_total) == ("loaded", 3, 1)
@@ -34,7 +35,7 @@ def test_an_upload_is_loaded_judged_and_queued_once() -> None:
 
 
 def test_bad_rows_are_reported_and_the_others_load() -> None:
-    uow = FakeUnitOfWork()
+    uow = fake_uow()
     report = process_upload(uow, uow.add("bad.csv", ONE_BAD))
     assert (report.status, report.rows_loaded, report.rows_rejected) == (
         "loaded_with_errors",
@@ -48,7 +49,7 @@ def test_bad_rows_are_reported_and_the_others_load() -> None:
 def test_strict_mode_rejects_the_file_and_writes_nothing(can_undo: bool) -> None:
     """With transactions the load is undone; without, a read-only pass comes first and the
     writer is never called."""
-    uow = FakeUnitOfWork(can_undo=can_undo)
+    uow = fake_uow(can_undo=can_undo)
     report = process_upload(uow, uow.add("bad.csv", ONE_BAD, strict=True))
     assert (report.status, report.rows_loaded, report.rows_rejected) == ("rejected", 0, 1)
     assert "strict mode" in (report.message or "")
@@ -59,7 +60,7 @@ def test_strict_mode_rejects_the_file_and_writes_nothing(can_undo: bool) -> None
 @pytest.mark.parametrize("can_undo", [True, False])
 def test_a_file_rejected_halfway(can_undo: bool) -> None:
     """Undone where the backend can; otherwise the report says how many rows stayed."""
-    uow = FakeUnitOfWork(can_undo=can_undo, limits=Limits(max_line_bytes=80))
+    uow = fake_uow(can_undo=can_undo, limits=Limits(max_line_bytes=80))
     rows = b"".join(b"Berlin,Item %05d,4\n" % n for n in range(6000))  # past one 64 KiB block
     data = b"store,item,count\n" + rows + b"Berlin,Echo Spot," + b"9" * 100 + b"\n"
     report = process_upload(uow, uow.add("long.csv", data))
@@ -75,7 +76,7 @@ def test_a_file_rejected_halfway(can_undo: bool) -> None:
 
 
 def test_a_missing_stored_file_is_a_rejected_upload_with_a_reason() -> None:
-    uow = FakeUnitOfWork()
+    uow = fake_uow()
     upload = uow.add("gone.csv", GOOD)
     uow.files.clear()
     report = process_upload(uow, upload)
@@ -84,7 +85,7 @@ def test_a_missing_stored_file_is_a_rejected_upload_with_a_reason() -> None:
 
 
 def test_a_refused_upload_is_reported_and_loads_nothing() -> None:
-    uow = FakeUnitOfWork()
+    uow = fake_uow()
     upload = uow.add("old.csv", GOOD)
     uow.state.uploads[upload]["refuse"] = "a newer upload of this key was processed already"
     report = process_upload(uow, upload)
@@ -96,21 +97,21 @@ def test_a_refused_upload_is_reported_and_loads_nothing() -> None:
 
 
 def test_validate_reports_what_would_happen_and_keeps_nothing() -> None:
-    uow = FakeUnitOfWork()
-    report = validate(uow, "berlin.csv", io.BytesIO(GOOD))
+    uow = fake_uow()
+    report = validate(uow, Upload("berlin.csv"), io.BytesIO(GOOD))  # type: ignore[arg-type]
     assert (report.upload_id, report.rows_loaded, report.alerts_total) == (None, 3, 1)
     assert (uow.state.rows, uow.state.outbox, uow.commits) == ({}, [], 0)
 
 
 def test_a_backend_without_transactions_leaves_judging_to_its_stream() -> None:
-    uow = FakeUnitOfWork(can_undo=False)
+    uow = fake_uow(can_undo=False)
     report = process_upload(uow, uow.add("berlin.csv", GOOD))
     assert (report.rows_loaded, report.alerts_total, uow.state.outbox) == (3, 0, [])
     assert len(uow.state.changes) == 3  # what a stream would carry to judge_changes
 
 
 def test_judging_the_same_change_twice_alerts_once() -> None:
-    uow = FakeUnitOfWork()
+    uow = fake_uow()
     thresholds = Thresholds([Threshold("Berlin", "*", 5)])
     change = StockChange("Berlin", "Echo Dot", 9, 3, 1)
     first = judge_changes(uow, thresholds, [change], 1)
@@ -134,10 +135,10 @@ def _comparable(report: object) -> dict[str, object]:
 def test_a_paused_load_carries_on_and_ends_as_one_run() -> None:
     """Paused every two chunks (as a Lambda running out of time would be), the upload goes
     on run after run; the rows, the changes and the report are those of one long run."""
-    whole = FakeUnitOfWork(can_undo=False)
+    whole = fake_uow(can_undo=False)
     expected = process_upload(whole, whole.add("mixed.csv", MIXED))
 
-    uow = FakeUnitOfWork(can_undo=False)
+    uow = fake_uow(can_undo=False)
     uow.pause_every = 2
     upload = uow.add("mixed.csv", MIXED)
     runs = [process_upload(uow, upload) for _ in range(10)]
@@ -153,7 +154,7 @@ def test_a_paused_load_carries_on_and_ends_as_one_run() -> None:
 
 
 def test_where_changes_are_judged_in_the_unit_of_work_a_load_never_pauses() -> None:
-    uow = FakeUnitOfWork(can_undo=True)
+    uow = fake_uow(can_undo=True)
     uow.pause_every = 1
     report = process_upload(uow, uow.add("mixed.csv", MIXED))
     assert (report.status, uow.paused, report.alerts_total) == ("loaded_with_errors", 0, 4)

@@ -426,3 +426,28 @@ def publish_digests(
         if sent is not None:
             sent[items[0].upload] = sent.get(items[0].upload, 0) + 1
     return failed
+
+
+class SnsNotifier:
+    """``service.alerts.Notifier`` over the alerts topic: a message per store, and the
+    alert log's marks of what was told. ``sent`` counts publishes per upload (its cost)."""
+
+    def __init__(
+        self,
+        store: AlertStore,
+        sns: Any | None,
+        topic_arn: str | None,
+        sent: dict[str, int] | None = None,
+    ) -> None:
+        self.store = store
+        self.sns = sns
+        self.topic_arn = topic_arn
+        self.sent = sent
+
+    def publish(self, notices: list[Pending]) -> dict[str, str] | None:
+        if self.sns is None or not self.topic_arn:
+            return None
+        return publish_digests(self.sns, self.topic_arn, notices, self.sent)
+
+    def mark_notified(self, notices: Iterable[Pending]) -> None:
+        self.store.mark_notified(notices)

@@ -15,9 +15,9 @@ from botocore.exceptions import ClientError
 
 from stockwatch.aws import store_stats
 from stockwatch.aws.alerting import LOG, AlertStore
-from stockwatch.aws.loader import uploader_of, with_publishes
 from stockwatch.aws.settings import AwsSettings
-from stockwatch.aws.threshold_change import DynamoThresholdChange
+from stockwatch.aws.unit_of_work import with_publishes
+from stockwatch.aws.upload_metadata import BadMetadata, decode
 from stockwatch.core.alert_rules import stock_level
 from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Prices
@@ -259,9 +259,6 @@ class DynamoReadModel:
     def thresholds(self) -> list[ThresholdRow]:
         return self.alert_store.entries()
 
-    def threshold_change(self) -> DynamoThresholdChange:
-        return DynamoThresholdChange(self.settings, self.dynamodb, self.alert_store)
-
     def upload(self, upload_id: str) -> UploadRow | None:
         if VERSION_ID.match(upload_id):
             return self._processed(version_of(upload_id))
@@ -295,8 +292,9 @@ class DynamoReadModel:
             raise
         status = "processing" if mark is not None else "queued"
         try:
-            uploader, scope = uploader_of(head.get("Metadata", {}))
-        except ValueError:
+            command = decode(key, head.get("Metadata", {}))
+            uploader, scope = command.uploader, command.scope
+        except BadMetadata:
             uploader, scope = "", frozenset()  # malformed: it will be refused; shown to admins
         return UploadRow(
             key,

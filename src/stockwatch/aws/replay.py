@@ -11,11 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from stockwatch.aws.events import Skipped, from_message
-from stockwatch.aws.loader import AwsLoader  # the CLI's; not imported by the handler
+from stockwatch.aws.s3_upload import S3Upload
 from stockwatch.core.report import UploadReport
+
+
+class Loader(Protocol):
+    """What loads an upload here (``AwsBackend.load``)."""
+
+    def load(self, upload: S3Upload) -> UploadReport: ...
+
 
 # Long enough for a big upload to load here before the message is visible again.
 VISIBILITY_S = 3600
@@ -49,7 +56,7 @@ def messages(sqs: Any, queue_url: str, limit: int) -> Iterator[dict[str, Any]]:
 def replay(
     sqs: Any,
     queue_url: str,
-    loader: AwsLoader,
+    loader: Loader,
     suffix: str = ".csv",
     dry_run: bool = False,
     limit: int = 1000,

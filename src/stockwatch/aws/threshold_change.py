@@ -16,17 +16,18 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from stockwatch.aws import store_stats
-from stockwatch.aws.alerting import AlertStore, Pending, publish_digests
-from stockwatch.aws.loader import DynamoThresholds
+from stockwatch.aws.alerting import AlertStore, Pending, SnsNotifier
 from stockwatch.aws.settings import AwsSettings
+from stockwatch.aws.unit_of_work import DynamoThresholds
 from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.clock import utc_now
 from stockwatch.core.digest import Digest
 from stockwatch.core.forecast import history_points
 from stockwatch.core.forecast import with_cover as with_cover_of
 from stockwatch.core.model import AlertDecision, StockChange
-from stockwatch.core.mutes import Mutes, audible
+from stockwatch.core.mutes import Mutes
 from stockwatch.core.thresholds import WILDCARD
+from stockwatch.service.alerts import tell
 
 Row = dict[str, Any]
 
@@ -187,10 +188,11 @@ class DynamoThresholdChange:
         )
 
     def commit(self) -> None:
-        """Publish one SNS message per store, as CheckStock does, and mark what was sent."""
-        mutes = self.alerts.store.mutes(utc_now())
-        pending = [p for p in self.alerts.pending if audible([p.decision], mutes)]
-        if not (self._notify and pending and self.settings.topic_arn):
+        """Tell what the change raised, as CheckStock does (``service.alerts.tell``)."""
+        if not self._notify:
             return
-        self.failed = publish_digests(self.settings.client("sns"), self.settings.topic_arn, pending)
-        self.alerts.store.mark_notified(p for p in pending if p.decision.store not in self.failed)
+        topic = self.settings.topic_arn
+        sns = self.settings.client("sns") if topic else None
+        notifier = SnsNotifier(self.alerts.store, sns, topic)
+        mutes = self.alerts.store.mutes(utc_now())
+        self.failed = tell(notifier, self.alerts.pending, mutes).failed

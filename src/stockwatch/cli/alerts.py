@@ -10,6 +10,7 @@ from stockwatch.cli.context import Context, cli_actor, pass_context
 from stockwatch.cli.output import console, emit, formats, print_table, short_time
 from stockwatch.core.rows import AlertRow
 from stockwatch.service import reads
+from stockwatch.service.commands import Acknowledge, Mute, Unmute
 
 KINDS = ("out_of_stock", "low_stock", "running_out", "back_in_stock")
 
@@ -42,7 +43,7 @@ def alerts(
         return
     if open_only and resolved_only:
         raise click.UsageError("--open and --resolved exclude each other")
-    model = state.runtime.model()
+    model = state.runtime.reads()
     if store is not None:
         try:
             reads.known_store(model, store)
@@ -89,7 +90,9 @@ def ack(state: Context, alert_id: str, note: str | None, by: str) -> None:
     Example: stockwatch alerts ack 12 --note "20 ordered, due Friday"
     """
     try:
-        reads.acknowledge(state.runtime.model(), alert_id, by, note, state.trail())
+        reads.acknowledge(
+            state.runtime.alert_notes(), Acknowledge(alert_id, by, note), state.trail()
+        )
     except reads.AlertError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"alert {alert_id} acknowledged by {by}")
@@ -117,7 +120,8 @@ def mute(state: Context, store: str, item: str, until: str, note: str | None, by
     Example: stockwatch mute Berlin "Echo Dot" --until 2026-12-09 --note restocking
     """
     try:
-        reads.mute(state.runtime.model(), store, item, _future(until), by, note, state.trail())
+        asked = Mute(store, item, _future(until), by, note)
+        reads.mute(state.runtime.alert_notes(), asked, state.trail())
     except reads.AlertError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"{store} / {item} muted until {_future(until)}")
@@ -134,7 +138,8 @@ def unmute(state: Context, store: str, item: str) -> None:
     Example: stockwatch unmute Berlin "Echo Dot"
     """
     try:
-        reads.unmute(state.runtime.model(), store, item, cli_actor(), state.trail())
+        asked = Unmute(store, item, cli_actor())
+        reads.unmute(state.runtime.alert_notes(), asked, state.trail())
     except reads.AlertError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"{store} / {item} is no longer muted")
@@ -150,7 +155,7 @@ def mutes(state: Context, fmt: str) -> None:
     Example: stockwatch mutes --json
     """
     emit(
-        state.runtime.model().mutes(),
+        state.runtime.reads().mutes(),
         fmt,
         ("store", "item", "until", "by", "note"),
         lambda m: (m.store, m.item, short_time(m.until), m.muted_by, m.note or ""),

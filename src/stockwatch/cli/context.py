@@ -1,4 +1,4 @@
-"""The CLI's shared state and options: one backend runtime, built by ``bootstrap``."""
+"""The CLI's shared state and options: one backend, built by ``bootstrap``."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from typing import Any, TypeVar
 
 import click
 
-from stockwatch.bootstrap import NotOnThisBackend, Runtime, alert_channels, cli_runtime
+from stockwatch.bootstrap import alert_channels, cli_backend
 from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.core.limits import Limits
 from stockwatch.notify.config import ConfigError
+from stockwatch.service.backend import Backend, NotOnThisBackend
+from stockwatch.service.users import UserDirectory
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,7 +25,7 @@ class Context:
     def __init__(self, data_dir: Path, backend: str) -> None:
         self.data_dir = data_dir
         self.backend = backend
-        self._runtime: Runtime | None = None
+        self._backend: Backend | None = None
         try:
             self.limits = Limits.from_env()
             self.channels = alert_channels(data_dir)
@@ -31,25 +33,22 @@ class Context:
             raise click.UsageError(str(exc)) from None
 
     @property
-    def runtime(self) -> Runtime:
-        if self._runtime is None:
+    def runtime(self) -> Backend:
+        """The backend (built on first use, so ``--help`` needs none)."""
+        if self._backend is None:
             try:
-                self._runtime = cli_runtime(self.backend, self.data_dir, self.limits, self.channels)
+                self._backend = cli_backend(self.backend, self.data_dir, self.limits, self.channels)
             except ConfigError as exc:
                 raise click.UsageError(str(exc)) from None
-        return self._runtime
+        return self._backend
 
-    def trail(self) -> Any:
-        """Where changes are recorded (``service.users.AuditTrail``), if this backend keeps
-        one."""
-        try:
-            return self.runtime.users()
-        except NotOnThisBackend:
-            return None
+    def trail(self) -> UserDirectory:
+        """Where changes are recorded (``service.users.AuditTrail``)."""
+        return self.runtime.users()
 
     def close(self) -> None:
-        if self._runtime is not None:
-            self._runtime.close()
+        if self._backend is not None:
+            self._backend.close()
 
 
 def cli_actor() -> str:

@@ -20,14 +20,13 @@ from stockwatch.cli.context import (
 )
 from stockwatch.cli.output import describe_report, plural, print_json, progress_bar
 from stockwatch.core.report import UploadReport
+from stockwatch.service.commands import Upload
 from stockwatch.service.reads import list_stock
 
 
 def deliver_now(state: Context, due_only: bool = True) -> int:
     """Send what is due; returns how many notifications are still pending."""
     result = state.runtime.deliver(due_only)
-    if result is None:
-        return 0
     for error in result.errors:
         click.echo(f"notification not delivered yet, will retry: {error}", err=True)
     return result.pending
@@ -70,8 +69,9 @@ def ingest(
     reports = []
     for path in files:
         with progress_bar(f"loading {path.name}", path.stat().st_size) as on_progress:
-            report = state.runtime.ingest(path, strict, on_progress, as_of, snapshot, cli_actor())
-            reports.append(report)
+            asked = Upload(path.name, strict, as_of, snapshot, cli_actor())
+            with open(path, "rb") as source:
+                reports.append(state.runtime.ingest(asked, source, on_progress))
     deliver_now(state)
     finish(reports, as_json, "loaded")
 
@@ -92,8 +92,10 @@ def validate(state: Context, files: tuple[Path, ...], strict: bool, as_json: boo
     """
     reports = []
     for path in files:
-        with progress_bar(f"checking {path.name}", path.stat().st_size) as on_progress:
-            reports.append(state.runtime.validate(path, strict, on_progress))
+        size = path.stat().st_size
+        with progress_bar(f"checking {path.name}", size) as on_progress, open(path, "rb") as source:
+            asked = Upload(path.name, strict)
+            reports.append(state.runtime.validate(asked, source, on_progress, path))
     finish(reports, as_json, "would load")
 
 
@@ -108,8 +110,8 @@ def process(state: Context, as_json: bool) -> None:
     """
     reports = state.runtime.process_pending()
     result = state.runtime.deliver(due_only=False)
-    sent, failed, pending = (result.sent, result.failed, result.pending) if result else (0, 0, 0)
-    for error in result.errors if result else []:
+    sent, failed, pending = result.sent, result.failed, result.pending
+    for error in result.errors:
         click.echo(f"notification not delivered yet, will retry: {error}", err=True)
     if as_json:
         print_json(
@@ -143,14 +145,14 @@ def demo_command(state: Context, as_json: bool = False) -> None:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".csv"):
             with entry.open("rb") as source:
-                reports.append(state.runtime.ingest_stream(entry.name, source))
+                reports.append(state.runtime.ingest(Upload(entry.name), source))
     deliver_now(state)
     if as_json:
         print_json([r.to_json() for r in reports])
         return
     for rep in reports:
         describe_report(rep)
-    rows = list_stock(state.runtime.model(), status="out_of_stock")
+    rows = list_stock(state.runtime.reads(), status="out_of_stock")
     click.echo(f"\n{plural(len(rows), 'item')} out of stock; data in {state.data_dir}")
 
 

@@ -44,7 +44,7 @@ def stock(
     Example: stockwatch stock --store Berlin
              stockwatch stock --out-of-stock --csv > empty-shelves.csv
     """
-    model = state.runtime.model()
+    model = state.runtime.reads()
     if store is not None:
         try:
             known_store(model, store)
@@ -77,7 +77,7 @@ def uploads(state: Context, limit: int, fmt: str) -> None:
     \b
     Example: stockwatch uploads --limit 10
     """
-    found = state.runtime.model().uploads(limit, None)
+    found = state.runtime.reads().uploads(limit, None)
     emit(
         found,
         fmt,
@@ -108,7 +108,7 @@ def report(state: Context, upload_id: str, fmt: str) -> None:
     Example: stockwatch report 3
     """
     try:
-        found = state.runtime.model().upload(upload_id)
+        found = state.runtime.reads().upload(upload_id)
     except UploadIdError as exc:
         raise click.UsageError(str(exc)) from None
     if found is None:
@@ -139,7 +139,7 @@ def history(state: Context, store: str, item: str, fmt: str) -> None:
     \b
     Example: stockwatch history Berlin "Echo Dot"
     """
-    model = state.runtime.model()
+    model = state.runtime.reads()
     rows = model.history(store, item)
     if not rows:
         try:

@@ -6,8 +6,9 @@ import getpass
 
 import click
 
-from stockwatch.cli.context import Context, json_option, pass_context
+from stockwatch.cli.context import Context, cli_actor, json_option, pass_context
 from stockwatch.cli.loading import deliver_now, finish
+from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault
 from stockwatch.service.uploads import NotHeld
 
 
@@ -24,7 +25,7 @@ def confirm(state: Context, upload_id: str, as_json: bool) -> None:
     Example: stockwatch confirm 12
     """
     try:
-        report = state.runtime.confirm(upload_id)
+        report = state.runtime.confirm(Confirm(upload_id, cli_actor()))
     except NotHeld as exc:
         raise click.UsageError(str(exc)) from None
     deliver_now(state)
@@ -41,7 +42,7 @@ def discard(state: Context, upload_id: str, as_json: bool) -> None:
     Example: stockwatch discard 12
     """
     try:
-        report = state.runtime.discard(upload_id, getpass.getuser())
+        report = state.runtime.discard(Discard(upload_id, getpass.getuser()))
     except NotHeld as exc:
         raise click.UsageError(str(exc)) from None
     if as_json:
@@ -63,6 +64,6 @@ def snapshot_default(state: Context, store: str, snapshot: bool) -> None:
 
     Example: stockwatch snapshot-default Berlin --on
     """
-    state.runtime.set_snapshot_default(store, snapshot)
+    state.runtime.set_snapshot_default(SetSnapshotDefault(store, snapshot, cli_actor()))
     verb = "are full snapshots" if snapshot else "list only what they list"
     click.echo(f"files of {store} {verb} unless an upload says otherwise")

@@ -10,6 +10,7 @@ from stockwatch.cli.context import Context, cli_actor, pass_context
 from stockwatch.cli.loading import deliver_now
 from stockwatch.cli.output import NAMED_PER_KIND, alert_lines, emit, formats, plural
 from stockwatch.service import thresholds as rules
+from stockwatch.service.commands import DeleteThreshold, SetThresholds
 
 
 @click.group()
@@ -31,7 +32,7 @@ def thresholds_list(state: Context, fmt: str) -> None:
     Example: stockwatch thresholds list --csv > minimums.csv
     """
     emit(
-        state.runtime.model().thresholds(),
+        state.runtime.reads().thresholds(),
         fmt,
         ("store", "item", "minimum", "cover days"),
         lambda r: (r.store, r.item, r.minimum, r.cover_days or ""),
@@ -61,8 +62,8 @@ def thresholds_set(
     Example: stockwatch thresholds set Berlin '*' 5 --cover-days 3
     """
     try:
-        entry = [(store, item, minimum, cover_days)]
-        change = rules.set_thresholds(state.runtime.model(), entry, cli_actor(), state.trail())
+        asked = SetThresholds.of([(store, item, minimum, cover_days)], cli_actor())
+        change = rules.set_thresholds(state.runtime.threshold_change(), asked, state.trail())
     except rules.ThresholdError as exc:
         raise click.UsageError(str(exc)) from None
     cover = f", running out below {cover_days} days of cover" if cover_days else ""
@@ -81,8 +82,8 @@ def thresholds_delete(state: Context, store: str, item: str) -> None:
     Example: stockwatch thresholds delete Berlin '*'
     """
     try:
-        model = state.runtime.model()
-        change = rules.delete_threshold(model, store, item, cli_actor(), state.trail())
+        asked = DeleteThreshold(store, item, cli_actor())
+        change = rules.delete_threshold(state.runtime.threshold_change(), asked, state.trail())
     except rules.ThresholdError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"removed the threshold for {store} / {item}")
@@ -107,7 +108,8 @@ def thresholds_import(state: Context, file: Path) -> None:
         for error in exc.errors:
             click.echo(error.describe(file.name), err=True)
         raise click.ClickException(str(exc)) from None
-    change = rules.set_thresholds(state.runtime.model(), entries, cli_actor(), state.trail())
+    asked = SetThresholds.of(entries, cli_actor())
+    change = rules.set_thresholds(state.runtime.threshold_change(), asked, state.trail())
     click.echo(f"imported {plural(len(entries), 'threshold')} from {file.name}")
     tell(state, change)
 

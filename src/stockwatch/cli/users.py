@@ -141,7 +141,7 @@ def audit(state: Context, since: str | None, limit: int, fmt: str) -> None:
     except BadTime as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     emit(
-        trail(state.runtime.users(), state.runtime.model(), start, limit),
+        trail(state.runtime.users(), state.runtime.reads(), start, limit),
         fmt,
         ("at", "who", "what", "subject", "detail"),
         lambda a: (short_time(a.at), a.actor, a.action, a.subject, a.detail or ""),

@@ -19,7 +19,12 @@ from stockwatch.core.model import AlertDecision
 KINDS = ("out_of_stock", "low_stock", "running_out", "back_in_stock")
 CHANNELS = ("email", "webhook")
 PREFIX = "sub:"  # an outbox channel that is one subscription: sub:<id>
-_EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+# Python's whitespace spelt out, not ``\s``: the API's schema states this pattern, and a
+# client's regex engine (JavaScript's, a schema fuzzer's) may count fewer characters as space.
+SPACE = "\\t-\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+_PART = f"[^@{SPACE}<>,;]+"
+EMAIL_PATTERN = f"^{_PART}@{_PART}\\.{_PART}$"
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 class SubscriptionError(ValueError):

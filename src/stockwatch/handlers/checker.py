@@ -13,13 +13,15 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stockwatch.aws.alerting import Pending, StreamAlerts, change_from_images, publish_digests
+from stockwatch.aws.alerting import Pending, SnsNotifier, StreamAlerts, change_from_images
 from stockwatch.bootstrap import lambda_alerts
 from stockwatch.core.clock import utc_now
-from stockwatch.core.mutes import audible
 from stockwatch.core.ordering import upload_of
 from stockwatch.handlers.observability import logger, metrics
-from stockwatch.service.alerts import judge_changes
+from stockwatch.service.alerts import judge_changes, tell
+
+# Made once per execution environment, as Powertools recommends; reset on each call.
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 @metrics.log_metrics
@@ -27,7 +29,6 @@ from stockwatch.service.alerts import judge_changes
 def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Alerts on transitions; one SNS digest per store; failed records reported, not replayed."""
     alerts, settings = lambda_alerts()
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
     pending_by_record: dict[str, list[Pending]] = {}
 
     def judge(record: DynamoDBRecord) -> None:
@@ -61,33 +62,22 @@ def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         processor.process()
     response: dict[str, Any] = dict(processor.response())
     pending = [p for items in pending_by_record.values() for p in items]
-    # Muted items are recorded, and marked as told, but left out of what is sent.
-    mutes = alerts.mutes(utc_now())
-    quiet = [p for p in pending if not audible([p.decision], mutes)]
-    if quiet:
-        alerts.mark_notified(quiet)
-        pending = [p for p in pending if audible([p.decision], mutes)]
-        pending_by_record = {
-            seq: [p for p in items if audible([p.decision], mutes)]
-            for seq, items in pending_by_record.items()
-        }
-    if pending and settings.topic_arn:
-        sent_by_upload: dict[str, int] = {}
-        failed = publish_digests(
-            settings.client("sns"), settings.topic_arn, pending, sent_by_upload
+    topic = settings.topic_arn
+    sent_by_upload: dict[str, int] = {}
+    notifier = SnsNotifier(alerts, settings.client("sns") if topic else None, topic, sent_by_upload)
+    told = tell(notifier, pending, alerts.mutes(utc_now()))
+    for store, error in told.failed.items():
+        logger.warning(
+            "SNS publish failed; the records will be retried",
+            extra={"store": store, "error": error},
         )
-        for store, error in failed.items():
-            logger.warning(
-                "SNS publish failed; the records will be retried",
-                extra={"store": store, "error": error},
-            )
-            metrics.add_metric("NotificationFailures", MetricUnit.Count, 1)
-        sent = [p for p in pending if p.decision.store not in failed]
-        alerts.mark_notified(sent)
+        metrics.add_metric("NotificationFailures", MetricUnit.Count, 1)
+    if told.sent or told.failed:
         alerts.count_publishes(sent_by_upload)
-        metrics.add_metric("AlertsNotified", MetricUnit.Count, len(sent))
-        failures = response.setdefault("batchItemFailures", [])
-        for sequence, items in pending_by_record.items():
-            if any(p.decision.store in failed for p in items):
-                failures.append({"itemIdentifier": sequence})
+        metrics.add_metric("AlertsNotified", MetricUnit.Count, len(told.sent))
+    quiet = set(told.quiet)
+    failures = response.setdefault("batchItemFailures", [])
+    for sequence, items in pending_by_record.items():
+        if any(p.decision.store in told.failed and p not in quiet for p in items):
+            failures.append({"itemIdentifier": sequence})
     return response

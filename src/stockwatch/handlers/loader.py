@@ -15,8 +15,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from stockwatch import bootstrap
 from stockwatch.aws.events import wanted
-from stockwatch.bootstrap import lambda_loader
 from stockwatch.handlers.observability import logger, metrics
 
 # Stop this long before the invocation's end: the slowest chunk plus the hand-over.
@@ -44,7 +44,7 @@ def load_inventory(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     for skipped in asked.skipped:
         logger.info("record skipped", extra={"record": skipped.what, "reason": skipped.why})
         metrics.add_metric("RecordsSkipped", MetricUnit.Count, 1)
-    loader = lambda_loader()
+    loader = bootstrap.aws()
     memory = int(getattr(context, "memory_limit_in_mb", 0) or 0)
     reports: list[dict[str, Any]] = []
     failed: list[str] = []

@@ -26,7 +26,8 @@ def _app() -> Any:
     from mangum import Mangum
 
     app, problem = lambda_web_app()
-    handler = Mangum(app, lifespan="off")
+    # Starlette's ASGIApp and Mangum's ASGI type differ only in how they are spelt.
+    handler = Mangum(app, lifespan="off")  # type: ignore[arg-type]
     if problem is None:
         _api, _unavailable = handler, None
     else:

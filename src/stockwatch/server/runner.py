@@ -8,12 +8,12 @@ import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from stockwatch.bootstrap import subscription_channels
+from stockwatch import bootstrap
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel
 from stockwatch.server.workers import (
@@ -23,13 +23,13 @@ from stockwatch.server.workers import (
     UploadWorker,
     Worker,
 )
-from stockwatch.sqlite.app import EmbeddedStockwatch
-from stockwatch.sqlite.database import DATABASE_NAME, private_dir
-from stockwatch.sqlite.users import SqliteUsers
-from stockwatch.web.app import create_app
 from stockwatch.web.auth import TokenError, check_strength, load_token
-from stockwatch.web.context import ServerContext
+from stockwatch.web.events import EventBus
 from stockwatch.web.guard import allowed_hosts
+
+if TYPE_CHECKING:
+    from stockwatch.sqlite.backend import SqliteBackend
+    from stockwatch.web.capabilities import WebCapabilities
 
 log = logging.getLogger("stockwatch.server")
 
@@ -82,11 +82,11 @@ class _Server(uvicorn.Server):
     def __init__(
         self,
         config: uvicorn.Config,
-        ctx: ServerContext,
+        bus: EventBus | None,
         on_listening: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(config)
-        self.ctx = ctx
+        self.bus = bus
         self.on_listening = on_listening
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -98,19 +98,9 @@ class _Server(uvicorn.Server):
             self.on_listening(f"http://{shown}:{port}/")
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self.ctx.bus.close()
+        if self.bus is not None:
+            self.bus.close()
         super().handle_exit(sig, frame)
-
-
-def has_users(data_dir: Path) -> bool:
-    """Whether anyone but the bootstrap token can sign in to this data directory."""
-    if not (data_dir / DATABASE_NAME).exists():
-        return False
-    app = EmbeddedStockwatch(data_dir)
-    try:
-        return SqliteUsers(app.conn).any()
-    finally:
-        app.close()
 
 
 def build(
@@ -119,22 +109,26 @@ def build(
     limits: Limits,
     channels: Mapping[str, AlertChannel],
     inbox: Path | None,
-) -> tuple[ServerContext, list[Worker]]:
+) -> tuple[SqliteBackend, WebCapabilities, list[Worker]]:
     try:
         token = load_token(data_dir)
-        if not has_users(data_dir):  # users' own tokens are long and random already
-            check_strength(token, host)
     except TokenError as exc:
         raise TokenRequired(str(exc)) from None
-    ctx = ServerContext(data_dir, limits, tuple(channels), token, allowed_hosts(host))
-    outbox = OutboxWorker(ctx, channels, subscription_channels(data_dir))
-    uploads = UploadWorker(ctx, outbox)
-    ctx.wake_worker = uploads.wake
-    workers: list[Worker] = [uploads, outbox, RetentionWorker(ctx)]
+    backend, web = bootstrap.serve_backend(data_dir, limits, channels, token, allowed_hosts(host))
+    try:
+        if not backend.users().any():  # users' own tokens are long and random already
+            check_strength(token, host)
+    except TokenError as exc:
+        backend.close()
+        raise TokenRequired(str(exc)) from None
+    outbox = OutboxWorker(backend, web.metrics)
+    uploads = UploadWorker(backend, outbox)
+    backend.wakers.append(uploads.wake)
+    workers: list[Worker] = [uploads, outbox, RetentionWorker(backend)]
     if inbox is not None:
         inbox.mkdir(mode=0o700, parents=True, exist_ok=True)
-        workers.append(InboxWatcher(ctx, inbox, uploads))
-    return ctx, workers
+        workers.append(InboxWatcher(backend, inbox, uploads))
+    return backend, web, workers
 
 
 def serve(
@@ -146,13 +140,12 @@ def serve(
     inbox: Path | None,
     on_listening: Callable[[str], None] | None = None,
 ) -> None:
-    private_dir(data_dir)
-    ctx, workers = build(data_dir, host, limits, channels, inbox)
+    backend, web, workers = build(data_dir, host, limits, channels, inbox)
     for worker in workers:
         worker.start()
-    config = server_config(create_app(ctx), host, port)
+    config = server_config(bootstrap.web_app(backend, web), host, port)
     try:
-        _Server(config, ctx, on_listening).run()
+        _Server(config, web.bus, on_listening).run()
     except KeyboardInterrupt:
         pass  # uvicorn has shut down cleanly and passes the signal on; so do we, quietly
     finally:
@@ -160,4 +153,4 @@ def serve(
             worker.stop()
         for worker in workers:
             worker.join(timeout=60)  # the upload in hand finishes, or rolls back on exit
-        ctx.close()
+        backend.close()

@@ -11,16 +11,14 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stockwatch.core.ports import AlertChannel
 from stockwatch.core.report import FINISHED
-from stockwatch.sqlite.app import EmbeddedStockwatch
+from stockwatch.service.commands import Upload
+from stockwatch.sqlite.backend import SqliteBackend
 from stockwatch.sqlite.database import DataDirError
-from stockwatch.sqlite.outbox import SubscribedChannel, deliver
-from stockwatch.web.context import ServerContext
+from stockwatch.web.metrics import Metrics
 
 log = logging.getLogger("stockwatch.server")
 
@@ -30,19 +28,12 @@ class Worker(threading.Thread):
 
     interval = 1.0
 
-    def __init__(self, name: str, ctx: ServerContext) -> None:
+    def __init__(self, name: str, backend: SqliteBackend) -> None:
         super().__init__(name=name, daemon=True)
-        self.ctx = ctx
-        self._db: EmbeddedStockwatch | None = None
+        # Its calls from this thread use this thread's own connection.
+        self.db = backend
         self._wake = threading.Event()
         self._halt = threading.Event()
-
-    @property
-    def db(self) -> EmbeddedStockwatch:
-        """This worker's own connection, opened in its own thread on first use."""
-        if self._db is None:
-            self._db = self.ctx.open()
-        return self._db
 
     def wake(self) -> None:
         self._wake.set()
@@ -73,8 +64,8 @@ class Worker(threading.Thread):
 
 
 class UploadWorker(Worker):
-    def __init__(self, ctx: ServerContext, outbox: Worker) -> None:
-        super().__init__("stockwatch-uploads", ctx)
+    def __init__(self, backend: SqliteBackend, outbox: Worker) -> None:
+        super().__init__("stockwatch-uploads", backend)
         self.outbox = outbox
 
     def step(self) -> None:
@@ -92,8 +83,8 @@ class RetentionWorker(Worker):
 
     interval = 600.0
 
-    def __init__(self, ctx: ServerContext) -> None:
-        super().__init__("stockwatch-retention", ctx)
+    def __init__(self, backend: SqliteBackend) -> None:
+        super().__init__("stockwatch-retention", backend)
         self._first_check_done = False
 
     def step(self) -> None:
@@ -106,7 +97,7 @@ class RetentionWorker(Worker):
         if not due(last_run(self.db.conn), datetime.now(UTC)):
             return
         idle = not self.db.pending_uploads()
-        done = compact(self.db.conn, self.ctx.data_dir, Retention.from_env(), vacuum=idle)
+        done = compact(self.db.conn, self.db.data_dir, Retention.from_env(), vacuum=idle)
         log.info(
             "retention: %d changes to history, %d history points thinned, %d alerts archived,"
             " %d stored files removed",
@@ -118,21 +109,16 @@ class RetentionWorker(Worker):
 
 
 class OutboxWorker(Worker):
-    def __init__(
-        self,
-        ctx: ServerContext,
-        channels: Mapping[str, AlertChannel],
-        subscribed: SubscribedChannel | None = None,
-    ) -> None:
-        super().__init__("stockwatch-outbox", ctx)
-        self.channels = channels
-        self.subscribed = subscribed
+    def __init__(self, backend: SqliteBackend, metrics: Metrics | None = None) -> None:
+        super().__init__("stockwatch-outbox", backend)
+        self.metrics = metrics
 
     def step(self) -> None:
-        result = deliver(self.db.conn, self.channels, subscribed=self.subscribed)
+        result = self.db.deliver()
         for error in result.errors:
             channel = error.split(":", 1)[0]
-            self.ctx.metrics.notification_failures.labels(channel).inc()
+            if self.metrics is not None:
+                self.metrics.notification_failures.labels(channel).inc()
 
 
 class InboxWatcher(Worker):
@@ -143,8 +129,8 @@ class InboxWatcher(Worker):
     ignored.
     """
 
-    def __init__(self, ctx: ServerContext, inbox: Path, upload_worker: Worker) -> None:
-        super().__init__("stockwatch-inbox", ctx)
+    def __init__(self, backend: SqliteBackend, inbox: Path, upload_worker: Worker) -> None:
+        super().__init__("stockwatch-inbox", backend)
         self.inbox = inbox
         self.upload_worker = upload_worker
         self._sizes: dict[Path, int] = {}
@@ -156,7 +142,7 @@ class InboxWatcher(Worker):
         self._take_new_files(self.db)
         self._move_finished(self.db)
 
-    def _take_new_files(self, db: EmbeddedStockwatch) -> None:
+    def _take_new_files(self, db: SqliteBackend) -> None:
         seen: dict[Path, int] = {}
         for path in sorted(self.inbox.iterdir()):
             if not path.is_file() or path.name.startswith(".") or path.suffix in (".part", ".tmp"):
@@ -166,7 +152,7 @@ class InboxWatcher(Worker):
             if self._sizes.get(path) != size:
                 continue  # maybe still being written; look again next time
             with open(path, "rb") as source:
-                upload_id = db.receive(path.name, source, uploader="inbox")
+                upload_id = db.receive(Upload(path.name, uploader="inbox"), source)
             target = self.inbox / "processing" / f"{upload_id}-{path.name}"
             shutil.move(path, target)
             self._in_hand[upload_id] = target
@@ -174,7 +160,7 @@ class InboxWatcher(Worker):
             self.upload_worker.wake()
         self._sizes = seen
 
-    def _move_finished(self, db: EmbeddedStockwatch) -> None:
+    def _move_finished(self, db: SqliteBackend) -> None:
         for upload_id, path in list(self._in_hand.items()):
             record = db.upload(upload_id)
             if record is None or record.status not in FINISHED:

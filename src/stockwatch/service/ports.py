@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from typing import Any, Protocol, Self
+from dataclasses import dataclass
+from typing import Any, Protocol, Self, runtime_checkable
 
 from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.cost import Cost
@@ -26,6 +26,7 @@ from stockwatch.core.report import UploadReport
 from stockwatch.core.rows import ThresholdRow
 from stockwatch.core.subscriptions import Subscription
 from stockwatch.core.thresholds import ThresholdEntry, Thresholds
+from stockwatch.service.commands import Upload
 
 
 class MissingObject(Exception):
@@ -36,41 +37,55 @@ class MissingObject(Exception):
 class UploadJob:
     """One upload about to be processed (or validated), as its backend knows it.
 
-    ``strict`` may be learnt only when the file is opened (S3 keeps it as object metadata).
-    ``done`` is the stored report of an upload that finished already: processing it again
-    returns that and changes nothing. ``refusal`` is why it will not be loaded at all.
-    ``resume`` is where an earlier run of this upload paused; ``should_pause`` is asked
-    after each chunk by a runtime with a time limit (Lambda), and only there is it set.
+    ``command`` is what was asked for; on AWS it is learnt only when the file is opened
+    (S3 keeps it as the object's metadata). ``done`` is the stored report of an upload that
+    finished already: processing it again returns that and changes nothing. ``refusal`` is
+    why it will not be loaded at all. ``resume`` is where an earlier run of this upload
+    paused; ``should_pause`` is asked after each chunk by a runtime with a time limit
+    (Lambda), and only there is it set.
     """
 
     upload_id: int | str | None
-    version: Any  # int on one machine, str on AWS; only compared
-    filename: str
+    # ``<as-of>#<arrival>`` on both backends (``core.ordering``): compared as text.
+    version: str
+    command: Upload
     object_key: str
-    strict: bool = False
     done: UploadReport | None = None
     refusal: str | None = None
-    ref: Any = None  # the backend's own handle (an S3 event's object, a file path)
-    extra: dict[str, Any] = field(default_factory=dict)
+    # The backend's own handle of the stored file (an S3 event's object, a file reference),
+    # narrowed by the adapter that made it.
+    ref: object = None
+    received_at: str = ""
+    # The id a validation stands in for: the next upload's (SQLite's trial only).
+    trial_id: int | None = None
     resume: LoadProgress | None = None
     should_pause: Callable[[], bool] | None = None
-    # A full snapshot of the stores it names (True), not (False), or as each store's own
-    # setting says (None); like ``strict``, S3 keeps it as object metadata.
-    snapshot: bool | None = None
     confirmed: bool = False  # a held snapshot someone confirmed: apply it whatever it zeroes
-    # Who sent it ("" when nobody signed it: a file put straight into the bucket, an old
-    # upload) and the stores its rows may name (None: any store).
-    uploader: str = ""
-    scope: frozenset[str] | None = None
+
+    @property
+    def filename(self) -> str:
+        return self.command.filename
+
+    @property
+    def strict(self) -> bool:
+        return self.command.strict
+
+    @property
+    def snapshot(self) -> bool | None:
+        return self.command.snapshot
+
+    @property
+    def uploader(self) -> str:
+        return self.command.uploader
+
+    @property
+    def scope(self) -> frozenset[str] | None:
+        return self.command.scope
 
 
 class UploadLog(Protocol):
     def begin(self, ref: Any) -> UploadJob:
         """Find the upload and claim it for processing (visible at once as ``processing``)."""
-        ...
-
-    def trial(self, filename: str, strict: bool) -> UploadJob:
-        """A job for validating a file: the version the next upload would get."""
         ...
 
     def finish(self, job: UploadJob, report: UploadReport) -> None: ...
@@ -86,6 +101,14 @@ class UploadLog(Protocol):
 
     def cost(self, job: UploadJob, elapsed_ms: float) -> Cost:
         """What this upload cost so far: at least the time, metered requests where billed."""
+        ...
+
+
+class TrialLog(UploadLog, Protocol):
+    """An upload log that can stand a file in for the next upload, to validate it."""
+
+    def trial(self, command: Upload) -> UploadJob:
+        """A job for validating a file: the version the next upload would get."""
         ...
 
 
@@ -232,7 +255,8 @@ class ThresholdUnitOfWork(Protocol):
 
 
 class UploadUnitOfWork(Protocol):
-    """Read-only properties, so that each backend may name its own repository types."""
+    """What every backend gives an upload. Read-only properties, so that each backend may
+    name its own repository types."""
 
     @property
     def limits(self) -> Limits: ...
@@ -252,20 +276,6 @@ class UploadUnitOfWork(Protocol):
     @property
     def thresholds(self) -> ThresholdStore: ...
 
-    @property
-    def feed(self) -> ChangeFeed | None:
-        """Where an upload's changes are judged inside its unit of work (one machine).
-
-        None on AWS, where the stream's records are judged by their own function.
-        """
-        ...
-
-    @property
-    def alerts(self) -> Alerts | None: ...
-
-    @property
-    def outbox(self) -> Outbox | None: ...
-
     def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None:
@@ -275,3 +285,29 @@ class UploadUnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+@runtime_checkable
+class JudgingUnitOfWork(UploadUnitOfWork, Protocol):
+    """A unit of work that judges an upload's changes inside it (one machine): the change
+    feed, the alerts and the outbox share the upload's transaction.
+
+    On AWS the stream's records are judged by their own function (CheckStock), so its unit
+    of work is the plain one.
+    """
+
+    @property
+    def feed(self) -> ChangeFeed: ...
+
+    @property
+    def alerts(self) -> Alerts: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+
+class ValidatingUnitOfWork(JudgingUnitOfWork, Protocol):
+    """A judging unit of work whose log can stand a file in for the next upload."""
+
+    @property
+    def uploads(self) -> TrialLog: ...

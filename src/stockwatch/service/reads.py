@@ -25,7 +25,7 @@ from stockwatch.core.rows import (
     ThresholdRow,
     UploadRow,
 )
-from stockwatch.service.ports import ThresholdUnitOfWork
+from stockwatch.service.commands import Acknowledge, Mute, Unmute
 from stockwatch.service.users import AuditTrail
 from stockwatch.service.users import note as audit_note
 
@@ -38,7 +38,8 @@ class UploadIdError(ValueError):
 
 
 class ReadModel(Protocol):
-    """The dashboard's reads and the threshold writes, in the API's shapes."""
+    """The dashboard's reads, in the API's shapes. Nothing here writes: acknowledgements
+    and mutes are ``AlertNotes``, thresholds a ``ThresholdUnitOfWork``."""
 
     def stores(self) -> list[StoreSummary]: ...
 
@@ -66,21 +67,9 @@ class ReadModel(Protocol):
         resolved_only: bool = False,
     ) -> list[AlertRow]: ...
 
-    def acknowledge(self, alert_id: str, by: str, note: str | None) -> bool:
-        """Record who is dealing with the alert; False when there is no such alert."""
-        ...
-
     def mutes(self) -> list[MuteRow]: ...
 
-    def set_mute(self, store: str, item: str, until: str, by: str, note: str | None) -> None: ...
-
-    def delete_mute(self, store: str, item: str) -> bool: ...
-
     def thresholds(self) -> list[ThresholdRow]: ...
-
-    def threshold_change(self) -> ThresholdUnitOfWork:
-        """A unit of work for changing thresholds (``service.thresholds``)."""
-        ...
 
     def upload(self, upload_id: str) -> UploadRow | None:
         """The upload's report; raises UploadIdError for text that cannot be an id."""
@@ -92,6 +81,18 @@ class ReadModel(Protocol):
         """Raise when the store behind the model cannot be reached (for /healthz); its
         schema version where it has one."""
         ...
+
+
+class AlertNotes(Protocol):
+    """What people note on alerts: who is dealing with one, what is muted until when."""
+
+    def acknowledge(self, alert_id: str, by: str, note: str | None) -> bool:
+        """Record who is dealing with the alert; False when there is no such alert."""
+        ...
+
+    def set_mute(self, store: str, item: str, until: str, by: str, note: str | None) -> None: ...
+
+    def delete_mute(self, store: str, item: str) -> bool: ...
 
 
 def report_of(upload: UploadRow) -> UploadReport:
@@ -191,45 +192,30 @@ class AlertError(ValueError):
     """An acknowledgement or a mute that cannot be done; the message says why."""
 
 
-def acknowledge(
-    model: ReadModel,
-    alert_id: str,
-    by: str,
-    note: str | None = None,
-    trail: AuditTrail | None = None,
-) -> None:
+def acknowledge(notes: AlertNotes, command: Acknowledge, trail: AuditTrail | None = None) -> None:
     """Someone is dealing with it: recorded with who and when; it stays open until resolved."""
-    who, text = by.strip() or "someone", (note or "").strip() or None
-    if not model.acknowledge(alert_id, who, text):
-        raise AlertError(f"there is no alert {alert_id}")
-    audit_note(trail, who, "alert.ack", f"alert {alert_id}", text)
+    who, text = command.by.strip() or "someone", (command.note or "").strip() or None
+    if not notes.acknowledge(command.alert_id, who, text):
+        raise AlertError(f"there is no alert {command.alert_id}")
+    audit_note(trail, who, "alert.ack", f"alert {command.alert_id}", text)
 
 
-def mute(
-    model: ReadModel,
-    store: str,
-    item: str,
-    until: str,
-    by: str,
-    note: str | None = None,
-    trail: AuditTrail | None = None,
-) -> None:
+def mute(notes: AlertNotes, command: Mute, trail: AuditTrail | None = None) -> None:
     """Leave the item (``*``: the whole store) out of notifications until ``until``."""
-    store, item = store.strip(), item.strip()
+    store, item, until = command.store.strip(), command.item.strip(), command.until
     if not store or not item:
         raise AlertError("store and item must not be blank; use * for every item of a store")
     if until <= utc_now():
         raise AlertError(f"{until} is already past: a mute needs a time to come")
-    who, text = by.strip() or "someone", (note or "").strip() or None
-    model.set_mute(store, item, until, who, text)
+    who, text = command.by.strip() or "someone", (command.note or "").strip() or None
+    notes.set_mute(store, item, until, who, text)
     audit_note(
         trail, who, "mute", f"{store} / {item}", f"until {until}" + (f": {text}" if text else "")
     )
 
 
-def unmute(
-    model: ReadModel, store: str, item: str, by: str = "", trail: AuditTrail | None = None
-) -> None:
-    if not model.delete_mute(store.strip(), item.strip()):
-        raise AlertError(f"{store} / {item} is not muted")
-    audit_note(trail, by, "unmute", f"{store.strip()} / {item.strip()}")
+def unmute(notes: AlertNotes, command: Unmute, trail: AuditTrail | None = None) -> None:
+    store, item = command.store.strip(), command.item.strip()
+    if not notes.delete_mute(store, item):
+        raise AlertError(f"{command.store} / {command.item} is not muted")
+    audit_note(trail, command.by, "unmute", f"{store} / {item}")

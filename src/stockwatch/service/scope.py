@@ -24,8 +24,7 @@ from stockwatch.core.rows import (
     ThresholdRow,
     UploadRow,
 )
-from stockwatch.service.ports import ThresholdUnitOfWork
-from stockwatch.service.reads import ALL, ReadModel
+from stockwatch.service.reads import ALL, AlertNotes, ReadModel
 
 T = TypeVar("T")
 # Uploads read per page while looking for those a scoped reader may see.
@@ -49,9 +48,6 @@ class ScopedReadModel:
     def __init__(self, inner: ReadModel, stores: frozenset[str]) -> None:
         self.inner = inner
         self.scope = stores
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)  # backend extras (upload_id_pattern, …)
 
     def require(self, store: str) -> None:
         if store not in self.scope:
@@ -109,28 +105,11 @@ class ScopedReadModel:
             found += self.inner.alerts(open_only, limit, name, kind, resolved_only)
         return sorted(found, key=_alert_order, reverse=True)[:limit]
 
-    def acknowledge(self, alert_id: str, by: str, note: str | None) -> bool:
-        """Only an open alert of the reader's stores: any other is 'no such alert'."""
-        if not any(str(a.id) == alert_id for a in self.alerts(True, ALL)):
-            return False
-        return self.inner.acknowledge(alert_id, by, note)
-
     def mutes(self) -> list[MuteRow]:
         return self._mine(self.inner.mutes())
 
-    def set_mute(self, store: str, item: str, until: str, by: str, note: str | None) -> None:
-        self.require(store)
-        self.inner.set_mute(store, item, until, by, note)
-
-    def delete_mute(self, store: str, item: str) -> bool:
-        self.require(store)
-        return self.inner.delete_mute(store, item)
-
     def thresholds(self) -> list[ThresholdRow]:
         return self._mine(self.inner.thresholds())
-
-    def threshold_change(self) -> ThresholdUnitOfWork:
-        return self.inner.threshold_change()
 
     def upload(self, upload_id: str) -> UploadRow | None:
         found = self.inner.upload(upload_id)
@@ -179,6 +158,35 @@ def event_view(stores: frozenset[str]) -> Callable[[str, dict[str, Any]], dict[s
         return {}
 
     return view
+
+
+class ScopedNotes:
+    """Acknowledgements and mutes for someone limited to some stores: only theirs."""
+
+    def __init__(self, inner: AlertNotes, reads: ScopedReadModel) -> None:
+        self.inner = inner
+        self.reads = reads
+
+    def acknowledge(self, alert_id: str, by: str, note: str | None) -> bool:
+        """Only an open alert of the reader's stores: any other is 'no such alert'."""
+        if not any(str(a.id) == alert_id for a in self.reads.alerts(True, ALL)):
+            return False
+        return self.inner.acknowledge(alert_id, by, note)
+
+    def set_mute(self, store: str, item: str, until: str, by: str, note: str | None) -> None:
+        self.reads.require(store)
+        self.inner.set_mute(store, item, until, by, note)
+
+    def delete_mute(self, store: str, item: str) -> bool:
+        self.reads.require(store)
+        return self.inner.delete_mute(store, item)
+
+
+def scoped_notes(notes: AlertNotes, model: ReadModel, stores: frozenset[str] | None) -> AlertNotes:
+    """The notes as someone limited to ``stores`` may write them (None: every store)."""
+    if stores is None:
+        return notes
+    return ScopedNotes(notes, ScopedReadModel(model, stores))
 
 
 def scoped(model: ReadModel, stores: frozenset[str] | None) -> ReadModel:

@@ -20,8 +20,8 @@ from stockwatch.core.mutes import audible
 from stockwatch.core.reader import FileRejected, InventoryFile, Readable
 from stockwatch.core.thresholds import ThresholdEntry
 from stockwatch.service.alerts import judge_changes
+from stockwatch.service.commands import DeleteThreshold, SetThresholds
 from stockwatch.service.ports import ThresholdUnitOfWork
-from stockwatch.service.reads import ReadModel
 from stockwatch.service.users import AuditTrail
 from stockwatch.service.users import note as audit_note
 
@@ -78,14 +78,12 @@ class ThresholdChange:
 
 
 def set_thresholds(
-    model: ReadModel,
-    entries: Iterable[Sequence[Any]],
-    by: str = "",
-    trail: AuditTrail | None = None,
+    uow: ThresholdUnitOfWork, command: SetThresholds, trail: AuditTrail | None = None
 ) -> ThresholdChange:
     """Set thresholds, then judge at once the stock they cover (see ``change_thresholds``)."""
-    cleaned = clean(entries)
-    change = change_thresholds(model.threshold_change(), cleaned, [])
+    cleaned = clean(command.entries)
+    by = command.by
+    change = change_thresholds(uow, cleaned, [])
     for store, item, minimum, cover in cleaned[:AUDIT_LINES]:
         detail = f"minimum {minimum}" + (f", cover {cover} days" if cover is not None else "")
         audit_note(trail, by, "threshold.set", f"{store} / {item}", detail)
@@ -96,10 +94,11 @@ def set_thresholds(
 
 
 def delete_threshold(
-    model: ReadModel, store: str, item: str, by: str = "", trail: AuditTrail | None = None
+    uow: ThresholdUnitOfWork, command: DeleteThreshold, trail: AuditTrail | None = None
 ) -> ThresholdChange:
-    change = change_thresholds(model.threshold_change(), [], [(store, item)])
-    audit_note(trail, by, "threshold.delete", f"{store} / {item}")
+    store, item = command.store, command.item
+    change = change_thresholds(uow, [], [(store, item)])
+    audit_note(trail, command.by, "threshold.delete", f"{store} / {item}")
     return change
 
 

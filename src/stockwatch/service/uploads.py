@@ -27,7 +27,14 @@ from stockwatch.core.report import UploadReport
 from stockwatch.core.snapshot import SnapshotTooBig
 from stockwatch.service import snapshots
 from stockwatch.service.alerts import judge_upload
-from stockwatch.service.ports import MissingObject, UploadJob, UploadUnitOfWork
+from stockwatch.service.commands import Upload
+from stockwatch.service.ports import (
+    JudgingUnitOfWork,
+    MissingObject,
+    UploadJob,
+    UploadUnitOfWork,
+    ValidatingUnitOfWork,
+)
 
 ProgressCallback = Callable[[int], None]
 # Strict mode's first pass, where a load cannot be undone, catches a (store, item) repeated
@@ -99,14 +106,13 @@ def discard_upload(uow: UploadUnitOfWork, ref: Any, by: str = "") -> UploadRepor
 
 
 def validate(
-    uow: UploadUnitOfWork,
-    filename: str,
+    uow: ValidatingUnitOfWork,
+    command: Upload,
     source: Readable,
-    strict: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> UploadReport:
     """What ingesting the file would do, against the current stock; nothing is kept."""
-    job = uow.uploads.trial(filename, strict)
+    job = uow.uploads.trial(command)
     return run(uow, job, source, on_progress, keep=False)
 
 
@@ -126,7 +132,7 @@ def run(
                 report = load_upload(uow, job, source, on_progress)
             except Paused as paused:
                 return _pause(uow, job, paused, started)
-        if report.message is None and uow.feed is not None:
+        if report.message is None and isinstance(uow, JudgingUnitOfWork):
             alerting = time.perf_counter()
             judge_upload(uow, job, report)
             report.timings_ms["alerts"] = _ms(alerting)
@@ -201,7 +207,7 @@ def load_upload(
     progress = job.resume or LoadProgress()
     # A pause commits part of an upload, so only where its changes are judged on their own
     # (a stream) may it pause: judging in the unit of work needs all of them in one.
-    should_pause = job.should_pause if uow.feed is None else None
+    should_pause = None if isinstance(uow, JudgingUnitOfWork) else job.should_pause
     with closing_if_possible(source), uow.inventory.attempt() as attempt:
         try:
             read = uow.inventory.read(job, source, on_progress)

@@ -18,6 +18,7 @@ from typing import Any
 
 from stockwatch.core.clock import utc_now
 from stockwatch.core.ports import StoredObject
+from stockwatch.service.commands import Upload
 from stockwatch.sqlite.database import ensure_wal, private_file, transaction
 from stockwatch.sqlite.records import UploadRecord, scope_of, scope_text
 
@@ -129,33 +130,24 @@ class Arrivals:
                     "UPDATE sqlite_sequence SET seq = ? WHERE name = 'arrivals'", (highest,)
                 )
 
-    def add(
-        self,
-        filename: str,
-        stored: StoredObject,
-        strict: bool,
-        as_of: str | None = None,
-        snapshot: bool | None = None,
-        uploader: str = "",
-        scope: frozenset[str] | None = None,
-    ) -> int:
+    def add(self, command: Upload, stored: StoredObject) -> int:
         conn = self._db()
-        flag = None if snapshot is None else int(snapshot)
+        flag = None if command.snapshot is None else int(command.snapshot)
         with transaction(conn):
             cursor = conn.execute(
                 "INSERT INTO arrivals (filename, object_key, size, sha256, strict, received_at,"
                 " as_of, snapshot, uploader, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    filename,
+                    command.filename,
                     stored.key,
                     stored.size,
                     stored.sha256,
-                    int(strict),
+                    int(command.strict),
                     utc_now(),
-                    as_of,
+                    command.as_of,
                     flag,
-                    uploader or None,
-                    scope_text(scope),
+                    command.uploader or None,
+                    scope_text(command.scope),
                 ),
             )
         assert cursor.lastrowid is not None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Protocol
+
 from stockwatch.core.rows import (
     AlertRow,
     HistoryPoint,
@@ -13,8 +16,7 @@ from stockwatch.core.rows import (
 )
 from stockwatch.service.reads import UploadIdError
 from stockwatch.sqlite import queries
-from stockwatch.sqlite.app import EmbeddedStockwatch, UploadRecord
-from stockwatch.sqlite.threshold_change import SqliteThresholdChange
+from stockwatch.sqlite.records import UploadRecord
 
 MAX_ID = 2**62
 
@@ -38,8 +40,20 @@ def _report(record: UploadRecord) -> UploadRow:
     )
 
 
+class Database(Protocol):
+    """What the reads need of the backend: its connection and its upload listing (which
+    merges the uploads still arriving)."""
+
+    @property
+    def conn(self) -> sqlite3.Connection: ...
+
+    def upload(self, upload_id: int) -> UploadRecord | None: ...
+
+    def uploads(self, limit: int = 50, before: int | None = None) -> list[UploadRecord]: ...
+
+
 class SqliteReadModel:
-    def __init__(self, db: EmbeddedStockwatch) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def stores(self) -> list[StoreSummary]:
@@ -87,9 +101,6 @@ class SqliteReadModel:
 
     def thresholds(self) -> list[ThresholdRow]:
         return queries.thresholds(self.db.conn)
-
-    def threshold_change(self) -> SqliteThresholdChange:
-        return self.db.threshold_change()
 
     def upload(self, upload_id: str) -> UploadRow | None:
         record = self.db.upload(_upload_id(upload_id))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stockwatch.core.report import UploadReport
+from stockwatch.service.commands import Upload
 
 _SELECT = (
     "SELECT id, filename, object_key, size, sha256, strict, status, received_at, finished_at,"
@@ -36,6 +37,13 @@ class UploadRecord:
     @property
     def counted_at(self) -> str:
         return self.as_of or self.received_at
+
+    @property
+    def command(self) -> Upload:
+        """What was asked for when it arrived: the columns mapped back, here only."""
+        return Upload(
+            self.filename, self.strict, self.as_of, self.snapshot, self.uploader, self.scope
+        )
 
     def to_json(self) -> dict[str, Any]:
         summary: dict[str, Any] = {

@@ -29,6 +29,7 @@ from stockwatch.core.report import FINISHED, UploadReport
 from stockwatch.core.rows import ThresholdRow
 from stockwatch.core.subscriptions import Subscription
 from stockwatch.core.thresholds import Threshold, ThresholdEntry, Thresholds
+from stockwatch.service.commands import Upload
 from stockwatch.service.ports import MissingObject, UploadJob
 from stockwatch.service.uploads import FileChunks
 from stockwatch.sqlite import queries
@@ -73,13 +74,9 @@ class SqliteUploads:
         job = UploadJob(
             record.id,
             sqlite_version(record.counted_at, record.id),
-            record.filename,
+            record.command,
             record.object_key,
-            record.strict,
             ref=record,
-            snapshot=record.snapshot,
-            uploader=record.uploader,
-            scope=record.scope,
         )
         if record.status in FINISHED and record.report is not None:
             job.done = record.report
@@ -94,14 +91,13 @@ class SqliteUploads:
         self.emit("upload", event)
         return job
 
-    def trial(self, filename: str, strict: bool) -> UploadJob:
+    def trial(self, command: Upload) -> UploadJob:
         """The version the next upload would get: after every arrival too."""
         (next_id,) = self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM uploads").fetchone()
         if self.arrivals is not None:
             next_id = max(next_id, self.arrivals.highest() + 1)
-        job = UploadJob(None, sqlite_version(utc_now(), next_id), filename, "", strict)
-        job.extra["next_id"] = next_id
-        return job
+        counted = command.as_of or utc_now()
+        return UploadJob(None, sqlite_version(counted, next_id), command, "", trial_id=next_id)
 
     def finish(self, job: UploadJob, report: UploadReport) -> None:
         self.conn.execute(
@@ -182,7 +178,7 @@ class SqliteInventory:
         return FileChunks(source, self.limits, on_progress, stores=job.scope)
 
     def writer(self, job: UploadJob) -> Any:
-        upload = int(job.upload_id if job.upload_id is not None else job.extra["next_id"])
+        upload = int(job.upload_id if job.upload_id is not None else job.trial_id or 0)
         if self._staged:
             return StagedChunkWriter(self.conn, upload)
         return SqliteInventoryWriter(self.conn, upload)

@@ -17,6 +17,7 @@ from fastapi.responses import (
     Response,
 )
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Match
@@ -24,14 +25,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockwatch import __version__
 from stockwatch.core.access import principal_from_claims
+from stockwatch.service.backend import Backend
 from stockwatch.service.scope import OutOfScope
+from stockwatch.service.users import authenticate
 from stockwatch.web.api import build_router
 from stockwatch.web.auth import LOCAL, SignInLimiter, action_of, bearer
-from stockwatch.web.backend import WebBackend
 from stockwatch.web.body_limit import BodyLimit
+from stockwatch.web.capabilities import WebCapabilities
 from stockwatch.web.guard import SiteGuard
-from stockwatch.web.people import build_people_router
-from stockwatch.web.subscriptions import build_subscriptions_router
 
 STATIC = Path(str(resources.files("stockwatch.web") / "static"))
 OPEN_PATHS = ("/healthz", "/openapi.json", "/docs", "/static/", "/vendor/", "/favicon")
@@ -92,9 +93,10 @@ class TokenGuard:
     did something. Failed sign-ins are counted per client and slowed down (``SignInLimiter``).
     """
 
-    def __init__(self, app: ASGIApp, backend: WebBackend) -> None:
+    def __init__(self, app: ASGIApp, backend: Backend, web: WebCapabilities) -> None:
         self.app = app
         self.backend = backend
+        self.web = web
         self.limiter = SignInLimiter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -117,7 +119,7 @@ class TokenGuard:
                 await _refuse(scope, receive, send, 403, message, {})
                 return
             principal = found_in_claims
-        elif not await self.backend.open_access():
+        elif not await run_in_threadpool(self.web.open_access):
             client = request.client.host if request.client else "?"
             wait = self.limiter.wait(client)
             if wait:
@@ -133,7 +135,9 @@ class TokenGuard:
             given = bearer(request.headers.get("authorization"))
             if given is None and path == "/api/events":
                 given = request.query_params.get("token")  # EventSource cannot send headers
-            found = await self.backend.authenticate(given)
+            found = await run_in_threadpool(
+                authenticate, self.backend.users(), self.web.token, given
+            )
             if found is None:
                 self.limiter.failed(client)
                 message = (
@@ -185,7 +189,7 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     return found
 
 
-def create_app(backend: WebBackend) -> FastAPI:
+def create_app(backend: Backend, web: WebCapabilities) -> FastAPI:
     app = FastAPI(
         title="stockwatch",
         version=__version__,
@@ -193,9 +197,7 @@ def create_app(backend: WebBackend) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.include_router(build_router(backend))
-    app.include_router(build_people_router(backend))
-    app.include_router(build_subscriptions_router(backend))
+    app.include_router(build_router(backend, web))
 
     def openapi() -> dict[str, Any]:
         """The generated document, plus the bearer token as its security scheme (optional:
@@ -249,10 +251,10 @@ def create_app(backend: WebBackend) -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, Any]:
         """Up, and which stockwatch on which schema (an operator's first question)."""
-        schema = backend.model().check()
+        schema = backend.reads().check()
         return {"status": "ok", "version": __version__, "schema": schema}
 
-    registry = backend.metrics.registry if backend.metrics is not None else None
+    registry = web.metrics.registry if web.metrics is not None else None
     if registry is not None:
 
         @app.get("/metrics", include_in_schema=False)
@@ -300,9 +302,7 @@ def create_app(backend: WebBackend) -> FastAPI:
 
     app.add_middleware(BodyLimit)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
-    app.add_middleware(TokenGuard, backend=backend)
-    app.add_middleware(
-        SiteGuard, token=backend.token, hosts=getattr(backend, "allowed_hosts", None)
-    )
+    app.add_middleware(TokenGuard, backend=backend, web=web)
+    app.add_middleware(SiteGuard, token=web.token, hosts=web.allowed_hosts)
     app.add_middleware(SecurityHeaders)
     return app

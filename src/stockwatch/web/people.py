@@ -15,14 +15,15 @@ from starlette.concurrency import run_in_threadpool
 
 from stockwatch.core.access import GRANTS, NAME, AccessError
 from stockwatch.core.clock import BadTime, parse_time
+from stockwatch.core.subscriptions import EMAIL_PATTERN
 from stockwatch.service import users as people
 from stockwatch.service.audit import trail
+from stockwatch.service.backend import Backend
 from stockwatch.service.users import AuditRow, UserRow
-from stockwatch.web.api import COMMON_ERRORS, TIME_PATTERN, _error, actor, principal_of
-from stockwatch.web.backend import WebBackend
+from stockwatch.web.capabilities import WebCapabilities
+from stockwatch.web.common import COMMON_ERRORS, TIME_PATTERN, _error, actor, principal_of
 
 NAME_PATH = Path(min_length=1, max_length=64)
-EMAIL_PATTERN = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$"
 
 
 class Me(BaseModel):
@@ -49,7 +50,7 @@ class NewToken(BaseModel):
     token: str  # shown this once; only its hash is kept
 
 
-def build_people_router(backend: WebBackend) -> APIRouter:
+def build_people_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     api = APIRouter(prefix="/api", responses=COMMON_ERRORS)
 
     @api.get("/me", response_model=Me)
@@ -57,17 +58,17 @@ def build_people_router(backend: WebBackend) -> APIRouter:
         """Who the token signs in as, and what that role may do (the dashboard asks)."""
         principal = principal_of(request)
         return Me(
-            email=people.email_of(backend.directory(), principal),
+            email=people.email_of(backend.users(), principal),
             name=principal.name,
             role=principal.role.value,
             stores=None if principal.stores is None else sorted(principal.stores),
             may=sorted(a.value for a in GRANTS[principal.role]),
-            upload_form=bool(getattr(backend, "presigns", False)),
+            upload_form=web.presign is not None,
         )
 
     @api.get("/users", response_model=list[UserRow])
     def list_users() -> list[UserRow]:
-        return backend.directory().users()
+        return backend.users().users()
 
     @api.post(
         "/users",
@@ -79,7 +80,7 @@ def build_people_router(backend: WebBackend) -> APIRouter:
         """A new user; the answer carries its token, which is never shown again."""
         try:
             token = people.add_user(
-                backend.directory(),
+                backend.users(),
                 actor(request),
                 body.name,
                 body.role,
@@ -95,7 +96,7 @@ def build_people_router(backend: WebBackend) -> APIRouter:
     @api.delete("/users/{name}", responses={404: _error("no such live user")})
     def revoke_user(request: Request, name: Annotated[str, NAME_PATH]) -> dict[str, str]:
         try:
-            people.revoke_user(backend.directory(), actor(request), name)
+            people.revoke_user(backend.users(), actor(request), name)
         except people.NoSuchUser as exc:
             raise HTTPException(404, str(exc)) from None
         return {"revoked": name}
@@ -106,7 +107,7 @@ def build_people_router(backend: WebBackend) -> APIRouter:
     def rotate_user(request: Request, name: Annotated[str, NAME_PATH]) -> NewToken:
         """A new token; the old one stops working at once."""
         try:
-            token = people.rotate_token(backend.directory(), actor(request), name)
+            token = people.rotate_token(backend.users(), actor(request), name)
         except people.NoSuchUser as exc:
             raise HTTPException(404, str(exc)) from None
         return NewToken(name=name, token=token)
@@ -121,7 +122,7 @@ def build_people_router(backend: WebBackend) -> APIRouter:
             start = None if since is None else parse_time(since)
         except BadTime as exc:
             raise HTTPException(422, f"since: {exc}") from None
-        return await run_in_threadpool(trail, backend.directory(), backend.model(), start, limit)
+        return await run_in_threadpool(trail, backend.users(), backend.reads(), start, limit)
 
     return api
 

@@ -15,12 +15,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from stockwatch.core.access import Action
-from stockwatch.core.subscriptions import SubscriptionError, SubscriptionRow
+from stockwatch.core.subscriptions import EMAIL_PATTERN, SubscriptionError, SubscriptionRow
 from stockwatch.service import subscriptions as subs
+from stockwatch.service.backend import Backend, NotOnThisBackend
 from stockwatch.service.users import email_of
-from stockwatch.web.api import COMMON_ERRORS, _error, principal_of, within_scope
-from stockwatch.web.backend import WebBackend
-from stockwatch.web.people import EMAIL_PATTERN
+from stockwatch.web.common import COMMON_ERRORS, _error, principal_of, within_scope
 
 Kind = Literal["out_of_stock", "low_stock", "running_out", "back_in_stock"]
 StoreName = Annotated[str, Field(min_length=1, max_length=200)]
@@ -40,7 +39,7 @@ class SubscriptionIn(MineIn):
     webhook: str | None = Field(None, pattern=r"^https?://[^\s/]+", max_length=2000)
 
 
-def build_subscriptions_router(backend: WebBackend) -> APIRouter:
+def build_subscriptions_router(backend: Backend) -> APIRouter:
     api = APIRouter(prefix="/api", responses=COMMON_ERRORS)
 
     def is_admin(request: Request) -> bool:
@@ -49,7 +48,7 @@ def build_subscriptions_router(backend: WebBackend) -> APIRouter:
     def store() -> subs.SubscriptionStore:
         try:
             return backend.subscriptions()
-        except SubscriptionError as exc:
+        except (SubscriptionError, NotOnThisBackend) as exc:
             raise HTTPException(409, str(exc)) from None
 
     @api.get("/subscriptions", response_model=list[SubscriptionRow])
@@ -81,7 +80,7 @@ def build_subscriptions_router(backend: WebBackend) -> APIRouter:
     async def notify_me(request: Request, body: MineIn) -> SubscriptionRow:
         """Send the signer's own digests to their address, for their stores (or some)."""
         who = principal_of(request)
-        address = await run_in_threadpool(lambda: email_of(backend.directory(), who))
+        address = await run_in_threadpool(lambda: email_of(backend.users(), who))
         if not address:
             raise HTTPException(
                 409, f"{who.name} has no email address: an admin can add one to the user"
@@ -99,7 +98,7 @@ def build_subscriptions_router(backend: WebBackend) -> APIRouter:
         owner: str,
     ) -> SubscriptionRow:
         within_scope(request, stores)
-        trail = backend.directory()
+        trail = backend.users()
         try:
             made = await run_in_threadpool(
                 lambda: subs.add_subscription(
@@ -120,7 +119,7 @@ def build_subscriptions_router(backend: WebBackend) -> APIRouter:
         mine = [s for s in found if str(s.id) == subscription_id]
         if not mine or not (is_admin(request) or mine[0].owner == who.name):
             raise HTTPException(404, f"there is no subscription {subscription_id} of yours")
-        trail = backend.directory()
+        trail = backend.users()
         try:
             await run_in_threadpool(
                 lambda: subs.delete_subscription(store(), trail, who.name, subscription_id)

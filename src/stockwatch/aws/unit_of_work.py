@@ -1,20 +1,23 @@
-"""Loading one S3 object: the service's upload use case over DynamoDB and S3.
-
-Ordering: uploads of one key are ordered by the S3 event's ``sequencer`` (by event time
-where an S3-compatible server omits it). A per-key watermark in the state table makes an
-older or repeated event of that key a no-op. Rows carry the upload's version, so uploads of
-different keys touching one item are ordered too; per-store marks (``store_marks``) make an
-upload that arrives after a newer one of its store leave alone what that one said.
+"""The unit of work on AWS, mirroring ``sqlite/unit_of_work.py``: its repositories over
+the inventory table, the state table and the bucket.
 
 DynamoDB cannot undo a load, so each write is conditional and safe to repeat: an upload
-retried after a crash converges on the same rows, and its report is written last.
+retried after a crash converges on the same rows, and its report is written last. Uploads
+of one key are ordered by the S3 event's ``sequencer`` (by event time where an
+S3-compatible server omits it): a per-key watermark in the state table makes an older or
+repeated event of that key a no-op. Rows carry the upload's version, so uploads of
+different keys touching one item are ordered too; per-store marks (``store_marks``) make
+an upload that arrives after a newer one of its store leave alone what that one said.
+
+There is no change feed, alert store or outbox here: the stream's records are judged by
+CheckStock, so this is the plain ``UploadUnitOfWork`` of ``service.ports``.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, replace
 from typing import Any
@@ -23,12 +26,13 @@ from botocore.exceptions import ClientError
 
 from stockwatch.aws import metering, store_stats
 from stockwatch.aws.alerting import AlertStore
+from stockwatch.aws.handover import Handover
 from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.s3_upload import S3Upload, make_version
-from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.store_marks import FileRef, StoreMarks
-from stockwatch.core.clock import BadTime, parse_time, utc_now
+from stockwatch.aws.upload_metadata import BadMetadata, decode
+from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Cost, Prices
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import LoadProgress
@@ -37,43 +41,12 @@ from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
 from stockwatch.core.rows import ThresholdRow
 from stockwatch.core.thresholds import Thresholds
-from stockwatch.service import uploads as upload_service
+from stockwatch.service.commands import Upload
 from stockwatch.service.ports import MissingObject, UploadJob
 from stockwatch.service.uploads import FileChunks
 
-# S3 user metadata (x-amz-meta-stockwatch-strict: true) asking for strict mode.
-STRICT_METADATA = "stockwatch-strict"
-# ... and when its counts were taken (x-amz-meta-stockwatch-as-of: 2026-11-20T08:00Z).
-AS_OF_METADATA = "stockwatch-as-of"
-# ... and whether it is a full snapshot of its stores (true/false; absent: each store says).
-SNAPSHOT_METADATA = "stockwatch-snapshot"
-# ... and who sent it, with the stores its rows may name (a JSON list, ASCII-escaped, as
-# metadata travels in HTTP headers). The API writes both, or signs them into a presigned
-# URL; a file put into the bucket without them is an admin's (any store).
-UPLOADER_METADATA = "stockwatch-uploader"
-STORES_METADATA = "stockwatch-stores"
-TRUE, FALSE = ("1", "true", "yes"), ("0", "false", "no")
-
-
-def uploader_metadata(uploader: str, scope: frozenset[str] | None) -> dict[str, str]:
-    metadata = {UPLOADER_METADATA: uploader} if uploader else {}
-    if scope is not None:
-        metadata[STORES_METADATA] = json.dumps(sorted(scope))
-    return metadata
-
-
-def uploader_of(metadata: dict[str, str]) -> tuple[str, frozenset[str] | None]:
-    """Who sent the object and its stores; raises ValueError for a malformed list."""
-    text = metadata.get(STORES_METADATA)
-    if text is None:
-        return metadata.get(UPLOADER_METADATA, ""), None
-    stores = json.loads(text)
-    if not isinstance(stores, list) or not all(isinstance(s, str) for s in stores):
-        raise ValueError("not a JSON list of store names")
-    return metadata.get(UPLOADER_METADATA, ""), frozenset(stores)
-
-
-SETTINGS = "STORESET"
+CHUNK_ROWS = 1000  # rows read and decided together: ten BatchGetItem of 100 keys
+SETTINGS = "STORESET"  # the state table's partition of store settings
 
 
 def set_store_setting(dynamodb: Any, state_table: str, store: str, snapshot: bool) -> None:
@@ -102,9 +75,6 @@ def store_settings(dynamodb: Any, state_table: str) -> dict[str, bool]:
     return found
 
 
-CHUNK_ROWS = 1000  # rows read and decided together: ten BatchGetItem of 100 keys
-
-
 class DynamoUploads:
     """Each upload's record in the state table: its report, or its progress while it runs.
 
@@ -125,7 +95,7 @@ class DynamoUploads:
         self.handover = handover
         self.inventory: DynamoInventory | None = None  # set by the unit of work
 
-    def _record(self, version: str) -> dict[str, Any] | None:
+    def record(self, version: str) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self.dynamodb.get_item(
             TableName=self.table,
             Key={"pk": {"S": "UPLOAD"}, "sk": {"S": version}},
@@ -134,7 +104,7 @@ class DynamoUploads:
         return item
 
     def stored_report(self, version: str) -> UploadReport | None:
-        item = self._record(version)
+        item = self.record(version)
         return None if item is None else finished_report(item, self.prices)
 
     def _claim(self, upload: S3Upload) -> bool:
@@ -159,9 +129,9 @@ class DynamoUploads:
 
     def begin(self, upload: S3Upload) -> UploadJob:
         version = upload.version
-        job = UploadJob(version, version, upload.key, upload.key, ref=upload)
-        job.extra["received_at"] = upload.event_time
-        item = self._record(version)
+        job = UploadJob(version, version, Upload(upload.key), upload.key, ref=upload)
+        job.received_at = upload.event_time
+        item = self.record(version)
         if item is not None:
             job.done = finished_report(item, self.prices)
             if job.done is None and "progress" in item:
@@ -170,16 +140,14 @@ class DynamoUploads:
             job.refusal = "a newer upload of this key was processed already; nothing changed"
         return job
 
-    def local(self, name: str) -> UploadJob:
-        """A local file loaded straight into the table: its version is the time now."""
+    def local(self, command: Upload) -> UploadJob:
+        """A local file loaded straight into the table: its version is the time now (or
+        its as-of), so it ranks with S3 uploads by when it arrived (or was counted)."""
         now = utc_now()
-        version = make_version(now, "", f"local/{name}")
-        job = UploadJob(version, version, name, "", ref=FileRef("", name))
-        job.extra["received_at"] = now
-        return job
-
-    def trial(self, filename: str, strict: bool) -> UploadJob:
-        raise NotImplementedError("validating against DynamoDB: see the CLI's validate")
+        version = make_version(now, "", f"local/{command.filename}")
+        version = compose_version(command.as_of, version)
+        ref = FileRef("", command.filename)
+        return UploadJob(version, version, command, "", ref=ref, received_at=now)
 
     def _update(
         self, job: UploadJob, values: dict[str, dict[str, Any]], condition: str | None = None
@@ -208,7 +176,7 @@ class DynamoUploads:
             "object_key": {"S": job.filename},
             "status": {"S": report.status},
             "report": {"S": json.dumps(report.to_json())},
-            "received_at": {"S": job.extra.get("received_at", "")},
+            "received_at": {"S": job.received_at},
             # What confirming a held snapshot hands on to LoadInventory.
             "source": {"S": json.dumps(asdict(job.ref) if isinstance(job.ref, S3Upload) else {})},
         }
@@ -240,6 +208,7 @@ class DynamoUploads:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
+        assert isinstance(job.ref, S3Upload), "only S3 uploads are handed over"
         self.handover.send(job.ref, progress.chunks_done)
         return True
 
@@ -282,34 +251,14 @@ def with_publishes(
     return total.priced(prices).to_json()
 
 
-class Handover:
-    """Where an upload that ran out of time asks for its next run: an SQS queue that
-    LoadInventory reads. A message is durable once sent; a repeated one is harmless."""
-
-    def __init__(self, sqs: Any, queue_url: str) -> None:
-        self.sqs = sqs
-        self.queue_url = queue_url
-
-    def confirm(self, upload: S3Upload) -> None:
-        """Ask LoadInventory to apply a held snapshot (the API has 29 s; a load may not)."""
-        self.send(replace(upload, confirmed=True), 0)
-
-    def send(self, upload: S3Upload, chunks_done: int) -> None:
-        self.sqs.send_message(
-            QueueUrl=self.queue_url,
-            MessageBody=json.dumps(
-                {"stockwatch": "continue", "upload": asdict(upload), "chunks_done": chunks_done}
-            ),
-        )
-
-
 class S3Objects:
     def __init__(self, s3: Any) -> None:
         self.s3 = s3
 
     def open(self, job: UploadJob) -> Readable:
         """The object's version of this event; strict mode comes from its metadata."""
-        upload: S3Upload = job.ref
+        upload = job.ref
+        assert isinstance(upload, S3Upload), "only S3 uploads are opened from the bucket"
         try:
             body, metadata = S3ObjectStore(self.s3, upload.bucket).open_with_metadata(
                 upload.key, upload.version_id
@@ -318,22 +267,13 @@ class S3Objects:
             if exc.response["Error"]["Code"] in ("NoSuchKey", "NoSuchVersion", "404"):
                 raise MissingObject(f"the stored file {upload.key} is missing") from None
             raise
-        job.strict = metadata.get(STRICT_METADATA, "").lower() in ("1", "true", "yes")
-        flag = metadata.get(SNAPSHOT_METADATA, "").lower()
-        job.snapshot = True if flag in TRUE else False if flag in FALSE else None
-        dated = metadata.get(AS_OF_METADATA)
-        if dated:
-            try:
-                as_of = parse_time(dated)
-            except BadTime as exc:
-                body.close()  # type: ignore[attr-defined]  # botocore's StreamingBody
-                raise MissingObject(f"{upload.key}: its {AS_OF_METADATA} metadata: {exc}") from None
-            job.version = compose_version(as_of, upload.version)
         try:
-            job.uploader, job.scope = uploader_of(metadata)
-        except ValueError as exc:
-            body.close()  # type: ignore[attr-defined]
-            raise MissingObject(f"{upload.key}: its {STORES_METADATA} metadata: {exc}") from None
+            job.command = decode(upload.key, metadata)
+        except BadMetadata as exc:
+            body.close()  # type: ignore[attr-defined]  # botocore's StreamingBody
+            raise MissingObject(f"{upload.key}: {exc}") from None
+        if job.command.as_of is not None:
+            job.version = compose_version(job.command.as_of, upload.version)
         return body
 
 
@@ -364,6 +304,7 @@ class DynamoInventory:
 
     def writer(self, job: UploadJob) -> DynamoInventoryWriter:
         ref = job.ref.ref if isinstance(job.ref, S3Upload) else job.ref
+        assert isinstance(ref, FileRef)
         marks = StoreMarks(self.dynamodb, self.state_table, self.s3, self.limits)
         writer = DynamoInventoryWriter(
             self.dynamodb, self.table, job.filename, utc_now(), marks, ref
@@ -438,10 +379,6 @@ class DynamoThresholds:
 class AwsUnitOfWork:
     """No transaction spans an upload on DynamoDB: each write stands on its own."""
 
-    feed = None
-    alerts = None
-    outbox = None
-
     def __init__(
         self,
         dynamodb: Any,
@@ -473,120 +410,3 @@ class AwsUnitOfWork:
 
     def rollback(self) -> None:
         pass
-
-
-class AwsLoader:
-    """The upload use case over the stack's bucket and tables, metered for its report."""
-
-    def __init__(
-        self,
-        dynamodb: Any,
-        s3: Any,
-        table: str,
-        state_table: str,
-        limits: Limits | None = None,
-        prices: Prices | None = None,
-        handover: Handover | None = None,
-    ) -> None:
-        self.dynamodb = metering.metered(dynamodb)
-        self.s3 = metering.metered(s3)
-        self.table = table
-        self.state_table = state_table
-        self.limits = limits or Limits()
-        self.prices = prices or Prices()
-        self.handover = handover
-        self.usage = Usage()
-
-    @classmethod
-    def from_settings(cls, settings: AwsSettings, limits: Limits | None = None) -> AwsLoader:
-        queue = settings.continue_queue_url
-        return cls(
-            settings.client("dynamodb"),
-            settings.client("s3"),
-            settings.table,
-            settings.state_table,
-            limits,
-            Prices.from_env(),
-            Handover(settings.client("sqs"), queue) if queue else None,
-        )
-
-    def unit_of_work(self) -> AwsUnitOfWork:
-        return AwsUnitOfWork(
-            self.dynamodb,
-            self.s3,
-            self.table,
-            self.state_table,
-            self.limits,
-            self.usage,
-            self.prices,
-            self.handover,
-        )
-
-    def stored_report(self, upload: S3Upload) -> UploadReport | None:
-        return DynamoUploads(self.dynamodb, self.state_table).stored_report(upload.version)
-
-    def load(
-        self,
-        upload: S3Upload,
-        should_pause: Callable[[], bool] | None = None,
-        memory_mb: int = 0,
-    ) -> UploadReport:
-        """Process one upload; a repeated or stale event changes nothing.
-
-        With ``should_pause`` (the Lambda handler's clock) a long upload stops at a chunk
-        boundary and hands the rest on through the ``Handover`` queue; its report then
-        says ``processing`` until the last run finishes it.
-        """
-        uow = self.unit_of_work()
-        if should_pause is not None and self.handover is None:
-            should_pause = None  # nowhere to hand on to: run to the end
-        with metering.metering(memory_mb):
-            if upload.confirmed:
-                try:
-                    return upload_service.confirm_upload(uow, upload, should_pause=should_pause)
-                except upload_service.NotHeld:
-                    pass  # a confirmed load carrying on, or one applied already
-            job = uow.uploads.begin(upload)
-            if job.done is not None:
-                return job.done
-            job.should_pause = should_pause
-            job.confirmed = upload.confirmed
-            return upload_service.run(uow, job)
-
-    def held(self, upload_id: str) -> S3Upload:
-        """The upload behind a held snapshot's record (to confirm it through LoadInventory)."""
-        item = DynamoUploads(self.dynamodb, self.state_table)._record(upload_id)
-        if item is None:
-            raise upload_service.NoSuchUpload(f"there is no upload {upload_id}")
-        status = item.get("status", {}).get("S", "")
-        if status != "needs_confirmation":
-            raise upload_service.NotHeld(
-                f"upload {upload_id} is not waiting for confirmation (it is {status})"
-            )
-        return S3Upload(**json.loads(item["source"]["S"]))
-
-    def discard(self, upload_id: str, by: str = "") -> UploadReport:
-        return upload_service.discard_upload(self.unit_of_work(), self.held(upload_id), by)
-
-    def backfill(
-        self,
-        name: str,
-        source: Readable,
-        strict: bool = False,
-        as_of: str | None = None,
-        snapshot: bool | None = None,
-        uploader: str = "",
-    ) -> UploadReport:
-        """Load a local file straight into the table (``stockwatch --backend aws ingest``).
-
-        Its version is the time now (or ``as_of``), so it ranks with S3 uploads by when it
-        arrived (or was counted).
-        """
-        uow = self.unit_of_work()
-        job = uow.uploads.local(name)
-        job.strict = strict
-        job.snapshot = snapshot
-        job.uploader = uploader
-        job.version = compose_version(as_of, job.version)
-        with metering.metering():
-            return upload_service.run(uow, job, source)

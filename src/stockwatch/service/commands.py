@@ -1,0 +1,108 @@
+"""What each use case is asked to do: one typed command per use case, defined here once.
+
+An entry point (the CLI, the API, the inbox, a Lambda event) builds a command from what it
+was given and hands it to the backend or to a use case; nothing in between takes the
+options loose. A new upload option is a field of ``Upload``, the code that reads it, and
+the entry points that set it: the S3 metadata (``aws.upload_metadata``) is derived from the
+fields, and the SQLite columns are mapped in one place (``sqlite.records``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from stockwatch.core.thresholds import ThresholdEntry
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Take a file in (and load it): its name and how it is to be read.
+
+    ``as_of`` is when its counts were taken (``core.clock.parse_time``'s form; None: when it
+    arrives). ``snapshot`` says the file lists every item of the stores it names (None: as
+    each store's setting says). ``uploader`` sent it ("" when nobody signed it) and its rows
+    may name only the stores of ``scope`` (None: any store).
+    """
+
+    filename: str
+    strict: bool = False
+    as_of: str | None = None
+    snapshot: bool | None = None
+    uploader: str = ""
+    scope: frozenset[str] | None = None
+
+    def named(self, filename: str) -> Upload:
+        """The same options for a file under another name (a received body's own name)."""
+        return replace(self, filename=filename)
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """Apply a snapshot held for confirmation as it is, whatever it zeroes."""
+
+    upload_id: str
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class Discard:
+    """Drop a held snapshot: nothing of it is applied, its file and report are kept."""
+
+    upload_id: str
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class SetSnapshotDefault:
+    """Whether a store's files are full snapshots unless an upload says otherwise."""
+
+    store: str
+    snapshot: bool
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class SetThresholds:
+    """Set (or replace) thresholds and judge the stock they cover at once."""
+
+    entries: tuple[ThresholdEntry, ...]
+    by: str = ""
+
+    @classmethod
+    def of(cls, entries: Iterable[ThresholdEntry], by: str = "") -> SetThresholds:
+        return cls(tuple(entries), by)
+
+
+@dataclass(frozen=True)
+class DeleteThreshold:
+    store: str
+    item: str
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    """Someone is dealing with an alert; it stays open until resolved."""
+
+    alert_id: str
+    by: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Mute:
+    """Leave an item (``*``: a whole store) out of notifications until ``until``."""
+
+    store: str
+    item: str
+    until: str
+    by: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Unmute:
+    store: str
+    item: str
+    by: str = ""

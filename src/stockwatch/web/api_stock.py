@@ -1,0 +1,145 @@
+"""``/api/stores``, ``/api/stock`` (and its CSV), ``/api/history``, ``/api/item``,
+``/api/costs`` and the live ``/api/events``: what the dashboard reads."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from stockwatch.core.export import stock_csv
+from stockwatch.core.paging import walk_stock
+from stockwatch.core.rows import DayCost, HistoryPoint, StockRow, StoreSummary
+from stockwatch.service.backend import Backend
+from stockwatch.service.reads import daily_costs
+from stockwatch.service.scope import event_view
+from stockwatch.web.capabilities import WebCapabilities
+from stockwatch.web.common import COMMON_ERRORS, MAX_PAGE, _error, principal_of, reader
+
+
+class StockPage(BaseModel):
+    rows: list[StockRow]
+    next_cursor: str | None
+
+
+def _cursor(store: str, item: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([store, item]).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        store, item = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(store, str) or not isinstance(item, str):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise HTTPException(422, "the cursor is not one this API gave out") from None
+    return store, item
+
+
+def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
+    api = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+
+    @api.get("/costs", response_model=list[DayCost])
+    def list_costs(request: Request, days: Annotated[int, Query(ge=1, le=90)] = 7) -> list[DayCost]:
+        """Each day's uploads and what they cost, newest first (dollars only on AWS)."""
+        since = (datetime.now(UTC) - timedelta(days=days - 1)).date().isoformat()
+        return daily_costs(reader(backend, request), since)
+
+    @api.get("/stores", response_model=list[StoreSummary])
+    def list_stores(request: Request) -> list[StoreSummary]:
+        return reader(backend, request).stores()
+
+    @api.get("/stock", response_model=StockPage)
+    def list_stock(
+        request: Request,
+        store: Annotated[str | None, Query(max_length=200)] = None,
+        status: Literal["out_of_stock", "low_stock"] | None = None,
+        q: Annotated[str | None, Query(max_length=200)] = None,
+        cursor: Annotated[str | None, Query(max_length=1000)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    ) -> StockPage:
+        after = _decode_cursor(cursor) if cursor else None
+        rows = reader(backend, request).stock_page(store, status, q, after, limit)
+        next_cursor = _cursor(rows[-1].store, rows[-1].item) if len(rows) == limit else None
+        return StockPage(rows=rows, next_cursor=next_cursor)
+
+    @api.get(
+        "/stock.csv",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    )
+    def export_stock(
+        request: Request,
+        store: Annotated[str | None, Query(max_length=200)] = None,
+        status: Literal["out_of_stock", "low_stock"] | None = None,
+    ) -> StreamingResponse:
+        """Stock as CSV for a spreadsheet; names that look like formulas are neutralised."""
+        model = reader(backend, request)
+        rows = walk_stock(
+            lambda after, n: model.stock_page(store, status, None, after, n), size=MAX_PAGE
+        )
+        name = "stock.csv" if store is None else "stock-store.csv"
+        return StreamingResponse(
+            stock_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    def history(request: Request, store: str, item: str) -> list[HistoryPoint]:
+        points = reader(backend, request).history(store, item)
+        if not points:
+            raise HTTPException(404, f"no stock of {item!r} in {store!r}")
+        return points
+
+    @api.get(
+        "/history",
+        response_model=list[HistoryPoint],
+        responses={404: _error("no such item in that store")},
+    )
+    def item_history_by_query(
+        request: Request,
+        store: Annotated[str, Query(min_length=1, max_length=200)],
+        item: Annotated[str, Query(min_length=1, max_length=200)],
+    ) -> list[HistoryPoint]:
+        """How an item's count changed; works for any name, ``/`` included."""
+        return history(request, store, item)
+
+    @api.get(
+        "/stock/{store}/{item}/history",
+        response_model=list[HistoryPoint],
+        responses={404: _error("no such item in that store")},
+    )
+    def item_history(request: Request, store: str, item: str) -> list[HistoryPoint]:
+        """The same by path; names holding ``/`` need ``/api/history``."""
+        return history(request, store, item)
+
+    @api.get("/item", response_model=list[StockRow])
+    def item_everywhere(
+        request: Request,
+        name: Annotated[str, Query(min_length=1, max_length=200)],
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 500,
+    ) -> list[StockRow]:
+        """Where is it? The item in every store that has it, with its days of cover."""
+        return reader(backend, request).item_everywhere(name, limit)
+
+    bus = web.bus
+    if bus is not None:
+
+        @api.get("/events")
+        async def events(request: Request) -> StreamingResponse:
+            """Server-Sent Events: upload, stock and alerts, as they happen (for someone
+            limited to stores: only theirs)."""
+            stores = principal_of(request).stores
+            return StreamingResponse(
+                bus.stream(view=None if stores is None else event_view(stores)),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+            )
+
+    return api

@@ -1,0 +1,103 @@
+"""``/api/thresholds`` (and its CSV): minimums that act at once."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
+from stockwatch.core.rows import ThresholdRow
+from stockwatch.service.backend import Backend
+from stockwatch.service.commands import DeleteThreshold, SetThresholds
+from stockwatch.service.thresholds import (
+    ThresholdError,
+    delete_threshold,
+    read_threshold_file,
+    set_thresholds,
+)
+from stockwatch.web.common import (
+    COMMON_ERRORS,
+    ThresholdIn,
+    _error,
+    actor,
+    reader,
+    within_scope,
+)
+
+
+def build_thresholds_router(backend: Backend) -> APIRouter:
+    api = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+
+    def change(request: Request, entries: list[ThresholdIn]) -> Any:
+        within_scope(request, [e.store for e in entries])
+        wanted = [(e.store, e.item, e.minimum, e.cover_days) for e in entries]
+        asked = SetThresholds.of(wanted, actor(request))
+        try:
+            return set_thresholds(backend.threshold_change(), asked, backend.users())
+        except ThresholdError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    @api.delete(
+        "/thresholds",
+        responses={404: _error("no such threshold")},
+    )
+    def delete_thresholds(
+        request: Request,
+        store: Annotated[str, Query(min_length=1, max_length=200)],
+        item: Annotated[str, Query(min_length=1, max_length=200)],
+    ) -> dict[str, Any]:
+        """Remove a threshold; the stock it covered is judged again at once."""
+        within_scope(request, [store])
+        try:
+            asked = DeleteThreshold(store, item, actor(request))
+            done = delete_threshold(backend.threshold_change(), asked, backend.users())
+        except ThresholdError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return done.to_json()
+
+    @api.put(
+        "/thresholds.csv",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        },
+        responses={413: _error("the body is over 1 MiB")},
+    )
+    async def import_thresholds(request: Request) -> Any:
+        """Set thresholds from a CSV (store, item, minimum[, cover_days]); all or nothing."""
+        data = await request.body()
+        try:
+            entries = read_threshold_file(io.BytesIO(data), "thresholds.csv", backend.limits)
+            within_scope(request, [e[0] for e in entries])
+            asked = SetThresholds.of(entries, actor(request))
+            done = set_thresholds(backend.threshold_change(), asked, backend.users())
+        except ThresholdError as exc:
+            errors = [{"where": f"line {e.line}", "message": e.message} for e in exc.errors[:100]]
+            return JSONResponse({"message": str(exc), "errors": errors}, status_code=422)
+        return done.to_json()
+
+    @api.get("/thresholds", response_model=list[ThresholdRow])
+    def list_thresholds(request: Request) -> list[ThresholdRow]:
+        return reader(backend, request).thresholds()
+
+    @api.post("/thresholds", responses={413: _error("the body is over 1 MiB")})
+    def change_thresholds(request: Request, entries: list[ThresholdIn]) -> dict[str, Any]:
+        """Set thresholds and say what that did at once: the alerts raised and resolved."""
+        result: dict[str, Any] = change(request, entries).to_json()
+        return result
+
+    @api.put(
+        "/thresholds",
+        response_model=list[ThresholdRow],
+        responses={413: _error("the body is over 1 MiB")},
+    )
+    def put_thresholds(request: Request, entries: list[ThresholdIn]) -> list[ThresholdRow]:
+        """Set (or replace) thresholds; ``*`` as store or item means all."""
+        change(request, entries)
+        return reader(backend, request).thresholds()
+
+    return api

@@ -1,0 +1,236 @@
+"""``/api/uploads`` and ``/api/store-settings``: taking files in, their reports, held
+snapshots, and which stores send snapshots."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from stockwatch.core.clock import BadTime, parse_time
+from stockwatch.core.rows import UploadRow
+from stockwatch.service.backend import Backend
+from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, Upload
+from stockwatch.service.reads import ReadModel, UploadIdError
+from stockwatch.service.uploads import NoSuchUpload, NotHeld
+from stockwatch.web.capabilities import WebCapabilities
+from stockwatch.web.common import (
+    COMMON_ERRORS,
+    MAX_PAGE,
+    TIME_PATTERN,
+    UPLOAD_BODY,
+    StoreSettingIn,
+    _error,
+    principal_of,
+    reader,
+    signed_in,
+    within_scope,
+)
+from stockwatch.web.uploads import receive_upload
+
+
+class Queued(BaseModel):
+    id: int | str
+    status: Literal["queued"]
+
+
+class UploadPage(BaseModel):
+    uploads: list[UploadRow]
+    next_before: int | str | None
+
+
+class UploadForm(BaseModel):
+    id: str
+    url: str
+    fields: dict[str, str]
+    expires_in: int
+    max_bytes: int
+
+
+def _upload(model: ReadModel, upload_id: str) -> UploadRow | None:
+    try:
+        return model.upload(upload_id)
+    except UploadIdError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def _counted(as_of: str | None) -> str | None:
+    try:
+        return None if as_of is None else parse_time(as_of)
+    except BadTime as exc:
+        raise HTTPException(422, f"as_of: {exc}") from None
+
+
+AS_OF = Query(
+    None,
+    min_length=10,
+    max_length=40,
+    pattern=TIME_PATTERN,
+    description="When the counts were taken (ISO 8601, not in the future); default: when it"
+    " arrives.",
+)
+SNAPSHOT = Query(
+    None,
+    description="The file lists every item of the stores it names: what it leaves out is set"
+    " to 0. Default: each store's own setting.",
+)
+
+
+def build_uploads_router(backend: Backend, web: WebCapabilities) -> APIRouter:
+    api = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+    id_pattern = web.upload_id_pattern
+
+    async def require_visible(request: Request, upload_id: str) -> None:
+        """Someone limited to stores may act only on an upload they could read."""
+        if principal_of(request).stores is None:
+            return
+        if await run_in_threadpool(_upload, reader(backend, request), upload_id) is None:
+            raise HTTPException(404, f"there is no upload {upload_id}")
+
+    def command(
+        request: Request, filename: str, strict: bool, as_of: str | None, snapshot: bool | None
+    ) -> Upload:
+        """The upload as asked, with who sent it and their stores: checked as it is read."""
+        who = principal_of(request)
+        return Upload(filename, strict, _counted(as_of), snapshot, who.name, who.stores)
+
+    @api.post(
+        "/uploads",
+        status_code=202,
+        response_model=Queued,
+        openapi_extra=UPLOAD_BODY,
+        responses={
+            408: _error("the body stopped arriving"),
+            413: _error("the file or the body is over the limit"),
+            415: _error("neither text/csv nor a multipart form"),
+        },
+    )
+    async def create_upload(
+        request: Request,
+        strict: bool = False,
+        filename: str | None = None,
+        as_of: str | None = AS_OF,
+        snapshot: bool | None = SNAPSHOT,
+    ) -> JSONResponse:
+        """Upload an inventory file: a multipart field ``file``, or a raw CSV body.
+
+        ``filename`` names a raw body; it is declared here and read by the receiver.
+        """
+        asked = command(request, filename or "upload.csv", strict, as_of, snapshot)
+        target = backend.upload_target(asked)
+        name, stored = await receive_upload(request, target, web.max_body_bytes)
+        upload_id = str(await run_in_threadpool(backend.submit, asked.named(name), stored))
+        return JSONResponse(
+            {"id": int(upload_id) if upload_id.isdigit() else upload_id, "status": "queued"},
+            status_code=202,
+            headers={"Location": f"/api/uploads/{upload_id}"},
+        )
+
+    presign = web.presign
+    if presign is not None:
+
+        @api.post("/uploads/form", response_model=UploadForm)
+        async def upload_form(
+            request: Request,
+            filename: str = Query(min_length=1, max_length=200),
+            strict: bool = False,
+            as_of: str | None = Query(None, min_length=10, max_length=40, pattern=TIME_PATTERN),
+            snapshot: bool | None = None,
+        ) -> dict[str, Any]:
+            """A signed form to POST a file of any size straight to the bucket (multipart:
+            the ``fields``, then ``file``). Who asked and their stores go with the file as
+            its metadata, so its rows are checked against them when it is loaded; ``id``
+            is the upload to poll once it is sent."""
+            asked = command(request, filename, strict, as_of, snapshot)
+            form: dict[str, Any] = await run_in_threadpool(presign, asked)
+            return form
+
+    @api.post(
+        "/uploads/{upload_id}/confirm",
+        responses={
+            200: {"description": "the snapshot was applied: its report"},
+            202: {"description": "handed on to be applied (AWS): poll the upload"},
+            404: _error("no such upload"),
+            409: _error("the upload is not waiting for confirmation"),
+        },
+    )
+    async def confirm_upload(
+        request: Request,
+        upload_id: str = Path(max_length=1024, pattern=id_pattern),
+    ) -> JSONResponse:
+        """Apply a snapshot held for confirmation (it would zero over half of a store)."""
+        await require_visible(request, upload_id)
+        asked = Confirm(upload_id, signed_in(request, "the API"))
+        try:
+            report = await run_in_threadpool(backend.confirm, asked)
+        except NoSuchUpload as exc:
+            raise HTTPException(404, str(exc)) from None
+        except NotHeld as exc:
+            raise HTTPException(409, str(exc)) from None
+        if report.status == "processing":
+            return JSONResponse({"upload_id": upload_id, "status": "processing"}, 202)
+        return JSONResponse(report.to_json())
+
+    @api.post(
+        "/uploads/{upload_id}/discard",
+        responses={
+            200: {"description": "the snapshot was dropped: its report"},
+            404: _error("no such upload"),
+            409: _error("the upload is not waiting for confirmation"),
+        },
+    )
+    async def discard_upload(
+        request: Request,
+        upload_id: str = Path(max_length=1024, pattern=id_pattern),
+    ) -> JSONResponse:
+        """Drop a snapshot held for confirmation; nothing of it is applied."""
+        await require_visible(request, upload_id)
+        asked = Discard(upload_id, signed_in(request, "the API"))
+        try:
+            report = await run_in_threadpool(backend.discard, asked)
+        except NoSuchUpload as exc:
+            raise HTTPException(404, str(exc)) from None
+        except NotHeld as exc:
+            raise HTTPException(409, str(exc)) from None
+        return JSONResponse(report.to_json())
+
+    @api.put("/store-settings", responses={413: _error("the body is over 1 MiB")})
+    async def put_store_settings(request: Request, entries: list[StoreSettingIn]) -> dict[str, int]:
+        """Whether each store's files are full snapshots unless an upload says otherwise."""
+        within_scope(request, [e.store for e in entries])
+        who = signed_in(request, "the API")
+        for entry in entries:
+            asked = SetSnapshotDefault(entry.store, entry.snapshot, who)
+            await run_in_threadpool(backend.set_snapshot_default, asked)
+        return {"changed": len(entries)}
+
+    @api.get(
+        "/uploads/{upload_id}", response_model=UploadRow, responses={404: _error("no such upload")}
+    )
+    def get_upload(
+        request: Request,
+        # Defaults, not annotations: the pattern is this backend's, known only here.
+        upload_id: str = Path(max_length=1024, pattern=id_pattern),
+    ) -> UploadRow:
+        found = _upload(reader(backend, request), upload_id)
+        if found is None:
+            raise HTTPException(404, f"there is no upload {upload_id}")
+        return found
+
+    @api.get("/uploads", response_model=UploadPage)
+    def list_uploads(
+        request: Request,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+        before: str | None = Query(None, max_length=1024, pattern=id_pattern),
+    ) -> UploadPage:
+        try:
+            records = reader(backend, request).uploads(limit, before)
+        except UploadIdError as exc:
+            raise HTTPException(422, f"before: {exc}") from None
+        next_before = records[-1].id if len(records) == limit else None
+        return UploadPage(uploads=records, next_before=next_before)
+
+    return api

@@ -1,0 +1,154 @@
+"""What every router of the API shares: the error shapes, the input models, who signed the
+request and the scope check. Each resource has its router beside this module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Request
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool
+from starlette.concurrency import run_in_threadpool
+
+from stockwatch.core.access import Principal
+from stockwatch.core.subscriptions import SPACE
+from stockwatch.service.backend import Backend
+from stockwatch.service.reads import ReadModel
+from stockwatch.service.scope import OutOfScope, scoped
+from stockwatch.web.auth import LOCAL
+
+MAX_PAGE = 500
+
+
+# One character that is not whitespace as Python's str.strip() knows it, spelled out: a
+# client's regex engine (JavaScript's \s, say) may count fewer characters as space.
+NOT_BLANK = f"[^{SPACE}]"
+
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number, not text or true/false")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError("must be a whole number")
+    return int(value)
+
+
+def _whole_number_or_none(value: Any) -> Any:
+    return None if value is None else _whole_number(value)
+
+
+class ThresholdIn(BaseModel):
+    # Not blank: something other than spaces (``*`` for all).
+    store: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+    item: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+    # `false` and "7" are not numbers; 7.0 is (JSON Schema's integer).
+    minimum: Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_whole_number)]
+    # Raise running_out when the item's days of cover falls below this; 0 or null: never.
+    cover_days: Annotated[
+        int | None, Field(ge=0, le=3650), BeforeValidator(_whole_number_or_none)
+    ] = None
+
+
+# An ISO 8601 date or time, in shape (parse_time says whether it is one).
+TIME_PATTERN = r"^\d{4}-\d\d-\d\d([T ][0-9:.]+(Z|[+-]\d\d:?\d\d)?)?$"
+
+
+class AckIn(BaseModel):
+    by: Annotated[str | None, Field(max_length=200)] = None
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class MuteIn(BaseModel):
+    store: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+    item: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+    until: Annotated[str, Field(min_length=10, max_length=40, pattern=TIME_PATTERN)]
+    by: Annotated[str | None, Field(max_length=200)] = None
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+# Mutes end in the future; only an as-of may not.
+FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+class StoreSettingIn(BaseModel):
+    store: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+    snapshot: StrictBool  # 1 and "yes" are not answers here
+
+
+class ErrorBody(BaseModel):
+    """Every error the server sends, whatever raised it."""
+
+    message: str
+    errors: list[dict[str, Any]] | None = None
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+# What any /api call may answer besides its own success.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("the body cannot be parsed (not JSON, not UTF-8)"),
+    401: _error("a token is set and the request did not carry it"),
+    403: _error("a cross-site write without a token"),
+    421: _error("the Host header names another server"),
+    422: _error("a parameter or the body is not valid"),
+}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "the inventory file: a raw CSV body (with ?filename=), or a form",
+        "content": {
+            "text/csv": {"schema": {"type": "string", "minLength": 1}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+def principal_of(request: Request) -> Principal:
+    """Who signed this request (``TokenGuard``); where nobody signs in, the local admin."""
+    principal = request.scope.get("state", {}).get("principal")
+    return principal if isinstance(principal, Principal) else LOCAL
+
+
+def actor(request: Request) -> str:
+    """Who the audit trail names: the signer (the shared token is "admin")."""
+    return principal_of(request).name
+
+
+def signed_in(request: Request, named: str | None) -> str:
+    """Who did it: the signed-in user; else, where nobody signs in or the token is shared,
+    the name given."""
+    principal = principal_of(request)
+    if not principal.personal:
+        return named or LOCAL.name  # nobody signed in, or a shared token: no name
+    return principal.name
+
+
+def within_scope(request: Request, stores: Iterable[str]) -> None:
+    """A write for these stores by someone limited to others is refused (403): thresholds,
+    mutes and store settings; ``*`` (every store) is only for those who have them all."""
+    scope = principal_of(request).stores
+    if scope is None:
+        return
+    for store in stores:
+        if store not in scope:
+            shown = "every store (*)" if store == "*" else f"store {store!r}"
+            raise OutOfScope(f"{shown} is not one of yours")
+
+
+def reader(backend: Backend, request: Request) -> ReadModel:
+    """The backend's reads as the signer may see them: only their stores, if limited."""
+    return scoped(backend.reads(), principal_of(request).stores)
+
+
+async def in_thread(function: Any, *args: Any) -> Any:
+    return await run_in_threadpool(function, *args)
