@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING
 
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel
-from stockwatch.service.backend import Backend, NotOnThisBackend
+from stockwatch.core.reader import Readable
+from stockwatch.core.report import UploadReport
+from stockwatch.service.backend import Backend, NotOnThisBackend, Progress
+from stockwatch.service.commands import Validate
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -117,11 +120,11 @@ def aws(
             raise ConfigError(str(exc)) from None
     limits = limits or Limits.from_env()
 
-    def validate_here(command, source, on_progress, path):  # type: ignore[no-untyped-def]
+    def validate_here(command: Validate, source: Readable, on_progress: Progress) -> UploadReport:
         from stockwatch.sqlite.backend import scratch_backend
 
         with scratch_backend(limits) as scratch:
-            return scratch.validate(command, source, on_progress, path)
+            return scratch.validate(command, source, on_progress)
 
     return AwsBackend(
         settings, limits, Prices.from_env(), time_limited=time_limited, validator=validate_here

@@ -12,10 +12,15 @@ from stockwatch.service import users as people
 from stockwatch.service.audit import trail
 from stockwatch.service.commands import (
     Acknowledge,
+    AddUser,
     DeleteThreshold,
     Mute,
+    RevokeUser,
+    RotateToken,
     SetThresholds,
+    Subscribe,
     Unmute,
+    Unsubscribe,
 )
 from stockwatch.service.reads import acknowledge, list_alerts, mute, unmute
 from stockwatch.service.thresholds import delete_threshold, set_thresholds
@@ -25,8 +30,8 @@ from tests.contract.drivers import Backend
 
 def test_tokens_sign_in_until_revoked_or_rotated(backend: Backend) -> None:
     users = backend.directory()
-    shop = people.add_user(users, "root", "berlin-shop", "store", ["Berlin"])
-    ana = people.add_user(users, "root", "ana", "manager", [])
+    shop = people.add_user(users, AddUser("berlin-shop", "store", ("Berlin",), by="root"))
+    ana = people.add_user(users, AddUser("ana", "manager", by="root"))
     assert shop.startswith("sw_") and len(shop) > 40
     found = people.authenticate(users, None, shop)
     assert found is not None
@@ -34,16 +39,16 @@ def test_tokens_sign_in_until_revoked_or_rotated(backend: Backend) -> None:
     assert people.authenticate(users, None, ana).stores is None  # type: ignore[union-attr]
     assert people.authenticate(users, None, "sw_not-a-token") is None
     try:
-        people.add_user(users, "root", "ana", "viewer", [])
+        people.add_user(users, AddUser("ana", "viewer", by="root"))
     except people.AccessError as exc:
         assert "already" in str(exc)
     else:
         raise AssertionError("a second ana was made")
 
-    fresh = people.rotate_token(users, "root", "ana")
+    fresh = people.rotate_token(users, RotateToken("ana", "root"))
     assert people.authenticate(users, None, ana) is None
     assert people.authenticate(users, None, fresh) is not None
-    people.revoke_user(users, "root", "berlin-shop")
+    people.revoke_user(users, RevokeUser("berlin-shop", "root"))
     assert people.authenticate(users, None, shop) is None
     listed = {u.name: u for u in users.users()}
     assert listed["berlin-shop"].revoked_at is not None and listed["ana"].rotated_at
@@ -54,7 +59,7 @@ def test_the_audit_trail_of_a_days_work(backend: Backend) -> None:
     start = utc_now()
     users = backend.directory()
     model = backend.model()
-    people.add_user(users, "root", "berlin-shop", "store", ["Berlin"])
+    people.add_user(users, AddUser("berlin-shop", "store", ("Berlin",), by="root"))
     backend.process(
         backend.receive(
             "berlin.csv",
@@ -97,24 +102,20 @@ def test_subscriptions_are_made_listed_and_deleted_with_who_made_them(backend: B
     from stockwatch.service import subscriptions as subs
 
     store, trail_of = backend.subscriptions(), backend.directory()
+    hook = "https://hooks.example.com/berlin"
     made = subs.add_subscription(
-        store,
-        trail_of,
-        "ana",
-        webhook="https://hooks.example.com/berlin",
-        stores=["Berlin"],
-        kinds=["out_of_stock"],
+        store, trail_of, Subscribe("ana", webhook=hook, stores=("Berlin",), kinds=("out_of_stock",))
     )
-    subs.add_subscription(store, trail_of, "root", email="all@example.com")
+    subs.add_subscription(store, trail_of, Subscribe("root", email="all@example.com"))
     ours = [s.row() for s in store.subscriptions() if s.owner]
     assert [(s.channel, s.target, s.stores, s.kinds, s.owner) for s in ours] == [
         ("webhook", "https://hooks.example.com/berlin", ["Berlin"], ["out_of_stock"], "ana"),
         ("email", "all@example.com", None, None, "root"),
     ]
-    subs.delete_subscription(store, trail_of, "ana", str(made.id))
+    subs.delete_subscription(store, trail_of, Unsubscribe(str(made.id), "ana"))
     assert [s.target for s in store.subscriptions() if s.owner] == ["all@example.com"]
     try:
-        subs.delete_subscription(store, trail_of, "ana", str(made.id))
+        subs.delete_subscription(store, trail_of, Unsubscribe(str(made.id), "ana"))
     except subs.SubscriptionError as exc:
         assert "no subscription" in str(exc)
     else:

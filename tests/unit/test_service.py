@@ -10,9 +10,9 @@ from stockwatch.core.limits import Limits
 from stockwatch.core.model import StockChange
 from stockwatch.core.thresholds import Threshold, Thresholds
 from stockwatch.service.alerts import judge_changes
-from stockwatch.service.commands import Upload
+from stockwatch.service.commands import Upload, Validate
 from stockwatch.service.uploads import process_upload, validate
-from tests.unit.fakes import fake_uow
+from tests.unit.fakes import FakeUnitOfWork, fake_uow
 
 GOOD = b"store,item,count\nBerlin,Echo Dot,4\nBerlin,Echo Plus,0\nBerlin,Echo Show,9\n"
 ONE_BAD = b"store,item,count\nBerlin,Echo Dot,4\nBerlin,Echo Plus,none\nBerlin,Echo Show,9\n"
@@ -97,8 +97,8 @@ def test_a_refused_upload_is_reported_and_loads_nothing() -> None:
 
 
 def test_validate_reports_what_would_happen_and_keeps_nothing() -> None:
-    uow = fake_uow()
-    report = validate(uow, Upload("berlin.csv"), io.BytesIO(GOOD))  # type: ignore[arg-type]
+    uow = FakeUnitOfWork()
+    report = validate(uow, Validate(Upload("berlin.csv")), io.BytesIO(GOOD))
     assert (report.upload_id, report.rows_loaded, report.alerts_total) == (None, 3, 1)
     assert (uow.state.rows, uow.state.outbox, uow.commits) == ({}, [], 0)
 

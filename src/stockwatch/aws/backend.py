@@ -36,14 +36,14 @@ from stockwatch.core.reader import Readable
 from stockwatch.core.report import UploadReport
 from stockwatch.service import uploads as upload_service
 from stockwatch.service.backend import Delivery, NotOnThisBackend, Progress
-from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, Upload
+from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, Upload, Validate
 
 PRESIGN_SECONDS = 900  # long enough to send a big file on a slow line, short if it leaks
 AWS_BACKUPS = (
     "on AWS the tables have point-in-time recovery and the bucket keeps versions: restore"
     " with `aws dynamodb restore-table-to-point-in-time` and S3 object versions"
 )
-Validator = Callable[[Upload, Readable, Progress, Path | None], UploadReport]
+Validator = Callable[[Validate, Readable, Progress], UploadReport]
 
 
 class AwsBackend:
@@ -187,18 +187,14 @@ class AwsBackend:
             return upload_service.run(uow, job, source)
 
     def validate(
-        self,
-        command: Upload,
-        source: Readable,
-        on_progress: Progress = None,
-        path: Path | None = None,
+        self, command: Validate, source: Readable, on_progress: Progress = None
     ) -> UploadReport:
         """Checked on a throwaway local database (``bootstrap`` gives one): the rows and
         their errors, as they would load; against an empty table, so rows_unchanged and
         alerts say nothing of AWS."""
         if self.validator is None:
             raise NotOnThisBackend("validating needs the embedded backend installed beside")
-        return self.validator(command, source, on_progress, path)
+        return self.validator(command, source, on_progress)
 
     def held(self, upload_id: str) -> S3Upload:
         """The upload behind a held snapshot's record (to confirm it through LoadInventory)."""

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from stockwatch.core.clock import utc_now
 from stockwatch.core.subscriptions import Subscription, filter_policy
+from stockwatch.service.subscriptions import NewSubscription
 
 SUBSCRIPTION = "SUBSCRIPTION"
 PENDING = "PendingConfirmation"
@@ -59,14 +60,9 @@ class SnsSubscriptions:
         self.dynamodb = dynamodb
         self.table = state_table
 
-    def add(
-        self,
-        channel: str,
-        target: str,
-        stores: frozenset[str] | None,
-        kinds: frozenset[str] | None,
-        owner: str,
-    ) -> Subscription:
+    def add(self, wanted: NewSubscription) -> Subscription:
+        channel, target, stores, kinds = wanted.channel, wanted.target, wanted.stores, wanted.kinds
+        owner = wanted.owner
         policy = filter_policy(stores, kinds)
         attributes = {"FilterPolicy": json.dumps(policy)} if policy else {}
         arn = self.sns.subscribe(

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from stockwatch.core.clock import utc_now
-from stockwatch.service.users import AuditRow, UserRow
+from stockwatch.service.users import AuditRow, NewUser, UserRow
 
 USER, AUDIT, TOKEN = "USER", "AUDIT", "TOKEN#"
 
@@ -44,14 +43,8 @@ class DynamoUsers:
             item["stores"] = {"S": stores}
         return item
 
-    def add(
-        self,
-        name: str,
-        role: str,
-        stores: Sequence[str] | None,
-        digest: str,
-        email: str | None = None,
-    ) -> bool:
+    def add(self, new: NewUser) -> bool:
+        name, role, stores, digest, email = new.name, new.role, new.stores, new.digest, new.email
         listed = None if stores is None else json.dumps(list(stores))
         user = {
             "pk": {"S": USER},

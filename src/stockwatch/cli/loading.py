@@ -20,7 +20,7 @@ from stockwatch.cli.context import (
 )
 from stockwatch.cli.output import describe_report, plural, print_json, progress_bar
 from stockwatch.core.report import UploadReport
-from stockwatch.service.commands import Upload
+from stockwatch.service.commands import Upload, Validate
 from stockwatch.service.reads import list_stock
 
 
@@ -94,8 +94,8 @@ def validate(state: Context, files: tuple[Path, ...], strict: bool, as_json: boo
     for path in files:
         size = path.stat().st_size
         with progress_bar(f"checking {path.name}", size) as on_progress, open(path, "rb") as source:
-            asked = Upload(path.name, strict)
-            reports.append(state.runtime.validate(asked, source, on_progress, path))
+            asked = Validate(Upload(path.name, strict), path)
+            reports.append(state.runtime.validate(asked, source, on_progress))
     finish(reports, as_json, "would load")
 
 

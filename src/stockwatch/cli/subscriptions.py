@@ -8,6 +8,7 @@ from stockwatch.cli.context import Context, cli_actor, pass_context
 from stockwatch.cli.output import emit, formats, short_time
 from stockwatch.core.subscriptions import KINDS, SubscriptionError
 from stockwatch.service import subscriptions as subs
+from stockwatch.service.commands import Subscribe, Unsubscribe
 
 
 def _store(state: Context) -> subs.SubscriptionStore:
@@ -48,15 +49,8 @@ def subscriptions_add(
     Example: stockwatch subscriptions add --webhook https://hooks.example.com/berlin --store Berlin
     """
     try:
-        made = subs.add_subscription(
-            _store(state),
-            state.trail(),
-            cli_actor(),
-            email=email,
-            webhook=webhook,
-            stores=stores,
-            kinds=kinds,
-        )
+        asked = Subscribe(cli_actor(), email, webhook, stores, kinds)
+        made = subs.add_subscription(_store(state), state.trail(), asked)
     except SubscriptionError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"subscription {made.id}: {made.channel} {made.target}")
@@ -97,7 +91,8 @@ def subscriptions_delete(state: Context, subscription_id: str) -> None:
     Example: stockwatch subscriptions delete 3
     """
     try:
-        subs.delete_subscription(_store(state), state.trail(), cli_actor(), subscription_id)
+        asked = Unsubscribe(subscription_id, cli_actor())
+        subs.delete_subscription(_store(state), state.trail(), asked)
     except SubscriptionError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"subscription {subscription_id} deleted")

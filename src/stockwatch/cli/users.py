@@ -10,6 +10,7 @@ from stockwatch.core.access import AccessError, Role
 from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.service import users as people
 from stockwatch.service.audit import trail
+from stockwatch.service.commands import AddUser, RevokeUser, RotateToken
 
 
 @click.group()
@@ -51,7 +52,8 @@ def users_add(
     Example: stockwatch users add berlin-shop --role store --store Berlin
     """
     try:
-        token = people.add_user(state.runtime.users(), cli_actor(), name, role, stores, email)
+        asked = AddUser(name, role, stores, email, cli_actor())
+        token = people.add_user(state.runtime.users(), asked)
     except AccessError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(token)
@@ -97,7 +99,7 @@ def users_revoke(state: Context, name: str) -> None:
     Example: stockwatch users revoke berlin-shop
     """
     try:
-        people.revoke_user(state.runtime.users(), cli_actor(), name)
+        people.revoke_user(state.runtime.users(), RevokeUser(name, cli_actor()))
     except people.NoSuchUser as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{name}'s token no longer works")
@@ -113,7 +115,7 @@ def users_rotate(state: Context, name: str) -> None:
     Example: stockwatch users rotate ana
     """
     try:
-        token = people.rotate_token(state.runtime.users(), cli_actor(), name)
+        token = people.rotate_token(state.runtime.users(), RotateToken(name, cli_actor()))
     except people.NoSuchUser as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(token)

@@ -21,7 +21,7 @@ from stockwatch.core.limits import Limits
 from stockwatch.core.ports import StoredObject, UploadTarget
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import UploadReport
-from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, Upload
+from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, Upload, Validate
 from stockwatch.service.ports import ThresholdUnitOfWork
 from stockwatch.service.reads import AlertNotes, ReadModel
 from stockwatch.service.subscriptions import SubscriptionStore
@@ -91,14 +91,9 @@ class Backend(Protocol):
         ...
 
     def validate(
-        self,
-        command: Upload,
-        source: Readable,
-        on_progress: Progress = None,
-        path: Path | None = None,
+        self, command: Validate, source: Readable, on_progress: Progress = None
     ) -> UploadReport:
-        """What ingesting the file would do; nothing is kept. ``path``: the file's, when it
-        has one (a big local file is read ahead like a stored one)."""
+        """What ingesting the file would do; nothing is kept."""
         ...
 
     def confirm(self, command: Confirm) -> UploadReport:

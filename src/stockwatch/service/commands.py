@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from stockwatch.core.thresholds import ThresholdEntry
 
@@ -105,4 +106,55 @@ class Mute:
 class Unmute:
     store: str
     item: str
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class Validate:
+    """Report what ingesting a file would do, keeping nothing. ``path``: the file's own,
+    when it has one (a large local file is then read ahead like a stored one)."""
+
+    upload: Upload
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class AddUser:
+    """A person with a role (and, for some roles, stores); their token is shown once."""
+
+    name: str
+    role: str
+    stores: tuple[str, ...] = ()
+    email: str | None = None
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class RevokeUser:
+    name: str
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class RotateToken:
+    """A new token for the user; the old one stops working at once."""
+
+    name: str
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    """An email address or a webhook hears about some stores' (and kinds') alerts."""
+
+    by: str
+    email: str | None = None
+    webhook: str | None = None
+    stores: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    subscription_id: str
     by: str = ""

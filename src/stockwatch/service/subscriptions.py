@@ -8,24 +8,30 @@ alerts topic with a filter policy on each message's ``store`` and ``kind``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from stockwatch.core.digest import Digest, compose_digest
 from stockwatch.core.model import AlertDecision
 from stockwatch.core.subscriptions import Subscription, SubscriptionError, check_subscription
+from stockwatch.service.commands import Subscribe, Unsubscribe
 from stockwatch.service.ports import Outbox
 from stockwatch.service.users import AuditTrail, note
 
 
+@dataclass(frozen=True)
+class NewSubscription:
+    """A subscription as checked (``core.subscriptions.check_subscription``), to be kept."""
+
+    channel: str  # "email" or "webhook"
+    target: str
+    stores: frozenset[str] | None  # None: every store
+    kinds: frozenset[str] | None  # None: every kind
+    owner: str
+
+
 class SubscriptionStore(Protocol):
-    def add(
-        self,
-        channel: str,
-        target: str,
-        stores: frozenset[str] | None,
-        kinds: frozenset[str] | None,
-        owner: str,
-    ) -> Subscription: ...
+    def add(self, wanted: NewSubscription) -> Subscription: ...
 
     def subscriptions(self) -> list[Subscription]: ...
 
@@ -35,30 +41,25 @@ class SubscriptionStore(Protocol):
 
 
 def add_subscription(
-    store: SubscriptionStore,
-    trail: AuditTrail | None,
-    actor: str,
-    *,
-    email: str | None = None,
-    webhook: str | None = None,
-    stores: Sequence[str] = (),
-    kinds: Sequence[str] = (),
+    store: SubscriptionStore, trail: AuditTrail | None, command: Subscribe
 ) -> Subscription:
-    channel, target, scope, wanted = check_subscription(email, webhook, stores, kinds)
-    made = store.add(channel, target, scope, wanted, actor)
+    channel, target, scope, wanted = check_subscription(
+        command.email, command.webhook, command.stores, command.kinds
+    )
+    made = store.add(NewSubscription(channel, target, scope, wanted, command.by))
     about = ", ".join(sorted(scope)) if scope else "every store"
     if wanted:
         about += " (" + ", ".join(sorted(wanted)) + ")"
-    note(trail, actor, "subscription.add", f"{channel} {target}", about)
+    note(trail, command.by, "subscription.add", f"{channel} {target}", about)
     return made
 
 
 def delete_subscription(
-    store: SubscriptionStore, trail: AuditTrail | None, actor: str, subscription_id: str
+    store: SubscriptionStore, trail: AuditTrail | None, command: Unsubscribe
 ) -> None:
-    if not store.delete(subscription_id):
-        raise SubscriptionError(f"there is no subscription {subscription_id}")
-    note(trail, actor, "subscription.delete", str(subscription_id))
+    if not store.delete(command.subscription_id):
+        raise SubscriptionError(f"there is no subscription {command.subscription_id}")
+    note(trail, command.by, "subscription.delete", str(command.subscription_id))
 
 
 def queue_digests(

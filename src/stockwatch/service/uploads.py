@@ -27,7 +27,7 @@ from stockwatch.core.report import UploadReport
 from stockwatch.core.snapshot import SnapshotTooBig
 from stockwatch.service import snapshots
 from stockwatch.service.alerts import judge_upload
-from stockwatch.service.commands import Upload
+from stockwatch.service.commands import Validate
 from stockwatch.service.ports import (
     JudgingUnitOfWork,
     MissingObject,
@@ -107,12 +107,12 @@ def discard_upload(uow: UploadUnitOfWork, ref: Any, by: str = "") -> UploadRepor
 
 def validate(
     uow: ValidatingUnitOfWork,
-    command: Upload,
+    command: Validate,
     source: Readable,
     on_progress: ProgressCallback | None = None,
 ) -> UploadReport:
     """What ingesting the file would do, against the current stock; nothing is kept."""
-    job = uow.uploads.trial(command)
+    job = uow.uploads.trial(command.upload)
     return run(uow, job, source, on_progress, keep=False)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +21,7 @@ from stockwatch.core.access import (
     token_hash,
 )
 from stockwatch.core.subscriptions import SubscriptionError, check_email
+from stockwatch.service.commands import AddUser, RevokeUser, RotateToken
 
 BOOTSTRAP = "admin"  # who STOCKWATCH_TOKEN signs in as: existing set-ups carry on
 
@@ -47,15 +47,19 @@ class AuditRow:
     detail: str | None
 
 
+@dataclass(frozen=True)
+class NewUser:
+    """A user as kept: only the hash of their token."""
+
+    name: str
+    role: str
+    stores: list[str] | None  # None: every store
+    digest: str
+    email: str | None = None
+
+
 class UserDirectory(Protocol):
-    def add(
-        self,
-        name: str,
-        role: str,
-        stores: Sequence[str] | None,
-        digest: str,
-        email: str | None = None,
-    ) -> bool:
+    def add(self, user: NewUser) -> bool:
         """False when the name is taken."""
         ...
 
@@ -100,16 +104,10 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)  # 256 bits
 
 
-def add_user(
-    users: UserDirectory,
-    actor: str,
-    name: str,
-    role: str,
-    stores: Sequence[str],
-    email: str | None = None,
-) -> str:
+def add_user(users: UserDirectory, command: AddUser) -> str:
     """The new user's token, shown once."""
-    chosen, scope = check_user(name, role, list(stores))
+    name, email = command.name, command.email
+    chosen, scope = check_user(name, command.role, list(command.stores))
     if email is not None:
         try:
             email = check_email(email)
@@ -117,25 +115,25 @@ def add_user(
             raise AccessError(str(exc)) from None
     token = new_token()
     listed = sorted(scope) if scope is not None else None
-    if not users.add(name, chosen.value, listed, token_hash(token), email):
+    if not users.add(NewUser(name, chosen.value, listed, token_hash(token), email)):
         raise AccessError(f"there is a user named {name!r} already")
     detail = chosen.value + ("" if listed is None else " of " + ", ".join(listed))
-    users.record(actor, "user.add", name, detail)
+    users.record(command.by, "user.add", name, detail)
     return token
 
 
-def revoke_user(users: UserDirectory, actor: str, name: str) -> None:
-    if not users.revoke(name):
-        raise NoSuchUser(f"no user named {name!r} (or revoked already)")
-    users.record(actor, "user.revoke", name, None)
+def revoke_user(users: UserDirectory, command: RevokeUser) -> None:
+    if not users.revoke(command.name):
+        raise NoSuchUser(f"no user named {command.name!r} (or revoked already)")
+    users.record(command.by, "user.revoke", command.name, None)
 
 
-def rotate_token(users: UserDirectory, actor: str, name: str) -> str:
+def rotate_token(users: UserDirectory, command: RotateToken) -> str:
     """A new token for the user; the old one stops working at once."""
     token = new_token()
-    if not users.replace_token(name, token_hash(token)):
-        raise NoSuchUser(f"no user named {name!r} (or revoked)")
-    users.record(actor, "user.rotate", name, None)
+    if not users.replace_token(command.name, token_hash(token)):
+        raise NoSuchUser(f"no user named {command.name!r} (or revoked)")
+    users.record(command.by, "user.rotate", command.name, None)
     return token
 
 

@@ -26,7 +26,7 @@ from stockwatch.core.reader import Readable
 from stockwatch.core.report import UploadReport
 from stockwatch.service import uploads as upload_service
 from stockwatch.service.backend import Delivery, NotOnThisBackend, Progress
-from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, Upload
+from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, Upload, Validate
 from stockwatch.sqlite.arrivals import Arrivals
 from stockwatch.sqlite.database import (
     DATABASE_NAME,
@@ -260,19 +260,16 @@ class SqliteBackend:
         return {store: bool(flag) for store, flag in rows}
 
     def validate(
-        self,
-        command: Upload,
-        source: Readable,
-        on_progress: Progress = None,
-        path: Path | None = None,
+        self, command: Validate, source: Readable, on_progress: Progress = None
     ) -> UploadReport:
         """Report what ingesting the file would do, then roll it all back; against a
         throwaway data directory while this one has no database yet."""
         if not (self.data_dir / DATABASE_NAME).exists():
             with scratch_backend(self.limits) as scratch:
-                return scratch.validate(command, source, on_progress, path)
+                return scratch.validate(command, source, on_progress)
         uow = self.unit_of_work()
-        uow.inventory.local_path = path  # a large local file is read ahead like a stored one
+        # A large local file is read ahead like a stored one.
+        uow.inventory.local_path = command.path
         return upload_service.validate(uow, command, source, on_progress)
 
     # -- keeping it running -------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 
 from stockwatch.core.clock import utc_now
 from stockwatch.core.subscriptions import PREFIX, Subscription
+from stockwatch.service.subscriptions import NewSubscription
 from stockwatch.sqlite.database import transaction
 
 _SELECT = "SELECT id, channel, target, stores, kinds, owner, created_at FROM subscriptions"
@@ -42,23 +43,18 @@ class SqliteSubscriptions:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def add(
-        self,
-        channel: str,
-        target: str,
-        stores: frozenset[str] | None,
-        kinds: frozenset[str] | None,
-        owner: str,
-    ) -> Subscription:
+    def add(self, wanted: NewSubscription) -> Subscription:
         now = utc_now()
+        stores, kinds = wanted.stores, wanted.kinds
         with transaction(self.conn):
             cursor = self.conn.execute(
                 "INSERT INTO subscriptions (channel, target, stores, kinds, owner, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (channel, target, _listed(stores), _listed(kinds), owner, now),
+                (wanted.channel, wanted.target, _listed(stores), _listed(kinds), wanted.owner, now),
             )
         assert cursor.lastrowid is not None
-        return Subscription(cursor.lastrowid, channel, target, stores, kinds, owner, now)
+        made = cursor.lastrowid
+        return Subscription(made, wanted.channel, wanted.target, stores, kinds, wanted.owner, now)
 
     def subscriptions(self) -> list[Subscription]:
         return all_subscriptions(self.conn)

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from stockwatch.core.clock import utc_now
-from stockwatch.service.users import AuditRow, UserRow
+from stockwatch.service.users import AuditRow, NewUser, UserRow
 from stockwatch.sqlite.database import transaction
 
 
@@ -15,26 +15,13 @@ class SqliteUsers:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def add(
-        self,
-        name: str,
-        role: str,
-        stores: Sequence[str] | None,
-        digest: str,
-        email: str | None = None,
-    ) -> bool:
+    def add(self, new: NewUser) -> bool:
+        listed = None if new.stores is None else json.dumps(list(new.stores))
         with transaction(self.conn):
             cursor = self.conn.execute(
                 "INSERT INTO users (name, role, stores, token_hash, created_at, email)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                (
-                    name,
-                    role,
-                    None if stores is None else json.dumps(list(stores)),
-                    digest,
-                    utc_now(),
-                    email,
-                ),
+                (new.name, new.role, listed, new.digest, utc_now(), new.email),
             )
         return cursor.rowcount == 1
 

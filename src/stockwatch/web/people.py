@@ -19,6 +19,7 @@ from stockwatch.core.subscriptions import EMAIL_PATTERN
 from stockwatch.service import users as people
 from stockwatch.service.audit import trail
 from stockwatch.service.backend import Backend
+from stockwatch.service.commands import AddUser, RevokeUser, RotateToken
 from stockwatch.service.users import AuditRow, UserRow
 from stockwatch.web.capabilities import WebCapabilities
 from stockwatch.web.common import COMMON_ERRORS, TIME_PATTERN, _error, actor, principal_of
@@ -79,14 +80,8 @@ def build_people_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     def add_user(request: Request, body: UserIn) -> NewToken:
         """A new user; the answer carries its token, which is never shown again."""
         try:
-            token = people.add_user(
-                backend.users(),
-                actor(request),
-                body.name,
-                body.role,
-                body.stores,
-                body.email,
-            )
+            asked = AddUser(body.name, body.role, tuple(body.stores), body.email, actor(request))
+            token = people.add_user(backend.users(), asked)
         except AccessError as exc:
             # A taken name, or stores that do not fit the role (an admin's, a store user
             # without any): the request is well formed but cannot be done as asked.
@@ -96,7 +91,7 @@ def build_people_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     @api.delete("/users/{name}", responses={404: _error("no such live user")})
     def revoke_user(request: Request, name: Annotated[str, NAME_PATH]) -> dict[str, str]:
         try:
-            people.revoke_user(backend.users(), actor(request), name)
+            people.revoke_user(backend.users(), RevokeUser(name, actor(request)))
         except people.NoSuchUser as exc:
             raise HTTPException(404, str(exc)) from None
         return {"revoked": name}
@@ -107,7 +102,7 @@ def build_people_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     def rotate_user(request: Request, name: Annotated[str, NAME_PATH]) -> NewToken:
         """A new token; the old one stops working at once."""
         try:
-            token = people.rotate_token(backend.users(), actor(request), name)
+            token = people.rotate_token(backend.users(), RotateToken(name, actor(request)))
         except people.NoSuchUser as exc:
             raise HTTPException(404, str(exc)) from None
         return NewToken(name=name, token=token)

@@ -18,6 +18,7 @@ from stockwatch.core.access import Action
 from stockwatch.core.subscriptions import EMAIL_PATTERN, SubscriptionError, SubscriptionRow
 from stockwatch.service import subscriptions as subs
 from stockwatch.service.backend import Backend, NotOnThisBackend
+from stockwatch.service.commands import Subscribe, Unsubscribe
 from stockwatch.service.users import email_of
 from stockwatch.web.common import COMMON_ERRORS, _error, principal_of, within_scope
 
@@ -102,7 +103,7 @@ def build_subscriptions_router(backend: Backend) -> APIRouter:
         try:
             made = await run_in_threadpool(
                 lambda: subs.add_subscription(
-                    store(), trail, owner, email=email, webhook=webhook, stores=stores, kinds=kinds
+                    store(), trail, Subscribe(owner, email, webhook, tuple(stores), tuple(kinds))
                 )
             )
         except SubscriptionError as exc:
@@ -122,7 +123,9 @@ def build_subscriptions_router(backend: Backend) -> APIRouter:
         trail = backend.users()
         try:
             await run_in_threadpool(
-                lambda: subs.delete_subscription(store(), trail, who.name, subscription_id)
+                lambda: subs.delete_subscription(
+                    store(), trail, Unsubscribe(subscription_id, who.name)
+                )
             )
         except SubscriptionError as exc:
             raise HTTPException(404, str(exc)) from None
