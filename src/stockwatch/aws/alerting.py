@@ -17,18 +17,17 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from stockwatch.aws.mute_items import MuteItems
 from stockwatch.aws.sns_channel import SnsChannel
+from stockwatch.aws.threshold_items import ThresholdItems
 from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.digest import compose_digest
 from stockwatch.core.forecast import history_points, with_cover
 from stockwatch.core.model import AlertDecision, StockChange
-from stockwatch.core.mutes import Mutes, active
+from stockwatch.core.mutes import Mutes
 from stockwatch.core.ports import DeliveryError
-from stockwatch.core.rows import MuteRow, ThresholdRow
-from stockwatch.core.thresholds import Threshold, Thresholds
 
 LOG = "ALERTLOG"
-MUTES = "MUTES"
 
 
 @dataclass(frozen=True)
@@ -79,116 +78,16 @@ class StreamAlerts:
         return self.store.record(self.event_id, self.upload, decisions, now)
 
 
-class AlertStore:
+class AlertStore(ThresholdItems, MuteItems):
+    """The state table's alert items: open alerts (one per item and kind) and the alert log
+    (every raised alert, marked once told), with the thresholds and mutes they are judged
+    by (``aws.threshold_items``, ``aws.mute_items``)."""
+
     def __init__(self, dynamodb: Any, state_table: str) -> None:
         self.dynamodb = dynamodb
         self.table = state_table
-        self._thresholds: Thresholds | None = None
-        self._mutes: list[tuple[str, str, str]] | None = None
-
-    def thresholds(self) -> Thresholds:
-        if self._thresholds is None:
-            self._thresholds = Thresholds(
-                Threshold(t.store, t.item, t.minimum, t.cover_days) for t in self.entries()
-            )
-        return self._thresholds
-
-    def entries(self) -> list[ThresholdRow]:
-        """The thresholds as the API lists them."""
-        found = []
-        pages = self.dynamodb.get_paginator("query").paginate(
-            TableName=self.table,
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": "THRESHOLDS"}},
-        )
-        for page in pages:
-            for item in page["Items"]:
-                store, item_name = item["sk"]["S"].split("\x1f", 1)
-                found.append(
-                    ThresholdRow(
-                        store,
-                        item_name,
-                        int(item["minimum"]["N"]),
-                        item.get("updated_at", {}).get("S", ""),
-                        int(item["cover_days"]["N"]) if "cover_days" in item else None,
-                    )
-                )
-        return sorted(found, key=lambda t: (t.store, t.item))
-
-    def set_threshold(
-        self, store: str, item: str, minimum: int, now: str = "", cover_days: int | None = None
-    ) -> None:
-        entry = {
-            "pk": {"S": "THRESHOLDS"},
-            "sk": {"S": f"{store}\x1f{item}"},
-            "minimum": {"N": str(minimum)},
-            "updated_at": {"S": now},
-        }
-        if cover_days is not None:
-            entry["cover_days"] = {"N": str(cover_days)}
-        self.dynamodb.put_item(TableName=self.table, Item=entry)
         self._thresholds = None
-
-    def delete_threshold(self, store: str, item: str) -> bool:
-        gone = self.dynamodb.delete_item(
-            TableName=self.table,
-            Key={"pk": {"S": "THRESHOLDS"}, "sk": {"S": f"{store}\x1f{item}"}},
-            ReturnValues="ALL_OLD",
-        ).get("Attributes")
-        self._thresholds = None
-        return bool(gone)
-
-    def mutes(self, now: str) -> Mutes:
-        """The mutes in force (one Query of the ``MUTES`` partition, kept for this run)."""
-        if self._mutes is None:
-            self._mutes = [(m.store, m.item, m.until) for m in self.mute_rows()]
-        return active(self._mutes, now)
-
-    def mute_rows(self) -> list[MuteRow]:
-        rows = []
-        pages = self.dynamodb.get_paginator("query").paginate(
-            TableName=self.table,
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": MUTES}},
-        )
-        for page in pages:
-            for item in page["Items"]:
-                store, name = item["sk"]["S"].split("\x1f", 1)
-                rows.append(
-                    MuteRow(
-                        store,
-                        name,
-                        item["until"]["S"],
-                        item.get("muted_by", {}).get("S", ""),
-                        item.get("note", {}).get("S"),
-                        item.get("created_at", {}).get("S", ""),
-                    )
-                )
-        return sorted(rows, key=lambda m: (m.store, m.item))
-
-    def set_mute(
-        self, store: str, item: str, until: str, by: str, note: str | None, now: str
-    ) -> None:
-        entry = {
-            "pk": {"S": MUTES},
-            "sk": {"S": f"{store}\x1f{item}"},
-            "until": {"S": until},
-            "muted_by": {"S": by},
-            "created_at": {"S": now},
-        }
-        if note:
-            entry["note"] = {"S": note}
-        self.dynamodb.put_item(TableName=self.table, Item=entry)
         self._mutes = None
-
-    def delete_mute(self, store: str, item: str) -> bool:
-        gone = self.dynamodb.delete_item(
-            TableName=self.table,
-            Key={"pk": {"S": MUTES}, "sk": {"S": f"{store}\x1f{item}"}},
-            ReturnValues="ALL_OLD",
-        ).get("Attributes")
-        self._mutes = None
-        return bool(gone)
 
     def acknowledge(self, alert_id: str, by: str, note: str | None, now: str) -> bool:
         """Mark the alert's log entry, and its open alert if it is still that one."""

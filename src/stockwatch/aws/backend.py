@@ -26,7 +26,8 @@ from stockwatch.aws.s3_upload import S3Upload
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.subscriptions import SnsSubscriptions
 from stockwatch.aws.threshold_change import DynamoThresholdChange
-from stockwatch.aws.unit_of_work import AwsUnitOfWork, DynamoUploads, set_store_setting
+from stockwatch.aws.unit_of_work import AwsUnitOfWork, set_store_setting
+from stockwatch.aws.upload_log import DynamoUploads
 from stockwatch.aws.upload_metadata import encode
 from stockwatch.aws.users import DynamoUsers
 from stockwatch.core.cost import Prices

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from stockwatch.aws import store_stats
 from stockwatch.aws.alerting import LOG, AlertStore
 from stockwatch.aws.settings import AwsSettings
-from stockwatch.aws.unit_of_work import with_publishes
+from stockwatch.aws.upload_log import with_publishes
 from stockwatch.aws.upload_metadata import BadMetadata, decode
 from stockwatch.core.alert_rules import stock_level
 from stockwatch.core.clock import utc_now

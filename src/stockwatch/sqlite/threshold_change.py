@@ -13,12 +13,8 @@ from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.thresholds import WILDCARD
 from stockwatch.service.subscriptions import queue_digests
 from stockwatch.sqlite import queries
-from stockwatch.sqlite.unit_of_work import (
-    ALERT_BATCH,
-    SqliteAlerts,
-    SqliteOutbox,
-    SqliteThresholds,
-)
+from stockwatch.sqlite.judging import ALERT_BATCH, SqliteAlerts, SqliteOutbox
+from stockwatch.sqlite.unit_of_work import SqliteThresholds
 
 Emit = Callable[[str, dict[str, Any]], None]
 
