@@ -154,7 +154,10 @@ def running_stack(
     environment = deploy_template(endpoint, parameters)
     for name, value in environment.items():  # the deployed functions' own settings
         monkeypatch.setenv(name, value)
-    client = lambda service: boto3.client(service, endpoint_url=endpoint, region_name=REGION)  # noqa: E731
+
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
+
     s3, sqs, sns, ddb = client("s3"), client("sqs"), client("sns"), client("dynamodb")
     bucket = environment["STOCKWATCH_BUCKET"]
     events_queue = sqs.create_queue(QueueName="s3-events")["QueueUrl"]
@@ -250,7 +253,7 @@ def stream_event(aws: Aws) -> dict[str, Any]:
 
 
 def digests(aws: Aws) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     while True:
         messages = aws.sqs.receive_message(
             QueueUrl=aws.alerts_queue,

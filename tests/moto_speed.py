@@ -57,7 +57,7 @@ def apply() -> None:
         return
     import moto.dynamodb.models as models
 
-    models.copy = _CopyShim()  # type: ignore[assignment]
+    models.copy = _CopyShim()  # type: ignore[assignment, attr-defined]
     original = models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:

@@ -6,8 +6,9 @@ a table of the data directory, or items of the state table.
 
 from __future__ import annotations
 
-from stockwatch.core.access import Role
+from stockwatch.core.access import AccessError, Role
 from stockwatch.core.clock import utc_now
+from stockwatch.core.subscriptions import SubscriptionError
 from stockwatch.service import users as people
 from stockwatch.service.audit import trail
 from stockwatch.service.commands import (
@@ -35,12 +36,16 @@ def test_tokens_sign_in_until_revoked_or_rotated(backend: Backend) -> None:
     assert shop.startswith("sw_") and len(shop) > 40
     found = people.authenticate(users, None, shop)
     assert found is not None
-    assert (found.name, found.role, found.stores) == ("berlin-shop", Role.STORE, {"Berlin"})
+    assert (found.name, found.role, found.stores) == (
+        "berlin-shop",
+        Role.STORE,
+        frozenset({"Berlin"}),
+    )
     assert people.authenticate(users, None, ana).stores is None  # type: ignore[union-attr]
     assert people.authenticate(users, None, "sw_not-a-token") is None
     try:
         people.add_user(users, AddUser("ana", "viewer", by="root"))
-    except people.AccessError as exc:
+    except AccessError as exc:
         assert "already" in str(exc)
     else:
         raise AssertionError("a second ana was made")
@@ -116,7 +121,7 @@ def test_subscriptions_are_made_listed_and_deleted_with_who_made_them(backend: B
     assert [s.target for s in store.subscriptions() if s.owner] == ["all@example.com"]
     try:
         subs.delete_subscription(store, trail_of, Unsubscribe(str(made.id), "ana"))
-    except subs.SubscriptionError as exc:
+    except SubscriptionError as exc:
         assert "no subscription" in str(exc)
     else:
         raise AssertionError("deleted twice")

@@ -70,7 +70,7 @@ def test_sqlite_writer_follows_the_core_rule(
             (item, current[0], current[1]),
         )
     (before,) = conn.execute("SELECT count(*) FROM changes").fetchone()
-    expected = decide(*(current or (None, None)), *incoming)
+    expected = decide(*(current or (None, None)), *incoming)  # type: ignore[call-arg]
 
     outcome = SqliteInventoryWriter(conn, 7).apply([(2, "S", item, incoming[0])], incoming[1])
 
@@ -204,7 +204,7 @@ def test_the_candidate_filter_sql_is_the_core_rule(
 ) -> None:
     """The change feed's candidate query keeps exactly the changes the core says can matter."""
     from stockwatch.core.alert_rules import can_change_alerts
-    from stockwatch.sqlite.unit_of_work import SqliteChangeFeed
+    from stockwatch.sqlite.judging import SqliteChangeFeed
 
     with tempfile.TemporaryDirectory() as tmp:
         conn = connect(Path(tmp) / "twin.db")

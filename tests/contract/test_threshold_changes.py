@@ -25,7 +25,9 @@ def test_setting_a_minimum_raises_what_is_below_it_now_in_one_digest(backend: Ba
     backend.process(backend.receive("springfield.csv", SPRINGFIELD))
     backend.notified_lines()
 
-    change = set_thresholds(backend.threshold_change(), SetThresholds.of([("Springfield", "*", 6)]))
+    change = set_thresholds(
+        backend.threshold_change(), SetThresholds.of([("Springfield", "*", 6, None)])
+    )
 
     assert sorted((d.kind, d.item) for d in change.raised) == [
         ("low_stock", "Amazon Tap"),
@@ -50,7 +52,9 @@ def test_setting_a_minimum_raises_what_is_below_it_now_in_one_digest(backend: Ba
     assert figures["Springfield"].low_stock == 2
     assert figures["Berlin"].low_stock == 0  # another store's Amazon Tap is not covered
 
-    again = set_thresholds(backend.threshold_change(), SetThresholds.of([("Springfield", "*", 6)]))
+    again = set_thresholds(
+        backend.threshold_change(), SetThresholds.of([("Springfield", "*", 6, None)])
+    )
     assert again.raised == [] and again.resolved == []
     assert backend.notified_lines() == []
 
@@ -59,7 +63,7 @@ def test_lowering_or_deleting_a_minimum_resolves_and_notifies_nobody(backend: Ba
     backend.process(backend.receive("springfield.csv", SPRINGFIELD))
     set_thresholds(
         backend.threshold_change(),
-        SetThresholds.of([("*", "Amazon Tap", 3), ("Springfield", "Echo Look", 6)]),
+        SetThresholds.of([("*", "Amazon Tap", 3, None), ("Springfield", "Echo Look", 6, None)]),
     )
     assert {(k, s, i) for k, s, i in backend.open_alerts() if k == "low_stock"} == {
         ("low_stock", "Springfield", "Amazon Tap"),
@@ -69,7 +73,7 @@ def test_lowering_or_deleting_a_minimum_resolves_and_notifies_nobody(backend: Ba
     backend.notified_lines()
 
     lowered = set_thresholds(
-        backend.threshold_change(), SetThresholds.of([("*", "Amazon Tap", 2)])
+        backend.threshold_change(), SetThresholds.of([("*", "Amazon Tap", 2, None)])
     )  # Berlin has 2
     assert [(d.store, d.item) for d in lowered.resolved] == [("Berlin", "Amazon Tap")]
     removed = delete_threshold(

@@ -73,7 +73,8 @@ def gateway_event(
 def call(event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
     from stockwatch.handlers.web import api
 
-    response = api(event, FakeLambdaContext())
+    # The runtime's context is stood in for: only its attributes are read.
+    response = api(event, FakeLambdaContext())  # type: ignore[arg-type]
     raw = response.get("body", "")
     if response.get("isBase64Encoded"):
         raw = base64.b64decode(raw).decode()

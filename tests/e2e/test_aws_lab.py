@@ -30,7 +30,9 @@ LAB: dict[str, str] = {}
 
 
 def make_lab(endpoint: str) -> dict[str, str]:
-    client = lambda name: boto3.client(name, endpoint_url=endpoint, region_name=REGION)  # noqa: E731
+    def client(name: str) -> Any:
+        return boto3.client(name, endpoint_url=endpoint, region_name=REGION)
+
     ddb = client("dynamodb")
     table = ddb.create_table(
         TableName="Inventory",

@@ -77,7 +77,8 @@ def test_a_backup_taken_while_uploads_run_restores_a_consistent_state(tmp_path: 
     loaded = [row for row in got["uploads"] if row[2] == "loaded"]
     replay = SqliteBackend(tmp_path / "replay", channel_names=("webhook",))
     try:
-        for _, name, _ in loaded:
+        for _, named, _ in loaded:
+            name = str(named)
             n = int(name.removeprefix("day-").removesuffix(".csv"))
             replay.process_upload(replay.receive(Upload(name), io.BytesIO(day_file(n))))
         expected = state(replay)

@@ -24,7 +24,7 @@ if not CHROMIUM.exists() and not os.environ.get("CI"):
         "Debian's chromium is not installed here (.ci/run installs it)", allow_module_level=True
     )
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright  # noqa: E402
 
 ARGS = [
     "--headless",
@@ -58,7 +58,12 @@ def page(browser: Browser, server: LiveServer) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     blocked = watch_csp(page)
     page.goto(server.url + "/")
     expect(page.locator("#live")).to_have_text("live")

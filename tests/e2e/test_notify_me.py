@@ -82,7 +82,9 @@ def test_notify_me_and_an_admins_webhook_each_get_only_their_stores(
         time.sleep(0.5)  # nothing more is on its way
         (mail,) = mailbox.messages
         assert mailbox.envelopes[0].rcpt_tos == ["ana@example.com"]
-        text = mail.get_body(("plain",)).get_content()
+        body = mail.get_body(("plain",))
+        assert body is not None
+        text = body.get_content()
         assert "Berlin is out of stock of Echo Dot" in text and "Karachi" not in text
         (digest,) = receiver.received
         assert "Karachi is out of stock of Tap" in digest["text"] and "Berlin" not in digest["text"]

@@ -7,8 +7,10 @@ test signs in through the token dialog and looks at what that person is shown an
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -36,7 +38,9 @@ def _add(data: Path, *args: str) -> str:
 
 
 @pytest.fixture
-def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LiveServer, dict]]:
+def chain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
     """Two stores with stock-outs, a Berlin store user and a Berlin manager with an email."""
     data = tmp_path / "data"
     tokens = {
@@ -67,7 +71,7 @@ def sign_in(browser: Browser, live: LiveServer, token: str) -> tuple[Page, list[
 
 
 def test_a_store_user_sees_and_uploads_only_its_own_store(
-    browser: Browser, chain: tuple[LiveServer, dict], tmp_path: Path
+    browser: Browser, chain: tuple[LiveServer, dict[str, Any]], tmp_path: Path
 ) -> None:
     live, tokens = chain
     page, blocked = sign_in(browser, live, tokens["berlin"])
@@ -101,7 +105,7 @@ def test_a_store_user_sees_and_uploads_only_its_own_store(
 
 
 def test_a_manager_acts_on_its_stores_alerts_and_asks_to_be_emailed(
-    browser: Browser, chain: tuple[LiveServer, dict]
+    browser: Browser, chain: tuple[LiveServer, dict[str, Any]]
 ) -> None:
     live, tokens = chain
     page, blocked = sign_in(browser, live, tokens["ana"])
@@ -138,7 +142,7 @@ def test_a_manager_acts_on_its_stores_alerts_and_asks_to_be_emailed(
 
 
 def test_an_admin_adds_rotates_and_revokes_people_on_the_page(
-    browser: Browser, chain: tuple[LiveServer, dict]
+    browser: Browser, chain: tuple[LiveServer, dict[str, Any]]
 ) -> None:
     live, tokens = chain
     page, blocked = sign_in(browser, live, tokens["admin"])
@@ -165,7 +169,7 @@ def test_an_admin_adds_rotates_and_revokes_people_on_the_page(
     assert blocked == []
 
 
-def token_pattern() -> object:
+def token_pattern() -> re.Pattern[str]:
     import re
 
     return re.compile(r"^sw_[A-Za-z0-9_-]{40,}$")

@@ -19,7 +19,7 @@ TABLES = (
 
 def _files() -> list[bytes]:
     first = [(f"Store {s}", f"Item {i}", (s * 3 + i) % 7) for s in range(12) for i in range(1000)]
-    second = [(s, i, (c + 1) % 5) for s, i, c in first[::2]]
+    second: list[tuple[str, str, int | str]] = [(s, i, (c + 1) % 5) for s, i, c in first[::2]]
     second.insert(4000, ("Store 0", "Item 5", "lots"))
     second.append(("Store 0", "Item 2", 3))  # repeats a row of an earlier chunk
     return [csv_bytes(*first), csv_bytes(*second)]

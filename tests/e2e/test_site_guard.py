@@ -31,7 +31,8 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 def _uploads(live: LiveServer) -> list[Any]:
-    return httpx.get(live.url + "/api/uploads").json()["uploads"]
+    uploads: list[Any] = httpx.get(live.url + "/api/uploads").json()["uploads"]
+    return uploads
 
 
 def test_a_foreign_host_header_is_refused(server: LiveServer) -> None:

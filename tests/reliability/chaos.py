@@ -239,10 +239,10 @@ def aws_sequence(figures: ChaosFigures, rng: random.Random, aws: Any, n: int) ->
         figures.wrong_final += 1
         figures.failures.append(f"aws {n}: final {final} != newest {newest}")
     log = alert_log(aws)
-    for key, (count, history) in stock.items():
+    for row_key, (count, history) in stock.items():
         applied = [new for _, new, _ in json.loads(history or "[]")]
         raised = sum(
-            1 for d in log if (d["store"], d["item"]) == key and d["kind"] == "out_of_stock"
+            1 for d in log if (d["store"], d["item"]) == row_key and d["kind"] == "out_of_stock"
         )
         expected = transitions_into_zero(applied)
         figures.missed_alerts += max(0, expected - raised)
@@ -250,10 +250,10 @@ def aws_sequence(figures: ChaosFigures, rng: random.Random, aws: Any, n: int) ->
         open_now = aws.dynamodb.query(
             TableName=aws.state_table,
             KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": f"ALERT#{key[0]}\x1f{key[1]}"}},
+            ExpressionAttributeValues={":p": {"S": f"ALERT#{row_key[0]}\x1f{row_key[1]}"}},
         )["Items"]
         if len([a for a in open_now if a["sk"]["S"] == "out_of_stock"]) != (count == 0):
-            figures.failures.append(f"aws {n}: {key} open alerts {open_now}")
+            figures.failures.append(f"aws {n}: {row_key} open alerts {open_now}")
             figures.duplicate_alerts += 1
     figures.sequences += 1
 

@@ -12,8 +12,8 @@ import copy
 import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Self
 
 from stockwatch.core.alert_rules import OpenAlerts, can_change_alerts
 from stockwatch.core.cost import Cost
@@ -36,7 +36,7 @@ class State:
     """Everything the fake backend stores; copied whole for a rollback."""
 
     uploads: dict[int, dict[str, Any]] = field(default_factory=dict)
-    rows: dict[tuple[str, str], tuple[int, int, int]] = field(default_factory=dict)
+    rows: dict[tuple[str, str], tuple[int, str, int]] = field(default_factory=dict)
     changes: list[StockChange] = field(default_factory=list)
     open_alerts: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     raised: list[AlertDecision] = field(default_factory=list)
@@ -51,7 +51,7 @@ class FakeWriter:
         self.state = state
         self.calls = calls
 
-    def apply(self, chunk: Sequence[Row], version: int) -> ChunkOutcome:
+    def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
         self.calls.append("apply")
         outcome = ChunkOutcome()
         for line, store, item, count in chunk:
@@ -74,7 +74,7 @@ class FakeWriter:
 
 
 class FakeUndo:
-    def __init__(self, uow: FakeUnitOfWork) -> None:
+    def __init__(self, uow: StreamedUnitOfWork) -> None:
         self.uow = uow
         self.saved = copy.deepcopy(uow.state)
 
@@ -109,7 +109,7 @@ class StreamedUnitOfWork:
     figures = property(lambda self: self)
     thresholds = property(lambda self: self)
 
-    def __enter__(self) -> StreamedUnitOfWork:
+    def __enter__(self) -> Self:
         self._saved = copy.deepcopy(self.state)
         self._start = len(self.state.changes)
         return self
@@ -128,16 +128,23 @@ class StreamedUnitOfWork:
         self._saved = None
 
     # the test's way in
-    def add(self, name: str, data: bytes, strict: bool = False) -> int:
+    def add(
+        self, name: str, data: bytes, strict: bool = False, snapshot: bool | None = None
+    ) -> int:
         upload_id = len(self.state.uploads) + 1
         self.files[f"objects/{upload_id}"] = data
-        self.state.uploads[upload_id] = {"name": name, "strict": strict, "report": None}
+        self.state.uploads[upload_id] = {
+            "name": name,
+            "strict": strict,
+            "snapshot": snapshot,
+            "report": None,
+        }
         return upload_id
 
     # UploadLog
     def begin(self, upload_id: int) -> UploadJob:
         upload = self.state.uploads[upload_id]
-        command = Upload(upload["name"], upload["strict"])
+        command = Upload(upload["name"], upload["strict"], snapshot=upload.get("snapshot"))
         job = UploadJob(upload_id, f"{upload_id:06d}", command, f"objects/{upload_id}")
         report = upload["report"]
         if report is not None and report.status in FINISHED:
@@ -260,3 +267,177 @@ def fake_uow(can_undo: bool = True, limits: Limits | None = None) -> StreamedUni
     (DynamoDB) leaves the judging to its stream."""
     kind = FakeUnitOfWork if can_undo else StreamedUnitOfWork
     return kind(can_undo=can_undo, limits=limits)
+
+
+class FakeThresholdChange:
+    """``ThresholdUnitOfWork`` over the same state: thresholds, the stock they cover, the
+    alerts, and the one digest of the change."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.notified: list[tuple[Digest, list[AlertDecision]]] = []
+        self.refreshed: list[str] = []
+        self.commits = 0
+        self._pending: list[tuple[Digest, list[AlertDecision]]] = []
+        self._stores: set[str] = set()
+
+    thresholds = property(lambda self: self)
+    stock = property(lambda self: self)
+    alerts = property(lambda self: self)
+
+    def __enter__(self) -> FakeThresholdChange:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pending.clear()
+
+    def commit(self) -> None:
+        self.commits += 1
+        self.notified += self._pending
+        self._pending = []
+
+    def notify(self, digest: Digest, decisions: Sequence[AlertDecision]) -> None:
+        self._pending.append((digest, list(decisions)))
+
+    def refresh(self, stores: Sequence[str]) -> None:
+        self.refreshed += stores
+
+    # ThresholdStore
+    def load(self) -> Thresholds:
+        return Thresholds(self.state.thresholds)
+
+    def entries(self) -> list[Any]:
+        return list(self.state.thresholds)
+
+    def set(self, entries: Sequence[Any], now: str) -> None:
+        for store, item, minimum, cover in entries:
+            self.delete(store, item)
+            self.state.thresholds.append(Threshold(store, item, minimum, cover))
+
+    def delete(self, store: str, item: str) -> bool:
+        before = len(self.state.thresholds)
+        self.state.thresholds = [
+            t for t in self.state.thresholds if (t.store, t.item) != (store, item)
+        ]
+        return len(self.state.thresholds) < before
+
+    # CoveredStock
+    def under(
+        self, scopes: Sequence[tuple[str, str]], bound: int, with_cover: bool = False
+    ) -> Iterator[list[StockChange]]:
+        def covered(store: str, item: str) -> bool:
+            return any(s in ("*", store) and i in ("*", item) for s, i in scopes)
+
+        found = []
+        for (store, item), (count, _, _) in sorted(self.state.rows.items()):
+            low = "low_stock" in self.state.open_alerts.get((store, item), set())
+            if covered(store, item) and (count < bound or low):
+                self._stores.add(store)
+                found.append(StockChange(store, item, count, count, "threshold"))
+        yield found
+
+    def stores(self) -> list[str]:
+        return sorted(self._stores)
+
+    # Alerts: as the unit of work's
+    open_alerts = StreamedUnitOfWork.open_alerts
+    record = StreamedUnitOfWork.record
+
+    def mutes(self, now: str) -> dict[tuple[str, str], str]:
+        return {}
+
+
+class FakeNotes:
+    """``AlertNotes`` over a dict: acknowledgements by alert id, mutes by (store, item)."""
+
+    def __init__(self, alert_ids: Sequence[str] = ()) -> None:
+        self.acks: dict[str, tuple[str, str | None]] = {a: ("", None) for a in alert_ids}
+        self.muted: dict[tuple[str, str], tuple[str, str, str | None]] = {}
+
+    def acknowledge(self, alert_id: str, by: str, note: str | None) -> bool:
+        if alert_id not in self.acks:
+            return False
+        self.acks[alert_id] = (by, note)
+        return True
+
+    def set_mute(self, store: str, item: str, until: str, by: str, note: str | None) -> None:
+        self.muted[(store, item)] = (until, by, note)
+
+    def delete_mute(self, store: str, item: str) -> bool:
+        return self.muted.pop((store, item), None) is not None
+
+
+class FakeTrail:
+    """``AuditTrail``: the lines written, in order."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, str, str | None]] = []
+
+    def record(self, actor: str, action: str, subject: str, detail: str | None) -> None:
+        self.lines.append((actor, action, subject, detail))
+
+    def audit(self, since: str | None, limit: int) -> list[Any]:
+        return []
+
+
+class FakeUsers(FakeTrail):
+    """``UserDirectory`` in memory."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: dict[str, Any] = {}
+        self.revoked: set[str] = set()
+
+    def add(self, user: Any) -> bool:
+        if user.name in self.kept:
+            return False
+        self.kept[user.name] = user
+        return True
+
+    def by_hash(self, digest: str) -> tuple[str, str, list[str] | None] | None:
+        for user in self.kept.values():
+            if user.digest == digest and user.name not in self.revoked:
+                return user.name, user.role, user.stores
+        return None
+
+    def users(self) -> list[Any]:
+        return list(self.kept.values())
+
+    def revoke(self, name: str) -> bool:
+        if name not in self.kept or name in self.revoked:
+            return False
+        self.revoked.add(name)
+        return True
+
+    def replace_token(self, name: str, digest: str) -> bool:
+        if name not in self.kept or name in self.revoked:
+            return False
+        self.kept[name] = replace(self.kept[name], digest=digest)
+        return True
+
+
+class FakeSubscriptions:
+    """``SubscriptionStore`` in memory."""
+
+    def __init__(self) -> None:
+        self.kept: list[Subscription] = []
+
+    def add(self, wanted: Any) -> Subscription:
+        made = Subscription(
+            len(self.kept) + 1,
+            wanted.channel,
+            wanted.target,
+            wanted.stores,
+            wanted.kinds,
+            wanted.owner,
+        )
+        self.kept.append(made)
+        return made
+
+    def subscriptions(self) -> list[Subscription]:
+        return list(self.kept)
+
+    def delete(self, subscription_id: str) -> bool:
+        before = len(self.kept)
+        self.kept = [s for s in self.kept if str(s.id) != subscription_id]
+        return len(self.kept) < before
