@@ -26,7 +26,7 @@ from stockwatch.aws.s3_upload import S3Upload
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.subscriptions import SnsSubscriptions
 from stockwatch.aws.threshold_change import DynamoThresholdChange
-from stockwatch.aws.unit_of_work import AwsUnitOfWork, set_store_setting
+from stockwatch.aws.unit_of_work import AwsUnitOfWork, Tables, set_store_setting
 from stockwatch.aws.upload_log import DynamoUploads
 from stockwatch.aws.upload_metadata import encode
 from stockwatch.aws.users import DynamoUsers
@@ -74,16 +74,8 @@ class AwsBackend:
         self.max_body_bytes = min(self.limits.max_file_bytes, LAMBDA_BODY_LIMIT)
 
     def unit_of_work(self) -> AwsUnitOfWork:
-        return AwsUnitOfWork(
-            self.dynamodb,
-            self.s3,
-            self.settings.table,
-            self.settings.state_table,
-            self.limits,
-            self.usage,
-            self.prices,
-            self.handover,
-        )
+        tables = Tables(self.dynamodb, self.s3, self.settings.table, self.settings.state_table)
+        return AwsUnitOfWork(tables, self.limits, self.usage, self.prices, self.handover)
 
     # -- reads and the writes beside them ---------------------------------------------------
 

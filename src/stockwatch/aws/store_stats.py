@@ -10,7 +10,7 @@ thresholds at counting time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,8 +25,8 @@ PK = "STORE"
 STATUS: dict[str, StockStatus] = {"out": "out_of_stock", "low": "low_stock", "ok": "ok"}
 
 
-def count_store(dynamodb: Any, table: str, store: str, thresholds: Thresholds) -> dict[str, int]:
-    figures = {"items": 0, "out_of_stock": 0, "low_stock": 0}
+def items_of(dynamodb: Any, table: str, store: str) -> Iterator[tuple[str, int]]:
+    """Every item of the store and its count: one consistent Query, page by page."""
     pages = dynamodb.get_paginator("query").paginate(
         TableName=table,
         KeyConditionExpression="#s = :s",
@@ -36,12 +36,18 @@ def count_store(dynamodb: Any, table: str, store: str, thresholds: Thresholds) -
         ConsistentRead=True,
     )
     for page in pages:
-        for item in page["Items"]:
-            figures["items"] += 1
-            minimum = thresholds.minimum_for(store, item["Item"]["S"])
-            level = stock_level(int(item["Count"]["N"]), minimum)
-            if level != "ok":
-                figures[STATUS[level]] += 1
+        for row in page["Items"]:
+            if "Count" in row:
+                yield row["Item"]["S"], int(row["Count"]["N"])
+
+
+def count_store(dynamodb: Any, table: str, store: str, thresholds: Thresholds) -> dict[str, int]:
+    figures = {"items": 0, "out_of_stock": 0, "low_stock": 0}
+    for item, count in items_of(dynamodb, table, store):
+        figures["items"] += 1
+        level = stock_level(count, thresholds.minimum_for(store, item))
+        if level != "ok":
+            figures[STATUS[level]] += 1
     return figures
 
 

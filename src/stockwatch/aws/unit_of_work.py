@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -101,19 +102,27 @@ class _NoUndo:
         return False
 
 
+@dataclass(frozen=True)
+class Tables:
+    """The stack's storage as one upload sees it: the clients (metered) and the names."""
+
+    dynamodb: Any
+    s3: Any
+    table: str
+    state_table: str
+
+
 class DynamoInventory:
     """Writes cannot be undone: the service then pre-checks strict files and names a
     partial load in the report."""
 
     can_undo = False
 
-    def __init__(
-        self, dynamodb: Any, s3: Any, table: str, state_table: str, limits: Limits, usage: Usage
-    ) -> None:
-        self.dynamodb = dynamodb
-        self.s3 = s3
-        self.table = table
-        self.state_table = state_table
+    def __init__(self, tables: Tables, limits: Limits, usage: Usage) -> None:
+        self.dynamodb = tables.dynamodb
+        self.s3 = tables.s3
+        self.table = tables.table
+        self.state_table = tables.state_table
         self.limits = limits
         self.usage = usage
         self.current: DynamoInventoryWriter | None = None
@@ -139,18 +148,7 @@ class DynamoInventory:
         yield _NoUndo()
 
     def items_of(self, store: str) -> Iterator[tuple[str, int]]:
-        pages = self.dynamodb.get_paginator("query").paginate(
-            TableName=self.table,
-            KeyConditionExpression="#s = :s",
-            ProjectionExpression="#i, #c",
-            ExpressionAttributeNames={"#s": "Store", "#i": "Item", "#c": "Count"},
-            ExpressionAttributeValues={":s": {"S": store}},
-            ConsistentRead=True,
-        )
-        for page in pages:
-            for row in page["Items"]:
-                if "Count" in row:
-                    yield row["Item"]["S"], int(row["Count"]["N"])
+        return store_stats.items_of(self.dynamodb, self.table, store)
 
     def snapshot_defaults(self) -> dict[str, bool]:
         return store_settings(self.dynamodb, self.state_table)
@@ -200,21 +198,18 @@ class AwsUnitOfWork:
 
     def __init__(
         self,
-        dynamodb: Any,
-        s3: Any,
-        table: str,
-        state_table: str,
+        tables: Tables,
         limits: Limits,
         usage: Usage,
         prices: Prices | None = None,
         handover: Handover | None = None,
     ) -> None:
         self.limits = limits
-        self.uploads = DynamoUploads(dynamodb, state_table, prices, handover)
-        self.objects = S3Objects(s3)
-        self.inventory = DynamoInventory(dynamodb, s3, table, state_table, limits, usage)
+        self.uploads = DynamoUploads(tables.dynamodb, tables.state_table, prices, handover)
+        self.objects = S3Objects(tables.s3)
+        self.inventory = DynamoInventory(tables, limits, usage)
         self.uploads.inventory = self.inventory
-        store = AlertStore(dynamodb, state_table)
+        store = AlertStore(tables.dynamodb, tables.state_table)
         self.thresholds = DynamoThresholds(store)
         self.figures = DynamoStoreFigures(self.inventory, store)
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from stockwatch.core.clock import utc_now
 from stockwatch.core.ports import StoredObject
 from stockwatch.service.commands import Upload
 from stockwatch.sqlite.database import ensure_wal, private_file, transaction
-from stockwatch.sqlite.records import UploadRecord, scope_of, scope_text
+from stockwatch.sqlite.records import UploadRecord, record_of, scope_text
 
 ARRIVALS_NAME = "arrivals.db"
 _SCHEMA = (
@@ -36,7 +35,12 @@ _ADDED = {
     "uploader": "ALTER TABLE arrivals ADD COLUMN uploader TEXT",
     "scope": "ALTER TABLE arrivals ADD COLUMN scope TEXT",
 }
+# As the main table's rows (``records.record_of``): queued, not finished, no report yet.
 _SELECT = (
+    "SELECT id, filename, object_key, size, sha256, strict, 'queued', received_at, NULL, NULL,"
+    " as_of, snapshot, uploader, scope FROM arrivals"
+)
+_MOVED = (
     "SELECT id, filename, object_key, size, sha256, strict, received_at, as_of, snapshot,"
     " uploader, scope FROM arrivals"
 )
@@ -60,25 +64,6 @@ def _add_columns(conn: sqlite3.Connection) -> None:
         except sqlite3.OperationalError as exc:
             if "duplicate column" not in str(exc):
                 raise
-
-
-def _record(row: tuple[Any, ...]) -> UploadRecord:
-    return UploadRecord(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        bool(row[5]),
-        "queued",
-        row[6],
-        None,
-        None,
-        row[7],
-        None if row[8] is None else bool(row[8]),
-        row[9] or "",
-        scope_of(row[10]),
-    )
 
 
 class Arrivals:
@@ -157,7 +142,7 @@ class Arrivals:
         if self.conn is None:
             return None
         row = self.conn.execute(_SELECT + " WHERE id = ?", (upload_id,)).fetchone()
-        return None if row is None else _record(row)
+        return None if row is None else record_of(row)
 
     def waiting(self, limit: int = 10**9, before: int | None = None) -> list[UploadRecord]:
         if self.conn is None:
@@ -166,7 +151,7 @@ class Arrivals:
             _SELECT + " WHERE id < ? ORDER BY id DESC LIMIT ?",
             (before if before is not None else 2**62, limit),
         )
-        return [_record(r) for r in rows]
+        return [record_of(r) for r in rows]
 
     def highest(self) -> int:
         if self.conn is None:
@@ -180,7 +165,7 @@ class Arrivals:
         """Move the arrivals into the main ``uploads`` table; returns how many."""
         if self.conn is None:
             return 0
-        rows = self.conn.execute(_SELECT + " ORDER BY id").fetchall()
+        rows = self.conn.execute(_MOVED + " ORDER BY id").fetchall()
         if not rows:
             return 0
         with transaction(main):

@@ -11,10 +11,12 @@ from typing import Any
 from stockwatch.core.report import UploadReport
 from stockwatch.service.commands import Upload
 
-_SELECT = (
-    "SELECT id, filename, object_key, size, sha256, strict, status, received_at, finished_at,"
-    " report, as_of, snapshot, uploader, scope FROM uploads"
+# The one column order an upload row is read in (``record_of``).
+SELECT_COLUMNS = (
+    "id, filename, object_key, size, sha256, strict, status, received_at, finished_at, report,"
+    " as_of, snapshot, uploader, scope"
 )
+_SELECT = "SELECT " + SELECT_COLUMNS + " FROM uploads"  # noqa: S608  # constants only
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ def decode_report(stored: bytes | str | None) -> UploadReport | None:
     return UploadReport.from_json(json.loads(text))
 
 
-def _record(row: tuple[Any, ...]) -> UploadRecord:
+def record_of(row: tuple[Any, ...]) -> UploadRecord:
+    """A row of ``SELECT_COLUMNS`` (from ``uploads``, or ``arrivals`` shown as queued)."""
     report = decode_report(row[9])
     return UploadRecord(
         row[0],
@@ -110,7 +113,7 @@ def _record(row: tuple[Any, ...]) -> UploadRecord:
 
 def fetch_upload(conn: sqlite3.Connection, upload_id: int) -> UploadRecord | None:
     row = conn.execute(_SELECT + " WHERE id = ?", (upload_id,)).fetchone()
-    return None if row is None else _record(row)
+    return None if row is None else record_of(row)
 
 
 def fetch_uploads(
@@ -120,4 +123,4 @@ def fetch_uploads(
         _SELECT + " WHERE id < ? ORDER BY id DESC LIMIT ?",
         (before if before is not None else 2**62, limit),
     )
-    return [_record(r) for r in rows]
+    return [record_of(r) for r in rows]
