@@ -22,11 +22,13 @@ test: $(VENV)/.installed lint
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest tests/unit tests/contract -k "not aws" -q
 
-lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 	$(PY) -m ruff check src tests bench
 	$(PY) -m ruff format --check src tests bench
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
+	# The dashboard's ES modules (eslint.config.mjs), with the linter from the npm registry.
+	node_modules/.bin/eslint src/stockwatch/web/static
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	# checkov: its skips, each with its reason, are in the template (Metadata: checkov).
 	# --skip-download: no guidelines fetched from Prisma Cloud (no traffic but the registry).
@@ -37,6 +39,11 @@ bench: $(VENV)/.installed
 	$(PY) bench/ingest_bench.py
 	$(PY) bench/serve_bench.py
 	$(PY) bench/dynamodb_bench.py
+
+# The JavaScript linter only: the dashboard itself needs no build step and no npm.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
 
 # checkov in a venv of its own: it pins many packages that our dev tools also use.
 $(CHECKOV_VENV)/.installed:
@@ -56,4 +63,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(DATA)
+	rm -rf $(VENV) $(CHECKOV_VENV) $(DATA) node_modules

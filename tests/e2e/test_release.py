@@ -20,7 +20,7 @@ from tests.live_server import free_port
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DATA = (
     "stockwatch/sqlite/migrations/0006_snapshots.sql",
-    "stockwatch/web/static/app.js",
+    "stockwatch/web/static/main.js",
     "stockwatch/web/static/index.html",
     "stockwatch/demo_data/inventory-berlin.csv",
 )
@@ -83,7 +83,12 @@ def test_the_wheel_installs_and_runs_on_its_own(tmp_path: Path) -> None:
         assert health["version"] == __version__ and health["schema"] >= 6
         page = httpx.get(url + "/")
         assert page.status_code == 200 and "stockwatch" in page.text
-        for path in ("/static/app.js", "/static/style.css", "/vendor/plotly.min.js"):
+        for path in (
+            "/static/main.js",
+            "/static/api.js",
+            "/static/style.css",
+            "/vendor/plotly.min.js",
+        ):
             assert httpx.get(url + path).status_code == 200, path
         assert len(httpx.get(url + "/api/stores").json()) == 6
     finally:
