@@ -61,7 +61,9 @@ def test_a_data_directory_from_a_newer_stockwatch_is_refused(tmp_path: Path) -> 
     import sys
 
     data = tmp_path / "data"
-    SqliteBackend(data).close()
+    made = SqliteBackend(data)
+    made.conn  # noqa: B018  # the database is made on first use
+    made.close()
     conn = sqlite3.connect(data / "stockwatch.db")
     conn.execute("PRAGMA user_version = 99")
     conn.commit()
