@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from stockwatch.cli.main import main
 from stockwatch.core.report import UploadReport
 from stockwatch.service.commands import Upload
 from stockwatch.sqlite.backend import SqliteBackend
@@ -24,7 +26,46 @@ SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 
 
 def run_cli(data: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The real ``stockwatch`` CLI on a data directory, with no STOCKWATCH_* from outside."""
+    """The ``stockwatch`` CLI on a data directory, in this process, with no STOCKWATCH_* from
+    outside (``timeout`` is for the process form, ``run_process``)."""
+    return cli_in_process("--data-dir", str(data), *args)
+
+
+def cli_in_process(
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    keep_env: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """The CLI's own ``main`` under click's test runner: the same parsing, output and exit
+    status as the installed command, without starting a Python for each call. The
+    environment is the test's, less any STOCKWATCH_* of the shell (unless ``keep_env``: an
+    AWS stack's settings), plus ``env``."""
+    clean: dict[str, str | None] = {
+        k: None for k in os.environ if k.startswith("STOCKWATCH_") and not keep_env
+    }
+    clean.update(env or {})
+    runner = CliRunner()
+    code: int | str | None = 0
+    with runner.isolation(input=stdin, env=clean) as (out, err, _):
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code
+    status = code if isinstance(code, int) else (0 if code is None else 1)
+    stdout = out.getvalue().decode("utf-8", "replace")
+    stderr = err.getvalue().decode("utf-8", "replace")
+    return subprocess.CompletedProcess(["stockwatch", *args], status, stdout, stderr)
+
+
+def aws_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``stockwatch --backend aws`` with the stack's STOCKWATCH_* and moto's endpoint."""
+    return cli_in_process("--backend", "aws", *args, keep_env=True)
+
+
+def run_process(data: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The real ``stockwatch`` process, for what is about the process itself (a terminal,
+    signals, an installed package)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKWATCH_")}
     return subprocess.run(
         [sys.executable, "-m", "stockwatch", "--data-dir", str(data), *args],

@@ -9,7 +9,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import uvicorn
 
 from stockwatch.bootstrap import web_app
@@ -64,3 +66,44 @@ def live_server(
         for worker in workers:
             worker.join(timeout=30)
         backend.close()
+
+
+@dataclass
+class Served:
+    """The app and its workers in this process, with no socket: for an in-process client."""
+
+    data_dir: Path
+    backend: SqliteBackend
+    app: Any
+
+
+@contextmanager
+def served(
+    data_dir: Path,
+    channels: Mapping[str, AlertChannel] | None = None,
+    limits: Limits | None = None,
+    inbox: Path | None = None,
+) -> Iterator[Served]:
+    """What ``live_server`` runs, less uvicorn: the same backend, workers and app."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    backend, web, workers = build(data_dir, "127.0.0.1", limits or Limits(), channels or {}, inbox)
+    for worker in workers:
+        worker.start()
+    try:
+        yield Served(data_dir, backend, web_app(backend, web))
+    finally:
+        for worker in workers:
+            worker.stop()
+        for worker in workers:
+            worker.join(timeout=30)
+        backend.close()
+
+
+@contextmanager
+def in_process_client(app: Any) -> Iterator[httpx.Client]:
+    """An HTTP client that calls the ASGI app directly (Starlette's TestClient, an httpx
+    client); its Host is the loopback name the server answers for."""
+    from starlette.testclient import TestClient
+
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        yield client

@@ -1,4 +1,6 @@
-"""The HTTP API against a real uvicorn server on 127.0.0.1 with a real data directory."""
+"""The HTTP API on a real data directory with its workers running: called in process (an
+ASGI client), and over a real uvicorn socket on 127.0.0.1 where the socket is the point
+(live events, the upload command, stopping the server)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from stockwatch.core.limits import Limits
 from stockwatch.notify.webhook import WebhookChannel
 from stockwatch.sqlite.database import _migrations
 from tests.conftest import Receiver, csv_bytes
-from tests.live_server import LiveServer, live_server
+from tests.live_server import LiveServer, in_process_client, live_server, served
 
 BERLIN = csv_bytes(
     ("Berlin", "Echo Dot", 12),
@@ -29,20 +31,24 @@ BERLIN = csv_bytes(
 )
 
 
-@pytest.fixture
-def server(tmp_path: Path, receiver: Receiver) -> Iterator[LiveServer]:
-    with live_server(
-        tmp_path / "data",
-        {"webhook": WebhookChannel(receiver.url)},
-        Limits(max_file_bytes=200_000),
-        tmp_path / "inbox",
-    ) as live:
-        yield live
+def _parts(tmp_path: Path, receiver: Receiver) -> dict[str, Any]:
+    return {
+        "data_dir": tmp_path / "data",
+        "channels": {"webhook": WebhookChannel(receiver.url)},
+        "limits": Limits(max_file_bytes=200_000),
+        "inbox": tmp_path / "inbox",
+    }
 
 
 @pytest.fixture
-def client(server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as c:
+def live(tmp_path: Path, receiver: Receiver) -> Iterator[LiveServer]:
+    with live_server(**_parts(tmp_path, receiver)) as running:
+        yield running
+
+
+@pytest.fixture
+def client(tmp_path: Path, receiver: Receiver) -> Iterator[httpx.Client]:
+    with served(**_parts(tmp_path, receiver)) as running, in_process_client(running.app) as c:
         yield c
 
 
@@ -214,13 +220,14 @@ def test_thresholds_round_trip_and_low_stock(client: httpx.Client) -> None:
     assert [r["item"] for r in low] == ["Echo Dot"]
 
 
-def test_events_stream_reports_uploads_and_stock(client: httpx.Client, server: LiveServer) -> None:
+def test_events_stream_reports_uploads_and_stock(live: LiveServer) -> None:
+    client = httpx.Client(base_url=live.url, timeout=30)
     events: list[tuple[str, dict[str, Any]]] = []
     ready = threading.Event()
 
     def listen() -> None:
         with (
-            httpx.Client(base_url=server.url, timeout=30) as c,
+            httpx.Client(base_url=live.url, timeout=30) as c,
             c.stream("GET", "/api/events") as response,
         ):
             kind = ""
@@ -244,9 +251,10 @@ def test_events_stream_reports_uploads_and_stock(client: httpx.Client, server: L
     finished = [d for k, d in events if k == "upload" and d["status"] == "loaded"]
     assert finished[0]["id"] == upload_id
     assert ["Berlin"] in [d["stores"] for k, d in events if k == "stock"]
+    client.close()
 
 
-def test_inbox_folder(client: httpx.Client, server: LiveServer, tmp_path: Path) -> None:
+def test_inbox_folder(client: httpx.Client, tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     (inbox / "good.csv").write_bytes(BERLIN)
     (inbox / "bad.csv").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(50))
@@ -347,7 +355,8 @@ def test_serve_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_upload_command_against_the_server(server: LiveServer, tmp_path: Path) -> None:
+def test_upload_command_against_the_server(live: LiveServer, tmp_path: Path) -> None:
+    server = live
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     good.write_bytes(BERLIN)
     bad.write_bytes(csv_bytes(("Berlin", "Echo Dot", "many")))

@@ -27,7 +27,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # Signed in as the bootstrap admin throughout: the users it makes (POST /api/users)
     # would otherwise turn sign-in on half-way and leave the rest of the run at 401.
     with pytest.MonkeyPatch.context() as patch:
@@ -46,10 +46,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 CASES: list[str] = []
 
 
-def test_all_checks_pass(server: LiveServer) -> None:
+def test_all_checks_pass(fuzzed: LiveServer) -> None:
     # Hypothesis drives schemathesis's strategies directly (not its pytest plugin), one
     # operation at a time; /api/events is an endless stream, tested in test_api.py.
-    schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json", headers=AUTH)
+    schema = schemathesis.openapi.from_url(f"{fuzzed.url}/openapi.json", headers=AUTH)
     found = schema.exclude(path="/api/events").get_all_operations()
     operations = [result.ok() for result in found]  # type: ignore[union-attr]
     assert len(operations) >= 9

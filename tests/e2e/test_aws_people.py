@@ -9,22 +9,12 @@ cannot run Lambda code, so CheckStock is called in this process with the stream'
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 
 from tests.aws_stack import Aws, FakeLambdaContext, s3_event, stream_event
-from tests.conftest import Receiver, csv_bytes
+from tests.conftest import Receiver, aws_cli, csv_bytes
 
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI with this process's environment: the stack's STOCKWATCH_* and moto's endpoint."""
-    return subprocess.run(
-        [sys.executable, "-m", "stockwatch", "--backend", "aws", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+cli = aws_cli
 
 
 def everything_in(aws: Aws) -> str:

@@ -23,7 +23,7 @@ from tests.aws_stack import (
     stock,
     stream_event,
 )
-from tests.conftest import csv_bytes
+from tests.conftest import aws_cli, csv_bytes
 
 BERLIN = csv_bytes(
     ("Berlin", "Echo Dot", 12),
@@ -162,21 +162,13 @@ def test_sns_failing_once_is_retried_without_duplicates(aws: Aws) -> None:
 
 
 def test_the_cli_against_aws(aws: Aws, tmp_path: Path) -> None:
-    import subprocess
-    import sys
 
     from stockwatch.handlers.checker import check_stock
 
     path = tmp_path / "inventory-berlin.csv"
     path.write_bytes(BERLIN)
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "stockwatch", "--backend", "aws", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    cli = aws_cli
 
     ingested = cli("ingest", "--json", str(path))
     assert ingested.returncode == 0, ingested.stderr

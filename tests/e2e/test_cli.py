@@ -12,22 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SHARED_SAMPLES, Receiver, csv_bytes
+from tests.conftest import SHARED_SAMPLES, Receiver, cli_in_process, csv_bytes
 
 
-def run(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKWATCH_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "stockwatch", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-        timeout=120,
-    )
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """In process (``tests.conftest.cli_in_process``); the terminal test starts a real one."""
+    return cli_in_process(*args, env=env)
 
 
 def run_json(*args: str, **kwargs: Any) -> Any:

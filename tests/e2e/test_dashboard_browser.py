@@ -5,7 +5,6 @@ Nothing is mocked: a real server on 127.0.0.1, real uploads through the page's f
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,43 +13,16 @@ import pytest
 
 from stockwatch.service.commands import Upload
 from tests.conftest import csv_bytes
+from tests.e2e.conftest import needs_chromium
 from tests.live_server import LiveServer, live_server
 
-CHROMIUM = Path("/usr/bin/chromium")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
-if not CHROMIUM.exists() and not os.environ.get("CI"):
-    pytest.skip(
-        "Debian's chromium is not installed here (.ci/run installs it)", allow_module_level=True
-    )
+needs_chromium()
 
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Dialog, Page, expect  # noqa: E402
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with live_server(tmp_path / "data") as live:
-        yield live
 
 
 @pytest.fixture

@@ -27,26 +27,26 @@ def test_the_corpus_is_big_enough() -> None:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> SqliteBackend:
+def hostile_app(tmp_path_factory: pytest.TempPathFactory) -> SqliteBackend:
     return SqliteBackend(tmp_path_factory.mktemp("hostile") / "data", channel_names=())
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_each_file_gets_its_answer(app: SqliteBackend, name: str) -> None:
+def test_each_file_gets_its_answer(hostile_app: SqliteBackend, name: str) -> None:
     data = (CORPUS / name).read_bytes()
-    report = app.process_upload(app.receive(Upload(name), io.BytesIO(data)))
+    report = hostile_app.process_upload(hostile_app.receive(Upload(name), io.BytesIO(data)))
     want = EXPECTED[name]
     assert report.status == want["status"], report.to_json()
     said = [report.message or ""] + [f"{e.line}: {e.message}" for e in report.errors]
     assert any(want["expect"] in text for text in said), said
-    stored = app.upload(int(report.upload_id or 0))
+    stored = hostile_app.upload(int(report.upload_id or 0))
     assert stored is not None
-    with app.objects.open(stored.object_key) as kept:
+    with hostile_app.objects.open(stored.object_key) as kept:
         assert kept.read() == data  # kept exactly as received, whatever it is
 
 
-def test_names_are_stored_as_given(app: SqliteBackend) -> None:
-    stores = {s for (s,) in app.conn.execute("SELECT store FROM inventory")}
+def test_names_are_stored_as_given(hostile_app: SqliteBackend) -> None:
+    stores = {s for (s,) in hostile_app.conn.execute("SELECT store FROM inventory")}
     assert "Berlin'; DROP TABLE inventory; --" in stores
     assert "<script>alert(1)</script>" in stores
     assert '=HYPERLINK("http://x")' in stores

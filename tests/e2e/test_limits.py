@@ -19,7 +19,7 @@ LIMIT = 1_000_000
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
+def limited(tmp_path: Path) -> Iterator[LiveServer]:
     with live_server(tmp_path / "data", limits=Limits(max_file_bytes=LIMIT)) as live:
         yield live
 
@@ -32,7 +32,7 @@ def _exchange(live: LiveServer, head: bytes, chunks: list[bytes], pause: float =
             try:
                 sock.sendall(chunk)
             except OSError:
-                break  # the server answered and closed early
+                break  # the limited answered and closed early
             if pause:
                 time.sleep(pause)
         sock.shutdown(socket.SHUT_WR)
@@ -52,7 +52,7 @@ def _nothing_kept(live: LiveServer) -> None:
     assert [p for p in (live.data_dir / "objects").rglob("*") if p.is_file()] == []
 
 
-def test_a_huge_field_before_the_file_counts_against_the_limit(server: LiveServer) -> None:
+def test_a_huge_field_before_the_file_counts_against_the_limit(limited: LiveServer) -> None:
     boundary = b"xyz"
     body = (
         b'--xyz\r\nContent-Disposition: form-data; name="note"\r\n\r\n'
@@ -64,52 +64,52 @@ def test_a_huge_field_before_the_file_counts_against_the_limit(server: LiveServe
         b"POST /api/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
         b"Content-Type: multipart/form-data; boundary=" + boundary + b"\r\n\r\n"
     )
-    answer = _exchange(server, head, _chunked(body))
+    answer = _exchange(limited, head, _chunked(body))
     assert answer.startswith("HTTP/1.1 413"), answer[:200]
-    _nothing_kept(server)
+    _nothing_kept(limited)
 
 
-def test_a_multipart_body_without_its_closing_boundary_is_not_loaded(server: LiveServer) -> None:
+def test_a_multipart_body_without_its_closing_boundary_is_not_loaded(limited: LiveServer) -> None:
     body = (
         b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n'
         b"Content-Type: text/csv\r\n\r\nstore,item,count\nBerlin,Echo,1\n"
     )
     response = httpx.post(
-        server.url + "/api/uploads",
+        limited.url + "/api/uploads",
         content=body,
         headers={"Content-Type": "multipart/form-data; boundary=xyz"},
     )
     assert response.status_code == 422
     assert "closing boundary" in response.json()["message"]
-    _nothing_kept(server)
+    _nothing_kept(limited)
 
 
-def test_json_bodies_have_a_small_limit_of_their_own(server: LiveServer) -> None:
+def test_json_bodies_have_a_small_limit_of_their_own(limited: LiveServer) -> None:
     entries = [{"store": f"S{n}", "item": "*", "minimum": 1} for n in range(60_000)]
     big = json.dumps(entries).encode()
     assert len(big) > 2_000_000
     declared = httpx.put(
-        server.url + "/api/thresholds", content=big, headers={"Content-Type": "application/json"}
+        limited.url + "/api/thresholds", content=big, headers={"Content-Type": "application/json"}
     )
     assert declared.status_code == 413 and "message" in declared.json()
     head = (
         b"PUT /api/thresholds HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
         b"Content-Type: application/json\r\n\r\n"
     )
-    assert _exchange(server, head, _chunked(big)).startswith("HTTP/1.1 413")
-    assert httpx.get(server.url + "/api/thresholds").json() == []
-    assert httpx.get(server.url + "/healthz").status_code == 200
+    assert _exchange(limited, head, _chunked(big)).startswith("HTTP/1.1 413")
+    assert httpx.get(limited.url + "/api/thresholds").json() == []
+    assert httpx.get(limited.url + "/healthz").status_code == 200
 
 
 def test_a_client_that_stops_sending_is_cut_off(
-    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+    limited: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("stockwatch.web.uploads.BODY_READ_TIMEOUT", 1.0)
     head = (
         b"POST /api/uploads?filename=slow.csv HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"Content-Type: text/csv\r\nContent-Length: 100000\r\n\r\nstore,item,count\n"
     )
-    host, port = server.url.removeprefix("http://").split(":")
+    host, port = limited.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         sock.sendall(head)
         started = time.monotonic()
@@ -117,18 +117,18 @@ def test_a_client_that_stops_sending_is_cut_off(
         waited = time.monotonic() - started
     assert answer.startswith("HTTP/1.1 408"), answer[:200]
     assert waited < 20
-    _nothing_kept(server)
+    _nothing_kept(limited)
 
 
 def test_a_client_that_disconnects_mid_body_is_one_info_line(
-    server: LiveServer, caplog: pytest.LogCaptureFixture
+    limited: LiveServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     head = (
         b"POST /api/uploads?filename=gone.csv HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"Content-Type: text/csv\r\nContent-Length: 100000\r\n\r\nstore,item,count\n"
     )
-    host, port = server.url.removeprefix("http://").split(":")
+    host, port = limited.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         sock.sendall(head)
     deadline = time.monotonic() + 10
@@ -137,7 +137,7 @@ def test_a_client_that_disconnects_mid_body_is_one_info_line(
     assert "the client went away during an upload" in caplog.text
     assert "Traceback" not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    _nothing_kept(server)
+    _nothing_kept(limited)
 
 
 def test_a_client_that_sends_its_headers_too_slowly_is_closed(
@@ -149,6 +149,6 @@ def test_a_client_that_sends_its_headers_too_slowly_is_closed(
         with socket.create_connection((host, int(port)), timeout=30) as sock:
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHo")  # and then nothing more
             started = time.monotonic()
-            assert sock.recv(1024) == b""  # the server closed the connection
+            assert sock.recv(1024) == b""  # the limited closed the connection
             assert time.monotonic() - started < 20
         assert httpx.get(live.url + "/healthz").status_code == 200

@@ -13,22 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from stockwatch.service.commands import Upload
 from tests.conftest import csv_bytes, run_cli
-from tests.e2e.test_dashboard_browser import ARGS, CHROMIUM, watch_csp
+from tests.e2e.test_dashboard_browser import watch_csp
 from tests.live_server import LiveServer, live_server
 
 BOOTSTRAP = "bootstrap-token-0123456789abcdef"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 def _add(data: Path, *args: str) -> str:

@@ -9,25 +9,20 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.conftest import csv_bytes
-from tests.live_server import LiveServer, live_server
+from tests.e2e.conftest import CHROMIUM
+from tests.live_server import LiveServer
 
-CHROMIUM = Path("/usr/bin/chromium")
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 BODY = csv_bytes(("Berlin", "Echo Dot", 0)).decode()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with live_server(tmp_path / "data") as live:
-        yield live
 
 
 def _uploads(live: LiveServer) -> list[Any]:
@@ -111,21 +106,17 @@ class _Evil(BaseHTTPRequestHandler):
     not CHROMIUM.exists() and not os.environ.get("CI"),
     reason="Debian's chromium is not installed here (.ci/run installs it)",
 )
-def test_a_hostile_page_in_a_real_browser_cannot_write_stock(server: LiveServer) -> None:
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.test_dashboard_browser import ARGS
-
+def test_a_hostile_page_in_a_real_browser_cannot_write_stock(
+    server: LiveServer, browser: Browser
+) -> None:
     _Evil.target = server.url
     evil = ThreadingHTTPServer(("127.0.0.1", 0), _Evil)
     threading.Thread(target=evil.serve_forever, daemon=True).start()
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            page = browser.new_page()
-            page.goto(f"http://localhost:{evil.server_address[1]}/")
-            page.wait_for_function("document.title === 'sent'", timeout=15_000)
-            browser.close()
+        page = browser.new_page()
+        page.goto(f"http://localhost:{evil.server_address[1]}/")
+        page.wait_for_function("document.title === 'sent'", timeout=15_000)
+        page.close()
     finally:
         evil.shutdown()
         evil.server_close()

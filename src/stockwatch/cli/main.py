@@ -127,10 +127,13 @@ for command in (stock, uploads, report, history, thresholds, users, audit, subsc
     cli.add_command(command)
 
 
-def main() -> None:
-    """Run the CLI, turning environment problems into messages instead of tracebacks."""
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI, turning environment problems into messages instead of tracebacks.
+
+    ``argv``: the arguments (default: the process's), so the tests can run it in process.
+    """
     try:
-        cli.main(prog_name="stockwatch", standalone_mode=True)
+        cli.main(args=argv, prog_name="stockwatch", standalone_mode=True)
     except DataDirError as exc:
         click.echo(f"stockwatch: {exc}", err=True)
         sys.exit(2)
