@@ -36,20 +36,9 @@ Key = tuple[str, str]
 class Backend(Protocol):
     name: str
 
-    def receive(
-        self,
-        name: str,
-        data: bytes,
-        strict: bool = False,
-        as_of: str | None = None,
-        snapshot: bool | None = None,
-        uploader: str = "",
-        scope: frozenset[str] | None = None,
-    ) -> Any:
-        """Take a file in; returns what ``process`` needs to process it (any number of times).
-
-        ``as_of`` is when its counts were taken (``core.clock.parse_time``'s form);
-        ``uploader`` sent it, and its rows may name only the stores of ``scope``."""
+    def receive(self, name: str, data: bytes, **options: Any) -> Any:
+        """Take a file in as ``Upload(name, **options)``; returns what ``process`` needs to
+        process it (any number of times)."""
         ...
 
     def process(self, handle: Any) -> dict[str, Any]:
@@ -163,18 +152,8 @@ class Embedded(_Service):
     def close(self) -> None:
         self.backend.close()
 
-    def receive(
-        self,
-        name: str,
-        data: bytes,
-        strict: bool = False,
-        as_of: str | None = None,
-        snapshot: bool | None = None,
-        uploader: str = "",
-        scope: frozenset[str] | None = None,
-    ) -> int:
-        command = Upload(name, strict, as_of, snapshot, uploader, scope)
-        return self.backend.receive(command, io.BytesIO(data))
+    def receive(self, name: str, data: bytes, **options: Any) -> int:
+        return self.backend.receive(Upload(name, **options), io.BytesIO(data))
 
     def confirm(self, upload_id: Any) -> dict[str, Any]:
         return self.backend.confirm(Confirm(str(upload_id), "a test")).to_json()
@@ -242,19 +221,10 @@ class OnAws(_Service):
         # As the API's: a held snapshot's confirmation is handed on to LoadInventory.
         self.backend = bootstrap.aws(time_limited=True)
 
-    def receive(
-        self,
-        name: str,
-        data: bytes,
-        strict: bool = False,
-        as_of: str | None = None,
-        snapshot: bool | None = None,
-        uploader: str = "",
-        scope: frozenset[str] | None = None,
-    ) -> S3Delivery:
+    def receive(self, name: str, data: bytes, **options: Any) -> S3Delivery:
         """Into the bucket under ``name`` with the command as its metadata, as the API puts
         a file; the S3 event is what Lambda would be invoked with."""
-        command = Upload(name, strict, as_of, snapshot, uploader, scope)
+        command = Upload(name, **options)
         sink = self.backend.upload_target(command).writer(name, len(data) + 1)
         sink.write(data)
         sink.commit()

@@ -16,6 +16,7 @@ from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.core.limits import Limits
 from stockwatch.notify.config import ConfigError
 from stockwatch.service.backend import Backend, NotOnThisBackend
+from stockwatch.service.commands import Upload
 from stockwatch.service.users import UserDirectory
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,6 +102,21 @@ snapshot_option = click.option(
     help="The file lists every item of the stores it names: what it leaves out is set to 0"
     " (default: each store's own setting, see snapshot-default).",
 )
+
+
+def upload_options(f: F) -> F:
+    """``--strict``, ``--as-of`` and ``--snapshot``, given to the command as one ``Upload``
+    (its file name filled in per file): a new upload option is added here once."""
+
+    def wrapper(
+        *args: Any, strict: bool, as_of: str | None, snapshot: bool | None, **kwargs: Any
+    ) -> Any:
+        return f(*args, upload=Upload("", strict, as_of, snapshot), **kwargs)
+
+    update_wrapper(wrapper, f)
+    return strict_option(as_of_option(snapshot_option(wrapper)))  # type: ignore[return-value]
+
+
 strict_option = click.option(
     "--strict/--lenient",
     default=lambda: os.environ.get("STOCKWATCH_STRICT", "").lower() in ("1", "true", "yes"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -10,13 +11,12 @@ import click
 
 from stockwatch.cli.context import (
     Context,
-    as_of_option,
     cli_actor,
     files_argument,
     json_option,
     pass_context,
-    snapshot_option,
     strict_option,
+    upload_options,
 )
 from stockwatch.cli.output import describe_report, plural, print_json, progress_bar
 from stockwatch.core.report import UploadReport
@@ -44,19 +44,10 @@ def finish(reports: list[UploadReport], as_json: bool, verb: str) -> None:
 
 @click.command()
 @files_argument
-@strict_option
-@as_of_option
-@snapshot_option
+@upload_options
 @json_option
 @pass_context
-def ingest(
-    state: Context,
-    files: tuple[Path, ...],
-    strict: bool,
-    as_of: str | None,
-    snapshot: bool | None,
-    as_json: bool,
-) -> None:
+def ingest(state: Context, files: tuple[Path, ...], upload: Upload, as_json: bool) -> None:
     """Keep each FILE as an upload and load it now; print a report per file.
 
     Exit status: 0 when everything loaded, 1 when any row or file was rejected (or a
@@ -69,7 +60,7 @@ def ingest(
     reports = []
     for path in files:
         with progress_bar(f"loading {path.name}", path.stat().st_size) as on_progress:
-            asked = Upload(path.name, strict, as_of, snapshot, cli_actor())
+            asked = replace(upload.named(path.name), uploader=cli_actor())
             with open(path, "rb") as source:
                 reports.append(state.runtime.ingest(asked, source, on_progress))
     deliver_now(state)
@@ -166,18 +157,10 @@ def demo_command(state: Context, as_json: bool = False) -> None:
     help="The stockwatch server (env STOCKWATCH_SERVER).",
 )
 @click.option("--token", envvar="STOCKWATCH_TOKEN", help="Its token (env STOCKWATCH_TOKEN).")
-@strict_option
-@as_of_option
-@snapshot_option
+@upload_options
 @json_option
 def upload(
-    files: tuple[Path, ...],
-    server: str,
-    token: str | None,
-    strict: bool,
-    as_of: str | None,
-    snapshot: bool | None,
-    as_json: bool,
+    files: tuple[Path, ...], server: str, token: str | None, upload: Upload, as_json: bool
 ) -> None:
     """Send each FILE to a running server, wait for its report and print it.
 
@@ -194,11 +177,7 @@ def upload(
         for path in files:
             with progress_bar(f"sending {path.name}", path.stat().st_size) as on_progress:
                 try:
-                    reports.append(
-                        upload_file(
-                            client, path, strict, on_progress, as_of=as_of, snapshot=snapshot
-                        )
-                    )
+                    reports.append(upload_file(client, path, upload, on_progress))
                 except RemoteError as exc:
                     raise click.ClickException(str(exc)) from None
     finish(reports, as_json, "loaded")

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from stockwatch.core.report import FINISHED, UploadReport
+from stockwatch.service.commands import Upload
 
 BLOCK = 256 * 1024
 
@@ -38,17 +39,11 @@ def _message(response: httpx.Response) -> str:
 def upload_file(
     client: httpx.Client,
     path: Path,
-    strict: bool,
+    command: Upload,
     on_progress: Callable[[int], None] | None = None,
     timeout: float = 600.0,
-    as_of: str | None = None,
-    snapshot: bool | None = None,
 ) -> UploadReport:
-    params = {"filename": path.name, "strict": str(strict).lower()}
-    if as_of is not None:
-        params["as_of"] = as_of
-    if snapshot is not None:
-        params["snapshot"] = str(snapshot).lower()
+    params = {"filename": path.name, **command.asked()}
     try:
         response = client.post(
             "/api/uploads",

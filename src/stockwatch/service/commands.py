@@ -10,7 +10,7 @@ fields, and the SQLite columns are mapped in one place (``sqlite.records``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from stockwatch.core.thresholds import ThresholdEntry
@@ -36,6 +36,22 @@ class Upload:
     def named(self, filename: str) -> Upload:
         """The same options for a file under another name (a received body's own name)."""
         return replace(self, filename=filename)
+
+    def asked(self) -> dict[str, str]:
+        """The options a sender asks for, as text (query parameters of ``POST
+        /api/uploads``), those left at their default left out. Who sent it and their stores
+        are not asked for: the server knows them from the sign-in."""
+        text: dict[str, str] = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name in SIGNED or field.name == "filename" or value == field.default:
+                continue
+            text[field.name] = str(value).lower() if isinstance(value, bool) else str(value)
+        return text
+
+
+# What the server fills in from the sign-in, never from what a sender asks.
+SIGNED = frozenset({"uploader", "scope"})
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -79,6 +79,21 @@ SNAPSHOT = Query(
 )
 
 
+def asked_upload(
+    request: Request,
+    strict: bool = False,
+    as_of: str | None = AS_OF,
+    snapshot: bool | None = SNAPSHOT,
+) -> Upload:
+    """The upload options of a request (query parameters), with who sent it and their
+    stores: checked as the file is read. A new upload option is a parameter here."""
+    who = principal_of(request)
+    return Upload("upload.csv", strict, _counted(as_of), snapshot, who.name, who.stores)
+
+
+Asked = Annotated[Upload, Depends(asked_upload)]
+
+
 def build_uploads_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     api = APIRouter(prefix="/api", responses=COMMON_ERRORS)
     id_pattern = web.upload_id_pattern
@@ -89,13 +104,6 @@ def build_uploads_router(backend: Backend, web: WebCapabilities) -> APIRouter:
             return
         if await run_in_threadpool(_upload, reader(backend, request), upload_id) is None:
             raise HTTPException(404, f"there is no upload {upload_id}")
-
-    def command(
-        request: Request, filename: str, strict: bool, as_of: str | None, snapshot: bool | None
-    ) -> Upload:
-        """The upload as asked, with who sent it and their stores: checked as it is read."""
-        who = principal_of(request)
-        return Upload(filename, strict, _counted(as_of), snapshot, who.name, who.stores)
 
     @api.post(
         "/uploads",
@@ -109,17 +117,12 @@ def build_uploads_router(backend: Backend, web: WebCapabilities) -> APIRouter:
         },
     )
     async def create_upload(
-        request: Request,
-        strict: bool = False,
-        filename: str | None = None,
-        as_of: str | None = AS_OF,
-        snapshot: bool | None = SNAPSHOT,
+        request: Request, asked: Asked, filename: str | None = None
     ) -> JSONResponse:
         """Upload an inventory file: a multipart field ``file``, or a raw CSV body.
 
         ``filename`` names a raw body; it is declared here and read by the receiver.
         """
-        asked = command(request, filename or "upload.csv", strict, as_of, snapshot)
         target = backend.upload_target(asked)
         name, stored = await receive_upload(request, target, web.max_body_bytes)
         upload_id = str(await run_in_threadpool(backend.submit, asked.named(name), stored))
@@ -134,18 +137,13 @@ def build_uploads_router(backend: Backend, web: WebCapabilities) -> APIRouter:
 
         @api.post("/uploads/form", response_model=UploadForm)
         async def upload_form(
-            request: Request,
-            filename: str = Query(min_length=1, max_length=200),
-            strict: bool = False,
-            as_of: str | None = Query(None, min_length=10, max_length=40, pattern=TIME_PATTERN),
-            snapshot: bool | None = None,
+            asked: Asked, filename: str = Query(min_length=1, max_length=200)
         ) -> dict[str, Any]:
             """A signed form to POST a file of any size straight to the bucket (multipart:
             the ``fields``, then ``file``). Who asked and their stores go with the file as
             its metadata, so its rows are checked against them when it is loaded; ``id``
             is the upload to poll once it is sent."""
-            asked = command(request, filename, strict, as_of, snapshot)
-            form: dict[str, Any] = await run_in_threadpool(presign, asked)
+            form: dict[str, Any] = await run_in_threadpool(presign, asked.named(filename))
             return form
 
     @api.post(
