@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from starlette.types import ASGIApp
 
-    from stockwatch.aws.alerting import AlertStore
     from stockwatch.aws.backend import AwsBackend
     from stockwatch.aws.settings import AwsSettings
     from stockwatch.notify.config import SubscriptionChannels
@@ -138,15 +137,6 @@ def cli_backend(
     if name == "aws":
         return aws(limits)
     return embedded(data_dir, limits, channels)
-
-
-def lambda_alerts() -> tuple[AlertStore, AwsSettings]:
-    """The alert store and the settings (CheckStock)."""
-    from stockwatch.aws.alerting import AlertStore
-    from stockwatch.aws.settings import AwsSettings
-
-    settings = AwsSettings.from_env()
-    return AlertStore(settings.client("dynamodb"), settings.state_table), settings
 
 
 # -- the web app ---------------------------------------------------------------------------

@@ -12,11 +12,12 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from stockwatch.aws import metering
-from stockwatch.aws.alerting import AlertStore
+from stockwatch.aws.alerting import AlertStore, SnsNotifier
 from stockwatch.aws.handover import Handover
 from stockwatch.aws.inventory_table import Usage
 from stockwatch.aws.object_store import S3ObjectStore
@@ -66,12 +67,33 @@ class AwsBackend:
         self.prices = prices or Prices()
         self.time_limited = time_limited
         self.validator = validator
-        self.dynamodb = metering.metered(settings.client("dynamodb"))
-        self.s3 = metering.metered(settings.client("s3"))
-        queue = settings.continue_queue_url
-        self.handover = Handover(settings.client("sqs"), queue) if queue else None
         self.usage = Usage()
         self.max_body_bytes = min(self.limits.max_file_bytes, LAMBDA_BODY_LIMIT)
+
+    # Clients are made on first use: CheckStock, say, never needs S3 or SQS.
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return metering.metered(self.settings.client("dynamodb"))
+
+    @cached_property
+    def s3(self) -> Any:
+        return metering.metered(self.settings.client("s3"))
+
+    @cached_property
+    def handover(self) -> Handover | None:
+        queue = self.settings.continue_queue_url
+        return Handover(self.settings.client("sqs"), queue) if queue else None
+
+    def alert_store(self) -> AlertStore:
+        """Open alerts, the alert log, thresholds and mutes (CheckStock judges with them)."""
+        return AlertStore(self.dynamodb, self.settings.state_table)
+
+    def notifier(self, store: AlertStore, sent: dict[str, int] | None = None) -> SnsNotifier:
+        """How raised alerts are told: one SNS message per store to the alerts topic."""
+        topic = self.settings.topic_arn
+        sns = self.settings.client("sns") if topic else None
+        return SnsNotifier(store, sns, topic, sent)
 
     def unit_of_work(self) -> AwsUnitOfWork:
         tables = Tables(self.dynamodb, self.s3, self.settings.table, self.settings.state_table)
@@ -86,8 +108,7 @@ class AwsBackend:
         return self.reads()
 
     def threshold_change(self) -> DynamoThresholdChange:
-        store = AlertStore(self.dynamodb, self.settings.state_table)
-        return DynamoThresholdChange(self.settings, self.dynamodb, store)
+        return DynamoThresholdChange(self.settings, self.dynamodb, self.alert_store())
 
     def users(self) -> DynamoUsers:
         """Items of the state table (``aws.users``): the API signs people in from there."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stockwatch.aws import store_stats
+from stockwatch.aws import store_figures
 from stockwatch.aws.alerting import LOG, AlertStore
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.upload_log import with_publishes
@@ -98,7 +98,7 @@ class DynamoReadModel:
         self.alert_store = AlertStore(dynamodb, settings.state_table)
 
     def stores(self) -> list[StoreSummary]:
-        return store_stats.stores(self.dynamodb, self.settings.state_table)
+        return store_figures.stores(self.dynamodb, self.settings.state_table)
 
     def stock_page(
         self,
@@ -140,7 +140,7 @@ class DynamoReadModel:
             response = call(**request)
             for item in response["Items"]:
                 s, i, count = item["Store"]["S"], item["Item"]["S"], int(item["Count"]["N"])
-                state = store_stats.STATUS[stock_level(count, thresholds.minimum_for(s, i))]
+                state = store_figures.STATUS[stock_level(count, thresholds.minimum_for(s, i))]
                 if status is not None and state != status:
                     continue
                 if needle and needle not in i.lower() and needle not in s.lower():
@@ -181,7 +181,7 @@ class DynamoReadModel:
                     item,
                     count,
                     found.get("UpdatedAt", {}).get("S"),
-                    store_stats.STATUS[level],
+                    store_figures.STATUS[level],
                 )
                 rows.append(with_forecast(row, history_points(found.get("History", {}).get("S"))))
         return sorted(rows, key=lambda r: r.store)[:limit]

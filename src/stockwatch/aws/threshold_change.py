@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from stockwatch.aws import store_stats
+from stockwatch.aws import store_figures
 from stockwatch.aws.alerting import AlertStore, Pending, SnsNotifier
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.unit_of_work import DynamoThresholds
@@ -178,7 +178,7 @@ class DynamoThresholdChange:
         self._notify = True
 
     def refresh(self, stores: Sequence[str]) -> None:
-        store_stats.refresh(
+        store_figures.refresh(
             self.dynamodb,
             self.settings.table,
             self.settings.state_table,

@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stockwatch.aws import store_stats
+from stockwatch.aws import store_figures
 from stockwatch.aws.alerting import AlertStore
 from stockwatch.aws.handover import Handover
 from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
@@ -148,7 +148,7 @@ class DynamoInventory:
         yield _NoUndo()
 
     def items_of(self, store: str) -> Iterator[tuple[str, int]]:
-        return store_stats.items_of(self.dynamodb, self.table, store)
+        return store_figures.items_of(self.dynamodb, self.table, store)
 
     def snapshot_defaults(self) -> dict[str, bool]:
         return store_settings(self.dynamodb, self.state_table)
@@ -164,7 +164,7 @@ class DynamoStoreFigures:
         if writer is None or not writer.stores_written:
             return []
         inv = self.inventory
-        store_stats.refresh(
+        store_figures.refresh(
             inv.dynamodb,
             inv.table,
             inv.state_table,

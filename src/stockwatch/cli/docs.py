@@ -26,7 +26,14 @@ def _commands(command: click.Command, path: list[str]) -> Iterator[tuple[list[st
 
 
 def help_text(command: click.Command, path: list[str]) -> str:
-    with click.Context(command, info_name=" ".join(path), terminal_width=WIDTH) as ctx:
+    """As ``--help`` prints it: with the root's help option names (``-h, --help``), which
+    every command of the real CLI inherits."""
+    from stockwatch.cli.main import cli
+
+    names = cli.context_settings.get("help_option_names", ["--help"])
+    with click.Context(
+        command, info_name=" ".join(path), terminal_width=WIDTH, help_option_names=names
+    ) as ctx:
         ctx.max_content_width = WIDTH
         return command.get_help(ctx)
 

@@ -13,8 +13,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stockwatch.aws.alerting import Pending, SnsNotifier, StreamAlerts, change_from_images
-from stockwatch.bootstrap import lambda_alerts
+from stockwatch import bootstrap
+from stockwatch.aws.alerting import Pending, StreamAlerts, change_from_images
 from stockwatch.core.clock import utc_now
 from stockwatch.core.ordering import upload_of
 from stockwatch.handlers.observability import logger, metrics
@@ -28,7 +28,8 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 @logger.inject_lambda_context
 def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Alerts on transitions; one SNS digest per store; failed records reported, not replayed."""
-    alerts, settings = lambda_alerts()
+    backend = bootstrap.aws()
+    alerts = backend.alert_store()
     pending_by_record: dict[str, list[Pending]] = {}
 
     def judge(record: DynamoDBRecord) -> None:
@@ -62,9 +63,8 @@ def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         processor.process()
     response: dict[str, Any] = dict(processor.response())
     pending = [p for items in pending_by_record.values() for p in items]
-    topic = settings.topic_arn
     sent_by_upload: dict[str, int] = {}
-    notifier = SnsNotifier(alerts, settings.client("sns") if topic else None, topic, sent_by_upload)
+    notifier = backend.notifier(alerts, sent_by_upload)
     told = tell(notifier, pending, alerts.mutes(utc_now()))
     for store, error in told.failed.items():
         logger.warning(

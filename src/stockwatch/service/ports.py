@@ -90,17 +90,22 @@ class UploadLog(Protocol):
 
     def finish(self, job: UploadJob, report: UploadReport) -> None: ...
 
+    def cost(self, job: UploadJob, elapsed_ms: float) -> Cost:
+        """What this upload cost so far: at least the time, metered requests where billed."""
+        ...
+
+
+@runtime_checkable
+class PausingLog(UploadLog, Protocol):
+    """An upload log of a runtime with a time limit (Lambda), where a long upload stops at a
+    chunk boundary and carries on in a new run."""
+
     def pause(self, job: UploadJob, progress: LoadProgress, report: UploadReport) -> bool:
         """Keep ``progress`` and hand the rest of the upload on to a new run, durably.
 
         False when another run of the same upload has got further meanwhile (a repeated
-        hand-over): this one then stops without handing on. Only called where the job has
-        ``should_pause``.
+        hand-over): this one then stops without handing on.
         """
-        ...
-
-    def cost(self, job: UploadJob, elapsed_ms: float) -> Cost:
-        """What this upload cost so far: at least the time, metered requests where billed."""
         ...
 
 

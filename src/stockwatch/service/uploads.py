@@ -31,6 +31,7 @@ from stockwatch.service.commands import Validate
 from stockwatch.service.ports import (
     JudgingUnitOfWork,
     MissingObject,
+    PausingLog,
     UploadJob,
     UploadUnitOfWork,
     ValidatingUnitOfWork,
@@ -164,7 +165,9 @@ def _pause(uow: UploadUnitOfWork, job: UploadJob, paused: Paused, started: float
     report.rows_superseded = progress.superseded
     report.timings_ms["total"] = _ms(started)
     report.cost = uow.uploads.cost(job, report.timings_ms["total"]).to_json()
-    if uow.uploads.pause(job, progress, report):
+    uploads = uow.uploads
+    assert isinstance(uploads, PausingLog), "only a log that can hand on pauses an upload"
+    if uploads.pause(job, progress, report):
         uow.commit()
     else:
         report.message = "another run of this upload has got further; this one stopped"
@@ -207,7 +210,8 @@ def load_upload(
     progress = job.resume or LoadProgress()
     # A pause commits part of an upload, so only where its changes are judged on their own
     # (a stream) may it pause: judging in the unit of work needs all of them in one.
-    should_pause = None if isinstance(uow, JudgingUnitOfWork) else job.should_pause
+    pausing = isinstance(uow.uploads, PausingLog) and not isinstance(uow, JudgingUnitOfWork)
+    should_pause = job.should_pause if pausing else None
     with closing_if_possible(source), uow.inventory.attempt() as attempt:
         try:
             read = uow.inventory.read(job, source, on_progress)

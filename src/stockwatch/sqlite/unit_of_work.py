@@ -17,7 +17,7 @@ from typing import Any
 from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Cost
 from stockwatch.core.limits import Limits
-from stockwatch.core.loading import LoadProgress, ReadSummary
+from stockwatch.core.loading import ReadSummary
 from stockwatch.core.ordering import compose_version
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
@@ -106,9 +106,6 @@ class SqliteUploads:
             self.later.append(
                 ("alerts", {"upload_id": job.upload_id, "raised": report.alerts_total})
             )
-
-    def pause(self, job: UploadJob, progress: LoadProgress, report: UploadReport) -> bool:
-        raise NotImplementedError("one machine has no time limit: an upload never pauses")
 
     def cost(self, job: UploadJob, elapsed_ms: float) -> Cost:
         """No bill on one machine: only the time it took."""
@@ -226,7 +223,7 @@ class SqliteStoreFigures:
             return []
         stores = self.feed.stores()
         self.conn.executemany(
-            "INSERT INTO store_stats (store, items, out_of_stock, low_stock, upload_id)"
+            "INSERT INTO store_figures (store, items, out_of_stock, low_stock, upload_id)"
             " SELECT :store,"
             " (SELECT count(*) FROM inventory WHERE store = :store),"
             " (SELECT count(*) FROM alerts WHERE store = :store AND kind = 'out_of_stock'"
