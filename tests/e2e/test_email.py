@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from stockwatch.core.digest import compose_digest
+from stockwatch.core.digest import Digest, compose_digest
 from stockwatch.core.model import AlertDecision
 from stockwatch.core.ports import DeliveryError
 from stockwatch.notify.config import ConfigError, channels_from_settings
 from stockwatch.notify.email import EmailChannel, SmtpSettings
+from tests.conftest import Receiver
 from tests.live_server import free_port
 
 
@@ -103,3 +106,52 @@ def test_email_settings() -> None:
         channels_from_settings({"smtp_host": "mail.example.test"})
     with pytest.raises(ConfigError, match="SECURITY"):
         channels_from_settings({"smtp_host": "h", "smtp_security": "ssl3"})
+
+
+def test_a_name_with_a_line_separator_never_stops_the_mail(
+    smtp: tuple[Mailbox, int], tmp_path: Path, receiver: Receiver
+) -> None:
+    """Found by the security review (#25): an item named ``Echo<U+2028>Dot`` made
+    EmailMessage raise in the subject, and every later digest on every channel stayed
+    pending. The reader now refuses such a name (tests/unit/test_reader.py); a digest that
+    holds one already (queued by an older version) is sent with its subject made one line,
+    and a channel that fails in any way fails that delivery only."""
+    from stockwatch.notify.webhook import WebhookChannel
+    from stockwatch.sqlite.backend import SqliteBackend
+
+    mailbox, port = smtp
+    settings = SmtpSettings("127.0.0.1", port, "none", "sw@example.test", ("m@example.test",))
+
+    class Broken:
+        """A channel with a bug of its own (not a DeliveryError)."""
+
+        name = "broken"
+
+        def send(self, digest: Digest, idempotency_key: str) -> None:
+            raise ZeroDivisionError("a bug in a channel")
+
+    channels = {
+        "email": EmailChannel(settings),
+        "broken": Broken(),
+        "webhook": WebhookChannel(receiver.url),
+    }
+    backend = SqliteBackend(tmp_path / "data", channels=channels)  # type: ignore[arg-type]
+    try:
+        digest = compose_digest(
+            {"id": 1, "file": "old.csv"},
+            [AlertDecision("raise", "out_of_stock", "Berlin", "Echo\u2028Dot", 0)],
+        )
+        assert digest is not None
+        with backend.conn:
+            backend.conn.executemany(
+                "INSERT INTO outbox (upload_id, channel, payload, created_at, next_attempt_at)"
+                " VALUES (1, ?, ?, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+                [(name, json.dumps(digest.to_json())) for name in channels],
+            )
+        done = backend.deliver()
+    finally:
+        backend.close()
+    assert (done.sent, done.failed) == (2, 1) and "broken" in done.errors[0]
+    (mail,) = mailbox.messages
+    assert "\u2028" not in mail["Subject"] and "Echo Dot" in mail["Subject"]
+    assert len(receiver.received) == 1

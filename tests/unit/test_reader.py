@@ -242,3 +242,22 @@ def test_memory_does_not_grow_with_the_file() -> None:
 
     small, large = peak(10_000), peak(100_000)
     assert large < small * 1.5, (small, large)
+
+
+@pytest.mark.parametrize("char", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1f", "\t"])
+def test_a_name_holding_a_control_or_line_separator_is_refused_by_line(char: str) -> None:
+    """Such a name broke every mail that mentioned it (#25): the row is rejected, with why."""
+    data = f'store,item,count\nBerlin,Echo Dot,3\nBerlin,"Echo{char}Plus",0\n'.encode()
+    reader = InventoryFile(io.BytesIO(data), Limits())
+    rows = [row for chunk in reader.chunks() for row in chunk]
+    assert [r[2] for r in rows] == ["Echo Dot"]
+    (error,) = reader.errors
+    assert (error.line, error.field) == (3, "item")
+    assert f"U+{ord(char):04X}" in error.message
+
+
+def test_a_subject_is_made_one_line_and_ascii_where_asked() -> None:
+    from stockwatch.core.digest import header_text
+
+    assert header_text("Berlin: Echo\u2028Dot\r\nBcc: x") == "Berlin: Echo Dot Bcc: x"
+    assert header_text("München \u2028 out", 9, ascii_only=True) == "M?nchen o"

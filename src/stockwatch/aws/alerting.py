@@ -319,8 +319,8 @@ def publish_digests(
             continue
         try:
             channel.send(digest, items[0].event_id)
-        except DeliveryError as exc:
-            failed[store] = str(exc)
+        except Exception as exc:  # that store's message only; retried with its records
+            failed[store] = str(exc) if isinstance(exc, DeliveryError) else repr(exc)
             continue
         if sent is not None:
             sent[items[0].upload] = sent.get(items[0].upload, 0) + 1

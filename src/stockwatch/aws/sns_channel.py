@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stockwatch.core.digest import Digest
+from stockwatch.core.digest import Digest, header_text
 from stockwatch.core.ports import DeliveryError
 
 
@@ -35,7 +35,7 @@ class SnsChannel:
         try:
             self.client.publish(
                 TopicArn=self.topic_arn,
-                Subject=digest.subject[:100],
+                Subject=header_text(digest.subject, 100, ascii_only=True),
                 Message=digest.text,
                 MessageAttributes=attributes,
             )

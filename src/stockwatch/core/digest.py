@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +73,21 @@ def _summary(counts: Mapping[str, int]) -> str:
     if counts["back_in_stock"]:
         parts.append(f"{counts['back_in_stock']} back in stock")
     return ", ".join(parts)
+
+
+# What a header may not hold: controls and Unicode's line breaks (the reader refuses them in
+# names, but a digest may hold names from before it did).
+_HEADER_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_text(text: str, limit: int | None = None, ascii_only: bool = False) -> str:
+    """A digest's subject made safe for a mail header or an SNS subject: one line, each run
+    of control or line-breaking characters a space; ``ascii_only`` for SNS, which takes only
+    printable ASCII there; cut to ``limit`` characters."""
+    clean = " ".join(_HEADER_BREAKS.sub(" ", text).split())
+    if ascii_only:
+        clean = "".join(c if " " <= c <= "~" else "?" for c in clean)
+    return clean if limit is None else clean[:limit]
 
 
 def compose_digest(

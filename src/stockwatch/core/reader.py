@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Callable, Iterator, Sequence
 
 from stockwatch.core.guard import (
@@ -24,6 +25,11 @@ from stockwatch.core.limits import Limits
 from stockwatch.core.model import Row, RowError
 
 DELIMITERS = (",", ";", "\t")
+# Characters no store or item name may hold: C0 and C1 controls (tab, vertical tab, form
+# feed, the file separators, NEL among them) and Unicode's line and paragraph separators.
+# Each breaks a line somewhere (a mail header, a log line, a terminal), so a name holding
+# one would break every notification that mentions it.
+_NOT_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BLOCK = 64 * 1024
 
 
@@ -248,6 +254,8 @@ class InventoryFile:
             return None
         if max(map(len, items)) > limits.max_field_chars:
             return None
+        if _NOT_IN_NAMES.search("".join(stores)) or _NOT_IN_NAMES.search("".join(items)):
+            return None
         return list(zip(lines, stores, items, map(int, counts), strict=True))
 
     def _in_scope(self, chunk: list[Row]) -> list[Row]:
@@ -341,6 +349,12 @@ class InventoryFile:
             return (
                 f"{name} {show_value(value)} contains a line break "
                 "(is a quote left open on this line?)"
+            )
+        bad = _NOT_IN_NAMES.search(value)
+        if bad:
+            return (
+                f"{name} {show_value(value)} contains the control character "
+                f"U+{ord(bad.group()):04X}; names may hold none"
             )
         return None
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from stockwatch.core.digest import Digest
+from stockwatch.core.digest import Digest, header_text
 from stockwatch.core.ports import DeliveryError
 
 _COLOURS = {"out_of_stock": "#b42318", "low_stock": "#b54708", "back_in_stock": "#067647"}
@@ -59,7 +59,7 @@ class EmailChannel:
 
     def message(self, digest: Digest, idempotency_key: str) -> EmailMessage:
         msg = EmailMessage()
-        msg["Subject"] = digest.subject
+        msg["Subject"] = header_text(digest.subject)
         msg["From"] = self.settings.sender
         msg["To"] = ", ".join(self.settings.recipients)
         msg["Message-ID"] = make_msgid(idstring=idempotency_key)

@@ -214,7 +214,9 @@ def _deliver_rows(
             if channel is None:
                 raise DeliveryError(f"the channel {channel_name!r} is not configured")
             channel.send(Digest.from_json(json.loads(payload)), key)
-        except DeliveryError as exc:
+        except Exception as exc:  # any failure of one channel is that delivery's, retried
+            if not isinstance(exc, DeliveryError):
+                log.exception("channel %s failed on a digest", channel_name)
             delay = retry_delay_seconds(attempts + 1, cap=max_retry_delay())
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, claimed_until = NULL,"
