@@ -275,7 +275,9 @@ def test_inbox_folder(client: httpx.Client, tmp_path: Path) -> None:
             break
         time.sleep(0.1)
     assert [n.split("-", 1)[1] for n in done] == ["good.csv"]
-    assert [n.split("-", 1)[1] for n in failed] == ["bad.csv"]
+    assert [n.split("-", 1)[1] for n in failed] == ["bad.csv", "bad.csv.reason.txt"]
+    reason = (inbox / "rejected" / f"{failed[0]}.reason.txt").read_text()
+    assert "PNG image, not a CSV text file" in reason
     assert (inbox / ".hidden.csv").exists()
     assert {u["file"] for u in client.get("/api/uploads").json()["uploads"]} == {
         "good.csv",

@@ -16,8 +16,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from stockwatch import bootstrap
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel
+from stockwatch.server.inbox import InboxWatcher
 from stockwatch.server.workers import (
-    InboxWatcher,
     OutboxWorker,
     RetentionWorker,
     UploadWorker,

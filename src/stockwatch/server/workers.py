@@ -1,4 +1,5 @@
-"""Background workers of ``stockwatch serve``: uploads, notifications, the inbox folder.
+"""Background workers of ``stockwatch serve``: uploads, notifications, retention (and the
+inbox folder, ``server/inbox.py``).
 
 Each worker is a thread with its own SQLite connection. One thread processes uploads, so
 there is one writer of inventory at a time; the API's own writes (receiving, thresholds)
@@ -8,14 +9,10 @@ are short and wait their turn on SQLite's busy timeout.
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-from stockwatch.core.report import FINISHED
-from stockwatch.service.commands import Upload
 from stockwatch.sqlite.backend import SqliteBackend
 from stockwatch.sqlite.database import DataDirError
 from stockwatch.web.metrics import Metrics
@@ -119,52 +116,3 @@ class OutboxWorker(Worker):
             channel = error.split(":", 1)[0]
             if self.metrics is not None:
                 self.metrics.notification_failures.labels(channel).inc()
-
-
-class InboxWatcher(Worker):
-    """Uploads files dropped into a folder, then moves them to processed/ or rejected/.
-
-    A file is taken once its size has not changed for one look, so a copy still being
-    written is left alone. Files starting with ``.`` or ending in ``.part``/``.tmp`` are
-    ignored.
-    """
-
-    def __init__(self, backend: SqliteBackend, inbox: Path, upload_worker: Worker) -> None:
-        super().__init__("stockwatch-inbox", backend)
-        self.inbox = inbox
-        self.upload_worker = upload_worker
-        self._sizes: dict[Path, int] = {}
-        self._in_hand: dict[int, Path] = {}
-        for folder in ("processing", "processed", "rejected"):
-            (inbox / folder).mkdir(mode=0o700, parents=True, exist_ok=True)
-
-    def step(self) -> None:
-        self._take_new_files(self.db)
-        self._move_finished(self.db)
-
-    def _take_new_files(self, db: SqliteBackend) -> None:
-        seen: dict[Path, int] = {}
-        for path in sorted(self.inbox.iterdir()):
-            if not path.is_file() or path.name.startswith(".") or path.suffix in (".part", ".tmp"):
-                continue
-            size = path.stat().st_size
-            seen[path] = size
-            if self._sizes.get(path) != size:
-                continue  # maybe still being written; look again next time
-            with open(path, "rb") as source:
-                upload_id = db.receive(Upload(path.name, uploader="inbox"), source)
-            target = self.inbox / "processing" / f"{upload_id}-{path.name}"
-            shutil.move(path, target)
-            self._in_hand[upload_id] = target
-            seen.pop(path)
-            self.upload_worker.wake()
-        self._sizes = seen
-
-    def _move_finished(self, db: SqliteBackend) -> None:
-        for upload_id, path in list(self._in_hand.items()):
-            record = db.upload(upload_id)
-            if record is None or record.status not in FINISHED:
-                continue
-            folder = "rejected" if record.status == "rejected" else "processed"
-            shutil.move(path, self.inbox / folder / path.name)
-            del self._in_hand[upload_id]

@@ -95,6 +95,11 @@ class FolderObjectStore:
         _private_dirs(path.parent)
         return ObjectWriter(key, path, max_bytes)
 
+    def discard(self, key: str) -> None:
+        """Remove an object kept a moment ago that will not be registered (the inbox's copy
+        of a file that changed while it was read)."""
+        self._path(key).unlink(missing_ok=True)
+
     def path_of(self, key: str) -> Path:
         return self._path(key)
 
