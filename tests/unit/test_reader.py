@@ -261,3 +261,25 @@ def test_a_subject_is_made_one_line_and_ascii_where_asked() -> None:
 
     assert header_text("Berlin: Echo\u2028Dot\r\nBcc: x") == "Berlin: Echo Dot Bcc: x"
     assert header_text("München \u2028 out", 9, ascii_only=True) == "M?nchen o"
+
+
+def test_a_row_wider_than_any_header_is_refused_as_it_is_read() -> None:
+    """Rows of 60,000 empty fields, each under the line limit, made a 48 MB file peak at
+    400 MB (#25): such a row is rejected by line, and memory stays that of a plain file."""
+    wide = "Berlin,Echo Dot,3" + "," * 60_000 + "\n"
+    body = "".join(wide if n % 2 else f"Berlin,Item {n},{n}\n" for n in range(400))
+
+    def peak(data: bytes) -> tuple[int, InventoryFile, int]:
+        tracemalloc.start()
+        inventory = InventoryFile(io.BytesIO(data), Limits())
+        loaded = sum(len(chunk) for chunk in inventory.chunks(5000))
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top, inventory, loaded
+
+    top, inventory, loaded = peak(("store,item,count\n" + body).encode())
+    assert loaded == 200 and inventory.rows_rejected == 200
+    first = inventory.errors[0]
+    assert first.line == 3 and "60,003 fields; at most 50" in first.message
+    plain, _, _ = peak(("store,item,count\n" + "Berlin,Dot,1\n" * 400).encode())
+    assert top < plain + 20 * 1024 * 1024, (top, plain)  # the file itself is 24 MB

@@ -40,6 +40,20 @@ def show_value(value: str, width: int = 40) -> str:
     return '"' + shown.replace('"', '\\"') + '"'
 
 
+class _TooWide(list[str]):
+    """What is kept of a row with more fields than any header may have: one placeholder
+    and the count, so a line of 60,000 empty fields costs no more than any other."""
+
+    def __init__(self, fields: int) -> None:
+        super().__init__(["…"])
+        self.fields = fields
+
+
+def _bounded(rows: Iterator[list[str]], limit: int) -> Iterator[list[str]]:
+    for fields in rows:
+        yield fields if len(fields) <= limit else _TooWide(len(fields))
+
+
 def _start_lines(batch: list[list[str]], first: int) -> list[int]:
     """The first line of each record when some record spans lines (a quoted line break)."""
     starts = []
@@ -194,7 +208,8 @@ class InventoryFile:
         self._reader, self._offset = reader, offset
         previous = header_lines
         rows = 0
-        while batch := list(itertools.islice(reader, size)):
+        bounded = _bounded(reader, self.limits.max_columns)
+        while batch := list(itertools.islice(bounded, size)):
             end = reader.line_num + offset
             if end - previous == len(batch):
                 lines: Sequence[int] = range(previous + 1, end + 1)
@@ -300,6 +315,14 @@ class InventoryFile:
         si, ii, ci, ncols = self._layout
         needed = max(si, ii, ci) + 1
         names = {si: "store", ii: "item", ci: self.columns[2]}
+        if isinstance(fields, _TooWide):
+            self.reject_row(
+                line,
+                "",
+                f"the line has {fields.fields:,} fields; at most {self.limits.max_columns} are"
+                " allowed (STOCKWATCH_MAX_COLUMNS)",
+            )
+            return None
         for index, value in enumerate(fields):
             if "\n" in value or "\r" in value:
                 field = names.get(index, f"column {index + 1}")
