@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,3 +98,56 @@ def test_chat_text_is_escaped_and_the_alerts_keep_the_names(
     assert "<" not in body["text"] and ">" not in body["text"]
     assert "&lt;!channel&gt; &lt;https://evil.example/|Reorder here&gt; &amp; more" in body["text"]
     assert body["alerts"][0]["item"] == name
+
+
+def test_a_dripping_webhook_is_cut_off_and_delays_no_other_channel(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """The review's repro (#25): a subscription webhook answering one byte every 8 s held
+    the outbox, and another store's mail arrived 148 s late. Now each delivery has a total
+    deadline and each channel is sent in its own thread: a real server that drips its
+    answer here is cut off at the deadline, and the other channel is told at once."""
+    import socketserver
+
+    stop = threading.Event()
+
+    class Dripping(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok":  # bounded: 40 bytes
+                if stop.wait(1.0):
+                    return
+                try:
+                    self.request.sendall(bytes([byte]))
+                except OSError:
+                    return  # the client gave up: as it should
+
+    slow = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Dripping)
+    slow.daemon_threads = True
+    threading.Thread(target=slow.serve_forever, daemon=True).start()
+    slow_url = f"http://127.0.0.1:{slow.server_address[1]}/hook"
+    channels = {
+        "drip": WebhookChannel(slow_url, timeout=10, deadline=6),
+        "webhook": WebhookChannel(receiver.url),
+    }
+    backend = SqliteBackend(tmp_path / "data", channels=channels)
+    try:
+        ingest(backend, "berlin.csv", csv_bytes(("Berlin", "Echo Dot", 0)))
+        started = time.monotonic()
+        result: list[Any] = []
+        worker = threading.Thread(target=lambda: result.append(backend.deliver()))
+        worker.start()
+        while not receiver.received and time.monotonic() - started < 10:
+            time.sleep(0.05)
+        told_after = time.monotonic() - started
+        worker.join(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        slow.shutdown()
+        slow.server_close()
+        backend.close()
+    assert told_after < 4, told_after  # not after the dripping one's deadline
+    (done,) = result
+    assert (done.sent, done.failed) == (1, 1) and "within 6 s" in done.errors[0]
+    assert took < 20, took  # cut off at its deadline, not when it finished dripping (40 s)

@@ -3,17 +3,21 @@
 The body carries ``text`` (what Slack shows) and the structured ``alerts``; the
 ``Idempotency-Key`` header lets a receiver drop the rare repeat after a crash.
 
-Only a 2xx answer is a delivery. Redirects are never followed: urllib would follow a 302
-with a body-less GET that still carries the secret, the GET's 200 would mark the digest
+Only a 2xx answer is a delivery. Redirects are never followed: a client that followed a 302
+with a body-less GET would still carry the secret, the GET's 200 would mark the digest
 sent, and the alert would never arrive. A redirect is a failed delivery, retried later.
+A delivery has a total deadline (30 s): an endpoint that drips its answer a byte at a time
+is cut off, and the outbox sends each channel in its own thread, so it delays no other.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
-import urllib.error
-import urllib.request
+import socket
+import ssl
+import threading
 from urllib.parse import urlsplit
 
 from stockwatch import __version__
@@ -26,23 +30,18 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None  # urllib then raises HTTPError with the 3xx code
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
 class WebhookChannel:
     name = "webhook"
 
-    def __init__(self, url: str, timeout: float = 10.0, secret: str | None = None) -> None:
+    def __init__(
+        self, url: str, timeout: float = 10.0, secret: str | None = None, deadline: float = 30.0
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"STOCKWATCH_WEBHOOK_URL {url!r} is not an http(s) URL")
         self.url = url
-        self.timeout = timeout
+        self.timeout = timeout  # for each wait on the socket
+        self.deadline = deadline  # for the whole delivery
         self.secret = secret
 
     def send(self, digest: Digest, idempotency_key: str) -> None:
@@ -62,23 +61,55 @@ class WebhookChannel:
         }
         if self.secret:
             headers["X-Stockwatch-Secret"] = self.secret
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        self._post(body, headers)
+
+    def _post(self, body: bytes, headers: dict[str, str]) -> None:
+        """One POST, given up ``deadline`` seconds after it began however the other end
+        drips its answer (a socket timeout alone restarts with every byte)."""
+        parts = urlsplit(self.url)
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            context = ssl.create_default_context()
+            connection = http.client.HTTPSConnection(
+                parts.hostname or "", parts.port, timeout=self.timeout, context=context
+            )
+        else:
+            connection = http.client.HTTPConnection(
+                parts.hostname or "", parts.port, timeout=self.timeout
+            )
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        late = threading.Event()
+
+        def give_up() -> None:
+            late.set()
+            sock = connection.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(self.deadline, give_up)
+        timer.daemon = True
+        timer.start()
         try:
-            with _OPENER.open(request, timeout=self.timeout) as response:
-                response.read(1024)
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            if 300 <= exc.code < 400:
-                where = exc.headers.get("Location", "?")
+            connection.request("POST", target, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read(1024)
+            status, location = response.status, response.getheader("Location", "?")
+        except (OSError, http.client.HTTPException) as exc:
+            if late.is_set():
                 raise DeliveryError(
-                    f"the webhook answered HTTP {exc.code}, a redirect to {where[:200]}; "
-                    "redirects are not followed (set STOCKWATCH_WEBHOOK_URL to the final URL)"
+                    f"the webhook did not answer within {self.deadline:.0f} s; given up for now"
                 ) from None
-            raise DeliveryError(f"the webhook answered HTTP {exc.code}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise DeliveryError(f"the webhook could not be reached: {reason}") from None
-        except http.client.HTTPException as exc:  # a garbled or cut-off answer
-            raise DeliveryError(f"the webhook gave no proper HTTP answer: {exc!r}") from None
+            if isinstance(exc, http.client.HTTPException):  # a garbled or cut-off answer
+                raise DeliveryError(f"the webhook gave no proper HTTP answer: {exc!r}") from None
+            raise DeliveryError(f"the webhook could not be reached: {exc}") from None
+        finally:
+            timer.cancel()
+            connection.close()
+        if 300 <= status < 400:
+            raise DeliveryError(
+                f"the webhook answered HTTP {status}, a redirect to {location[:200]}; "
+                "redirects are not followed (set STOCKWATCH_WEBHOOK_URL to the final URL)"
+            )
         if not 200 <= status < 300:
             raise DeliveryError(f"the webhook answered HTTP {status}, not a success")

@@ -17,7 +17,9 @@ import logging
 import os
 import socket
 import sqlite3
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,10 +99,14 @@ class Receipts:
     def __init__(self, conn: sqlite3.Connection) -> None:
         main = next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main")
         self.conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
         if main:  # an in-memory main database keeps no receipts
             path = os.path.join(os.path.dirname(main), "deliveries.db")
             private_file(Path(path))
-            self.conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            # Written from the sending threads, each add under the lock.
+            self.conn = sqlite3.connect(
+                path, isolation_level=None, timeout=30, check_same_thread=False
+            )
             self.conn.execute("PRAGMA busy_timeout = 30000")
             ensure_wal(self.conn)
             # NORMAL survives a killed process (the case this exists for); a power cut
@@ -117,13 +123,16 @@ class Receipts:
 
     def add(self, key: str) -> None:
         if self.conn is not None:
-            self.conn.execute(
-                "INSERT OR IGNORE INTO receipts (key, sent_at) VALUES (?, ?)", (key, utc_now())
-            )
+            with self._lock:
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO receipts (key, sent_at) VALUES (?, ?)",
+                    (key, utc_now()),
+                )
 
     def remove(self, key: str) -> None:
         if self.conn is not None:
-            self.conn.execute("DELETE FROM receipts WHERE key = ?", (key,))
+            with self._lock:
+                self.conn.execute("DELETE FROM receipts WHERE key = ?", (key,))
 
     def close(self) -> None:
         if self.conn is not None:
@@ -194,7 +203,10 @@ def _deliver_rows(
     result: DeliveryResult,
     subscribed: SubscribedChannel | None = None,
 ) -> None:
+    """Claim the rows here, send them one thread per channel (so a slow or dead target never
+    delays another), then record each outcome here: the database is this thread's."""
     accepted = receipts.keys()
+    by_channel: dict[str, list[_Claimed]] = {}
     for outbox_id, upload_id, channel_name, payload, attempts, claimed_by, created in rows:
         key = idempotency_key(upload_id, channel_name)
         receipt = f"{key} {created}"  # the creation time: a database made anew reuses ids
@@ -209,25 +221,72 @@ def _deliver_rows(
             claimed = conn.execute(_CLAIM, (_at(LEASE), me, outbox_id, utc_now()))
         if not claimed.rowcount:
             continue
+        problem = f"the channel {channel_name!r} is not configured"
         try:
-            channel = _channel(conn, channels, channel_name, subscribed)
-            if channel is None:
-                raise DeliveryError(f"the channel {channel_name!r} is not configured")
-            channel.send(Digest.from_json(json.loads(payload)), key)
-        except Exception as exc:  # any failure of one channel is that delivery's, retried
-            if not isinstance(exc, DeliveryError):
-                log.exception("channel %s failed on a digest", channel_name)
-            delay = retry_delay_seconds(attempts + 1, cap=max_retry_delay())
-            conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, claimed_until = NULL,"
-                " next_attempt_at = ? WHERE id = ?",
-                (str(exc), _at(timedelta(seconds=delay)), outbox_id),
-            )
-            result.failed += 1
-            result.errors.append(f"{channel_name}: {exc}")
-            log.warning("delivery to %s failed, retrying in %.0fs: %s", channel_name, delay, exc)
-        else:
-            receipts.add(receipt)
-            conn.execute(_MARK_SENT, (utc_now(), outbox_id))
-            receipts.remove(receipt)  # the outbox says it now
+            channel: AlertChannel | None = _channel(conn, channels, channel_name, subscribed)
+        except DeliveryError as exc:
+            channel, problem = None, str(exc)
+        by_channel.setdefault(channel_name, []).append(
+            _Claimed(outbox_id, channel_name, payload, key, receipt, attempts, channel, problem)
+        )
+    if not by_channel:
+        return
+    with ThreadPoolExecutor(max_workers=min(len(by_channel), MAX_PARALLEL)) as pool:
+        outcomes = [o for done in pool.map(_send_all(receipts), by_channel.values()) for o in done]
+    for claimed_row, error in outcomes:
+        if error is None:
+            conn.execute(_MARK_SENT, (utc_now(), claimed_row.outbox_id))
+            receipts.remove(claimed_row.receipt)  # the outbox says it now
             result.sent += 1
+            continue
+        delay = retry_delay_seconds(claimed_row.attempts + 1, cap=max_retry_delay())
+        conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, claimed_until = NULL,"
+            " next_attempt_at = ? WHERE id = ?",
+            (error, _at(timedelta(seconds=delay)), claimed_row.outbox_id),
+        )
+        result.failed += 1
+        result.errors.append(f"{claimed_row.channel_name}: {error}")
+        log.warning(
+            "delivery to %s failed, retrying in %.0fs: %s", claimed_row.channel_name, delay, error
+        )
+
+
+# Targets sent to at once; the rest of a pass waits for a free one.
+MAX_PARALLEL = 8
+
+
+@dataclass
+class _Claimed:
+    outbox_id: int
+    channel_name: str
+    payload: str
+    key: str
+    receipt: str
+    attempts: int
+    channel: AlertChannel | None
+    problem: str | None  # why it cannot be sent at all (no such channel, a deleted one)
+
+
+def _send_all(
+    receipts: Receipts,
+) -> Callable[[list[_Claimed]], list[tuple[_Claimed, str | None]]]:
+    def send_all(claimed: list[_Claimed]) -> list[tuple[_Claimed, str | None]]:
+        """One channel's rows in order; each outcome is None (accepted) or the error."""
+        done: list[tuple[_Claimed, str | None]] = []
+        for row in claimed:
+            if row.channel is None:
+                done.append((row, row.problem or "no channel"))
+                continue
+            try:
+                row.channel.send(Digest.from_json(json.loads(row.payload)), row.key)
+            except Exception as exc:  # any failure of one channel is that delivery's, retried
+                if not isinstance(exc, DeliveryError):
+                    log.exception("channel %s failed on a digest", row.channel_name)
+                done.append((row, str(exc) or type(exc).__name__))
+            else:
+                receipts.add(row.receipt)  # the moment it was accepted, before anything else
+                done.append((row, None))
+        return done
+
+    return send_all
