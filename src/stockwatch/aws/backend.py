@@ -270,7 +270,7 @@ class AwsBackend:
     def backup(self, dest: Path) -> Any:
         raise NotOnThisBackend(AWS_BACKUPS)
 
-    def restore(self, source: Path) -> Any:
+    def restore(self, source: Path, settings: bool = False) -> Any:
         raise NotOnThisBackend(AWS_BACKUPS)
 
     def check(self) -> Any:

@@ -45,15 +45,26 @@ def backup(state: Context, dest: Path) -> None:
 
 @click.command()
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--with-settings",
+    is_flag=True,
+    help="Restore the backup's stockwatch.toml too (it holds no secrets; its addresses are"
+    " the backup's).",
+)
 @pass_context
-def restore(state: Context, source: Path) -> None:
-    """Restore the backup in SOURCE into --data-dir (which must be new or empty), then check it.
+def restore(state: Context, source: Path, with_settings: bool) -> None:
+    """Restore the backup in SOURCE into --data-dir (which must be new or empty).
+
+    The backup is checked first (its databases hold only stockwatch's own schema, every
+    stored file is inside it, no links) and its copy after (every file against its hash):
+    when a check fails, nothing is restored.
 
     \b
     Example: stockwatch --data-dir /srv/stockwatch restore /backups/stockwatch-2026-12-02
     """
     try:
-        _describe(state.runtime.restore(source), f"restored into {state.data_dir}")
+        restored = state.runtime.restore(source, with_settings)
+        _describe(restored, f"restored into {state.data_dir}")
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -128,3 +128,18 @@ __all__ = [
     "check_subscription",
     "filter_policy",
 ]
+
+
+# A path segment that looks like a key: long, or of some length with digits in it.
+_SECRET_PATH = re.compile(r"(?=[^/]*[0-9])[A-Za-z0-9_\-]{8,}|[A-Za-z0-9_\-]{16,}")
+
+
+def mask_url(url: str) -> str:
+    """A URL as it may be kept in a backup or the audit trail: no user, password, query or
+    path segment that looks like a key (Slack's, say: hooks.slack.com/services/T…/B…/x…)."""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.hostname:
+        return url
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    path = "/".join("…" if _SECRET_PATH.fullmatch(p) else p for p in parts.path.split("/"))
+    return f"{parts.scheme}://{host}{path}" + ("?…" if parts.query else "")

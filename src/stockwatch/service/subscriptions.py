@@ -13,7 +13,12 @@ from typing import Any, Protocol
 
 from stockwatch.core.digest import Digest, compose_digest
 from stockwatch.core.model import AlertDecision
-from stockwatch.core.subscriptions import Subscription, SubscriptionError, check_subscription
+from stockwatch.core.subscriptions import (
+    Subscription,
+    SubscriptionError,
+    check_subscription,
+    mask_url,
+)
 from stockwatch.service.commands import Subscribe, Unsubscribe
 from stockwatch.service.ports import Outbox
 from stockwatch.service.users import AuditTrail, note
@@ -50,7 +55,7 @@ def add_subscription(
     about = ", ".join(sorted(scope)) if scope else "every store"
     if wanted:
         about += " (" + ", ".join(sorted(wanted)) + ")"
-    note(trail, command.by, "subscription.add", f"{channel} {target}", about)
+    note(trail, command.by, "subscription.add", f"{channel} {mask_url(target)}", about)
     return made
 
 

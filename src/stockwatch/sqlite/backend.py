@@ -289,10 +289,10 @@ class SqliteBackend:
 
         return backup(self.data_dir, dest)
 
-    def restore(self, source: Path) -> Any:
+    def restore(self, source: Path, settings: bool = False) -> Any:
         from stockwatch.sqlite.backup import restore
 
-        return restore(source, self.data_dir)
+        return restore(source, self.data_dir, settings)
 
     def check(self) -> Any:
         from stockwatch.sqlite.backup import check

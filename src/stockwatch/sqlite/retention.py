@@ -22,6 +22,7 @@ from pathlib import Path
 from stockwatch.core.clock import epoch_ms, utc_now
 from stockwatch.core.retention import OldPoint, Retention, thin
 from stockwatch.sqlite.archive import archive_alerts, pack, unpack, year_of
+from stockwatch.sqlite.backup_checks import safe_key
 from stockwatch.sqlite.database import DATABASE_NAME, transaction
 
 BATCH = 10_000
@@ -86,8 +87,10 @@ def compact(
             [(utc_now(), upload_id) for upload_id, _ in expired],
         )
     for _, key in expired:
+        if not safe_key(key):  # never delete outside objects/, whatever the database says
+            continue
         path = data_dir / "objects" / key
-        if path.exists():
+        if path.is_file() and not path.is_symlink():
             result.bytes_freed += path.stat().st_size
             path.unlink()
             result.files_removed += 1
