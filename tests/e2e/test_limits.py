@@ -32,7 +32,7 @@ def _exchange(live: LiveServer, head: bytes, chunks: list[bytes], pause: float =
             try:
                 sock.sendall(chunk)
             except OSError:
-                break  # the limited answered and closed early
+                break  # the server answered and closed early
             if pause:
                 time.sleep(pause)
         sock.shutdown(socket.SHUT_WR)
@@ -149,6 +149,87 @@ def test_a_client_that_sends_its_headers_too_slowly_is_closed(
         with socket.create_connection((host, int(port)), timeout=30) as sock:
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHo")  # and then nothing more
             started = time.monotonic()
-            assert sock.recv(1024) == b""  # the limited closed the connection
+            assert sock.recv(1024) == b""  # the server closed the connection
             assert time.monotonic() - started < 20
         assert httpx.get(live.url + "/healthz").status_code == 200
+
+
+def test_the_next_request_on_a_kept_connection_has_a_header_deadline_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review (#25): after one quick request, a client dripping the next request's
+    headers a byte at a time held its connection past 75 s."""
+    monkeypatch.setattr("stockwatch.server.runner.HEADER_TIMEOUT", 1.0)
+    with live_server(tmp_path / "kept") as live:
+        host, port = live.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert b"200 OK" in sock.recv(4096)
+            started = time.monotonic()
+            closed = False
+            for byte in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n":  # one every 0.3 s
+                try:
+                    sock.sendall(bytes([byte]))
+                    time.sleep(0.3)
+                except OSError:
+                    closed = True
+                    break
+            if not closed:
+                closed = sock.recv(1024) == b""
+            assert closed and time.monotonic() - started < 15
+
+
+def test_a_body_sent_a_byte_now_and_then_is_cut_off(
+    limited: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,500 uploads sending a byte every 50 s all stayed open (#25)."""
+    monkeypatch.setattr("stockwatch.web.uploads.RATE_GRACE_S", 1.0)
+    head = (
+        b"POST /api/uploads?filename=drip.csv HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: text/csv\r\nContent-Length: 5000\r\n\r\n"
+    )
+    answer = _exchange(limited, head, [b"s" for _ in range(12)], pause=0.3)
+    assert "408" in answer.split("\r\n", 1)[0] and "bytes a second" in answer
+    _nothing_kept(limited)
+
+
+def test_connections_beyond_the_cap_get_503_with_retry_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STOCKWATCH_MAX_CONNECTIONS", "4")
+    with live_server(tmp_path / "capped") as live:
+        host, port = live.url.removeprefix("http://").split(":")
+        idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(4)]
+        try:
+            time.sleep(0.3)
+            with socket.create_connection((host, int(port)), timeout=10) as extra:
+                answer = extra.recv(4096).decode()
+            assert answer.startswith("HTTP/1.1 503") and "Retry-After: 5" in answer
+            assert "connections" in answer
+        finally:
+            for sock in idle:
+                sock.close()
+        time.sleep(0.3)
+        assert httpx.get(live.url + "/healthz").status_code == 200  # freed again
+
+
+def test_live_streams_are_capped_per_signer_and_in_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """3,000 event streams were all accepted (#25)."""
+    monkeypatch.setenv("STOCKWATCH_MAX_EVENT_STREAMS_PER_USER", "2")
+    with live_server(tmp_path / "streams") as live, httpx.Client(base_url=live.url) as client:
+        first = client.stream("GET", "/api/events")
+        second = client.stream("GET", "/api/events")
+        with first as one, second as two:
+            assert one.status_code == two.status_code == 200
+            refused = client.get("/api/events")
+            assert refused.status_code == 503 and refused.headers["Retry-After"] == "15"
+            assert "2 live streams open already" in refused.json()["message"]
+        deadline = time.monotonic() + 10  # a closed stream is released within a second or so
+        while True:
+            with client.stream("GET", "/api/events") as again:
+                if again.status_code == 200:
+                    break
+            assert time.monotonic() < deadline
+            time.sleep(0.2)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -38,27 +40,79 @@ class TokenRequired(Exception):
     pass
 
 
-HEADER_TIMEOUT = 30.0  # seconds for a new connection to send its request line and headers
+HEADER_TIMEOUT = 30.0  # seconds for each request's line and headers to arrive
+RETRY_AFTER_S = 5
+
+
+def max_connections() -> int:
+    """Connections served at once (STOCKWATCH_MAX_CONNECTIONS); beyond them, 503. The
+    default stays well under the usual limit of 1,024 open files."""
+    return int(os.environ.get("STOCKWATCH_MAX_CONNECTIONS", "500"))
+
+
+def _busy_response() -> bytes:
+    body = json.dumps(
+        {"message": "the server has as many connections as it takes; try again shortly"}
+    ).encode()
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        f"Retry-After: {RETRY_AFTER_S}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 class TimedH11Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol with a deadline for the first request's headers.
+    """uvicorn's HTTP/1.1 protocol with a deadline for every request's headers and a cap on
+    connections.
 
-    uvicorn times out idle keep-alive connections but not a new one that sends its headers a
-    byte at a time; each such client would hold a descriptor for as long as it liked.
+    uvicorn times out idle keep-alive connections, but not one that sends a request's
+    headers a byte at a time (the first, or the next on a kept-alive connection): each such
+    client would hold a descriptor for as long as it liked, and enough of them would use up
+    the process's files for everyone. Beyond ``max_connections`` a new connection is
+    answered 503 with Retry-After and closed at once.
     """
+
+    open_connections = 0  # in this process (one server per process)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._header_deadline: asyncio.TimerHandle | None = None
+        self._counted = False
+        if TimedH11Protocol.open_connections >= max_connections():
+            log.warning("refused a connection: %d open already", TimedH11Protocol.open_connections)
+            transport.write(_busy_response())
+            transport.close()
+            return
+        TimedH11Protocol.open_connections += 1
+        self._counted = True
+        self._arm(None)
+
+    def _arm(self, after: object) -> None:
+        """The request after ``after`` (None: the first) must have all its headers within
+        ``HEADER_TIMEOUT``: until then ``self.cycle`` stays ``after``."""
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+        self._waiting_after = after
         self._header_deadline = self.loop.call_later(HEADER_TIMEOUT, self._headers_too_slow)
 
     def _headers_too_slow(self) -> None:
-        if self.cycle is None and not self.transport.is_closing():
+        if self.cycle is self._waiting_after and not self.transport.is_closing():
             log.info("closed a connection that sent no complete request in %.0f s", HEADER_TIMEOUT)
             self.transport.close()
 
+    def on_response_complete(self) -> None:
+        done = self.cycle  # taken first: a pipelined request may start in the call below
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm(done)
+
     def connection_lost(self, exc: Exception | None) -> None:
-        self._header_deadline.cancel()
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+        if self._counted:
+            TimedH11Protocol.open_connections -= 1
+            self._counted = False
         super().connection_lost(exc)
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from stockwatch.core.export import stock_csv
@@ -21,6 +21,7 @@ from stockwatch.service.reads import daily_costs
 from stockwatch.service.scope import event_view
 from stockwatch.web.capabilities import WebCapabilities
 from stockwatch.web.common import COMMON_ERRORS, MAX_PAGE, _error, principal_of, reader
+from stockwatch.web.events import TooManyStreams
 
 
 class StockPage(BaseModel):
@@ -131,13 +132,24 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     bus = web.bus
     if bus is not None:
 
-        @api.get("/events")
-        async def events(request: Request) -> StreamingResponse:
+        @api.get("/events", responses={503: _error("too many live streams are open")})
+        async def events(request: Request) -> Response:
             """Server-Sent Events: upload, stock and alerts, as they happen (for someone
-            limited to stores: only theirs)."""
-            stores = principal_of(request).stores
+            limited to stores: only theirs). Streams are capped in all and per signer and
+            address (503 with Retry-After beyond)."""
+            who = principal_of(request)
+            holder = f"{who.name}@{request.client.host if request.client else '?'}"
+            try:
+                bus.admit(holder)
+            except TooManyStreams as exc:
+                return JSONResponse(
+                    {"message": f"{exc}; try again shortly"},
+                    status_code=503,
+                    headers={"Retry-After": "15"},
+                )
+            stores = who.stores
             return StreamingResponse(
-                bus.stream(view=None if stores is None else event_view(stores)),
+                bus.stream(view=None if stores is None else event_view(stores), admitted=holder),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
             )

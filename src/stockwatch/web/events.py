@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -15,11 +16,46 @@ EventView = Callable[[str, dict[str, Any]], dict[str, Any] | None]
 _RESYNC: Event = ("resync", {})
 
 
+def _limit(name: str, default: int) -> int:
+    return int(os.environ.get(name, str(default)))
+
+
+class TooManyStreams(Exception):
+    """Every stream this signer, or the server, may hold is open; the message says which."""
+
+
 class EventBus:
-    def __init__(self) -> None:
+    """Live events, to at most ``STOCKWATCH_MAX_EVENT_STREAMS`` streams in all and
+    ``STOCKWATCH_MAX_EVENT_STREAMS_PER_USER`` per signer (a dashboard needs one)."""
+
+    def __init__(self, total: int | None = None, per_user: int | None = None) -> None:
         self.closed = False
+        self.total = total if total is not None else _limit("STOCKWATCH_MAX_EVENT_STREAMS", 200)
+        self.per_user = (
+            per_user
+            if per_user is not None
+            else _limit("STOCKWATCH_MAX_EVENT_STREAMS_PER_USER", 10)
+        )
         self._lock = threading.Lock()
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event]]] = set()
+        self._held: dict[str, int] = {}
+
+    def admit(self, who: str) -> None:
+        """Count a stream for ``who`` (released when the stream ends), or refuse it."""
+        with self._lock:
+            if sum(self._held.values()) >= self.total:
+                raise TooManyStreams(f"the server has its {self.total} live streams open")
+            if self._held.get(who, 0) >= self.per_user:
+                raise TooManyStreams(f"{who} has {self.per_user} live streams open already")
+            self._held[who] = self._held.get(who, 0) + 1
+
+    def release(self, who: str) -> None:
+        with self._lock:
+            left = self._held.get(who, 0) - 1
+            if left > 0:
+                self._held[who] = left
+            else:
+                self._held.pop(who, None)
 
     def publish(self, kind: str, data: dict[str, Any]) -> None:
         """Callable from any thread; a subscriber that falls behind is told to resync."""
@@ -38,9 +74,10 @@ class EventBus:
         self.closed = True
 
     async def stream(
-        self, heartbeat: float = 15.0, view: EventView | None = None
+        self, heartbeat: float = 15.0, view: EventView | None = None, admitted: str | None = None
     ) -> AsyncIterator[str]:
-        """The events as SSE text; ``view`` decides what this subscriber may see of each."""
+        """The events as SSE text; ``view`` decides what this subscriber may see of each;
+        ``admitted``: whose admitted stream this is, released when it ends."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
         entry = (loop, queue)
@@ -65,6 +102,8 @@ class EventBus:
         finally:
             with self._lock:
                 self._subscribers.discard(entry)
+            if admitted is not None:
+                self.release(admitted)
 
 
 def _offer(queue: asyncio.Queue[Event], message: Event) -> None:

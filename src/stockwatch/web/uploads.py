@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from fastapi import HTTPException, Request
@@ -30,13 +31,18 @@ MULTIPART_SLACK = 64 * 1024
 # The longest wait for the next block of a body: a client that stops sending holds a
 # connection and a .part file, so it is cut off.
 BODY_READ_TIMEOUT = 60.0
+RATE_GRACE_S = 60.0  # a slow start (a phone line) is fine for this long
+MIN_BODY_RATE = 1000  # bytes a second on average, after the grace
 log = logging.getLogger("stockwatch.web")
 
 
 async def body_blocks(request: Request) -> AsyncIterator[bytes]:
-    """The request body block by block, each within ``BODY_READ_TIMEOUT`` seconds."""
+    """The request body block by block, each within ``BODY_READ_TIMEOUT`` seconds, and past
+    the first ``RATE_GRACE_S`` at ``MIN_BODY_RATE`` bytes a second on average: a client
+    sending a byte now and then would otherwise hold a connection and a file for ever."""
     timeout = BODY_READ_TIMEOUT
     stream = request.stream().__aiter__()
+    started, received = time.monotonic(), 0
     while True:
         try:
             block = await asyncio.wait_for(stream.__anext__(), timeout)
@@ -44,6 +50,14 @@ async def body_blocks(request: Request) -> AsyncIterator[bytes]:
             return
         except TimeoutError:
             raise HTTPException(408, f"no part of the body came for {timeout:.0f} s") from None
+        received += len(block)
+        elapsed = time.monotonic() - started
+        if elapsed > RATE_GRACE_S and received < MIN_BODY_RATE * elapsed:
+            raise HTTPException(
+                408,
+                f"the body came at {received / elapsed:,.0f} bytes a second; at least"
+                f" {MIN_BODY_RATE:,} are needed",
+            )
         yield block
 
 
