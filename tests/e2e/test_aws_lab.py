@@ -119,9 +119,9 @@ def test_the_adopted_resources_are_the_only_ones_the_policies_name() -> None:
 
     template: dict[str, Any] = yaml_parse(TEMPLATE.read_text())
     resources = template["Resources"]
-    for name in ("LoadInventoryFunction", "CheckStockFunction", "ApiFunction"):
+    for name in ("LoadInventoryRole", "CheckStockRole", "ApiRole"):
         for policy in resources[name]["Properties"]["Policies"]:
-            for statement in policy["Statement"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
                 target = json.dumps(statement["Resource"])
                 if "InventoryTable" in target:
                     assert "ExistingInventoryTable" in target, (name, target)
