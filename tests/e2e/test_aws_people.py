@@ -9,6 +9,7 @@ cannot run Lambda code, so CheckStock is called in this process with the stream'
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from tests.aws_stack import Aws, FakeLambdaContext, s3_event, stream_event
@@ -97,6 +98,9 @@ def test_a_berlin_only_subscription_is_an_sns_filter_policy(aws: Aws, receiver: 
         )
     )["Attributes"]
     assert json.loads(attributes["FilterPolicy"]) == {"store": ["Berlin"]}
+    # A digest the subscriber never takes ends in the stack's queue, not nowhere (#25).
+    failures = os.environ["STOCKWATCH_SUBSCRIPTION_FAILURES_ARN"]
+    assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": failures}
 
     mixed = csv_bytes(("Berlin", "Echo Dot", 0), ("Karachi", "Tap", 0), ("Berlin", "Echo Plus", 0))
     aws.s3.put_object(Bucket=aws.bucket, Key="mixed.csv", Body=mixed)

@@ -200,3 +200,22 @@ def test_cognito_is_optional_and_guards_every_api_route() -> None:
     assert (route["RouteKey"], route["AuthorizationType"]) == ("ANY /api/{proxy+}", "JWT")
     jwt = found["CognitoAuthorizer"]["Properties"]["JwtConfiguration"]
     assert jwt["Audience"] == [{"Ref": "UserPoolClient"}]
+
+
+def test_kept_things_are_retained_and_files_expire_as_on_one_machine() -> None:
+    """#25: the key, the queues and the user pool survive a stack's deletion; the bucket
+    keeps files as long as `stockwatch compact` does and old versions 30 days."""
+    found = resources()
+    for name in (
+        "StockwatchKey",
+        "LoadInventoryQueue",
+        "LoadInventoryFailures",
+        "CheckStockFailures",
+        "SubscriptionFailures",
+        "UserPool",
+        "UploadsBucket",
+    ):
+        assert found[name]["DeletionPolicy"] == "Retain", name
+    (rule,) = found["UploadsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == {"Ref": "KeepFilesDays"}
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30

@@ -126,6 +126,7 @@ class AwsBackend:
             self.settings.topic_arn,
             self.dynamodb,
             self.settings.state_table,
+            self.settings.subscription_failures_arn,
         )
 
     # -- uploads --------------------------------------------------------------------------------

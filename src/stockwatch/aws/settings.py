@@ -27,6 +27,8 @@ class AwsSettings:
     continue_queue_url: str | None = None
     # LoadInventory's on-failure destination: what `stockwatch --backend aws replay` reads
     failures_queue_url: str | None = None
+    # Where SNS puts what an app-made subscription never took (its redrive policy)
+    subscription_failures_arn: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AwsSettings:
@@ -45,6 +47,7 @@ class AwsSettings:
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             continue_queue_url=env.get("STOCKWATCH_CONTINUE_QUEUE_URL") or None,
             failures_queue_url=env.get("STOCKWATCH_LOAD_FAILURES_QUEUE_URL") or None,
+            subscription_failures_arn=env.get("STOCKWATCH_SUBSCRIPTION_FAILURES_ARN") or None,
         )
 
     def client(self, service: str) -> Any:

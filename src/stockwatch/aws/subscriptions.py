@@ -54,17 +54,27 @@ def _policy_sets(text: str | None) -> tuple[frozenset[str] | None, frozenset[str
 
 
 class SnsSubscriptions:
-    def __init__(self, sns: Any, topic_arn: str, dynamodb: Any, state_table: str) -> None:
+    def __init__(
+        self,
+        sns: Any,
+        topic_arn: str,
+        dynamodb: Any,
+        state_table: str,
+        failures_arn: str | None = None,
+    ) -> None:
         self.sns = sns
         self.topic_arn = topic_arn
         self.dynamodb = dynamodb
         self.table = state_table
+        self.failures_arn = failures_arn  # the queue a never-taken digest goes to
 
     def add(self, wanted: NewSubscription) -> Subscription:
         channel, target, stores, kinds = wanted.channel, wanted.target, wanted.stores, wanted.kinds
         owner = wanted.owner
         policy = filter_policy(stores, kinds)
         attributes = {"FilterPolicy": json.dumps(policy)} if policy else {}
+        if self.failures_arn:
+            attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": self.failures_arn})
         arn = self.sns.subscribe(
             TopicArn=self.topic_arn,
             Protocol=_protocol(channel, target),
