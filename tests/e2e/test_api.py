@@ -534,3 +534,29 @@ def test_alerts_are_filtered_acknowledged_and_muted_over_the_api(client: httpx.C
     assert past.status_code == 422
     gone = client.delete("/api/mutes", params={"store": "Berlin", "item": "*"})
     assert gone.json() == {"unmuted": 1} and client.get("/api/mutes").json() == []
+
+
+def test_head_works_wherever_get_does(client: httpx.Client) -> None:
+    """HEAD on the dashboard's files was 405 (#25, #27): now it answers as GET, bodiless."""
+    for path in ("/", "/static/main.js", "/static/style.css", "/healthz", "/api/stores"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"]
+
+
+def test_a_form_with_two_files_is_refused_and_keeps_nothing(client: httpx.Client) -> None:
+    """The second file part was dropped without a word (#25): one upload is one file."""
+    files = [("file", ("a.csv", BERLIN, "text/csv")), ("file", ("b.csv", BERLIN, "text/csv"))]
+    answer = client.post("/api/uploads", files=files)
+    assert answer.status_code == 422 and "one file per upload" in answer.json()["message"]
+    assert client.get("/api/uploads").json()["uploads"] == []
+
+
+@pytest.mark.parametrize(
+    "url", ["https://hooks.example.com/a b", "https://hooks.example.com:99999/x", "ftp://x/y"]
+)
+def test_a_webhook_url_is_checked_when_it_is_set(client: httpx.Client, url: str) -> None:
+    """URLs with spaces or a port that is no port were taken and failed only at delivery."""
+    answer = client.post("/api/subscriptions", json={"webhook": url})
+    assert answer.status_code in (409, 422), answer.text
+    assert client.get("/api/subscriptions").json() == []

@@ -283,3 +283,12 @@ def test_a_row_wider_than_any_header_is_refused_as_it_is_read() -> None:
     assert first.line == 3 and "60,003 fields; at most 50" in first.message
     plain, _, _ = peak(("store,item,count\n" + "Berlin,Dot,1\n" * 400).encode())
     assert top < plain + 20 * 1024 * 1024, (top, plain)  # the file itself is 24 MB
+
+
+def test_a_byte_that_is_not_utf8_is_reported_at_its_exact_line() -> None:
+    """Reported "near line 10,940" for line 11,002 (#25): the decoder reads ahead."""
+    rows = [f"Berlin,Item {n},{n}\n".encode() for n in range(2, 20_000)]
+    rows[11_002 - 2] = b"Berlin,Caf\xe9 \xff\xfe,3\n"  # line 11,002 holds the bad bytes
+    data = b"store,item,count\n" + b"".join(rows)
+    message = rejected(data)
+    assert message.startswith("line 11002: the file is not valid UTF-8"), message

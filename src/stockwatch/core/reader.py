@@ -111,9 +111,9 @@ class InventoryFile:
         except LimitExceeded as exc:
             raise FileRejected(str(exc)) from None
         except UnicodeDecodeError as exc:
-            line = self._current_line()
+            line = self._line_of(exc)
             raise FileRejected(
-                f"near line {line}: the file is not valid {self._encoding_name()} text "
+                f"line {line}: the file is not valid {self._encoding_name()} text "
                 f"(byte 0x{exc.object[exc.start]:02x} cannot be decoded); "
                 "save it as UTF-8 and upload again",
                 line,
@@ -121,6 +121,16 @@ class InventoryFile:
         except csv.Error as exc:
             line = self._current_line()
             raise FileRejected(f"line {line}: malformed CSV ({exc})", line) from None
+
+    def _line_of(self, exc: UnicodeDecodeError) -> int:
+        """The exact line of a byte that cannot be decoded: every newline read so far, less
+        those after it (in the decoder's chunk, and read ahead but not yet decoded)."""
+        guard: GuardedSource | None = getattr(self, "_guard", None)
+        if guard is None or not isinstance(exc.object, bytes) or self.encoding == "utf-16":
+            return self._current_line()  # UTF-16's newlines are two bytes: as read
+        ahead = self._buffered.peek(_BLOCK) if not self._buffered.closed else b""
+        after = exc.object[exc.start :].count(b"\n") + ahead.count(b"\n")
+        return max(1, int(guard.newlines) - after + 1)
 
     def _current_line(self) -> int:
         """The line being read when an error struck (the decoder reads ahead a little)."""
@@ -147,8 +157,8 @@ class InventoryFile:
         self._guard = GuardedSource(
             head, self._source, self.limits, self.encoding != "utf-16", self._on_progress
         )
-        buffered = io.BufferedReader(self._guard, buffer_size=_BLOCK)
-        return io.TextIOWrapper(buffered, encoding=self.encoding, errors="strict", newline="")
+        self._buffered = io.BufferedReader(self._guard, buffer_size=_BLOCK)
+        return io.TextIOWrapper(self._buffered, encoding=self.encoding, errors="strict", newline="")
 
     def _read_header(self, text: io.TextIOWrapper) -> tuple[str, list[str], int]:
         """Return the header line, its delimiter and the number of lines it took."""

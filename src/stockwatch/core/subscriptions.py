@@ -96,9 +96,9 @@ def check_subscription(
         channel, target = "email", check_email(email)
     else:
         url = (webhook or "").strip()
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
-            raise SubscriptionError(f"{url!r} is not an http(s) URL")
+        if len(url) > 2000:
+            raise SubscriptionError(f"{url[:200]!r}… is over 2,000 characters")
+        check_url(url)
         channel, target = "webhook", url
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
@@ -143,3 +143,20 @@ def mask_url(url: str) -> str:
     host = parts.hostname + (f":{parts.port}" if parts.port else "")
     path = "/".join("…" if _SECRET_PATH.fullmatch(p) else p for p in parts.path.split("/"))
     return f"{parts.scheme}://{host}{path}" + ("?…" if parts.query else "")
+
+
+def check_url(url: str, what: str = "the webhook URL") -> str:
+    """An http(s) URL a webhook can be sent to, checked when it is set, not at delivery:
+    a host, a port that is a port, and no spaces or control characters."""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise SubscriptionError(f"{what} {url[:200]!r} holds a space or a control character")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SubscriptionError(f"{what} {url[:200]!r} is not an http(s) URL with a host")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise SubscriptionError(f"{what} {url[:200]!r} has no valid port")
+    return url

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from stockwatch import __version__
 from stockwatch.core.digest import Digest
 from stockwatch.core.ports import DeliveryError
+from stockwatch.core.subscriptions import SubscriptionError, check_url
 
 
 def slack_escape(text: str) -> str:
@@ -36,9 +37,10 @@ class WebhookChannel:
     def __init__(
         self, url: str, timeout: float = 10.0, secret: str | None = None, deadline: float = 30.0
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"STOCKWATCH_WEBHOOK_URL {url!r} is not an http(s) URL")
+        try:
+            check_url(url, "STOCKWATCH_WEBHOOK_URL")
+        except SubscriptionError as exc:
+            raise ValueError(str(exc)) from None
         self.url = url
         self.timeout = timeout  # for each wait on the socket
         self.deadline = deadline  # for the whole delivery

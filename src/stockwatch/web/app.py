@@ -52,6 +52,31 @@ SECURITY_HEADERS = [
 ]
 
 
+class HeadAsGet:
+    """HEAD wherever GET works: answered as the GET, with its headers and no body. The live
+    event stream, which never ends, is left to answer 405."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD" or scope["path"] == "/api/events":
+            await self.app(scope, receive, send)
+            return
+        done = False
+
+        async def headers_only(message: Message) -> None:
+            nonlocal done
+            if done:
+                return
+            if message["type"] == "http.response.body":
+                done = True
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 class SecurityHeaders:
     """Every response says what it may load, that its type is as declared, and no frames."""
 
@@ -305,4 +330,5 @@ def create_app(backend: Backend, web: WebCapabilities) -> FastAPI:
     app.add_middleware(TokenGuard, backend=backend, web=web)
     app.add_middleware(SiteGuard, token=web.token, hosts=web.allowed_hosts)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)
     return app

@@ -118,6 +118,7 @@ class _FilePart:
         self.filename = "upload.csv"
         self.current: ObjectSink | None = None
         self.ended = False
+        self.files = 0  # parts named file: one upload is one file
 
     def on_end(self) -> None:
         self.ended = True
@@ -140,6 +141,8 @@ class _FilePart:
         _, params = parse_options_header(self.headers.get(b"content-disposition", b""))
         self.headers = {}
         self.current = None
+        if params.get(b"name") == b"file":
+            self.files += 1
         if params.get(b"name") == b"file" and self.writer is None:
             raw = params.get(b"filename", b"upload.csv").decode("utf-8", "replace")
             self.filename = safe_filename(raw)
@@ -192,6 +195,11 @@ async def _receive_multipart(
         )
     if part.writer is None:
         raise HTTPException(422, "the multipart body has no field named file")
+    if part.files > 1:
+        part.writer.abort()
+        raise HTTPException(
+            422, f"the form holds {part.files} files; send one file per upload (nothing was kept)"
+        )
     if part.writer.size == 0:
         part.writer.abort()
         raise HTTPException(422, "the uploaded file is empty; send a CSV file")
