@@ -41,6 +41,8 @@ from urllib.parse import quote
 
 import httpx
 
+from stockwatch.core.rows import StockQuery
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.live_server
 
@@ -268,7 +270,7 @@ def model_p95(
         store, item = rng.choice(stores), rng.choice(items)
         calls: dict[str, Callable[[], object]] = {
             "stores": model.stores,
-            "stock": lambda: model.stock_page(store, None, None, None, 100),  # noqa: B023
+            "stock": lambda: model.stock_page(StockQuery(store)),  # noqa: B023
             "history": lambda: model.history(store, item),  # noqa: B023
         }
         for name, call in calls.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stockwatch.core.rows import StockQuery
 from tests.conftest import csv_bytes
 from tests.contract.conftest import only_on
 from tests.contract.drivers import Backend
@@ -66,7 +67,7 @@ def test_each_stock_row_says_when_it_runs_out(backend: Backend) -> None:
         if day == 4:
             rows.append(("Berlin", "Echo Show", 9))  # seen once: nothing to go on
         backend.process(backend.receive(f"b{day}.csv", csv_bytes(*rows), as_of=NOV.format(day)))
-    by_item = {r.item: r for r in backend.model().stock_page("Berlin", None, None, None, 10)}
+    by_item = {r.item: r for r in backend.model().stock_page(StockQuery("Berlin", limit=10))}
     dot = by_item["Echo Dot"]
     assert (dot.daily_usage, dot.days_of_cover, dot.runs_out_on) == (3.0, 7.0, "2026-11-11")
     show = by_item["Echo Show"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stockwatch.core.rows import StockRow, UploadRow
+from stockwatch.core.rows import StockQuery, StockRow, UploadRow
 from stockwatch.service.reads import list_alerts, list_stock
 from tests.conftest import csv_bytes
 from tests.contract.drivers import Backend
@@ -46,8 +46,8 @@ def test_stock_pages_with_filters(backend: Backend) -> None:
     assert [(r.store, r.item) for r in out] == [("Berlin", "Echo Plus"), ("Pusan", "Echo Dot")]
     assert [r.item for r in list_stock(model, store="Pusan")] == ["Echo Dot", "Echo Look"]
     assert [(r.store, r.item) for r in list_stock(model, q="look")] == [("Pusan", "Echo Look")]
-    first = model.stock_page("Berlin", None, None, None, 2)
-    rest = model.stock_page("Berlin", None, None, (first[-1].store, first[-1].item), 2)
+    first = model.stock_page(StockQuery("Berlin", limit=2))
+    rest = model.stock_page(StockQuery("Berlin", after=(first[-1].store, first[-1].item), limit=2))
     assert [r.item for r in first + rest] == ["Echo Dot", "Echo Plus", "Echo Show"]
 
 

@@ -6,6 +6,7 @@ AWS) and is checked where the file is read, so no path loads around it.
 
 from __future__ import annotations
 
+from stockwatch.core.rows import StockQuery
 from stockwatch.service.reads import list_alerts, list_stock
 from stockwatch.service.scope import OutOfScope, scoped, scoped_notes
 from tests.conftest import csv_bytes
@@ -75,7 +76,7 @@ def test_scoped_reads_show_only_the_readers_stores(backend: Backend) -> None:
     assert notes.acknowledge(str(karachi.id), "shop", None) is False
     for read in (
         lambda: mine.history("Karachi", "Tap"),
-        lambda: mine.stock_page("Karachi", None, None, None, 10),
+        lambda: mine.stock_page(StockQuery("Karachi", limit=10)),
         lambda: mine.alerts(False, 10, "Karachi"),
     ):
         try:
@@ -93,7 +94,7 @@ def test_scoped_stock_pages_across_the_readers_stores(backend: Backend) -> None:
     seen = []
     after = None
     while True:
-        page = mine.stock_page(None, None, None, after, 4)
+        page = mine.stock_page(StockQuery(after=after, limit=4))
         seen += [(r.store, r.item) for r in page]
         if len(page) < 4:
             break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stockwatch.core.rows import StockQuery
 from stockwatch.service.commands import DeleteThreshold, SetThresholds
 from stockwatch.service.thresholds import delete_threshold, set_thresholds
 from tests.conftest import csv_bytes
@@ -17,7 +18,7 @@ SPRINGFIELD = csv_bytes(
 
 
 def _status(backend: Backend, store: str) -> dict[str, str]:
-    rows = backend.model().stock_page(store, None, None, None, 100)
+    rows = backend.model().stock_page(StockQuery(store))
     return {r.item: r.status for r in rows}
 
 

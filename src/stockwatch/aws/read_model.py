@@ -28,6 +28,7 @@ from stockwatch.core.rows import (
     AlertRow,
     HistoryPoint,
     MuteRow,
+    StockQuery,
     StockRow,
     StoreSummary,
     ThresholdRow,
@@ -100,19 +101,19 @@ class DynamoReadModel:
     def stores(self) -> list[StoreSummary]:
         return store_figures.stores(self.dynamodb, self.settings.state_table)
 
-    def stock_page(
-        self,
-        store: str | None,
-        status: str | None,
-        q: str | None,
-        after: tuple[str, str] | None,
-        limit: int,
-    ) -> list[StockRow]:
+    def stock_page(self, query: StockQuery) -> list[StockRow]:
         """Filters run here, page by page, until ``limit`` rows match.
 
         Within a store rows come in item order; across stores in the table's own order
         (a Scan), which the cursor follows all the same.
         """
+        store, status, q, after, limit = (
+            query.store,
+            query.status,
+            query.q,
+            query.after,
+            query.limit,
+        )
         thresholds = self.alert_store.thresholds()
         request: dict[str, Any] = {
             "TableName": self.settings.table,

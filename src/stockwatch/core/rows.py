@@ -6,7 +6,7 @@ added everywhere, and a backend cannot return a shape the others do not.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 StockStatus = Literal["out_of_stock", "low_stock", "ok"]
@@ -19,6 +19,21 @@ class StoreSummary:
     out_of_stock: int
     low_stock: int
     updated_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StockQuery:
+    """One page of the stock: its filters, where it starts (after a (store, item)) and how
+    many rows. The API's cursor and every listing walk pages of one query."""
+
+    store: str | None = None
+    status: str | None = None  # out_of_stock, low_stock, or None for all
+    q: str | None = None  # a piece of the item's name (or, later, its SKU)
+    after: tuple[str, str] | None = None
+    limit: int = 100
+
+    def page(self, after: tuple[str, str] | None, limit: int) -> StockQuery:
+        return replace(self, after=after, limit=limit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from stockwatch.core.rows import (
     DayCost,
     HistoryPoint,
     MuteRow,
+    StockQuery,
     StockRow,
     StoreSummary,
     ThresholdRow,
@@ -43,14 +44,7 @@ class ReadModel(Protocol):
 
     def stores(self) -> list[StoreSummary]: ...
 
-    def stock_page(
-        self,
-        store: str | None,
-        status: str | None,
-        q: str | None,
-        after: tuple[str, str] | None,
-        limit: int,
-    ) -> list[StockRow]: ...
+    def stock_page(self, query: StockQuery) -> list[StockRow]: ...
 
     def history(self, store: str, item: str) -> list[HistoryPoint]: ...
 
@@ -128,7 +122,8 @@ def list_stock(
     q: str | None = None,
 ) -> list[StockRow]:
     """Every stock row that matches, in (store, item) order, a page at a time."""
-    rows = walk_stock(lambda after, n: model.stock_page(store, status, q, after, n), limit)
+    query = StockQuery(store, status, q)
+    rows = walk_stock(lambda after, n: model.stock_page(query.page(after, n)), limit)
     return sorted(rows, key=lambda r: (r.store, r.item))
 
 

@@ -13,12 +13,14 @@ reader's stores: an upload by someone with every store may name any store, and i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from stockwatch.core.rows import (
     AlertRow,
     HistoryPoint,
     MuteRow,
+    StockQuery,
     StockRow,
     StoreSummary,
     ThresholdRow,
@@ -59,24 +61,19 @@ class ScopedReadModel:
     def stores(self) -> list[StoreSummary]:
         return self._mine(self.inner.stores())
 
-    def stock_page(
-        self,
-        store: str | None,
-        status: str | None,
-        q: str | None,
-        after: tuple[str, str] | None,
-        limit: int,
-    ) -> list[StockRow]:
+    def stock_page(self, query: StockQuery) -> list[StockRow]:
         """One store's page, or the reader's stores in (store, item) order, paged across."""
-        if store is not None:
-            self.require(store)
-            return self.inner.stock_page(store, status, q, after, limit)
+        if query.store is not None:
+            self.require(query.store)
+            return self.inner.stock_page(query)
+        after, limit = query.after, query.limit
         found: list[StockRow] = []
         for name in sorted(self.scope):
             if after is not None and name < after[0]:
                 continue
             start = after if after is not None and after[0] == name else None
-            found += self.inner.stock_page(name, status, q, start, limit - len(found))
+            page = replace(query, store=name, after=start, limit=limit - len(found))
+            found += self.inner.stock_page(page)
             if len(found) >= limit:
                 break
         return found[:limit]

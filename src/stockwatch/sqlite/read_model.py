@@ -9,6 +9,7 @@ from stockwatch.core.rows import (
     AlertRow,
     HistoryPoint,
     MuteRow,
+    StockQuery,
     StockRow,
     StoreSummary,
     ThresholdRow,
@@ -59,15 +60,9 @@ class SqliteReadModel:
     def stores(self) -> list[StoreSummary]:
         return queries.stores(self.db.conn)
 
-    def stock_page(
-        self,
-        store: str | None,
-        status: str | None,
-        q: str | None,
-        after: tuple[str, str] | None,
-        limit: int,
-    ) -> list[StockRow]:
-        return queries.stock_page(self.db.conn, store, status, q, after, limit)
+    def stock_page(self, query: StockQuery) -> list[StockRow]:
+        conn, (store, status, q) = self.db.conn, (query.store, query.status, query.q)
+        return queries.stock_page(conn, store, status, q, query.after, query.limit)
 
     def item_everywhere(self, item: str, limit: int) -> list[StockRow]:
         return queries.item_everywhere(self.db.conn, item, limit)

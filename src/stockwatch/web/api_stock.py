@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from stockwatch.core.export import stock_csv
 from stockwatch.core.paging import walk_stock
-from stockwatch.core.rows import DayCost, HistoryPoint, StockRow, StoreSummary
+from stockwatch.core.rows import DayCost, HistoryPoint, StockQuery, StockRow, StoreSummary
 from stockwatch.service.backend import Backend
 from stockwatch.service.reads import daily_costs
 from stockwatch.service.scope import event_view
@@ -66,7 +66,7 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     ) -> StockPage:
         after = _decode_cursor(cursor) if cursor else None
-        rows = reader(backend, request).stock_page(store, status, q, after, limit)
+        rows = reader(backend, request).stock_page(StockQuery(store, status, q, after, limit))
         next_cursor = _cursor(rows[-1].store, rows[-1].item) if len(rows) == limit else None
         return StockPage(rows=rows, next_cursor=next_cursor)
 
@@ -83,7 +83,8 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
         """Stock as CSV for a spreadsheet; names that look like formulas are neutralised."""
         model = reader(backend, request)
         rows = walk_stock(
-            lambda after, n: model.stock_page(store, status, None, after, n), size=MAX_PAGE
+            lambda after, n: model.stock_page(StockQuery(store, status, None, after, n)),
+            size=MAX_PAGE,
         )
         name = "stock.csv" if store is None else "stock-store.csv"
         return StreamingResponse(
