@@ -199,7 +199,7 @@ def stores(conn: sqlite3.Connection) -> list[StoreSummary]:
         StoreSummary(*row)
         for row in conn.execute(
             "SELECT st.store, st.items, st.out_of_stock, st.low_stock, up.started_at"
-            " FROM store_figures AS st LEFT JOIN uploads AS up ON up.id = st.upload_id"
+            " FROM store_stats AS st LEFT JOIN uploads AS up ON up.id = st.upload_id"
             " ORDER BY st.out_of_stock DESC, st.low_stock DESC, st.store"
         )
     ]

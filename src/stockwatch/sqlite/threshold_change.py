@@ -29,7 +29,7 @@ ORDER BY i.store, i.item
 """
 
 _FIGURES = """
-UPDATE store_figures SET
+UPDATE store_stats SET
   out_of_stock = (SELECT count(*) FROM alerts WHERE store = :store AND kind = 'out_of_stock'
                   AND resolved_at IS NULL),
   low_stock = (SELECT count(*) FROM alerts WHERE store = :store AND kind = 'low_stock'

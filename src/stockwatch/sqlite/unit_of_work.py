@@ -223,7 +223,7 @@ class SqliteStoreFigures:
             return []
         stores = self.feed.stores()
         self.conn.executemany(
-            "INSERT INTO store_figures (store, items, out_of_stock, low_stock, upload_id)"
+            "INSERT INTO store_stats (store, items, out_of_stock, low_stock, upload_id)"
             " SELECT :store,"
             " (SELECT count(*) FROM inventory WHERE store = :store),"
             " (SELECT count(*) FROM alerts WHERE store = :store AND kind = 'out_of_stock'"
