@@ -148,6 +148,7 @@ def serve_backend(
     channels: Mapping[str, AlertChannel],
     token: str | None,
     allowed_hosts: frozenset[str] | None,
+    loopback: bool = True,
 ) -> tuple[SqliteBackend, WebCapabilities]:
     """``stockwatch serve``: one embedded backend for the app and the workers, and what the
     app offers on one machine (live events, metrics, the loopback mode)."""
@@ -160,7 +161,9 @@ def serve_backend(
     backend.listeners += [bus.publish, metrics.observe]
 
     def open_access() -> bool:
-        return token is None and not backend.users().any()
+        """Nobody signs in only on loopback, with no shared token, while no user has ever
+        been made: a server that once had users never opens again."""
+        return loopback and token is None and not backend.users().any()
 
     web = WebCapabilities(
         token=token,

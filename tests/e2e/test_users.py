@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -105,8 +106,11 @@ def test_roles_tokens_revocation_and_the_audit_trail(
 
 
 def test_failed_sign_ins_are_slowed_down(tmp_path: Path) -> None:
+    """Only failures are slowed (#26): twenty wrong tokens from one address used to lock
+    every valid token of that address out for a minute."""
     data = tmp_path / "data"
-    _add(data, "ana", "manager")
+    ana = _add(data, "ana", "manager")
+    root = _add(data, "root", "admin")
     with live_server(data) as server, httpx.Client(base_url=server.url, timeout=10) as client:
         statuses = [
             client.get("/api/stores", headers=_auth(f"sw_wrong-{n}")).status_code for n in range(21)
@@ -115,6 +119,31 @@ def test_failed_sign_ins_are_slowed_down(tmp_path: Path) -> None:
         slowed = client.get("/api/stores", headers=_auth("sw_wrong"))
         assert slowed.status_code == 429 and int(slowed.headers["Retry-After"]) > 0
         assert client.get("/healthz").status_code == 200  # open paths are not held up
+        assert client.get("/api/stores", headers=_auth(ana)).status_code == 200
+        metrics = client.get("/metrics", headers=_auth(root)).text
+        assert "stockwatch_signins_throttled_total 2.0" in metrics
+
+
+def test_revoking_the_last_user_never_opens_the_server(tmp_path: Path) -> None:
+    """#26: an admin who revoked the store user and then themselves left a server that
+    answered anyone; now the last admin cannot go, and a server that ever had users never
+    opens again, on loopback or off it."""
+    data = tmp_path / "data"
+    root = _add(data, "root", "admin")
+    _add(data, "shop", "store", "Berlin")
+    with live_server(data) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        assert client.delete("/api/users/shop", headers=_auth(root)).status_code == 200
+        last = client.delete("/api/users/root", headers=_auth(root))
+        assert last.status_code == 409 and "last admin" in last.json()["message"]
+    revoked = run_cli(data, "users", "revoke", "root")
+    assert revoked.returncode == 1 and "last admin" in revoked.stderr
+    # Even with no live user left (as a database from before this rule could be):
+    with sqlite3.connect(data / "stockwatch.db") as conn:
+        conn.execute("UPDATE users SET revoked_at = '2026-01-01T00:00:00.000Z'")
+    with live_server(data) as server:
+        assert httpx.get(server.url + "/api/users").status_code == 401
+        made = httpx.post(server.url + "/api/users", json={"name": "evil", "role": "admin"})
+        assert made.status_code == 401
 
 
 def _wait_done(client: httpx.Client, upload_id: object, token: str) -> dict[str, object]:

@@ -86,6 +86,11 @@ def test_failed_sign_ins_are_slowed_per_client() -> None:
         limiter.failed("10.0.0.1")
     assert 0 < limiter.wait("10.0.0.1") <= 60
     assert limiter.wait("10.0.0.2") == 0  # another client is not held up
+    waits = []
+    for _ in range(5):  # each further failure waits twice as long
+        limiter.failed("10.0.0.1")
+        waits.append(limiter.wait("10.0.0.1"))
+    assert waits == sorted(waits) and waits[-1] >= 4 * waits[0] > 0
 
 
 def test_cognito_claims_map_to_a_role_and_stores() -> None:

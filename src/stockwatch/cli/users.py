@@ -100,7 +100,7 @@ def users_revoke(state: Context, name: str) -> None:
     """
     try:
         people.revoke_user(state.runtime.users(), RevokeUser(name, cli_actor()))
-    except people.NoSuchUser as exc:
+    except (people.NoSuchUser, AccessError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{name}'s token no longer works")
 

@@ -25,7 +25,7 @@ from stockwatch.server.workers import (
     UploadWorker,
     Worker,
 )
-from stockwatch.web.auth import TokenError, check_strength, load_token
+from stockwatch.web.auth import LOOPBACK, TokenError, check_strength, load_token
 from stockwatch.web.events import EventBus
 from stockwatch.web.guard import allowed_hosts
 
@@ -168,7 +168,9 @@ def build(
         token = load_token(data_dir)
     except TokenError as exc:
         raise TokenRequired(str(exc)) from None
-    backend, web = bootstrap.serve_backend(data_dir, limits, channels, token, allowed_hosts(host))
+    backend, web = bootstrap.serve_backend(
+        data_dir, limits, channels, token, allowed_hosts(host), loopback=host in LOOPBACK
+    )
     try:
         if not backend.users().any():  # users' own tokens are long and random already
             check_strength(token, host)

@@ -123,6 +123,14 @@ def add_user(users: UserDirectory, command: AddUser) -> str:
 
 
 def revoke_user(users: UserDirectory, command: RevokeUser) -> None:
+    """Revoke a user's token; never the last live admin's, so a server with users always
+    has someone who can manage them."""
+    live = [u for u in users.users() if u.revoked_at is None]
+    admins = [u.name for u in live if u.role == Role.ADMIN.value]
+    if admins == [command.name]:
+        raise AccessError(
+            f"{command.name} is the last admin; make another admin first, then revoke this one"
+        )
     if not users.revoke(command.name):
         raise NoSuchUser(f"no user named {command.name!r} (or revoked already)")
     users.record(command.by, "user.revoke", command.name, None)

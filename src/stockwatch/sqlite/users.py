@@ -26,8 +26,9 @@ class SqliteUsers:
         return cursor.rowcount == 1
 
     def any(self) -> bool:
-        """Whether anyone can sign in as a user: then everyone must sign in."""
-        found = self.conn.execute("SELECT 1 FROM users WHERE revoked_at IS NULL LIMIT 1")
+        """Whether a user was ever made (revoked ones count): from then on everyone signs
+        in, for good, so revoking the last one never opens the server."""
+        found = self.conn.execute("SELECT 1 FROM users LIMIT 1")
         return found.fetchone() is not None
 
     def by_hash(self, digest: str) -> tuple[str, str, list[str] | None] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from stockwatch.web.body_limit import BodyLimit
 from stockwatch.web.capabilities import WebCapabilities
 from stockwatch.web.guard import SiteGuard
 
+log = logging.getLogger("stockwatch.web")
 STATIC = Path(str(resources.files("stockwatch.web") / "static"))
 OPEN_PATHS = ("/healthz", "/openapi.json", "/docs", "/static/", "/vendor/", "/favicon")
 
@@ -146,17 +148,6 @@ class TokenGuard:
             principal = found_in_claims
         elif not await run_in_threadpool(self.web.open_access):
             client = request.client.host if request.client else "?"
-            wait = self.limiter.wait(client)
-            if wait:
-                await _refuse(
-                    scope,
-                    receive,
-                    send,
-                    429,
-                    f"too many failed sign-ins from {client}; try again in {wait} s",
-                    {"Retry-After": str(wait)},
-                )
-                return
             given = bearer(request.headers.get("authorization"))
             if given is None and path == "/api/events":
                 given = request.query_params.get("token")  # EventSource cannot send headers
@@ -164,7 +155,23 @@ class TokenGuard:
                 authenticate, self.backend.users(), self.web.token, given
             )
             if found is None:
+                # Only failures are slowed down: a valid token is always taken, so one
+                # script with a revoked token cannot lock out everyone behind its address.
+                wait = self.limiter.wait(client)
                 self.limiter.failed(client)
+                if wait:
+                    log.warning("sign-ins from %s slowed: %d s to wait", client, wait)
+                    if self.web.metrics is not None:
+                        self.web.metrics.signins_throttled.inc()
+                    await _refuse(
+                        scope,
+                        receive,
+                        send,
+                        429,
+                        f"too many failed sign-ins from {client}; try again in {wait} s",
+                        {"Retry-After": str(wait)},
+                    )
+                    return
                 message = (
                     "a token is required: send Authorization: Bearer <token>"
                     if given is None

@@ -84,16 +84,24 @@ def action_of(method: str, path: str) -> Action:
 
 
 class SignInLimiter:
-    """At most ``limit`` failed sign-ins per client in ``window`` seconds; then it waits.
+    """After ``limit`` failed sign-ins from a client within ``window`` seconds, each further
+    failure waits twice as long as the one before (2 s, 4 s, … up to ``max_delay``).
 
-    Tokens are 256 bits, so this is not what keeps them from being guessed; it keeps a
-    client that hammers the server with bad tokens from costing it a lookup each time, and
-    makes a leaked, revoked token loud in the logs rather than tried for ever.
+    Only failures are slowed: a valid token is always taken, whoever shares the address.
+    Tokens are 256 bits, so this is not what keeps them from being guessed; it makes a
+    leaked, revoked token loud in the logs (and in /metrics) rather than tried for ever.
     """
 
-    def __init__(self, limit: int = 20, window: float = 60.0, clients: int = 10_000) -> None:
+    def __init__(
+        self,
+        limit: int = 20,
+        window: float = 60.0,
+        clients: int = 10_000,
+        max_delay: float = 300.0,
+    ) -> None:
         self.limit = limit
-        self.window = window
+        self.max_delay = max_delay
+        self.window = max(window, max_delay)
         self.clients = clients
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
@@ -109,7 +117,8 @@ class SignInLimiter:
                 failures.popleft()
             if len(failures) < self.limit:
                 return 0
-            return max(1, math.ceil(self.window - (now - failures[0])))
+            delay = min(self.max_delay, 2.0 ** min(len(failures) - self.limit + 1, 16))
+            return max(0, math.ceil(delay - (now - failures[-1])))
 
     def failed(self, client: str) -> None:
         with self._lock:

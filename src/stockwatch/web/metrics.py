@@ -29,6 +29,11 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self.signins_throttled = Counter(
+            "stockwatch_signins_throttled",
+            "Failed sign-ins answered 429 (a client trying bad tokens)",
+            registry=self.registry,
+        )
         self.processing = Histogram(
             "stockwatch_processing_seconds",
             "Time to process one upload",

@@ -94,6 +94,8 @@ def build_people_router(backend: Backend, web: WebCapabilities) -> APIRouter:
             people.revoke_user(backend.users(), RevokeUser(name, actor(request)))
         except people.NoSuchUser as exc:
             raise HTTPException(404, str(exc)) from None
+        except AccessError as exc:
+            raise HTTPException(409, str(exc)) from None
         return {"revoked": name}
 
     @api.post(
