@@ -40,13 +40,17 @@ def live_server(
     channels: Mapping[str, AlertChannel] | None = None,
     limits: Limits | None = None,
     inbox: Path | None = None,
+    trusted_proxies: str | None = None,
 ) -> Iterator[LiveServer]:
     data_dir.mkdir(parents=True, exist_ok=True)
     backend, web, workers = build(data_dir, "127.0.0.1", limits or Limits(), channels or {}, inbox)
     for worker in workers:
         worker.start()
     port = free_port()
-    config = server_config(web_app(backend, web), "127.0.0.1", port, log_level="warning")
+    app = web_app(backend, web)
+    config = server_config(
+        app, "127.0.0.1", port, log_level="warning", trusted_proxies=trusted_proxies
+    )
     config.timeout_graceful_shutdown = 1
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -329,3 +329,28 @@ def test_admins_manage_users_and_read_the_audit_trail_over_http(tmp_path: Path) 
             ("root", "user.rotate", "kim"),
             ("root", "user.revoke", "kim"),
         ]
+
+
+@pytest.mark.parametrize("trusted", [None, "127.0.0.1"])
+def test_x_forwarded_for_counts_only_from_a_trusted_proxy(
+    tmp_path: Path, trusted: str | None
+) -> None:
+    """#26: forty wrong tokens, each with another X-Forwarded-For, never hit the throttle
+    (and a chosen address could be locked out). It is read only from the proxies named."""
+    data = tmp_path / "data"
+    _add(data, "ana", "manager")
+    with (
+        live_server(data, trusted_proxies=trusted) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
+        statuses = [
+            client.get(
+                "/api/stores",
+                headers={**_auth(f"sw_wrong-{n}"), "X-Forwarded-For": f"203.0.113.{n}"},
+            ).status_code
+            for n in range(25)
+        ]
+    if trusted is None:
+        assert 429 in statuses  # all one client: the peer's own address
+    else:
+        assert set(statuses) == {401}  # behind the named proxy: each its own client

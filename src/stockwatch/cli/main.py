@@ -78,8 +78,22 @@ def cli(ctx: click.Context, data_dir: Path, backend: str) -> None:
     help="Folder watched for dropped files [default: <data-dir>/inbox].",
 )
 @click.option("--demo", is_flag=True, help="Load the sample data of six stores first.")
+@click.option(
+    "--trusted-proxies",
+    envvar="STOCKWATCH_TRUSTED_PROXIES",
+    metavar="ADDRESSES",
+    help="Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses;"
+    " env STOCKWATCH_TRUSTED_PROXIES). Default: none, the peer's own address counts.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, inbox: Path | None, demo: bool) -> None:
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    inbox: Path | None,
+    demo: bool,
+    trusted_proxies: str | None,
+) -> None:
     """Run the dashboard, the HTTP API, the workers and the inbox folder in one process.
 
     \b
@@ -112,6 +126,7 @@ def serve(ctx: click.Context, host: str, port: int, inbox: Path | None, demo: bo
             state.channels,
             inbox or state.data_dir / "inbox",
             listening,
+            trusted_proxies,
         )
     except TokenRequired as exc:
         raise click.UsageError(str(exc)) from None

@@ -116,8 +116,20 @@ class TimedH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
 
-def server_config(app: Any, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
-    """The one uvicorn configuration, for ``serve`` and the tests' live servers."""
+def server_config(
+    app: Any,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    trusted_proxies: str | None = None,
+) -> uvicorn.Config:
+    """The one uvicorn configuration, for ``serve`` and the tests' live servers.
+
+    ``X-Forwarded-For`` is read only from ``trusted_proxies`` (addresses, comma-separated;
+    STOCKWATCH_TRUSTED_PROXIES): otherwise any local client could pick the address a
+    failed sign-in is counted against, and so escape the throttle or lock out another.
+    """
+    trusted = (trusted_proxies or "").strip()
     return uvicorn.Config(
         app,
         host=host,
@@ -127,6 +139,8 @@ def server_config(app: Any, host: str, port: int, log_level: str = "info") -> uv
         timeout_graceful_shutdown=5,
         timeout_keep_alive=5,
         http=TimedH11Protocol,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
     )
 
 
@@ -195,11 +209,13 @@ def serve(
     channels: Mapping[str, AlertChannel],
     inbox: Path | None,
     on_listening: Callable[[str], None] | None = None,
+    trusted_proxies: str | None = None,
 ) -> None:
     backend, web, workers = build(data_dir, host, limits, channels, inbox)
     for worker in workers:
         worker.start()
-    config = server_config(bootstrap.web_app(backend, web), host, port)
+    app = bootstrap.web_app(backend, web)
+    config = server_config(app, host, port, trusted_proxies=trusted_proxies)
     try:
         _Server(config, web.bus, on_listening).run()
     except KeyboardInterrupt:
