@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import io
 import json
 import sqlite3
 import threading
@@ -12,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import csv_bytes, run_cli
+from stockwatch.service.commands import Upload
+from tests.conftest import Receiver, csv_bytes, run_cli
 from tests.live_server import live_server
 
 BOOTSTRAP = "bootstrap-token-0123456789abcdef"
@@ -354,3 +356,62 @@ def test_x_forwarded_for_counts_only_from_a_trusted_proxy(
         assert 429 in statuses  # all one client: the peer's own address
     else:
         assert set(statuses) == {401}  # behind the named proxy: each its own client
+
+
+def test_revocation_ends_open_streams_and_the_users_subscriptions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    """#26: a revoked user's open event stream kept receiving events, and their
+    subscription kept mailing them. The stream's sign-in is checked again on a timer (here
+    every second; 15 s in the product) and ends; revoking deletes their subscriptions."""
+    monkeypatch.setattr("stockwatch.web.events.RECHECK_S", 1.0)
+    data = tmp_path / "data"
+    root = _add(data, "root", "admin")
+    viewer = _add(data, "bview", "viewer", "Berlin")
+    with live_server(data) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        made = client.post(
+            "/api/subscriptions",
+            headers=_auth(root),
+            json={"webhook": receiver.url, "stores": ["Berlin"]},
+        )
+        assert made.status_code in (200, 201), made.text
+        subscriptions = [s for s in server.backend.subscriptions().subscriptions()]
+        with server.backend.conn:  # as if bview had made it ("notify me" does this)
+            server.backend.conn.execute("UPDATE subscriptions SET owner = 'bview'")
+        lines: list[str] = []
+        with client.stream("GET", "/api/events", headers=_auth(viewer)) as events:
+            revoked = client.delete("/api/users/bview", headers=_auth(root))
+            assert revoked.status_code == 200
+            started = time.monotonic()
+            for line in events.iter_lines():
+                lines.append(line)
+                if line == "event: signed-out":
+                    break
+            assert time.monotonic() - started < 10
+        assert "event: signed-out" in lines
+        assert server.backend.subscriptions().subscriptions() == []
+        trail = client.get("/api/audit", headers=_auth(root)).json()
+        assert ("subscription.delete", str(subscriptions[0].id)) in [
+            (a["action"], a["subject"]) for a in trail
+        ]
+
+
+def test_bad_ids_and_other_stores_are_json_4xx_before_any_byte(tmp_path: Path) -> None:
+    """#26: a 23-digit alert id gave a plain-text 500 (an OverflowError); a Berlin user's
+    CSV of Karachi gave a 500 after the response had started."""
+    data = tmp_path / "data"
+    _add(data, "root", "admin")
+    berlin = _add(data, "bview", "viewer", "Berlin")
+    manager = _add(data, "bman", "manager", "Berlin")
+    with live_server(data) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        server.backend.process_upload(
+            server.backend.receive(
+                Upload("a.csv"), io.BytesIO(csv_bytes(("Berlin", "Dot", 0), ("Karachi", "Tap", 0)))
+            )
+        )
+        huge = client.post("/api/alerts/99999999999999999999999/ack", headers=_auth(manager))
+        assert huge.status_code == 404 and "no alert" in huge.json()["message"]
+        other = client.get("/api/stock.csv", params={"store": "Karachi"}, headers=_auth(berlin))
+        assert other.status_code == 403 and "not one of yours" in other.json()["message"]
+        own = client.get("/api/stock.csv", params={"store": "Berlin"}, headers=_auth(berlin))
+        assert own.status_code == 200 and "Dot" in own.text and "Tap" not in own.text

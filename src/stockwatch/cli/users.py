@@ -10,6 +10,7 @@ from stockwatch.core.access import AccessError, Role
 from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.service import users as people
 from stockwatch.service.audit import trail
+from stockwatch.service.backend import NotOnThisBackend
 from stockwatch.service.commands import AddUser, RevokeUser, RotateToken
 
 
@@ -99,7 +100,11 @@ def users_revoke(state: Context, name: str) -> None:
     Example: stockwatch users revoke berlin-shop
     """
     try:
-        people.revoke_user(state.runtime.users(), RevokeUser(name, cli_actor()))
+        try:
+            subscribed: people.OwnedSubscriptions | None = state.runtime.subscriptions()
+        except NotOnThisBackend:
+            subscribed = None
+        people.revoke_user(state.runtime.users(), RevokeUser(name, cli_actor()), subscribed)
     except (people.NoSuchUser, AccessError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{name}'s token no longer works")

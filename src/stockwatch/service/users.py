@@ -20,7 +20,12 @@ from stockwatch.core.access import (
     check_user,
     token_hash,
 )
-from stockwatch.core.subscriptions import SubscriptionError, check_email
+from stockwatch.core.subscriptions import (
+    Subscription,
+    SubscriptionError,
+    check_email,
+    mask_url,
+)
 from stockwatch.service.commands import AddUser, RevokeUser, RotateToken
 
 BOOTSTRAP = "admin"  # who STOCKWATCH_TOKEN signs in as: existing set-ups carry on
@@ -96,6 +101,14 @@ def note(
         trail.record(actor or "someone", action, subject, detail)
 
 
+class OwnedSubscriptions(Protocol):
+    """What revoking needs of ``service.subscriptions.SubscriptionStore``."""
+
+    def subscriptions(self) -> list[Subscription]: ...
+
+    def delete(self, subscription_id: str) -> bool: ...
+
+
 class NoSuchUser(LookupError):
     pass
 
@@ -122,9 +135,11 @@ def add_user(users: UserDirectory, command: AddUser) -> str:
     return token
 
 
-def revoke_user(users: UserDirectory, command: RevokeUser) -> None:
-    """Revoke a user's token; never the last live admin's, so a server with users always
-    has someone who can manage them."""
+def revoke_user(
+    users: UserDirectory, command: RevokeUser, subscriptions: OwnedSubscriptions | None = None
+) -> None:
+    """Revoke a user's token, and end the subscriptions they made (their digests too);
+    never the last live admin's, so a server with users always has someone to manage them."""
     live = [u for u in users.users() if u.revoked_at is None]
     admins = [u.name for u in live if u.role == Role.ADMIN.value]
     if admins == [command.name]:
@@ -134,6 +149,11 @@ def revoke_user(users: UserDirectory, command: RevokeUser) -> None:
     if not users.revoke(command.name):
         raise NoSuchUser(f"no user named {command.name!r} (or revoked already)")
     users.record(command.by, "user.revoke", command.name, None)
+    for made in subscriptions.subscriptions() if subscriptions is not None else []:
+        if made.owner == command.name and subscriptions is not None:
+            subscriptions.delete(str(made.id))
+            detail = f"{made.channel} {mask_url(made.target)}: its owner was revoked"
+            users.record(command.by, "subscription.delete", str(made.id), detail)
 
 
 def rotate_token(users: UserDirectory, command: RotateToken) -> str:

@@ -81,8 +81,8 @@ class SqliteReadModel:
         return queries.alerts(self.db.conn, open_only, limit, store, kind, resolved_only)
 
     def acknowledge(self, alert_id: str, by: str, note: str | None) -> bool:
-        if not alert_id.isdigit():
-            return False
+        if not (alert_id.isascii() and alert_id.isdigit()) or int(alert_id) > MAX_ID:
+            return False  # no such alert: 404, never an integer SQLite cannot hold
         return queries.acknowledge(self.db.conn, int(alert_id), by, note)
 
     def mutes(self) -> list[MuteRow]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
@@ -12,6 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from stockwatch.core.export import stock_csv
 from stockwatch.core.paging import walk_stock
@@ -19,6 +21,8 @@ from stockwatch.core.rows import DayCost, HistoryPoint, StockQuery, StockRow, St
 from stockwatch.service.backend import Backend
 from stockwatch.service.reads import daily_costs
 from stockwatch.service.scope import event_view
+from stockwatch.service.users import authenticate
+from stockwatch.web.auth import LOCAL, bearer
 from stockwatch.web.capabilities import WebCapabilities
 from stockwatch.web.common import COMMON_ERRORS, MAX_PAGE, _error, principal_of, reader
 from stockwatch.web.events import TooManyStreams
@@ -82,10 +86,14 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     ) -> StreamingResponse:
         """Stock as CSV for a spreadsheet; names that look like formulas are neutralised."""
         model = reader(backend, request)
-        rows = walk_stock(
+        walked = walk_stock(
             lambda after, n: model.stock_page(StockQuery(store, status, None, after, n)),
             size=MAX_PAGE,
         )
+        # The first page is read here, before the first byte: a store outside the signer's
+        # scope is then a JSON 403, not a broken response.
+        first = next(walked, None)
+        rows = walked if first is None else itertools.chain([first], walked)
         name = "stock.csv" if store is None else "stock-store.csv"
         return StreamingResponse(
             stock_csv(rows),
@@ -149,8 +157,24 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
                     headers={"Retry-After": "15"},
                 )
             stores = who.stores
+            given = bearer(request.headers.get("authorization")) or request.query_params.get(
+                "token"
+            )
+
+            async def still_signed_in() -> bool:
+                """The same credential still signs in as the same person (a revoked or
+                rotated token does not), or, for the local mode, nobody needs to."""
+                if not who.personal and who.name == LOCAL.name:
+                    return bool(await run_in_threadpool(web.open_access))
+                found = await run_in_threadpool(authenticate, backend.users(), web.token, given)
+                return found is not None and found.name == who.name
+
             return StreamingResponse(
-                bus.stream(view=None if stores is None else event_view(stores), admitted=holder),
+                bus.stream(
+                    view=None if stores is None else event_view(stores),
+                    admitted=holder,
+                    still_signed_in=still_signed_in,
+                ),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
             )

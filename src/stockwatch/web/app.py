@@ -263,6 +263,15 @@ def create_app(backend: Backend, web: WebCapabilities) -> FastAPI:
             message = f"{request.method} is not allowed here; use {headers['Allow']}"
         return JSONResponse({"message": message}, status_code=exc.status_code, headers=headers)
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        """A bug: logged with its traceback; the client gets JSON with a message, too."""
+        log.exception("%s %s failed", request.method, request.url.path[:200])
+        return JSONResponse(
+            {"message": "stockwatch failed on this request; the server's log says why"},
+            status_code=500,
+        )
+
     @app.exception_handler(OutOfScope)
     async def out_of_scope(request: Request, exc: OutOfScope) -> JSONResponse:
         """A store the signer is not given: refused by name, whatever the route."""

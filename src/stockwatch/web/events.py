@@ -6,10 +6,11 @@ import asyncio
 import json
 import os
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 QUEUE_SIZE = 256
+RECHECK_S = 15.0  # a stream's sign-in is checked again this often: revoked, it ends
 Event = tuple[str, dict[str, Any]]
 # What one subscriber is shown of an event: its data, trimmed, or None to leave it out.
 EventView = Callable[[str, dict[str, Any]], dict[str, Any] | None]
@@ -74,10 +75,16 @@ class EventBus:
         self.closed = True
 
     async def stream(
-        self, heartbeat: float = 15.0, view: EventView | None = None, admitted: str | None = None
+        self,
+        heartbeat: float = 15.0,
+        view: EventView | None = None,
+        admitted: str | None = None,
+        still_signed_in: Callable[[], Awaitable[bool]] | None = None,
     ) -> AsyncIterator[str]:
         """The events as SSE text; ``view`` decides what this subscriber may see of each;
-        ``admitted``: whose admitted stream this is, released when it ends."""
+        ``admitted``: whose admitted stream this is, released when it ends;
+        ``still_signed_in`` is asked every ``RECHECK_S`` seconds, and the stream ends
+        (with a ``signed-out`` event) once it says no: a revoked or rotated token."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
         entry = (loop, queue)
@@ -86,7 +93,13 @@ class EventBus:
         try:
             yield "event: hello\ndata: {}\n\n"
             idle = 0.0
+            checked = loop.time()
             while not self.closed:
+                if still_signed_in is not None and loop.time() - checked >= RECHECK_S:
+                    checked = loop.time()
+                    if not await still_signed_in():
+                        yield "event: signed-out\ndata: {}\n\n"
+                        return
                 try:
                     kind, data = await asyncio.wait_for(queue.get(), 1.0)
                 except TimeoutError:

@@ -18,7 +18,7 @@ from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.core.subscriptions import EMAIL_PATTERN
 from stockwatch.service import users as people
 from stockwatch.service.audit import trail
-from stockwatch.service.backend import Backend
+from stockwatch.service.backend import Backend, NotOnThisBackend
 from stockwatch.service.commands import AddUser, RevokeUser, RotateToken
 from stockwatch.service.users import AuditRow, UserRow
 from stockwatch.web.capabilities import WebCapabilities
@@ -53,6 +53,12 @@ class NewToken(BaseModel):
 
 def build_people_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     api = APIRouter(prefix="/api", responses=COMMON_ERRORS)
+
+    def _subscriptions_or_none() -> people.OwnedSubscriptions | None:
+        try:
+            return backend.subscriptions()
+        except NotOnThisBackend:
+            return None  # no alerts topic on this stack: nobody has subscriptions
 
     @api.get("/me", response_model=Me)
     def me(request: Request) -> Me:
@@ -91,7 +97,9 @@ def build_people_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     @api.delete("/users/{name}", responses={404: _error("no such live user")})
     def revoke_user(request: Request, name: Annotated[str, NAME_PATH]) -> dict[str, str]:
         try:
-            people.revoke_user(backend.users(), RevokeUser(name, actor(request)))
+            people.revoke_user(
+                backend.users(), RevokeUser(name, actor(request)), _subscriptions_or_none()
+            )
         except people.NoSuchUser as exc:
             raise HTTPException(404, str(exc)) from None
         except AccessError as exc:
