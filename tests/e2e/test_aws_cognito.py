@@ -27,7 +27,13 @@ def as_person(
     **kwargs: Any,
 ) -> dict[str, Any]:
     event = gateway_event(method, path, token=None, **kwargs)
-    claims = {"sub": "0f6c", "email": name, "cognito:username": name, "cognito:groups": groups}
+    claims = {
+        "sub": "0f6c",
+        "email": name,
+        "email_verified": "true",
+        "cognito:username": name,
+        "cognito:groups": groups,
+    }
     if stores is not None:
         claims["custom:stores"] = stores
     event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}

@@ -102,6 +102,7 @@ def test_check_names_missing_and_altered_files_and_restore_needs_an_empty_folder
     (data / "stockwatch.toml").write_text(
         'webhook_url = "http://127.0.0.1:9/x"\nwebhook_secret = "s3cret"\n'
     )
+    (data / "stockwatch.toml").chmod(0o600)  # it holds a secret: its owner's alone
     taken = backup(data, tmp_path / "backup")
     assert (taken.uploads, taken.files, taken.problems) == (3, 3, [])
     settings = (tmp_path / "backup" / "stockwatch.toml").read_text()

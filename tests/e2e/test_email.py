@@ -155,3 +155,33 @@ def test_a_name_with_a_line_separator_never_stops_the_mail(
     (mail,) = mailbox.messages
     assert "\u2028" not in mail["Subject"] and "Echo Dot" in mail["Subject"]
     assert len(receiver.received) == 1
+
+
+def test_every_mail_has_a_well_formed_message_id() -> None:
+    """A subscription's key holds a ``:``, which made the Message-ID malformed (#26)."""
+    import re
+
+    from stockwatch.notify.email import message_id
+
+    for key in ("stockwatch-upload-4-email", "stockwatch-upload-4-sub:3", ":"):
+        found = message_id(key, "Stock Watch <sw@shop.example.com>")
+        assert re.fullmatch(r"<[A-Za-z0-9.-]+@[A-Za-z0-9.-]+>", found), found
+        assert found.endswith("@shop.example.com>")
+
+
+def test_settings_that_would_leak_the_smtp_password_are_refused(tmp_path: Path) -> None:
+    """#26: a world-readable stockwatch.toml holding smtp_password was taken, and
+    smtp_security = none sent the password in clear without a word."""
+    from stockwatch.notify.config import load_settings, smtp_server
+
+    settings = tmp_path / "stockwatch.toml"
+    settings.write_text('smtp_host = "127.0.0.1"\nsmtp_password = "hush"\n')
+    settings.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        load_settings(tmp_path)
+    settings.chmod(0o600)
+    assert load_settings(tmp_path)["smtp_password"] == "hush"
+    plain = {"smtp_host": "mail.example.com", "smtp_security": "none", "smtp_user": "sw"}
+    with pytest.raises(ConfigError, match="in clear"):
+        smtp_server(plain)
+    assert smtp_server({**plain, "smtp_allow_plaintext": "1"}) is not None

@@ -105,7 +105,12 @@ def test_cognito_claims_map_to_a_role_and_stores() -> None:
         }
     )
     assert ana == Principal("ana", Role.MANAGER, frozenset({"Berlin", "Köln"}))
-    assert principal_from_claims({"email": "bo@example.com", "cognito:groups": ["viewer"]}) == (
+    verified: dict[str, object] = {
+        "email": "bo@example.com",
+        "email_verified": "true",
+        "cognito:groups": ["viewer"],
+    }
+    assert principal_from_claims(verified) == (
         Principal("bo@example.com", Role.VIEWER, email="bo@example.com")  # every store
     )
     store = principal_from_claims({"sub": "x", "cognito:groups": "store"})
@@ -116,3 +121,18 @@ def test_cognito_claims_map_to_a_role_and_stores() -> None:
     assert admin == Principal("x", Role.ADMIN)  # the most powerful group; an admin has all
     assert principal_from_claims({"sub": "x", "cognito:groups": "[cashiers]"}) is None
     assert principal_from_claims({"sub": "x"}) is None
+
+
+def test_a_cognito_address_counts_only_once_verified() -> None:
+    """#26: "notify me" trusted the email claim without email_verified."""
+    from stockwatch.core.access import principal_from_claims
+
+    claims: dict[str, object] = {
+        "cognito:groups": "[manager]",
+        "email": "ana@example.com",
+        "cognito:username": "a",
+    }
+    unverified = principal_from_claims(claims)
+    verified = principal_from_claims({**claims, "email_verified": "true"})
+    assert unverified is not None and unverified.email is None
+    assert verified is not None and verified.email == "ana@example.com"

@@ -139,6 +139,8 @@ def principal_from_claims(claims: dict[str, object]) -> Principal | None:
         s.strip() for s in str(claims.get(STORES_CLAIM) or "").split(",") if s.strip()
     )
     email = claims.get("email") if isinstance(claims.get("email"), str) else None
+    if str(claims.get("email_verified", "")).lower() != "true":
+        email = None  # an address its owner never proved: "notify me" will not mail it
     if role is Role.ADMIN or (not listed and role is not Role.STORE):
         return Principal(name, role, email=str(email) if email else None)
     return Principal(name, role, listed, email=str(email) if email else None)

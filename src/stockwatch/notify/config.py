@@ -19,6 +19,8 @@ from stockwatch.notify.console import ConsoleChannel
 from stockwatch.notify.email import EmailChannel, SmtpSettings
 from stockwatch.notify.webhook import WebhookChannel
 
+# Setting names that hold a secret: the file holding one must be its owner's alone.
+SECRET_WORDS = ("password", "secret", "token")
 PREFIX = "STOCKWATCH_"
 
 
@@ -39,6 +41,12 @@ def load_settings(
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        secrets = [k for k in data if any(w in k.lower() for w in SECRET_WORDS)]
+        if secrets and Path(path).stat().st_mode & 0o077:
+            raise ConfigError(
+                f"{path} holds {secrets[0]} and other users can read it; run"
+                f" `chmod 600 {path}`, as for the token file"
+            )
         for key, value in data.items():
             if isinstance(value, list):
                 value = ",".join(str(v) for v in value)
@@ -75,6 +83,12 @@ def smtp_server(settings: Mapping[str, str]) -> SmtpSettings | None:
         port = int(settings.get("smtp_port", default_port))
     except ValueError:
         raise ConfigError("STOCKWATCH_SMTP_PORT must be a port number") from None
+    allow_plain = settings.get("smtp_allow_plaintext", "").strip().lower() in ("1", "true", "yes")
+    if security == "none" and settings.get("smtp_user") and not allow_plain:
+        raise ConfigError(
+            "STOCKWATCH_SMTP_SECURITY=none would send the SMTP password in clear; use starttls"
+            " or tls, or set STOCKWATCH_SMTP_ALLOW_PLAINTEXT=1 if the server is on this host"
+        )
     return SmtpSettings(
         host,
         port,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+import re
 import smtplib
 import ssl
+import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from stockwatch.core.digest import Digest, header_text
 from stockwatch.core.ports import DeliveryError
@@ -51,6 +52,16 @@ def render_html(digest: Digest) -> str:
     )
 
 
+def message_id(idempotency_key: str, sender: str) -> str:
+    """A well-formed Message-ID (RFC 5322: ``<left@right>``, dot-atoms) that names its digest:
+    the key shows which digest it was: its other characters (the ``:`` of ``sub:3``) made
+    dashes, the sender's domain on the right."""
+    left = re.sub(r"[^A-Za-z0-9.-]+", "-", idempotency_key).strip(".-") or "digest"
+    domain = sender.rpartition("@")[2].strip("<> ") if "@" in sender else ""
+    domain = re.sub(r"[^A-Za-z0-9.-]+", "-", domain).strip(".-") or "stockwatch.invalid"
+    return f"<{left}.{uuid.uuid4().hex[:12]}@{domain}>"
+
+
 class EmailChannel:
     name = "email"
 
@@ -62,7 +73,7 @@ class EmailChannel:
         msg["Subject"] = header_text(digest.subject)
         msg["From"] = self.settings.sender
         msg["To"] = ", ".join(self.settings.recipients)
-        msg["Message-ID"] = make_msgid(idstring=idempotency_key)
+        msg["Message-ID"] = message_id(idempotency_key, self.settings.sender)
         msg["X-Stockwatch-Idempotency-Key"] = idempotency_key
         msg.set_content(digest.text + "\n")
         msg.add_alternative(render_html(digest), subtype="html")
