@@ -100,6 +100,7 @@ class Receiver:
     url: str = ""
     received: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # each body as sent (signatures cover it)
     fail_with: int | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -118,6 +119,7 @@ def receiver() -> Iterator[Receiver]:
             with state.lock:
                 state.received.append(json.loads(body))
                 state.headers.append(dict(self.headers))
+                state.raw.append(body)
             self.send_response(200)
             self.end_headers()
             self.wfile.write(b"ok")

@@ -54,6 +54,10 @@ def subscriptions_add(
     except SubscriptionError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"subscription {made.id}: {made.channel} {made.target}")
+    if made.secret:
+        click.echo(
+            f"its signing secret, shown once (check X-Stockwatch-Signature with it): {made.secret}"
+        )
 
 
 @subscriptions.command("list")

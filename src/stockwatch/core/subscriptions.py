@@ -40,6 +40,7 @@ class Subscription:
     kinds: frozenset[str] | None = None  # None: every kind
     owner: str = ""
     created_at: str = ""
+    secret: str | None = None  # a webhook's own signing secret (never listed)
 
     @property
     def channel_name(self) -> str:
@@ -67,7 +68,8 @@ class Subscription:
 
 @dataclass(frozen=True)
 class SubscriptionRow:
-    """A subscription as the CLI and the API list it."""
+    """A subscription as the CLI and the API list it. ``secret`` only in the answer that
+    made it: it is shown once."""
 
     id: int | str
     channel: str
@@ -76,6 +78,7 @@ class SubscriptionRow:
     kinds: list[str] | None
     owner: str
     created_at: str
+    secret: str | None = None
 
 
 def check_email(address: str) -> str:

@@ -101,16 +101,17 @@ def smtp_server(settings: Mapping[str, str]) -> SmtpSettings | None:
 
 
 class SubscriptionChannels:
-    """Builds the channel of one subscription from the server's settings: its webhook URL
-    signed with STOCKWATCH_WEBHOOK_SECRET, or its address through the SMTP server."""
+    """Builds the channel of one subscription: its webhook URL, its bodies signed with the
+    subscription's own secret (never the server's STOCKWATCH_WEBHOOK_SECRET, which a
+    subscriber could then use to forge digests to the main receiver), or its address
+    through the SMTP server."""
 
     def __init__(self, settings: Mapping[str, str]) -> None:
-        self.secret = settings.get("webhook_secret") or None
         self.smtp = smtp_server(settings)
 
     def __call__(self, subscription: Subscription) -> AlertChannel:
         if subscription.channel == "webhook":
-            return WebhookChannel(subscription.target, secret=self.secret)
+            return WebhookChannel(subscription.target, secret=subscription.secret, legacy=False)
         if self.smtp is None or not self.smtp.sender:
             raise DeliveryError(NO_SMTP)
         return EmailChannel(replace(self.smtp, recipients=(subscription.target,)))

@@ -13,11 +13,14 @@ is cut off, and the outbox sends each channel in its own thread, so it delays no
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import http.client
 import json
 import socket
 import ssl
 import threading
+import time
 from urllib.parse import urlsplit
 
 from stockwatch import __version__
@@ -31,11 +34,25 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def signature(secret: str, body: bytes, now: float | None = None) -> str:
+    """``t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">``, as Stripe and GitHub sign
+    theirs: a receiver recomputes it with the secret and refuses old timestamps, so a
+    captured body cannot be replayed later nor altered (docs/security.md has the check)."""
+    stamp = int(time.time() if now is None else now)
+    mac = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={stamp},v1={mac}"
+
+
 class WebhookChannel:
     name = "webhook"
 
     def __init__(
-        self, url: str, timeout: float = 10.0, secret: str | None = None, deadline: float = 30.0
+        self,
+        url: str,
+        timeout: float = 10.0,
+        secret: str | None = None,
+        deadline: float = 30.0,
+        legacy: bool = True,
     ) -> None:
         try:
             check_url(url, "STOCKWATCH_WEBHOOK_URL")
@@ -45,6 +62,9 @@ class WebhookChannel:
         self.timeout = timeout  # for each wait on the socket
         self.deadline = deadline  # for the whole delivery
         self.secret = secret
+        # The server's own receiver also gets X-Stockwatch-Secret, as before signatures;
+        # a subscription's never does.
+        self.legacy = legacy
 
     def send(self, digest: Digest, idempotency_key: str) -> None:
         body = json.dumps(
@@ -62,7 +82,9 @@ class WebhookChannel:
             "Idempotency-Key": idempotency_key,
         }
         if self.secret:
-            headers["X-Stockwatch-Secret"] = self.secret
+            headers["X-Stockwatch-Signature"] = signature(self.secret, body)
+            if self.legacy:
+                headers["X-Stockwatch-Secret"] = self.secret
         self._post(body, headers)
 
     def _post(self, body: bytes, headers: dict[str, str]) -> None:

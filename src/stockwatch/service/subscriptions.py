@@ -7,6 +7,7 @@ alerts topic with a filter policy on each message's ``store`` and ``kind``.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,6 +34,7 @@ class NewSubscription:
     stores: frozenset[str] | None  # None: every store
     kinds: frozenset[str] | None  # None: every kind
     owner: str
+    secret: str | None = None  # a webhook's signing secret, where the store signs itself
 
 
 class SubscriptionStore(Protocol):
@@ -51,7 +53,8 @@ def add_subscription(
     channel, target, scope, wanted = check_subscription(
         command.email, command.webhook, command.stores, command.kinds
     )
-    made = store.add(NewSubscription(channel, target, scope, wanted, command.by))
+    secret = secrets.token_urlsafe(32) if channel == "webhook" else None
+    made = store.add(NewSubscription(channel, target, scope, wanted, command.by, secret))
     about = ", ".join(sorted(scope)) if scope else "every store"
     if wanted:
         about += " (" + ", ".join(sorted(wanted)) + ")"

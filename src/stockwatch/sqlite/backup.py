@@ -106,9 +106,12 @@ def _mask_addresses(database: Path) -> None:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         with conn:
             if "subscriptions" in tables:
+                columns = {r[1] for r in conn.execute("PRAGMA table_info(subscriptions)")}
                 conn.execute(
                     "UPDATE subscriptions SET target = mask_url(target) WHERE channel = 'webhook'"
                 )
+                if "secret" in columns:
+                    conn.execute("UPDATE subscriptions SET secret = NULL")
             if "audit" in tables:
                 conn.execute(
                     "UPDATE audit SET subject = 'webhook ' || mask_url(substr(subject, 9))"

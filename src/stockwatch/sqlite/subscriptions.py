@@ -11,7 +11,7 @@ from stockwatch.core.subscriptions import PREFIX, Subscription
 from stockwatch.service.subscriptions import NewSubscription
 from stockwatch.sqlite.database import transaction
 
-_SELECT = "SELECT id, channel, target, stores, kinds, owner, created_at FROM subscriptions"
+_SELECT = "SELECT id, channel, target, stores, kinds, owner, created_at, secret FROM subscriptions"
 
 
 def _listed(values: frozenset[str] | None) -> str | None:
@@ -23,7 +23,7 @@ def _set(text: str | None) -> frozenset[str] | None:
 
 
 def _subscription(row: tuple[Any, ...]) -> Subscription:
-    return Subscription(row[0], row[1], row[2], _set(row[3]), _set(row[4]), row[5], row[6])
+    return Subscription(row[0], row[1], row[2], _set(row[3]), _set(row[4]), row[5], row[6], row[7])
 
 
 def all_subscriptions(conn: sqlite3.Connection) -> list[Subscription]:
@@ -48,13 +48,23 @@ class SqliteSubscriptions:
         stores, kinds = wanted.stores, wanted.kinds
         with transaction(self.conn):
             cursor = self.conn.execute(
-                "INSERT INTO subscriptions (channel, target, stores, kinds, owner, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (wanted.channel, wanted.target, _listed(stores), _listed(kinds), wanted.owner, now),
+                "INSERT INTO subscriptions (channel, target, stores, kinds, owner, created_at,"
+                " secret) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    wanted.channel,
+                    wanted.target,
+                    _listed(stores),
+                    _listed(kinds),
+                    wanted.owner,
+                    now,
+                    wanted.secret,
+                ),
             )
         assert cursor.lastrowid is not None
         made = cursor.lastrowid
-        return Subscription(made, wanted.channel, wanted.target, stores, kinds, wanted.owner, now)
+        return Subscription(
+            made, wanted.channel, wanted.target, stores, kinds, wanted.owner, now, wanted.secret
+        )
 
     def subscriptions(self) -> list[Subscription]:
         return all_subscriptions(self.conn)

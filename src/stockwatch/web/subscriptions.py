@@ -8,6 +8,7 @@ subscribing another address or a webhook, and seeing or deleting others', is an 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Request
@@ -108,7 +109,7 @@ def build_subscriptions_router(backend: Backend) -> APIRouter:
             )
         except SubscriptionError as exc:
             raise HTTPException(409, str(exc)) from None
-        return made.row()
+        return replace(made.row(), secret=made.secret)  # shown this once
 
     @api.delete("/subscriptions/{subscription_id}", responses={404: _error("no such subscription")})
     async def delete_subscription(
