@@ -328,8 +328,13 @@ def test_token_guards_the_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         assert c.get("/api/stores", headers=good).status_code == 200
         assert c.get("/").status_code == 200  # the page loads, then asks for the token
         assert c.get("/healthz").status_code == 200
-        with c.stream("GET", "/api/events", params={"token": "s3cret-token"}) as events:
+        # No credential in a URL (#26): a token there is refused; a ticket serves once.
+        refused = c.get("/api/events", params={"token": "s3cret-token"})
+        assert refused.status_code == 401
+        ticket = c.post("/api/events/ticket", headers=good).json()["ticket"]
+        with c.stream("GET", "/api/events", params={"ticket": ticket}) as events:
             assert events.status_code == 200
+        assert c.get("/api/events", params={"ticket": ticket}).status_code == 401
 
 
 def test_serve_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:

@@ -159,7 +159,8 @@ def _wait_done(client: httpx.Client, upload_id: object, token: str) -> dict[str,
 
 def _events(url: str, token: str, seen: list[str], stop: threading.Event) -> None:
     try:
-        with httpx.stream("GET", f"{url}/api/events?token={token}", timeout=30) as response:
+        ticket = httpx.post(f"{url}/api/events/ticket", headers=_auth(token)).json()["ticket"]
+        with httpx.stream("GET", f"{url}/api/events?ticket={ticket}", timeout=30) as response:
             for line in response.iter_lines():
                 seen.append(line)
                 if stop.is_set():
@@ -178,6 +179,10 @@ def test_a_store_user_loads_and_reads_only_its_stores(tmp_path: Path) -> None:
         stop = threading.Event()
         listener = threading.Thread(target=_events, args=(server.url, shop, seen, stop))
         listener.start()
+        for _ in range(200):  # subscribed before anything happens
+            if "event: hello" in seen:
+                break
+            time.sleep(0.05)
         everything = csv_bytes(("Karachi", "Tap", 0), ("Karachi", "Echo Dot", 5))
         posted = client.post(
             "/api/uploads?filename=hq.csv",

@@ -8,7 +8,7 @@ import binascii
 import itertools
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -22,10 +22,10 @@ from stockwatch.service.backend import Backend
 from stockwatch.service.reads import daily_costs
 from stockwatch.service.scope import event_view
 from stockwatch.service.users import authenticate
-from stockwatch.web.auth import LOCAL, bearer
+from stockwatch.web.auth import LOCAL
 from stockwatch.web.capabilities import WebCapabilities
 from stockwatch.web.common import COMMON_ERRORS, MAX_PAGE, _error, principal_of, reader
-from stockwatch.web.events import TooManyStreams
+from stockwatch.web.events import TICKET_S, TooManyStreams
 
 
 class StockPage(BaseModel):
@@ -141,6 +141,13 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     bus = web.bus
     if bus is not None:
 
+        @api.post("/events/ticket")
+        def events_ticket(request: Request) -> dict[str, Any]:
+            """A single-use ticket for ``GET /api/events?ticket=`` within a minute: a browser's
+            EventSource cannot send headers, and a token in a URL is logged by proxies."""
+            credential = request.scope.get("state", {}).get("credential")
+            return {"ticket": bus.ticket(credential), "expires_in": int(TICKET_S)}
+
         @api.get("/events", responses={503: _error("too many live streams are open")})
         async def events(request: Request) -> Response:
             """Server-Sent Events: upload, stock and alerts, as they happen (for someone
@@ -157,9 +164,7 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
                     headers={"Retry-After": "15"},
                 )
             stores = who.stores
-            given = bearer(request.headers.get("authorization")) or request.query_params.get(
-                "token"
-            )
+            given = request.scope.get("state", {}).get("credential")
 
             async def still_signed_in() -> bool:
                 """The same credential still signs in as the same person (a revoked or

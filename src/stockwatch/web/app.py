@@ -136,6 +136,7 @@ class TokenGuard:
             return
         request = Request(scope)
         principal = LOCAL
+        given: str | None = None
         claims = verified_claims(scope)
         if claims is not None:
             found_in_claims = principal_from_claims(claims)
@@ -149,8 +150,11 @@ class TokenGuard:
         elif not await run_in_threadpool(self.web.open_access):
             client = request.client.host if request.client else "?"
             given = bearer(request.headers.get("authorization"))
-            if given is None and path == "/api/events":
-                given = request.query_params.get("token")  # EventSource cannot send headers
+            ticket = request.query_params.get("ticket")
+            if given is None and path == "/api/events" and ticket and self.web.bus is not None:
+                # EventSource cannot send headers: a single-use ticket stands for the token
+                # it was issued against, which is checked again as if it had been sent.
+                _, given = self.web.bus.redeem(ticket)
             found = await run_in_threadpool(
                 authenticate, self.backend.users(), self.web.token, given
             )
@@ -184,7 +188,9 @@ class TokenGuard:
         if not principal.may(action):
             await _refuse(scope, receive, send, 403, principal.refusal(action), {})
             return
-        scope.setdefault("state", {})["principal"] = principal
+        state = scope.setdefault("state", {})
+        state["principal"] = principal
+        state["credential"] = given if claims is None else None
         await self.app(scope, receive, send)
 
 

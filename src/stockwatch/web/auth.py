@@ -68,6 +68,8 @@ def action_of(method: str, path: str) -> Action:
         return Action.USERS
     if path.startswith("/api/audit"):
         return Action.AUDIT
+    if path == "/api/events/ticket":
+        return Action.READ  # a ticket only lets its holder read the live events
     if path == "/api/subscriptions" or path.startswith("/api/subscriptions/"):
         return Action.SUBSCRIBE  # the routes let only admins touch others' subscriptions
     if method in ("GET", "HEAD"):

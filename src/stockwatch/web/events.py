@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 QUEUE_SIZE = 256
+TICKET_S = 60.0  # a stream ticket is good this long, and once
+MAX_TICKETS = 10_000
 RECHECK_S = 15.0  # a stream's sign-in is checked again this often: revoked, it ends
 Event = tuple[str, dict[str, Any]]
 # What one subscriber is shown of an event: its data, trimmed, or None to leave it out.
@@ -40,6 +44,28 @@ class EventBus:
         self._lock = threading.Lock()
         self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event]]] = set()
         self._held: dict[str, int] = {}
+        self._tickets: dict[str, tuple[str | None, float]] = {}
+
+    def ticket(self, credential: str | None) -> str:
+        """A single-use ticket for one event stream, good for ``TICKET_S`` seconds: an
+        EventSource cannot send headers, and a token in a URL ends up in proxies' logs."""
+        made = secrets.token_urlsafe(24)
+        now = time.monotonic()
+        with self._lock:
+            for old in [t for t, (_, until) in self._tickets.items() if until < now]:
+                del self._tickets[old]
+            if len(self._tickets) >= MAX_TICKETS:
+                self._tickets.pop(next(iter(self._tickets)))
+            self._tickets[made] = (credential, now + TICKET_S)
+        return made
+
+    def redeem(self, ticket: str) -> tuple[bool, str | None]:
+        """(True, the credential it was issued for) once; (False, None) after that or late."""
+        with self._lock:
+            found = self._tickets.pop(ticket, None)
+        if found is None or found[1] < time.monotonic():
+            return False, None
+        return True, found[0]
 
     def admit(self, who: str) -> None:
         """Count a stream for ``who`` (released when the stream ends), or refuse it."""

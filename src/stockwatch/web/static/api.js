@@ -44,7 +44,7 @@ function askForToken() {
         state.token = $("token-input").value.trim();
         localStorage.setItem("stockwatch-token", state.token);
         state.tokenPrompt = null;
-        connectEvents();
+        connectEvents().catch(console.warn);
         resolve();
       };
       const dialog = $("token-dialog");

@@ -33,9 +33,27 @@ async function flush() {
   } catch (err) { console.warn(err); }
 }
 
-export function connectEvents() {
+function startPolling() {
+  // No live feed here (behind API Gateway responses cannot stay open): poll instead.
+  $("live").textContent = "refreshing every 15 s";
+  if (!state.polling) state.polling = setInterval(pollOnce, 15000);
+}
+
+export async function connectEvents() {
   if (events) events.close();
-  const query = state.token ? `?token=${encodeURIComponent(state.token)}` : "";
+  let query = "";
+  if (state.token) {
+    // EventSource cannot send the token as a header, and a URL is logged by proxies:
+    // a single-use ticket, good for a minute, stands for it.
+    try {
+      const made = await api("/api/events/ticket", { method: "POST" });
+      query = `?ticket=${encodeURIComponent(made.ticket)}`;
+    } catch (err) {
+      console.warn(err);
+      startPolling();
+      return;
+    }
+  }
   events = new EventSource(`/api/events${query}`);
   events.addEventListener("hello", () => { state.everLive = true; $("live").textContent = "live"; $("live").classList.add("on"); });
   events.addEventListener("upload", (e) => {
@@ -45,16 +63,21 @@ export function connectEvents() {
   events.addEventListener("stock", () => schedule("stock"));
   events.addEventListener("alerts", () => schedule("alerts"));
   events.addEventListener("resync", () => { schedule("uploads"); schedule("stock"); schedule("alerts"); });
+  events.addEventListener("signed-out", () => {
+    events.close();
+    $("live").classList.remove("on");
+    $("live").textContent = "signed out";
+  });
   events.onerror = () => {
     $("live").classList.remove("on");
+    events.close();
     if (!state.everLive) {
-      // No live feed here (behind API Gateway responses cannot stay open): poll instead.
-      events.close();
-      $("live").textContent = "refreshing every 15 s";
-      if (!state.polling) state.polling = setInterval(pollOnce, 15000);
+      startPolling();
       return;
     }
+    // A ticket serves once: connect again with a new one.
     $("live").textContent = "reconnecting…";
+    setTimeout(() => connectEvents().catch(console.warn), 3000);
   };
 }
 

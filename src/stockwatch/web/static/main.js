@@ -44,5 +44,5 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-out").addEventListener("click", signOut);
   window.addEventListener("hashchange", route);
   // Who is signed in decides what each page offers, so they are drawn once it is known.
-  loadMe().catch(console.warn).finally(() => { route(); connectEvents(); });
+  loadMe().catch(console.warn).finally(() => { route(); connectEvents().catch(console.warn); });
 });
