@@ -9,7 +9,7 @@ CHECKOV_VENV ?= .venv-checkov
 PY := $(VENV)/bin/python
 DATA ?= demo-data
 
-.PHONY: run test test-fast lint bench clean
+.PHONY: run test test-fast lint bench clean audit
 
 # Running needs only stockwatch and what it runs on, not the test and lint tools.
 run: $(VENV)/.runtime
@@ -34,6 +34,13 @@ lint: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 	# --skip-download: no guidelines fetched from Prisma Cloud (no traffic but the registry).
 	$(CHECKOV_VENV)/bin/checkov -f infra/template.yaml --framework cloudformation \
 		--compact --quiet --skip-download
+
+# Known vulnerabilities in what the functions and the app install (pip-audit, PyPI's
+# advisory data), with a cache in .cache/pip-audit for a second run. Not part of `lint`:
+# where the registry serves no advisory data it can only say "could not be audited".
+audit: $(VENV)/.installed
+	$(VENV)/bin/pip-audit --cache-dir .cache/pip-audit -r src/requirements.txt \
+		-r src/requirements-stream.txt
 
 bench: $(VENV)/.installed
 	$(PY) bench/ingest_bench.py
