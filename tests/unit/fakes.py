@@ -401,7 +401,20 @@ class FakeUsers(FakeTrail):
         return None
 
     def users(self) -> list[Any]:
-        return list(self.kept.values())
+        from stockwatch.service.users import UserRow
+
+        return [
+            UserRow(
+                u.name,
+                u.role,
+                u.stores,
+                "",
+                None,
+                "2026-01-01T00:00:00.000Z" if u.name in self.revoked else None,
+                u.email,
+            )
+            for u in self.kept.values()
+        ]
 
     def revoke(self, name: str) -> bool:
         if name not in self.kept or name in self.revoked:

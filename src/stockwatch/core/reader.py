@@ -11,9 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import re
 from collections.abc import Callable, Iterator, Sequence
 
+from stockwatch.core.fields import NOT_IN_NAMES, TooWide, bounded, show_value
 from stockwatch.core.guard import (
     FileRejected,
     GuardedSource,
@@ -25,33 +25,7 @@ from stockwatch.core.limits import Limits
 from stockwatch.core.model import Row, RowError
 
 DELIMITERS = (",", ";", "\t")
-# Characters no store or item name may hold: C0 and C1 controls (tab, vertical tab, form
-# feed, the file separators, NEL among them) and Unicode's line and paragraph separators.
-# Each breaks a line somewhere (a mail header, a log line, a terminal), so a name holding
-# one would break every notification that mentions it.
-_NOT_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BLOCK = 64 * 1024
-
-
-def show_value(value: str, width: int = 40) -> str:
-    """Quote a user value for a message: shortened, control characters made visible."""
-    shown = value if len(value) <= width else value[:width] + "…"
-    shown = shown.encode("unicode_escape", "backslashreplace").decode("ascii", "replace")
-    return '"' + shown.replace('"', '\\"') + '"'
-
-
-class _TooWide(list[str]):
-    """What is kept of a row with more fields than any header may have: one placeholder
-    and the count, so a line of 60,000 empty fields costs no more than any other."""
-
-    def __init__(self, fields: int) -> None:
-        super().__init__(["…"])
-        self.fields = fields
-
-
-def _bounded(rows: Iterator[list[str]], limit: int) -> Iterator[list[str]]:
-    for fields in rows:
-        yield fields if len(fields) <= limit else _TooWide(len(fields))
 
 
 def _start_lines(batch: list[list[str]], first: int) -> list[int]:
@@ -218,8 +192,8 @@ class InventoryFile:
         self._reader, self._offset = reader, offset
         previous = header_lines
         rows = 0
-        bounded = _bounded(reader, self.limits.max_columns)
-        while batch := list(itertools.islice(bounded, size)):
+        rows_in = bounded(reader, self.limits.max_columns)
+        while batch := list(itertools.islice(rows_in, size)):
             end = reader.line_num + offset
             if end - previous == len(batch):
                 lines: Sequence[int] = range(previous + 1, end + 1)
@@ -279,7 +253,7 @@ class InventoryFile:
             return None
         if max(map(len, items)) > limits.max_field_chars:
             return None
-        if _NOT_IN_NAMES.search("".join(stores)) or _NOT_IN_NAMES.search("".join(items)):
+        if NOT_IN_NAMES.search("".join(stores)) or NOT_IN_NAMES.search("".join(items)):
             return None
         return list(zip(lines, stores, items, map(int, counts), strict=True))
 
@@ -325,7 +299,7 @@ class InventoryFile:
         si, ii, ci, ncols = self._layout
         needed = max(si, ii, ci) + 1
         names = {si: "store", ii: "item", ci: self.columns[2]}
-        if isinstance(fields, _TooWide):
+        if isinstance(fields, TooWide):
             self.reject_row(
                 line,
                 "",
@@ -383,7 +357,7 @@ class InventoryFile:
                 f"{name} {show_value(value)} contains a line break "
                 "(is a quote left open on this line?)"
             )
-        bad = _NOT_IN_NAMES.search(value)
+        bad = NOT_IN_NAMES.search(value)
         if bad:
             return (
                 f"{name} {show_value(value)} contains the control character "
