@@ -42,34 +42,25 @@ def live_server(
     inbox: Path | None = None,
     trusted_proxies: str | None = None,
 ) -> Iterator[LiveServer]:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    backend, web, workers = build(data_dir, "127.0.0.1", limits or Limits(), channels or {}, inbox)
-    for worker in workers:
-        worker.start()
-    port = free_port()
-    app = web_app(backend, web)
-    config = server_config(
-        app, "127.0.0.1", port, log_level="warning", trusted_proxies=trusted_proxies
-    )
-    config.timeout_graceful_shutdown = 1
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", data_dir, backend)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        for worker in workers:
-            worker.stop()
-        for worker in workers:
-            worker.join(timeout=30)
-        backend.close()
+    with served(data_dir, channels, limits, inbox) as running:
+        port = free_port()
+        config = server_config(
+            running.app, "127.0.0.1", port, log_level="warning", trusted_proxies=trusted_proxies
+        )
+        config.timeout_graceful_shutdown = 1
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        try:
+            yield LiveServer(f"http://127.0.0.1:{port}", data_dir, running.backend)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
 
 
 @dataclass

@@ -275,8 +275,7 @@ class SqliteBackend:
     # -- keeping it running -------------------------------------------------------------------
 
     def deliver(self, due_only: bool = True) -> Delivery:
-        done = deliver(self.conn, self.channels, due_only=due_only, subscribed=self.subscribed)
-        return Delivery(done.sent, done.failed, done.pending, list(done.errors))
+        return deliver(self.conn, self.channels, due_only=due_only, subscribed=self.subscribed)
 
     def replay(self, queue_url: str | None, dry_run: bool, limit: int) -> list[object]:
         raise NotOnThisBackend(

@@ -20,7 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from stockwatch.core.digest import Digest
 from stockwatch.core.ports import AlertChannel, DeliveryError
 from stockwatch.core.retry import retry_delay_seconds
 from stockwatch.core.subscriptions import PREFIX, Subscription
+from stockwatch.service.backend import Delivery
 from stockwatch.sqlite.database import ensure_wal, private_file
 from stockwatch.sqlite.subscriptions import subscription_of
 
@@ -53,14 +54,6 @@ _TAKE_OVER = (
 def _at(delta: timedelta) -> str:
     moment = datetime.now(UTC) + delta
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass
-class DeliveryResult:
-    sent: int = 0
-    failed: int = 0
-    pending: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 def max_retry_delay() -> float:
@@ -168,12 +161,12 @@ def deliver(
     *,
     due_only: bool = True,
     subscribed: SubscribedChannel | None = None,
-) -> DeliveryResult:
+) -> Delivery:
     """Try every pending notification once (only those due, unless ``due_only`` is False).
 
     A row for a subscription (channel ``sub:<id>``) is sent through ``subscribed``, which
     makes that subscription's channel; the guarantees are the same as for any channel."""
-    result = DeliveryResult()
+    result = Delivery()
     now = utc_now()
     sql = (
         "SELECT id, upload_id, channel, payload, attempts, claimed_by, created_at FROM outbox"
@@ -200,7 +193,7 @@ def _deliver_rows(
     rows: list[tuple[int, int, str, str, int, str | None, str]],
     receipts: Receipts,
     me: str,
-    result: DeliveryResult,
+    result: Delivery,
     subscribed: SubscribedChannel | None = None,
 ) -> None:
     """Claim the rows here, send them one thread per channel (so a slow or dead target never
