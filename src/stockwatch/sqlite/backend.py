@@ -255,10 +255,6 @@ class SqliteBackend:
                 (command.store, int(command.snapshot), utc_now()),
             )
 
-    def store_settings(self) -> dict[str, bool]:
-        rows = self.conn.execute("SELECT store, snapshot FROM store_settings ORDER BY store")
-        return {store: bool(flag) for store, flag in rows}
-
     def validate(
         self, command: Validate, source: Readable, on_progress: Progress = None
     ) -> UploadReport:

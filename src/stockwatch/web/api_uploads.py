@@ -3,6 +3,7 @@ snapshots, and which stores send snapshots."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from stockwatch.core.clock import BadTime, parse_time
+from stockwatch.core.report import UploadReport
 from stockwatch.core.rows import UploadRow
 from stockwatch.service.backend import Backend
 from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, Upload
@@ -98,12 +100,21 @@ def build_uploads_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     api = APIRouter(prefix="/api", responses=COMMON_ERRORS)
     id_pattern = web.upload_id_pattern
 
-    async def require_visible(request: Request, upload_id: str) -> None:
-        """Someone limited to stores may act only on an upload they could read."""
-        if principal_of(request).stores is None:
-            return
-        if await run_in_threadpool(_upload, reader(backend, request), upload_id) is None:
+    async def on_held(
+        request: Request, upload_id: str, act: Callable[[str, str], UploadReport]
+    ) -> UploadReport:
+        """Confirm or discard a held snapshot: only one the signer could read (someone
+        limited to stores), 404 for no such upload, 409 for one that is not held."""
+        limited = principal_of(request).stores is not None
+        seen = reader(backend, request)
+        if limited and await run_in_threadpool(_upload, seen, upload_id) is None:
             raise HTTPException(404, f"there is no upload {upload_id}")
+        try:
+            return await run_in_threadpool(act, upload_id, signed_in(request, "the API"))
+        except NoSuchUpload as exc:
+            raise HTTPException(404, str(exc)) from None
+        except NotHeld as exc:
+            raise HTTPException(409, str(exc)) from None
 
     @api.post(
         "/uploads",
@@ -160,14 +171,7 @@ def build_uploads_router(backend: Backend, web: WebCapabilities) -> APIRouter:
         upload_id: str = Path(max_length=1024, pattern=id_pattern),
     ) -> JSONResponse:
         """Apply a snapshot held for confirmation (it would zero over half of a store)."""
-        await require_visible(request, upload_id)
-        asked = Confirm(upload_id, signed_in(request, "the API"))
-        try:
-            report = await run_in_threadpool(backend.confirm, asked)
-        except NoSuchUpload as exc:
-            raise HTTPException(404, str(exc)) from None
-        except NotHeld as exc:
-            raise HTTPException(409, str(exc)) from None
+        report = await on_held(request, upload_id, lambda i, by: backend.confirm(Confirm(i, by)))
         if report.status == "processing":
             return JSONResponse({"upload_id": upload_id, "status": "processing"}, 202)
         return JSONResponse(report.to_json())
@@ -185,14 +189,7 @@ def build_uploads_router(backend: Backend, web: WebCapabilities) -> APIRouter:
         upload_id: str = Path(max_length=1024, pattern=id_pattern),
     ) -> JSONResponse:
         """Drop a snapshot held for confirmation; nothing of it is applied."""
-        await require_visible(request, upload_id)
-        asked = Discard(upload_id, signed_in(request, "the API"))
-        try:
-            report = await run_in_threadpool(backend.discard, asked)
-        except NoSuchUpload as exc:
-            raise HTTPException(404, str(exc)) from None
-        except NotHeld as exc:
-            raise HTTPException(409, str(exc)) from None
+        report = await on_held(request, upload_id, lambda i, by: backend.discard(Discard(i, by)))
         return JSONResponse(report.to_json())
 
     @api.put("/store-settings", responses={413: _error("the body is over 1 MiB")})

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from fastapi import Request
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool
-from starlette.concurrency import run_in_threadpool
 
 from stockwatch.core.access import Principal
 from stockwatch.core.subscriptions import SPACE
@@ -148,7 +147,3 @@ def within_scope(request: Request, stores: Iterable[str]) -> None:
 def reader(backend: Backend, request: Request) -> ReadModel:
     """The backend's reads as the signer may see them: only their stores, if limited."""
     return scoped(backend.reads(), principal_of(request).stores)
-
-
-async def in_thread(function: Any, *args: Any) -> Any:
-    return await run_in_threadpool(function, *args)
