@@ -105,10 +105,10 @@ def build_uploads_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     ) -> UploadReport:
         """Confirm or discard a held snapshot: only one the signer could read (someone
         limited to stores), 404 for no such upload, 409 for one that is not held."""
-        limited = principal_of(request).stores is not None
-        seen = reader(backend, request)
-        if limited and await run_in_threadpool(_upload, seen, upload_id) is None:
-            raise HTTPException(404, f"there is no upload {upload_id}")
+        if principal_of(request).stores is not None:  # limited: it must be one they can read
+            seen = await run_in_threadpool(_upload, reader(backend, request), upload_id)
+            if seen is None:
+                raise HTTPException(404, f"there is no upload {upload_id}")
         try:
             return await run_in_threadpool(act, upload_id, signed_in(request, "the API"))
         except NoSuchUpload as exc:
