@@ -60,10 +60,6 @@ class DynamoUploads:
         ).get("Item")
         return item
 
-    def stored_report(self, version: str) -> UploadReport | None:
-        item = self.record(version)
-        return None if item is None else finished_report(item, self.prices)
-
     def _claim(self, upload: S3Upload) -> bool:
         """Move the key's watermark to this upload; False when a newer one got there first."""
         try:
