@@ -21,10 +21,8 @@ PREFIX = "stockwatch-"
 # Field names whose key is not derived from the name (kept as they were published).
 KEYS = {"scope": "stores"}
 TRUE, FALSE = ("1", "true", "yes"), ("0", "false", "no")
-STRICT_METADATA = PREFIX + "strict"
 AS_OF_METADATA = PREFIX + "as-of"
 SNAPSHOT_METADATA = PREFIX + "snapshot"
-UPLOADER_METADATA = PREFIX + "uploader"
 STORES_METADATA = PREFIX + "stores"
 
 
