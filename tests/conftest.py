@@ -23,6 +23,14 @@ from stockwatch.service.commands import Upload
 from stockwatch.sqlite.backend import SqliteBackend
 
 SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+PACKAGED_SAMPLES = Path(__file__).resolve().parents[1] / "src" / "stockwatch" / "demo_data"
+
+
+def sample(name: str) -> Path:
+    """A sample file: ``../shared``'s copy when it is beside this checkout, else the copy the
+    package ships for ``make run`` (the same bytes), so a fresh clone runs every test."""
+    shared = SHARED_SAMPLES / name
+    return shared if shared.exists() else PACKAGED_SAMPLES / name
 
 
 def run_cli(data: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

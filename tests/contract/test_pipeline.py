@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tests.conftest import SHARED_SAMPLES, csv_bytes
+from tests.conftest import csv_bytes, sample
 from tests.contract.conftest import only_on
 from tests.contract.drivers import Backend, S3Delivery
 
@@ -43,7 +43,7 @@ def test_a_file_loads_alerts_once_and_again_changes_nothing(backend: Backend) ->
 
 
 def test_the_shared_sample_loads(backend: Backend) -> None:
-    data = (SHARED_SAMPLES / "inventory-berlin.csv").read_bytes()
+    data = sample("inventory-berlin.csv").read_bytes()
     report = backend.process(backend.receive("inventory-berlin.csv", data))
     assert report["status"] == "loaded"
     assert backend.notified_lines() == ["Berlin is out of stock of Echo Plus"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SHARED_SAMPLES, Receiver, cli_in_process, csv_bytes
+from tests.conftest import Receiver, cli_in_process, csv_bytes, sample
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -27,23 +27,8 @@ def run_json(*args: str, **kwargs: Any) -> Any:
 
 
 @pytest.fixture
-def berlin(tmp_path: Path) -> Path:
-    path = SHARED_SAMPLES / "inventory-berlin.csv"
-    if path.exists():
-        return path
-    target = tmp_path / "inventory-berlin.csv"  # same content as the shared sample
-    target.write_bytes(
-        csv_bytes(
-            ("Berlin", "Echo Dot", 12),
-            ("Berlin", "Echo (2nd Gen)", 19),
-            ("Berlin", "Echo Show", 18),
-            ("Berlin", "Echo Plus", 0),
-            ("Berlin", "Echo Look", 10),
-            ("Berlin", "Amazon Tap", 15),
-            header="Store,item,count",
-        )
-    )
-    return target
+def berlin() -> Path:
+    return sample("inventory-berlin.csv")
 
 
 def test_ingest_stock_alerts_json(tmp_path: Path, berlin: Path) -> None:

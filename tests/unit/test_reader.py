@@ -35,12 +35,9 @@ def test_lab_format_reads_with_line_numbers() -> None:
 
 
 def test_shared_sample_file_reads() -> None:
-    from tests.conftest import SHARED_SAMPLES
+    from tests.conftest import sample
 
-    path = SHARED_SAMPLES / "inventory-berlin.csv"
-    if not path.exists():
-        pytest.skip("../shared/samples is not beside this checkout")
-    rows, _ = read(path.read_bytes())
+    rows, _ = read(sample("inventory-berlin.csv").read_bytes())
     assert len(rows) == 6
     assert ("Berlin", "Echo Plus", 0) in [r[1:] for r in rows]
 
