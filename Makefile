@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    - install into .venv, load the sample data of six stores and serve the
-#                 dashboard at http://127.0.0.1:8000
+#                 dashboard at http://127.0.0.1:8000 (PORT=, DATA= to change them)
 #   make test   - install into .venv, then lint, type-check and run the whole test suite
 #                 (tests/unit, tests/contract on SQLite and AWS-on-moto, tests/e2e,
 #                 tests/reliability); `make test-fast` runs unit + contract on SQLite
@@ -8,12 +8,14 @@ VENV ?= .venv
 CHECKOV_VENV ?= .venv-checkov
 PY := $(VENV)/bin/python
 DATA ?= demo-data
+PORT ?= 8000
 
 .PHONY: run test test-fast lint bench clean audit
 
 # Running needs only stockwatch and what it runs on, not the test and lint tools.
+# `make run PORT=8123 DATA=elsewhere`: another port, another data folder.
 run: $(VENV)/.runtime
-	$(VENV)/bin/stockwatch --data-dir $(DATA) serve --demo
+	$(VENV)/bin/stockwatch --data-dir $(DATA) serve --demo --port $(PORT)
 
 test: $(VENV)/.installed lint
 	$(PY) -m pytest

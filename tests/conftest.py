@@ -22,15 +22,12 @@ from stockwatch.core.report import UploadReport
 from stockwatch.service.commands import Upload
 from stockwatch.sqlite.backend import SqliteBackend
 
-SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
-PACKAGED_SAMPLES = Path(__file__).resolve().parents[1] / "src" / "stockwatch" / "demo_data"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def sample(name: str) -> Path:
-    """A sample file: ``../shared``'s copy when it is beside this checkout, else the copy the
-    package ships for ``make run`` (the same bytes), so a fresh clone runs every test."""
-    shared = SHARED_SAMPLES / name
-    return shared if shared.exists() else PACKAGED_SAMPLES / name
+    """A sample file from ``examples/``, the files the README's commands use."""
+    return EXAMPLES / name
 
 
 def run_cli(data: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -38,7 +38,10 @@ class Context:
         """The backend (built on first use, so ``--help`` needs none)."""
         if self._backend is None:
             try:
-                self._backend = cli_backend(self.backend, self.data_dir, self.limits, self.channels)
+                # The console channel is left out: every command that can raise an alert
+                # prints what it raised in its own report (serve keeps it, as its log).
+                told = {k: v for k, v in self.channels.items() if k != "console"}
+                self._backend = cli_backend(self.backend, self.data_dir, self.limits, told)
             except ConfigError as exc:
                 raise click.UsageError(str(exc)) from None
         return self._backend

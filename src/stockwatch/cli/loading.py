@@ -1,10 +1,9 @@
-"""Commands that load files: ingest, validate, process, demo, upload."""
+"""Commands that load files: ingest, validate, process, upload, replay."""
 
 from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
 import click
@@ -15,13 +14,11 @@ from stockwatch.cli.context import (
     files_argument,
     json_option,
     pass_context,
-    strict_option,
     upload_options,
 )
-from stockwatch.cli.output import describe_report, plural, print_json, progress_bar
+from stockwatch.cli.output import describe_report, print_json, progress_bar
 from stockwatch.core.report import UploadReport
 from stockwatch.service.commands import Upload, Validate
-from stockwatch.service.reads import list_stock
 
 
 def deliver_now(state: Context, due_only: bool = True) -> int:
@@ -69,23 +66,26 @@ def ingest(state: Context, files: tuple[Path, ...], upload: Upload, as_json: boo
 
 @click.command()
 @files_argument
-@strict_option
+@upload_options
 @json_option
 @pass_context
-def validate(state: Context, files: tuple[Path, ...], strict: bool, as_json: bool) -> None:
+def validate(state: Context, files: tuple[Path, ...], upload: Upload, as_json: bool) -> None:
     """Report what ingesting each FILE would do, without writing anything.
 
-    With --backend aws the file is checked on a throwaway local database: its rows and
-    errors as they would load, but not what the table on AWS holds already.
+    With --snapshot it previews a snapshot: which left-out items would be set to 0, and
+    whether the upload would be held for confirmation. With --backend aws the file is
+    checked on a throwaway local database: its rows and errors as they would load, but
+    not what the table on AWS holds already.
 
     \b
     Example: stockwatch validate --strict inventory-berlin.csv
+             stockwatch validate --snapshot inventory-berlin.csv
     """
     reports = []
     for path in files:
         size = path.stat().st_size
         with progress_bar(f"checking {path.name}", size) as on_progress, open(path, "rb") as source:
-            asked = Validate(Upload(path.name, strict), path)
+            asked = Validate(upload.named(path.name), path)
             reports.append(state.runtime.validate(asked, source, on_progress))
     finish(reports, as_json, "would load")
 
@@ -120,31 +120,6 @@ def process(state: Context, as_json: bool) -> None:
         )
     if pending:
         sys.exit(1)
-
-
-@click.command("demo")
-@json_option
-@pass_context
-def demo_command(state: Context, as_json: bool = False) -> None:
-    """Load the bundled sample files of six stores (safe to run again: nothing changes).
-
-    \b
-    Example: stockwatch --data-dir ./demo demo
-    """
-    folder = resources.files("stockwatch") / "demo_data"
-    reports = []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".csv"):
-            with entry.open("rb") as source:
-                reports.append(state.runtime.ingest(Upload(entry.name), source))
-    deliver_now(state)
-    if as_json:
-        print_json([r.to_json() for r in reports])
-        return
-    for rep in reports:
-        describe_report(rep)
-    rows = list_stock(state.runtime.reads(), status="out_of_stock")
-    click.echo(f"\n{plural(len(rows), 'item')} out of stock; data in {state.data_dir}")
 
 
 @click.command()

@@ -16,7 +16,8 @@ import click
 from stockwatch import __version__
 from stockwatch.cli.alerts import alerts, mute, mutes, unmute
 from stockwatch.cli.context import Context
-from stockwatch.cli.loading import demo_command, ingest, process, replay, upload, validate
+from stockwatch.cli.demo import demo_command
+from stockwatch.cli.loading import ingest, process, replay, upload, validate
 from stockwatch.cli.operations import backup, check, compact, restore
 from stockwatch.cli.reading import history, report, stock, uploads
 from stockwatch.cli.snapshots import confirm, discard, snapshot_default
@@ -69,8 +70,9 @@ def cli(ctx: click.Context, data_dir: Path, backend: str) -> None:
     "--port",
     default=8000,
     show_default=True,
+    envvar="STOCKWATCH_PORT",
     type=click.IntRange(0, 65535),
-    help="The TCP port to listen on (0: any free one).",
+    help="The TCP port to listen on (0: any free one; env STOCKWATCH_PORT).",
 )
 @click.option(
     "--inbox",
@@ -100,13 +102,17 @@ def serve(
     Example: stockwatch serve --demo
              STOCKWATCH_TOKEN=... stockwatch serve --host 0.0.0.0
     """
-    from stockwatch.server.runner import TokenRequired
+    from stockwatch.server.runner import PortTaken, TokenRequired, listen
     from stockwatch.server.runner import serve as run_server
 
     state = ctx.find_object(Context)
     assert state is not None
     if state.backend != "sqlite":
         raise click.UsageError("serve runs the embedded backend; on AWS, API Gateway serves")
+    try:
+        sock = listen(host, port)
+    except PortTaken as exc:
+        raise click.ClickException(str(exc)) from None
     if demo:
         ctx.invoke(demo_command)
         state.close()
@@ -120,8 +126,7 @@ def serve(
     try:
         run_server(
             state.data_dir,
-            host,
-            port,
+            sock,
             state.limits,
             state.channels,
             inbox or state.data_dir / "inbox",

@@ -6,6 +6,7 @@ import csv
 import functools
 import io
 import json
+import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,8 +22,8 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
 
+from stockwatch.cli.tables import layout
 from stockwatch.core.export import spreadsheet_safe
 from stockwatch.core.report import UploadReport
 from stockwatch.core.rows import to_json
@@ -38,12 +39,6 @@ def console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-# Columns that must never be cut: numbers (right-aligned), statuses, times and ids. The
-# others (store, item, file names) fold onto more lines instead of ending in "…".
-WHOLE = {"id", "#", "status", "kind", "state", "when", "raised", "received", "updated", "until"}
-NUMBERS = {"count", "loaded", "rejected", "minimum", "cover", "cover days", "from", "to", "uploads"}
-
-
 def short_time(iso: str | None) -> str:
     """``2026-12-02T01:46:51.212Z`` as ``2026-12-02 01:46``: a table has no room for more."""
     if not iso:
@@ -52,21 +47,14 @@ def short_time(iso: str | None) -> str:
 
 
 def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], empty: str) -> None:
-    out = console()
+    """A table that fits the terminal (``cli.tables``): nothing is cut or wrapped."""
     if not rows:
-        out.print(empty)
+        click.echo(empty)
         return
-    table = Table(show_edge=False, header_style="bold")
-    for name in columns:
-        if name in NUMBERS:
-            table.add_column(name, justify="right", no_wrap=True)
-        elif name in WHOLE:
-            table.add_column(name, no_wrap=True)
-        else:
-            table.add_column(name, overflow="fold")
-    for row in rows:
-        table.add_row(*(escape("" if v is None else str(v)) for v in row))
-    out.print(table)
+    width = shutil.get_terminal_size((100, 24)).columns
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    for line in layout(columns, cells, width).lines:
+        click.echo(line)
 
 
 def formats(f: Any) -> Any:
@@ -189,17 +177,20 @@ def describe_report(report: UploadReport, verb: str = "loaded") -> None:
     elif report.message is not None:
         out.print(f"[bold red]{name}: rejected[/]{where}: {escape(report.message)}")
     else:
-        parts = [f"{verb} {plural(report.rows_loaded, 'row')}"]
+        parts = []
+        if report.rows_loaded or not report.rows_unchanged:
+            parts.append(f"{verb} {plural(report.rows_loaded, 'row')}")
         if report.rows_unchanged:
-            parts.append(f"{report.rows_unchanged:,} unchanged")
+            parts.append(f"{plural(report.rows_unchanged, 'row')} unchanged")
         if report.rows_superseded:
             parts.append(f"{report.rows_superseded:,} superseded by newer uploads")
         if report.rows_rejected:
             parts.append(f"[red]rejected {report.rows_rejected:,}[/]")
         style = "yellow" if report.rows_rejected else "green"
         out.print(f"[bold {style}]{name}[/]: {', '.join(parts)}{where}")
+    would = verb.startswith("would")
     if report.rows_zeroed:
-        verb = "would set" if report.held else "set"
+        verb = "would set" if report.held or would else "set"
         shown = ", ".join(report.zeroed[:NAMED_PER_KIND])
         more = report.rows_zeroed - min(len(report.zeroed), NAMED_PER_KIND)
         tail = f" and {more:,} more" if more > 0 else ""
@@ -214,7 +205,7 @@ def describe_report(report: UploadReport, verb: str = "loaded") -> None:
     if report.rows_rejected > len(report.errors):
         more = report.rows_rejected - len(report.errors)
         out.print(f"  … and {plural(more, 'more rejected row')}")
-    for line in alert_lines(report.alerts, report.alerts_total, would=verb.startswith("would")):
+    for line in alert_lines(report.alerts, report.alerts_total, would=would):
         out.print(f"  {escape(line)}")
     if report.cost:
         out.print(f"  [dim]cost: {escape(describe_cost(report.cost))}[/]")

@@ -201,23 +201,46 @@ def build(
     return backend, web, workers
 
 
+class PortTaken(Exception):
+    """The address to listen on is not free; the message says how to choose another."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts, so that a taken port is
+    one clear sentence at once rather than uvicorn's error after the demo has loaded."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortTaken(
+            f"cannot listen on {host} port {port}: {exc.strerror}; choose another port with"
+            f" --port N (make run PORT=N)"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve(
     data_dir: Path,
-    host: str,
-    port: int,
+    sock: socket.socket,
     limits: Limits,
     channels: Mapping[str, AlertChannel],
     inbox: Path | None,
     on_listening: Callable[[str], None] | None = None,
     trusted_proxies: str | None = None,
 ) -> None:
+    """Serve on ``sock`` (from ``listen``) until stopped."""
+    host, port = sock.getsockname()[:2]
     backend, web, workers = build(data_dir, host, limits, channels, inbox)
     for worker in workers:
         worker.start()
     app = bootstrap.web_app(backend, web)
     config = server_config(app, host, port, trusted_proxies=trusted_proxies)
     try:
-        _Server(config, web.bus, on_listening).run()
+        _Server(config, web.bus, on_listening).run(sockets=[sock])
     except KeyboardInterrupt:
         pass  # uvicorn has shut down cleanly and passes the signal on; so do we, quietly
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from stockwatch.core.limits import Limits
@@ -197,8 +197,11 @@ def load_upload(
     snapshot = None
     defaults = snapshots.wanted(uow, job)
     if defaults is not None:
+        # A stored file is opened again for the load; a local one (validating) is rewound,
+        # so it stays open.
+        first_pass = closing_if_possible(source) if job.object_key else nullcontext(source)
         try:
-            with closing_if_possible(source):
+            with first_pass:
                 snapshot = snapshots.plan(uow, job, source, defaults)
         except SnapshotTooBig as exc:
             report.message = f"{job.filename}: {exc}"
