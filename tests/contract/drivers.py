@@ -124,8 +124,8 @@ class _Service:
         return self.backend.subscriptions()
 
     def set_threshold(self, store: str, item: str, minimum: int) -> None:
-        command = SetThresholds.of([(store, item, minimum, None)])
-        set_thresholds(self.backend.threshold_change(), command)
+        command = SetThresholds.of([(store, item, minimum, None)], new=True)  # set up before stock
+        set_thresholds(self.backend.threshold_change(), command, None, names=self.backend.reads())
 
     def discard(self, upload_id: Any) -> dict[str, Any]:
         return self.backend.discard(Discard(str(upload_id), "a test")).to_json()

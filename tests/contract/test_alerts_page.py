@@ -24,7 +24,12 @@ def test_an_acknowledged_alert_says_who_and_stays_open(backend: Backend) -> None
 
 
 def test_a_muted_item_is_recorded_but_left_out_of_notifications(backend: Backend) -> None:
-    mute(backend.notes(), Mute("Berlin", "Echo Dot", LATER, "maria", "restocking"))
+    mute(
+        backend.notes(),
+        Mute("Berlin", "Echo Dot", LATER, "maria", "restocking", new=True),
+        None,
+        names=backend.model(),
+    )
     data = csv_bytes(("Berlin", "Echo Dot", 0), ("Berlin", "Echo Show", 0))
     backend.process(backend.receive("b.csv", data))
     assert backend.notified_lines() == ["Berlin is out of stock of Echo Show"]
@@ -46,7 +51,12 @@ def test_a_muted_item_is_recorded_but_left_out_of_notifications(backend: Backend
         "Berlin is out of stock of Echo Dot",
     ]
     with pytest.raises(AlertError):
-        mute(backend.notes(), Mute("Berlin", "Echo Dot", "2001-01-01T00:00:00.000Z", "maria"))
+        mute(
+            backend.notes(),
+            Mute("Berlin", "Echo Dot", "2001-01-01T00:00:00.000Z", "maria"),
+            None,
+            names=backend.model(),
+        )
 
 
 def test_alerts_filter_by_store_kind_and_state(backend: Backend) -> None:

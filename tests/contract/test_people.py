@@ -74,12 +74,20 @@ def test_the_audit_trail_of_a_days_work(backend: Backend) -> None:
         )
     )
     set_thresholds(
-        backend.threshold_change(), SetThresholds.of([("Berlin", "*", 5, None)], "ana"), users
+        backend.threshold_change(),
+        SetThresholds.of([("Berlin", "*", 5, None)], "ana"),
+        users,
+        names=backend.model(),
     )
     (alert,) = list_alerts(model, open_only=True, limit=None)
     notes = backend.notes()
     acknowledge(notes, Acknowledge(str(alert.id), "ana", "20 ordered"), users)
-    mute(notes, Mute("Berlin", "Echo Dot", "2099-01-01T00:00:00.000Z", "ana", "restocking"), users)
+    mute(
+        notes,
+        Mute("Berlin", "Echo Dot", "2099-01-01T00:00:00.000Z", "ana", "restocking"),
+        users,
+        names=backend.model(),
+    )
     unmute(notes, Unmute("Berlin", "Echo Dot", "ana"), users)
     delete_threshold(backend.threshold_change(), DeleteThreshold("Berlin", "*", "ana"), users)
 

@@ -94,7 +94,9 @@ def test_thresholds_set_listed_and_deleted(backend: Backend) -> None:
 
     model = backend.model()
     wanted = [(" Berlin ", "*", 5, None), ("*", "Echo Dot", 2, None)]
-    set_thresholds(backend.threshold_change(), SetThresholds.of(wanted))
+    set_thresholds(
+        backend.threshold_change(), SetThresholds.of(wanted, new=True), None, names=backend.model()
+    )
     assert [(t.store, t.item, t.minimum) for t in model.thresholds()] == [
         ("*", "Echo Dot", 2),
         ("Berlin", "*", 5),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from stockwatch.core.rows import StockQuery
 from stockwatch.service.commands import DeleteThreshold, SetThresholds
 from stockwatch.service.thresholds import delete_threshold, set_thresholds
@@ -27,7 +29,10 @@ def test_setting_a_minimum_raises_what_is_below_it_now_in_one_digest(backend: Ba
     backend.notified_lines()
 
     change = set_thresholds(
-        backend.threshold_change(), SetThresholds.of([("Springfield", "*", 6, None)])
+        backend.threshold_change(),
+        SetThresholds.of([("Springfield", "*", 6, None)]),
+        None,
+        names=backend.model(),
     )
 
     assert sorted((d.kind, d.item) for d in change.raised) == [
@@ -54,7 +59,10 @@ def test_setting_a_minimum_raises_what_is_below_it_now_in_one_digest(backend: Ba
     assert figures["Berlin"].low_stock == 0  # another store's Amazon Tap is not covered
 
     again = set_thresholds(
-        backend.threshold_change(), SetThresholds.of([("Springfield", "*", 6, None)])
+        backend.threshold_change(),
+        SetThresholds.of([("Springfield", "*", 6, None)]),
+        None,
+        names=backend.model(),
     )
     assert again.raised == [] and again.resolved == []
     assert backend.notified_lines() == []
@@ -65,6 +73,8 @@ def test_lowering_or_deleting_a_minimum_resolves_and_notifies_nobody(backend: Ba
     set_thresholds(
         backend.threshold_change(),
         SetThresholds.of([("*", "Amazon Tap", 3, None), ("Springfield", "Echo Look", 6, None)]),
+        None,
+        names=backend.model(),
     )
     assert {(k, s, i) for k, s, i in backend.open_alerts() if k == "low_stock"} == {
         ("low_stock", "Springfield", "Amazon Tap"),
@@ -74,7 +84,10 @@ def test_lowering_or_deleting_a_minimum_resolves_and_notifies_nobody(backend: Ba
     backend.notified_lines()
 
     lowered = set_thresholds(
-        backend.threshold_change(), SetThresholds.of([("*", "Amazon Tap", 2, None)])
+        backend.threshold_change(),
+        SetThresholds.of([("*", "Amazon Tap", 2, None)]),
+        None,
+        names=backend.model(),
     )  # Berlin has 2
     assert [(d.store, d.item) for d in lowered.resolved] == [("Berlin", "Amazon Tap")]
     removed = delete_threshold(
@@ -102,7 +115,12 @@ def _dated(backend: Backend, day: int, count: int) -> None:
 def test_running_out_is_raised_once_from_days_of_cover_and_resolves_on_restock(
     backend: Backend,
 ) -> None:
-    set_thresholds(backend.threshold_change(), SetThresholds.of([("Berlin", "*", 0, 5)]))
+    set_thresholds(
+        backend.threshold_change(),
+        SetThresholds.of([("Berlin", "*", 0, 5)], new=True),
+        None,
+        names=backend.model(),
+    )
     _dated(backend, 1, 30)
     _dated(backend, 2, 24)
     assert backend.notified_lines() == []  # two counts: too little to go on
@@ -119,11 +137,43 @@ def test_running_out_is_raised_once_from_days_of_cover_and_resolves_on_restock(
 def test_a_cover_threshold_set_later_judges_the_history_at_once(backend: Backend) -> None:
     for day, count in ((1, 30), (2, 24), (3, 18)):
         _dated(backend, day, count)
-    change = set_thresholds(backend.threshold_change(), SetThresholds.of([("*", "Echo Dot", 0, 4)]))
+    change = set_thresholds(
+        backend.threshold_change(),
+        SetThresholds.of([("*", "Echo Dot", 0, 4)]),
+        None,
+        names=backend.model(),
+    )
     assert [(d.kind, d.days_of_cover) for d in change.raised] == [("running_out", 3.0)]
     assert backend.notified_lines() == ["Berlin will run out of Echo Dot in about 3 days"]
     lowered = set_thresholds(
-        backend.threshold_change(), SetThresholds.of([("*", "Echo Dot", 0, 2)])
+        backend.threshold_change(),
+        SetThresholds.of([("*", "Echo Dot", 0, 2)]),
+        None,
+        names=backend.model(),
     )
     assert [d.kind for d in lowered.resolved] == ["running_out"]
     assert backend.open_alerts() == set()
+
+
+def test_a_threshold_or_mute_for_an_unknown_name_is_refused_with_the_closest(
+    backend: Backend,
+) -> None:
+    from stockwatch.service.commands import Mute
+    from stockwatch.service.reads import UnknownName, mute
+
+    backend.process(backend.receive("b.csv", csv_bytes(("Berlin", "Echo Dot", 3))))
+    with pytest.raises(UnknownName, match='did you mean "Berlin"'):
+        set_thresholds(
+            backend.threshold_change(),
+            SetThresholds.of([("Berln", "*", 5, None)]),
+            None,
+            names=backend.model(),
+        )
+    with pytest.raises(UnknownName, match='did you mean "Echo Dot"'):
+        mute(
+            backend.notes(),
+            Mute("Berlin", "Echo Dto", "2999-01-01T00:00:00.000Z", "maria"),
+            None,
+            names=backend.model(),
+        )
+    assert backend.model().thresholds() == [] and backend.model().mutes() == []

@@ -565,3 +565,52 @@ def test_a_webhook_url_is_checked_when_it_is_set(client: httpx.Client, url: str)
     answer = client.post("/api/subscriptions", json={"webhook": url})
     assert answer.status_code in (409, 422), answer.text
     assert client.get("/api/subscriptions").json() == []
+
+
+def test_the_api_answers_as_the_cli_does(client: httpx.Client) -> None:
+    """#27: an unknown store was a 200 with no rows, a mute for "7d" was refused, a typo
+    in a threshold was taken and never applied, and a "/" in a path name could not be
+    written; an upload from a script said "from the dashboard"."""
+    report = wait_report(client, post_csv(client, BERLIN + b"Berlin,Echo/Dot,4\n"))
+    assert report["uploaded_by"] == "api"  # curl, a script: not the dashboard
+    page = client.post(
+        "/api/uploads",
+        params={"filename": "b.csv"},
+        content=BERLIN,
+        headers={"Content-Type": "text/csv", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert wait_report(client, page.json()["id"])["uploaded_by"] == "the dashboard"
+    for path in ("/api/stock", "/api/stock.csv"):
+        wrong = client.get(path, params={"store": "berlin"})
+        assert wrong.status_code == 404 and 'did you mean "Berlin"' in wrong.json()["message"]
+    typo = client.put("/api/thresholds", json=[{"store": "Berln", "item": "*", "minimum": 5}])
+    assert typo.status_code == 404 and 'did you mean "Berlin"' in typo.json()["message"]
+    csv_typo = client.put(
+        "/api/thresholds.csv",
+        content=b"store,item,minimum\nBerlin,Echo Dto,5\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    assert csv_typo.status_code == 404 and '"Echo Dot"' in csv_typo.json()["message"]
+    setting = client.put("/api/store-settings", json=[{"store": "Berln", "snapshot": True}])
+    assert setting.status_code == 404
+    assert client.get("/api/thresholds").json() == []
+    expected = client.put(
+        "/api/thresholds",
+        params={"new": "true"},
+        json=[{"store": "Hamburg", "item": "*", "minimum": 5}],
+    )
+    assert expected.status_code == 200 and expected.json()[0]["store"] == "Hamburg"
+    muted = client.put("/api/mutes", json=[{"store": "Berlin", "item": "Echo Dot", "until": "7d"}])
+    assert muted.status_code == 200, muted.text
+    mute_typo = client.put(
+        "/api/mutes", json=[{"store": "Berlin", "item": "Echo Dto", "until": "7d"}]
+    )
+    assert mute_typo.status_code == 404
+    slashed = client.get("/api/stock/Berlin/Echo%2FDot/history")
+    assert slashed.status_code == 200 and slashed.json()[0]["count"] == 4
+    plain = client.get("/api/stock/Berlin/Echo%20Dot/history")
+    assert plain.status_code == 200
+    missing = client.get("/api/stock/Berlin/Echo%20Dto/history")
+    assert missing.status_code == 404 and '"Echo Dot"' in missing.json()["message"]
+    for path in ("/api/stock", "/api/alerts", "/api/uploads", "/api/thresholds", "/metrics"):
+        assert client.head(path).status_code == client.get(path).status_code == 200, path

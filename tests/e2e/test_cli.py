@@ -327,3 +327,64 @@ def test_alerts_ack_mute_and_a_held_snapshot_from_the_cli(tmp_path: Path) -> Non
     assert "snapshot: set 3 left-out items to 0: Pusan / B, Pusan / C, Pusan / D" in done.stdout
     again = run("--data-dir", data, "discard", "2")
     assert again.returncode == 2 and "not waiting for confirmation" in again.stderr
+
+
+def test_writes_naming_an_unknown_store_or_item_are_refused(tmp_path: Path, berlin: Path) -> None:
+    """#27: a threshold, mute or snapshot default for "Berln" was taken and never applied."""
+    data = str(tmp_path / "data")
+    run_json("--data-dir", data, "ingest", "--json", str(berlin))
+    for args, says in (
+        (("thresholds", "set", "Berln", "*", "5"), 'did you mean "Berlin"'),
+        (("mute", "Berlin", "Echo Dto", "--until", "7d"), 'did you mean "Echo Dot"'),
+        (("snapshot-default", "Berln", "--on"), 'did you mean "Berlin"'),
+        (("thresholds", "set", "*", "Echo Dto", "5"), 'did you mean "Echo Dot"'),
+    ):
+        refused = run("--data-dir", data, *args)
+        assert refused.returncode == 1 and says in refused.stderr, (args, refused.stderr)
+    minimums = tmp_path / "minimums.csv"
+    minimums.write_text("store,item,minimum\nBerlin,Echo Dot,5\nBerln,*,3\n")
+    refused = run("--data-dir", data, "thresholds", "import", str(minimums))
+    assert refused.returncode == 1 and 'minimums.csv: no store named "Berln"' in refused.stderr
+    assert run_json("--data-dir", data, "thresholds", "list", "--json") == []
+    assert (
+        run("--data-dir", data, "thresholds", "set", "Hamburg", "*", "5", "--new").returncode == 0
+    )
+    assert run("--data-dir", data, "thresholds", "set", "*", "*", "2").returncode == 0
+    kept = run(
+        "--data-dir", data, "thresholds", "set", "Berlin", "Echo Dot", "3", "--cover-days", "4"
+    )
+    assert kept.returncode == 0
+    assert run("--data-dir", data, "thresholds", "set", "Berlin", "Echo Dot", "6").returncode == 0
+    listed = run_json("--data-dir", data, "thresholds", "list", "--json")
+    assert {(t["store"], t["item"], t["minimum"], t["cover_days"]) for t in listed} == {
+        ("Hamburg", "*", 5, None),
+        ("*", "*", 2, None),
+        ("Berlin", "Echo Dot", 6, 4),  # the new minimum kept the cover days
+    }
+
+
+def test_tables_fit_narrow_terminals_without_cutting_a_name(tmp_path: Path) -> None:
+    """#27: at 60 columns names were folded into slivers, statuses ended in "…", and at 40
+    store and item vanished. Nothing is cut or wrapped now, at 40, 60 or 80 columns."""
+    data = str(tmp_path / "data")
+    store, item = "Springfield Mall North", "Echo Show 8 (2nd Gen) Charcoal"
+    inventory = tmp_path / "springfield-mall-north-inventory.csv"
+    inventory.write_bytes(csv_bytes((store, item, 0), (store, "Echo Dot", 7)))
+    run_json("--data-dir", data, "ingest", "--json", str(inventory))
+    for width in (40, 60, 80):
+        env = {"COLUMNS": str(width)}
+        for args, whole in (
+            (("stock",), [store, item, "out_of_stock", "Echo Dot"]),
+            (("alerts",), [item, "out_of_stock"]),
+            (("uploads",), [inventory.name, "loaded"]),
+        ):
+            shown = run("--data-dir", data, *args, env=env)
+            assert shown.returncode == 0, shown.stderr
+            lines = shown.stdout.splitlines()
+            assert all(len(line) <= width or any(w in line for w in whole) for line in lines)
+            for word in whole:
+                assert any(word in line for line in lines), (width, args, word, shown.stdout)
+            assert "…" not in shown.stdout
+    # At 80 the empty cover column goes first, then the time; the names stay whole.
+    at_80 = run("--data-dir", data, "stock", env={"COLUMNS": "80"}).stdout.splitlines()
+    assert at_80[0].split() == ["store", "item", "count", "status"]

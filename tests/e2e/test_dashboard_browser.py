@@ -194,7 +194,9 @@ def test_every_page_fits_a_phone_and_the_screenshots_for_the_docs(
         from stockwatch.service.commands import SetThresholds
         from stockwatch.service.thresholds import set_thresholds
 
-        set_thresholds(db.threshold_change(), SetThresholds.of([("*", "*", 8, 10)]))
+        set_thresholds(
+            db.threshold_change(), SetThresholds.of([("*", "*", 8, 10)]), None, names=db.reads()
+        )
         desktop = browser.new_context(viewport={"width": 1280, "height": 1000})
         page = desktop.new_page()
         shots = {

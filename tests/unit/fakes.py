@@ -24,6 +24,7 @@ from stockwatch.core.model import AlertDecision, Row, StockChange
 from stockwatch.core.ordering import Outcome, decide
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import FINISHED, UploadReport
+from stockwatch.core.rows import StockQuery, StockRow, StoreSummary
 from stockwatch.core.subscriptions import Subscription
 from stockwatch.core.thresholds import Threshold, Thresholds
 from stockwatch.service.commands import Upload
@@ -454,3 +455,23 @@ class FakeSubscriptions:
         before = len(self.kept)
         self.kept = [s for s in self.kept if str(s.id) != subscription_id]
         return len(self.kept) < before
+
+
+class FakeNames:
+    """The part of a ``ReadModel`` that knows which stores and items exist (the name
+    checks of writes), over a fixed list of (store, item)."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.rows = [StockRow(s, i, 1, None, "ok") for s, i in sorted(pairs)]
+
+    def stores(self) -> list[StoreSummary]:
+        names = sorted({r.store for r in self.rows})
+        return [StoreSummary(n, 0, 0, 0, None) for n in names]
+
+    def stock_page(self, query: StockQuery) -> list[StockRow]:
+        rows = [r for r in self.rows if query.store in (None, r.store)]
+        rows = [r for r in rows if query.after is None or (r.store, r.item) > query.after]
+        return rows[: query.limit]
+
+    def item_everywhere(self, item: str, limit: int) -> list[StockRow]:
+        return [r for r in self.rows if r.item == item][:limit]

@@ -5,6 +5,7 @@ use cases on both real backends; here they run in milliseconds, one rule at a ti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -27,12 +28,13 @@ from stockwatch.service.commands import (
     Unmute,
     Unsubscribe,
 )
-from stockwatch.service.reads import AlertError, acknowledge, mute, unmute
+from stockwatch.service.reads import AlertError, UnknownName, acknowledge, mute, unmute
 from stockwatch.service.scope import OutOfScope, scoped, scoped_notes
 from stockwatch.service.thresholds import ThresholdError, delete_threshold, set_thresholds
 from stockwatch.service.uploads import confirm_upload, discard_upload, process_upload
 from tests.conftest import csv_bytes
 from tests.unit.fakes import (
+    FakeNames,
     FakeNotes,
     FakeSubscriptions,
     FakeThresholdChange,
@@ -42,6 +44,7 @@ from tests.unit.fakes import (
 )
 
 LATER = "2999-01-01T00:00:00.000Z"
+NAMES: Any = FakeNames([("Berlin", "Echo"), ("Berlin", "Dot"), ("Pusan", "Echo")])
 PUSAN = [("Pusan", f"Item {n}", 5) for n in range(4)]
 
 # -- snapshots ------------------------------------------------------------------------------
@@ -97,7 +100,9 @@ def _stock() -> FakeUnitOfWork:
 def test_a_threshold_acts_at_once_in_one_digest_and_is_audited() -> None:
     uow, trail = _stock(), FakeTrail()
     change_uow = FakeThresholdChange(uow.state)
-    change = set_thresholds(change_uow, SetThresholds.of([("Berlin", "*", 5, None)], "ana"), trail)
+    change = set_thresholds(
+        change_uow, SetThresholds.of([("Berlin", "*", 5, None)], "ana"), trail, names=NAMES
+    )
     assert [(d.kind, d.store, d.item) for d in change.raised] == [("low_stock", "Berlin", "Echo")]
     ((digest, told),) = change_uow.notified
     assert [d.item for d in told] == ["Echo"] and "Echo" in digest.text
@@ -112,10 +117,42 @@ def test_thresholds_that_cannot_be_set_change_nothing() -> None:
     uow = _stock()
     change_uow = FakeThresholdChange(uow.state)
     with pytest.raises(ThresholdError, match="blank"):
-        set_thresholds(change_uow, SetThresholds.of([(" ", "*", 5, None)]))
+        set_thresholds(change_uow, SetThresholds.of([(" ", "*", 5, None)]), None, names=NAMES)
     with pytest.raises(ThresholdError, match="no threshold"):
         delete_threshold(change_uow, DeleteThreshold("Berlin", "Nothing"))
     assert uow.state.thresholds == [] and change_uow.notified == []
+
+
+def test_writes_naming_an_unknown_store_or_item_are_refused_with_the_closest() -> None:
+    uow = _stock()
+    change_uow = FakeThresholdChange(uow.state)
+    for store, item, says in (
+        ("Berln", "*", 'no store named "Berln"; did you mean "Berlin"?'),
+        ("Berlin", "Ecoh", 'no item in Berlin named "Ecoh"; did you mean "Echo"?'),
+        ("*", "Dto", 'no item in any store named "Dto"; did you mean "Dot"?'),
+    ):
+        with pytest.raises(UnknownName) as refused:
+            set_thresholds(
+                change_uow, SetThresholds.of([(store, item, 5, None)]), None, names=NAMES
+            )
+        assert str(refused.value) == says
+        with pytest.raises(UnknownName):
+            mute(FakeNotes([]), Mute(store, item, LATER, "maria"), None, names=NAMES)
+    assert uow.state.thresholds == []
+    expected = SetThresholds.of([("Hamburg", "*", 5, None)], new=True)  # opens next week
+    set_thresholds(change_uow, expected, None, names=NAMES)
+    set_thresholds(change_uow, SetThresholds.of([("*", "Dot", 5, None)]), None, names=NAMES)
+    assert len(uow.state.thresholds) == 2
+
+
+def test_a_new_minimum_keeps_the_cover_days_it_had() -> None:
+    uow = _stock()
+    change_uow = FakeThresholdChange(uow.state)
+    set_thresholds(change_uow, SetThresholds.of([("Berlin", "Echo", 5, 3)]), None, names=NAMES)
+    set_thresholds(change_uow, SetThresholds.of([("Berlin", "Echo", 8, None)]), None, names=NAMES)
+    assert [(t.minimum, t.cover_days) for t in uow.state.thresholds] == [(8, 3)]
+    set_thresholds(change_uow, SetThresholds.of([("Berlin", "Echo", 8, 0)]), None, names=NAMES)
+    assert [(t.minimum, t.cover_days) for t in uow.state.thresholds] == [(8, 0)]
 
 
 # -- notes on alerts --------------------------------------------------------------------------
@@ -127,10 +164,10 @@ def test_acknowledging_and_muting_are_recorded_with_who() -> None:
     assert notes.acks["7"] == ("maria", "20 ordered")
     with pytest.raises(AlertError, match="no alert 8"):
         acknowledge(notes, Acknowledge("8", "maria"), trail)
-    mute(notes, Mute(" Berlin ", "Echo", LATER, "maria"), trail)
+    mute(notes, Mute(" Berlin ", "Echo", LATER, "maria"), trail, names=NAMES)
     assert notes.muted == {("Berlin", "Echo"): (LATER, "maria", None)}
     with pytest.raises(AlertError, match="already past"):
-        mute(notes, Mute("Berlin", "Echo", "2001-01-01T00:00:00.000Z", "maria"), trail)
+        mute(notes, Mute("Berlin", "Echo", "2001-01-01T00:00:00.000Z", "maria"), trail, names=NAMES)
     unmute(notes, Unmute("Berlin", "Echo", "maria"), trail)
     with pytest.raises(AlertError, match="not muted"):
         unmute(notes, Unmute("Berlin", "Echo", "maria"), trail)

@@ -6,8 +6,9 @@ import getpass
 
 import click
 
-from stockwatch.cli.context import Context, cli_actor, pass_context
+from stockwatch.cli.context import Context, cli_actor, new_option, pass_context
 from stockwatch.cli.output import console, emit, formats, print_table, short_time
+from stockwatch.core.clock import BadTime, parse_until
 from stockwatch.core.rows import AlertRow
 from stockwatch.service import reads
 from stockwatch.service.commands import Acknowledge, Mute, Unmute
@@ -110,8 +111,11 @@ def ack(state: Context, alert_id: str, note: str | None, by: str) -> None:
 )
 @click.option("--note", help="Why (shown on the dashboard).")
 @click.option("--by", default=getpass.getuser, help="Who muted it [default: you].")
+@new_option
 @pass_context
-def mute(state: Context, store: str, item: str, until: str, note: str | None, by: str) -> None:
+def mute(
+    state: Context, store: str, item: str, until: str, note: str | None, by: str, new: bool
+) -> None:
     """Leave ITEM of STORE (* for the whole store) out of notifications until a time.
 
     Its alerts are still raised, recorded and shown (marked muted); no digest mentions it.
@@ -120,10 +124,13 @@ def mute(state: Context, store: str, item: str, until: str, note: str | None, by
     Example: stockwatch mute Berlin "Echo Dot" --until 2026-12-09 --note restocking
     """
     try:
-        asked = Mute(store, item, _future(until), by, note)
-        reads.mute(state.runtime.alert_notes(), asked, state.trail())
+        asked = Mute(store, item, _future(until), by, note, new)
+        runtime = state.runtime
+        reads.mute(runtime.alert_notes(), asked, state.trail(), names=runtime.reads())
     except reads.AlertError as exc:
         raise click.UsageError(str(exc)) from None
+    except reads.UnknownName as exc:
+        raise click.ClickException(f"{exc} (--new if it is expected)") from None
     click.echo(f"{store} / {item} muted until {_future(until)}")
 
 
@@ -164,20 +171,7 @@ def mutes(state: Context, fmt: str) -> None:
 
 
 def _future(text: str) -> str:
-    """A time that may be ahead of the clock (unlike an as-of), in the one form; ``7d`` or
-    ``12h`` mean that long from now."""
-    import re
-    from datetime import UTC, datetime, timedelta
-
-    from stockwatch.core.clock import BadTime, parse_time
-
-    now = datetime.now(UTC)
-    relative = re.fullmatch(r"(\d{1,4})([dh])", text.strip())
-    if relative:
-        amount, unit = int(relative[1]), relative[2]
-        moment = now + (timedelta(days=amount) if unit == "d" else timedelta(hours=amount))
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     try:
-        return parse_time(text, now=datetime(9000, 1, 1, tzinfo=UTC))
+        return parse_until(text)
     except BadTime as exc:
         raise click.BadParameter(str(exc), param_hint="--until") from None

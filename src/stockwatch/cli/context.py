@@ -79,6 +79,11 @@ def pass_context(f: F) -> F:
 files_argument = click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
+new_option = click.option(
+    "--new",
+    is_flag=True,
+    help="The store or item has no stock yet and is expected: do not refuse it as unknown.",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 

@@ -117,7 +117,7 @@ def demo_command(state: Context, as_json: bool = False) -> None:
     with (folder / "minimums.csv").open("rb") as source:
         entries = read_threshold_file(source, "minimums.csv", runtime.limits)
     asked = SetThresholds.of(entries, cli_actor())
-    set_thresholds(runtime.threshold_change(), asked, state.trail())
+    set_thresholds(runtime.threshold_change(), asked, state.trail(), names=runtime.reads())
     files = today_files()
     series = series_of(files)
     today = datetime.now(UTC).replace(hour=CLOSING_HOUR, minute=0, second=0, microsecond=0)

@@ -6,9 +6,11 @@ import getpass
 
 import click
 
-from stockwatch.cli.context import Context, cli_actor, json_option, pass_context
+from stockwatch.cli.context import Context, cli_actor, json_option, new_option, pass_context
 from stockwatch.cli.loading import deliver_now, finish
 from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault
+from stockwatch.service.reads import UnknownName
+from stockwatch.service.snapshots import set_default
 from stockwatch.service.uploads import NotHeld
 
 
@@ -58,12 +60,18 @@ def discard(state: Context, upload_id: str, as_json: bool) -> None:
     required=True,
     help="Treat the store's files as full snapshots unless an upload says otherwise.",
 )
+@new_option
 @pass_context
-def snapshot_default(state: Context, store: str, snapshot: bool) -> None:
+def snapshot_default(state: Context, store: str, snapshot: bool, new: bool) -> None:
     """Whether STORE's files list every item it stocks (so what they leave out is 0).
 
     Example: stockwatch snapshot-default Berlin --on
     """
-    state.runtime.set_snapshot_default(SetSnapshotDefault(store, snapshot, cli_actor()))
+    asked = SetSnapshotDefault(store, snapshot, cli_actor(), new)
+    runtime = state.runtime
+    try:
+        set_default(runtime.set_snapshot_default, asked, names=runtime.reads())
+    except UnknownName as exc:
+        raise click.ClickException(f"{exc} (--new if it is expected)") from None
     verb = "are full snapshots" if snapshot else "list only what they list"
     click.echo(f"files of {store} {verb} unless an upload says otherwise")

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
-from stockwatch.cli.context import Context, cli_actor, pass_context
+from stockwatch.cli.context import Context, cli_actor, new_option, pass_context
 from stockwatch.cli.loading import deliver_now
 from stockwatch.cli.output import NAMED_PER_KIND, alert_lines, emit, formats, plural
 from stockwatch.service import thresholds as rules
 from stockwatch.service.commands import DeleteThreshold, SetThresholds
+from stockwatch.service.reads import UnknownName
 
 
 @click.group()
@@ -48,11 +49,13 @@ def thresholds_list(state: Context, fmt: str) -> None:
     "--cover-days",
     type=click.IntRange(min=0),
     metavar="N",
-    help="Also alert (running_out) when the item's days of cover falls below N; 0: never.",
+    help="Also alert (running_out) when the item's days of cover falls below N; 0: never."
+    " Left out: the threshold keeps the cover days it had.",
 )
+@new_option
 @pass_context
 def thresholds_set(
-    state: Context, store: str, item: str, minimum: int, cover_days: int | None
+    state: Context, store: str, item: str, minimum: int, cover_days: int | None, new: bool
 ) -> None:
     """Alert when ITEM in STORE drops below MINIMUM (use * for all stores or items).
 
@@ -62,8 +65,8 @@ def thresholds_set(
     Example: stockwatch thresholds set Berlin '*' 5 --cover-days 3
     """
     try:
-        asked = SetThresholds.of([(store, item, minimum, cover_days)], cli_actor())
-        change = rules.set_thresholds(state.runtime.threshold_change(), asked, state.trail())
+        asked = SetThresholds.of([(store, item, minimum, cover_days)], cli_actor(), new)
+        change = set_thresholds(state, asked)
     except rules.ThresholdError as exc:
         raise click.UsageError(str(exc)) from None
     cover = f", running out below {cover_days} days of cover" if cover_days else ""
@@ -92,8 +95,9 @@ def thresholds_delete(state: Context, store: str, item: str) -> None:
 
 @thresholds.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@new_option
 @pass_context
-def thresholds_import(state: Context, file: Path) -> None:
+def thresholds_import(state: Context, file: Path, new: bool) -> None:
     """Set thresholds from a CSV file: store, item, minimum and optionally cover_days.
 
     All or nothing: a bad row imports nothing. The stock they cover is judged at once.
@@ -108,10 +112,22 @@ def thresholds_import(state: Context, file: Path) -> None:
         for error in exc.errors:
             click.echo(error.describe(file.name), err=True)
         raise click.ClickException(str(exc)) from None
-    asked = SetThresholds.of(entries, cli_actor())
-    change = rules.set_thresholds(state.runtime.threshold_change(), asked, state.trail())
+    asked = SetThresholds.of(entries, cli_actor(), new)
+    change = set_thresholds(state, asked, file.name)
     click.echo(f"imported {plural(len(entries), 'threshold')} from {file.name}")
     tell(state, change)
+
+
+def set_thresholds(state: Context, asked: SetThresholds, file: str = "") -> rules.ThresholdChange:
+    """The use case; an unknown store or item is an error that names the closest ones."""
+    runtime = state.runtime
+    try:
+        return rules.set_thresholds(
+            runtime.threshold_change(), asked, state.trail(), names=runtime.reads()
+        )
+    except UnknownName as exc:
+        where = f"{file}: " if file else ""
+        raise click.ClickException(f"{where}{exc} (--new if it is expected)") from None
 
 
 def tell(state: Context, change: rules.ThresholdChange) -> None:

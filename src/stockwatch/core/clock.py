@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 
@@ -41,6 +42,28 @@ def parse_time(text: str, now: datetime | None = None) -> str:
     if moment > (now or datetime.now(UTC)) + FUTURE_TOLERANCE:
         raise BadTime(f"{text!r} is in the future; a count can only be dated when it was taken")
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# Mutes end in the future; only an as-of may not.
+FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
+_SPAN = re.compile(r"(\d{1,4})\s*([dhw])")
+_SPAN_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def parse_until(text: str, now: datetime | None = None) -> str:
+    """When something (a mute) ends: an ISO 8601 time, which may be ahead of the clock, or
+    a span from now, ``12h``, ``7d`` or ``2w``: the CLI and the API take the same forms."""
+    span = _SPAN.fullmatch(text.strip().lower())
+    if span:
+        moment = (now or datetime.now(UTC)) + int(span[1]) * _SPAN_UNITS[span[2]]
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        return parse_time(text, now=FAR_FUTURE)
+    except BadTime:
+        raise BadTime(
+            f"{text!r} is not a time; use ISO 8601 (2026-12-09T18:00Z) or a span such as 7d,"
+            " 12h or 2w"
+        ) from None
 
 
 def parse_utc(text: str) -> datetime:

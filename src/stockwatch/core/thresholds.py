@@ -53,6 +53,18 @@ class Thresholds:
                 return days or None
         return None
 
+    def own_cover(self, store: str, item: str) -> int | None:
+        """The cover days set on exactly this (store, item), none inherited."""
+        return self._cover.get((store, item))
+
+    def keeping_cover(self, entries: Iterable[ThresholdEntry]) -> list[ThresholdEntry]:
+        """Entries that leave cover days out keep the ones their threshold has: changing a
+        minimum must not drop what nobody asked to change (0 switches cover off)."""
+        return [
+            (s, i, m, self.own_cover(s, i) if cover is None else cover)
+            for s, i, m, cover in entries
+        ]
+
     def minimum_for(self, store: str, item: str) -> int | None:
         by_key = self._by_key
         for key in ((store, item), (store, WILDCARD), (WILDCARD, item), (WILDCARD, WILDCARD)):

@@ -72,23 +72,29 @@ class Discard:
 
 @dataclass(frozen=True)
 class SetSnapshotDefault:
-    """Whether a store's files are full snapshots unless an upload says otherwise."""
+    """Whether a store's files are full snapshots unless an upload says otherwise.
+    ``new``: the store has no stock yet and is expected (else an unknown store is refused)."""
 
     store: str
     snapshot: bool
     by: str = ""
+    new: bool = False
 
 
 @dataclass(frozen=True)
 class SetThresholds:
-    """Set (or replace) thresholds and judge the stock they cover at once."""
+    """Set (or replace) thresholds and judge the stock they cover at once. ``new``: the
+    stores and items named need not exist yet (else an unknown name is refused)."""
 
     entries: tuple[ThresholdEntry, ...]
     by: str = ""
+    new: bool = False
 
     @classmethod
-    def of(cls, entries: Iterable[ThresholdEntry], by: str = "") -> SetThresholds:
-        return cls(tuple(entries), by)
+    def of(
+        cls, entries: Iterable[ThresholdEntry], by: str = "", new: bool = False
+    ) -> SetThresholds:
+        return cls(tuple(entries), by, new)
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,7 @@ class Mute:
     until: str
     by: str
     note: str | None = None
+    new: bool = False  # the store or item need not exist yet
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ keys on AWS.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from stockwatch.core.clock import utc_now
@@ -171,16 +172,46 @@ class UnknownName(LookupError):
 
 
 def known_store(model: ReadModel, store: str) -> None:
-    stores = [s.store for s in model.stores()]
-    if store not in stores:
-        raise UnknownName(unknown("store", store, stores))
+    require_known(model, [(store, None)])
 
 
 def known_item(model: ReadModel, store: str, item: str) -> None:
-    known_store(model, store)
-    items = [r.item for r in list_stock(model, store, limit=20_000)]
-    if item not in items:
-        raise UnknownName(unknown(f"item in {store}", item, items))
+    require_known(model, [(store, item)])
+
+
+# Writes that name a store or an item must name one that exists: a threshold for "Berln"
+# or a mute of "Echo Dto" accepted silently never applies, and the manager believes the
+# alert handled. So reads and writes alike refuse an unknown name with the closest ones,
+# unless a write says the name is expected (``new``: a store opening next week); ``*``
+# always stands for all.
+WILDCARD = "*"
+# A store's items are read once per check; a store bigger than this is not listed whole.
+ITEMS_READ = 200_000
+
+
+def require_known(model: ReadModel, names: Iterable[tuple[str, str | None]]) -> None:
+    """Raise ``UnknownName`` for the first (store, item) that names nothing known; an item
+    of None checks the store alone, and a store of ``*`` takes an item of any store."""
+    stores: list[str] | None = None
+    items: dict[str, set[str]] = {}
+    for store, item in names:
+        store, item = store.strip(), (item.strip() if item is not None else None)
+        if store != WILDCARD:
+            if stores is None:
+                stores = [s.store for s in model.stores()]
+            if store not in stores:
+                raise UnknownName(unknown("store", store, stores))
+        if item is None or item == WILDCARD:
+            continue
+        if store == WILDCARD:
+            if not model.item_everywhere(item, 1):
+                every = {r.item for r in list_stock(model, limit=ITEMS_READ)}
+                raise UnknownName(unknown("item in any store", item, every))
+            continue
+        if store not in items:
+            items[store] = {r.item for r in list_stock(model, store, limit=ITEMS_READ)}
+        if item not in items[store]:
+            raise UnknownName(unknown(f"item in {store}", item, items[store]))
 
 
 class AlertError(ValueError):
@@ -195,11 +226,14 @@ def acknowledge(notes: AlertNotes, command: Acknowledge, trail: AuditTrail | Non
     audit_note(trail, who, "alert.ack", f"alert {command.alert_id}", text)
 
 
-def mute(notes: AlertNotes, command: Mute, trail: AuditTrail | None = None) -> None:
-    """Leave the item (``*``: the whole store) out of notifications until ``until``."""
+def mute(notes: AlertNotes, command: Mute, trail: AuditTrail | None, *, names: ReadModel) -> None:
+    """Leave the item (``*``: the whole store) out of notifications until ``until``; the
+    store and item must exist (``names``) unless ``command.new``."""
     store, item, until = command.store.strip(), command.item.strip(), command.until
     if not store or not item:
         raise AlertError("store and item must not be blank; use * for every item of a store")
+    if not command.new:
+        require_known(names, [(store, item)])
     if until <= utc_now():
         raise AlertError(f"{until} is already past: a mute needs a time to come")
     who, text = command.by.strip() or "someone", (command.note or "").strip() or None

@@ -7,6 +7,7 @@ same version, as the file's own rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,9 @@ from stockwatch.core.snapshot import (
     would_hold,
     zero_rows,
 )
+from stockwatch.service.commands import SetSnapshotDefault
 from stockwatch.service.ports import UploadJob, UploadUnitOfWork
+from stockwatch.service.reads import ReadModel, require_known
 
 ZERO_CHUNK = 1000
 
@@ -108,3 +111,16 @@ def apply_zeroes(
             if outcome.loaded == len(rows):  # else a newer count won for some: counted only
                 zeroed.update((store, item) for item in items[first : first + ZERO_CHUNK])
     report.zeroed = [f"{s} / {i}" for s, i in sorted(zeroed)[:NAMED_ZEROED]]
+
+
+def set_default(
+    store_setting: Callable[[SetSnapshotDefault], None],
+    command: SetSnapshotDefault,
+    *,
+    names: ReadModel,
+) -> None:
+    """Set a store's snapshot default (``Backend.set_snapshot_default``); the store must
+    exist unless ``command.new``, so a typo is refused rather than never applying."""
+    if not command.new:
+        require_known(names, [(command.store, None)])
+    store_setting(command)

@@ -22,6 +22,7 @@ from stockwatch.core.thresholds import ThresholdEntry
 from stockwatch.service.alerts import judge_changes
 from stockwatch.service.commands import DeleteThreshold, SetThresholds
 from stockwatch.service.ports import ThresholdUnitOfWork
+from stockwatch.service.reads import ReadModel, require_known
 from stockwatch.service.users import AuditTrail
 from stockwatch.service.users import note as audit_note
 
@@ -78,10 +79,17 @@ class ThresholdChange:
 
 
 def set_thresholds(
-    uow: ThresholdUnitOfWork, command: SetThresholds, trail: AuditTrail | None = None
+    uow: ThresholdUnitOfWork,
+    command: SetThresholds,
+    trail: AuditTrail | None,
+    *,
+    names: ReadModel,
 ) -> ThresholdChange:
-    """Set thresholds, then judge at once the stock they cover (see ``change_thresholds``)."""
+    """Set thresholds, then judge at once the stock they cover (see ``change_thresholds``).
+    The stores and items must exist (``names``, the signer's view) unless ``command.new``."""
     cleaned = clean(command.entries)
+    if not command.new:
+        require_known(names, [(e[0], e[1]) for e in cleaned])
     by = command.by
     change = change_thresholds(uow, cleaned, [])
     for store, item, minimum, cover in cleaned[:AUDIT_LINES]:
@@ -125,6 +133,7 @@ def change_thresholds(
             if not uow.thresholds.delete(store, item):
                 raise ThresholdError(f"there is no threshold for {store} / {item}")
         if entries:
+            entries = uow.thresholds.load().keeping_cover(entries)
             uow.thresholds.set(entries, now)
         thresholds = uow.thresholds.load()
         # Below the highest minimum that was or is now in force in these scopes, or with an

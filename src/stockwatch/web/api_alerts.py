@@ -6,15 +6,21 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 
-from stockwatch.core.clock import BadTime, parse_time
+from stockwatch.core.clock import BadTime, parse_until
 from stockwatch.core.rows import AlertRow, MuteRow
 from stockwatch.service.backend import Backend
 from stockwatch.service.commands import Acknowledge, Mute, Unmute
-from stockwatch.service.reads import AlertError, acknowledge, mute, unmute
+from stockwatch.service.reads import (
+    AlertError,
+    UnknownName,
+    acknowledge,
+    mute,
+    require_known,
+    unmute,
+)
 from stockwatch.service.scope import scoped_notes
 from stockwatch.web.common import (
     COMMON_ERRORS,
-    FAR_FUTURE,
     MAX_PAGE,
     AckIn,
     MuteIn,
@@ -72,16 +78,26 @@ def build_alerts_router(backend: Backend) -> APIRouter:
     def list_mutes(request: Request) -> list[MuteRow]:
         return reader(backend, request).mutes()
 
-    @api.put("/mutes", responses={413: _error("the body is over 1 MiB")})
-    def put_mutes(request: Request, entries: list[MuteIn]) -> dict[str, int]:
-        """Leave items (``*``: a whole store) out of notifications until a time."""
-        where = notes(request)
+    @api.put(
+        "/mutes",
+        responses={413: _error("the body is over 1 MiB"), 404: _error("no such store or item")},
+    )
+    def put_mutes(request: Request, entries: list[MuteIn], new: bool = False) -> dict[str, int]:
+        """Leave items (``*``: a whole store) out of notifications until a time: ISO 8601,
+        or a span from now such as ``7d``, ``12h`` or ``2w``. All or none: an unknown store
+        or item (404, with the closest names) mutes nothing, unless ``new=true``."""
+        where, names = notes(request), reader(backend, request)
+        try:
+            if not new:
+                require_known(names, [(e.store, e.item) for e in entries])
+        except UnknownName as exc:
+            raise HTTPException(404, f"{exc}; add ?new=true if it is expected") from None
         for entry in entries:
             try:
-                until = parse_time(entry.until, now=FAR_FUTURE)
+                until = parse_until(entry.until)
                 who = signed_in(request, entry.by)
-                asked = Mute(entry.store, entry.item, until, who, entry.note)
-                mute(where, asked, backend.users())
+                asked = Mute(entry.store, entry.item, until, who, entry.note, new=True)
+                mute(where, asked, backend.users(), names=names)
             except (AlertError, BadTime) as exc:
                 raise HTTPException(422, f"{entry.store} / {entry.item}: {exc}") from None
         return {"muted": len(entries)}

@@ -9,6 +9,7 @@ import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -19,7 +20,7 @@ from stockwatch.core.export import stock_csv
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.rows import DayCost, HistoryPoint, StockQuery, StockRow, StoreSummary
 from stockwatch.service.backend import Backend
-from stockwatch.service.reads import daily_costs
+from stockwatch.service.reads import ReadModel, UnknownName, daily_costs, require_known
 from stockwatch.service.scope import event_view
 from stockwatch.service.users import authenticate
 from stockwatch.web.auth import LOCAL
@@ -60,7 +61,14 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     def list_stores(request: Request) -> list[StoreSummary]:
         return reader(backend, request).stores()
 
-    @api.get("/stock", response_model=StockPage)
+    def known(model: ReadModel, store: str, item: str | None = None) -> None:
+        """A name that is not known is a 404 naming the closest, as in the CLI."""
+        try:
+            require_known(model, [(store, item)])
+        except UnknownName as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    @api.get("/stock", response_model=StockPage, responses={404: _error("no such store")})
     def list_stock(
         request: Request,
         store: Annotated[str | None, Query(max_length=200)] = None,
@@ -70,7 +78,10 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     ) -> StockPage:
         after = _decode_cursor(cursor) if cursor else None
-        rows = reader(backend, request).stock_page(StockQuery(store, status, q, after, limit))
+        model = reader(backend, request)
+        rows = model.stock_page(StockQuery(store, status, q, after, limit))
+        if not rows and store is not None and after is None:
+            known(model, store)
         next_cursor = _cursor(rows[-1].store, rows[-1].item) if len(rows) == limit else None
         return StockPage(rows=rows, next_cursor=next_cursor)
 
@@ -93,6 +104,8 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
         # The first page is read here, before the first byte: a store outside the signer's
         # scope is then a JSON 403, not a broken response.
         first = next(walked, None)
+        if first is None and store is not None:
+            known(model, store)
         rows = walked if first is None else itertools.chain([first], walked)
         name = "stock.csv" if store is None else "stock-store.csv"
         return StreamingResponse(
@@ -102,8 +115,10 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
         )
 
     def history(request: Request, store: str, item: str) -> list[HistoryPoint]:
-        points = reader(backend, request).history(store, item)
+        model = reader(backend, request)
+        points = model.history(store, item)
         if not points:
+            known(model, store, item)
             raise HTTPException(404, f"no stock of {item!r} in {store!r}")
         return points
 
@@ -121,12 +136,14 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
         return history(request, store, item)
 
     @api.get(
-        "/stock/{store}/{item}/history",
+        "/stock/{names:path}/history",
         response_model=list[HistoryPoint],
         responses={404: _error("no such item in that store")},
     )
-    def item_history(request: Request, store: str, item: str) -> list[HistoryPoint]:
-        """The same by path; names holding ``/`` need ``/api/history``."""
+    def item_history(request: Request, names: str) -> list[HistoryPoint]:
+        """The same by path, ``/api/stock/{store}/{item}/history``; a ``/`` inside a name
+        is written ``%2F`` (``Echo%2FDot``)."""
+        store, item = _path_names(request, names)
         return history(request, store, item)
 
     @api.get("/item", response_model=list[StockRow])
@@ -185,3 +202,20 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
             )
 
     return api
+
+
+def _path_names(request: Request, names: str) -> tuple[str, str]:
+    """Store and item from ``/stock/{store}/{item}/history``, split on the path's own
+    slashes: the decoded path has lost which ones were ``%2F`` inside a name."""
+    raw = request.scope.get("raw_path")
+    if raw:
+        text = raw.decode("latin-1").split("?", 1)[0]
+        middle = text[text.index("/stock/") + len("/stock/") : text.rindex("/history")]
+        parts = [unquote(p) for p in middle.split("/")]
+    else:
+        parts = names.split("/")
+    if len(parts) != 2 or not all(parts):
+        raise HTTPException(
+            404, "use /api/stock/{store}/{item}/history, with a / inside a name as %2F"
+        )
+    return parts[0], parts[1]

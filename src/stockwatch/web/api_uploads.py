@@ -16,7 +16,8 @@ from stockwatch.core.report import UploadReport
 from stockwatch.core.rows import UploadRow
 from stockwatch.service.backend import Backend
 from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, Upload
-from stockwatch.service.reads import ReadModel, UploadIdError
+from stockwatch.service.reads import ReadModel, UnknownName, UploadIdError, require_known
+from stockwatch.service.snapshots import set_default
 from stockwatch.service.uploads import NoSuchUpload, NotHeld
 from stockwatch.web.capabilities import WebCapabilities
 from stockwatch.web.common import (
@@ -26,6 +27,7 @@ from stockwatch.web.common import (
     UPLOAD_BODY,
     StoreSettingIn,
     _error,
+    client,
     principal_of,
     reader,
     signed_in,
@@ -90,7 +92,7 @@ def asked_upload(
     """The upload options of a request (query parameters), with who sent it and their
     stores: checked as the file is read. A new upload option is a parameter here."""
     who = principal_of(request)
-    return Upload("upload.csv", strict, _counted(as_of), snapshot, who.name, who.stores)
+    return Upload("upload.csv", strict, _counted(as_of), snapshot, client(request), who.stores)
 
 
 Asked = Annotated[Upload, Depends(asked_upload)]
@@ -192,14 +194,25 @@ def build_uploads_router(backend: Backend, web: WebCapabilities) -> APIRouter:
         report = await on_held(request, upload_id, lambda i, by: backend.discard(Discard(i, by)))
         return JSONResponse(report.to_json())
 
-    @api.put("/store-settings", responses={413: _error("the body is over 1 MiB")})
-    async def put_store_settings(request: Request, entries: list[StoreSettingIn]) -> dict[str, int]:
-        """Whether each store's files are full snapshots unless an upload says otherwise."""
+    @api.put(
+        "/store-settings",
+        responses={413: _error("the body is over 1 MiB"), 404: _error("no such store")},
+    )
+    def put_store_settings(
+        request: Request, entries: list[StoreSettingIn], new: bool = False
+    ) -> dict[str, int]:
+        """Whether each store's files are full snapshots unless an upload says otherwise.
+        An unknown store (404, with the closest names) changes nothing, unless ``new=true``."""
         within_scope(request, [e.store for e in entries])
-        who = signed_in(request, "the API")
+        who, names = signed_in(request, "the API"), reader(backend, request)
+        try:
+            if not new:
+                require_known(names, [(e.store, None) for e in entries])
+        except UnknownName as exc:
+            raise HTTPException(404, f"{exc}; add ?new=true if it is expected") from None
         for entry in entries:
-            asked = SetSnapshotDefault(entry.store, entry.snapshot, who)
-            await run_in_threadpool(backend.set_snapshot_default, asked)
+            asked = SetSnapshotDefault(entry.store, entry.snapshot, who, new=True)
+            set_default(backend.set_snapshot_default, asked, names=names)
         return {"changed": len(entries)}
 
     @api.get(

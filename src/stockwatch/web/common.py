@@ -4,7 +4,6 @@ request and the scope check. Each resource has its router beside this module."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Request
@@ -51,6 +50,7 @@ class ThresholdIn(BaseModel):
 
 # An ISO 8601 date or time, in shape (parse_time says whether it is one).
 TIME_PATTERN = r"^\d{4}-\d\d-\d\d([T ][0-9:.]+(Z|[+-]\d\d:?\d\d)?)?$"
+UNTIL_PATTERN = r"^(\d{4}-\d\d-\d\d([T ][0-9:.]+(Z|[+-]\d\d:?\d\d)?)?|\d{1,4} ?[dhwDHW])$"
 
 
 class AckIn(BaseModel):
@@ -61,13 +61,10 @@ class AckIn(BaseModel):
 class MuteIn(BaseModel):
     store: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
     item: Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
-    until: Annotated[str, Field(min_length=10, max_length=40, pattern=TIME_PATTERN)]
+    # ISO 8601, or a span from now such as 7d, 12h or 2w (``core.clock.parse_until``).
+    until: Annotated[str, Field(min_length=2, max_length=40, pattern=UNTIL_PATTERN)]
     by: Annotated[str | None, Field(max_length=200)] = None
     note: Annotated[str | None, Field(max_length=1000)] = None
-
-
-# Mutes end in the future; only an as-of may not.
-FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class StoreSettingIn(BaseModel):
@@ -123,12 +120,24 @@ def actor(request: Request) -> str:
     return principal_of(request).name
 
 
+def client(request: Request) -> str:
+    """Who sent it, for an upload's "from" and an acknowledgement: the signer; where nobody
+    signs in, "the dashboard" for the server's own pages (a browser says where a request
+    comes from) and "api" for any other client."""
+    principal = principal_of(request)
+    if principal is not LOCAL:
+        return principal.name
+    headers = request.headers
+    browser = headers.get("sec-fetch-site") == "same-origin" or "origin" in headers
+    return LOCAL.name if browser else "api"
+
+
 def signed_in(request: Request, named: str | None) -> str:
     """Who did it: the signed-in user; else, where nobody signs in or the token is shared,
-    the name given."""
+    the name given, or the client (``client``)."""
     principal = principal_of(request)
     if not principal.personal:
-        return named or LOCAL.name  # nobody signed in, or a shared token: no name
+        return named or client(request)  # nobody signed in, or a shared token: no name
     return principal.name
 
 
