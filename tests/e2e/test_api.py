@@ -209,7 +209,11 @@ def test_oversize_uploads_get_413_and_are_not_kept(
 
 
 def test_thresholds_round_trip_and_low_stock(client: httpx.Client) -> None:
-    put = client.put("/api/thresholds", json=[{"store": "Berlin", "item": "*", "minimum": 15}])
+    put = client.put(
+        "/api/thresholds",
+        json=[{"store": "Berlin", "item": "*", "minimum": 15}],
+        params={"new": "true"},
+    )
     assert put.status_code == 200
     assert [(t["store"], t["item"], t["minimum"]) for t in put.json()] == [("Berlin", "*", 15)]
     report = wait_report(client, post_csv(client, BERLIN))

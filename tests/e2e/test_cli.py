@@ -149,10 +149,10 @@ def test_data_dir_from_the_environment(tmp_path: Path, berlin: Path) -> None:
 
 def test_thresholds_commands(tmp_path: Path) -> None:
     data = str(tmp_path / "d")
-    assert run("--data-dir", data, "thresholds", "set", "Berlin", "*", "5").returncode == 0
+    assert run("--data-dir", data, "thresholds", "set", "Berlin", "*", "5", "--new").returncode == 0
     csv_file = tmp_path / "minimums.csv"
     csv_file.write_text("store,item,minimum\n*,Echo Dot,3\nPusan,Echo Show,8\n")
-    imported = run("--data-dir", data, "thresholds", "import", str(csv_file))
+    imported = run("--data-dir", data, "thresholds", "import", str(csv_file), "--new")
     assert imported.returncode == 0 and "imported 2 thresholds" in imported.stdout
     rows = run_json("--data-dir", data, "thresholds", "list", "--json")
     assert [(r["store"], r["item"], r["minimum"]) for r in rows] == [

@@ -15,6 +15,7 @@ from stockwatch.bootstrap import alert_channels, cli_backend
 from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.core.limits import Limits
 from stockwatch.notify.config import ConfigError
+from stockwatch.notify.console import ReportedChannel
 from stockwatch.service.backend import Backend, NotOnThisBackend
 from stockwatch.service.commands import Upload
 from stockwatch.service.users import UserDirectory
@@ -38,9 +39,10 @@ class Context:
         """The backend (built on first use, so ``--help`` needs none)."""
         if self._backend is None:
             try:
-                # The console channel is left out: every command that can raise an alert
-                # prints what it raised in its own report (serve keeps it, as its log).
-                told = {k: v for k, v in self.channels.items() if k != "console"}
+                # Every command that can raise an alert prints what it raised in its own
+                # report, so the console channel does not print it again (serve's does,
+                # as its log).
+                told = {**self.channels, "console": ReportedChannel()}
                 self._backend = cli_backend(self.backend, self.data_dir, self.limits, told)
             except ConfigError as exc:
                 raise click.UsageError(str(exc)) from None

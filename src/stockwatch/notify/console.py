@@ -18,3 +18,11 @@ class ConsoleChannel:
         stream = self._stream or sys.stderr
         stream.write(f"{digest.subject}\n{digest.text}\n\n")
         stream.flush()
+
+
+class ReportedChannel(ConsoleChannel):
+    """The console of a CLI command: the command's own report already lists what was
+    raised, so the digest is taken as delivered without being printed a second time."""
+
+    def send(self, digest: Digest, idempotency_key: str) -> None:
+        return None

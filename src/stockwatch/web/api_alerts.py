@@ -29,6 +29,7 @@ from stockwatch.web.common import (
     principal_of,
     reader,
     signed_in,
+    within_scope,
 )
 
 
@@ -86,6 +87,7 @@ def build_alerts_router(backend: Backend) -> APIRouter:
         """Leave items (``*``: a whole store) out of notifications until a time: ISO 8601,
         or a span from now such as ``7d``, ``12h`` or ``2w``. All or none: an unknown store
         or item (404, with the closest names) mutes nothing, unless ``new=true``."""
+        within_scope(request, [e.store for e in entries])
         where, names = notes(request), reader(backend, request)
         try:
             if not new:

@@ -88,7 +88,10 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     @api.get(
         "/stock.csv",
         response_class=StreamingResponse,
-        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+        responses={
+            200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+            404: _error("no such store"),
+        },
     )
     def export_stock(
         request: Request,
@@ -136,13 +139,18 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
         return history(request, store, item)
 
     @api.get(
-        "/stock/{names:path}/history",
+        "/stock/{store}/{item}/history",
         response_model=list[HistoryPoint],
         responses={404: _error("no such item in that store")},
     )
-    def item_history(request: Request, names: str) -> list[HistoryPoint]:
-        """The same by path, ``/api/stock/{store}/{item}/history``; a ``/`` inside a name
-        is written ``%2F`` (``Echo%2FDot``)."""
+    def item_history(request: Request, store: str, item: str) -> list[HistoryPoint]:
+        """The same by path; a ``/`` inside a name is written ``%2F`` (``Echo%2FDot``)."""
+        return history(request, store, item)
+
+    @api.get("/stock/{names:path}/history", include_in_schema=False)
+    def item_history_slashed(request: Request, names: str) -> list[HistoryPoint]:
+        """A name holding ``%2F``: the router sees the decoded path, with one slash too many
+        for the route above, so the names are split on the raw path's own slashes."""
         store, item = _path_names(request, names)
         return history(request, store, item)
 
