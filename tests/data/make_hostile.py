@@ -88,13 +88,18 @@ CASES: dict[str, tuple[bytes, str, str]] = {
     "utf32.csv": (GOOD.decode().encode("utf-32"), "rejected", "UTF-32"),
     "latin1.csv": (
         "store,item,count\nMünchen,Echo Dot,12\n".encode("latin-1"),
-        "rejected",
-        "not valid UTF-8 text",
+        "loaded",
+        "line 2: the file is not valid UTF-8; it was read as Windows-1252",
     ),
     "windows-1252-quotes.csv": (
         b"store,item,count\nBerlin,\x93Echo\x94,1\n",
-        "rejected",
-        "not valid UTF-8 text",
+        "loaded",
+        "it was read as Windows-1252",
+    ),
+    "neither-utf8-nor-windows-1252.csv": (
+        b"store,item,count\nBerlin,Echo,1\nBerlin,Ec\x81ho,2\n",
+        "loaded_with_errors",
+        "neither UTF-8 nor Windows-1252",
     ),
     "nul-in-row.csv": (
         b"store,item,count\nBerlin,Echo\x00Dot,12\n",

@@ -54,9 +54,9 @@ def test_a_rejected_file_through_read_ahead(tmp_path: Path) -> None:
     app = SqliteBackend(tmp_path / "d")
     app.read_ahead_min_bytes = 1
     try:
-        report = ingest(app, "x.csv", b"store,item,count\nB,E,1\n" + b"\xff\xfe bad\n")
+        report = ingest(app, "x.csv", b"store,item,count\nB,E,1\n" + b"B,E\x00x,2\n")
         assert report.status == "rejected"
-        assert report.message is not None and "not valid UTF-8" in report.message
+        assert report.message is not None and "line 3 contains a NUL byte" in report.message
         assert app.conn.execute("SELECT count(*) FROM inventory").fetchone() == (0,)
     finally:
         app.close()

@@ -160,7 +160,6 @@ def test_quoted_line_break_is_an_error_and_later_lines_keep_their_numbers() -> N
         (b"%PDF-1.7\n", "PDF document"),
         ("store,item,count\nB,E,1\n".encode("utf-16-le"), "UTF-16 text without a byte-order mark"),
         (b"\xff\xfe\x00\x00s\x00\x00\x00", "UTF-32"),
-        (b"store,item,count\nM\xfcnchen,Echo,1\n", "not valid UTF-8 text"),
         (b"store,item,count\nBerlin,Ec\x00ho,1\n", "line 2 contains a NUL byte"),
         (b"\x00\x01\x02\x03binary", "binary data"),
     ],
@@ -282,10 +281,26 @@ def test_a_row_wider_than_any_header_is_refused_as_it_is_read() -> None:
     assert top < plain + 20 * 1024 * 1024, (top, plain)  # the file itself is 24 MB
 
 
-def test_a_byte_that_is_not_utf8_is_reported_at_its_exact_line() -> None:
-    """Reported "near line 10,940" for line 11,002 (#25): the decoder reads ahead."""
+def test_excel_csv_on_windows_reads_as_windows_1252_and_says_so() -> None:
+    """Excel on Windows saves CSV as Windows-1252: "München" on line 2 had the whole file
+    rejected (#27). It reads now, byte by byte where UTF-8 fails, and the report says so."""
+    data = "store,item,count\nMünchen,Café “Echo”,3\nBerlin,Echo,1\n".encode("cp1252")
+    rows, inventory = read(data)
+    assert rows == [(2, "München", "Café “Echo”", 3), (3, "Berlin", "Echo", 1)]
+    (warning,) = inventory.warnings
+    assert warning.startswith("line 2: the file is not valid UTF-8; it was read as Windows-1252")
+    utf8, plain = read("store,item,count\nMünchen,Café,3\n".encode())
+    assert utf8 == [(2, "München", "Café", 3)] and plain.warnings == []
+
+
+def test_a_byte_that_is_neither_utf8_nor_windows_1252_is_rejected_at_its_exact_line() -> None:
+    """Reported "near line 10,940" for line 11,002 (#25): the decoder reads ahead. A row
+    whose bytes are not text in either encoding is rejected by its own line, and only it."""
     rows = [f"Berlin,Item {n},{n}\n".encode() for n in range(2, 20_000)]
-    rows[11_002 - 2] = b"Berlin,Caf\xe9 \xff\xfe,3\n"  # line 11,002 holds the bad bytes
-    data = b"store,item,count\n" + b"".join(rows)
-    message = rejected(data)
-    assert message.startswith("line 11002: the file is not valid UTF-8"), message
+    rows[11_002 - 2] = b"Berlin,Caf\xe9 \x81\x8d,3\n"  # line 11,002 holds the bad bytes
+    rows[15_000 - 2] = b"M\xfcnchen,Item,4\n"
+    loaded, inventory = read(b"store,item,count\n" + b"".join(rows))
+    assert len(loaded) == 20_000 - 3 and (15_000, "München", "Item", 4) in loaded
+    (error,) = inventory.errors
+    assert error.line == 11_002 and "neither UTF-8 nor Windows-1252" in error.message
+    assert inventory.warnings[0].startswith("line 11002: the file is not valid UTF-8")

@@ -13,6 +13,7 @@ import io
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 
+from stockwatch.core import legacy
 from stockwatch.core.fields import NOT_IN_NAMES, TooWide, bounded, show_value
 from stockwatch.core.guard import (
     FileRejected,
@@ -64,6 +65,7 @@ class InventoryFile:
         self.rows_read = 0
         self.rows_rejected = 0
         self.encoding = ""
+        self._fallbacks = -1
         self.delimiter = ""
         self._source = source
         self._on_progress = on_progress
@@ -132,7 +134,28 @@ class InventoryFile:
             head, self._source, self.limits, self.encoding != "utf-16", self._on_progress
         )
         self._buffered = io.BufferedReader(self._guard, buffer_size=_BLOCK)
-        return io.TextIOWrapper(self._buffered, encoding=self.encoding, errors="strict", newline="")
+        # UTF-8 that is not: byte by byte as Windows-1252 (``core.legacy``), said in the report.
+        errors = "strict" if self.encoding == "utf-16" else legacy.HANDLER
+        self._fallbacks = legacy.fallbacks()
+        return io.TextIOWrapper(self._buffered, encoding=self.encoding, errors=errors, newline="")
+
+    def _note_legacy(self, batch: list[list[str]], lines: Sequence[int]) -> None:
+        """Say once, in the report, that the file was not UTF-8 and from which line."""
+        if self._fallbacks < 0 or legacy.fallbacks() == self._fallbacks:
+            return
+        self._fallbacks = -1  # said
+        first = next(
+            (
+                line
+                for fields, line in zip(batch, lines, strict=True)
+                if not "".join(fields).isascii()
+            ),
+            lines[0] if len(lines) else 1,
+        )
+        self.warnings.append(
+            f"line {first}: the file is not valid UTF-8; it was read as Windows-1252 (as Excel"
+            ' on Windows saves CSV). Save it as "CSV UTF-8" to be sure of every name'
+        )
 
     def _read_header(self, text: io.TextIOWrapper) -> tuple[str, list[str], int]:
         """Return the header line, its delimiter and the number of lines it took."""
@@ -201,6 +224,7 @@ class InventoryFile:
                 lines = _start_lines(batch, previous + 1)
                 self._check_open_quotes(batch, lines)
             previous = end
+            self._note_legacy(batch, lines)
             chunk = self._fast_batch(batch, lines)
             if chunk is None:
                 chunk = []
@@ -254,6 +278,8 @@ class InventoryFile:
         if max(map(len, items)) > limits.max_field_chars:
             return None
         if NOT_IN_NAMES.search("".join(stores)) or NOT_IN_NAMES.search("".join(items)):
+            return None
+        if legacy.UNREADABLE in "".join(stores) or legacy.UNREADABLE in "".join(items):
             return None
         return list(zip(lines, stores, items, map(int, counts), strict=True))
 
@@ -352,6 +378,11 @@ class InventoryFile:
             )
         if "\x00" in value:
             return f"{name} {show_value(value)} contains a NUL character"
+        if legacy.UNREADABLE in value:
+            return (
+                f"{name} {show_value(value)} has a byte that is neither UTF-8 nor Windows-1252"
+                " text; save the file as CSV UTF-8"
+            )
         if "\n" in value or "\r" in value:
             return (
                 f"{name} {show_value(value)} contains a line break "
