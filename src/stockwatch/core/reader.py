@@ -40,6 +40,10 @@ def _start_lines(batch: list[list[str]], first: int) -> list[int]:
     return starts
 
 
+# _fallbacks, besides a count: the fallback is seen but not yet placed, or said already.
+PENDING, DONE = -1, -2
+
+
 class InventoryFile:
     """One inventory file being read; iterate ``chunks()`` to get its valid rows.
 
@@ -65,7 +69,7 @@ class InventoryFile:
         self.rows_read = 0
         self.rows_rejected = 0
         self.encoding = ""
-        self._fallbacks = -1
+        self._fallbacks = DONE
         self.delimiter = ""
         self._source = source
         self._on_progress = on_progress
@@ -140,18 +144,20 @@ class InventoryFile:
         return io.TextIOWrapper(self._buffered, encoding=self.encoding, errors=errors, newline="")
 
     def _note_legacy(self, batch: list[list[str]], lines: Sequence[int]) -> None:
-        """Say once, in the report, that the file was not UTF-8 and from which line."""
-        if self._fallbacks < 0 or legacy.fallbacks() == self._fallbacks:
+        """Say once, in the report, that the file was not UTF-8, and from which line: the
+        first line with other than ASCII once the decoder (which reads ahead) fell back."""
+        if self._fallbacks == DONE:
             return
-        self._fallbacks = -1  # said
+        if self._fallbacks != PENDING and legacy.fallbacks() == self._fallbacks:
+            return
+        self._fallbacks = PENDING
         first = next(
-            (
-                line
-                for fields, line in zip(batch, lines, strict=True)
-                if not "".join(fields).isascii()
-            ),
-            lines[0] if len(lines) else 1,
+            (n for fields, n in zip(batch, lines, strict=True) if not "".join(fields).isascii()),
+            None,
         )
+        if first is None:
+            return  # read ahead: the line is in a later batch
+        self._fallbacks = DONE
         self.warnings.append(
             f"line {first}: the file is not valid UTF-8; it was read as Windows-1252 (as Excel"
             ' on Windows saves CSV). Save it as "CSV UTF-8" to be sure of every name'
