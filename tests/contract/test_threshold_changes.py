@@ -127,11 +127,19 @@ def test_running_out_is_raised_once_from_days_of_cover_and_resolves_on_restock(
     _dated(backend, 3, 18)  # 6 a day: 3 days of cover
     assert backend.notified_lines() == ["Berlin will run out of Echo Dot in about 3 days"]
     assert ("running_out", "Berlin", "Echo Dot") in backend.open_alerts()
+    assert _status_of_berlin(backend) == "running_out"  # the list says so, not "ok"
     _dated(backend, 4, 12)
     assert backend.notified_lines() == []  # still running out: raised once
     _dated(backend, 5, 60)  # restocked: 10 days of cover
     assert backend.notified_lines() == []
     assert backend.open_alerts() == set()
+    assert _status_of_berlin(backend) == "ok"
+
+
+def _status_of_berlin(backend: Backend) -> str:
+    (row,) = backend.model().stock_page(StockQuery("Berlin"))
+    (only,) = backend.model().stock_page(StockQuery(status=row.status))
+    return str(only.status)
 
 
 def test_a_cover_threshold_set_later_judges_the_history_at_once(backend: Backend) -> None:

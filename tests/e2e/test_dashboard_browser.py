@@ -5,6 +5,7 @@ Nothing is mocked: a real server on 127.0.0.1, real uploads through the page's f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -150,30 +151,10 @@ OVERFLOW = "\n".join(
 
 
 def load_lab(db: Any) -> None:
-    """The six lab stores, after three weeks of dated counts (so cover can be estimated)."""
-    import io
-    from datetime import UTC, datetime, timedelta
-    from importlib import resources
+    """What ``make run`` shows: the demo's three weeks of six stores, with thresholds."""
+    from stockwatch.cli.demo import load_demo
 
-    start = datetime.now(UTC) - timedelta(days=21)
-    for day in range(0, 21, 3):
-        moment = (start + timedelta(days=day)).isoformat(timespec="milliseconds")
-        rows = [
-            ("Berlin", "Echo Dot", 60 - 2 * day),
-            ("Pusan", "Echo Dot", 40 - day),
-            ("Shanghai", "Echo Dot", 90 - 4 * day),
-            ("Berlin", "Echo Show", 45 - 1 * day),
-        ]
-        db.process_upload(
-            db.receive(
-                Upload(f"history-{day}.csv", as_of=moment[:-6] + "Z"), io.BytesIO(csv_bytes(*rows))
-            )
-        )
-    folder = resources.files("stockwatch") / "demo_data"
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".csv"):
-            with entry.open("rb") as source:
-                db.process_upload(db.receive(Upload(entry.name), source))
+    load_demo(db, None)
 
 
 PAGES = {
@@ -191,12 +172,6 @@ def test_every_page_fits_a_phone_and_the_screenshots_for_the_docs(
     with live_server(tmp_path / "shot") as live:
         db = live.backend
         load_lab(db)
-        from stockwatch.service.commands import SetThresholds
-        from stockwatch.service.thresholds import set_thresholds
-
-        set_thresholds(
-            db.threshold_change(), SetThresholds.of([("*", "*", 8, 10)]), None, names=db.reads()
-        )
         desktop = browser.new_context(viewport={"width": 1280, "height": 1000})
         page = desktop.new_page()
         shots = {
@@ -214,7 +189,7 @@ def test_every_page_fits_a_phone_and_the_screenshots_for_the_docs(
         page.goto(live.url + "/#/item/Echo%20Dot")
         expect(page.locator("#item-rows tr", has_text="Berlin")).to_contain_text(" d")
         page.goto(live.url + "/#/store/Berlin")
-        page.click("#stock-rows tr:has-text('Echo Plus')")  # one count: one point
+        page.click("#stock-rows tr:has-text('Echo Plus')")  # three weeks of dated counts
         ticks = page.locator("#history-chart .xtick text")
         expect(ticks.first).to_be_visible()
         assert all(" " in t and ":" not in t for t in ticks.all_text_contents()), "a day axis"
@@ -229,6 +204,22 @@ def test_every_page_fits_a_phone_and_the_screenshots_for_the_docs(
             if name in ("overview", "alerts"):
                 target = "phone.png" if name == "overview" else "phone-alerts.png"
                 mobile.screenshot(path=str(DOCS / target), full_page=True)
+        # Acknowledged with a long note, muted, resolved: the longest lines an alert has
+        # (591 px wide on a phone, #27).
+        from stockwatch.service.commands import Acknowledge, Mute
+        from stockwatch.service.reads import acknowledge, mute
+
+        first = db.reads().alerts(True, 1, None, None, False)[0]
+        note = "20 ordered from the Hamburg warehouse, arriving Thursday_morning_before_nine"
+        acknowledge(
+            db.alert_notes(), Acknowledge(str(first.id), "maria.fernandez@example.com", note)
+        )
+        later = "2999-01-01T00:00:00.000Z"
+        mute(db.alert_notes(), Mute("Berlin", "*", later, "ana"), None, names=db.reads())
+        mobile.goto(live.url + "/#/alerts")
+        mobile.select_option("#alert-state", "all")
+        expect(mobile.locator("#alert-groups")).to_contain_text("maria.fernandez")
+        assert mobile.evaluate(OVERFLOW) == [], "all alerts on a phone"
         phone.close()
 
 
@@ -345,3 +336,49 @@ def test_a_held_snapshot_is_applied_from_its_report(page: Page, tmp_path: Path) 
     report.get_by_role("button", name="Apply it").click()
     expect(page.locator("tr.report").first).to_contain_text("Snapshot: set 2 left-out items")
     expect(page.locator(".store-card", has_text="Lima")).to_contain_text("2 out of stock")
+
+
+def test_the_overview_paints_without_the_chart_library_and_says_what_is_running_out(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """#27: the first paint waited for 4.8 MB of plotly.js that the overview never uses;
+    an item running out said "ok"; "Open alerts" had no count."""
+    with live_server(tmp_path / "demo") as live:
+        load_lab(live.backend)
+        page = browser.new_page()
+        scripts: list[str] = []
+        page.on("request", lambda r: scripts.append(r.url) if "plotly" in r.url else None)
+        page.goto(live.url + "/")
+        expect(page.locator(".store-card", has_text="Berlin")).to_contain_text("running out")
+        expect(page.locator("#open-count")).to_have_text(re.compile(r"^\(\d+\)$"))
+        expect(page.locator("#summary")).to_contain_text("running out")
+        page.wait_for_load_state("networkidle")
+        assert scripts == [], "the overview loaded the chart library"
+        page.goto(live.url + "/#/store/Berlin")
+        running = page.locator("#stock-rows tr.running_out")
+        expect(running.first).to_contain_text("running out")
+        page.check("#only-problems")
+        expect(page.locator("#stock-rows tr.running_out").first).to_be_visible()
+        expect(page.locator("#store-chart .bars path").first).to_be_attached()
+        assert any("plotly" in url for url in scripts), "the store page draws its chart"
+        page.close()
+
+
+def test_a_wrong_token_is_said_to_be_wrong(
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STOCKWATCH_TOKEN", "t0ken-for-the-shop")
+    with live_server(tmp_path / "guarded") as live:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(live.url + "/")
+        expect(page.locator("#token-dialog")).to_be_visible()
+        expect(page.locator("#token-error")).to_be_hidden()
+        page.fill("#token-input", "not-the-token-at-all")
+        page.click("#token-form button")
+        expect(page.locator("#token-error")).to_be_visible()
+        expect(page.locator("#token-error")).to_contain_text("not accepted")
+        page.fill("#token-input", "t0ken-for-the-shop")
+        page.click("#token-form button")
+        expect(page.locator("#token-dialog")).to_be_hidden()
+        context.close()

@@ -18,7 +18,7 @@ from stockwatch.aws.alerting import LOG, AlertStore
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.upload_log import with_publishes
 from stockwatch.aws.upload_metadata import BadMetadata, decode
-from stockwatch.core.alert_rules import stock_level
+from stockwatch.core.alert_rules import shown_status, stock_level
 from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Prices
 from stockwatch.core.forecast import history_points, with_forecast
@@ -142,12 +142,16 @@ class DynamoReadModel:
             for item in response["Items"]:
                 s, i, count = item["Store"]["S"], item["Item"]["S"], int(item["Count"]["N"])
                 state = store_figures.STATUS[stock_level(count, thresholds.minimum_for(s, i))]
-                if status is not None and state != status:
+                if status is not None and state != status and status != "running_out":
                     continue
                 if needle and needle not in i.lower() and needle not in s.lower():
                     continue
                 row = StockRow(s, i, count, item.get("UpdatedAt", {}).get("S"), state)
-                rows.append(with_forecast(row, history_points(item.get("History", {}).get("S"))))
+                row = with_forecast(row, history_points(item.get("History", {}).get("S")))
+                row = shown_status(row, thresholds.cover_days_for(s, i))
+                if status is not None and row.status != status:
+                    continue
+                rows.append(row)
                 if len(rows) == limit:
                     break
             if "LastEvaluatedKey" not in response:
@@ -184,7 +188,8 @@ class DynamoReadModel:
                     found.get("UpdatedAt", {}).get("S"),
                     store_figures.STATUS[level],
                 )
-                rows.append(with_forecast(row, history_points(found.get("History", {}).get("S"))))
+                row = with_forecast(row, history_points(found.get("History", {}).get("S")))
+                rows.append(shown_status(row, thresholds.cover_days_for(store, item)))
         return sorted(rows, key=lambda r: r.store)[:limit]
 
     def history(self, store: str, item: str) -> list[HistoryPoint]:

@@ -16,20 +16,23 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 
 import click
 
-from stockwatch.cli.context import Context, cli_actor, json_option, pass_context
+from stockwatch.cli.context import Context, json_option, pass_context
 from stockwatch.cli.loading import deliver_now
 from stockwatch.cli.output import describe_report, plural, print_json
 from stockwatch.core.clock import parse_time
 from stockwatch.core.report import UploadReport
+from stockwatch.service.backend import Backend
 from stockwatch.service.commands import SetThresholds, Upload
 from stockwatch.service.reads import list_stock
 from stockwatch.service.thresholds import read_threshold_file, set_thresholds
+from stockwatch.service.users import AuditTrail
 
 DAYS = 20  # days of history before today's files
 CLOSING_HOUR = 18  # each past day's count is taken at closing time, UTC
@@ -96,6 +99,31 @@ def day_file(series: list[Series], day: int) -> bytes:
     return out.getvalue().encode()
 
 
+def load_demo(
+    runtime: Backend, trail: AuditTrail | None, step: Callable[[], None] = lambda: None
+) -> list[UploadReport]:
+    """The thresholds, then the chain's days, then today's files: the uploads' reports."""
+    folder = resources.files("stockwatch") / "demo_data"
+    with (folder / "minimums.csv").open("rb") as source:
+        entries = read_threshold_file(source, "minimums.csv", runtime.limits)
+    asked = SetThresholds.of(entries, "demo")
+    set_thresholds(runtime.threshold_change(), asked, trail, names=runtime.reads())
+    files = today_files()
+    series = series_of(files)
+    today = datetime.now(UTC).replace(hour=CLOSING_HOUR, minute=0, second=0, microsecond=0)
+    reports: list[UploadReport] = []
+    for day in range(DAYS):
+        when = today - timedelta(days=DAYS - day)
+        name = f"chain-{when:%Y-%m-%d}.csv"
+        upload = Upload(name, as_of=parse_time(when.isoformat()), uploader="demo")
+        reports.append(runtime.ingest(upload, io.BytesIO(day_file(series, day))))
+        step()
+    for name, data in files:
+        reports.append(runtime.ingest(Upload(name, uploader="demo"), io.BytesIO(data)))
+        step()
+    return reports
+
+
 @click.command("demo")
 @json_option
 @pass_context
@@ -113,35 +141,19 @@ def demo_command(state: Context, as_json: bool = False) -> None:
         message = f"the data in {state.data_dir} has uploads already; the demo added nothing"
         print_json([]) if as_json else click.echo(message)
         return
-    folder = resources.files("stockwatch") / "demo_data"
-    with (folder / "minimums.csv").open("rb") as source:
-        entries = read_threshold_file(source, "minimums.csv", runtime.limits)
-    asked = SetThresholds.of(entries, cli_actor())
-    set_thresholds(runtime.threshold_change(), asked, state.trail(), names=runtime.reads())
-    files = today_files()
-    series = series_of(files)
-    today = datetime.now(UTC).replace(hour=CLOSING_HOUR, minute=0, second=0, microsecond=0)
-    reports: list[UploadReport] = []
-    with click.progressbar(length=DAYS + len(files), label="loading the demo") as bar:
-        for day in range(DAYS):
-            when = today - timedelta(days=DAYS - day)
-            name = f"chain-{when:%Y-%m-%d}.csv"
-            upload = Upload(name, as_of=parse_time(when.isoformat()), uploader="demo")
-            reports.append(runtime.ingest(upload, io.BytesIO(day_file(series, day))))
-            bar.update(1)
-        for name, data in files:
-            reports.append(runtime.ingest(Upload(name, uploader="demo"), io.BytesIO(data)))
-            bar.update(1)
+    with click.progressbar(length=DAYS + len(today_files()), label="loading the demo") as bar:
+        reports = load_demo(runtime, state.trail(), lambda: bar.update(1))
     deliver_now(state)
     if as_json:
         print_json([r.to_json() for r in reports])
         return
-    for rep in reports[-len(files) :]:
+    for rep in reports[DAYS:]:
         describe_report(rep)
     rows = list_stock(runtime.reads())
     out = sum(r.status == "out_of_stock" for r in rows)
     low = sum(r.status == "low_stock" for r in rows)
+    short = sum(r.status == "running_out" for r in rows)
     click.echo(
         f"\n{plural(len(reports), 'upload')} over {DAYS + 1} days: {plural(out, 'item')} out of"
-        f" stock, {low} low; data in {state.data_dir}"
+        f" stock, {low} low, {short} running out; data in {state.data_dir}"
     )

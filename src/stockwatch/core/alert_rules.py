@@ -9,9 +9,11 @@ open and decides nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping
+from dataclasses import replace
 from typing import Literal
 
 from stockwatch.core.model import AlertDecision, AlertKind, StockChange
+from stockwatch.core.rows import StockRow
 from stockwatch.core.thresholds import Thresholds
 
 Level = Literal["out", "low", "ok"]
@@ -34,6 +36,14 @@ def can_change_alerts(old_count: int | None, new_count: int, bound: int) -> bool
 def running_out(count: int, cover: float | None, cover_days: int | None) -> bool:
     """Still in stock, but for fewer days than wanted (out of stock is its own alert)."""
     return count > 0 and cover is not None and cover_days is not None and cover < cover_days
+
+
+def shown_status(row: StockRow, cover_days: int | None) -> StockRow:
+    """The row as a list shows it: an item in stock but running out says so, as its open
+    ``running_out`` alert does (out of stock and low stock come first)."""
+    if row.status == "ok" and running_out(row.count, row.days_of_cover, cover_days):
+        return replace(row, status="running_out")
+    return row
 
 
 def decide_alerts(

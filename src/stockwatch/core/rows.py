@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-StockStatus = Literal["out_of_stock", "low_stock", "ok"]
+StockStatus = Literal["out_of_stock", "low_stock", "running_out", "ok"]
 
 
 @dataclass(frozen=True, slots=True)

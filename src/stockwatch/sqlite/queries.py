@@ -210,6 +210,8 @@ SELECT i.store, i.item, i.count, u.started_at,
     CASE WHEN i.count = 0 THEN 'out_of_stock'
          WHEN EXISTS (SELECT 1 FROM alerts AS a WHERE a.store = i.store AND a.item = i.item
                       AND a.kind = 'low_stock' AND a.resolved_at IS NULL) THEN 'low_stock'
+         WHEN EXISTS (SELECT 1 FROM alerts AS a WHERE a.store = i.store AND a.item = i.item
+                      AND a.kind = 'running_out' AND a.resolved_at IS NULL) THEN 'running_out'
          ELSE 'ok' END AS stock_status
 FROM inventory AS i JOIN uploads AS u ON u.id = i.upload_id"""
 

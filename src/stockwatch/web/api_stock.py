@@ -72,7 +72,7 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     def list_stock(
         request: Request,
         store: Annotated[str | None, Query(max_length=200)] = None,
-        status: Literal["out_of_stock", "low_stock"] | None = None,
+        status: Literal["out_of_stock", "low_stock", "running_out"] | None = None,
         q: Annotated[str | None, Query(max_length=200)] = None,
         cursor: Annotated[str | None, Query(max_length=1000)] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
@@ -96,7 +96,7 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     def export_stock(
         request: Request,
         store: Annotated[str | None, Query(max_length=200)] = None,
-        status: Literal["out_of_stock", "low_stock"] | None = None,
+        status: Literal["out_of_stock", "low_stock", "running_out"] | None = None,
     ) -> StreamingResponse:
         """Stock as CSV for a spreadsheet; names that look like formulas are neutralised."""
         model = reader(backend, request)

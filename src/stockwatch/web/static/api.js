@@ -13,7 +13,7 @@ export async function api(path, options = {}) {
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   const response = await fetch(path, Object.assign({}, options, { headers }));
   if (response.status === 401) {
-    await askForToken();
+    await askForToken(Boolean(state.token));
     return api(path, options);
   }
   const body = await response.json().catch(() => ({}));
@@ -25,7 +25,7 @@ export async function downloadCsv() {
   // A plain link cannot send the token, so fetch the file and hand it over as a blob.
   const headers = state.token ? { Authorization: `Bearer ${state.token}` } : {};
   const response = await fetch(`/api/stock.csv?store=${encodeURIComponent(state.store)}`, { headers });
-  if (response.status === 401) { await askForToken(); return downloadCsv(); }
+  if (response.status === 401) { await askForToken(Boolean(state.token)); return downloadCsv(); }
   if (!response.ok) return;
   const link = document.createElement("a");
   link.href = URL.createObjectURL(await response.blob());
@@ -36,8 +36,10 @@ export async function downloadCsv() {
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);
 }
 
-function askForToken() {
-  // Several requests may be refused at once; they all wait for the same answer.
+function askForToken(wrong) {
+  // Several requests may be refused at once; they all wait for the same answer. A token
+  // that was given and refused is said to be wrong, not asked for as if it were new.
+  $("token-error").hidden = !wrong;
   if (!state.tokenPrompt) {
     state.tokenPrompt = new Promise((resolve) => {
       $("token-form").onsubmit = () => {

@@ -4,7 +4,11 @@ import { api } from "./api.js";
 import { $, el, figure, itemLink, plural, storeLink, when } from "./dom.js";
 
 export async function loadStores() {
-  const stores = await api("/api/stores");
+  // Running out is an open alert of its own kind; a store's figures count out and low.
+  const [stores, running] = await Promise.all([
+    api("/api/stores"), api("/api/alerts?state=open&kind=running_out&limit=500")]);
+  const runningIn = {};
+  for (const a of running) runningIn[a.store] = (runningIn[a.store] || 0) + 1;
   const grid = $("stores");
   grid.replaceChildren();
   if (!stores.length) grid.append(el("p", { class: "muted", text: "No stock yet: upload a file below." }));
@@ -14,8 +18,10 @@ export async function loadStores() {
     const badges = el("div", { class: "badges" });
     if (s.out_of_stock) badges.append(el("span", { class: "badge out", text: `${s.out_of_stock} out of stock` }));
     if (s.low_stock) badges.append(el("span", { class: "badge low", text: `${s.low_stock} low` }));
-    if (!s.out_of_stock && !s.low_stock) badges.append(el("span", { class: "badge", text: "all stocked" }));
-    const card = el("a", { class: "store-card" + (s.out_of_stock ? " has-out" : s.low_stock ? " has-low" : ""),
+    const short = runningIn[s.store] || 0;
+    if (short) badges.append(el("span", { class: "badge running", text: `${short} running out` }));
+    if (!s.out_of_stock && !s.low_stock && !short) badges.append(el("span", { class: "badge", text: "all stocked" }));
+    const card = el("a", { class: "store-card" + (s.out_of_stock ? " has-out" : s.low_stock || short ? " has-low" : ""),
                            href: `#/store/${encodeURIComponent(s.store)}`, "data-store": s.store },
       el("h3", { text: s.store }), badges,
       el("small", { class: "muted", text: `${plural(s.items, "item")} · updated ${when(s.updated_at)}` }));
@@ -23,11 +29,13 @@ export async function loadStores() {
   }
   $("summary").replaceChildren(
     figure(stores.length, "stores"), figure(items, "items tracked"),
-    figure(out, "out of stock", "out"), figure(low, "low on stock", "low"));
+    figure(out, "out of stock", "out"), figure(low, "low on stock", "low"),
+    figure(running.length, "running out", "low"));
 }
 
 export async function loadAlerts() {
-  const alerts = await api("/api/alerts?open=true&limit=100");
+  const alerts = await api("/api/alerts?open=true&limit=500");
+  $("open-count").textContent = alerts.length >= 500 ? "(500+)" : `(${alerts.length.toLocaleString()})`;
   const list = $("alerts");
   list.replaceChildren();
   if (!alerts.length) list.append(el("li", { class: "muted", text: "Nothing needs attention." }));

@@ -1,5 +1,6 @@
 // A store's page: its chart, its stock table and an item's history.
 import { api, state } from "./api.js";
+import { plotly } from "./charts.js";
 import { $, chartText, coverText, el, plural, when } from "./dom.js";
 
 export async function loadStore(store) {
@@ -18,19 +19,21 @@ export async function loadStore(store) {
   state.rows = rows;
   const out = rows.filter((r) => r.status === "out_of_stock").length;
   const low = rows.filter((r) => r.status === "low_stock").length;
-  $("store-summary").textContent = `${plural(rows.length, "item")} · ${out} out of stock · ${low} low on stock`;
-  drawStoreChart(rows);
+  const running = rows.filter((r) => r.status === "running_out").length;
+  $("store-summary").textContent =
+    `${plural(rows.length, "item")} · ${out} out of stock · ${low} low on stock · ${running} running out`;
+  drawStoreChart(rows).catch(console.warn);
   drawStockTable();
 }
 
-const COLOURS = { out_of_stock: "#d92d20", low_stock: "#dc6803", ok: "#2e90fa" };
+const COLOURS = { out_of_stock: "#d92d20", low_stock: "#dc6803", running_out: "#f79009", ok: "#2e90fa" };
 
-function drawStoreChart(rows) {
-  if (!window.Plotly) return;
+async function drawStoreChart(rows) {
+  const Plotly = await plotly();
   // Emptiest first: what needs attention stands at the left.
   const shown = [...rows].sort((a, b) => a.count - b.count || (a.item > b.item ? 1 : -1)).slice(0, 300);
   const empty = shown.filter((r) => r.count === 0);
-  window.Plotly.react($("store-chart"), [{
+  Plotly.react($("store-chart"), [{
     type: "bar", x: shown.map((r) => chartText(r.item)), y: shown.map((r) => r.count),
     marker: { color: shown.map((r) => COLOURS[r.status]) },
     hovertemplate: "%{x}: %{y}<extra></extra>", showlegend: false,
@@ -77,7 +80,7 @@ async function loadHistory(item) {
   const points = await api(`/api/history?store=${encodeURIComponent(state.store)}&item=${encodeURIComponent(item)}`);
   $("history-panel").hidden = false;
   $("history-title").textContent = `${item}: count over time`;
-  if (!window.Plotly) return;
+  const Plotly = await plotly();
   // Counts are placed at the time they were taken (as-of), on a date axis; one point gets
   // a day either side, or Plotly would spread a single moment over milliseconds.
   const x = points.map((p) => p.as_of || p.changed_at);
@@ -86,7 +89,7 @@ async function loadHistory(item) {
     const t = new Date(x[0]).getTime();
     xaxis.range = [new Date(t - 86400000).toISOString(), new Date(t + 86400000).toISOString()];
   }
-  window.Plotly.react($("history-chart"), [{
+  Plotly.react($("history-chart"), [{
     type: "scatter", mode: points.length > 1 ? "lines+markers" : "markers", line: { shape: "hv" },
     x, y: points.map((p) => p.count), hovertemplate: "%{x|%b %d %H:%M}: %{y}<extra></extra>",
   }], { margin: { t: 10, r: 10, b: 40, l: 50 }, yaxis: { rangemode: "tozero" }, xaxis },
