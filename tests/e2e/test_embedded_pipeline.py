@@ -27,7 +27,7 @@ def lab_files() -> list[tuple[str, bytes]]:
     return sorted(
         (entry.name, entry.read_bytes())
         for entry in folder.iterdir()
-        if entry.name.endswith(".csv")
+        if entry.name.startswith("inventory-")
     )
 
 
@@ -299,3 +299,45 @@ def test_a_receiver_that_answers_garbage_is_a_failed_delivery() -> None:
     with pytest.raises(DeliveryError, match="no proper HTTP answer"):
         channel.send(Digest("s", "t", {"id": 1, "file": "a.csv"}), "key-1")
     listener.close()
+
+
+def test_an_upload_finished_by_another_process_meanwhile_keeps_its_report(
+    tmp_path: Path,
+) -> None:
+    """#27: `stockwatch ingest` while `serve` runs: both took the same upload, and the one
+    that came second loaded nothing and overwrote the report with "loaded 0 rows"."""
+    from stockwatch.service import uploads as upload_service
+
+    cli, worker = SqliteBackend(tmp_path / "d"), SqliteBackend(tmp_path / "d")
+    try:
+        data = csv_bytes(("Berlin", "Echo Dot", 3), ("Berlin", "Echo Show", 0))
+        upload_id = cli.receive(Upload("b.csv"), io.BytesIO(data))
+        uow = cli.unit_of_work()
+        job = uow.uploads.begin(upload_id)  # read before the other process took it
+        first = worker.process_upload(upload_id)
+        assert first.rows_loaded == 2 and first.alerts_total == 1
+        second = upload_service.run(uow, job)
+        assert (second.rows_loaded, second.alerts_total) == (2, 1)
+        stored = cli.upload(upload_id)
+        assert stored is not None and stored.report is not None
+        assert stored.report.rows_loaded == 2
+    finally:
+        cli.close()
+        worker.close()
+
+
+def test_the_demo_loaded_while_serve_runs_keeps_every_report(tmp_path: Path) -> None:
+    """The same race as it was met (#27): uploads ingested while serve's worker runs. Which
+    process takes each upload varies; every report must count all of its rows."""
+    from stockwatch.cli.demo import load_demo
+    from tests.live_server import live_server
+
+    with live_server(tmp_path / "d") as live:
+        reports = load_demo(live.backend, None)
+        for report in reports:
+            stored = live.backend.upload(int(report.upload_id or 0))
+            assert stored is not None and stored.report is not None
+            for seen in (report, stored.report):
+                assert seen.rows_loaded + seen.rows_unchanged == 36 or seen.file.startswith(
+                    "inventory-"
+                ), seen.to_json()

@@ -167,6 +167,12 @@ class StreamedUnitOfWork:
     def trial(self, command: Upload) -> UploadJob:
         return UploadJob(None, f"{len(self.state.uploads) + 1:06d}", command, "")
 
+    def settled(self, job: UploadJob) -> UploadReport | None:
+        if not isinstance(job.upload_id, int):
+            return None
+        report: UploadReport | None = self.state.uploads[job.upload_id]["report"]
+        return report if report is not None and report.status in FINISHED else None
+
     def finish(self, job: UploadJob, report: UploadReport) -> None:
         assert isinstance(job.upload_id, int)
         self.state.uploads[job.upload_id]["report"] = report

@@ -304,3 +304,17 @@ def test_a_byte_that_is_neither_utf8_nor_windows_1252_is_rejected_at_its_exact_l
     (error,) = inventory.errors
     assert error.line == 11_002 and "neither UTF-8 nor Windows-1252" in error.message
     assert inventory.warnings[0].startswith("line 11002: the file is not valid UTF-8")
+
+
+def test_the_examples_are_the_demo_s_files_of_today() -> None:
+    """examples/ (what the README and the tests use) and the package's demo files (what
+    `make run` loads when installed) are the same bytes: one can never drift from the other."""
+    from importlib import resources
+
+    from tests.conftest import EXAMPLES
+
+    folder = resources.files("stockwatch") / "demo_data"
+    shipped = {e.name: e.read_bytes() for e in folder.iterdir() if e.name.startswith("inventory-")}
+    assert len(shipped) == 6
+    for name, data in shipped.items():
+        assert (EXAMPLES / name).read_bytes() == data, name

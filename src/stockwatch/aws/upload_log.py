@@ -93,6 +93,11 @@ class DynamoUploads:
             job.refusal = "a newer upload of this key was processed already; nothing changed"
         return job
 
+    def settled(self, job: UploadJob) -> UploadReport | None:
+        """None: every run of an upload carries the same version, so a second one writes no
+        row that the first did not; see docs/aws.md on repeated events."""
+        return None
+
     def local(self, command: Upload) -> UploadJob:
         """A local file loaded straight into the table: its version is the time now (or
         its as-of), so it ranks with S3 uploads by when it arrived (or was counted)."""

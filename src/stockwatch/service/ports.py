@@ -90,6 +90,14 @@ class UploadLog(Protocol):
 
     def finish(self, job: UploadJob, report: UploadReport) -> None: ...
 
+    def settled(self, job: UploadJob) -> UploadReport | None:
+        """Inside the unit of work: the report of another run that finished this upload
+        since ``begin`` (a CLI ``ingest`` and ``serve``'s worker on one data directory), so
+        that this run returns it instead of loading again and overwriting it with a report
+        of nothing changed. None where no other run has (or where ``begin``'s claim is
+        exclusive)."""
+        ...
+
     def cost(self, job: UploadJob, elapsed_ms: float) -> Cost:
         """What this upload cost so far: at least the time, metered requests where billed."""
         ...

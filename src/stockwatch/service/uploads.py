@@ -126,6 +126,9 @@ def run(
 ) -> UploadReport:
     started = time.perf_counter()
     with uow:
+        settled = uow.uploads.settled(job) if keep and not job.confirmed else None
+        if settled is not None:
+            return settled  # another process finished it meanwhile
         if job.refusal is not None:
             report = UploadReport(job.filename, job.upload_id, message=job.refusal)
         else:

@@ -73,15 +73,27 @@ class SqliteUploads:
         if record.status in FINISHED and record.report is not None:
             job.done = record.report
             return job
-        self.conn.execute(
+        # Only while unfinished: another process may have finished it since the read above.
+        claimed = self.conn.execute(
             "UPDATE uploads SET status = 'processing', started_at = ?, attempts = attempts + 1"
-            " WHERE id = ?",
+            " WHERE id = ? AND status IN ('queued', 'processing')",
             (utc_now(), upload_id),
-        )
+        ).rowcount
+        if not claimed:
+            return self.begin(upload_id)
         scope = None if record.scope is None else sorted(record.scope)
         event = {"id": upload_id, "file": record.filename, "status": "processing", "scope": scope}
         self.emit("upload", event)
         return job
+
+    def settled(self, job: UploadJob) -> UploadReport | None:
+        """Read under the write lock the unit of work holds: ``begin`` read before it."""
+        if not isinstance(job.upload_id, int):
+            return None
+        record = fetch_upload(self.conn, job.upload_id)
+        if record is not None and record.status in FINISHED and record.report is not None:
+            return record.report
+        return None
 
     def trial(self, command: Upload) -> UploadJob:
         """The version the next upload would get: after every arrival too."""
