@@ -37,7 +37,9 @@ export function setUpThresholds() {
     const cover = $("t-cover").value;
     const entry = { store: $("t-store").value.trim(), item: $("t-item").value.trim(),
       minimum: Number($("t-minimum").value), cover_days: cover === "" ? null : Number(cover) };
-    thresholdChange(api("/api/thresholds", { method: "POST", headers: { "Content-Type": "application/json" },
+    // A name that is not stocked is refused with the closest ones, unless it is expected.
+    const path = $("t-new").checked ? "/api/thresholds?new=true" : "/api/thresholds";
+    thresholdChange(api(path, { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify([entry]) }), `Set ${entry.store} / ${entry.item} to ${entry.minimum}`);
   });
   $("threshold-import").addEventListener("submit", async (e) => {
