@@ -72,7 +72,8 @@ def test_sqlite_writer_follows_the_core_rule(
     (before,) = conn.execute("SELECT count(*) FROM changes").fetchone()
     expected = decide(*(current or (None, None)), *incoming)  # type: ignore[call-arg]
 
-    outcome = SqliteInventoryWriter(conn, 7).apply([(2, "S", item, incoming[0])], incoming[1])
+    row = (2, "S", item, incoming[0])
+    outcome = SqliteInventoryWriter(conn, 7).apply_rows([row], incoming[1])
 
     count, version = conn.execute(
         "SELECT count, version FROM inventory WHERE store = 'S' AND item = ?", (item,)
@@ -90,6 +91,81 @@ def test_sqlite_writer_follows_the_core_rule(
 
 
 ITEMS = ["Echo Dot", "Echo Show", "Echo Plus", "Echo Look"]
+
+# A file: stores in blocks, each block some of its items in some order, a few repeated;
+# a store may come back in a second block. Each file is an upload of its own (its id is
+# its place in the list) with an as-of drawn so that late, older files happen.
+_block = st.tuples(
+    st.sampled_from(["Berlin", "Pusan"]),
+    st.lists(st.tuples(st.sampled_from(ITEMS), st.integers(0, 2)), min_size=1, max_size=6),
+)
+_file = st.tuples(st.integers(0, 2), st.lists(_block, min_size=1, max_size=3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(files=st.lists(_file, min_size=1, max_size=6), chunk=st.integers(1, 7))
+def test_writing_only_what_changed_follows_the_core_rule(
+    files: list[tuple[int, list[tuple[str, list[tuple[str, int]]]]]], chunk: int
+) -> None:
+    """#28: rows a store record shows unchanged are not written. The stock, when each item
+    was last counted, the change feed and every outcome are still those of
+    ``core.ordering.decide`` applied row by row, whatever the files, their order, their
+    chunking, repeats and second blocks of a store."""
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = connect(Path(tmp) / "t.db")
+        model: dict[tuple[str, str], tuple[int, str]] = {}
+        for n, (as_of, blocks) in enumerate(files):
+            version = sqlite_version(_AS_OF[as_of], n + 1)
+            listed = [(s, i, c) for s, items in blocks for i, c in items]
+            rows = [(line, s, i, c) for line, (s, i, c) in enumerate(listed, start=2)]
+            want = {"loaded": 0, "unchanged": 0, "superseded": 0, "repeats": 0}
+            # A (store, item) listed twice in one store's block is a repeat of its first line,
+            # whatever became of that line; across blocks, the rule decides (an earlier
+            # line written by this upload makes it a repeat).
+            seen: set[tuple[str, str]] = set()
+            for index, (_, store, item, count) in enumerate(rows):
+                if index and rows[index - 1][1] != store:
+                    seen = set()
+                key = (store, item)
+                if key in seen:
+                    want["repeats"] += 1
+                    continue
+                seen.add(key)
+                before = model.get(key)
+                outcome = decide(*(before or (None, None)), count, version)  # type: ignore[call-arg]
+                if feeds_change(outcome):
+                    want["loaded"] += 1
+                elif outcome is Outcome.CONFIRM:
+                    want["unchanged"] += 1
+                elif outcome is Outcome.STALE:
+                    want["superseded"] += 1
+                else:
+                    want["repeats"] += 1
+                if writes_row(outcome):
+                    model[key] = (count, version)
+            (fed_before,) = conn.execute("SELECT count(*) FROM changes").fetchone()
+            conn.execute("BEGIN")
+            writer = SqliteInventoryWriter(conn, n + 1)
+            got = {"loaded": 0, "unchanged": 0, "superseded": 0, "repeats": 0}
+            parts = [writer.apply(rows[i : i + chunk], version) for i in range(0, len(rows), chunk)]
+            for part in [*parts, writer.flush(version)]:
+                got["loaded"] += part.loaded
+                got["unchanged"] += part.unchanged
+                got["superseded"] += part.superseded
+                got["repeats"] += len(part.repeats)
+            conn.execute("COMMIT")
+            (fed_after,) = conn.execute("SELECT count(*) FROM changes").fetchone()
+            assert got == want, (n, rows)
+            assert fed_after - fed_before == want["loaded"]
+            stock = {
+                (s, i): (c, v)
+                for s, i, c, v in conn.execute(
+                    "SELECT i.store, i.item, i.count, max(i.version, coalesce(r.version, ''))"
+                    " FROM inventory AS i LEFT JOIN store_records AS r ON r.store = i.store"
+                )
+            }
+            assert stock == model, n
+        conn.close()
 
 
 @settings(max_examples=40, deadline=None)

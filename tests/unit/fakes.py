@@ -52,6 +52,9 @@ class FakeWriter:
         self.state = state
         self.calls = calls
 
+    def flush(self, version: str) -> ChunkOutcome:
+        return ChunkOutcome()
+
     def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
         self.calls.append("apply")
         outcome = ChunkOutcome()

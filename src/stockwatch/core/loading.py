@@ -33,7 +33,15 @@ class ChunkOutcome:
 class InventoryWriter(Protocol[ChunkT, VersionT]):
     """A backend's inventory table, applying ``core.ordering.decide`` to each row atomically."""
 
-    def apply(self, chunk: ChunkT, version: VersionT) -> ChunkOutcome: ...
+    def apply(self, chunk: ChunkT, version: VersionT) -> ChunkOutcome:
+        """Write a chunk; the outcome of what was decided (a writer may hold rows back until
+        it has seen more of their store, and decide them in a later call or in ``flush``)."""
+        ...
+
+    def flush(self, version: VersionT) -> ChunkOutcome:
+        """The file's rows are done: decide what is held back. What is applied after is
+        written at once (a snapshot's zeroes)."""
+        ...
 
 
 @dataclass
@@ -155,21 +163,26 @@ def load_chunks(
     for index, chunk in enumerate(chunks):
         if index < skip:
             continue
-        outcome = writer.apply(chunk, version)
+        _count(done, writer.apply(chunk, version), max_repeats_kept)
         done.chunks_done = index + 1
-        done.loaded += outcome.loaded
-        done.unchanged += outcome.unchanged
-        done.superseded += outcome.superseded
-        done.repeats_total += len(outcome.repeats)
-        room = max_repeats_kept - len(done.repeats)
-        done.repeats.extend(outcome.repeats[: max(room, 0)])
         if should_pause is not None and should_pause():
+            _count(done, writer.flush(version), max_repeats_kept)
             raise Paused(done)
+    _count(done, writer.flush(version), max_repeats_kept)
     report.rows_loaded += done.loaded
     report.rows_unchanged += done.unchanged
     report.rows_superseded += done.superseded
     report.rows_rejected += done.repeats_total - len(done.repeats)  # counted, not listed
     return [repeat_error(line, store, item, first) for line, first, store, item in done.repeats]
+
+
+def _count(done: LoadProgress, outcome: ChunkOutcome, max_repeats_kept: int) -> None:
+    done.loaded += outcome.loaded
+    done.unchanged += outcome.unchanged
+    done.superseded += outcome.superseded
+    done.repeats_total += len(outcome.repeats)
+    room = max_repeats_kept - len(done.repeats)
+    done.repeats.extend(outcome.repeats[: max(room, 0)])
 
 
 def finish_report(

@@ -15,6 +15,7 @@ from stockwatch.core.clock import epoch_ms
 from stockwatch.core.loading import ChunkOutcome
 from stockwatch.core.model import Row
 from stockwatch.core.ordering import as_of_of
+from stockwatch.sqlite.store_records import RecordingWriter
 
 # The staged chunk: in temp.stage for rows from this process, or in an attached database
 # image built by the read-ahead process (``sqlite/readahead.py``).
@@ -87,16 +88,43 @@ def apply_staged(
 
 
 class SqliteInventoryWriter:
-    """Applies chunks of rows read in this process; the caller holds the transaction."""
+    """Applies chunks of rows read in this process, writing only the rows that changed
+    (``store_records``); the caller holds the transaction."""
 
     def __init__(self, conn: sqlite3.Connection, upload: int) -> None:
         self._conn = conn
         self._upload = upload
         conn.execute(_STAGE)
         conn.execute("DELETE FROM temp.stage")
+        self._records = RecordingWriter(conn, self.apply_rows)
 
     def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
-        self._conn.executemany("INSERT INTO temp.stage VALUES (?, ?, ?, ?)", chunk)
-        outcome = apply_staged(self._conn, "temp.stage", len(chunk), version, self._upload)
+        return self._records.apply(chunk, version)
+
+    def flush(self, version: str) -> ChunkOutcome:
+        return self._records.flush(version)
+
+    def apply_rows(self, rows: list[Row], version: str) -> ChunkOutcome:
+        """The ordering rule over these rows, set-based; a (store, item) repeated among
+        them is a repeat of its first line, as across chunks."""
+        rows, repeats = _first_of_each(rows)
+        self._conn.executemany("INSERT INTO temp.stage VALUES (?, ?, ?, ?)", rows)
+        outcome = apply_staged(self._conn, "temp.stage", len(rows), version, self._upload)
         self._conn.execute("DELETE FROM temp.stage")
+        outcome.repeats.extend(repeats)
         return outcome
+
+
+def _first_of_each(rows: list[Row]) -> tuple[list[Row], list[tuple[int, int, str, str]]]:
+    keys = [(r[1], r[2]) for r in rows]
+    if len(set(keys)) == len(keys):
+        return rows, []
+    first: dict[tuple[str, str], int] = {}
+    unique, repeats = [], []
+    for row, key in zip(rows, keys, strict=True):
+        line = first.setdefault(key, row[0])
+        if line == row[0]:
+            unique.append(row)
+        else:
+            repeats.append((row[0], line, row[1], row[2]))
+    return unique, repeats

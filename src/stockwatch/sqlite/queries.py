@@ -262,14 +262,20 @@ def item_everywhere(conn: sqlite3.Connection, item: str, limit: int) -> list[Sto
 # week of changes and in the history), the latest point before them in each of the three
 # tables (the interval that ends inside the window counts; older ones are ignored by
 # core.forecast), and the newest upload that asserted its count (a confirmation moves the
-# version on without a change). Every read is a range of an item index, so a year of
-# history does not make a stock page slower.
+# version on without a change: the row's, or its store record's, see sqlite.store_records).
+# Every read is a range of an item index, so a year of history does not make a stock page
+# slower.
 _POINTS = """
-WITH items AS (
-  SELECT i.store, i.item, i.count, substr(i.version, 1, 24) AS as_of,
-         (julianday(substr(i.version, 1, 24)) - 2440587.5) * 86400000 - :window AS since
+WITH asserted AS (
+  SELECT i.store, i.item, i.count, max(i.version, coalesce(r.version, '')) AS version
   FROM json_each(:keys) AS k
   JOIN inventory AS i ON i.store = k.value ->> 0 AND i.item = k.value ->> 1
+  LEFT JOIN store_records AS r ON r.store = i.store
+),
+items AS (
+  SELECT store, item, count, substr(version, 1, 24) AS as_of,
+         (julianday(substr(version, 1, 24)) - 2440587.5) * 86400000 - :window AS since
+  FROM asserted
 )
 SELECT t.store, t.item, c.new_count, c.counted, NULL
 FROM items AS t JOIN changes AS c

@@ -19,7 +19,7 @@ from stockwatch.core.limits import Limits
 from stockwatch.core.loading import ChunkOutcome, ReadSummary, unique_chunks
 from stockwatch.core.model import Row
 from stockwatch.core.reader import FileRejected, InventoryFile
-from stockwatch.sqlite.inventory_table import STAGE_COLUMNS, SqliteInventoryWriter, apply_staged
+from stockwatch.sqlite.inventory_table import STAGE_COLUMNS, SqliteInventoryWriter
 
 READ_AHEAD_MIN_BYTES = 8 * 1024 * 1024
 STAGE_SCHEMA = "readahead"
@@ -121,6 +121,9 @@ class ReadAhead:
                 child.join()
 
 
+_STAGED_ROWS = f"SELECT line, store, item, count FROM {STAGE_SCHEMA}.chunk ORDER BY line"  # noqa: S608  # a constant schema name
+
+
 class StagedChunkWriter:
     """Applies chunks staged by ``ReadAhead``; the caller holds the transaction."""
 
@@ -133,8 +136,14 @@ class StagedChunkWriter:
             conn.execute(f"ATTACH DATABASE ':memory:' AS {STAGE_SCHEMA}")
 
     def apply(self, chunk: StagedChunk, version: str) -> ChunkOutcome:
+        """Rows read back from the staged image (in C), then as any chunk of rows: only
+        what changed is written (``store_records``)."""
         if isinstance(chunk, list):
             return self._rows.apply(chunk, version)
-        image, rows = chunk
+        image, _ = chunk
         self._conn.deserialize(image, name=STAGE_SCHEMA)
-        return apply_staged(self._conn, f"{STAGE_SCHEMA}.chunk", rows, version, self._upload)
+        rows = self._conn.execute(_STAGED_ROWS).fetchall()
+        return self._rows.apply(rows, version)
+
+    def flush(self, version: str) -> ChunkOutcome:
+        return self._rows.flush(version)
