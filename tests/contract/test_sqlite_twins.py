@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from stockwatch.core.ordering import Outcome, decide, feeds_change, writes_row
@@ -104,6 +104,30 @@ _file = st.tuples(st.integers(0, 2), st.lists(_block, min_size=1, max_size=3))
 
 @settings(max_examples=300, deadline=None)
 @given(files=st.lists(_file, min_size=1, max_size=6), chunk=st.integers(1, 7))
+# A store that matches its record, with a change still to be written, then comes back in
+# a second block: the change must be written before the record is dropped.
+@example(
+    files=[
+        (1, [("Berlin", [("Echo Dot", 1), ("Echo Show", 1)])]),
+        (
+            2,
+            [
+                ("Berlin", [("Echo Dot", 2), ("Echo Show", 1)]),
+                ("Pusan", [("Echo Dot", 1)]),
+                ("Berlin", [("Echo Dot", 0)]),
+            ],
+        ),
+    ],
+    chunk=2,
+)
+@example(
+    files=[
+        (2, [("Berlin", [("Echo Dot", 1), ("Echo Show", 1)])]),
+        (1, [("Berlin", [("Echo Dot", 2), ("Echo Show", 1)])]),  # late and older: stale
+        (2, [("Berlin", [("Echo Dot", 0), ("Echo Show", 2)])]),
+    ],
+    chunk=1,
+)
 def test_writing_only_what_changed_follows_the_core_rule(
     files: list[tuple[int, list[tuple[str, list[tuple[str, int]]]]]], chunk: int
 ) -> None:

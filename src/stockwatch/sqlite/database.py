@@ -88,7 +88,10 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA cache_size = -65536")
-        conn.execute("PRAGMA temp_store = MEMORY")
+        # On disk, not in memory: an upload's savepoint keeps the first image of every page
+        # it changes there, and a re-upload changing 5 % of 2,000,000 rows spread over every
+        # store touched all pages (620 MB of RSS in memory; 99 MB with a file, #28).
+        conn.execute("PRAGMA temp_store = FILE")
         if not readonly:
             migrate(conn)
     except sqlite3.OperationalError as exc:
