@@ -60,3 +60,90 @@ def test_a_rejected_file_through_read_ahead(tmp_path: Path) -> None:
         assert app.conn.execute("SELECT count(*) FROM inventory").fetchone() == (0,)
     finally:
         app.close()
+
+
+def _variants() -> list[tuple[str, bytes, str | None]]:
+    """Files a chain sends day after day (#28): clean ones take the pyarrow path, the others
+    the core reader; the results must not tell which."""
+    stores = [f"Store {s}" for s in range(6)]
+    first = [(s, f"Item {i}", (n + i) % 9) for n, s in enumerate(stores) for i in range(400)]
+    same = csv_bytes(*first)
+    changed = csv_bytes(*[(s, i, c + 1 if n % 20 == 0 else c) for n, (s, i, c) in enumerate(first)])
+    reordered = csv_bytes(*sorted(first, key=lambda r: (r[0], r[1][::-1])))
+    more = csv_bytes(
+        *[(i, s, c) for s, i, c in [*first, ("Store 0", "Item new", 4)]], header="Item,STORE,count"
+    )
+    quoted = same.replace(b"Store 1,Item 3,", b'"Store 1","Item 3",').replace(b"\n", b"\r\n")
+    spaced = same.replace(b"Store 2,Item 7,", b"Store 2, Item 7 ,")
+    second_block = same + b"Store 0,Item 1,0\n"
+    trailing_blank = changed + b"\n"
+    return [
+        ("first.csv", same, None),
+        ("again.csv", same, None),
+        ("changed.csv", changed, None),
+        ("late.csv", same, "2026-11-01T00:00Z"),  # older than all: stale as a whole
+        ("reordered.csv", reordered, None),
+        ("more.csv", more, None),
+        ("quoted.csv", b"\xef\xbb\xbf" + quoted, None),
+        ("spaced.csv", spaced, None),
+        ("second-block.csv", second_block, None),
+        ("trailing-blank.csv", trailing_blank, None),
+        ("back.csv", same, None),
+    ]
+
+
+def test_clean_files_through_pyarrow_give_the_core_reader_s_results(tmp_path: Path) -> None:
+    from io import BytesIO
+
+    from stockwatch.service.commands import Upload
+
+    results = []
+    for name, threshold in (("inline", 10**12), ("ahead", 1)):
+        app = SqliteBackend(tmp_path / name, channel_names=("webhook",))
+        app.read_ahead_min_bytes = threshold
+        try:
+            reports = []
+            for file, data, as_of in _variants():
+                upload_id = app.receive(Upload(file, as_of=as_of), BytesIO(data))
+                report = app.process_upload(upload_id).to_json()
+                for varying in ("timings_ms", "cost", "as_of"):
+                    report.pop(varying)
+                reports.append(report)
+            tables = [app.conn.execute(sql).fetchall() for sql in TABLES[1:]]
+            stock = app.conn.execute(
+                "SELECT i.store, i.item, i.count, substr(max(i.version, coalesce(r.version, '')),"
+                " 26) FROM inventory AS i LEFT JOIN store_records AS r ON r.store = i.store"
+                " ORDER BY 1, 2"
+            ).fetchall()
+            results.append((reports, tables, stock))
+        finally:
+            app.close()
+    assert results[0] == results[1]
+    reports = {r["file"]: r for r in results[1][0]}
+    assert (reports["again.csv"]["rows_loaded"], reports["again.csv"]["rows_unchanged"]) == (
+        0,
+        2400,
+    )
+    assert reports["changed.csv"]["rows_loaded"] == 120
+    assert reports["late.csv"]["rows_superseded"] == 2400
+    assert [e["line"] for e in reports["second-block.csv"]["errors"]] == [2402]
+
+
+def test_which_files_pyarrow_reads_and_which_go_to_the_core_reader(tmp_path: Path) -> None:
+    from stockwatch.core.limits import Limits
+    from stockwatch.sqlite import fast_reader
+
+    clean = {"first.csv", "again.csv", "changed.csv", "late.csv", "reordered.csv", "more.csv"}
+    clean |= {"quoted.csv", "back.csv", "second-block.csv"}
+    for file, data, _ in _variants():
+        path = tmp_path / file
+        path.write_bytes(data)
+        try:
+            rows = fast_reader.check(path, Limits())
+        except fast_reader.NotClean:
+            assert file not in clean, file
+        else:
+            assert file in clean, file
+            runs = [run for batch, _ in fast_reader.runs(path) for run in batch]
+            assert sum(len(r) for r in runs) == rows
+            assert runs[0].first_line == 2 and runs[0].items()[0] == "Item 0"

@@ -15,6 +15,7 @@ from stockwatch.core.clock import epoch_ms
 from stockwatch.core.loading import ChunkOutcome
 from stockwatch.core.model import Row
 from stockwatch.core.ordering import as_of_of
+from stockwatch.sqlite.fast_reader import Run
 from stockwatch.sqlite.store_records import RecordingWriter
 
 # The staged chunk: in temp.stage for rows from this process, or in an attached database
@@ -100,6 +101,9 @@ class SqliteInventoryWriter:
 
     def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
         return self._records.apply(chunk, version)
+
+    def apply_runs(self, runs: Sequence[Run], version: str) -> ChunkOutcome:
+        return self._records.apply_runs(runs, version)
 
     def flush(self, version: str) -> ChunkOutcome:
         return self._records.flush(version)

@@ -30,12 +30,13 @@ import hashlib
 import sqlite3
 from array import array
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from itertools import groupby
+from dataclasses import dataclass
+from itertools import accumulate, groupby
 from operator import itemgetter
 
 from stockwatch.core.loading import ChunkOutcome
 from stockwatch.core.model import Row
+from stockwatch.sqlite.fast_reader import Run
 
 # A store block longer than this is written row by row and gets no record: its names and
 # counts would be held in memory until the block ends.
@@ -43,11 +44,7 @@ BLOCK_MAX = 200_000
 CHANGED_BATCH = 5_000
 _STORE = itemgetter(1)
 
-
-def digest(names: Sequence[str]) -> bytes:
-    """The item names in file order, as 16 bytes (names hold no NUL: the reader refuses it)."""
-    joined = "\x00".join(names).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(joined, digest_size=16).digest()
+ApplyRows = Callable[[list[Row], str], ChunkOutcome]
 
 
 @dataclass
@@ -58,19 +55,80 @@ class Record:
     counts: bytes  # array("q") of the counts, in the order of the digest's names
 
 
-@dataclass
 class Block:
-    """The contiguous rows of one store in a file, gathered until the store changes."""
+    """The contiguous rows of one store in a file, gathered until the store changes: rows
+    from the core reader, or runs from ``fast_reader`` (names and counts as arrays)."""
 
-    store: str
-    rows: list[Row] = field(default_factory=list)
+    def __init__(self, store: str) -> None:
+        self.store = store
+        self.parts: list[list[Row] | Run] = []
+        self.size = 0
+
+    def add(self, part: list[Row] | Run) -> None:
+        self.parts.append(part)
+        self.size += len(part)
+
+    def digest(self) -> bytes:
+        """The item names in file order, as 16 bytes, however the rows were split: the
+        names' UTF-8 lengths and their bytes, each hashed on its own."""
+        lengths, names = hashlib.blake2b(digest_size=16), hashlib.blake2b(digest_size=16)
+        for part in self.parts:
+            if isinstance(part, Run):
+                lengths.update(part.lengths)
+                names.update(part.names)
+            else:
+                encoded = [r[2].encode("utf-8", "surrogatepass") for r in part]
+                lengths.update(array("i", map(len, encoded)).tobytes())
+                names.update(b"".join(encoded))
+        return hashlib.blake2b(lengths.digest() + names.digest(), digest_size=16).digest()
+
+    def counts(self) -> bytes:
+        return b"".join(
+            p.counts if isinstance(p, Run) else array("q", [r[3] for r in p]).tobytes()
+            for p in self.parts
+        )
+
+    def rows(self) -> list[Row]:
+        found: list[Row] = []
+        for part in self.parts:
+            if isinstance(part, Run):
+                first, store = part.first_line, part.store
+                names, counts = part.items(), part.count_array()
+                found.extend(
+                    (first + k, store, name, count)
+                    for k, (name, count) in enumerate(zip(names, counts, strict=True))
+                )
+            else:
+                found.extend(part)
+        return found
+
+    def rows_at(self, wanted: list[int]) -> list[Row]:
+        """The rows at these positions of the block (ascending), decoding only them."""
+        found: list[Row] = []
+        at, start = 0, 0
+        for part in self.parts:
+            end = start + len(part)
+            picked = []
+            while at < len(wanted) and wanted[at] < end:
+                picked.append(wanted[at] - start)
+                at += 1
+            if picked:
+                found.extend(
+                    _run_rows(part, picked) if isinstance(part, Run) else [part[k] for k in picked]
+                )
+            start = end
+        return found
 
 
-ApplyRows = Callable[[list[Row], str], ChunkOutcome]
-
-
-def counts_of(rows: Sequence[Row]) -> bytes:
-    return array("q", [r[3] for r in rows]).tobytes()
+def _run_rows(run: Run, picked: list[int]) -> list[Row]:
+    sizes = array("i")
+    sizes.frombytes(run.lengths)
+    ends = list(accumulate(sizes))
+    counts = run.count_array()
+    return [
+        (run.first_line + k, run.store, run.names[ends[k] - sizes[k] : ends[k]].decode(), counts[k])
+        for k in picked
+    ]
 
 
 class StoreRecords:
@@ -108,7 +166,7 @@ class StoreRecords:
 
 
 class RecordingWriter:
-    """Applies chunks of rows store block by store block, writing only what changed.
+    """Applies a file's rows store block by store block, writing only what changed.
 
     ``apply_rows`` is the ordering rule's set-based write of some rows (the slow path).
     Rows are held per store block until the store changes, so ``apply`` reports the
@@ -124,38 +182,54 @@ class RecordingWriter:
         self.flushed = False
         self.written: set[str] = set()  # stores already written by this upload
         # Changed rows of stores that matched their records, written together: one pass of
-        # the ordering rule's SQL for many stores rather than one per store.
+        # the ordering rule's SQL for many stores rather than one per store. They are
+        # written before anything else writes rows: a record dropped meanwhile would stamp
+        # its version on rows whose change is still to be written.
         self.changed: list[Row] = []
 
     def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
-        outcome = ChunkOutcome()
         if self.flushed:
             for store in {r[1] for r in chunk}:
                 self._drop(store)
             return self.apply_rows(list(chunk), version)
-        # Pending changes are written before anything else writes rows: a record dropped
-        # meanwhile would stamp its version on rows whose change is still to be written.
+        outcome = ChunkOutcome()
         for store, run in groupby(chunk, key=_STORE):
-            block = self.block
-            if block is None or block.store != store:
-                if block is not None:
-                    _add(outcome, self._finish(block, version))
-                block = self.block = Block(store)
-            block.rows.extend(run)
-            if len(block.rows) > BLOCK_MAX:  # too long to hold: the slow path, no record
-                _add(outcome, self._write_changed(version))
-                self._drop(store)
-                _add(outcome, self.apply_rows(block.rows, version))
-                self.written.add(store)
-                block.rows = []
-        if len(self.changed) >= CHANGED_BATCH:
-            _add(outcome, self._write_changed(version))
-        return outcome
+            _add(outcome, self._take(store, list(run), version))
+        return self._batched(outcome, version)
+
+    def apply_runs(self, runs: Sequence[Run], version: str) -> ChunkOutcome:
+        """Runs of ``fast_reader``: the same, with no Python object made per row until a
+        row has to be written."""
+        outcome = ChunkOutcome()
+        for run in runs:
+            _add(outcome, self._take(run.store, run, version))
+        return self._batched(outcome, version)
 
     def flush(self, version: str) -> ChunkOutcome:
         block, self.block, self.flushed = self.block, None, True
         outcome = ChunkOutcome() if block is None else self._finish(block, version)
         _add(outcome, self._write_changed(version))
+        return outcome
+
+    def _take(self, store: str, part: list[Row] | Run, version: str) -> ChunkOutcome:
+        outcome = ChunkOutcome()
+        block = self.block
+        if block is None or block.store != store:
+            if block is not None:
+                outcome = self._finish(block, version)
+            block = self.block = Block(store)
+        block.add(part)
+        if block.size > BLOCK_MAX:  # too long to hold: the slow path, no record
+            _add(outcome, self._write_changed(version))
+            self._drop(store)
+            _add(outcome, self.apply_rows(block.rows(), version))
+            self.written.add(store)
+            self.block = Block(store)
+        return outcome
+
+    def _batched(self, outcome: ChunkOutcome, version: str) -> ChunkOutcome:
+        if len(self.changed) >= CHANGED_BATCH:
+            _add(outcome, self._write_changed(version))
         return outcome
 
     def _write_changed(self, version: str) -> ChunkOutcome:
@@ -168,42 +242,43 @@ class RecordingWriter:
             self.records.materialise(store, record)
 
     def _finish(self, block: Block, version: str) -> ChunkOutcome:
-        store, rows = block.store, block.rows
-        if not rows:
+        store, size = block.store, block.size
+        if not size:
             return ChunkOutcome()
         again = store in self.written  # a second block of the store in this file
         self.written.add(store)
         record = self.records.get(store)
-        names = [r[2] for r in rows]
-        counts = counts_of(rows)
-        matches = record is not None and record.items == len(rows) and not again
-        if record is not None and matches and record.digest == digest(names):
-            if version < record.version:
-                return ChunkOutcome(superseded=len(rows))  # older than every count it has
-            if version > record.version:
-                return self._changed_only(store, rows, counts, record, version)
+        counts = block.counts()
+        if record is not None and not again and record.items == size:
+            named = block.digest()
+            if record.digest == named:
+                if version < record.version:
+                    return ChunkOutcome(superseded=size)  # older than every count it has
+                if version > record.version:
+                    return self._changed_only(block, counts, record, version)
         pending = self._write_changed(version)
         if record is not None:
             self.records.materialise(store, record)
-        outcome = self.apply_rows(rows, version)
+        outcome = self.apply_rows(block.rows(), version)
         whole = not outcome.superseded and not outcome.repeats
-        if not again and whole and self.records.covers_all(store, len(rows)):
-            self.records.put(store, Record(version, len(rows), digest(names), counts))
+        if not again and whole and self.records.covers_all(store, size):
+            self.records.put(store, Record(version, size, block.digest(), counts))
         _add(outcome, pending)
         return outcome
 
     def _changed_only(
-        self, store: str, rows: list[Row], counts: bytes, record: Record, version: str
+        self, block: Block, counts: bytes, record: Record, version: str
     ) -> ChunkOutcome:
-        if counts == record.counts:
-            changed: list[Row] = []
-        else:
-            old = array("q")
+        changed: list[Row] = []
+        if counts != record.counts:
+            new, old = array("q"), array("q")
+            new.frombytes(counts)
             old.frombytes(record.counts)
-            changed = [r for r, before in zip(rows, old, strict=True) if r[3] != before]
+            at = [k for k, (a, b) in enumerate(zip(new, old, strict=True)) if a != b]
+            changed = block.rows_at(at)
         self.changed.extend(changed)  # newer than every row of the store: written as changes
-        self.records.put(store, Record(version, len(rows), record.digest, counts))
-        return ChunkOutcome(unchanged=len(rows) - len(changed))
+        self.records.put(block.store, Record(version, block.size, record.digest, counts))
+        return ChunkOutcome(unchanged=block.size - len(changed))
 
 
 def _add(total: ChunkOutcome, part: ChunkOutcome) -> None:
