@@ -119,14 +119,14 @@ def test_clean_files_through_pyarrow_give_the_core_reader_s_results(tmp_path: Pa
         finally:
             app.close()
     assert results[0] == results[1]
-    reports = {r["file"]: r for r in results[1][0]}
-    assert (reports["again.csv"]["rows_loaded"], reports["again.csv"]["rows_unchanged"]) == (
+    by_file = {r["file"]: r for r in results[1][0]}
+    assert (by_file["again.csv"]["rows_loaded"], by_file["again.csv"]["rows_unchanged"]) == (
         0,
         2400,
     )
-    assert reports["changed.csv"]["rows_loaded"] == 120
-    assert reports["late.csv"]["rows_superseded"] == 2400
-    assert [e["line"] for e in reports["second-block.csv"]["errors"]] == [2402]
+    assert by_file["changed.csv"]["rows_loaded"] == 120
+    assert by_file["late.csv"]["rows_superseded"] == 2400
+    assert [e["line"] for e in by_file["second-block.csv"]["errors"]] == [2402]
 
 
 def test_which_files_pyarrow_reads_and_which_go_to_the_core_reader(tmp_path: Path) -> None:
