@@ -388,3 +388,29 @@ def test_tables_fit_narrow_terminals_without_cutting_a_name(tmp_path: Path) -> N
     # At 80 the empty cover column goes first, then the time; the names stay whole.
     at_80 = run("--data-dir", data, "stock", env={"COLUMNS": "80"}).stdout.splitlines()
     assert at_80[0].split() == ["store", "item", "count", "status"]
+
+
+def test_validate_previews_a_snapshot_and_a_store_s_default(tmp_path: Path, berlin: Path) -> None:
+    """#27: `validate` crashed ("seek of closed file") whenever a store's snapshot default
+    was on, and could not preview a snapshot at all."""
+    data = str(tmp_path / "data")
+    run_json("--data-dir", data, "ingest", "--json", str(berlin))
+    short = tmp_path / "short.csv"
+    short.write_bytes(csv_bytes(("Berlin", "Echo Dot", 12)))
+    held = run("--data-dir", data, "validate", "--snapshot", "--json", str(short))
+    assert held.returncode == 1  # as ingest would: held for confirmation
+    (preview,) = json.loads(held.stdout)
+    assert preview["status"] == "needs_confirmation" and preview["rows_zeroed"] == 4  # 1 is 0
+    shown = run("--data-dir", data, "validate", "--snapshot", str(short))
+    assert "would set 4 left-out items to 0" in shown.stdout
+    assert run("--data-dir", data, "snapshot-default", "Berlin", "--on").returncode == 0
+    kept = run("--data-dir", data, "validate", str(berlin))
+    assert kept.returncode == 0 and "Traceback" not in kept.stderr
+    assert "6 rows unchanged" in kept.stdout
+    assert len(run_json("--data-dir", data, "uploads", "--json")) == 1  # nothing kept
+
+
+def test_ingest_says_what_it_raised_once(tmp_path: Path, berlin: Path) -> None:
+    """#27: the digest was printed by the log channel and again by the report."""
+    done = run("--data-dir", str(tmp_path / "data"), "ingest", str(berlin))
+    assert done.stdout.count("Echo Plus") == 1 and "Echo Plus" not in done.stderr
