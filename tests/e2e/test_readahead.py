@@ -144,6 +144,38 @@ def test_which_files_pyarrow_reads_and_which_go_to_the_core_reader(tmp_path: Pat
             assert file not in clean, file
         else:
             assert file in clean, file
-            runs = [run for batch, _ in fast_reader.runs(path) for run in batch]
+            runs = [run for batch, _ in fast_reader.read(path, Limits()) for run in batch]
             assert sum(len(r) for r in runs) == rows
             assert runs[0].first_line == 2 and runs[0].items()[0] == "Item 0"
+
+
+def test_a_file_found_unclean_part_way_is_undone_and_read_again(tmp_path: Path) -> None:
+    """pyarrow reads a file in one pass, batch by batch: a bad row after the first
+    megabyte comes when runs were applied already. They are undone and the core reader
+    reads the file from its start, so the report is the core reader's."""
+    rows: list[tuple[str, str, int | str]] = [
+        (f"Store {s}", f"Item {i}", (s + i) % 7) for s in range(120) for i in range(1000)
+    ]
+    first = csv_bytes(*rows)
+    rows[-5] = ("Store 119", "Item 995", "lots")
+    late_bad = csv_bytes(*rows)
+    assert len(late_bad) > 2 * 1024 * 1024
+    results = []
+    for name, threshold in (("inline", 10**12), ("ahead", 1)):
+        app = SqliteBackend(tmp_path / name, channel_names=("webhook",))
+        app.read_ahead_min_bytes = threshold
+        try:
+            reports = [
+                ingest(app, f"f{n}.csv", data).to_json() for n, data in enumerate([first, late_bad])
+            ]
+            for report in reports:
+                for varying in ("timings_ms", "cost", "as_of"):
+                    report.pop(varying)
+            tables = [app.conn.execute(sql).fetchall() for sql in TABLES[1:]]
+            results.append((reports, tables))
+        finally:
+            app.close()
+    assert results[0] == results[1]
+    report = results[1][0][1]
+    assert [(e["line"], e["field"]) for e in report["errors"]] == [(119_997, "count")]
+    assert (report["rows_loaded"], report["rows_unchanged"]) == (0, 119_999)

@@ -11,8 +11,9 @@ store's last counts without making a Python object per row.
 
 Any file that is not clean in every one of those ways is read by the core reader instead,
 from its start (``NotClean``), so its errors, warnings and line numbers are exactly the
-core reader's. The check reads the whole file before the first run is handed on; reading
-it twice with pyarrow costs less than once with Python.
+core reader's. Each batch is checked before its runs are handed on; a file found unclean
+part-way is read again from its start by the core reader, and what its first batches did
+is undone (``readahead.StagedChunkWriter``).
 """
 
 from __future__ import annotations
@@ -95,70 +96,82 @@ def _open(path: Path, order: list[str]):  # type: ignore[no-untyped-def]
     )
 
 
+def _check_batch(batch: object, limits: Limits) -> None:
+    """``NotClean`` unless every row of the batch is as the module doc says."""
+    import pyarrow.compute as pc
+
+    digits = len(str(limits.max_count)) - 1  # as the core reader's fast path allows
+    column = batch.column  # type: ignore[attr-defined]
+    for name in ("store", "item"):
+        values = column(name)
+        size = pc.utf8_length(values)
+        if pc.min(size).as_py() == 0 or pc.max(size).as_py() > limits.max_field_chars:
+            raise NotClean(f"an empty or too long {name}")
+        if pc.any(pc.match_substring_regex(values, _NOT_CLEAN)).as_py():
+            raise NotClean(f"a {name} with a control character or a line break")
+        if not pc.all(pc.equal(values, pc.utf8_trim_whitespace(values))).as_py():
+            raise NotClean(f"a {name} with spaces around it")
+    counts = column("count")
+    if not pc.all(pc.match_substring_regex(counts, f"^[0-9]{{1,{digits}}}$")).as_py():
+        raise NotClean("a count that is not plain digits")
+    line = pc.add(
+        pc.add(pc.binary_length(column("store")), pc.binary_length(counts)),
+        pc.binary_length(column("item")),
+    )
+    if pc.max(line).as_py() + 8 > limits.max_line_bytes:
+        raise NotClean("a line near the length limit")
+
+
 def check(path: Path, limits: Limits) -> int:
     """Read the whole file once and say whether it is clean (``NotClean`` if not); the
     number of rows when it is."""
+    return sum(sum(len(r) for r in runs) for runs, _ in read(path, limits))
+
+
+def read(path: Path, limits: Limits) -> Iterator[tuple[list[Run], int]]:
+    """The file as runs per store, batch by batch, with the bytes read so far, each batch
+    checked before it is handed on: ``NotClean`` may come after some batches were (the
+    caller then undoes them and reads the file with the core reader)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     order = header_order(path)
-    digits = len(str(limits.max_count)) - 1  # as the core reader's fast path allows
     rows = 0
+    batches = _open(path, order)
     try:
-        for batch in _open(path, order):
-            rows += batch.num_rows
+        for runs, read_so_far, batch in _runs(batches, path.stat().st_size, limits):
+            rows += batch.num_rows  # type: ignore[attr-defined]
             if rows > limits.max_rows:
                 raise NotClean("more rows than the limit")
-            for name in ("store", "item"):
-                column = batch.column(name)
-                size = pc.utf8_length(column)
-                if pc.min(size).as_py() == 0 or pc.max(size).as_py() > limits.max_field_chars:
-                    raise NotClean(f"an empty or too long {name}")
-                if pc.any(pc.match_substring_regex(column, _NOT_CLEAN)).as_py():
-                    raise NotClean(f"a {name} with a control character or a line break")
-                if not pc.all(pc.equal(column, pc.utf8_trim_whitespace(column))).as_py():
-                    raise NotClean(f"a {name} with spaces around it")
-            counts = batch.column("count")
-            if not pc.all(pc.match_substring_regex(counts, f"^[0-9]{{1,{digits}}}$")).as_py():
-                raise NotClean("a count that is not plain digits")
-            line = pc.add(
-                pc.add(pc.binary_length(batch.column("store")), pc.binary_length(counts)),
-                pc.binary_length(batch.column("item")),
-            )
-            if pc.max(line).as_py() + 8 > limits.max_line_bytes:
-                raise NotClean("a line near the length limit")
+            yield runs, read_so_far
     except pa.ArrowInvalid as exc:  # a row with other fields, bytes that are not UTF-8...
         raise NotClean(str(exc).splitlines()[0]) from None
     if rows == 0:
         raise NotClean("no rows")
-    return rows
 
 
-def runs(path: Path) -> Iterator[tuple[list[Run], int]]:
-    """The rows of a file ``check`` passed, as runs per store, batch by batch, with the
-    bytes read so far."""
+def _runs(
+    batches: Iterator[object], total: int, limits: Limits
+) -> Iterator[tuple[list[Run], int, object]]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    order = header_order(path)
     line = 2
-    total = path.stat().st_size
-    reader = _open(path, order)
-    read = 0
-    for batch in reader:
-        stores = batch.column("store")
-        ends = pc.run_end_encode(stores, run_end_type=pa.int32())
-        items = batch.column("item")
+    read_so_far = 0
+    for batch in batches:
+        _check_batch(batch, limits)
+        column = batch.column  # type: ignore[attr-defined]
+        ends = pc.run_end_encode(column("store"), run_end_type=pa.int32())
+        items = column("item")
         lengths = pc.binary_length(items)
-        counts = pc.cast(batch.column("count"), pa.int64())
+        counts = pc.cast(column("count"), pa.int64())
         found: list[Run] = []
         start = 0
         for store, end in zip(ends.values.to_pylist(), ends.run_ends.to_pylist(), strict=True):
             found.append(_run(store, line + start, items, lengths, counts, start, end))
             start = end
-        line += batch.num_rows
-        read = min(total, read + batch.nbytes)
-        yield found, read
+        line += batch.num_rows  # type: ignore[attr-defined]
+        read_so_far = min(total, read_so_far + batch.nbytes)  # type: ignore[attr-defined]
+        yield found, read_so_far, batch
 
 
 def _run(

@@ -22,6 +22,7 @@ from stockwatch.core.reader import FileRejected, InventoryFile
 from stockwatch.sqlite import fast_reader
 from stockwatch.sqlite.fast_reader import Run
 from stockwatch.sqlite.inventory_table import STAGE_COLUMNS, SqliteInventoryWriter
+from stockwatch.sqlite.store_records import add_outcome
 
 READ_AHEAD_MIN_BYTES = 8 * 1024 * 1024
 STAGE_SCHEMA = "readahead"
@@ -29,8 +30,11 @@ STAGE_SCHEMA = "readahead"
 # A chunk staged by the child (a database image and its row count), or plain rows that the
 # parent stages itself. The parent says when it had to wait for a chunk; the child then
 # sends plain rows, doing less itself, so the work splits evenly between the two cores. A
-# clean file comes as runs of one store's rows instead (``fast_reader``).
+# clean file comes as runs of one store's rows instead (``fast_reader``); ``RESTART`` says
+# that it turned out not to be clean part-way, and that its rows come again, from the core
+# reader.
 StagedChunk = tuple[bytes, int] | list[Row] | tuple[Run, ...]
+RESTART: tuple[Run, ...] = ()
 
 
 class ReaderProcessFailed(Exception):
@@ -71,14 +75,19 @@ def _read_in_child(
 
 
 def _read_clean(path: Path, limits: Limits, pipe: Connection) -> bool:
-    """Send a clean file as runs (``fast_reader``); False when it is not clean, before
-    anything was sent, so that the core reader reads it from its start."""
+    """Send a clean file as runs (``fast_reader``), in one pass. False when it is not
+    clean: if runs were sent already, the parent is told to undo them first; the core
+    reader then reads the file from its start."""
+    sent = False
     try:
-        fast_reader.check(path, limits)
+        for runs, bytes_read in fast_reader.read(path, limits):
+            if runs:
+                pipe.send(("chunk", tuple(runs), bytes_read))
+                sent = True
     except fast_reader.NotClean:
+        if sent:
+            pipe.send(("chunk", RESTART, 0))
         return False
-    for runs, bytes_read in fast_reader.runs(path):
-        pipe.send(("chunk", tuple(runs), bytes_read))
     pipe.send(("done", ReadSummary()))
     pipe.close()
     return True
@@ -144,12 +153,18 @@ _STAGED_ROWS = f"SELECT line, store, item, count FROM {STAGE_SCHEMA}.chunk ORDER
 
 
 class StagedChunkWriter:
-    """Applies chunks staged by ``ReadAhead``; the caller holds the transaction."""
+    """Applies chunks staged by ``ReadAhead``; the caller holds the transaction.
+
+    What runs of a clean file did is held back until ``flush`` (their outcomes) and inside
+    a savepoint (their writes): a ``RESTART`` undoes both, and the core reader's chunks of
+    the same file follow.
+    """
 
     def __init__(self, conn: sqlite3.Connection, upload: int) -> None:
         self._conn = conn
         self._upload = upload
         self._rows = SqliteInventoryWriter(conn, upload)
+        self._clean: ChunkOutcome | None = None  # outcomes of the runs, until flush
         attached = {row[1] for row in conn.execute("PRAGMA database_list")}
         if STAGE_SCHEMA not in attached:
             conn.execute(f"ATTACH DATABASE ':memory:' AS {STAGE_SCHEMA}")
@@ -159,8 +174,15 @@ class StagedChunkWriter:
         what changed is written (``store_records``)."""
         if isinstance(chunk, list):
             return self._rows.apply(chunk, version)
-        if chunk and isinstance(chunk[0], Run):
-            return self._rows.apply_runs([r for r in chunk if isinstance(r, Run)], version)
+        if chunk == RESTART:
+            return self._restart()
+        if isinstance(chunk[0], Run):
+            if self._clean is None:
+                self._conn.execute("SAVEPOINT clean_read")
+                self._clean = ChunkOutcome()
+            done = self._rows.apply_runs([r for r in chunk if isinstance(r, Run)], version)
+            add_outcome(self._clean, done)
+            return ChunkOutcome()
         image = chunk[0]
         assert isinstance(image, bytes)
         self._conn.deserialize(image, name=STAGE_SCHEMA)
@@ -168,4 +190,17 @@ class StagedChunkWriter:
         return self._rows.apply(rows, version)
 
     def flush(self, version: str) -> ChunkOutcome:
-        return self._rows.flush(version)
+        outcome = self._rows.flush(version)
+        if self._clean is not None:
+            add_outcome(outcome, self._clean)
+            self._clean = None
+            self._conn.execute("RELEASE clean_read")
+        return outcome
+
+    def _restart(self) -> ChunkOutcome:
+        if self._clean is not None:
+            self._conn.execute("ROLLBACK TO clean_read")
+            self._conn.execute("RELEASE clean_read")
+            self._clean = None
+        self._rows = SqliteInventoryWriter(self._conn, self._upload)
+        return ChunkOutcome()

@@ -194,7 +194,7 @@ class RecordingWriter:
             return self.apply_rows(list(chunk), version)
         outcome = ChunkOutcome()
         for store, run in groupby(chunk, key=_STORE):
-            _add(outcome, self._take(store, list(run), version))
+            add_outcome(outcome, self._take(store, list(run), version))
         return self._batched(outcome, version)
 
     def apply_runs(self, runs: Sequence[Run], version: str) -> ChunkOutcome:
@@ -202,13 +202,13 @@ class RecordingWriter:
         row has to be written."""
         outcome = ChunkOutcome()
         for run in runs:
-            _add(outcome, self._take(run.store, run, version))
+            add_outcome(outcome, self._take(run.store, run, version))
         return self._batched(outcome, version)
 
     def flush(self, version: str) -> ChunkOutcome:
         block, self.block, self.flushed = self.block, None, True
         outcome = ChunkOutcome() if block is None else self._finish(block, version)
-        _add(outcome, self._write_changed(version))
+        add_outcome(outcome, self._write_changed(version))
         return outcome
 
     def _take(self, store: str, part: list[Row] | Run, version: str) -> ChunkOutcome:
@@ -220,16 +220,16 @@ class RecordingWriter:
             block = self.block = Block(store)
         block.add(part)
         if block.size > BLOCK_MAX:  # too long to hold: the slow path, no record
-            _add(outcome, self._write_changed(version))
+            add_outcome(outcome, self._write_changed(version))
             self._drop(store)
-            _add(outcome, self.apply_rows(block.rows(), version))
+            add_outcome(outcome, self.apply_rows(block.rows(), version))
             self.written.add(store)
             self.block = Block(store)
         return outcome
 
     def _batched(self, outcome: ChunkOutcome, version: str) -> ChunkOutcome:
         if len(self.changed) >= CHANGED_BATCH:
-            _add(outcome, self._write_changed(version))
+            add_outcome(outcome, self._write_changed(version))
         return outcome
 
     def _write_changed(self, version: str) -> ChunkOutcome:
@@ -263,7 +263,7 @@ class RecordingWriter:
         whole = not outcome.superseded and not outcome.repeats
         if not again and whole and self.records.covers_all(store, size):
             self.records.put(store, Record(version, size, block.digest(), counts))
-        _add(outcome, pending)
+        add_outcome(outcome, pending)
         return outcome
 
     def _changed_only(
@@ -281,7 +281,7 @@ class RecordingWriter:
         return ChunkOutcome(unchanged=block.size - len(changed))
 
 
-def _add(total: ChunkOutcome, part: ChunkOutcome) -> None:
+def add_outcome(total: ChunkOutcome, part: ChunkOutcome) -> None:
     total.loaded += part.loaded
     total.unchanged += part.unchanged
     total.superseded += part.superseded

@@ -94,7 +94,13 @@ def build_people_router(backend: Backend, web: WebCapabilities) -> APIRouter:
             raise HTTPException(409, str(exc)) from None
         return NewToken(name=body.name, token=token)
 
-    @api.delete("/users/{name}", responses={404: _error("no such live user")})
+    @api.delete(
+        "/users/{name}",
+        responses={
+            404: _error("no such live user"),
+            409: _error("the last admin: make another admin first"),
+        },
+    )
     def revoke_user(request: Request, name: Annotated[str, NAME_PATH]) -> dict[str, str]:
         try:
             people.revoke_user(
