@@ -122,7 +122,7 @@ def plain_upsert(path: Path, db: Path, tuned: bool = False) -> float:
     conn = sqlite3.connect(db, isolation_level=None)
     layout = "PRIMARY KEY (store, item)"
     if tuned:
-        for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -65536"):
+        for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -32768"):
             conn.execute(f"PRAGMA {pragma}")
     conn.execute(
         f"CREATE TABLE inventory (store TEXT NOT NULL, item TEXT NOT NULL, count INTEGER NOT NULL,"

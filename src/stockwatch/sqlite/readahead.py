@@ -5,6 +5,9 @@ one core. For a large file a child process runs the same core reader and stages 
 in a small in-memory SQLite database; the parent receives the database image, attaches it
 with ``deserialize`` (a memory copy) and applies it with the same set-based statements as
 the in-process path. Memory stays bounded: the pipe holds at most a chunk or two.
+
+A clean file with no store limit is not worth a second process (``CleanFirst``): pyarrow
+reads it at C speed in the parent, faster than a child interpreter starts.
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ STAGE_SCHEMA = "readahead"
 # A chunk staged by the child (a database image and its row count), or plain rows that the
 # parent stages itself. The parent says when it had to wait for a chunk; the child then
 # sends plain rows, doing less itself, so the work splits evenly between the two cores. A
-# clean file comes as runs of one store's rows instead (``fast_reader``); ``RESTART`` says
-# that it turned out not to be clean part-way, and that its rows come again, from the core
-# reader.
+# clean file, read in the parent (``CleanFirst``), comes as runs of one store's rows
+# instead; ``RESTART`` says that it turned out not to be clean part-way, and that its rows
+# come again, from the core reader.
 StagedChunk = tuple[bytes, int] | list[Row] | tuple[Run, ...]
 RESTART: tuple[Run, ...] = ()
 
@@ -53,10 +56,12 @@ def _stage(rows: list[Row]) -> bytes:
 
 
 def _read_in_child(
-    path: str, limits: Limits, size: int, pipe: Connection, stores: frozenset[str] | None
+    path: str,
+    limits: Limits,
+    size: int,
+    pipe: Connection,
+    stores: frozenset[str] | None,
 ) -> None:
-    if stores is None and _read_clean(Path(path), limits, pipe):
-        return
     with open(path, "rb") as source:
         inventory = InventoryFile(source, limits, stores=stores)
         try:
@@ -72,25 +77,6 @@ def _read_in_child(
             return
         pipe.send(("done", ReadSummary.of(inventory)))
     pipe.close()
-
-
-def _read_clean(path: Path, limits: Limits, pipe: Connection) -> bool:
-    """Send a clean file as runs (``fast_reader``), in one pass. False when it is not
-    clean: if runs were sent already, the parent is told to undo them first; the core
-    reader then reads the file from its start."""
-    sent = False
-    try:
-        for runs, bytes_read in fast_reader.read(path, limits):
-            if runs:
-                pipe.send(("chunk", tuple(runs), bytes_read))
-                sent = True
-    except fast_reader.NotClean:
-        if sent:
-            pipe.send(("chunk", RESTART, 0))
-        return False
-    pipe.send(("done", ReadSummary()))
-    pipe.close()
-    return True
 
 
 class ReadAhead:
@@ -150,6 +136,40 @@ class ReadAhead:
 
 
 _STAGED_ROWS = f"SELECT line, store, item, count FROM {STAGE_SCHEMA}.chunk ORDER BY line"  # noqa: S608  # a constant schema name
+
+
+class CleanFirst:
+    """A large file with no store limit, read here with pyarrow when it is clean: at C speed
+    there is no second process worth starting (that costs a new interpreter and its
+    imports, longer than pyarrow takes to read 2,000,000 rows). A file found unclean
+    part-way is handed to ``ReadAhead``'s core reader after a ``RESTART``."""
+
+    def __init__(
+        self, path: Path, limits: Limits, on_progress: Callable[[int], None] | None = None
+    ) -> None:
+        self.path = path
+        self.limits = limits
+        self.on_progress = on_progress
+        self.ahead: ReadAhead | None = None
+
+    def chunks(self) -> Iterator[StagedChunk]:
+        sent = False
+        try:
+            for runs, bytes_read in fast_reader.read(self.path, self.limits):
+                if runs:
+                    sent = True
+                    if self.on_progress is not None:
+                        self.on_progress(bytes_read)
+                    yield tuple(runs)
+            return
+        except fast_reader.NotClean:
+            if sent:
+                yield RESTART
+        self.ahead = ReadAhead(self.path, self.limits, self.on_progress)
+        yield from self.ahead.chunks()
+
+    def summary(self) -> ReadSummary:
+        return ReadSummary() if self.ahead is None else self.ahead.summary
 
 
 class StagedChunkWriter:

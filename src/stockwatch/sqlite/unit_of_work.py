@@ -31,7 +31,12 @@ from stockwatch.sqlite.arrivals import Arrivals
 from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
 from stockwatch.sqlite.judging import SqliteAlerts, SqliteChangeFeed, SqliteOutbox
 from stockwatch.sqlite.object_store import FolderObjectStore
-from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES, ReadAhead, StagedChunkWriter
+from stockwatch.sqlite.readahead import (
+    READ_AHEAD_MIN_BYTES,
+    CleanFirst,
+    ReadAhead,
+    StagedChunkWriter,
+)
 from stockwatch.sqlite.records import UploadRecord, encode_report, fetch_upload
 
 
@@ -175,6 +180,8 @@ class SqliteInventory:
         path = self.objects.path(job) if job.object_key else self.local_path
         if path is not None and path.stat().st_size >= self.read_ahead_min_bytes:
             self._staged = True
+            if job.scope is None:
+                return CleanFirst(path, self.limits, on_progress)
             return _ReadAheadChunks(ReadAhead(path, self.limits, on_progress, job.scope))
         return FileChunks(source, self.limits, on_progress, stores=job.scope)
 
