@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from stockwatch.core.limits import Limits
 
@@ -45,11 +46,16 @@ class Run:
     lengths: bytes
     names: bytes
     counts: bytes
+    # The names as pyarrow holds them: made into Python strings in C when they are needed.
+    column: Any = field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.counts) // 8
 
     def items(self) -> list[str]:
+        if self.column is not None:
+            found: list[str] = self.column.to_pylist()
+            return found
         sizes = array("i")
         sizes.frombytes(self.lengths)
         found, at = [], 0
@@ -192,4 +198,4 @@ def _run(
     sized = bytes(memoryview(sizes.buffers()[1])[sizes.offset * 4 : (sizes.offset + size) * 4])
     values = counts.slice(start, size)  # type: ignore[attr-defined]
     counted = bytes(memoryview(values.buffers()[1])[values.offset * 8 : (values.offset + size) * 8])
-    return Run(store, first_line, sized, data, counted)
+    return Run(store, first_line, sized, data, counted, names)

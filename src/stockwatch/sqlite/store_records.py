@@ -170,11 +170,14 @@ class StoreRecords:
         )
         self.conn.execute("DELETE FROM store_records WHERE store = ?", (store,))
 
-    def covers_all(self, store: str, items: int) -> bool:
-        (found,) = self.conn.execute(
-            "SELECT count(*) FROM inventory WHERE store = ?", (store,)
+    def all_at(self, store: str, items: int, version: str) -> bool:
+        """The store has exactly ``items`` rows, every one at ``version``: its block was
+        written whole (no row older or repeated) and covered the store."""
+        found, at = self.conn.execute(
+            "SELECT count(*), coalesce(sum(version = ?), 0) FROM inventory WHERE store = ?",
+            (version, store),
         ).fetchone()
-        return int(found) == items
+        return int(found) == items and int(at) == items
 
 
 class RecordingWriter:
@@ -193,11 +196,13 @@ class RecordingWriter:
         self.block: Block | None = None
         self.flushed = False
         self.written: set[str] = set()  # stores already written by this upload
-        # Changed rows of stores that matched their records, written together: one pass of
-        # the ordering rule's SQL for many stores rather than one per store. They are
-        # written before anything else writes rows: a record dropped meanwhile would stamp
-        # its version on rows whose change is still to be written.
+        # Rows to write, of many stores together: one pass of the ordering rule's SQL rather
+        # than one per store. The changed rows of stores that matched their records, and
+        # whole blocks of stores that had none (a first load); those then get a record if
+        # their block was written whole. They are written before anything else writes
+        # rows: a record dropped meanwhile would stamp its version on rows still to come.
         self.changed: list[Row] = []
+        self.candidates: list[tuple[str, Record]] = []
 
     def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
         if self.flushed:
@@ -246,7 +251,12 @@ class RecordingWriter:
 
     def _write_changed(self, version: str) -> ChunkOutcome:
         changed, self.changed = self.changed, []
-        return self.apply_rows(changed, version) if changed else ChunkOutcome()
+        candidates, self.candidates = self.candidates, []
+        outcome = self.apply_rows(changed, version) if changed else ChunkOutcome()
+        for store, record in candidates:
+            if self.records.all_at(store, record.items, version):
+                self.records.put(store, record)
+        return outcome
 
     def _drop(self, store: str) -> None:
         record = self.records.get(store)
@@ -259,23 +269,26 @@ class RecordingWriter:
             return ChunkOutcome()
         again = store in self.written  # a second block of the store in this file
         self.written.add(store)
-        record = self.records.get(store)
         counts = block.counts()
-        if record is not None and not again and record.items == size:
-            named = block.digest()
-            if record.digest == named:
-                if version < record.version:
-                    return ChunkOutcome(superseded=size)  # older than every count it has
-                if version > record.version:
-                    return self._changed_only(block, counts, record, version)
-        pending = self._write_changed(version)
-        if record is not None:
-            self.records.materialise(store, record)
-        outcome = self.apply_rows(block.rows(), version)
-        whole = not outcome.superseded and not outcome.repeats
-        if not again and whole and self.records.covers_all(store, size):
-            self.records.put(store, Record(version, size, block.digest(), counts))
-        add_outcome(outcome, pending)
+        if again:  # its first block may still be pending: written first, then this one
+            outcome = self._write_changed(version)
+            self._drop(store)
+            add_outcome(outcome, self.apply_rows(block.rows(), version))
+            return outcome
+        record = self.records.get(store)
+        if record is None:  # written with others; a record if it is written whole
+            self.changed.extend(block.rows())
+            self.candidates.append((store, Record(version, size, block.digest(), counts)))
+            return ChunkOutcome()
+        if record.items == size and record.digest == block.digest():
+            if version < record.version:
+                return ChunkOutcome(superseded=size)  # older than every count it has
+            if version > record.version:
+                return self._changed_only(block, counts, record, version)
+        outcome = self._write_changed(version)
+        self.records.materialise(store, record)
+        self.changed.extend(block.rows())
+        self.candidates.append((store, Record(version, size, block.digest(), counts)))
         return outcome
 
     def _changed_only(
