@@ -45,6 +45,12 @@ class Backend(Protocol):
         """Process an upload and judge its changes; returns its report (JSON)."""
         ...
 
+    def race(self, handle: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Two runs of one upload at once (a repeated event, or `ingest` beside `serve`):
+        the second begins, the first runs to the end, then the second carries on. Both
+        reports (JSON)."""
+        ...
+
     def stock(self) -> dict[Key, int]: ...
 
     def confirm(self, upload_id: Any) -> dict[str, Any]:
@@ -161,6 +167,14 @@ class Embedded(_Service):
     def process(self, handle: int) -> dict[str, Any]:
         return self.backend.process_upload(handle).to_json()
 
+    def race(self, handle: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        from stockwatch.service.uploads import run
+
+        uow = self.backend.unit_of_work()
+        second = uow.uploads.begin(handle)
+        first = self.process(handle)
+        return first, run(uow, second).to_json()
+
     def stock(self) -> dict[Key, int]:
         rows = self.backend.conn.execute("SELECT store, item, count FROM inventory")
         return {(s, i): c for s, i, c in rows}
@@ -236,6 +250,16 @@ class OnAws(_Service):
         (report,) = load_inventory(handle.event, FakeLambdaContext())["reports"]
         self.pump()
         return dict(report)
+
+    def race(self, handle: S3Delivery) -> tuple[dict[str, Any], dict[str, Any]]:
+        from stockwatch.aws.events import wanted
+        from stockwatch.service.uploads import run
+
+        (upload,) = wanted(handle.event).uploads
+        uow = self.backend.unit_of_work()
+        second = uow.uploads.begin(upload)
+        first = self.process(handle)
+        return first, run(uow, second).to_json()
 
     def confirm(self, upload_id: Any) -> dict[str, Any]:
         """As the API does it: a hand-over to LoadInventory, delivered from its queue."""

@@ -292,3 +292,17 @@ def test_each_report_carries_its_cost_in_one_shape(backend: Backend) -> None:
     assert first["dynamodb"]["write_units"] >= 1000
     assert 0 < again["usd"] < first["usd"]
     assert again["dynamodb"]["write_units"] < 20  # the upload's own records, no rows
+
+
+def test_two_runs_of_one_upload_at_once_keep_the_first_report(backend: Backend) -> None:
+    """At-least-once events (and `ingest` beside `serve`): a second run of an upload that
+    began before the first finished loads nothing new, and must not replace the first
+    run's report with one that says nothing changed."""
+    handle = backend.receive("b.csv", csv_bytes(("Berlin", "Echo Dot", 3), ("Berlin", "Tap", 0)))
+    first, second = backend.race(handle)
+    assert first["rows_loaded"] == 2
+    assert (second["status"], second["rows_loaded"]) == ("loaded", 2)  # as the first says
+    (stored,) = backend.model().uploads(10, None)
+    kept = backend.model().upload(str(stored.id))
+    assert kept is not None and (kept.status, kept.rows_loaded) == ("loaded", 2)
+    assert backend.stock() == {("Berlin", "Echo Dot"): 3, ("Berlin", "Tap"): 0}
