@@ -18,18 +18,17 @@ from stockwatch.core.ordering import as_of_of
 from stockwatch.sqlite.fast_reader import Run
 from stockwatch.sqlite.store_records import RecordingWriter
 
-# The staged chunk: in temp.stage for rows from this process, or in an attached database
-# image built by the read-ahead process (``sqlite/readahead.py``).
-STAGE_COLUMNS = (
-    "line INTEGER PRIMARY KEY, store TEXT NOT NULL, item TEXT NOT NULL, count INTEGER NOT NULL"
+# The rows being written, staged in a temporary table for the set-based statements.
+_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS stage (line INTEGER PRIMARY KEY, store TEXT NOT NULL,"
+    " item TEXT NOT NULL, count INTEGER NOT NULL)"
 )
-_STAGE = f"CREATE TEMP TABLE IF NOT EXISTS stage ({STAGE_COLUMNS})"
 
 # Outcomes INSERT and CHANGE: a new item, or a newer upload with a different count.
 _FEED = """
 INSERT INTO changes (store, item, old_count, new_count, upload_id, counted)
 SELECT s.store, s.item, i.count, s.count, :upload, :counted
-FROM {stage} AS s LEFT JOIN inventory AS i ON i.store = s.store AND i.item = s.item
+FROM temp.stage AS s LEFT JOIN inventory AS i ON i.store = s.store AND i.item = s.item
 WHERE i.store IS NULL OR (i.version < :version AND i.count <> s.count)
 ORDER BY s.line
 """
@@ -38,7 +37,7 @@ ORDER BY s.line
 # when it differs. The WHERE clause leaves STALE and REPEAT rows untouched.
 _UPSERT = """
 INSERT INTO inventory (store, item, count, version, line, upload_id)
-SELECT store, item, count, :version, line, :upload FROM {stage} WHERE true
+SELECT store, item, count, :version, line, :upload FROM temp.stage WHERE true
 ON CONFLICT (store, item) DO UPDATE SET
     version = excluded.version,
     line = excluded.line,
@@ -50,12 +49,9 @@ WHERE excluded.version > inventory.version
 # Only asked when some staged rows were not written: tells REPEAT from STALE.
 _NOT_WRITTEN = """
 SELECT s.line, i.line, i.version = :version, s.store, s.item
-FROM {stage} AS s JOIN inventory AS i ON i.store = s.store AND i.item = s.item
+FROM temp.stage AS s JOIN inventory AS i ON i.store = s.store AND i.item = s.item
 WHERE i.version > :version OR (i.version = :version AND i.line <> s.line)
 """
-
-
-STAGE_TABLES = ("temp.stage", "readahead.chunk")
 
 
 def counted_ms(version: str) -> int:
@@ -63,24 +59,18 @@ def counted_ms(version: str) -> int:
     return epoch_ms(as_of_of(version))
 
 
-def apply_staged(
-    conn: sqlite3.Connection, stage: str, staged: int, version: str, upload: int
-) -> ChunkOutcome:
-    """Apply the ``staged`` rows of table ``stage`` (a fixed name, never user input).
+def apply_staged(conn: sqlite3.Connection, staged: int, version: str, upload: int) -> ChunkOutcome:
+    """Apply the ``staged`` rows of ``temp.stage``.
 
     ``version`` orders the rows (``core.ordering.compose_version``); ``upload`` is the id
     the inventory and the change feed point to.
     """
-    if stage not in STAGE_TABLES:  # the one name put into SQL text; values are parameters
-        raise ValueError(f"not a staging table: {stage!r}")
     params = {"version": version, "upload": upload, "counted": counted_ms(version)}
-    fed = conn.execute(_FEED.format(stage=stage), params).rowcount
-    written = conn.execute(_UPSERT.format(stage=stage), params).rowcount
+    fed = conn.execute(_FEED, params).rowcount
+    written = conn.execute(_UPSERT, params).rowcount
     outcome = ChunkOutcome(loaded=fed, unchanged=written - fed)
     if written < staged:
-        for line, first_line, repeat, store, item in conn.execute(
-            _NOT_WRITTEN.format(stage=stage), params
-        ):
+        for line, first_line, repeat, store, item in conn.execute(_NOT_WRITTEN, params):
             if repeat:
                 outcome.repeats.append((line, first_line, store, item))
             else:
@@ -113,7 +103,7 @@ class SqliteInventoryWriter:
         them is a repeat of its first line, as across chunks."""
         rows, repeats = _first_of_each(rows)
         self._conn.executemany("INSERT INTO temp.stage VALUES (?, ?, ?, ?)", rows)
-        outcome = apply_staged(self._conn, "temp.stage", len(rows), version, self._upload)
+        outcome = apply_staged(self._conn, len(rows), version, self._upload)
         self._conn.execute("DELETE FROM temp.stage")
         outcome.repeats.extend(repeats)
         return outcome

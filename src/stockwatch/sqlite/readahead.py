@@ -1,10 +1,10 @@
 """Reading a large upload in a second process, so parsing overlaps the database work.
 
-Parsing and validating a row costs about as much as storing it, and one Python process uses
-one core. For a large file a child process runs the same core reader and stages each chunk
-in a small in-memory SQLite database; the parent receives the database image, attaches it
-with ``deserialize`` (a memory copy) and applies it with the same set-based statements as
-the in-process path. Memory stays bounded: the pipe holds at most a chunk or two.
+Parsing and validating a row in Python costs about as much as storing it, and one Python
+process uses one core. For a large file that pyarrow cannot read (``fast_reader``), or
+that only some stores' rows may come from, a child process runs the core reader and sends
+the chunks of rows over a pipe, while the parent applies the chunks before them. Memory
+stays bounded: the pipe holds at most a chunk or two.
 
 A clean file with no store limit is not worth a second process (``CleanFirst``): pyarrow
 reads it at C speed in the parent, faster than a child interpreter starts.
@@ -24,35 +24,20 @@ from stockwatch.core.model import Row
 from stockwatch.core.reader import FileRejected, InventoryFile
 from stockwatch.sqlite import fast_reader
 from stockwatch.sqlite.fast_reader import Run
-from stockwatch.sqlite.inventory_table import STAGE_COLUMNS, SqliteInventoryWriter
+from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
 from stockwatch.sqlite.store_records import add_outcome
 
 READ_AHEAD_MIN_BYTES = 8 * 1024 * 1024
-STAGE_SCHEMA = "readahead"
 
-# A chunk staged by the child (a database image and its row count), or plain rows that the
-# parent stages itself. The parent says when it had to wait for a chunk; the child then
-# sends plain rows, doing less itself, so the work splits evenly between the two cores. A
-# clean file, read in the parent (``CleanFirst``), comes as runs of one store's rows
-# instead; ``RESTART`` says that it turned out not to be clean part-way, and that its rows
-# come again, from the core reader.
-StagedChunk = tuple[bytes, int] | list[Row] | tuple[Run, ...]
+# Rows from the core reader (in the child), or runs of one store's rows of a clean file
+# (read in the parent by ``CleanFirst``); ``RESTART`` says that the file turned out not to
+# be clean part-way, and that its rows come again, from the core reader.
+Chunk = list[Row] | tuple[Run, ...]
 RESTART: tuple[Run, ...] = ()
 
 
 class ReaderProcessFailed(Exception):
     """The read-ahead process died; the upload stays pending and is retried."""
-
-
-def _stage(rows: list[Row]) -> bytes:
-    db = sqlite3.connect(":memory:")
-    try:
-        db.execute(f"CREATE TABLE chunk ({STAGE_COLUMNS})")
-        db.executemany("INSERT INTO chunk VALUES (?, ?, ?, ?)", rows)
-        db.commit()
-        return db.serialize()
-    finally:
-        db.close()
 
 
 def _read_in_child(
@@ -66,12 +51,7 @@ def _read_in_child(
         inventory = InventoryFile(source, limits, stores=stores)
         try:
             for rows in unique_chunks(inventory, size):
-                parent_waiting = False
-                while pipe.poll():
-                    pipe.recv()
-                    parent_waiting = True
-                chunk: StagedChunk = rows if parent_waiting else (_stage(rows), len(rows))
-                pipe.send(("chunk", chunk, inventory.bytes_read))
+                pipe.send(("chunk", rows, inventory.bytes_read))
         except FileRejected as exc:
             pipe.send(("rejected", exc.message, exc.line))
             return
@@ -80,7 +60,7 @@ def _read_in_child(
 
 
 class ReadAhead:
-    """The chunks of one file, read and staged by a child process."""
+    """The chunks of one file, read by a child process."""
 
     def __init__(
         self,
@@ -95,9 +75,9 @@ class ReadAhead:
         self.on_progress = on_progress
         self.summary = ReadSummary()
 
-    def chunks(self, size: int = 5000) -> Iterator[StagedChunk]:
+    def chunks(self, size: int = 5000) -> Iterator[Chunk]:
         context = multiprocessing.get_context("spawn")
-        receiver, sender = context.Pipe(duplex=True)
+        receiver, sender = context.Pipe(duplex=False)
         child = context.Process(
             target=_read_in_child,
             args=(str(self.path), self.limits, size, sender, self.stores),
@@ -109,8 +89,6 @@ class ReadAhead:
         try:
             while True:
                 try:
-                    if not receiver.poll():
-                        receiver.send(True)  # waiting: let the child do less
                     message = receiver.recv()
                 except EOFError:
                     raise ReaderProcessFailed(
@@ -135,9 +113,6 @@ class ReadAhead:
                 child.join()
 
 
-_STAGED_ROWS = f"SELECT line, store, item, count FROM {STAGE_SCHEMA}.chunk ORDER BY line"  # noqa: S608  # a constant schema name
-
-
 class CleanFirst:
     """A large file with no store limit, read here with pyarrow when it is clean: at C speed
     there is no second process worth starting (that costs a new interpreter and its
@@ -152,7 +127,7 @@ class CleanFirst:
         self.on_progress = on_progress
         self.ahead: ReadAhead | None = None
 
-    def chunks(self) -> Iterator[StagedChunk]:
+    def chunks(self) -> Iterator[Chunk]:
         sent = False
         try:
             for runs, bytes_read in fast_reader.read(self.path, self.limits):
@@ -172,8 +147,9 @@ class CleanFirst:
         return ReadSummary() if self.ahead is None else self.ahead.summary
 
 
-class StagedChunkWriter:
-    """Applies chunks staged by ``ReadAhead``; the caller holds the transaction.
+class ChunkWriter:
+    """Applies the chunks of ``ReadAhead`` and ``CleanFirst``; the caller holds the
+    transaction.
 
     What runs of a clean file did is held back until ``flush`` (their outcomes) and inside
     a savepoint (their writes): a ``RESTART`` undoes both, and the core reader's chunks of
@@ -185,29 +161,17 @@ class StagedChunkWriter:
         self._upload = upload
         self._rows = SqliteInventoryWriter(conn, upload)
         self._clean: ChunkOutcome | None = None  # outcomes of the runs, until flush
-        attached = {row[1] for row in conn.execute("PRAGMA database_list")}
-        if STAGE_SCHEMA not in attached:
-            conn.execute(f"ATTACH DATABASE ':memory:' AS {STAGE_SCHEMA}")
 
-    def apply(self, chunk: StagedChunk, version: str) -> ChunkOutcome:
-        """Rows read back from the staged image (in C), then as any chunk of rows: only
-        what changed is written (``store_records``)."""
+    def apply(self, chunk: Chunk, version: str) -> ChunkOutcome:
         if isinstance(chunk, list):
             return self._rows.apply(chunk, version)
         if chunk == RESTART:
             return self._restart()
-        if isinstance(chunk[0], Run):
-            if self._clean is None:
-                self._conn.execute("SAVEPOINT clean_read")
-                self._clean = ChunkOutcome()
-            done = self._rows.apply_runs([r for r in chunk if isinstance(r, Run)], version)
-            add_outcome(self._clean, done)
-            return ChunkOutcome()
-        image = chunk[0]
-        assert isinstance(image, bytes)
-        self._conn.deserialize(image, name=STAGE_SCHEMA)
-        rows = self._conn.execute(_STAGED_ROWS).fetchall()
-        return self._rows.apply(rows, version)
+        if self._clean is None:
+            self._conn.execute("SAVEPOINT clean_read")
+            self._clean = ChunkOutcome()
+        add_outcome(self._clean, self._rows.apply_runs(chunk, version))
+        return ChunkOutcome()
 
     def flush(self, version: str) -> ChunkOutcome:
         outcome = self._rows.flush(version)

@@ -28,14 +28,13 @@ from stockwatch.service.ports import MissingObject, UploadJob
 from stockwatch.service.uploads import FileChunks
 from stockwatch.sqlite import queries
 from stockwatch.sqlite.arrivals import Arrivals
-from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
 from stockwatch.sqlite.judging import SqliteAlerts, SqliteChangeFeed, SqliteOutbox
 from stockwatch.sqlite.object_store import FolderObjectStore
 from stockwatch.sqlite.readahead import (
     READ_AHEAD_MIN_BYTES,
+    ChunkWriter,
     CleanFirst,
     ReadAhead,
-    StagedChunkWriter,
 )
 from stockwatch.sqlite.records import UploadRecord, encode_report, fetch_upload
 
@@ -172,24 +171,21 @@ class SqliteInventory:
         self.limits = limits
         self.read_ahead_min_bytes = READ_AHEAD_MIN_BYTES
         self.local_path: Path | None = None  # the file being validated, when it has a path
-        self._staged = False
 
     def read(self, job: UploadJob, source: Readable, on_progress: Any) -> Any:
-        """Large stored files are read by a child process (``readahead``): two cores."""
-        self._staged = False
+        """Large files: a clean one read with pyarrow here, any other by a child process
+        (``readahead``), two cores."""
         path = self.objects.path(job) if job.object_key else self.local_path
         if path is not None and path.stat().st_size >= self.read_ahead_min_bytes:
-            self._staged = True
             if job.scope is None:
                 return CleanFirst(path, self.limits, on_progress)
             return _ReadAheadChunks(ReadAhead(path, self.limits, on_progress, job.scope))
         return FileChunks(source, self.limits, on_progress, stores=job.scope)
 
     def writer(self, job: UploadJob) -> Any:
+        """Takes the chunks of any of ``read``'s sources."""
         upload = int(job.upload_id if job.upload_id is not None else job.trial_id or 0)
-        if self._staged:
-            return StagedChunkWriter(self.conn, upload)
-        return SqliteInventoryWriter(self.conn, upload)
+        return ChunkWriter(self.conn, upload)
 
     def items_of(self, store: str) -> Iterator[tuple[str, int]]:
         yield from self.conn.execute(
