@@ -21,13 +21,16 @@ ChunkT = TypeVar("ChunkT", contravariant=True)
 VersionT = TypeVar("VersionT", contravariant=True)  # int on one machine, str on AWS
 
 
+Repeat = tuple[int, int, str, str]  # (line, first line, store, item)
+
+
 @dataclass
 class ChunkOutcome:
     loaded: int = 0
     unchanged: int = 0
     superseded: int = 0
-    # (line, first line, store, item) of rows repeating a (store, item) this upload already set
-    repeats: list[tuple[int, int, str, str]] = field(default_factory=list)
+    # rows repeating a (store, item) this upload already set
+    repeats: list[Repeat] = field(default_factory=list)
 
 
 class InventoryWriter(Protocol[ChunkT, VersionT]):
@@ -66,6 +69,23 @@ def repeat_error(line: int, store: str, item: str, first_line: int) -> RowError:
     )
 
 
+def first_of_each(rows: list[Row]) -> tuple[list[Row], list[Repeat]]:
+    """The rows with each (store, item) at its first line only, and the repeats."""
+    keys = list(map(_KEY, rows))
+    if len(set(keys)) == len(keys):
+        return rows, []
+    first_lines: dict[tuple[str, str], int] = {}
+    unique: list[Row] = []
+    repeats: list[Repeat] = []
+    for row, key in zip(rows, keys, strict=True):
+        first = first_lines.setdefault(key, row[0])
+        if first == row[0]:
+            unique.append(row)
+        else:
+            repeats.append((row[0], first, row[1], row[2]))
+    return unique, repeats
+
+
 def unique_chunks(inventory: InventoryFile, size: int = 5000) -> Iterator[list[Row]]:
     """The file's valid rows in chunks, each (store, item) at most once within a chunk.
 
@@ -73,19 +93,10 @@ def unique_chunks(inventory: InventoryFile, size: int = 5000) -> Iterator[list[R
     table knows what earlier chunks of this upload set.
     """
     for chunk in inventory.chunks(size):
-        keys = list(map(_KEY, chunk))
-        if len(set(keys)) == len(keys):
-            yield chunk
-            continue
-        first_lines: dict[tuple[str, str], int] = {}
-        unique = []
-        for row, key in zip(chunk, keys, strict=True):
-            first = first_lines.setdefault(key, row[0])
-            if first == row[0]:
-                unique.append(row)
-            else:
-                error = repeat_error(row[0], row[1], row[2], first)
-                inventory.reject_row(error.line, error.field, error.message)
+        unique, repeats = first_of_each(chunk)
+        for line, first, store, item in repeats:
+            error = repeat_error(line, store, item, first)
+            inventory.reject_row(error.line, error.field, error.message)
         yield unique
 
 
@@ -104,7 +115,7 @@ class LoadProgress:
     loaded: int = 0
     unchanged: int = 0
     superseded: int = 0
-    repeats: list[tuple[int, int, str, str]] = field(default_factory=list)
+    repeats: list[Repeat] = field(default_factory=list)
     repeats_total: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 

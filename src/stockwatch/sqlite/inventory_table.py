@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from stockwatch.core.clock import epoch_ms
-from stockwatch.core.loading import ChunkOutcome
+from stockwatch.core.loading import ChunkOutcome, first_of_each
 from stockwatch.core.model import Row
 from stockwatch.core.ordering import as_of_of
 from stockwatch.sqlite.fast_reader import Run
@@ -101,24 +101,9 @@ class SqliteInventoryWriter:
     def apply_rows(self, rows: list[Row], version: str) -> ChunkOutcome:
         """The ordering rule over these rows, set-based; a (store, item) repeated among
         them is a repeat of its first line, as across chunks."""
-        rows, repeats = _first_of_each(rows)
+        rows, repeats = first_of_each(rows)
         self._conn.executemany("INSERT INTO temp.stage VALUES (?, ?, ?, ?)", rows)
         outcome = apply_staged(self._conn, len(rows), version, self._upload)
         self._conn.execute("DELETE FROM temp.stage")
         outcome.repeats.extend(repeats)
         return outcome
-
-
-def _first_of_each(rows: list[Row]) -> tuple[list[Row], list[tuple[int, int, str, str]]]:
-    keys = [(r[1], r[2]) for r in rows]
-    if len(set(keys)) == len(keys):
-        return rows, []
-    first: dict[tuple[str, str], int] = {}
-    unique, repeats = [], []
-    for row, key in zip(rows, keys, strict=True):
-        line = first.setdefault(key, row[0])
-        if line == row[0]:
-            unique.append(row)
-        else:
-            repeats.append((row[0], line, row[1], row[2]))
-    return unique, repeats
