@@ -1,11 +1,15 @@
-"""The read-ahead path (a second process) gives exactly the in-process path's results."""
+"""The read-ahead paths (pyarrow, or a second process) give exactly the in-process path's
+results."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from stockwatch.service.commands import Upload
 from stockwatch.sqlite.backend import SqliteBackend
 from tests.conftest import csv_bytes, ingest
 
@@ -15,6 +19,34 @@ TABLES = (
     "SELECT store, item, old_count, new_count, upload_id FROM changes ORDER BY seq",
     "SELECT kind, store, item, count, resolved_at IS NULL FROM alerts ORDER BY id",
 )
+# When each item was last counted: its row's version, or its store record's.
+STOCK = (
+    "SELECT i.store, i.item, i.count, substr(max(i.version, coalesce(r.version, '')), 26)"
+    " FROM inventory AS i LEFT JOIN store_records AS r ON r.store = i.store ORDER BY 1, 2"
+)
+
+
+def both_ways(
+    tmp_path: Path, files: list[tuple[Upload, bytes]], tables: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """The files loaded in process and with read-ahead (pyarrow, or the child process):
+    the reports and ``tables`` must be the same; the reports."""
+    results = []
+    for name, threshold in (("inline", 10**12), ("ahead", 1)):
+        app = SqliteBackend(tmp_path / name, channel_names=("webhook",))
+        app.read_ahead_min_bytes = threshold
+        try:
+            reports = []
+            for upload, data in files:
+                report = app.process_upload(app.receive(upload, io.BytesIO(data))).to_json()
+                for varying in ("timings_ms", "cost", "as_of"):  # times of each run's own
+                    report.pop(varying)
+                reports.append(report)
+            results.append((reports, [app.conn.execute(sql).fetchall() for sql in tables]))
+        finally:
+            app.close()
+    assert results[0] == results[1]
+    return results[1][0]
 
 
 def _files() -> list[bytes]:
@@ -27,23 +59,8 @@ def _files() -> list[bytes]:
 
 @pytest.mark.parametrize("strict", [False, True])
 def test_same_results_with_and_without_read_ahead(tmp_path: Path, strict: bool) -> None:
-    results = []
-    for name, threshold in (("inline", 10**12), ("ahead", 1)):
-        app = SqliteBackend(tmp_path / name, channel_names=("webhook",))
-        app.read_ahead_min_bytes = threshold
-        try:
-            reports = [
-                ingest(app, f"f{n}.csv", data, strict).to_json() for n, data in enumerate(_files())
-            ]
-            for report in reports:
-                report.pop("timings_ms")
-                report.pop("cost")  # its time differs, as the timings do
-                report.pop("as_of")  # and so does when it arrived
-            results.append((reports, [app.conn.execute(sql).fetchall() for sql in TABLES]))
-        finally:
-            app.close()
-    assert results[0] == results[1]
-    reports = results[1][0]
+    files = [(Upload(f"f{n}.csv", strict), data) for n, data in enumerate(_files())]
+    reports = both_ways(tmp_path, files, TABLES)
     assert [(e["line"], e["field"]) for e in reports[1]["errors"]] == [
         (4002, "count"),
         (6003, "item"),
@@ -93,33 +110,9 @@ def _variants() -> list[tuple[str, bytes, str | None]]:
 
 
 def test_clean_files_through_pyarrow_give_the_core_reader_s_results(tmp_path: Path) -> None:
-    from io import BytesIO
-
-    from stockwatch.service.commands import Upload
-
-    results = []
-    for name, threshold in (("inline", 10**12), ("ahead", 1)):
-        app = SqliteBackend(tmp_path / name, channel_names=("webhook",))
-        app.read_ahead_min_bytes = threshold
-        try:
-            reports = []
-            for file, data, as_of in _variants():
-                upload_id = app.receive(Upload(file, as_of=as_of), BytesIO(data))
-                report = app.process_upload(upload_id).to_json()
-                for varying in ("timings_ms", "cost", "as_of"):
-                    report.pop(varying)
-                reports.append(report)
-            tables = [app.conn.execute(sql).fetchall() for sql in TABLES[1:]]
-            stock = app.conn.execute(
-                "SELECT i.store, i.item, i.count, substr(max(i.version, coalesce(r.version, '')),"
-                " 26) FROM inventory AS i LEFT JOIN store_records AS r ON r.store = i.store"
-                " ORDER BY 1, 2"
-            ).fetchall()
-            results.append((reports, tables, stock))
-        finally:
-            app.close()
-    assert results[0] == results[1]
-    by_file = {r["file"]: r for r in results[1][0]}
+    files = [(Upload(file, as_of=as_of), data) for file, data, as_of in _variants()]
+    reports = both_ways(tmp_path, files, (*TABLES[1:], STOCK))
+    by_file = {r["file"]: r for r in reports}
     assert (by_file["again.csv"]["rows_loaded"], by_file["again.csv"]["rows_unchanged"]) == (
         0,
         2400,
@@ -160,22 +153,7 @@ def test_a_file_found_unclean_part_way_is_undone_and_read_again(tmp_path: Path) 
     rows[-5] = ("Store 119", "Item 995", "lots")
     late_bad = csv_bytes(*rows)
     assert len(late_bad) > 2 * 1024 * 1024
-    results = []
-    for name, threshold in (("inline", 10**12), ("ahead", 1)):
-        app = SqliteBackend(tmp_path / name, channel_names=("webhook",))
-        app.read_ahead_min_bytes = threshold
-        try:
-            reports = [
-                ingest(app, f"f{n}.csv", data).to_json() for n, data in enumerate([first, late_bad])
-            ]
-            for report in reports:
-                for varying in ("timings_ms", "cost", "as_of"):
-                    report.pop(varying)
-            tables = [app.conn.execute(sql).fetchall() for sql in TABLES[1:]]
-            results.append((reports, tables))
-        finally:
-            app.close()
-    assert results[0] == results[1]
-    report = results[1][0][1]
+    files = [(Upload("f0.csv"), first), (Upload("f1.csv"), late_bad)]
+    report = both_ways(tmp_path, files, TABLES[1:])[1]
     assert [(e["line"], e["field"]) for e in report["errors"]] == [(119_997, "count")]
     assert (report["rows_loaded"], report["rows_unchanged"]) == (0, 119_999)
