@@ -223,7 +223,7 @@ def test_every_page_fits_a_phone_and_the_screenshots_for_the_docs(
         phone.close()
 
 
-def test_the_dashboard_asks_for_the_token_once(
+def test_the_dashboard_asks_for_the_token_once_and_says_a_wrong_one_is_wrong(
     browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STOCKWATCH_TOKEN", "t0ken-for-the-shop")
@@ -236,8 +236,14 @@ def test_the_dashboard_asks_for_the_token_once(
         page = context.new_page()
         page.goto(live.url + "/")
         expect(page.locator("#token-dialog")).to_be_visible()
+        expect(page.locator("#token-error")).to_be_hidden()
+        page.fill("#token-input", "not-the-token-at-all")  # a wrong one is said to be wrong
+        page.click("#token-form button")
+        expect(page.locator("#token-error")).to_be_visible()
+        expect(page.locator("#token-error")).to_contain_text("not accepted")
         page.fill("#token-input", "t0ken-for-the-shop")
         page.click("#token-form button")
+        expect(page.locator("#token-dialog")).to_be_hidden()
         expect(page.locator(".store-card", has_text="Pusan")).to_contain_text("1 out of stock")
         expect(page.locator("#live")).to_have_text("live")
         page.reload()  # remembered: no second question
@@ -370,23 +376,3 @@ def test_the_overview_paints_without_the_chart_library_and_says_what_is_running_
         expect(page.locator("#store-chart .bars path").first).to_be_attached()
         assert any("plotly" in url for url in scripts), "the store page draws its chart"
         page.close()
-
-
-def test_a_wrong_token_is_said_to_be_wrong(
-    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("STOCKWATCH_TOKEN", "t0ken-for-the-shop")
-    with live_server(tmp_path / "guarded") as live:
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto(live.url + "/")
-        expect(page.locator("#token-dialog")).to_be_visible()
-        expect(page.locator("#token-error")).to_be_hidden()
-        page.fill("#token-input", "not-the-token-at-all")
-        page.click("#token-form button")
-        expect(page.locator("#token-error")).to_be_visible()
-        expect(page.locator("#token-error")).to_contain_text("not accepted")
-        page.fill("#token-input", "t0ken-for-the-shop")
-        page.click("#token-form button")
-        expect(page.locator("#token-dialog")).to_be_hidden()
-        context.close()
