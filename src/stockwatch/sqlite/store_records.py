@@ -269,26 +269,25 @@ class RecordingWriter:
             return ChunkOutcome()
         again = store in self.written  # a second block of the store in this file
         self.written.add(store)
-        counts = block.counts()
         if again:  # its first block may still be pending: written first, then this one
             outcome = self._write_changed(version)
             self._drop(store)
             add_outcome(outcome, self.apply_rows(block.rows(), version))
             return outcome
+        counts, named = block.counts(), block.digest()
         record = self.records.get(store)
-        if record is None:  # written with others; a record if it is written whole
-            self.changed.extend(block.rows())
-            self.candidates.append((store, Record(version, size, block.digest(), counts)))
-            return ChunkOutcome()
-        if record.items == size and record.digest == block.digest():
-            if version < record.version:
-                return ChunkOutcome(superseded=size)  # older than every count it has
-            if version > record.version:
-                return self._changed_only(block, counts, record, version)
-        outcome = self._write_changed(version)
-        self.records.materialise(store, record)
+        outcome = ChunkOutcome()
+        if record is not None:
+            if record.items == size and record.digest == named:
+                if version < record.version:
+                    return ChunkOutcome(superseded=size)  # older than every count it has
+                if version > record.version:
+                    return self._changed_only(block, counts, record, version)
+            outcome = self._write_changed(version)
+            self.records.materialise(store, record)
+        # Written with others' rows; the store gets a record if its block was written whole.
         self.changed.extend(block.rows())
-        self.candidates.append((store, Record(version, size, block.digest(), counts)))
+        self.candidates.append((store, Record(version, size, named, counts)))
         return outcome
 
     def _changed_only(
