@@ -28,7 +28,7 @@ from stockwatch import bootstrap
 from stockwatch.aws.s3_upload import S3Upload
 from stockwatch.aws.settings import AwsSettings
 
-STORES, ITEMS = 1, 1000
+STORES, ITEMS = int(os.environ.get("B_STORES", 1)), int(os.environ.get("B_ITEMS", 1000))
 TARGET_FIRST_LOAD_REQUESTS = 50
 TARGET_UNCHANGED_REQUESTS = 15
 

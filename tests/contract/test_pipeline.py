@@ -288,7 +288,12 @@ def test_each_report_carries_its_cost_in_one_shape(backend: Backend) -> None:
         assert first["usd"] is None and first["dynamodb"]["requests"] == {}
         return
     assert first["dynamodb"]["requests"]["BatchGetItem"] == 10  # 100 keys a request
-    assert first["s3"]["requests"] == {"GetObject": 1}
+    # The file, and the store's record (none yet); then the record is written.
+    assert first["s3"]["requests"] == {"GetObject": 2, "PutObject": 1}
+    # The re-upload diffs against the record: no row is read, none written.
+    assert "BatchGetItem" not in again["dynamodb"]["requests"]
+    assert again["s3"]["requests"] == {"GetObject": 2, "PutObject": 1}
+    assert sum(again["dynamodb"]["requests"].values()) <= 6
     assert first["dynamodb"]["write_units"] >= 1000
     assert 0 < again["usd"] < first["usd"]
     assert again["dynamodb"]["write_units"] < 20  # the upload's own records, no rows

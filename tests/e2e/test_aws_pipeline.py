@@ -264,6 +264,13 @@ def test_sns_as_a_channel_of_the_embedded_outbox(aws: Aws, tmp_path: Path) -> No
     assert digest["MessageAttributes"]["store"]["Value"] == "Berlin"
 
 
+def write(writer: Any, rows: Any, version: str) -> Any:
+    """A whole (small) file through a writer: it may hold rows back until ``flush``."""
+    outcome = writer.apply(rows, version)
+    outcome.add(writer.flush(version))
+    return outcome
+
+
 def test_two_uploads_racing_on_one_item_keep_the_newest(aws: Aws) -> None:
     """Upload A reads the row; upload B (newer) writes it before A does. A's conditional
     write is cancelled, A reads again and finds B newer: B's count stays."""
@@ -279,11 +286,11 @@ def test_two_uploads_racing_on_one_item_keep_the_newest(aws: Aws) -> None:
             found = super().read(keys, consistent)
             if not self.raced:  # another Lambda writes between our read and our write
                 self.raced = True
-                rival.apply([(2, "Berlin", "Echo Dot", 7)], newer)
+                write(rival, [(2, "Berlin", "Echo Dot", 7)], newer)
             return found
 
     writer = RacedWriter(aws.dynamodb, aws.table, "a.csv", "now")
-    outcome = writer.apply([(2, "Berlin", "Echo Dot", 3), (3, "Berlin", "Echo Show", 5)], older)
+    outcome = write(writer, [(2, "Berlin", "Echo Dot", 3), (3, "Berlin", "Echo Show", 5)], older)
     assert (outcome.loaded, outcome.superseded) == (1, 1)
     assert stock(aws) == {("Berlin", "Echo Dot"): 7, ("Berlin", "Echo Show"): 5}
     assert writer.usage.requests["TransactWriteItems"] >= 2  # cancelled once, then retried
@@ -310,7 +317,7 @@ def test_a_late_upload_racing_a_newer_confirmation_still_loses(aws: Aws) -> None
         "2026-11-27T10:00:00.000Z#1",
         ("2026-11-27T10:00:01.000Z#2"),
     )
-    writer("monday.csv").apply([(2, "Berlin", "Echo Dot", 5)], first)
+    write(writer("monday.csv"), [(2, "Berlin", "Echo Dot", 5)], first)
     stream_event(aws)  # what came before
     aws.s3.put_object(Bucket=aws.bucket, Key="b.csv", Body=csv_bytes(("Berlin", "Echo Dot", 5)))
     rival = writer("b.csv")
@@ -322,13 +329,13 @@ def test_a_late_upload_racing_a_newer_confirmation_still_loses(aws: Aws) -> None
             found = super().read(keys, consistent)
             if not self.raced:  # the newer upload runs between our read and our write
                 self.raced = True
-                confirmed = rival.apply([(2, "Berlin", "Echo Dot", 5)], newer)
+                confirmed = write(rival, [(2, "Berlin", "Echo Dot", 5)], newer)
                 assert (confirmed.unchanged, rival.usage.write_units) == (1, 0)
             return found
 
     marks = StoreMarks(aws.dynamodb, aws.state_table, aws.s3, Limits())
     late = RacedWriter(aws.dynamodb, aws.table, "a.csv", "now", marks, FileRef(aws.bucket, "a.csv"))
-    outcome = late.apply([(2, "Berlin", "Echo Dot", 3), (3, "Berlin", "Echo Show", 4)], older)
+    outcome = write(late, [(2, "Berlin", "Echo Dot", 3), (3, "Berlin", "Echo Show", 4)], older)
     assert (outcome.loaded, outcome.superseded) == (1, 1)
     assert stock(aws) == {("Berlin", "Echo Dot"): 5, ("Berlin", "Echo Show"): 4}
     assert late.usage.requests["TransactWriteItems"] >= 3  # mark, cancelled write, write

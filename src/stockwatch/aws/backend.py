@@ -96,7 +96,13 @@ class AwsBackend:
         return SnsNotifier(store, sns, topic, sent)
 
     def unit_of_work(self) -> AwsUnitOfWork:
-        tables = Tables(self.dynamodb, self.s3, self.settings.table, self.settings.state_table)
+        tables = Tables(
+            self.dynamodb,
+            self.s3,
+            self.settings.table,
+            self.settings.state_table,
+            self.settings.bucket,
+        )
         return AwsUnitOfWork(tables, self.limits, self.usage, self.prices, self.handover)
 
     # -- reads and the writes beside them ---------------------------------------------------

@@ -25,11 +25,14 @@ from botocore.exceptions import ClientError
 
 from stockwatch.aws.batch_get import batch_get
 from stockwatch.aws.store_marks import FileRef, StoreMarks
+from stockwatch.aws.store_records import S3StoreRecords
 from stockwatch.core.loading import ChunkOutcome
 from stockwatch.core.model import Row
 from stockwatch.core.ordering import Outcome, decide
+from stockwatch.core.store_record import OpenRecord
 
 TRANSACT_BATCH = 100
+HOLD_ROWS = TRANSACT_BATCH  # rows held back before they are read and written together
 MAX_RACES = 5
 MAX_THROTTLED = 8
 # Cancellation reasons that mean "not now" rather than "the row changed".
@@ -77,6 +80,7 @@ class DynamoInventoryWriter:
         now: str,
         marks: StoreMarks | None = None,
         ref: FileRef | None = None,
+        records: S3StoreRecords | None = None,
     ) -> None:
         self.client = client
         self.table = table
@@ -92,6 +96,13 @@ class DynamoInventoryWriter:
         self.expected: dict[str, str] = {}
         # store -> items a newer upload asserted (None: assume all), for late stores
         self.asserted: dict[str, frozenset[str] | None] = {}
+        # Store records (``core.store_record``): only with marks, which say if one stands.
+        self.records = records if marks is not None else None
+        self.open: dict[str, OpenRecord] = {}  # stores being read, with what is known
+        self.finished: set[str] = set()  # stores whose rows ended (their record settled)
+        self.ending: list[str] = []  # stores whose rows ended, waiting for held rows
+        self.held: list[Row] = []  # rows to read and decide, held for a fuller batch
+        self.held_stores: set[str] = set()
 
     def read(
         self, keys: Sequence[tuple[str, str]], consistent: bool = False
@@ -139,20 +150,33 @@ class DynamoInventoryWriter:
             self.usage.read_units += used.get("CapacityUnits", 0)
 
     def _mark(self, stores: set[str], version: str) -> None:
-        """Mark the stores this chunk brings for the first time, before reading their rows."""
+        """Mark the stores this chunk brings for the first time, before reading their rows;
+        fetch their records first, so the mark can say whether each one stands."""
         new = stores - self.expected.keys()
         if not new:
             return
         if self.marks is None:
             self.expected.update(dict.fromkeys(new, ""))
             return
+        bases = {}
+        if self.records is not None:
+            for store in sorted(new):
+                found = self.records.get(store)
+                # Only an older upload's: rows this very upload wrote on an earlier try
+                # are told apart by the rule (counted as loaded, not unchanged).
+                if found is not None and found.version < version:
+                    bases[store] = found
         before = self.marks.requests
-        late = self.marks.mark(new, version, self.ref)
+        late, trusted = self.marks.mark(
+            new, version, self.ref, {s: r.version for s, r in bases.items()}
+        )
         self.usage.requests["TransactWriteItems"] += self.marks.requests - before
         for store in new:
             self.expected[store] = version
             if store in late:
                 self._catch_up(store, version)
+            elif self.records is not None:
+                self.open[store] = OpenRecord(store, bases[store] if store in trusted else None)
 
     def _catch_up(self, store: str, version: str) -> None:
         """A newer upload marked ``store``: learn which items it (or they) asserted."""
@@ -170,13 +194,53 @@ class DynamoInventoryWriter:
         return items is None or item in items
 
     def flush(self, version: str) -> ChunkOutcome:
-        """Nothing is held back: each chunk is written as it comes."""
-        return ChunkOutcome()
+        """Writes the rows held back, then every store still open gets its record (a
+        paused upload carries on from them)."""
+        outcome = self._drain(version)
+        for store in list(self.open):
+            self._finish(store, version)
+        return outcome
 
     def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
+        """Rows the stores' records vouch for are counted at once; the others are held
+        until a transaction's worth is due (``HOLD_ROWS``), so a few changes per chunk
+        share their reads and writes."""
         outcome = ChunkOutcome()
         self._mark({r[1] for r in chunk}, version)
-        pending = list(chunk)
+        for row in chunk:
+            known = self.open.get(row[1])
+            if known is not None and known.known(row[2], row[3]):
+                outcome.unchanged += 1  # the store's record vouches for it: nothing to read
+                continue
+            if known is None and row[1] in self.finished:
+                self._reopened(row[1])
+            self.held.append(row)
+            self.held_stores.add(row[1])
+        if chunk:
+            # Rows come store by store: every store of this chunk but its last one has
+            # ended, and so has any store still open from an earlier chunk.
+            for store in list(self.open):
+                if store != chunk[-1][1] and store not in self.ending:
+                    self.ending.append(store)
+        if len(self.held) >= HOLD_ROWS:
+            outcome.add(self._drain(version))
+        else:  # the stores with nothing held back are done already
+            for store in [s for s in self.ending if s not in self.held_stores]:
+                self.ending.remove(store)
+                self._finish(store, version)
+        return outcome
+
+    def _drain(self, version: str) -> ChunkOutcome:
+        outcome = ChunkOutcome()
+        held, self.held, self.held_stores = self.held, [], set()
+        if held:
+            self._decide_and_write(held, version, outcome)
+        ending, self.ending = self.ending, []
+        for store in ending:
+            self._finish(store, version)
+        return outcome
+
+    def _decide_and_write(self, pending: list[Row], version: str, outcome: ChunkOutcome) -> None:
         for attempt in range(MAX_RACES):
             current = self.read([(r[1], r[2]) for r in pending], consistent=attempt > 0)
             writes: list[tuple[Row, Current | None]] = []
@@ -189,28 +253,67 @@ class DynamoInventoryWriter:
                 if decision in (Outcome.INSERT, Outcome.CHANGE):
                     if self._asserted_by_newer(store, item):
                         outcome.superseded += 1  # a newer upload said otherwise, or the same
+                        self._unclean(store)
                     else:
                         writes.append((row, now))
                 elif decision is Outcome.CONFIRM:
                     outcome.unchanged += 1  # nothing written: the store's mark stands for it
+                    self._left(store, item, count, written=False)
                 elif decision is Outcome.STALE:
                     outcome.superseded += 1
+                    self._unclean(store)
                 elif now is not None and now.line == line:
                     outcome.loaded += 1  # written by an earlier try of this very upload
+                    self._left(store, item, count, written=True)
                 else:
                     outcome.repeats.append((line, now.line if now else 0, store, item))
+                    self._unclean(store)
             lost, late = self._write(writes, version)
             lost_keys = {(r[1], r[2]) for r in lost}
             for row, _ in writes:
                 if (row[1], row[2]) not in lost_keys:
                     outcome.loaded += 1
                     self.stores_written.add(row[1])
+                    self._left(row[1], row[2], row[3], written=True)
             if not lost:
-                return outcome
+                return
             for store in late:
                 self._catch_up(store, version)
+                self._unclean(store)
             pending = lost  # someone else wrote these meanwhile: read and decide again
         raise RuntimeError(f"{len(pending)} rows kept losing races; the upload will be retried")
+
+    # -- store records ----------------------------------------------------------------------
+
+    def _left(self, store: str, item: str, count: int, written: bool) -> None:
+        known = self.open.get(store)
+        if known is not None:
+            known.left(item, count, written)
+
+    def _unclean(self, store: str) -> None:
+        known = self.open.get(store)
+        if known is not None:
+            known.clean = False
+
+    def _reopened(self, store: str) -> None:
+        """A store whose rows ended comes back (a second block, a snapshot's zeroes): its
+        record, written already, would not cover what comes now."""
+        assert self.marks is not None
+        self.finished.discard(store)
+        self.marks.forget(store)
+        self.usage.requests["UpdateItem"] += 1
+
+    def _finish(self, store: str, version: str) -> None:
+        known = self.open.pop(store, None)
+        self.finished.add(store)
+        if known is None or not known.clean or self.records is None or self.marks is None:
+            return
+        if self.expected.get(store) != version:
+            return  # late for the store: a newer upload's record (or none) stands
+        self.records.put(known.result(version))
+        if known.base is None:
+            self.marks.vouch(store, version)
+            self.usage.requests["UpdateItem"] += 1
 
     def _batches(
         self, writes: list[tuple[Row, Current | None]]

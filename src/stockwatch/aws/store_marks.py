@@ -12,6 +12,12 @@ version this upload expects (its own, or the newest it has already looked at). A
 upload that marked the store meanwhile cancels the write; the late upload then reads what
 each newer upload of that store said (its stored file, streamed from S3) and leaves alone
 every item one of them asserted. Late uploads are rare, so only they pay for this.
+
+``LATEST`` also says whether the store's record (``core.store_record``, kept in S3) can be
+trusted: its ``Record`` attribute names the upload whose record it is, and only an upload
+that finds ``Version`` and ``Record`` both at its record's version -- nothing has written
+the store since -- diffs against it. Any other mark removes ``Record``; so does the stream
+handler when another program writes a row of the store.
 """
 
 from __future__ import annotations
@@ -40,6 +46,22 @@ class FileRef:
     version_id: str = ""
 
 
+def forget_record(dynamodb: Any, state_table: str, store: str) -> None:
+    """LATEST stops vouching for the store's record (the stream saw another program write
+    one of its rows, or an upload wrote the store twice)."""
+    try:
+        dynamodb.update_item(
+            TableName=state_table,
+            Key={"pk": {"S": f"{PK}{store}"}, "sk": {"S": LATEST}},
+            UpdateExpression="REMOVE #r",
+            ConditionExpression="attribute_exists(#r)",
+            ExpressionAttributeNames={"#r": "Record"},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+
+
 class EverythingAsserted(Exception):
     """A newer upload's file cannot be read: assume it asserted every item (keep its rows)."""
 
@@ -57,13 +79,32 @@ class StoreMarks:
     def _key(self, store: str, sk: str) -> dict[str, Any]:
         return {"pk": {"S": f"{PK}{store}"}, "sk": {"S": sk}}
 
-    def mark(self, stores: Iterable[str], version: str, ref: FileRef) -> set[str]:
-        """Mark each store with this upload; returns the stores a newer upload marked first."""
+    def mark(
+        self,
+        stores: Iterable[str],
+        version: str,
+        ref: FileRef,
+        records: dict[str, str] | None = None,
+    ) -> tuple[set[str], set[str]]:
+        """Mark each store with this upload.
+
+        ``records`` maps a store to the version of the record this upload would like to
+        trust (``core.store_record``). The record stands only if the store's ``LATEST`` is
+        that version and says it holds that record: no other upload, nor another program,
+        has written the store since. Returns the stores a newer upload marked first (late)
+        and the stores whose record stands.
+        """
+        records = records or {}
         pending = sorted(set(stores))
         late: set[str] = set()
+        trusted: set[str] = set()
         for start in range(0, len(pending), MARK_BATCH):
-            late |= self._mark_batch(pending[start : start + MARK_BATCH], version, ref)
-        return late
+            batch = pending[start : start + MARK_BATCH]
+            wanted = {s: records[s] for s in batch if s in records}
+            batch_late, batch_trusted = self._mark_batch(batch, version, ref, wanted)
+            late |= batch_late
+            trusted |= batch_trusted
+        return late, trusted
 
     def _entry(self, store: str, version: str, ref: FileRef) -> dict[str, Any]:
         item = {
@@ -76,30 +117,52 @@ class StoreMarks:
         return {"Put": {"TableName": self.table, "Item": item}}
 
     def _raise_latest(self, store: str, version: str) -> dict[str, Any]:
+        """LATEST moves on to ``version`` and no longer vouches for any record."""
         return {
             "Update": {
                 "TableName": self.table,
                 "Key": self._key(store, LATEST),
-                "UpdateExpression": "SET #v = :v",
+                "UpdateExpression": "SET #v = :v REMOVE #r",
                 "ConditionExpression": "attribute_not_exists(#v) OR #v <= :v",
-                "ExpressionAttributeNames": {"#v": "Version"},
+                "ExpressionAttributeNames": {"#v": "Version", "#r": "Record"},
                 "ExpressionAttributeValues": {":v": {"S": version}},
             }
         }
 
-    def _mark_batch(self, stores: list[str], version: str, ref: FileRef) -> set[str]:
+    def _carry_record(self, store: str, version: str, record: str) -> dict[str, Any]:
+        """LATEST moves on from the record's own upload, and vouches for this upload's
+        record, which will be written once the store's rows are."""
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": self._key(store, LATEST),
+                "UpdateExpression": "SET #v = :v, #r = :v",
+                "ConditionExpression": "#v = :prev AND #r = :prev",
+                "ExpressionAttributeNames": {"#v": "Version", "#r": "Record"},
+                "ExpressionAttributeValues": {":v": {"S": version}, ":prev": {"S": record}},
+            }
+        }
+
+    def _mark_batch(
+        self, stores: list[str], version: str, ref: FileRef, records: dict[str, str]
+    ) -> tuple[set[str], set[str]]:
         late: set[str] = set()
+        wanted = dict(records)
         todo = list(stores)
         while todo:
             items = []
             for store in todo:
                 items.append(self._entry(store, version, ref))
-                if store not in late:
+                if store in late:
+                    continue
+                if store in wanted:
+                    items.append(self._carry_record(store, version, wanted[store]))
+                else:
                     items.append(self._raise_latest(store, version))
             self.requests += 1
             try:
                 self.dynamodb.transact_write_items(TransactItems=items)
-                return late
+                return late, set(wanted)
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
@@ -113,8 +176,38 @@ class StoreMarks:
                     r.get("Code") in ("TransactionConflict", "ThrottlingError") for r in reasons
                 ):
                     raise
-                late |= failed  # a newer upload marked these first: only add our entry
-        return late
+                # A record that does not stand is simply not used: mark the store plainly.
+                # A plain mark that fails means a newer upload marked it first: only add
+                # our entry.
+                late |= {s for s in failed if s not in wanted}
+                for store in failed & wanted.keys():
+                    del wanted[store]
+        return late, set(wanted)
+
+    def vouch(self, store: str, version: str) -> bool:
+        """LATEST vouches for the record ``version`` just wrote, if it is still the newest
+        upload of the store (one request; only a store that had no record pays it)."""
+        self.requests += 1
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=self._key(store, LATEST),
+                UpdateExpression="SET #r = :v",
+                ConditionExpression="#v = :v",
+                ExpressionAttributeNames={"#v": "Version", "#r": "Record"},
+                ExpressionAttributeValues={":v": {"S": version}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def forget(self, store: str) -> None:
+        """The store's rows were written by something that does not keep its record: its
+        record stands no more."""
+        forget_record(self.dynamodb, self.table, store)
+        self.requests += 1
 
     def check(self, store: str, expected: str) -> dict[str, Any]:
         """The ConditionCheck a row write of ``store`` carries."""

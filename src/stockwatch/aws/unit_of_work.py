@@ -29,6 +29,7 @@ from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.s3_upload import S3Upload
 from stockwatch.aws.store_marks import FileRef, StoreMarks
+from stockwatch.aws.store_records import S3StoreRecords
 from stockwatch.aws.upload_log import DynamoUploads
 from stockwatch.aws.upload_metadata import BadMetadata, decode
 from stockwatch.core.clock import utc_now
@@ -110,6 +111,7 @@ class Tables:
     s3: Any
     table: str
     state_table: str
+    bucket: str = ""  # where the stores' records are kept; none without one
 
 
 class DynamoInventory:
@@ -123,6 +125,7 @@ class DynamoInventory:
         self.s3 = tables.s3
         self.table = tables.table
         self.state_table = tables.state_table
+        self.bucket = tables.bucket
         self.limits = limits
         self.usage = usage
         self.current: DynamoInventoryWriter | None = None
@@ -134,8 +137,9 @@ class DynamoInventory:
         ref = job.ref.ref if isinstance(job.ref, S3Upload) else job.ref
         assert isinstance(ref, FileRef)
         marks = StoreMarks(self.dynamodb, self.state_table, self.s3, self.limits)
+        records = S3StoreRecords(self.s3, self.bucket) if self.bucket else None
         writer = DynamoInventoryWriter(
-            self.dynamodb, self.table, job.filename, utc_now(), marks, ref
+            self.dynamodb, self.table, job.filename, utc_now(), marks, ref, records
         )
         writer.usage = self.usage
         if job.resume is not None:  # carrying on: the stores the earlier runs changed

@@ -32,6 +32,13 @@ class ChunkOutcome:
     # rows repeating a (store, item) this upload already set
     repeats: list[Repeat] = field(default_factory=list)
 
+    def add(self, part: ChunkOutcome) -> None:
+        """Count ``part`` in: a writer that holds rows back reports them with a later chunk."""
+        self.loaded += part.loaded
+        self.unchanged += part.unchanged
+        self.superseded += part.superseded
+        self.repeats.extend(part.repeats)
+
 
 class InventoryWriter(Protocol[ChunkT, VersionT]):
     """A backend's inventory table, applying ``core.ordering.decide`` to each row atomically."""

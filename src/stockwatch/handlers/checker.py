@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stockwatch import bootstrap
 from stockwatch.aws.alerting import Pending, StreamAlerts, change_from_images
+from stockwatch.aws.store_marks import forget_record
 from stockwatch.core.clock import utc_now
 from stockwatch.core.ordering import upload_of
 from stockwatch.handlers.observability import logger, metrics
@@ -36,8 +37,11 @@ def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
         stream = record.dynamodb
         if stream is None:
             return
+        new = stream.new_image or {}
         if record.raw_event.get("eventName") == "REMOVE":
             old = stream.old_image or {}
+            if "Store" in old:
+                forget_record(alerts.dynamodb, alerts.table, str(old["Store"]))
             if "Store" in old and "Item" in old:
                 resolved = alerts.forget(str(old["Store"]), str(old["Item"]), utc_now())
                 if resolved:
@@ -46,7 +50,10 @@ def check_stock(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
                         extra={"store": old["Store"], "item": old["Item"], "alerts": resolved},
                     )
             return
-        upload = upload_of(str((stream.new_image or {}).get("Version", "")))
+        if "Store" in new and "Version" not in new:
+            # Another program wrote the row: the store's record no longer says what is there.
+            forget_record(alerts.dynamodb, alerts.table, str(new["Store"]))
+        upload = upload_of(str(new.get("Version", "")))
         thresholds = alerts.thresholds()
         change = change_from_images(
             stream.old_image, stream.new_image, upload, thresholds.has_cover

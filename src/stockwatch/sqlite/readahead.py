@@ -25,7 +25,6 @@ from stockwatch.core.reader import FileRejected, InventoryFile
 from stockwatch.sqlite import fast_reader
 from stockwatch.sqlite.fast_reader import Run
 from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
-from stockwatch.sqlite.store_records import add_outcome
 
 READ_AHEAD_MIN_BYTES = 8 * 1024 * 1024
 
@@ -170,13 +169,13 @@ class ChunkWriter:
         if self._clean is None:
             self._conn.execute("SAVEPOINT clean_read")
             self._clean = ChunkOutcome()
-        add_outcome(self._clean, self._rows.apply_runs(chunk, version))
+        self._clean.add(self._rows.apply_runs(chunk, version))
         return ChunkOutcome()
 
     def flush(self, version: str) -> ChunkOutcome:
         outcome = self._rows.flush(version)
         if self._clean is not None:
-            add_outcome(outcome, self._clean)
+            outcome.add(self._clean)
             self._clean = None
             self._conn.execute("RELEASE clean_read")
         return outcome

@@ -211,7 +211,7 @@ class RecordingWriter:
             return self.apply_rows(list(chunk), version)
         outcome = ChunkOutcome()
         for store, run in groupby(chunk, key=_STORE):
-            add_outcome(outcome, self._take(store, list(run), version))
+            outcome.add(self._take(store, list(run), version))
         return self._batched(outcome, version)
 
     def apply_runs(self, runs: Sequence[Run], version: str) -> ChunkOutcome:
@@ -219,13 +219,13 @@ class RecordingWriter:
         row has to be written."""
         outcome = ChunkOutcome()
         for run in runs:
-            add_outcome(outcome, self._take(run.store, run, version))
+            outcome.add(self._take(run.store, run, version))
         return self._batched(outcome, version)
 
     def flush(self, version: str) -> ChunkOutcome:
         block, self.block, self.flushed = self.block, None, True
         outcome = ChunkOutcome() if block is None else self._finish(block, version)
-        add_outcome(outcome, self._write_changed(version))
+        outcome.add(self._write_changed(version))
         return outcome
 
     def _take(self, store: str, part: list[Row] | Run, version: str) -> ChunkOutcome:
@@ -237,16 +237,16 @@ class RecordingWriter:
             block = self.block = Block(store)
         block.add(part)
         if block.size > BLOCK_MAX:  # too long to hold: the slow path, no record
-            add_outcome(outcome, self._write_changed(version))
+            outcome.add(self._write_changed(version))
             self._drop(store)
-            add_outcome(outcome, self.apply_rows(block.rows(), version))
+            outcome.add(self.apply_rows(block.rows(), version))
             self.written.add(store)
             self.block = Block(store)
         return outcome
 
     def _batched(self, outcome: ChunkOutcome, version: str) -> ChunkOutcome:
         if len(self.changed) >= CHANGED_BATCH:
-            add_outcome(outcome, self._write_changed(version))
+            outcome.add(self._write_changed(version))
         return outcome
 
     def _write_changed(self, version: str) -> ChunkOutcome:
@@ -272,7 +272,7 @@ class RecordingWriter:
         if again:  # its first block may still be pending: written first, then this one
             outcome = self._write_changed(version)
             self._drop(store)
-            add_outcome(outcome, self.apply_rows(block.rows(), version))
+            outcome.add(self.apply_rows(block.rows(), version))
             return outcome
         counts, named = block.counts(), block.digest()
         record = self.records.get(store)
@@ -299,10 +299,3 @@ class RecordingWriter:
         self.changed.extend(changed)  # newer than every row of the store: written as changes
         self.records.put(block.store, Record(version, block.size, record.digest, counts))
         return ChunkOutcome(unchanged=block.size - len(changed))
-
-
-def add_outcome(total: ChunkOutcome, part: ChunkOutcome) -> None:
-    total.loaded += part.loaded
-    total.unchanged += part.unchanged
-    total.superseded += part.superseded
-    total.repeats.extend(part.repeats)
