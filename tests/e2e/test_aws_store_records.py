@@ -116,3 +116,23 @@ def test_a_store_in_two_parts_of_one_file(aws: Aws) -> None:
     assert stock(aws) == expected
     report = _upload(aws, loader, "c.csv", 3, changed)
     assert report.rows_unchanged == 21 and stock(aws) == expected
+
+
+def _figures(aws: Aws, store: str) -> dict[str, str]:
+    item = aws.dynamodb.get_item(
+        TableName=aws.state_table, Key={"pk": {"S": "STORE"}, "sk": {"S": store}}
+    )["Item"]
+    return {k: v["N"] for k, v in item.items() if "N" in v}
+
+
+def test_a_store_is_counted_again_only_when_an_item_changes_level(aws: Aws) -> None:
+    loader = _loader(aws)
+    _upload(aws, loader, "a.csv", 1, ITEMS)
+    assert _figures(aws, "Berlin") == {"items": "20", "out_of_stock": "0", "low_stock": "0"}
+    moved_within = [(s, i, c + 5 if i == "Item 04" else c) for s, i, c in ITEMS]
+    quiet = _upload(aws, loader, "b.csv", 2, moved_within)
+    queries = quiet.cost["dynamodb"]["requests"]["Query"]
+    emptied = [(s, i, 0 if i == "Item 04" else c) for s, i, c in ITEMS]
+    counted = _upload(aws, loader, "c.csv", 3, emptied)
+    assert counted.cost["dynamodb"]["requests"]["Query"] == queries + 1  # the store's count
+    assert _figures(aws, "Berlin")["out_of_stock"] == "1"

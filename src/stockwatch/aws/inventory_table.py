@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from botocore.exceptions import ClientError
 
 from stockwatch.aws.batch_get import batch_get
-from stockwatch.aws.store_marks import FileRef, StoreMarks
+from stockwatch.aws.store_marks import MARK_BATCH, FileRef, StoreMarks
 from stockwatch.aws.store_records import S3StoreRecords
 from stockwatch.core.loading import ChunkOutcome
 from stockwatch.core.model import Row
@@ -32,7 +32,9 @@ from stockwatch.core.ordering import Outcome, decide
 from stockwatch.core.store_record import OpenRecord
 
 TRANSACT_BATCH = 100
-HOLD_ROWS = TRANSACT_BATCH  # rows held back before they are read and written together
+HOLD_ROWS = 1000  # rows to read and write held back until there are this many
+MARK_HOLD_ROWS = 50_000  # rows waiting for their stores' marks, at most
+MAX_MOVES = 5000  # changed rows remembered per store; past that the store is counted
 MAX_RACES = 5
 MAX_THROTTLED = 8
 # Cancellation reasons that mean "not now" rather than "the row changed".
@@ -91,6 +93,9 @@ class DynamoInventoryWriter:
         self.usage = Usage()
         # Stores whose rows this writer changed: their per-store figures need counting again.
         self.stores_written: set[str] = set()
+        # store -> (item, old count, new count) of each changed row, so a store whose
+        # changes left every item at its stock level needs no count; None: count it.
+        self.moves: dict[str, list[tuple[str, int, int]] | None] = {}
         # store -> the LATEST mark this upload's writes expect (its own version, or the
         # newest one it has looked at because it is late for that store)
         self.expected: dict[str, str] = {}
@@ -103,6 +108,9 @@ class DynamoInventoryWriter:
         self.ending: list[str] = []  # stores whose rows ended, waiting for held rows
         self.held: list[Row] = []  # rows to read and decide, held for a fuller batch
         self.held_stores: set[str] = set()
+        self.unmarked: list[Row] = []  # rows whose stores are not marked yet
+        self.unmarked_stores: set[str] = set()
+        self.flushed = False
 
     def read(
         self, keys: Sequence[tuple[str, str]], consistent: bool = False
@@ -196,18 +204,37 @@ class DynamoInventoryWriter:
     def flush(self, version: str) -> ChunkOutcome:
         """Writes the rows held back, then every store still open gets its record (a
         paused upload carries on from them)."""
-        outcome = self._drain(version)
+        outcome = self._take(version)
+        outcome.add(self._drain(version))
         for store in list(self.open):
             self._finish(store, version)
+        self.flushed = True
         return outcome
 
     def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
+        """Rows wait until their stores can be marked together (one transaction marks
+        ``MARK_BATCH`` stores); after ``flush`` (a snapshot's zeroes) each call's rows are
+        written at once, and are its outcome."""
+        self.unmarked.extend(chunk)
+        self.unmarked_stores |= {r[1] for r in chunk} - self.expected.keys()
+        if (
+            self.flushed
+            or len(self.unmarked_stores) >= MARK_BATCH
+            or len(self.unmarked) >= MARK_HOLD_ROWS
+        ):
+            return self._take(version)
+        return ChunkOutcome()
+
+    def _take(self, version: str) -> ChunkOutcome:
         """Rows the stores' records vouch for are counted at once; the others are held
-        until a transaction's worth is due (``HOLD_ROWS``), so a few changes per chunk
-        share their reads and writes."""
+        until a batch of reads and writes is due (``HOLD_ROWS``), so a few changes per
+        chunk share their requests."""
+        rows, self.unmarked, self.unmarked_stores = self.unmarked, [], set()
         outcome = ChunkOutcome()
-        self._mark({r[1] for r in chunk}, version)
-        for row in chunk:
+        if not rows:
+            return outcome
+        self._mark({r[1] for r in rows}, version)
+        for row in rows:
             known = self.open.get(row[1])
             if known is not None and known.known(row[2], row[3]):
                 outcome.unchanged += 1  # the store's record vouches for it: nothing to read
@@ -216,13 +243,12 @@ class DynamoInventoryWriter:
                 self._reopened(row[1])
             self.held.append(row)
             self.held_stores.add(row[1])
-        if chunk:
-            # Rows come store by store: every store of this chunk but its last one has
-            # ended, and so has any store still open from an earlier chunk.
-            for store in list(self.open):
-                if store != chunk[-1][1] and store not in self.ending:
-                    self.ending.append(store)
-        if len(self.held) >= HOLD_ROWS:
+        # Rows come store by store: every store here but the last one has ended, and so
+        # has any store still open from earlier rows.
+        for store in list(self.open):
+            if store != rows[-1][1] and store not in self.ending:
+                self.ending.append(store)
+        if len(self.held) >= HOLD_ROWS or self.flushed:
             outcome.add(self._drain(version))
         else:  # the stores with nothing held back are done already
             for store in [s for s in self.ending if s not in self.held_stores]:
@@ -270,10 +296,11 @@ class DynamoInventoryWriter:
                     self._unclean(store)
             lost, late = self._write(writes, version)
             lost_keys = {(r[1], r[2]) for r in lost}
-            for row, _ in writes:
+            for row, read in writes:
                 if (row[1], row[2]) not in lost_keys:
                     outcome.loaded += 1
                     self.stores_written.add(row[1])
+                    self._moved(row[1], row[2], read, row[3])
                     self._left(row[1], row[2], row[3], written=True)
             if not lost:
                 return
@@ -282,6 +309,15 @@ class DynamoInventoryWriter:
                 self._unclean(store)
             pending = lost  # someone else wrote these meanwhile: read and decide again
         raise RuntimeError(f"{len(pending)} rows kept losing races; the upload will be retried")
+
+    def _moved(self, store: str, item: str, read: Current | None, count: int) -> None:
+        moves = self.moves.setdefault(store, [])
+        if moves is None:
+            return
+        if read is None or len(moves) >= MAX_MOVES:
+            self.moves[store] = None  # a new item, or many changes: count the store
+        else:
+            moves.append((item, read.amount, count))
 
     # -- store records ----------------------------------------------------------------------
 

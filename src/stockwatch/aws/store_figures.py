@@ -1,10 +1,11 @@
 """Per-store figures for the dashboard's overview, kept in the state table.
 
-After an upload changes a store's rows, the loader counts that store again with one
-consistent Query (a few read units per thousand items) and writes the figures under
-``STORE``/<store>. Each count carries the time its Query started; a write only lands if no
-count that started later is stored, so two uploads finishing together cannot leave the
-older figures behind. Low stock here is 0 < count < the item's minimum, read from the
+After an upload changes a store's rows so that an item moves between out of stock, low
+and ok (or a new item comes), the loader counts that store again with one consistent Query
+(a few read units per thousand items) and writes the figures under ``STORE``/<store>. Each
+count carries the time its Query started; a write only lands if no count that started
+later is stored, so two uploads finishing together cannot leave the older figures behind.
+Low stock here is 0 < count < the item's minimum, read from the
 thresholds at counting time.
 """
 
@@ -39,6 +40,19 @@ def items_of(dynamodb: Any, table: str, store: str) -> Iterator[tuple[str, int]]
         for row in page["Items"]:
             if "Count" in row:
                 yield row["Item"]["S"], int(row["Count"]["N"])
+
+
+def moved(changes: list[tuple[str, int, int]] | None, store: str, thresholds: Thresholds) -> bool:
+    """Could these changes of a store's rows move its figures? Not when every changed item
+    stays at its stock level (most of a day's changes): then its Query is saved. None
+    (unknown: new items, a carried-on upload) counts."""
+    if changes is None:
+        return True
+    return any(
+        stock_level(old, thresholds.minimum_for(store, item))
+        != stock_level(new, thresholds.minimum_for(store, item))
+        for item, old, new in changes
+    )
 
 
 def count_store(dynamodb: Any, table: str, store: str, thresholds: Thresholds) -> dict[str, int]:

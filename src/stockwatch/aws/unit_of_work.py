@@ -168,12 +168,17 @@ class DynamoStoreFigures:
         if writer is None or not writer.stores_written:
             return []
         inv = self.inventory
+        thresholds = self.thresholds.thresholds()
         store_figures.refresh(
             inv.dynamodb,
             inv.table,
             inv.state_table,
-            writer.stores_written,
-            self.thresholds.thresholds(),
+            [
+                store
+                for store in writer.stores_written
+                if store_figures.moved(writer.moves.get(store), store, thresholds)
+            ],
+            thresholds,
             job.version,
         )
         return sorted(writer.stores_written)
