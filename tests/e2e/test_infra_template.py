@@ -108,7 +108,9 @@ def test_tables_topic_and_stream_settings() -> None:
     every, candidates = stream["FilterCriteria"]["Fn::If"][1:]
     assert stream["FilterCriteria"]["Fn::If"][0] == "JudgeEveryChange"
     assert every["Filters"] == [{"Pattern": '{"eventName": ["INSERT", "MODIFY", "REMOVE"]}'}]
-    assert len(candidates["Filters"]) == 3
+    assert len(candidates["Filters"]) == 4  # at most 5 filters per event source mapping
+    # Deletes and rows written by another program void the store's record (store_marks).
+    assert {"Pattern": '{"eventName": ["REMOVE"]}'} in candidates["Filters"]
 
 
 def test_alarms_reach_a_topic_cloudwatch_can_publish_to() -> None:
@@ -216,6 +218,9 @@ def test_kept_things_are_retained_and_files_expire_as_on_one_machine() -> None:
         "UploadsBucket",
     ):
         assert found[name]["DeletionPolicy"] == "Retain", name
-    (rule,) = found["UploadsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    rule, records = found["UploadsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == {"Ref": "KeepFilesDays"}
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    # The stores' records are rewritten by every upload: old versions go after a day.
+    assert records["Prefix"] == "stockwatch/records/"
+    assert records["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
