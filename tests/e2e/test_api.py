@@ -20,7 +20,7 @@ from stockwatch import __version__
 from stockwatch.core.limits import Limits
 from stockwatch.notify.webhook import WebhookChannel
 from stockwatch.sqlite.database import _migrations
-from tests.conftest import Receiver, csv_bytes
+from tests.conftest import Receiver, csv_bytes, sample
 from tests.live_server import LiveServer, in_process_client, live_server, served
 
 BERLIN = csv_bytes(
@@ -618,3 +618,30 @@ def test_the_api_answers_as_the_cli_does(client: httpx.Client) -> None:
     assert missing.status_code == 404 and '"Echo Dot"' in missing.json()["message"]
     for path in ("/api/stock", "/api/alerts", "/api/uploads", "/api/thresholds", "/metrics"):
         assert client.head(path).status_code == client.get(path).status_code == 200, path
+
+
+def test_store_system_exports_and_mapped_columns(client: httpx.Client) -> None:
+    """A Shopify export as it is; any other file with ?columns= and ?store=."""
+    names = [x["name"] for x in client.get("/api/layouts").json()]
+    assert names == ["stockwatch", "shopify", "square", "lightspeed-x", "lightspeed-r"]
+    shopify = sample("exports/shopify-inventory.csv").read_bytes()
+    report = wait_report(client, post_csv(client, shopify, "shopify.csv"))
+    assert (report["status"], report["rows_loaded"], report["layout"]) == ("loaded", 5, "shopify")
+    response = client.post(
+        "/api/uploads",
+        params={"filename": "till.csv", "columns": "item=Article,count=Qty", "store": "Hamburg"},
+        content=b"Article,Qty\nEcho Dot,4\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    assert response.status_code == 202, response.text
+    report = wait_report(client, response.json()["id"])
+    assert (report["rows_loaded"], report["layout"]) == (1, "columns")
+    stock = client.get("/api/stock", params={"store": "Hamburg"}).json()
+    assert [(r["item"], r["count"]) for r in stock["rows"]] == [("Echo Dot", 4)]
+    bad = client.post(
+        "/api/uploads",
+        params={"layout": "bogus"},
+        content=shopify,
+        headers={"Content-Type": "text/csv"},
+    )
+    assert bad.status_code == 422 and "the layouts are stockwatch" in bad.json()["message"]

@@ -414,3 +414,37 @@ def test_ingest_says_what_it_raised_once(tmp_path: Path, berlin: Path) -> None:
     """#27: the digest was printed by the log channel and again by the report."""
     done = run("--data-dir", str(tmp_path / "data"), "ingest", str(berlin))
     assert done.stdout.count("Echo Plus") == 1 and "Echo Plus" not in done.stderr
+
+
+def test_layouts_and_store_system_exports(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    names = [x["name"] for x in run_json("layouts", "--json")]
+    assert names == ["stockwatch", "shopify", "square", "lightspeed-x", "lightspeed-r"]
+    listed = run("layouts")
+    assert listed.returncode == 0 and "Current Quantity <location>" in listed.stdout
+    square = str(sample("exports/square-item-library.csv"))
+    (report,) = run_json("--data-dir", data, "ingest", "--json", square)
+    assert (report["layout"], report["rows_loaded"]) == ("square", 5)
+    shown = run("--data-dir", data, "validate", str(sample("exports/lightspeed-r-items.csv")))
+    assert shown.returncode == 0 and "read as: lightspeed-r layout" in shown.stdout
+    unknown = run("--data-dir", data, "ingest", "--layout", "bogus", square)
+    assert unknown.returncode == 2 and "the layouts are stockwatch, shopify" in unknown.stderr
+    till = tmp_path / "till.csv"
+    till.write_text("Article;Qty\nEcho Dot;4\n")
+    refused = run("--data-dir", data, "ingest", str(till))
+    assert refused.returncode == 1
+    assert '--columns "item=Article,count=Qty"' in refused.stdout + refused.stderr
+    mapped = run_json(
+        "--data-dir",
+        data,
+        "ingest",
+        "--json",
+        "--columns",
+        "item=Article,count=Qty",
+        "--store",
+        "Hamburg",
+        str(till),
+    )
+    assert (mapped[0]["rows_loaded"], mapped[0]["layout"]) == (1, "columns")
+    bad = run("--data-dir", data, "ingest", "--columns", "item=Article", str(till))
+    assert bad.returncode == 2 and "count= is missing" in bad.stderr

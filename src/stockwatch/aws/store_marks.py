@@ -28,6 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from stockwatch.aws.upload_metadata import BadMetadata, decode
 from stockwatch.core.limits import Limits
 from stockwatch.core.reader import FileRejected, InventoryFile
 
@@ -270,12 +271,17 @@ class StoreMarks:
             return None
         extra = {"VersionId": ref.version_id} if ref.version_id else {}
         try:
-            body = self.s3.get_object(Bucket=ref.bucket, Key=ref.key, **extra)["Body"]
+            found = self.s3.get_object(Bucket=ref.bucket, Key=ref.key, **extra)
         except ClientError:
+            return None
+        body = found["Body"]
+        try:  # read as that upload was: its layout, columns and store
+            reading = decode(ref.key, found.get("Metadata") or {}).reading()
+        except BadMetadata:
             return None
         items: set[str] = set()
         try:
-            for chunk in InventoryFile(body, self.limits).chunks(5000):
+            for chunk in InventoryFile(body, self.limits, reading=reading).chunks(5000):
                 items.update(row[2] for row in chunk if row[1] == store)
         except FileRejected:
             return frozenset()  # a rejected file asserted nothing

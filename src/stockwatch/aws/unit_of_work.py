@@ -131,7 +131,7 @@ class DynamoInventory:
         self.current: DynamoInventoryWriter | None = None
 
     def read(self, job: UploadJob, source: Readable, on_progress: Any) -> FileChunks:
-        return FileChunks(source, self.limits, on_progress, CHUNK_ROWS, job.scope)
+        return FileChunks(source, self.limits, on_progress, CHUNK_ROWS, job.scope, job.reading)
 
     def writer(self, job: UploadJob) -> DynamoInventoryWriter:
         ref = job.ref.ref if isinstance(job.ref, S3Upload) else job.ref

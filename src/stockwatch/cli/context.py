@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from stockwatch.bootstrap import alert_channels, cli_backend
+from stockwatch.core import layouts
 from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.core.limits import Limits
 from stockwatch.notify.config import ConfigError
@@ -114,17 +115,67 @@ snapshot_option = click.option(
 )
 
 
+def _layout(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and value not in layouts.BY_NAME:
+        raise click.BadParameter(
+            f"unknown layout {value!r}; the layouts are {', '.join(layouts.BY_NAME)}"
+        )
+    return value
+
+
+def _columns(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            layouts.parse_columns(value)
+        except layouts.LayoutError as exc:
+            raise click.BadParameter(str(exc).removeprefix("--columns: ")) from None
+    return value
+
+
+layout_option = click.option(
+    "--layout",
+    metavar="NAME",
+    callback=_layout,
+    help="Read the file as this store system's export (see `stockwatch layouts`);"
+    " default: found from the header row.",
+)
+columns_option = click.option(
+    "--columns",
+    metavar="MAPPING",
+    callback=_columns,
+    help='Map any other file\'s columns: "store=H,item=H,count=H" (headers as in the file).',
+)
+store_option = click.option(
+    "--store",
+    "store_name",
+    metavar="NAME",
+    help="The store of a file with no store column.",
+)
+
+
 def upload_options(f: F) -> F:
-    """``--strict``, ``--as-of`` and ``--snapshot``, given to the command as one ``Upload``
-    (its file name filled in per file): a new upload option is added here once."""
+    """``--strict``, ``--as-of``, ``--snapshot``, ``--layout``, ``--columns`` and
+    ``--store``, given to the command as one ``Upload`` (its file name filled in per file):
+    a new upload option is added here once."""
 
     def wrapper(
-        *args: Any, strict: bool, as_of: str | None, snapshot: bool | None, **kwargs: Any
+        *args: Any,
+        strict: bool,
+        as_of: str | None,
+        snapshot: bool | None,
+        layout: str | None,
+        columns: str | None,
+        store_name: str | None,
+        **kwargs: Any,
     ) -> Any:
-        return f(*args, upload=Upload("", strict, as_of, snapshot), **kwargs)
+        upload = Upload(
+            "", strict, as_of, snapshot, layout=layout, columns=columns, store=store_name
+        )
+        return f(*args, upload=upload, **kwargs)
 
     update_wrapper(wrapper, f)
-    return strict_option(as_of_option(snapshot_option(wrapper)))  # type: ignore[return-value]
+    options = strict_option(as_of_option(snapshot_option(wrapper)))
+    return layout_option(columns_option(store_option(options)))  # type: ignore[return-value]
 
 
 strict_option = click.option(

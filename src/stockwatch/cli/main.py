@@ -17,6 +17,7 @@ from stockwatch import __version__
 from stockwatch.cli.alerts import alerts, mute, mutes, unmute
 from stockwatch.cli.context import Context
 from stockwatch.cli.demo import demo_command
+from stockwatch.cli.layouts import layouts_command
 from stockwatch.cli.loading import ingest, process, replay, upload, validate
 from stockwatch.cli.operations import backup, check, compact, restore
 from stockwatch.cli.reading import history, report, stock, uploads
@@ -137,7 +138,7 @@ def serve(
         raise click.UsageError(str(exc)) from None
 
 
-for command in (ingest, validate, process, demo_command, upload, replay):
+for command in (ingest, validate, process, demo_command, upload, replay, layouts_command):
     cli.add_command(command)
 for command in (confirm, discard, snapshot_default, alerts, mute, unmute, mutes):
     cli.add_command(command)

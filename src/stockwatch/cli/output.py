@@ -189,6 +189,8 @@ def describe_report(report: UploadReport, verb: str = "loaded") -> None:
         style = "yellow" if report.rows_rejected else "green"
         out.print(f"[bold {style}]{name}[/]: {', '.join(parts)}{where}")
     would = verb.startswith("would")
+    if report.layout and report.layout != "stockwatch":
+        out.print(f"  read as: {escape(report.layout)} layout")
     if report.rows_zeroed:
         verb = "would set" if report.held or would else "set"
         shown = ", ".join(report.zeroed[:NAMED_PER_KIND])

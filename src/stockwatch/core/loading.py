@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Protocol, TypeVar
 
+from stockwatch.core.layouts import NATIVE
 from stockwatch.core.model import Row, RowError
 from stockwatch.core.reader import InventoryFile, show_value
 from stockwatch.core.report import UploadReport
@@ -61,10 +62,16 @@ class ReadSummary:
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     rows_rejected: int = 0
+    layout: str = NATIVE  # the layout the file was read in (``core.layouts``)
 
     @classmethod
     def of(cls, inventory: InventoryFile) -> ReadSummary:
-        return cls(list(inventory.errors), list(inventory.warnings), inventory.rows_rejected)
+        return cls(
+            list(inventory.errors),
+            list(inventory.warnings),
+            inventory.rows_rejected,
+            inventory.layout,
+        )
 
 
 def repeat_error(line: int, store: str, item: str, first_line: int) -> RowError:
@@ -210,3 +217,4 @@ def finish_report(
     report.rows_rejected += summary.rows_rejected + len(repeats)
     report.errors = sorted([*summary.errors, *repeats], key=lambda e: e.line)[:max_errors]
     report.warnings = list(summary.warnings)
+    report.layout = summary.layout

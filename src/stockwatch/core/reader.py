@@ -11,9 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from stockwatch.core import legacy
+from stockwatch.core import layouts, legacy
 from stockwatch.core.fields import NOT_IN_NAMES, TooWide, bounded, show_value
 from stockwatch.core.guard import (
     FileRejected,
@@ -25,7 +25,7 @@ from stockwatch.core.guard import (
 from stockwatch.core.limits import Limits
 from stockwatch.core.model import Row, RowError
 
-DELIMITERS = (",", ";", "\t")
+DELIMITERS = (",", ";", "\t", "|")
 _BLOCK = 64 * 1024
 
 
@@ -58,12 +58,20 @@ class InventoryFile:
         on_progress: Callable[[int], None] | None = None,
         value_column: str = "count",
         stores: frozenset[str] | None = None,
+        reading: Mapping[str, str] | None = None,
     ) -> None:
         self.limits = limits or Limits()
         # The uploader's stores: a row for any other store is a bad row (None: all stores).
         # It is checked here, where every backend reads, so no path can load around it.
         self.stores = stores
         self.columns = ("store", "item", value_column)
+        # A store system's layout (``core.layouts``): forced, mapped, or found from the
+        # header. The native layout keeps its own fast path; ``plan`` is for the others.
+        # ``reading``: the upload's layout, columns and store (``service.commands.Upload``).
+        asked = reading or {}
+        self.asked = (asked.get("layout"), asked.get("columns"), asked.get("store"))
+        self.layout = layouts.NATIVE
+        self.plan: layouts.Plan | None = None
         self.errors: list[RowError] = []
         self.warnings: list[str] = []
         self.rows_read = 0
@@ -177,20 +185,69 @@ class InventoryFile:
                 break
             skipped += 1
         best: list[str] = []
+        native = self.asked == (None, None, None) or self.asked[0] == layouts.NATIVE
+        widest: tuple[str, list[str]] = (",", [])
         for delimiter in DELIMITERS:
-            names = [n.strip().lower() for n in next(csv.reader([line], delimiter=delimiter))]
-            if all(c in names for c in self.columns):
+            raw = next(csv.reader([line], delimiter=delimiter))
+            names = [n.strip().lower() for n in raw]
+            if native and all(c in names for c in self.columns):
                 self.delimiter = delimiter
                 return line, names, skipped + 1
             if sum(c in names for c in self.columns) > sum(c in best for c in self.columns):
                 best = names
+            if len(raw) > len(widest[1]):
+                widest = (delimiter, raw)
+        hint = ""
+        if self.columns[2] == "count":
+            hint = self._plan_layout(widest[1], skipped + 1)
+            if self.plan is not None:
+                self.delimiter = widest[0]
+                return line, [n.strip().lower() for n in widest[1]], skipped + 1
         missing = [c for c in self.columns if c not in best]
-        found = ", ".join(show_value(n, 30) for n in line.strip().split(",")[:6])
+        found = ", ".join(show_value(n.strip(), 30) for n in widest[1][:6])
         raise FileRejected(
             f"line {skipped + 1}: no usable header: the first line must name the columns "
-            f"store, item and {self.columns[2]} (separated by commas, semicolons or tabs); "
-            f"missing {', '.join(missing)}; found {found}",
+            f"store, item and {self.columns[2]} (separated by commas, semicolons, tabs or bars); "
+            f"missing {', '.join(missing)}; found {found}{hint}",
             skipped + 1,
+        )
+
+    def _plan_layout(self, header: list[str], line: int) -> str:
+        """A store system's export, or a file mapped with ``--columns``: its plan. A file
+        nothing reads is rejected whole, naming the closest layout and what it lacks; when
+        that is stockwatch's own, the caller says so, and this returns how to map it."""
+        layout, columns, store = self.asked
+        try:
+            found = layouts.plan(header, layout, columns, store)
+        except layouts.LayoutError as exc:
+            raise FileRejected(f"line {line}: {exc}", line) from None
+        if found is not None:
+            if len(header) > self.limits.max_columns:
+                raise FileRejected(
+                    f"line {line}: the header has {len(header):,} columns; "
+                    f"at most {self.limits.max_columns} are allowed (STOCKWATCH_MAX_COLUMNS)",
+                    line,
+                )
+            self.plan, self.layout = found, found.layout
+            return ""
+        near, lacking = layouts.closest(header)
+        mapping = (
+            f'--columns "{layouts.suggest_columns(header)}" (add --store NAME if it has '
+            "no store column); `stockwatch layouts` lists the layouts"
+        )
+        if near.name == layouts.NATIVE:
+            return (
+                "; no store system's layout reads it either (the closest layout is"
+                f" stockwatch's own). To load it as it is, map its columns: {mapping}"
+            )
+        shown = ", ".join(show_value(h.strip(), 30) for h in header[:12])
+        more = f" and {len(header) - 12} more" if len(header) > 12 else ""
+        raise FileRejected(
+            f"line {line}: no layout reads this file. Its columns are {shown}{more}. "
+            f"The closest layout is {near.name} ({near.system}), which needs "
+            f"{', '.join(layouts.shown_columns(lacking))}. To load it as it is, map its"
+            f" columns: {mapping}",
+            line,
         )
 
     def _columns(self, names: list[str], header_line: int) -> tuple[int, int, int]:
@@ -214,6 +271,9 @@ class InventoryFile:
     def _chunks(self, size: int) -> Iterator[list[Row]]:
         text = self._open_text()
         header, names, header_lines = self._read_header(text)
+        if self.plan is not None:
+            yield from self._plan_chunks(text, header, header_lines, size)
+            return
         self._layout = (*self._columns(names, header_lines), len(names))
         reader = csv.reader(itertools.chain([header], text), delimiter=self.delimiter)
         next(reader)
@@ -254,6 +314,85 @@ class InventoryFile:
             raise FileRejected(
                 "the file has a header but no inventory rows; add lines like Berlin,Echo Dot,12"
             )
+
+    def _plan_chunks(
+        self, text: io.TextIOWrapper, header: str, header_lines: int, size: int
+    ) -> Iterator[list[Row]]:
+        """A store system's lines: each line gives zero or more rows (one per location of
+        a wide export), every row checked as the native ones are."""
+        reader = csv.reader(itertools.chain([header], text), delimiter=self.delimiter)
+        next(reader)
+        offset = header_lines - 1
+        self._reader, self._offset = reader, offset
+        previous, rows = header_lines, 0
+        chunk: list[Row] = []
+        for fields in bounded(reader, self.limits.max_columns):
+            end = reader.line_num + offset
+            line, previous = previous + 1, end
+            if isinstance(fields, TooWide):
+                self.reject_row(
+                    line,
+                    "",
+                    f"the line has {fields.fields:,} fields; at most {self.limits.max_columns}"
+                    " are allowed (STOCKWATCH_MAX_COLUMNS)",
+                )
+                continue
+            if end - line > 0:
+                self._check_open_quotes([fields], [line])
+            self._note_legacy([fields], [line])
+            if not any(f.strip() for f in fields):
+                continue
+            for row in self._plan_rows(fields, line):
+                rows += 1
+                if row is not None:
+                    chunk.append(row)
+            if rows > self.limits.max_rows:
+                self._too_many_rows()
+            if len(chunk) >= size:
+                yield from self._scoped(chunk, rows)
+                chunk = []
+        yield from self._scoped(chunk, rows)
+        if rows == 0:
+            raise FileRejected(
+                f"the file's header is the {self.layout} layout's, but no line gives a count"
+            )
+
+    def _scoped(self, chunk: list[Row], rows: int) -> Iterator[list[Row]]:
+        self.rows_read = rows
+        if self.stores is not None and chunk:
+            chunk = self._in_scope(chunk)
+        if chunk:
+            yield chunk
+
+    def _plan_rows(self, fields: list[str], line: int) -> Iterator[Row | None]:
+        assert self.plan is not None
+        for store, item, count, _sku, column in self.plan.expand(fields):
+            problem = self._name_problem("item", item)
+            named = None if problem else item
+            if problem:
+                self.reject_row(line, "item", problem)
+                yield None
+                continue
+            problem = self._name_problem("store", store)
+            if problem:
+                self.reject_row(line, "store", problem, named)
+                yield None
+                continue
+            value, why = layouts.count_text(count)
+            if value is None:
+                self.reject_row(line, column, f"{column} {show_value(count)} {why}", named)
+                yield None
+            elif abs(value) > self.limits.max_count:
+                self.reject_row(
+                    line,
+                    column,
+                    f"{column} {show_value(count)} is larger than the maximum "
+                    f"{self.limits.max_count:,}",
+                    named,
+                )
+                yield None
+            else:
+                yield (line, store, item, value)
 
     def _fast_batch(self, batch: list[list[str]], lines: Sequence[int]) -> list[Row] | None:
         """Validate a batch of ordinary rows with whole-list operations, or return None.

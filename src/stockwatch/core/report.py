@@ -38,6 +38,7 @@ class UploadReport:
     held: bool = False  # a snapshot held for confirmation (``message`` says why)
     uploaded_by: str | None = None  # who sent it; None: unknown (put straight into storage)
     scope: list[str] | None = None  # the stores its rows could name; None: any store
+    layout: str | None = None  # how its file was read (``core.layouts``); None: not read
 
     def settle_status(self) -> None:
         """Derive the final status from the counts, so no backend can disagree."""
@@ -72,6 +73,7 @@ class UploadReport:
             "zeroed": self.zeroed,
             "uploaded_by": self.uploaded_by,
             "scope": self.scope,
+            "layout": self.layout,
         }
 
     @classmethod
@@ -96,6 +98,7 @@ class UploadReport:
             held=data.get("status") == "needs_confirmation",
             uploaded_by=data.get("uploaded_by"),
             scope=data.get("scope"),
+            layout=data.get("layout"),
         )
         report.errors = [
             RowError(e["line"], e["field"], e["message"], e.get("item"))

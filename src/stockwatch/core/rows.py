@@ -128,6 +128,7 @@ class UploadRow:
     zeroed: list[str] = field(default_factory=list)
     uploaded_by: str | None = None  # who sent it; None: put straight into storage
     scope: list[str] | None = None  # the stores its rows could name; None: any store
+    layout: str | None = None  # how its file was read (``core.layouts``)
 
     def within(self, stores: frozenset[str] | None) -> bool:
         """Whether a reader of ``stores`` sees it: only an upload whose rows could name
@@ -170,6 +171,7 @@ class UploadRow:
             zeroed=list(report.get("zeroed", [])),
             uploaded_by=report.get("uploaded_by", uploaded_by),
             scope=report.get("scope", scope),
+            layout=report.get("layout"),
         )
 
 

@@ -32,6 +32,16 @@ class Upload:
     snapshot: bool | None = None
     uploader: str = ""
     scope: frozenset[str] | None = None
+    # How to read a store system's file (``core.layouts``): a layout by name, a column
+    # mapping ("store=H,item=H,count=H"), the store of a file with no store column.
+    layout: str | None = None
+    columns: str | None = None
+    store: str | None = None
+
+    def reading(self) -> dict[str, str]:
+        """The reading options that were given, as the reader (``InventoryFile``) takes
+        them; kept with the upload as one JSON value on SQLite."""
+        return {k: getattr(self, k) for k in READING if getattr(self, k)}
 
     def named(self, filename: str) -> Upload:
         """The same options for a file under another name (a received body's own name)."""
@@ -52,6 +62,7 @@ class Upload:
 
 # What the server fills in from the sign-in, never from what a sender asks.
 SIGNED = frozenset({"uploader", "scope"})
+READING = ("layout", "columns", "store")
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,10 @@ class UploadJob:
         return self.command.uploader
 
     @property
+    def reading(self) -> dict[str, str]:
+        return self.command.reading()
+
+    @property
     def scope(self) -> frozenset[str] | None:
         return self.command.scope
 

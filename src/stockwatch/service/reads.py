@@ -112,6 +112,7 @@ def report_of(upload: UploadRow) -> UploadReport:
         held=upload.status == "needs_confirmation",
         uploaded_by=upload.uploaded_by,
         scope=upload.scope,
+        layout=upload.layout,
     )
 
 

@@ -55,7 +55,7 @@ def plan(
     A file the reader rejects plans nothing: the load that follows reports why.
     """
     listing = Listing()
-    reader = InventoryFile(source, uow.limits, stores=job.scope)
+    reader = InventoryFile(source, uow.limits, stores=job.scope, reading=job.reading)
     try:
         for chunk in reader.chunks():
             listing.add(chunk)

@@ -262,7 +262,7 @@ def _again(uow: UploadUnitOfWork, job: UploadJob, source: Readable) -> Readable:
 def check_strict(job: UploadJob, source: Readable, limits: Limits) -> UploadReport:
     """Strict mode's read-only first pass: read everything, write nothing."""
     report = UploadReport(job.filename, job.upload_id)
-    inventory = InventoryFile(source, limits, stores=job.scope)
+    inventory = InventoryFile(source, limits, stores=job.scope, reading=job.reading)
     try:
         for _ in unique_chunks(inventory, STRICT_CHECK_ROWS):
             pass
@@ -295,8 +295,9 @@ class FileChunks:
         on_progress: ProgressCallback | None = None,
         size: int = 5000,
         stores: frozenset[str] | None = None,
+        reading: dict[str, str] | None = None,
     ) -> None:
-        self.inventory = InventoryFile(source, limits, on_progress, stores=stores)
+        self.inventory = InventoryFile(source, limits, on_progress, stores=stores, reading=reading)
         self.size = size
 
     def chunks(self) -> Any:

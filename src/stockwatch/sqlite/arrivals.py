@@ -19,14 +19,14 @@ from stockwatch.core.clock import utc_now
 from stockwatch.core.ports import StoredObject
 from stockwatch.service.commands import Upload
 from stockwatch.sqlite.database import ensure_wal, private_file, transaction
-from stockwatch.sqlite.records import UploadRecord, record_of, scope_text
+from stockwatch.sqlite.records import UploadRecord, reading_text, record_of, scope_text
 
 ARRIVALS_NAME = "arrivals.db"
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS arrivals (id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " filename TEXT NOT NULL, object_key TEXT NOT NULL, size INTEGER NOT NULL,"
     " sha256 TEXT NOT NULL, strict INTEGER NOT NULL, received_at TEXT NOT NULL, as_of TEXT,"
-    " snapshot INTEGER, uploader TEXT, scope TEXT)"
+    " snapshot INTEGER, uploader TEXT, scope TEXT, reading TEXT)"
 )
 # Columns an arrivals.db from before them lacks, and the statement that adds each.
 _ADDED = {
@@ -34,15 +34,16 @@ _ADDED = {
     "snapshot": "ALTER TABLE arrivals ADD COLUMN snapshot INTEGER",
     "uploader": "ALTER TABLE arrivals ADD COLUMN uploader TEXT",
     "scope": "ALTER TABLE arrivals ADD COLUMN scope TEXT",
+    "reading": "ALTER TABLE arrivals ADD COLUMN reading TEXT",
 }
 # As the main table's rows (``records.record_of``): queued, not finished, no report yet.
 _SELECT = (
     "SELECT id, filename, object_key, size, sha256, strict, 'queued', received_at, NULL, NULL,"
-    " as_of, snapshot, uploader, scope FROM arrivals"
+    " as_of, snapshot, uploader, scope, reading FROM arrivals"
 )
 _MOVED = (
     "SELECT id, filename, object_key, size, sha256, strict, received_at, as_of, snapshot,"
-    " uploader, scope FROM arrivals"
+    " uploader, scope, reading FROM arrivals"
 )
 
 
@@ -121,7 +122,8 @@ class Arrivals:
         with transaction(conn):
             cursor = conn.execute(
                 "INSERT INTO arrivals (filename, object_key, size, sha256, strict, received_at,"
-                " as_of, snapshot, uploader, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " as_of, snapshot, uploader, scope, reading)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     command.filename,
                     stored.key,
@@ -133,6 +135,7 @@ class Arrivals:
                     flag,
                     command.uploader or None,
                     scope_text(command.scope),
+                    reading_text(command),
                 ),
             )
         assert cursor.lastrowid is not None
@@ -171,8 +174,8 @@ class Arrivals:
         with transaction(main):
             main.executemany(
                 "INSERT OR IGNORE INTO uploads (id, filename, object_key, size, sha256, strict,"
-                " status, received_at, as_of, snapshot, uploader, scope)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                " status, received_at, as_of, snapshot, uploader, scope, reading)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
                 rows,
             )
         with transaction(self.conn):

@@ -18,10 +18,11 @@ from stockwatch.core.ordering import as_of_of
 from stockwatch.sqlite.fast_reader import Run
 from stockwatch.sqlite.store_records import RecordingWriter
 
-# The rows being written, staged in a temporary table for the set-based statements.
+# The rows being written, staged in a temporary table for the set-based statements, in
+# file order (a wide export's line gives a row per location, so a line is not a key).
 _STAGE = (
-    "CREATE TEMP TABLE IF NOT EXISTS stage (line INTEGER PRIMARY KEY, store TEXT NOT NULL,"
-    " item TEXT NOT NULL, count INTEGER NOT NULL)"
+    "CREATE TEMP TABLE IF NOT EXISTS stage (seq INTEGER PRIMARY KEY, line INTEGER NOT NULL,"
+    " store TEXT NOT NULL, item TEXT NOT NULL, count INTEGER NOT NULL)"
 )
 
 # Outcomes INSERT and CHANGE: a new item, or a newer upload with a different count.
@@ -30,7 +31,7 @@ INSERT INTO changes (store, item, old_count, new_count, upload_id, counted)
 SELECT s.store, s.item, i.count, s.count, :upload, :counted
 FROM temp.stage AS s LEFT JOIN inventory AS i ON i.store = s.store AND i.item = s.item
 WHERE i.store IS NULL OR (i.version < :version AND i.count <> s.count)
-ORDER BY s.line
+ORDER BY s.seq
 """
 
 # Outcomes INSERT, CHANGE and CONFIRM: the version moves on; the count and its upload only
@@ -102,7 +103,9 @@ class SqliteInventoryWriter:
         """The ordering rule over these rows, set-based; a (store, item) repeated among
         them is a repeat of its first line, as across chunks."""
         rows, repeats = first_of_each(rows)
-        self._conn.executemany("INSERT INTO temp.stage VALUES (?, ?, ?, ?)", rows)
+        self._conn.executemany(
+            "INSERT INTO temp.stage (line, store, item, count) VALUES (?, ?, ?, ?)", rows
+        )
         outcome = apply_staged(self._conn, len(rows), version, self._upload)
         self._conn.execute("DELETE FROM temp.stage")
         outcome.repeats.extend(repeats)

@@ -45,9 +45,10 @@ def _read_in_child(
     size: int,
     pipe: Connection,
     stores: frozenset[str] | None,
+    reading: dict[str, str],
 ) -> None:
     with open(path, "rb") as source:
-        inventory = InventoryFile(source, limits, stores=stores)
+        inventory = InventoryFile(source, limits, stores=stores, reading=reading)
         try:
             for rows in unique_chunks(inventory, size):
                 pipe.send(("chunk", rows, inventory.bytes_read))
@@ -67,10 +68,12 @@ class ReadAhead:
         limits: Limits,
         on_progress: Callable[[int], None] | None = None,
         stores: frozenset[str] | None = None,
+        reading: dict[str, str] | None = None,
     ) -> None:
         self.path = path
         self.limits = limits
         self.stores = stores
+        self.reading = reading or {}
         self.on_progress = on_progress
         self.summary = ReadSummary()
 
@@ -79,7 +82,7 @@ class ReadAhead:
         receiver, sender = context.Pipe(duplex=False)
         child = context.Process(
             target=_read_in_child,
-            args=(str(self.path), self.limits, size, sender, self.stores),
+            args=(str(self.path), self.limits, size, sender, self.stores, self.reading),
             name="stockwatch-reader",
             daemon=True,
         )

@@ -14,7 +14,7 @@ from stockwatch.service.commands import Upload
 # The one column order an upload row is read in (``record_of``).
 SELECT_COLUMNS = (
     "id, filename, object_key, size, sha256, strict, status, received_at, finished_at, report,"
-    " as_of, snapshot, uploader, scope"
+    " as_of, snapshot, uploader, scope, reading"
 )
 _SELECT = "SELECT " + SELECT_COLUMNS + " FROM uploads"  # noqa: S608  # constants only
 
@@ -35,6 +35,7 @@ class UploadRecord:
     snapshot: bool | None = None  # a full snapshot of its stores; None: as each store says
     uploader: str = ""  # who sent it; "" for uploads from before anyone signed in
     scope: frozenset[str] | None = None  # the stores its rows may name; None: any
+    reading: dict[str, str] | None = None  # layout, columns, store (``Upload.reading``)
 
     @property
     def counted_at(self) -> str:
@@ -44,7 +45,13 @@ class UploadRecord:
     def command(self) -> Upload:
         """What was asked for when it arrived: the columns mapped back, here only."""
         return Upload(
-            self.filename, self.strict, self.as_of, self.snapshot, self.uploader, self.scope
+            self.filename,
+            self.strict,
+            self.as_of,
+            self.snapshot,
+            self.uploader,
+            self.scope,
+            **(self.reading or {}),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -82,6 +89,15 @@ def scope_of(text: str | None) -> frozenset[str] | None:
     return None if text is None else frozenset(json.loads(text))
 
 
+def reading_text(command: Upload) -> str | None:
+    reading = command.reading()
+    return json.dumps(reading, sort_keys=True) if reading else None
+
+
+def reading_of(text: str | None) -> dict[str, str] | None:
+    return None if not text else {str(k): str(v) for k, v in json.loads(text).items()}
+
+
 def decode_report(stored: bytes | str | None) -> UploadReport | None:
     """Compressed, or plain JSON text as versions before 0.3 stored it."""
     if not stored:
@@ -108,6 +124,7 @@ def record_of(row: tuple[Any, ...]) -> UploadRecord:
         None if row[11] is None else bool(row[11]),
         row[12] or "",
         scope_of(row[13]),
+        reading_of(row[14]),
     )
 
 

@@ -177,10 +177,12 @@ class SqliteInventory:
         (``readahead``), two cores."""
         path = self.objects.path(job) if job.object_key else self.local_path
         if path is not None and path.stat().st_size >= self.read_ahead_min_bytes:
-            if job.scope is None:
+            if job.scope is None and not job.reading:
                 return CleanFirst(path, self.limits, on_progress)
-            return _ReadAheadChunks(ReadAhead(path, self.limits, on_progress, job.scope))
-        return FileChunks(source, self.limits, on_progress, stores=job.scope)
+            return _ReadAheadChunks(
+                ReadAhead(path, self.limits, on_progress, job.scope, job.reading)
+            )
+        return FileChunks(source, self.limits, on_progress, stores=job.scope, reading=job.reading)
 
     def writer(self, job: UploadJob) -> Any:
         """Takes the chunks of any of ``read``'s sources."""

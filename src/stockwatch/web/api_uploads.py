@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from stockwatch.core import layouts
 from stockwatch.core.clock import BadTime, parse_time
 from stockwatch.core.report import UploadReport
 from stockwatch.core.rows import UploadRow
@@ -83,16 +84,56 @@ SNAPSHOT = Query(
 )
 
 
+LAYOUT = Query(
+    None,
+    max_length=40,
+    description="Read the file as this store system's export (GET /api/layouts); default:"
+    " found from the header row.",
+)
+COLUMNS = Query(
+    None,
+    max_length=1000,
+    description='Map any other file\'s columns: "store=H,item=H,count=H".',
+)
+STORE = Query(None, max_length=200, description="The store of a file with no store column.")
+
+
+def _reading(layout: str | None, columns: str | None) -> None:
+    if layout is not None and layout not in layouts.BY_NAME:
+        raise HTTPException(
+            422, f"layout: unknown layout {layout!r}; the layouts are {', '.join(layouts.BY_NAME)}"
+        )
+    if columns is not None:
+        try:
+            layouts.parse_columns(columns)
+        except layouts.LayoutError as exc:
+            raise HTTPException(422, str(exc).replace("--columns", "columns")) from None
+
+
 def asked_upload(
     request: Request,
     strict: bool = False,
     as_of: str | None = AS_OF,
     snapshot: bool | None = SNAPSHOT,
+    layout: str | None = LAYOUT,
+    columns: str | None = COLUMNS,
+    store: str | None = STORE,
 ) -> Upload:
     """The upload options of a request (query parameters), with who sent it and their
     stores: checked as the file is read. A new upload option is a parameter here."""
     who = principal_of(request)
-    return Upload("upload.csv", strict, _counted(as_of), snapshot, client(request), who.stores)
+    _reading(layout, columns)
+    return Upload(
+        "upload.csv",
+        strict,
+        _counted(as_of),
+        snapshot,
+        client(request),
+        who.stores,
+        layout=layout,
+        columns=columns,
+        store=store or None,
+    )
 
 
 Asked = Annotated[Upload, Depends(asked_upload)]
@@ -117,6 +158,11 @@ def build_uploads_router(backend: Backend, web: WebCapabilities) -> APIRouter:
             raise HTTPException(404, str(exc)) from None
         except NotHeld as exc:
             raise HTTPException(409, str(exc)) from None
+
+    @api.get("/layouts")
+    async def list_layouts() -> list[dict[str, Any]]:
+        """The store systems' exports an upload is read in, and the columns each needs."""
+        return layouts.describe()
 
     @api.post(
         "/uploads",

@@ -1,0 +1,54 @@
+"""Store systems' exports load as they are, and any other file after mapping its columns,
+on SQLite and on AWS (moto); the S3 object's metadata carries the mapping there."""
+
+from __future__ import annotations
+
+from tests.conftest import sample
+from tests.contract.drivers import Backend
+
+
+def test_a_shopify_export_loads_and_reloads_unchanged(backend: Backend) -> None:
+    data = sample("exports/shopify-inventory.csv").read_bytes()
+    report = backend.process(backend.receive("shopify.csv", data))
+    assert (report["status"], report["rows_loaded"], report["layout"]) == ("loaded", 5, "shopify")
+    assert backend.stock() == {
+        ("Main Street", "Classic Tee - Red / M"): 12,
+        ("Main Street", "Classic Tee - Blue / L"): 0,
+        ("Harbour", "Classic Tee - Blue / L"): 4,
+        ("Main Street", "Enamel Mug"): 1204,
+        ("Harbour", "Enamel Mug"): 7,
+    }
+    assert backend.notified_lines() == ["Main Street is out of stock of Classic Tee - Blue / L"]
+    again = backend.process(backend.receive("shopify-again.csv", data))
+    assert (again["rows_loaded"], again["rows_unchanged"]) == (0, 5)
+
+
+def test_wide_exports_give_a_row_per_location(backend: Backend) -> None:
+    for name in ("square-item-library.csv", "lightspeed-x-products.csv"):
+        report = backend.process(backend.receive(name, sample(f"exports/{name}").read_bytes()))
+        assert report["status"] == "loaded", report
+    stock = backend.stock()
+    assert stock[("Harbour", "Green Tea - Loose")] == 2
+    assert stock[("Harbour", "Enamel Mug")] == 9
+    assert ("Harbour", "Coffee Beans") not in stock  # blank: not stocked there
+
+
+def test_a_mapped_file_of_one_store(backend: Backend) -> None:
+    data = b"Article;Qty on hand\nEcho Dot;4\nEcho Show;0\n"
+    refused = backend.process(backend.receive("till.csv", data))
+    assert refused["status"] == "rejected" and refused["rows_loaded"] == 0
+    assert '--columns "item=Article,count=Qty on hand"' in refused["message"]
+    report = backend.process(
+        backend.receive(
+            "till-mapped.csv", data, columns="item=Article,count=Qty on hand", store="Hamburg"
+        )
+    )
+    assert (report["status"], report["rows_loaded"], report["layout"]) == ("loaded", 2, "columns")
+    assert backend.stock() == {("Hamburg", "Echo Dot"): 4, ("Hamburg", "Echo Show"): 0}
+
+
+def test_a_forced_layout_that_does_not_fit_loads_nothing(backend: Backend) -> None:
+    data = sample("exports/shopify-inventory.csv").read_bytes()
+    report = backend.process(backend.receive("forced.csv", data, layout="square"))
+    assert report["status"] == "rejected" and "not the square layout's" in report["message"]
+    assert backend.stock() == {}

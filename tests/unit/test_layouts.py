@@ -1,0 +1,142 @@
+"""Store systems' exports read as they are (``core.layouts`` through ``core.reader``)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from stockwatch.core import layouts
+from stockwatch.core.guard import FileRejected
+from stockwatch.core.model import Row, RowError
+from stockwatch.core.reader import InventoryFile
+from tests.conftest import sample
+
+
+def read(data: bytes, **reading: str) -> tuple[list[Row], InventoryFile]:
+    inventory = InventoryFile(io.BytesIO(data), reading=reading or None)
+    rows = [row for chunk in inventory.chunks() for row in chunk]
+    return rows, inventory
+
+
+def read_example(name: str) -> tuple[list[Row], InventoryFile]:
+    return read(sample(f"exports/{name}").read_bytes())
+
+
+def test_shopify_one_row_per_variant_and_location() -> None:
+    rows, inventory = read_example("shopify-inventory.csv")
+    assert inventory.layout == "shopify" and inventory.errors == []
+    assert rows == [
+        (2, "Main Street", "Classic Tee - Red / M", 12),
+        # line 3: "not stocked" at Harbour: no row
+        (4, "Main Street", "Classic Tee - Blue / L", 0),
+        (5, "Harbour", "Classic Tee - Blue / L", 4),
+        (6, "Main Street", "Enamel Mug", 1204),  # "Default Title", and "1,204"
+        (7, "Harbour", "Enamel Mug", 7),  # Available, not On hand
+    ]
+
+
+def test_square_one_row_per_location_with_a_quantity() -> None:
+    rows, inventory = read_example("square-item-library.csv")
+    assert inventory.layout == "square" and inventory.errors == []
+    assert rows == [
+        (2, "Main Street", "Coffee Beans", 5),  # Regular: the name alone; blank Harbour
+        (3, "Main Street", "Green Tea - Loose", 7),  # " 7 "
+        (3, "Harbour", "Green Tea - Loose", 2),  # "2.0"
+        (4, "Main Street", "Filter Papers", 0),
+        (4, "Harbour", "Filter Papers", 12),
+    ]
+    # Price Main Street, Stock Alert Count Main Street: never read as stock
+    assert {r[1] for r in rows} == {"Main Street", "Harbour"}
+
+
+def test_lightspeed_x_outlets_from_inventory_columns() -> None:
+    rows, inventory = read_example("lightspeed-x-products.csv")
+    assert inventory.layout == "lightspeed-x"
+    assert rows == [
+        (2, "Main Street", "Classic Tee - Red / M", 4),
+        (3, "Main Street", "Enamel Mug", 0),
+        (3, "Harbour", "Enamel Mug", 9),
+    ]
+
+
+def test_lightspeed_r_shops_from_quantity_on_hand_columns() -> None:
+    rows, inventory = read_example("lightspeed-r-items.csv")
+    assert inventory.layout == "lightspeed-r"
+    assert rows == [
+        (2, "Main Street", "Blue Vase", 3),
+        (2, "Harbour", "Blue Vase", 0),
+        (3, "Main Street", "Red Vase", 1),
+        (3, "Harbour", "Red Vase", 5),
+    ]
+
+
+def test_numbers_as_store_systems_write_them() -> None:
+    assert layouts.count_text(" 5 ") == (5, None)
+    assert layouts.count_text("5.0") == (5, None)
+    assert layouts.count_text("1,234") == (1234, None)
+    assert layouts.count_text("5.5") == (None, "is not a whole number")
+    assert layouts.count_text("12,34") == (None, "is not a whole number")
+    assert layouts.count_text("-3")[0] is None
+
+
+def test_a_bad_count_rejects_its_row_with_the_column_and_line() -> None:
+    data = b"Handle,Title,Location,Available\ncap,Cap,Main Street,5.5\nmug,Mug,Main Street,3\n"
+    rows, inventory = read(data)
+    assert rows == [(3, "Main Street", "Mug", 3)]
+    assert inventory.errors == [
+        RowError(2, "Available", 'Available "5.5" is not a whole number', "Cap")
+    ]
+
+
+def test_an_unknown_header_is_rejected_with_the_way_to_load_it() -> None:
+    with pytest.raises(FileRejected) as caught:
+        read(b"Branch;Article;Qty on hand\nBerlin;Echo Dot;3\n")
+    message = caught.value.message
+    assert '"Branch", "Article", "Qty on hand"' in message  # what it found
+    assert "closest layout is stockwatch's own" in message
+    assert '--columns "store=Branch,item=Article,count=Qty on hand"' in message
+    rows, inventory = read(
+        b"Branch;Article;Qty on hand\nBerlin;Echo Dot;3\n",
+        columns="store=Branch,item=Article,count=Qty on hand",
+    )
+    assert rows == [(2, "Berlin", "Echo Dot", 3)] and inventory.layout == "columns"
+
+
+def test_the_closest_layout_names_what_it_lacks() -> None:
+    with pytest.raises(FileRejected) as caught:
+        read(b"Handle,Title,Location,On hand\nmug,Mug,Main Street,3\n")
+    assert "shopify" in caught.value.message and "Available" in caught.value.message
+
+
+def test_a_one_store_file_with_store_given() -> None:
+    data = b"Article|Qty\nEcho Dot|4\n"  # a pipe-separated file
+    rows, _ = read(data, columns="item=Article,count=Qty", store="Hamburg")
+    assert rows == [(2, "Hamburg", "Echo Dot", 4)]
+    with pytest.raises(FileRejected, match="--store"):
+        read(data, columns="item=Article,count=Qty")
+    rows, _ = read(b"item,count\nEcho Dot,4\n", store="Hamburg")
+    assert rows == [(2, "Hamburg", "Echo Dot", 4)]
+
+
+def test_a_forced_layout_that_does_not_fit_is_refused() -> None:
+    data = sample("exports/shopify-inventory.csv").read_bytes()
+    with pytest.raises(FileRejected, match="not the square layout's"):
+        read(data, layout="square")
+    with pytest.raises(FileRejected, match="no column 'Qty'"):
+        read(data, columns="store=Location,item=Title,count=Qty")
+
+
+def test_bom_crlf_and_a_legacy_encoding() -> None:
+    data = "\ufeffHandle,Title,Location,Available\r\nbrot,Brötchen,Köln,3\r\n"
+    rows, _ = read(data.encode("utf-8"))
+    assert rows == [(2, "Köln", "Brötchen", 3)]
+    rows, inventory = read(data.replace("\ufeff", "").encode("cp1252"))
+    assert rows == [(2, "Köln", "Brötchen", 3)] and inventory.warnings  # said how it was read
+
+
+def test_the_native_layout_is_unchanged() -> None:
+    rows, inventory = read(b"store,item,count\nBerlin,Echo Dot,3\n")
+    assert rows == [(2, "Berlin", "Echo Dot", 3)] and inventory.layout == "stockwatch"
+    with pytest.raises(layouts.LayoutError, match="unknown role"):
+        layouts.parse_columns("shop=Branch,item=A,count=B")
