@@ -167,12 +167,13 @@ def running_stack(
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={
-            "QueueConfigurations": [
+            "QueueConfigurations": [  # as the template's: CSV files and spreadsheets
                 {
                     "QueueArn": events_arn,
                     "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".csv"}]}},
+                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": suffix}]}},
                 }
+                for suffix in (".csv", ".xlsx", ".xls", ".ods")
             ]
         },
     )

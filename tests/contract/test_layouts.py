@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.conftest import sample
 from tests.contract.drivers import Backend
+from tests.data import spreadsheets
 
 
 def test_a_shopify_export_loads_and_reloads_unchanged(backend: Backend) -> None:
@@ -52,3 +53,25 @@ def test_a_forced_layout_that_does_not_fit_loads_nothing(backend: Backend) -> No
     report = backend.process(backend.receive("forced.csv", data, layout="square"))
     assert report["status"] == "rejected" and "not the square layout's" in report["message"]
     assert backend.stock() == {}
+
+
+def test_a_workbook_loads_from_the_sheet_a_layout_reads(backend: Backend) -> None:
+    data = spreadsheets.xlsx(*spreadsheets.SQUARE_BOOK)
+    report = backend.process(backend.receive("square.xlsx", data))
+    assert (report["status"], report["layout"], report["rows_loaded"]) == (
+        "loaded_with_errors",
+        "square",
+        4,
+    )
+    assert backend.stock() == spreadsheets.SQUARE_STOCK
+    named = backend.process(
+        backend.receive(
+            "counts.ods",
+            spreadsheets.ods(
+                ("Notes", (("x",),)),
+                ("Counts", (("store", "item", "count"), ("Berlin", "Echo Dot", 3))),
+            ),
+            sheet="Counts",
+        )
+    )
+    assert named["rows_loaded"] == 1 and backend.stock()[("Berlin", "Echo Dot")] == 3

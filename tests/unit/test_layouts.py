@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from stockwatch.core.guard import FileRejected
 from stockwatch.core.model import Row, RowError
 from stockwatch.core.reader import InventoryFile
 from tests.conftest import sample
+from tests.data import spreadsheets
 
 
 def read(data: bytes, **reading: str) -> tuple[list[Row], InventoryFile]:
@@ -140,3 +142,50 @@ def test_the_native_layout_is_unchanged() -> None:
     assert rows == [(2, "Berlin", "Echo Dot", 3)] and inventory.layout == "stockwatch"
     with pytest.raises(layouts.LayoutError, match="unknown role"):
         layouts.parse_columns("shop=Branch,item=A,count=B")
+
+
+# -- spreadsheets -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [spreadsheets.xlsx, spreadsheets.xls, spreadsheets.ods])
+def test_a_workbook_is_read_from_the_sheet_a_layout_reads(make: Any) -> None:
+    rows, inventory = read(make(*spreadsheets.SQUARE_BOOK))
+    assert inventory.layout == "square" and inventory.sheet == "Items"
+    assert {(r[1], r[2]): r[3] for r in rows} == spreadsheets.SQUARE_STOCK
+    # the spreadsheet's own row numbers; 5.5 refused with its column
+    assert inventory.errors == [
+        RowError(
+            4,
+            "Current Quantity Main Street",
+            'Current Quantity Main Street "5.5" is not a whole number',
+            "Cap",
+        )
+    ]
+
+
+def test_a_workbook_sheet_by_name_and_a_native_one() -> None:
+    book = spreadsheets.xlsx(
+        ("Counts", (("store", "item", "count"), ("Berlin", "Echo Dot", 12))),
+        ("Other", (("store", "item", "count"), ("Berlin", "Echo Dot", 3))),
+    )
+    rows, inventory = read(book)
+    assert rows == [(2, "Berlin", "Echo Dot", 12)] and inventory.layout == "stockwatch"
+    rows, _ = read(book, sheet="Other")
+    assert rows == [(2, "Berlin", "Echo Dot", 3)]
+    with pytest.raises(FileRejected, match="no sheet 'Missing'; its sheets are 'Counts', 'Other'"):
+        read(book, sheet="Missing")
+
+
+def test_a_workbook_no_layout_reads_says_how_to_map_it() -> None:
+    book = spreadsheets.xlsx(("Sheet1", (("Branch", "Article", "Qty"), ("Berlin", "Echo", 3))))
+    with pytest.raises(FileRejected) as caught:
+        read(book)
+    assert "sheet 'Sheet1'" in caught.value.message
+    assert '--columns "store=Branch,item=Article,count=Qty"' in caught.value.message
+    rows, _ = read(book, columns="store=Branch,item=Article,count=Qty")
+    assert rows == [(2, "Berlin", "Echo", 3)]
+
+
+def test_a_zip_that_is_no_workbook_is_one_clear_rejection() -> None:
+    with pytest.raises(FileRejected, match="ZIP archive but not a spreadsheet"):
+        read(b"PK\x03\x04" + bytes(200))

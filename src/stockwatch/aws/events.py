@@ -29,6 +29,10 @@ class Wanted:
     skipped: list[Skipped]
 
 
+# Spreadsheets are uploads too, whatever suffix the CSV files are given.
+SPREADSHEETS = (".xlsx", ".xls", ".ods")
+
+
 def from_s3_record(record: dict[str, Any], suffix: str) -> S3Upload | Skipped:
     name = str(record.get("eventName", ""))
     s3 = record.get("s3") or {}
@@ -36,8 +40,10 @@ def from_s3_record(record: dict[str, Any], suffix: str) -> S3Upload | Skipped:
     key = unquote_plus(str(obj.get("key", "")))  # keys arrive URL-encoded ("+" a space)
     if not name.startswith("ObjectCreated:"):
         return Skipped(key or "(no key)", f"{name or 'an event with no name'} is not an upload")
-    if not key.lower().endswith(suffix.lower()):
-        return Skipped(key or "(no key)", f"the key does not end with {suffix}")
+    if not key.lower().endswith((suffix.lower(), *SPREADSHEETS)):
+        return Skipped(
+            key or "(no key)", f"the key does not end with {suffix} or {', '.join(SPREADSHEETS)}"
+        )
     return S3Upload(
         bucket=str((s3.get("bucket") or {}).get("name", "")),
         key=key,

@@ -151,11 +151,17 @@ store_option = click.option(
     metavar="NAME",
     help="The store of a file with no store column.",
 )
+sheet_option = click.option(
+    "--sheet",
+    metavar="NAME",
+    help="The sheet of a spreadsheet (.xlsx, .xls, .ods) to read; default: the first whose"
+    " header row a layout reads.",
+)
 
 
 def upload_options(f: F) -> F:
-    """``--strict``, ``--as-of``, ``--snapshot``, ``--layout``, ``--columns`` and
-    ``--store``, given to the command as one ``Upload`` (its file name filled in per file):
+    """``--strict``, ``--as-of``, ``--snapshot``, ``--layout``, ``--columns``, ``--store``
+    and ``--sheet``, given to the command as one ``Upload`` (its file name filled in per file):
     a new upload option is added here once."""
 
     def wrapper(
@@ -166,15 +172,24 @@ def upload_options(f: F) -> F:
         layout: str | None,
         columns: str | None,
         store_name: str | None,
+        sheet: str | None,
         **kwargs: Any,
     ) -> Any:
         upload = Upload(
-            "", strict, as_of, snapshot, layout=layout, columns=columns, store=store_name
+            "",
+            strict,
+            as_of,
+            snapshot,
+            layout=layout,
+            columns=columns,
+            store=store_name,
+            sheet=sheet,
         )
         return f(*args, upload=upload, **kwargs)
 
     update_wrapper(wrapper, f)
     options = strict_option(as_of_option(snapshot_option(wrapper)))
+    options = sheet_option(options)
     return layout_option(columns_option(store_option(options)))  # type: ignore[return-value]
 
 

@@ -13,7 +13,7 @@ import io
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from stockwatch.core import layouts, legacy
+from stockwatch.core import layouts, legacy, spreadsheet
 from stockwatch.core.fields import NOT_IN_NAMES, TooWide, bounded, show_value
 from stockwatch.core.guard import (
     FileRejected,
@@ -70,6 +70,8 @@ class InventoryFile:
         # ``reading``: the upload's layout, columns and store (``service.commands.Upload``).
         asked = reading or {}
         self.asked = (asked.get("layout"), asked.get("columns"), asked.get("store"))
+        self.sheet_asked = asked.get("sheet")  # a spreadsheet's sheet; None: found
+        self.sheet: str | None = None
         self.layout = layouts.NATIVE
         self.plan: layouts.Plan | None = None
         self.errors: list[RowError] = []
@@ -130,13 +132,16 @@ class InventoryFile:
             self.encoding, self.encoding
         )
 
-    def _open_text(self) -> io.TextIOWrapper:
+    def _head(self) -> bytes:
         head = self._source.read(_BLOCK)
         while len(head) < 4:
             more = self._source.read(_BLOCK)
             if not more:
                 break
             head += more
+        return head
+
+    def _open_text(self, head: bytes) -> io.TextIOWrapper:
         if not head.strip(b" \t\r\n\xef\xbb\xbf"):
             raise FileRejected(
                 f"the file is empty; it needs a header line ({','.join(self.columns)}) and rows"
@@ -269,7 +274,11 @@ class InventoryFile:
         return names.index("store"), names.index("item"), names.index(self.columns[2])
 
     def _chunks(self, size: int) -> Iterator[list[Row]]:
-        text = self._open_text()
+        head = self._head()
+        if self.columns[2] == "count" and spreadsheet.is_workbook(head):
+            yield from self._workbook_chunks(head, size)
+            return
+        text = self._open_text(head)
         header, names, header_lines = self._read_header(text)
         if self.plan is not None:
             yield from self._plan_chunks(text, header, header_lines, size)
@@ -318,28 +327,40 @@ class InventoryFile:
     def _plan_chunks(
         self, text: io.TextIOWrapper, header: str, header_lines: int, size: int
     ) -> Iterator[list[Row]]:
-        """A store system's lines: each line gives zero or more rows (one per location of
-        a wide export), every row checked as the native ones are."""
+        """A store system's CSV: each line gives zero or more rows (one per location of a
+        wide export), every row checked as the native ones are."""
         reader = csv.reader(itertools.chain([header], text), delimiter=self.delimiter)
         next(reader)
         offset = header_lines - 1
         self._reader, self._offset = reader, offset
-        previous, rows = header_lines, 0
+
+        def lines() -> Iterator[tuple[int, list[str]]]:
+            previous = header_lines
+            for fields in bounded(reader, self.limits.max_columns):
+                end = reader.line_num + offset
+                line, previous = previous + 1, end
+                if isinstance(fields, TooWide):
+                    self._too_wide(line, fields.fields)
+                    continue
+                if end - line > 0:
+                    self._check_open_quotes([fields], [line])
+                self._note_legacy([fields], [line])
+                yield line, fields
+
+        yield from self._planned(lines(), size)
+
+    def _too_wide(self, line: int, fields: int) -> None:
+        self.reject_row(
+            line,
+            "",
+            f"the line has {fields:,} fields; at most {self.limits.max_columns}"
+            " are allowed (STOCKWATCH_MAX_COLUMNS)",
+        )
+
+    def _planned(self, lines: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[Row]]:
+        rows = 0
         chunk: list[Row] = []
-        for fields in bounded(reader, self.limits.max_columns):
-            end = reader.line_num + offset
-            line, previous = previous + 1, end
-            if isinstance(fields, TooWide):
-                self.reject_row(
-                    line,
-                    "",
-                    f"the line has {fields.fields:,} fields; at most {self.limits.max_columns}"
-                    " are allowed (STOCKWATCH_MAX_COLUMNS)",
-                )
-                continue
-            if end - line > 0:
-                self._check_open_quotes([fields], [line])
-            self._note_legacy([fields], [line])
+        for line, fields in lines:
             if not any(f.strip() for f in fields):
                 continue
             for row in self._plan_rows(fields, line):
@@ -356,6 +377,45 @@ class InventoryFile:
             raise FileRejected(
                 f"the file's header is the {self.layout} layout's, but no line gives a count"
             )
+
+    def _workbook_chunks(self, head: bytes, size: int) -> Iterator[list[Row]]:
+        """A spreadsheet: the sheet asked for, or the first whose header a layout reads;
+        its rows numbered as the spreadsheet numbers them."""
+        book = spreadsheet.Workbook(spreadsheet.spool(head, self._source, self.limits), head)
+        layout, columns, store = self.asked
+
+        def recognised(header: Sequence[str]) -> bool:
+            try:
+                return layouts.plan(header, layout, columns, store) is not None
+            except layouts.LayoutError:
+                return False
+
+        try:
+            name, first, header = book.choose(self.sheet_asked, recognised)
+            self.sheet = name
+            hint = self._plan_layout(header, first)
+            if self.plan is None:
+                shown = ", ".join(show_value(h.strip(), 30) for h in header[:12])
+                raise FileRejected(
+                    f"row {first} of sheet {name!r}: no usable header: the first row must name"
+                    f" the columns store, item and count; found {shown}{hint}",
+                    first,
+                )
+            if self._on_progress is not None:
+                self._on_progress(len(head))
+
+            def lines() -> Iterator[tuple[int, list[str]]]:
+                for number, fields in book.rows(name):
+                    if number <= first:
+                        continue
+                    if len(fields) > self.limits.max_columns:
+                        self._too_wide(number, len(fields))
+                        continue
+                    yield number, fields
+
+            yield from self._planned(lines(), size)
+        finally:
+            book.close()
 
     def _scoped(self, chunk: list[Row], rows: int) -> Iterator[list[Row]]:
         self.rows_read = rows

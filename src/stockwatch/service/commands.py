@@ -33,10 +33,12 @@ class Upload:
     uploader: str = ""
     scope: frozenset[str] | None = None
     # How to read a store system's file (``core.layouts``): a layout by name, a column
-    # mapping ("store=H,item=H,count=H"), the store of a file with no store column.
+    # mapping ("store=H,item=H,count=H"), the store of a file with no store column, the
+    # sheet of a spreadsheet.
     layout: str | None = None
     columns: str | None = None
     store: str | None = None
+    sheet: str | None = None
 
     def reading(self) -> dict[str, str]:
         """The reading options that were given, as the reader (``InventoryFile``) takes
@@ -62,7 +64,7 @@ class Upload:
 
 # What the server fills in from the sign-in, never from what a sender asks.
 SIGNED = frozenset({"uploader", "scope"})
-READING = ("layout", "columns", "store")
+READING = ("layout", "columns", "store", "sheet")
 
 
 @dataclass(frozen=True)

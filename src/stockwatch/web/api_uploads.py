@@ -96,6 +96,11 @@ COLUMNS = Query(
     description='Map any other file\'s columns: "store=H,item=H,count=H".',
 )
 STORE = Query(None, max_length=200, description="The store of a file with no store column.")
+SHEET = Query(
+    None,
+    max_length=200,
+    description="The sheet of a spreadsheet to read; default: the first a layout reads.",
+)
 
 
 def _reading(layout: str | None, columns: str | None) -> None:
@@ -118,6 +123,7 @@ def asked_upload(
     layout: str | None = LAYOUT,
     columns: str | None = COLUMNS,
     store: str | None = STORE,
+    sheet: str | None = SHEET,
 ) -> Upload:
     """The upload options of a request (query parameters), with who sent it and their
     stores: checked as the file is read. A new upload option is a parameter here."""
@@ -133,6 +139,7 @@ def asked_upload(
         layout=layout,
         columns=columns,
         store=store or None,
+        sheet=sheet or None,
     )
 
 

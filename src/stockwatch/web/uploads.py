@@ -25,7 +25,9 @@ RAW_TYPES = {
     b"application/csv",
     b"application/octet-stream",
     b"text/tab-separated-values",
-    b"application/vnd.ms-excel",  # what some browsers call a .csv file
+    b"application/vnd.ms-excel",  # what some browsers call a .csv file, and .xls
+    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",  # .xlsx
+    b"application/vnd.oasis.opendocument.spreadsheet",  # .ods
 }
 MULTIPART_SLACK = 64 * 1024
 # The longest wait for the next block of a body: a client that stops sending holds a
