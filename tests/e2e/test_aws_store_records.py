@@ -23,14 +23,16 @@ def _loader(aws: Aws) -> Any:
     return bootstrap.aws()
 
 
-def _upload(aws: Aws, loader: Any, key: str, second: int, rows: Any) -> Any:
+def _upload(
+    aws: Aws, loader: Any, key: str, second: int, rows: Any, status: str = "loaded"
+) -> Any:
     from stockwatch.aws.s3_upload import S3Upload
 
     aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=csv_bytes(*rows))
     report = loader.load(
         S3Upload(aws.bucket, key, f"{second:016X}", f"2026-11-27T10:00:{second:02d}.000Z")
     )
-    assert report.status == "loaded", report.to_json()
+    assert report.status == status, report.to_json()
     return report
 
 
@@ -136,3 +138,15 @@ def test_a_store_is_counted_again_only_when_an_item_changes_level(aws: Aws) -> N
     counted = _upload(aws, loader, "c.csv", 3, emptied)
     assert counted.cost["dynamodb"]["requests"]["Query"] == queries + 1  # the store's count
     assert _figures(aws, "Berlin")["out_of_stock"] == "1"
+
+
+def test_a_repeat_in_a_later_chunk_is_reported_not_sent_twice(aws: Aws) -> None:
+    """Rows are held across chunks; a repeat of a held row must not reach one BatchGetItem
+    or one transaction twice (DynamoDB refuses both): it is reported as a repeat."""
+    loader = _loader(aws)
+    rows = [("Berlin", f"Item {n:04d}", n % 9) for n in range(1500)]
+    rows.append(("Berlin", "Item 0005", 77))  # line 1502 repeats line 7, a chunk later
+    report = _upload(aws, loader, "a.csv", 1, rows, "loaded_with_errors")
+    assert (report.rows_loaded, report.rows_rejected) == (1500, 1)
+    assert report.errors[0].line == 1502
+    assert stock(aws)[("Berlin", "Item 0005")] == 5

@@ -108,6 +108,7 @@ class DynamoInventoryWriter:
         self.ending: list[str] = []  # stores whose rows ended, waiting for held rows
         self.held: list[Row] = []  # rows to read and decide, held for a fuller batch
         self.held_stores: set[str] = set()
+        self.held_keys: set[tuple[str, str]] = set()
         self.unmarked: list[Row] = []  # rows whose stores are not marked yet
         self.unmarked_stores: set[str] = set()
         self.flushed = False
@@ -241,7 +242,14 @@ class DynamoInventoryWriter:
                 continue
             if known is None and row[1] in self.finished:
                 self._reopened(row[1])
+            key = (row[1], row[2])
+            if key in self.held_keys:
+                # A repeat of a held row (chunks are unique only within themselves): the
+                # first is written before it, as the rule decides repeats in file order;
+                # one batch read or transaction may not name an item twice.
+                outcome.add(self._drain(version, finish=False))
             self.held.append(row)
+            self.held_keys.add(key)
             self.held_stores.add(row[1])
         # Rows come store by store: every store here but the last one has ended, and so
         # has any store still open from earlier rows.
@@ -256,11 +264,13 @@ class DynamoInventoryWriter:
                 self._finish(store, version)
         return outcome
 
-    def _drain(self, version: str) -> ChunkOutcome:
+    def _drain(self, version: str, finish: bool = True) -> ChunkOutcome:
         outcome = ChunkOutcome()
-        held, self.held, self.held_stores = self.held, [], set()
+        held, self.held, self.held_stores, self.held_keys = self.held, [], set(), set()
         if held:
             self._decide_and_write(held, version, outcome)
+        if not finish:
+            return outcome
         ending, self.ending = self.ending, []
         for store in ending:
             self._finish(store, version)
@@ -346,7 +356,8 @@ class DynamoInventoryWriter:
             return
         if self.expected.get(store) != version:
             return  # late for the store: a newer upload's record (or none) stands
-        self.records.put(known.result(version))
+        if not self.records.put(known.result(version)):
+            return  # LATEST names this upload's record, which S3 does not hold: none stands
         if known.base is None:
             self.marks.vouch(store, version)
             self.usage.requests["UpdateItem"] += 1

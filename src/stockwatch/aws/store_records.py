@@ -8,13 +8,15 @@ they do not grow with the store's items.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from stockwatch.core.store_record import StoreRecord, record_key
 
 PREFIX = "stockwatch/records/"
+log = logging.getLogger("stockwatch.aws")
 
 
 class S3StoreRecords:
@@ -23,20 +25,32 @@ class S3StoreRecords:
         self.bucket = bucket
 
     def get(self, store: str) -> StoreRecord | None:
+        """The store's record; None when there is none or it cannot be read: a record only
+        saves reads, so failing to get one costs reads, never the upload."""
         try:
             body = self.s3.get_object(Bucket=self.bucket, Key=record_key(PREFIX, store))["Body"]
+            with body:
+                return StoreRecord.decode(body.read(), store)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404", "AccessDenied"):
-                return None
-            raise
-        with body:
-            return StoreRecord.decode(body.read(), store)
+            if exc.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+                log.warning("a store record could not be read", extra={"error": str(exc)})
+            return None
+        except BotoCoreError as exc:
+            log.warning("a store record could not be read", extra={"error": str(exc)})
+            return None
 
-    def put(self, record: StoreRecord) -> None:
-        self.s3.put_object(
-            Bucket=self.bucket,
-            Key=record_key(PREFIX, record.store),
-            Body=record.encode(),
-            ContentType="application/json",
-            ContentEncoding="gzip",
-        )
+    def put(self, record: StoreRecord) -> bool:
+        """Stored as plain bytes (application/gzip, no Content-Encoding: no HTTP layer may
+        unpack it on the way back). False when it could not be written: the store then has
+        no record that stands, and its next upload reads its rows."""
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=record_key(PREFIX, record.store),
+                Body=record.encode(),
+                ContentType="application/gzip",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            log.warning("a store record could not be written", extra={"error": str(exc)})
+            return False
+        return True

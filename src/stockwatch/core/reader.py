@@ -12,6 +12,7 @@ import csv
 import io
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from stockwatch.core import layouts, legacy, spreadsheet
 from stockwatch.core.fields import NOT_IN_NAMES, TooWide, bounded, show_value
@@ -334,20 +335,21 @@ class InventoryFile:
         offset = header_lines - 1
         self._reader, self._offset = reader, offset
 
-        def lines() -> Iterator[tuple[int, list[str]]]:
+        def batches() -> Iterator[tuple[list[list[str]], Sequence[int]]]:
             previous = header_lines
-            for fields in bounded(reader, self.limits.max_columns):
+            rows_in = bounded(reader, self.limits.max_columns)
+            while batch := list(itertools.islice(rows_in, size)):
                 end = reader.line_num + offset
-                line, previous = previous + 1, end
-                if isinstance(fields, TooWide):
-                    self._too_wide(line, fields.fields)
-                    continue
-                if end - line > 0:
-                    self._check_open_quotes([fields], [line])
-                self._note_legacy([fields], [line])
-                yield line, fields
+                if end - previous == len(batch):
+                    lines: Sequence[int] = range(previous + 1, end + 1)
+                else:
+                    lines = _start_lines(batch, previous + 1)
+                    self._check_open_quotes(batch, lines)
+                previous = end
+                self._note_legacy(batch, lines)
+                yield batch, lines
 
-        yield from self._planned(lines(), size)
+        yield from self._planned(batches(), size)
 
     def _too_wide(self, line: int, fields: int) -> None:
         self.reject_row(
@@ -357,26 +359,65 @@ class InventoryFile:
             " are allowed (STOCKWATCH_MAX_COLUMNS)",
         )
 
-    def _planned(self, lines: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[Row]]:
+    def _planned(
+        self, batches: Iterator[tuple[list[list[str]], Sequence[int]]], size: int
+    ) -> Iterator[list[Row]]:
+        """Rows of a layout's batches of lines: whole batches column by column when they
+        are plain (``_plan_fast``), else line by line, explaining each bad row."""
         rows = 0
-        chunk: list[Row] = []
-        for line, fields in lines:
-            if not any(f.strip() for f in fields):
-                continue
-            for row in self._plan_rows(fields, line):
-                rows += 1
-                if row is not None:
-                    chunk.append(row)
+        for batch, lines in batches:
+            chunk = self._plan_fast(batch, lines)
+            if chunk is not None:
+                rows += len(chunk)
+            else:
+                chunk = []
+                for fields, line in zip(batch, lines, strict=True):
+                    if isinstance(fields, TooWide):
+                        self._too_wide(line, fields.fields)
+                        continue
+                    if not any(f.strip() for f in fields):
+                        continue
+                    for row in self._plan_rows(fields, line):
+                        rows += 1
+                        if row is not None:
+                            chunk.append(row)
             if rows > self.limits.max_rows:
                 self._too_many_rows()
-            if len(chunk) >= size:
-                yield from self._scoped(chunk, rows)
-                chunk = []
-        yield from self._scoped(chunk, rows)
+            yield from self._scoped(chunk, rows)
         if rows == 0:
             raise FileRejected(
                 f"the file's header is the {self.layout} layout's, but no line gives a count"
             )
+
+    def _plan_fast(self, batch: list[list[str]], lines: Sequence[int]) -> list[Row] | None:
+        """A batch of one-row-per-line lines, checked as ``_fast_batch`` checks native ones;
+        None sends it line by line."""
+        plan = self.plan
+        assert plan is not None
+        if plan.columnar is None or self.encoding == "utf-16" or not batch:
+            return None
+        if set(map(len, batch)) != {plan.width}:
+            return None
+        kept, stores, items, counts = plan.columnar(batch)
+        if not counts:
+            return []
+        if not (all(stores) and all(items) and all(counts)):
+            return None
+        digits = "".join(counts)
+        if not (digits.isascii() and digits.isdigit()):
+            return None
+        limits = self.limits
+        if max(map(len, counts)) >= len(str(limits.max_count)):
+            return None
+        if max(map(len, stores)) > limits.max_field_chars:
+            return None
+        if max(map(len, items)) > limits.max_field_chars:
+            return None
+        names = "".join(stores) + "".join(items)
+        if NOT_IN_NAMES.search(names) or legacy.UNREADABLE in names or "\x00" in names:
+            return None
+        numbers = lines if kept is None else [lines[k] for k in kept]
+        return list(zip(numbers, stores, items, map(int, counts), strict=True))
 
     def _workbook_chunks(self, head: bytes, size: int) -> Iterator[list[Row]]:
         """A spreadsheet: the sheet asked for, or the first whose header a layout reads;
@@ -404,16 +445,16 @@ class InventoryFile:
             if self._on_progress is not None:
                 self._on_progress(len(head))
 
-            def lines() -> Iterator[tuple[int, list[str]]]:
-                for number, fields in book.rows(name):
-                    if number <= first:
-                        continue
-                    if len(fields) > self.limits.max_columns:
-                        self._too_wide(number, len(fields))
-                        continue
-                    yield number, fields
+            def batches() -> Iterator[tuple[list[list[str]], Sequence[int]]]:
+                below = ((n, f) for n, f in book.rows(name) if n > first)
+                while part := list(itertools.islice(below, size)):
+                    numbers = [n for n, _ in part]
+                    fields: list[Any] = [
+                        f if len(f) <= self.limits.max_columns else TooWide(len(f)) for _, f in part
+                    ]
+                    yield fields, numbers
 
-            yield from self._planned(lines(), size)
+            yield from self._planned(batches(), size)
         finally:
             book.close()
 
