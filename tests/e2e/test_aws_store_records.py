@@ -23,9 +23,7 @@ def _loader(aws: Aws) -> Any:
     return bootstrap.aws()
 
 
-def _upload(
-    aws: Aws, loader: Any, key: str, second: int, rows: Any, status: str = "loaded"
-) -> Any:
+def _upload(aws: Aws, loader: Any, key: str, second: int, rows: Any, status: str = "loaded") -> Any:
     from stockwatch.aws.s3_upload import S3Upload
 
     aws.s3.put_object(Bucket=aws.bucket, Key=key, Body=csv_bytes(*rows))
