@@ -401,20 +401,7 @@ class InventoryFile:
         kept, stores, items, counts = plan.columnar(batch)
         if not counts:
             return []
-        if not (all(stores) and all(items) and all(counts)):
-            return None
-        digits = "".join(counts)
-        if not (digits.isascii() and digits.isdigit()):
-            return None
-        limits = self.limits
-        if max(map(len, counts)) >= len(str(limits.max_count)):
-            return None
-        if max(map(len, stores)) > limits.max_field_chars:
-            return None
-        if max(map(len, items)) > limits.max_field_chars:
-            return None
-        names = "".join(stores) + "".join(items)
-        if NOT_IN_NAMES.search(names) or legacy.UNREADABLE in names or "\x00" in names:
+        if not self._plain(stores, items, counts):
             return None
         numbers = lines if kept is None else [lines[k] for k in kept]
         return list(zip(numbers, stores, items, map(int, counts), strict=True))
@@ -511,23 +498,28 @@ class InventoryFile:
         stores = list(map(str.strip, columns[si]))
         items = list(map(str.strip, columns[ii]))
         counts = list(map(str.strip, columns[ci]))
-        if not (all(stores) and all(items) and all(counts)):
-            return None
-        digits = "".join(counts)
-        if not (digits.isascii() and digits.isdigit()):
-            return None
-        limits = self.limits
-        if max(map(len, counts)) >= len(str(limits.max_count)):
-            return None
-        if max(map(len, stores)) > limits.max_field_chars:
-            return None
-        if max(map(len, items)) > limits.max_field_chars:
-            return None
-        if NOT_IN_NAMES.search("".join(stores)) or NOT_IN_NAMES.search("".join(items)):
-            return None
-        if legacy.UNREADABLE in "".join(stores) or legacy.UNREADABLE in "".join(items):
+        if not self._plain(stores, items, counts):
             return None
         return list(zip(lines, stores, items, map(int, counts), strict=True))
+
+    def _plain(self, stores: list[str], items: list[str], counts: list[str]) -> bool:
+        """Every row of a batch is ordinary: names present, short, printable and read as
+        text; counts plain digits below the maximum. Any doubt and the batch is read line
+        by line, where each problem is found and explained."""
+        if not (all(stores) and all(items) and all(counts)):
+            return False
+        digits = "".join(counts)
+        if not (digits.isascii() and digits.isdigit()):
+            return False
+        limits = self.limits
+        if max(map(len, counts)) >= len(str(limits.max_count)):
+            return False
+        if max(map(len, stores)) > limits.max_field_chars:
+            return False
+        if max(map(len, items)) > limits.max_field_chars:
+            return False
+        names = "".join(stores) + "".join(items)
+        return not (NOT_IN_NAMES.search(names) or legacy.UNREADABLE in names)
 
     def _in_scope(self, chunk: list[Row]) -> list[Row]:
         """The rows for the uploader's own stores; each other row is rejected, by name."""
