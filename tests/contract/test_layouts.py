@@ -75,3 +75,19 @@ def test_a_workbook_loads_from_the_sheet_a_layout_reads(backend: Backend) -> Non
         )
     )
     assert named["rows_loaded"] == 1 and backend.stock()[("Berlin", "Echo Dot")] == 3
+
+
+def test_a_mapping_saved_once_reads_the_stores_files(backend: Backend) -> None:
+    from stockwatch.core.layouts import SavedLayout
+    from stockwatch.service.layouts import save_layout
+
+    runtime = backend.backend  # type: ignore[attr-defined]
+    save_layout(runtime.save_layout, SavedLayout("till", "item=Article,count=Qty", "Kiel"), "t")
+    by_name = backend.process(
+        backend.receive("till.csv", b"Article,Qty\nEcho Dot,9\n", layout="till")
+    )
+    assert (by_name["rows_loaded"], by_name["layout"]) == (1, "till")
+    by_store = backend.process(backend.receive("kiel.csv", b"Article,Qty\nTap,2\n", store="Kiel"))
+    assert (by_store["rows_loaded"], by_store["layout"]) == (1, "till")
+    assert backend.stock() == {("Kiel", "Echo Dot"): 9, ("Kiel", "Tap"): 2}
+    assert runtime.delete_layout("till") and "till" not in runtime.saved_layouts()

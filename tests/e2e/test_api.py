@@ -640,8 +640,34 @@ def test_store_system_exports_and_mapped_columns(client: httpx.Client) -> None:
     assert [(r["item"], r["count"]) for r in stock["rows"]] == [("Echo Dot", 4)]
     bad = client.post(
         "/api/uploads",
-        params={"layout": "bogus"},
+        params={"layout": "no such/layout"},
         content=shopify,
         headers={"Content-Type": "text/csv"},
     )
-    assert bad.status_code == 422 and "the layouts are stockwatch" in bad.json()["message"]
+    assert bad.status_code == 422 and "not a layout name" in bad.json()["message"]
+    unknown = client.post(
+        "/api/uploads",
+        params={"layout": "bogus", "filename": "u.csv"},
+        content=shopify,
+        headers={"Content-Type": "text/csv"},
+    )
+    report = wait_report(client, unknown.json()["id"])
+    assert report["status"] == "rejected" and "the layouts are stockwatch" in report["message"]
+    # A mapping saved once, then used by name and as the store's own.
+    saved = client.put(
+        "/api/layouts/till", json={"columns": "item=Article,count=Qty", "store": "Kiel"}
+    )
+    assert saved.status_code == 200, saved.text
+    assert "till" in [x["name"] for x in client.get("/api/layouts").json()]
+    response = client.post(
+        "/api/uploads",
+        params={"filename": "kiel.csv", "store": "Kiel"},
+        content=b"Article,Qty\nEcho Dot,9\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    report = wait_report(client, response.json()["id"])
+    assert (report["rows_loaded"], report["layout"]) == (1, "till")
+    refused = client.put("/api/layouts/shopify", json={"columns": "item=A,count=B"})
+    assert refused.status_code == 422 and "built-in" in refused.json()["message"]
+    assert client.delete("/api/layouts/till").status_code == 204
+    assert client.delete("/api/layouts/till").status_code == 404

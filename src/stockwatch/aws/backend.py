@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from stockwatch.aws import metering
+from stockwatch.aws import metering, saved_layouts
 from stockwatch.aws.alerting import AlertStore, SnsNotifier
 from stockwatch.aws.handover import Handover
 from stockwatch.aws.inventory_table import Usage
@@ -32,6 +32,7 @@ from stockwatch.aws.upload_log import DynamoUploads
 from stockwatch.aws.upload_metadata import encode
 from stockwatch.aws.users import DynamoUsers
 from stockwatch.core.cost import Prices
+from stockwatch.core.layouts import SavedLayout
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import StoredObject
 from stockwatch.core.reader import Readable
@@ -246,6 +247,15 @@ class AwsBackend:
     def discard(self, command: Discard) -> UploadReport:
         held = self.held(version_of(command.upload_id))
         return upload_service.discard_upload(self.unit_of_work(), held, command.by)
+
+    def saved_layouts(self) -> dict[str, SavedLayout]:
+        return saved_layouts.saved(self.dynamodb, self.settings.state_table)
+
+    def save_layout(self, layout: SavedLayout, by: str) -> None:
+        saved_layouts.save(self.dynamodb, self.settings.state_table, layout, by)
+
+    def delete_layout(self, name: str) -> bool:
+        return saved_layouts.delete(self.dynamodb, self.settings.state_table, name)
 
     def set_snapshot_default(self, command: SetSnapshotDefault) -> None:
         set_store_setting(self.dynamodb, self.settings.state_table, command.store, command.snapshot)

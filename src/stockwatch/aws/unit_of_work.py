@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stockwatch.aws import store_figures
+from stockwatch.aws import saved_layouts, store_figures
 from stockwatch.aws.alerting import AlertStore
 from stockwatch.aws.handover import Handover
 from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
@@ -34,6 +34,7 @@ from stockwatch.aws.upload_log import DynamoUploads
 from stockwatch.aws.upload_metadata import BadMetadata, decode
 from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Prices
+from stockwatch.core.layouts import SavedLayout
 from stockwatch.core.limits import Limits
 from stockwatch.core.ordering import compose_version
 from stockwatch.core.reader import Readable
@@ -156,6 +157,9 @@ class DynamoInventory:
 
     def snapshot_defaults(self) -> dict[str, bool]:
         return store_settings(self.dynamodb, self.state_table)
+
+    def saved_layouts(self) -> dict[str, SavedLayout]:
+        return saved_layouts.saved(self.dynamodb, self.state_table)
 
 
 class DynamoStoreFigures:

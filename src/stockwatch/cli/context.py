@@ -116,10 +116,15 @@ snapshot_option = click.option(
 
 
 def _layout(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None and value not in layouts.BY_NAME:
-        raise click.BadParameter(
-            f"unknown layout {value!r}; the layouts are {', '.join(layouts.BY_NAME)}"
-        )
+    """A built-in layout or one saved here; ``upload`` sends the name to a server, whose
+    saved layouts are not known here, so there only the server can refuse it."""
+    if value is None or value in layouts.BY_NAME or ctx.info_name == "upload":
+        return value
+    state = ctx.find_object(Context)
+    saved = state.runtime.saved_layouts() if state is not None else {}
+    if value not in saved:
+        known = ", ".join([*layouts.BY_NAME, *sorted(saved)])
+        raise click.BadParameter(f"unknown layout {value!r}; the layouts are {known}")
     return value
 
 

@@ -111,12 +111,76 @@ def shown_columns(required: Sequence[str]) -> list[str]:
     return [_SHOWN.get(r, r) for r in required]
 
 
-def describe() -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class SavedLayout:
+    """A column mapping kept under a name, so a file is mapped once: ``--layout NAME``
+    uses it, and so does an upload that names only its store (``--store``), when the
+    mapping was saved for that store."""
+
+    name: str
+    columns: str
+    store: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "system": "saved mapping" + (f" for {self.store}" if self.store else ""),
+            "needs": [h for _, h in (p.split("=", 1) for p in self.columns.split(","))],
+            "reads": f"--columns {self.columns!r}"
+            + (f" --store {self.store!r}" if self.store else ""),
+            "columns": self.columns,
+            "store": self.store,
+        }
+
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+
+
+def check_saved(saved: SavedLayout) -> None:
+    """Raises ``LayoutError`` for a name or mapping that could not be used."""
+    if not NAME.fullmatch(saved.name):
+        raise LayoutError(
+            f"a layout name is 1 to 40 letters, digits, '.', '_' or '-': not {saved.name!r}"
+        )
+    if saved.name in BY_NAME:
+        raise LayoutError(f"{saved.name} is a built-in layout; choose another name")
+    mapping = parse_columns(saved.columns)
+    if "store" not in mapping and not saved.store:
+        raise LayoutError("--columns names no store= column: give the store with --store NAME")
+
+
+def wants_saved(reading: dict[str, str]) -> bool:
+    """Whether reading this upload may need the saved mappings (most do not: no request)."""
+    layout = reading.get("layout")
+    if layout is not None:
+        return layout not in BY_NAME
+    return bool(reading.get("store")) and not reading.get("columns")
+
+
+def resolve(reading: dict[str, str], saved: dict[str, SavedLayout]) -> dict[str, str]:
+    """An upload's reading options with a saved mapping put in: by its name, or as the
+    mapping saved for the store the upload names."""
+    layout, store = reading.get("layout"), reading.get("store")
+    chosen = saved.get(layout) if layout else None
+    if chosen is None and not layout and not reading.get("columns") and store:
+        chosen = next((s for s in saved.values() if s.store == store), None)
+    if chosen is None:
+        return reading
+    found = {k: v for k, v in reading.items() if k != "layout"}
+    found["columns"] = chosen.columns
+    found["saved"] = chosen.name  # the report names the mapping it was read with
+    if chosen.store and not store:
+        found["store"] = chosen.store
+    return found
+
+
+def describe(saved: Sequence[SavedLayout] = ()) -> list[dict[str, object]]:
     """The layouts as ``stockwatch layouts --json`` and ``GET /api/layouts`` list them."""
-    return [
+    found: list[dict[str, object]] = [
         {"name": x.name, "system": x.system, "needs": shown_columns(x.required), "reads": x.reads}
         for x in LAYOUTS
     ]
+    return found + [s.to_json() for s in saved]
 
 
 def _has(names: Sequence[str], wanted: str) -> bool:

@@ -72,6 +72,7 @@ class InventoryFile:
         asked = reading or {}
         self.asked = (asked.get("layout"), asked.get("columns"), asked.get("store"))
         self.sheet_asked = asked.get("sheet")  # a spreadsheet's sheet; None: found
+        self.saved_name = asked.get("saved")  # the saved mapping ``columns`` came from
         self.sheet: str | None = None
         self.layout = layouts.NATIVE
         self.plan: layouts.Plan | None = None
@@ -234,7 +235,7 @@ class InventoryFile:
                     f"at most {self.limits.max_columns} are allowed (STOCKWATCH_MAX_COLUMNS)",
                     line,
                 )
-            self.plan, self.layout = found, found.layout
+            self.plan, self.layout = found, self.saved_name or found.layout
             return ""
         near, lacking = layouts.closest(header)
         mapping = (

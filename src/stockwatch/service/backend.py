@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from stockwatch.core.layouts import SavedLayout
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import StoredObject, UploadTarget
 from stockwatch.core.reader import Readable
@@ -104,6 +105,14 @@ class Backend(Protocol):
     def discard(self, command: Discard) -> UploadReport: ...
 
     def set_snapshot_default(self, command: SetSnapshotDefault) -> None: ...
+
+    def saved_layouts(self) -> dict[str, SavedLayout]: ...
+
+    def save_layout(self, layout: SavedLayout, by: str) -> None:
+        """Keep a column mapping under its name (``service.layouts.save`` checks it)."""
+        ...
+
+    def delete_layout(self, name: str) -> bool: ...
 
     # -- keeping it running -----------------------------------------------------------------
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, Self, runtime_checkable
 
 from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.cost import Cost
 from stockwatch.core.digest import Digest
+from stockwatch.core.layouts import SavedLayout, resolve
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import LoadProgress, ReadSummary
 from stockwatch.core.model import AlertDecision, StockChange
@@ -61,6 +62,7 @@ class UploadJob:
     resume: LoadProgress | None = None
     should_pause: Callable[[], bool] | None = None
     confirmed: bool = False  # a held snapshot someone confirmed: apply it whatever it zeroes
+    saved_layouts: dict[str, SavedLayout] = field(default_factory=dict)  # when it is read
 
     @property
     def filename(self) -> str:
@@ -80,7 +82,8 @@ class UploadJob:
 
     @property
     def reading(self) -> dict[str, str]:
-        return self.command.reading()
+        """How to read the file: the upload's options, a saved mapping put in."""
+        return resolve(self.command.reading(), self.saved_layouts)
 
     @property
     def scope(self) -> frozenset[str] | None:
@@ -167,6 +170,10 @@ class Inventory(Protocol):
 
     def snapshot_defaults(self) -> dict[str, bool]:
         """The stores whose files are snapshots unless an upload says otherwise."""
+        ...
+
+    def saved_layouts(self) -> dict[str, SavedLayout]:
+        """The column mappings kept under a name (``core.layouts.resolve``)."""
         ...
 
 

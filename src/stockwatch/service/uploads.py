@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
+from stockwatch.core import layouts
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import (
     LoadProgress,
@@ -191,6 +192,8 @@ def load_upload(
         except MissingObject as exc:
             report.message = str(exc)
             return report
+    if layouts.wants_saved(job.command.reading()):
+        job.saved_layouts = uow.inventory.saved_layouts()
     if job.strict and not uow.inventory.can_undo and job.resume is None:
         with closing_if_possible(source):
             checked = check_strict(job, source, uow.limits)

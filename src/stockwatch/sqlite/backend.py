@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from stockwatch.core.clock import utc_now
+from stockwatch.core.layouts import SavedLayout
 from stockwatch.core.limits import Limits
 from stockwatch.core.ports import AlertChannel, ObjectTooLarge, StoredObject
 from stockwatch.core.reader import Readable
@@ -27,6 +28,7 @@ from stockwatch.core.report import UploadReport
 from stockwatch.service import uploads as upload_service
 from stockwatch.service.backend import Delivery, NotOnThisBackend, Progress
 from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, Upload, Validate
+from stockwatch.sqlite import saved_layouts
 from stockwatch.sqlite.arrivals import Arrivals
 from stockwatch.sqlite.database import (
     DATABASE_NAME,
@@ -245,6 +247,15 @@ class SqliteBackend:
     def discard(self, command: Discard) -> UploadReport:
         upload_id = local_id(command.upload_id)
         return upload_service.discard_upload(self.unit_of_work(), upload_id, command.by)
+
+    def saved_layouts(self) -> dict[str, SavedLayout]:
+        return saved_layouts.saved(self.conn)
+
+    def save_layout(self, layout: SavedLayout, by: str) -> None:
+        saved_layouts.save(self.conn, layout, by)
+
+    def delete_layout(self, name: str) -> bool:
+        return saved_layouts.delete(self.conn, name)
 
     def set_snapshot_default(self, command: SetSnapshotDefault) -> None:
         with transaction(self.conn):

@@ -16,6 +16,7 @@ from typing import Any
 
 from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Cost
+from stockwatch.core.layouts import SavedLayout
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import ReadSummary
 from stockwatch.core.ordering import compose_version
@@ -26,7 +27,7 @@ from stockwatch.core.thresholds import Threshold, ThresholdEntry, Thresholds
 from stockwatch.service.commands import Upload
 from stockwatch.service.ports import MissingObject, UploadJob
 from stockwatch.service.uploads import FileChunks
-from stockwatch.sqlite import queries
+from stockwatch.sqlite import queries, saved_layouts
 from stockwatch.sqlite.arrivals import Arrivals
 from stockwatch.sqlite.judging import SqliteAlerts, SqliteChangeFeed, SqliteOutbox
 from stockwatch.sqlite.object_store import FolderObjectStore
@@ -197,6 +198,9 @@ class SqliteInventory:
     def snapshot_defaults(self) -> dict[str, bool]:
         rows = self.conn.execute("SELECT store, snapshot FROM store_settings")
         return {store: bool(flag) for store, flag in rows}
+
+    def saved_layouts(self) -> dict[str, SavedLayout]:
+        return saved_layouts.saved(self.conn)
 
     @contextmanager
     def attempt(self) -> Iterator[_Savepoint]:

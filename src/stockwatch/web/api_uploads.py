@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from stockwatch.core import layouts
@@ -17,6 +17,7 @@ from stockwatch.core.report import UploadReport
 from stockwatch.core.rows import UploadRow
 from stockwatch.service.backend import Backend
 from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, Upload
+from stockwatch.service.layouts import save_layout
 from stockwatch.service.reads import ReadModel, UnknownName, UploadIdError, require_known
 from stockwatch.service.snapshots import set_default
 from stockwatch.service.uploads import NoSuchUpload, NotHeld
@@ -103,11 +104,14 @@ SHEET = Query(
 )
 
 
+class LayoutIn(BaseModel):
+    columns: str = Field(max_length=1000, description='"store=H,item=H,count=H"')
+    store: str | None = Field(None, max_length=200, description="for files with no store column")
+
+
 def _reading(layout: str | None, columns: str | None) -> None:
-    if layout is not None and layout not in layouts.BY_NAME:
-        raise HTTPException(
-            422, f"layout: unknown layout {layout!r}; the layouts are {', '.join(layouts.BY_NAME)}"
-        )
+    if layout is not None and not layouts.NAME.fullmatch(layout):
+        raise HTTPException(422, f"layout: {layout!r} is not a layout name")
     if columns is not None:
         try:
             layouts.parse_columns(columns)
@@ -168,8 +172,28 @@ def build_uploads_router(backend: Backend, web: WebCapabilities) -> APIRouter:
 
     @api.get("/layouts")
     async def list_layouts() -> list[dict[str, Any]]:
-        """The store systems' exports an upload is read in, and the columns each needs."""
-        return layouts.describe()
+        """The store systems' exports an upload is read in, the columns each needs, and the
+        column mappings saved under a name."""
+        saved = await run_in_threadpool(backend.saved_layouts)
+        return layouts.describe(sorted(saved.values(), key=lambda s: s.name))
+
+    @api.put("/layouts/{name}", responses={422: _error("a bad name or mapping")})
+    async def put_layout(request: Request, name: str, body: LayoutIn) -> dict[str, Any]:
+        """Keep a column mapping under ``name``: ``?layout=name`` uses it, and so does an
+        upload that gives only ``?store=`` when the mapping was saved for that store."""
+        saved = layouts.SavedLayout(name, body.columns, body.store or None)
+        try:
+            await run_in_threadpool(
+                save_layout, backend.save_layout, saved, signed_in(request, "the API")
+            )
+        except layouts.LayoutError as exc:
+            raise HTTPException(422, str(exc).replace("--columns", "columns")) from None
+        return saved.to_json()
+
+    @api.delete("/layouts/{name}", status_code=204, responses={404: _error("no such layout")})
+    async def delete_layout(name: str) -> None:
+        if not await run_in_threadpool(backend.delete_layout, name):
+            raise HTTPException(404, f"there is no saved layout {name!r}")
 
     @api.post(
         "/uploads",

@@ -76,7 +76,11 @@ def action_of(method: str, path: str) -> Action:
         return Action.READ
     if path == "/api/uploads" or path.startswith("/api/uploads/"):
         return Action.UPLOAD
-    if path.startswith("/api/thresholds") or path == "/api/store-settings":
+    if (
+        path.startswith("/api/thresholds")
+        or path == "/api/store-settings"
+        or path.startswith("/api/layouts/")
+    ):
         return Action.THRESHOLDS
     if path.startswith("/api/alerts/") and path.endswith("/ack"):
         return Action.ACKNOWLEDGE
