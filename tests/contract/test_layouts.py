@@ -3,7 +3,7 @@ on SQLite and on AWS (moto); the S3 object's metadata carries the mapping there.
 
 from __future__ import annotations
 
-from tests.conftest import sample
+from tests.conftest import csv_bytes, sample
 from tests.contract.drivers import Backend
 from tests.data import spreadsheets
 
@@ -91,3 +91,20 @@ def test_a_mapping_saved_once_reads_the_stores_files(backend: Backend) -> None:
     assert (by_store["rows_loaded"], by_store["layout"]) == (1, "till")
     assert backend.stock() == {("Kiel", "Echo Dot"): 9, ("Kiel", "Tap"): 2}
     assert runtime.delete_layout("till") and "till" not in runtime.saved_layouts()
+
+
+def test_an_oversold_count_is_out_of_stock_until_it_comes_back(backend: Backend) -> None:
+    from stockwatch.core.rows import StockQuery
+
+    backend.process(backend.receive("a.csv", csv_bytes(("Berlin", "Echo Dot", 4))))
+    backend.notified_lines()
+    report = backend.process(backend.receive("b.csv", csv_bytes(("Berlin", "Echo Dot", -3))))
+    assert (report["status"], report["rows_loaded"]) == ("loaded", 1)
+    assert backend.stock() == {("Berlin", "Echo Dot"): -3}
+    assert backend.notified_lines() == ["Berlin is out of stock of Echo Dot"]
+    (row,) = backend.model().stock_page(StockQuery("Berlin", limit=10))
+    assert (row.count, row.status) == (-3, "out_of_stock")
+    backend.process(backend.receive("c.csv", csv_bytes(("Berlin", "Echo Dot", -1))))
+    assert backend.notified_lines() == []  # still out: no second alert
+    backend.process(backend.receive("d.csv", csv_bytes(("Berlin", "Echo Dot", 6))))
+    assert backend.open_alerts() == set()

@@ -126,7 +126,13 @@ CASES: dict[str, tuple[bytes, str, str]] = {
         "rejected",
         "2: item is 5,000 characters long",
     ),
-    "negative-count.csv": (row_file("Berlin,Echo Dot,-3"), "rejected", '2: count "-3" is negative'),
+    # Oversold, as store systems export it: loads, and the item is out of stock.
+    "negative-count.csv": (row_file("Berlin,Echo Dot,-3"), "loaded", ""),
+    "hugely-negative-count.csv": (
+        row_file("Berlin,Echo Dot,-99999999999999"),
+        "rejected",
+        'count "-99999999999999" is below the minimum',
+    ),
     "fractional-count.csv": (
         row_file("Berlin,Echo Dot,2.5"),
         "rejected",

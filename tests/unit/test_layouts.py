@@ -79,7 +79,7 @@ def test_numbers_as_store_systems_write_them() -> None:
     assert layouts.count_text("1,234") == (1234, None)
     assert layouts.count_text("5.5") == (None, "is not a whole number")
     assert layouts.count_text("12,34") == (None, "is not a whole number")
-    assert layouts.count_text("-3")[0] is None
+    assert layouts.count_text("-3") == (-3, None)  # oversold
 
 
 def test_a_bad_count_rejects_its_row_with_the_column_and_line() -> None:

@@ -86,6 +86,12 @@ def test_quoted_names_with_commas_and_quotes() -> None:
     assert rows == [(2, "Berlin, Mitte", 'Echo "Dot"', 4)]
 
 
+def test_an_oversold_count_loads() -> None:
+    """Store systems export an item sold past zero as a negative count: out of stock."""
+    rows, inventory = read(b"store,item,count\nBerlin,Echo Dot,-3\n")
+    assert rows == [(2, "Berlin", "Echo Dot", -3)] and inventory.errors == []
+
+
 def test_extra_columns_are_ignored_with_a_warning() -> None:
     rows, inventory = read(b"store,price,item,count,notes\nBerlin,9.99,Echo,3,x\n")
     assert rows == [(2, "Berlin", "Echo", 3)]
@@ -96,7 +102,11 @@ def test_extra_columns_are_ignored_with_a_warning() -> None:
     ("line", "field", "message"),
     [
         ("Berlin,Echo Dot,twelve", "count", 'count "twelve" is not a whole number'),
-        ("Berlin,Echo Dot,-3", "count", 'count "-3" is negative'),
+        (
+            "Berlin,Echo Dot,-99999999999999",
+            "count",
+            'count "-99999999999999" is below the minimum -1,000,000,000,000',
+        ),
         ("Berlin,Echo Dot,2.5", "count", 'count "2.5" is not a whole number'),
         ("Berlin,Echo Dot,", "count", "count is empty"),
         ("Berlin,Echo Dot,+4", "count", 'count "+4" is not a whole number'),

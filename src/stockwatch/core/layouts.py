@@ -480,10 +480,8 @@ _WHOLE_DECIMAL = re.compile(r"-?\d+\.0*")
 
 def count_text(text: str) -> tuple[int | None, str | None]:
     """A count as store systems write it: ``5``, `` 5 ``, ``5.0``, ``1,234`` (numbers a
-    spreadsheet kept as text). Returns (value, None) or (None, why it is not a count).
-
-    A negative count (oversold, which some systems export) is refused as in stockwatch's
-    own layout, with its reason, until the dashboard can show it as such."""
+    spreadsheet kept as text), ``-3`` (oversold, which store systems export: the item is out
+    of stock). Returns (value, None) or (None, why it is not a count)."""
     value = text.strip().replace("\u00a0", "")
     if _THOUSANDS.fullmatch(value):
         value = value.replace(",", "")
@@ -492,5 +490,5 @@ def count_text(text: str) -> tuple[int | None, str | None]:
     if value.isascii() and value.isdigit():
         return int(value), None
     if value.startswith("-") and value[1:].isascii() and value[1:].isdigit():
-        return None, "is negative (an oversold item: count it as 0)"
+        return int(value), None  # oversold: out of stock, shown as such
     return None, "is not a whole number"

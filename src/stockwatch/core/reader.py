@@ -653,6 +653,16 @@ class InventoryFile:
                 return None
             return value
         if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
+            if name == "count" and int(text[1:]) <= self.limits.max_count:
+                return int(text)  # oversold, as store systems export it: out of stock
+            if name == "count":
+                self.reject_row(
+                    line,
+                    name,
+                    f"{name} {show_value(text)} is below the minimum -{self.limits.max_count:,}",
+                    item,
+                )
+                return None
             self.reject_row(line, name, f"{name} {show_value(text)} is negative", item)
             return None
         self.reject_row(line, name, f"{name} {show_value(text)} is not a whole number", item)

@@ -34,11 +34,12 @@ class SqliteChangeFeed:
 
     def candidates(self, bound: int, with_cover: bool = False) -> Iterator[list[StockChange]]:
         # The SQL twin of core.alert_rules.is_candidate (tests/unit checks they agree). With
-        # no thresholds the bound is 0, and "= 0" lets SQLite use the partial index on zeros.
+        # no thresholds the bound is 0, and "<= 0" (oversold counts are out of stock too)
+        # lets SQLite use the partial index on counts at or below zero (migration 0019).
         if bound == 0:
             cursor = self.conn.execute(
                 "SELECT store, item, old_count, new_count, upload_id FROM changes"
-                " WHERE seq > ? AND (new_count = 0 OR old_count = 0) ORDER BY seq",
+                " WHERE seq > ? AND (new_count <= 0 OR old_count <= 0) ORDER BY seq",
                 (self.start_seq,),
             )
         else:

@@ -207,7 +207,7 @@ def stores(conn: sqlite3.Connection) -> list[StoreSummary]:
 
 _STOCK_PAGE = """
 SELECT i.store, i.item, i.count, u.started_at,
-    CASE WHEN i.count = 0 THEN 'out_of_stock'
+    CASE WHEN i.count <= 0 THEN 'out_of_stock'
          WHEN EXISTS (SELECT 1 FROM alerts AS a WHERE a.store = i.store AND a.item = i.item
                       AND a.kind = 'low_stock' AND a.resolved_at IS NULL) THEN 'low_stock'
          WHEN EXISTS (SELECT 1 FROM alerts AS a WHERE a.store = i.store AND a.item = i.item

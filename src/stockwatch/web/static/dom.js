@@ -30,6 +30,8 @@ export const itemLink = (name, text) => el("a", { href: `#/item/${encodeURICompo
 
 export const storeLink = (name, text) => el("a", { href: `#/store/${encodeURIComponent(name)}`, text: text || name });
 
+// A negative count is what a store system exports for an item sold past zero.
+export const statusText = (r) => (r.count < 0 ? `oversold by ${(-r.count).toLocaleString()}` : r.status.replace(/_/g, " "));
 export const coverText = (r) => (r.days_of_cover === null || r.days_of_cover === undefined ? "—" : `${r.days_of_cover.toLocaleString()} d`);
 
 export function dollars(usd) {

@@ -1,6 +1,6 @@
 // An item's page: its count and days of cover in every store.
 import { api } from "./api.js";
-import { $, coverText, el, plural, storeLink } from "./dom.js";
+import { $, coverText, el, plural, statusText, storeLink } from "./dom.js";
 
 export async function loadItem(item) {
   $("item-name").textContent = item;
@@ -15,7 +15,7 @@ export async function loadItem(item) {
   for (const r of rows) {
     body.append(el("tr", { class: r.status },
       el("td", {}, storeLink(r.store)), el("td", { class: "num", text: r.count.toLocaleString() }),
-      el("td", { text: r.status.replace(/_/g, " ") }), el("td", { class: "num", text: coverText(r) }),
+      el("td", { text: statusText(r) }), el("td", { class: "num", text: coverText(r) }),
       el("td", { text: r.runs_out_on || "—" })));
   }
 }

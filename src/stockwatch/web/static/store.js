@@ -1,7 +1,7 @@
 // A store's page: its chart, its stock table and an item's history.
 import { api, state } from "./api.js";
 import { plotly } from "./charts.js";
-import { $, chartText, coverText, el, plural, when } from "./dom.js";
+import { $, chartText, coverText, el, plural, statusText, when } from "./dom.js";
 
 export async function loadStore(store) {
   state.store = store;
@@ -66,7 +66,7 @@ export function drawStockTable() {
   for (const r of rows) {
     body.append(el("tr", { class: `${r.status} clickable`, "data-item": r.item, onclick: () => loadHistory(r.item) },
       el("td", { text: r.item }), el("td", { class: "num", text: r.count.toLocaleString() }),
-      el("td", { text: r.status.replace(/_/g, " ") }),
+      el("td", { text: statusText(r) }),
       el("td", { class: "num", title: r.runs_out_on ? `runs out about ${r.runs_out_on}` : "not enough history", text: coverText(r) }),
       el("td", { class: "wide-only", text: when(r.updated_at) })));
   }
