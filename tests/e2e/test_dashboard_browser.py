@@ -376,3 +376,20 @@ def test_the_overview_paints_without_the_chart_library_and_says_what_is_running_
         expect(page.locator("#store-chart .bars path").first).to_be_attached()
         assert any("plotly" in url for url in scripts), "the store page draws its chart"
         page.close()
+
+
+def test_a_file_no_layout_reads_is_mapped_from_drop_downs(page: Page, tmp_path: Path) -> None:
+    """The columns are offered in drop-downs (guessed from their names), the mapping is
+    saved under a name, and the same file is sent again with it."""
+    upload(page, tmp_path, "till.csv", b"Branch;Article;Qty\nBerlin;Echo Dot;0\nBerlin;Tap;4\n")
+    form = page.locator("#map-columns")
+    expect(form).to_be_visible()
+    expect(page.locator("#upload-status")).to_contain_text("no usable header")
+    assert page.locator("#map-store").input_value() == "Branch"
+    assert page.locator("#map-item").input_value() == "Article"
+    assert page.locator("#map-count").input_value() == "Qty"
+    expect(page.locator("#map-name")).to_have_value("till")
+    page.click("#map-save")
+    expect(page.locator("#upload-status")).to_contain_text("loaded")
+    expect(form).to_be_hidden()
+    expect(page.locator(".store-card", has_text="Berlin")).to_contain_text("1 out of stock")

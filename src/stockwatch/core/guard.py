@@ -37,10 +37,14 @@ class Readable(Protocol):
 class FileRejected(Exception):
     """The file cannot be read as inventory at all; ``message`` says what to fix."""
 
-    def __init__(self, message: str, line: int | None = None) -> None:
+    def __init__(
+        self, message: str, line: int | None = None, headers: list[str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
+        # The header row of a file no layout reads: what a column mapping chooses from.
+        self.headers = headers
 
 
 class LimitExceeded(Exception):

@@ -45,6 +45,11 @@ def _start_lines(batch: list[list[str]], first: int) -> list[int]:
 PENDING, DONE = -1, -2
 
 
+def _headers(header: Sequence[str]) -> list[str]:
+    """The named columns of a header row, for a mapping to choose from (at most 200)."""
+    return [h.strip()[:200] for h in header if h.strip()][:200]
+
+
 class InventoryFile:
     """One inventory file being read; iterate ``chunks()`` to get its valid rows.
 
@@ -217,6 +222,7 @@ class InventoryFile:
             f"store, item and {self.columns[2]} (separated by commas, semicolons, tabs or bars); "
             f"missing {', '.join(missing)}; found {found}{hint}",
             skipped + 1,
+            _headers(widest[1]) if hint else None,
         )
 
     def _plan_layout(self, header: list[str], line: int) -> str:
@@ -255,6 +261,7 @@ class InventoryFile:
             f"{', '.join(layouts.shown_columns(lacking))}. To load it as it is, map its"
             f" columns: {mapping}",
             line,
+            _headers(header),
         )
 
     def _columns(self, names: list[str], header_line: int) -> tuple[int, int, int]:
@@ -429,6 +436,7 @@ class InventoryFile:
                     f"row {first} of sheet {name!r}: no usable header: the first row must name"
                     f" the columns store, item and count; found {shown}{hint}",
                     first,
+                    _headers(header),
                 )
             if self._on_progress is not None:
                 self._on_progress(len(head))

@@ -39,6 +39,7 @@ class UploadReport:
     uploaded_by: str | None = None  # who sent it; None: unknown (put straight into storage)
     scope: list[str] | None = None  # the stores its rows could name; None: any store
     layout: str | None = None  # how its file was read (``core.layouts``); None: not read
+    headers: list[str] | None = None  # a file no layout reads: its columns, to map them
 
     def settle_status(self) -> None:
         """Derive the final status from the counts, so no backend can disagree."""
@@ -74,6 +75,7 @@ class UploadReport:
             "uploaded_by": self.uploaded_by,
             "scope": self.scope,
             "layout": self.layout,
+            "headers": self.headers,
         }
 
     @classmethod
@@ -99,6 +101,7 @@ class UploadReport:
             uploaded_by=data.get("uploaded_by"),
             scope=data.get("scope"),
             layout=data.get("layout"),
+            headers=data.get("headers"),
         )
         report.errors = [
             RowError(e["line"], e["field"], e["message"], e.get("item"))

@@ -129,6 +129,7 @@ class UploadRow:
     uploaded_by: str | None = None  # who sent it; None: put straight into storage
     scope: list[str] | None = None  # the stores its rows could name; None: any store
     layout: str | None = None  # how its file was read (``core.layouts``)
+    headers: list[str] | None = None  # a file no layout reads: its columns, to map them
 
     def within(self, stores: frozenset[str] | None) -> bool:
         """Whether a reader of ``stores`` sees it: only an upload whose rows could name
@@ -172,6 +173,7 @@ class UploadRow:
             uploaded_by=report.get("uploaded_by", uploaded_by),
             scope=report.get("scope", scope),
             layout=report.get("layout"),
+            headers=report.get("headers"),
         )
 
 

@@ -113,6 +113,7 @@ def report_of(upload: UploadRow) -> UploadReport:
         uploaded_by=upload.uploaded_by,
         scope=upload.scope,
         layout=upload.layout,
+        headers=upload.headers,
     )
 
 

@@ -240,6 +240,7 @@ def load_upload(
         except FileRejected as exc:
             loaded = progress.loaded
             report = UploadReport(job.filename, job.upload_id, message=exc.message)
+            report.headers = exc.headers
             if not attempt.undo() and loaded:
                 rows = f"{loaded:,} row{'s' if loaded != 1 else ''}"
                 report.message = f"{exc.message} ({rows} before that point were loaded)"
@@ -270,7 +271,9 @@ def check_strict(job: UploadJob, source: Readable, limits: Limits) -> UploadRepo
         for _ in unique_chunks(inventory, STRICT_CHECK_ROWS):
             pass
     except FileRejected as exc:
-        return UploadReport(job.filename, job.upload_id, message=exc.message)
+        rejected = UploadReport(job.filename, job.upload_id, message=exc.message)
+        rejected.headers = exc.headers
+        return rejected
     finish_report(report, ReadSummary.of(inventory), [], limits.max_errors_reported)
     if report.rows_rejected:
         report.reject_for_strict()

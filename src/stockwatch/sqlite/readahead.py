@@ -53,7 +53,7 @@ def _read_in_child(
             for rows in unique_chunks(inventory, size):
                 pipe.send(("chunk", rows, inventory.bytes_read))
         except FileRejected as exc:
-            pipe.send(("rejected", exc.message, exc.line))
+            pipe.send(("rejected", exc.message, exc.line, exc.headers))
             return
         pipe.send(("done", ReadSummary.of(inventory)))
     pipe.close()
@@ -103,7 +103,7 @@ class ReadAhead:
                         self.on_progress(bytes_read)
                     yield chunk
                 elif message[0] == "rejected":
-                    raise FileRejected(message[1], message[2])
+                    raise FileRejected(message[1], message[2], message[3])
                 else:
                     self.summary = message[1]
                     return

@@ -109,26 +109,84 @@ export function setUpFileInput() {
   $("upload-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     if (!input.files.length) return;
-    const data = new FormData();
-    data.append("file", input.files[0]);
     const options = new URLSearchParams();
     if ($("snapshot-input").checked) options.set("snapshot", "true");
     if ($("as-of-input").value) options.set("as_of", $("as-of-input").value);
     button.disabled = true;
-    $("upload-status").textContent = `Uploading ${input.files[0].name}…`;
     try {
-      const queued = await sendFile(input.files[0], data, options);
-      $("upload-status").textContent = `Upload ${queued.id} received; processing…`;
-      state.openReports.add(queued.id);
-      state.waitingFor = queued.id;
+      await send(input.files[0], options);
       input.value = ""; chosen();
-      // It may have finished before we started listening for it.
-      showFinished(await api(`/api/uploads/${encodeURIComponent(queued.id)}`));
     } catch (err) {
       $("upload-status").textContent = `Upload failed: ${err.message}`;
       button.disabled = false;
     }
   });
+}
+
+async function send(file, options) {
+  const data = new FormData();
+  data.append("file", file);
+  state.lastFile = { file, options };  // kept to send again once its columns are mapped
+  $("map-columns").hidden = true;
+  $("upload-status").textContent = `Uploading ${file.name}…`;
+  const queued = await sendFile(file, data, options);
+  $("upload-status").textContent = `Upload ${queued.id} received; processing…`;
+  state.openReports.add(queued.id);
+  state.waitingFor = queued.id;
+  // It may have finished before we started listening for it.
+  showFinished(await api(`/api/uploads/${encodeURIComponent(queued.id)}`));
+}
+
+// The likeliest column for each role, by the words store systems use.
+const HINTS = {
+  store: ["store", "location", "shop", "outlet", "branch", "site", "warehouse"],
+  item: ["item", "product", "name", "title", "description", "article"],
+  count: ["count", "quantity", "qty", "on hand", "stock", "available", "inventory"],
+};
+
+function guess(headers, role) {
+  return headers.find((h) => HINTS[role].some((w) => h.toLowerCase().includes(w))) || "";
+}
+
+function pick(id, label, headers, chosen, extra) {
+  const select = el("select", { id }, ...(extra ? [el("option", { value: "", text: extra })] : []),
+    ...headers.map((h) => el("option", { value: h, text: h })));
+  select.value = chosen;
+  return el("label", { text: label }, select);
+}
+
+// A file no layout reads: its columns in drop-downs, saved as a named mapping (for the
+// store, when the file has no store column), and the same file sent again with it.
+function showMapping(upload) {
+  const form = $("map-columns");
+  const headers = upload.headers;
+  const base = (state.lastFile.file.name.replace(/\.[^.]*$/, "").toLowerCase().replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/^[^a-z0-9]+/, "") || "mapping").slice(0, 40);
+  const storeName = el("input", { id: "map-store-name", placeholder: "the store's name" });
+  form.replaceChildren(
+    el("p", { text: "No layout reads this file. Map its columns once; the mapping is saved for next time." }),
+    pick("map-store", "Store column", headers, guess(headers, "store"), "(none: one store's file)"),
+    el("label", { text: "Store" }, storeName),
+    pick("map-item", "Item column", headers, guess(headers, "item")),
+    pick("map-count", "Count column", headers, guess(headers, "count")),
+    el("label", { text: "Save as" }, el("input", { id: "map-name", value: base })),
+    el("button", { type: "submit", class: "small", id: "map-save", text: "Save and load" }));
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    const store = $("map-store").value, name = $("map-name").value.trim();
+    const columns = [store && `store=${store}`, `item=${$("map-item").value}`, `count=${$("map-count").value}`]
+      .filter(Boolean).join(",");
+    try {
+      await api(`/api/layouts/${encodeURIComponent(name)}`, { method: "PUT", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ columns, store: store ? null : storeName.value.trim() || null }) });
+      const options = new URLSearchParams(state.lastFile.options);
+      options.set("layout", name);
+      await send(state.lastFile.file, options);
+    } catch (err) {
+      $("upload-status").textContent = `The mapping was not saved: ${err.message}`;
+    }
+  };
+  form.hidden = false;
 }
 
 async function sendFile(file, data, options) {
@@ -151,6 +209,11 @@ export function showFinished(upload) {
     api(`/api/uploads/${encodeURIComponent(upload.id)}`).then(showFinished).catch(console.warn);
     return;
   }
+  if (upload.status === "rejected" && upload.headers === undefined) {
+    api(`/api/uploads/${encodeURIComponent(upload.id)}`).then(showFinished).catch(console.warn);
+    return;
+  }
+  if (upload.status === "rejected" && upload.headers && upload.headers.length && state.lastFile) showMapping(upload);
   let text = `Upload ${upload.id}: ${upload.status.replace(/_/g, " ")}`;
   if (upload.status === "rejected" || upload.status === "needs_confirmation") {
     text += `: ${upload.message || "every row was rejected"}`;
