@@ -157,3 +157,55 @@ def test_a_file_found_unclean_part_way_is_undone_and_read_again(tmp_path: Path) 
     report = both_ways(tmp_path, files, TABLES[1:])[1]
     assert [(e["line"], e["field"]) for e in report["errors"]] == [(119_997, "count")]
     assert (report["rows_loaded"], report["rows_unchanged"]) == (0, 119_999)
+
+
+SHOPIFY_HEADER = (
+    "Handle,Title,Option1 Name,Option1 Value,Option2 Name,Option2 Value,Option3 Name,"
+    "Option3 Value,SKU,HS Code,COO,Location,Incoming,Unavailable,Committed,Available,On hand"
+)
+
+
+def _shopify(rows: list[tuple[str, str, str, str, str]]) -> bytes:
+    """Location, Title, option values (up to two), Available."""
+    lines = [SHOPIFY_HEADER]
+    for where, title, first, second, available in rows:
+        lines.append(f'h,"{title}",Color,{first},Size,{second},,,S,,,{where},0,0,0,{available},0')
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_shopify_export_through_pyarrow_gives_the_core_reader_s_results(
+    tmp_path: Path,
+) -> None:
+    """Read clean with pyarrow (the item's name built from Title and its options in
+    columns) or by the core reader (a "not stocked" or a "1,204" sends it there): the
+    same reports and rows."""
+    from stockwatch.core.limits import Limits
+    from stockwatch.sqlite import fast_reader
+
+    rows = [
+        (f"Store {s}", f"Tee, {i}", "Red" if i % 3 else "", "M" if i % 2 else "", str(i % 7))
+        for s in range(3)
+        for i in range(400)
+    ]
+    rows[10] = ("Store 0", "Mug", "Default Title", "", "5")
+    clean = _shopify(rows)
+    unclean = _shopify([*rows[:500], ("Store 1", "Cap", "Blue", "", "not stocked"), *rows[500:]])
+    path = tmp_path / "clean.csv"
+    path.write_bytes(clean)
+    assert fast_reader.check(path, Limits()) == 1200
+    path.write_bytes(unclean)
+    with pytest.raises(fast_reader.NotClean):
+        fast_reader.check(path, Limits())
+    files = [(Upload("clean.csv"), clean), (Upload("unclean.csv"), unclean)]
+    reports = both_ways(tmp_path, files, (*TABLES[1:], STOCK))
+    assert [r["layout"] for r in reports] == ["shopify", "shopify"]
+    app = SqliteBackend(tmp_path / "ahead")
+    try:
+        stock = {
+            (s, i): c for s, i, c in app.conn.execute("SELECT store, item, count FROM inventory")
+        }
+    finally:
+        app.close()
+    assert stock[("Store 0", "Tee, 1 - Red / M")] == 1
+    assert stock[("Store 0", "Tee, 3 - M")] == 3
+    assert stock[("Store 0", "Mug")] == 5

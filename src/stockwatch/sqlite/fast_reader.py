@@ -19,11 +19,12 @@ is undone (``readahead.StagedChunkWriter``).
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stockwatch.core.layouts import NATIVE, detect
 from stockwatch.core.limits import Limits
 
 COLUMNS = ("store", "item", "count")
@@ -70,9 +71,20 @@ class Run:
         return values
 
 
-def header_order(path: Path) -> list[str]:
-    """The header's columns in file order, lower case; ``NotClean`` unless it is exactly
-    store, item and count (in any order and letter case) on the first line."""
+@dataclass(frozen=True)
+class Shape:
+    """How a clean file's columns give store, item and count: stockwatch's own header, or
+    Shopify's inventory export (its item name built as ``core.layouts`` builds it)."""
+
+    layout: str
+    names: list[str]  # every column, in file order, as pyarrow is told to read them
+    derive: Callable[[Any], tuple[Any, Any, Any]] = field(repr=False)
+    used: tuple[str, ...] = ()  # the columns whose values make the rows
+
+
+def shape(path: Path) -> Shape:
+    """The file's shape from its first line; ``NotClean`` unless it is a plain ASCII header
+    of stockwatch's own columns or of a Shopify export, with no column named twice."""
     with open(path, "rb") as source:
         first = source.readline(4096)
     text = first.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n")
@@ -81,51 +93,86 @@ def header_order(path: Path) -> list[str]:
     except UnicodeDecodeError:
         raise NotClean("the header is not plain ASCII") from None
     lowered = [n.lower() for n in names]
-    if sorted(lowered) != sorted(COLUMNS) or any(n != n.strip() for n in names):
-        raise NotClean("the header is not exactly store, item and count")
-    return lowered
+    if any(n != n.strip() for n in names) or len(set(lowered)) != len(lowered):
+        raise NotClean("a header name with spaces around it, or named twice")
+    if sorted(lowered) == sorted(COLUMNS):
+        return Shape(
+            NATIVE,
+            lowered,
+            lambda batch: (batch.column("store"), batch.column("item"), batch.column("count")),
+            COLUMNS,
+        )
+    found = detect(names)
+    if found is not None and found.name == "shopify":
+        return _shopify(lowered)
+    raise NotClean("the header is neither store, item and count nor a Shopify export's")
 
 
-def _open(path: Path, order: list[str]):  # type: ignore[no-untyped-def]
+def _shopify(lowered: list[str]) -> Shape:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    options = [n for n in lowered if n.startswith("option") and n.endswith(" value")]
+
+    def derive(batch: Any) -> tuple[Any, Any, Any]:
+        title = batch.column("title")
+        # The non-empty option values joined by " / ", one column at a time, with no nulls
+        # (the null-skipping join drops the rows whose values are all null).
+        joined = pa.array([""] * batch.num_rows, pa.string())
+        for name in options:
+            value = batch.column(name)
+            both = pc.binary_join_element_wise(joined, value, " / ")
+            joined = pc.if_else(
+                pc.equal(value, ""), joined, pc.if_else(pc.equal(joined, ""), value, both)
+            )
+        plain = pc.or_(pc.equal(joined, ""), pc.equal(joined, "Default Title"))
+        item = pc.if_else(plain, title, pc.binary_join_element_wise(title, joined, " - "))
+        return batch.column("location"), item, batch.column("available")
+
+    return Shape("shopify", lowered, derive, ("title", "location", "available", *options))
+
+
+def _open(path: Path, found: Shape):  # type: ignore[no-untyped-def]
     import pyarrow as pa
     import pyarrow.csv as csv
 
     return csv.open_csv(
         path,
         read_options=csv.ReadOptions(
-            column_names=order, skip_rows=1, block_size=BLOCK_BYTES, use_threads=False
+            column_names=found.names, skip_rows=1, block_size=BLOCK_BYTES, use_threads=False
         ),
         parse_options=csv.ParseOptions(ignore_empty_lines=False),
         convert_options=csv.ConvertOptions(
-            column_types=dict.fromkeys(COLUMNS, pa.string()), strings_can_be_null=False
+            column_types=dict.fromkeys(found.names, pa.string()), strings_can_be_null=False
         ),
     )
 
 
-def _check_batch(batch: object, limits: Limits) -> None:
-    """``NotClean`` unless every row of the batch is as the module doc says."""
+def _check_batch(batch: Any, found: Shape, limits: Limits) -> tuple[Any, Any, Any]:
+    """The batch's stores, items and counts; ``NotClean`` unless every row is as the module
+    doc says (and, for an export, no value it uses has spaces around it)."""
     import pyarrow.compute as pc
 
     digits = len(str(limits.max_count)) - 1  # as the core reader's fast path allows
-    column = batch.column  # type: ignore[attr-defined]
-    for name in ("store", "item"):
-        values = column(name)
+    for name in found.used:
+        values = batch.column(name)
+        if not pc.all(pc.equal(values, pc.utf8_trim_whitespace(values))).as_py():
+            raise NotClean(f"a {name} with spaces around it")
+    stores, items, counts = found.derive(batch)
+    for name, values in (("store", stores), ("item", items)):
         size = pc.utf8_length(values)
         if pc.min(size).as_py() == 0 or pc.max(size).as_py() > limits.max_field_chars:
             raise NotClean(f"an empty or too long {name}")
         if pc.any(pc.match_substring_regex(values, _NOT_CLEAN)).as_py():
             raise NotClean(f"a {name} with a control character or a line break")
-        if not pc.all(pc.equal(values, pc.utf8_trim_whitespace(values))).as_py():
-            raise NotClean(f"a {name} with spaces around it")
-    counts = column("count")
     if not pc.all(pc.match_substring_regex(counts, f"^[0-9]{{1,{digits}}}$")).as_py():
         raise NotClean("a count that is not plain digits")
-    line = pc.add(
-        pc.add(pc.binary_length(column("store")), pc.binary_length(counts)),
-        pc.binary_length(column("item")),
-    )
-    if pc.max(line).as_py() + 8 > limits.max_line_bytes:
+    line = pc.binary_length(batch.column(0))
+    for index in range(1, batch.num_columns):
+        line = pc.add(line, pc.binary_length(batch.column(index)))
+    if pc.max(line).as_py() + batch.num_columns + 8 > limits.max_line_bytes:
         raise NotClean("a line near the length limit")
+    return stores, items, counts
 
 
 def check(path: Path, limits: Limits) -> int:
@@ -140,11 +187,11 @@ def read(path: Path, limits: Limits) -> Iterator[tuple[list[Run], int]]:
     caller then undoes them and reads the file with the core reader)."""
     import pyarrow as pa
 
-    order = header_order(path)
+    found = shape(path)
     rows = 0
-    batches = _open(path, order)
+    batches = _open(path, found)
     try:
-        for runs, read_so_far, batch in _runs(batches, path.stat().st_size, limits):
+        for runs, read_so_far, batch in _runs(batches, found, path.stat().st_size, limits):
             rows += batch.num_rows  # type: ignore[attr-defined]
             if rows > limits.max_rows:
                 raise NotClean("more rows than the limit")
@@ -156,7 +203,7 @@ def read(path: Path, limits: Limits) -> Iterator[tuple[list[Run], int]]:
 
 
 def _runs(
-    batches: Iterator[object], total: int, limits: Limits
+    batches: Iterator[object], found: Shape, total: int, limits: Limits
 ) -> Iterator[tuple[list[Run], int, object]]:
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -164,20 +211,18 @@ def _runs(
     line = 2
     read_so_far = 0
     for batch in batches:
-        _check_batch(batch, limits)
-        column = batch.column  # type: ignore[attr-defined]
-        ends = pc.run_end_encode(column("store"), run_end_type=pa.int32())
-        items = column("item")
+        stores, items, texts = _check_batch(batch, found, limits)
+        ends = pc.run_end_encode(stores, run_end_type=pa.int32())
         lengths = pc.binary_length(items)
-        counts = pc.cast(column("count"), pa.int64())
-        found: list[Run] = []
+        counts = pc.cast(texts, pa.int64())
+        made: list[Run] = []
         start = 0
         for store, end in zip(ends.values.to_pylist(), ends.run_ends.to_pylist(), strict=True):
-            found.append(_run(store, line + start, items, lengths, counts, start, end))
+            made.append(_run(store, line + start, items, lengths, counts, start, end))
             start = end
         line += batch.num_rows  # type: ignore[attr-defined]
         read_so_far = min(total, read_so_far + batch.nbytes)  # type: ignore[attr-defined]
-        yield found, read_so_far, batch
+        yield made, read_so_far, batch
 
 
 def _run(

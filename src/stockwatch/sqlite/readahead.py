@@ -146,7 +146,9 @@ class CleanFirst:
         yield from self.ahead.chunks()
 
     def summary(self) -> ReadSummary:
-        return ReadSummary() if self.ahead is None else self.ahead.summary
+        if self.ahead is None:  # read clean: stockwatch's own layout, or Shopify's
+            return ReadSummary(layout=fast_reader.shape(self.path).layout)
+        return self.ahead.summary
 
 
 class ChunkWriter:
