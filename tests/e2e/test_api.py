@@ -671,3 +671,35 @@ def test_store_system_exports_and_mapped_columns(client: httpx.Client) -> None:
     assert refused.status_code == 422 and "built-in" in refused.json()["message"]
     assert client.delete("/api/layouts/till").status_code == 204
     assert client.delete("/api/layouts/till").status_code == 404
+
+
+def test_a_spreadsheet_uploads_raw_or_as_a_form(client: httpx.Client) -> None:
+    from tests.data import spreadsheets
+
+    book = spreadsheets.xlsx(*spreadsheets.SQUARE_BOOK)
+    raw = client.post(
+        "/api/uploads",
+        params={"filename": "square.xlsx"},
+        content=book,
+        headers={
+            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        },
+    )
+    assert raw.status_code == 202, raw.text
+    report = wait_report(client, raw.json()["id"])
+    assert (report["layout"], report["rows_loaded"]) == ("square", 4)
+    form = client.post(
+        "/api/uploads",
+        params={"sheet": "Counts"},
+        files={
+            "file": (
+                "counts.ods",
+                spreadsheets.ods(
+                    ("Notes", (("x",),)),
+                    ("Counts", (("store", "item", "count"), ("Kiel", "Tap", 3))),
+                ),
+                "application/vnd.oasis.opendocument.spreadsheet",
+            )
+        },
+    )
+    assert wait_report(client, form.json()["id"])["rows_loaded"] == 1
