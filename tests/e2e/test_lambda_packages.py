@@ -73,6 +73,8 @@ def test_the_stream_functions_are_lean_and_import_from_their_package_alone(
     present = {p.name for p in package.iterdir()}
     assert not present & set(WEB_STACK), present
     assert not (package / "stockwatch" / "web").exists()
+    # The spreadsheet reader (arm64, loaded only when a workbook arrives: not imported here).
+    assert (package / "python_calamine").is_dir()
     probe = (
         "import sys\n"
         f"sys.path[:0] = [{str(package)!r}, {str(runtime)!r}]\n"
