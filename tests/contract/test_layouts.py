@@ -90,6 +90,11 @@ def test_a_mapping_saved_once_reads_the_stores_files(backend: Backend) -> None:
     by_store = backend.process(backend.receive("kiel.csv", b"Article,Qty\nTap,2\n", store="Kiel"))
     assert (by_store["rows_loaded"], by_store["layout"]) == (1, "till")
     assert backend.stock() == {("Kiel", "Echo Dot"): 9, ("Kiel", "Tap"): 2}
+    # A file a layout reads is read by it, whatever mapping the store has.
+    native = backend.process(
+        backend.receive("kiel-own.csv", csv_bytes(("Kiel", "Tap", 5)), store="Kiel")
+    )
+    assert (native["rows_loaded"], native["layout"]) == (1, "stockwatch")
     assert runtime.delete_layout("till") and "till" not in runtime.saved_layouts()
 
 

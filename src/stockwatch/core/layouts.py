@@ -169,6 +169,8 @@ def resolve(reading: dict[str, str], saved: dict[str, SavedLayout]) -> dict[str,
     found = {k: v for k, v in reading.items() if k != "layout"}
     found["columns"] = chosen.columns
     found["saved"] = chosen.name  # the report names the mapping it was read with
+    if not layout:
+        found["by_store"] = "1"  # only the store was named: a layout the header shows wins
     if chosen.store and not store:
         found["store"] = chosen.store
     return found

@@ -78,6 +78,7 @@ class InventoryFile:
         self.asked = (asked.get("layout"), asked.get("columns"), asked.get("store"))
         self.sheet_asked = asked.get("sheet")  # a spreadsheet's sheet; None: found
         self.saved_name = asked.get("saved")  # the saved mapping ``columns`` came from
+        self.by_store = bool(asked.get("by_store"))  # ... as the mapping of the store named
         self.sheet: str | None = None
         self.layout = layouts.NATIVE
         self.plan: layouts.Plan | None = None
@@ -230,6 +231,8 @@ class InventoryFile:
         nothing reads is rejected whole, naming the closest layout and what it lacks; when
         that is stockwatch's own, the caller says so, and this returns how to map it."""
         layout, columns, store = self.asked
+        if self.by_store and layouts.detect(header) is not None:
+            columns, self.saved_name = None, None  # a file a layout reads needs no mapping
         try:
             found = layouts.plan(header, layout, columns, store)
         except layouts.LayoutError as exc:
