@@ -296,22 +296,8 @@ class InventoryFile:
             yield from self._plan_chunks(text, header, header_lines, size)
             return
         self._layout = (*self._columns(names, header_lines), len(names))
-        reader = csv.reader(itertools.chain([header], text), delimiter=self.delimiter)
-        next(reader)
-        offset = header_lines - 1  # blank lines before the header
-        self._reader, self._offset = reader, offset
-        previous = header_lines
         rows = 0
-        rows_in = bounded(reader, self.limits.max_columns)
-        while batch := list(itertools.islice(rows_in, size)):
-            end = reader.line_num + offset
-            if end - previous == len(batch):
-                lines: Sequence[int] = range(previous + 1, end + 1)
-            else:
-                lines = _start_lines(batch, previous + 1)
-                self._check_open_quotes(batch, lines)
-            previous = end
-            self._note_legacy(batch, lines)
+        for batch, lines in self._csv_batches(text, header, header_lines, size):
             chunk = self._fast_batch(batch, lines)
             if chunk is None:
                 chunk = []
@@ -341,26 +327,29 @@ class InventoryFile:
     ) -> Iterator[list[Row]]:
         """A store system's CSV: each line gives zero or more rows (one per location of a
         wide export), every row checked as the native ones are."""
+        yield from self._planned(self._csv_batches(text, header, header_lines, size), size)
+
+    def _csv_batches(
+        self, text: io.TextIOWrapper, header: str, header_lines: int, size: int
+    ) -> Iterator[tuple[list[list[str]], Sequence[int]]]:
+        """The lines after the header in batches, each with the line number it starts on
+        (a range when every record is one line: the fast paths need that)."""
         reader = csv.reader(itertools.chain([header], text), delimiter=self.delimiter)
         next(reader)
-        offset = header_lines - 1
+        offset = header_lines - 1  # blank lines before the header
         self._reader, self._offset = reader, offset
-
-        def batches() -> Iterator[tuple[list[list[str]], Sequence[int]]]:
-            previous = header_lines
-            rows_in = bounded(reader, self.limits.max_columns)
-            while batch := list(itertools.islice(rows_in, size)):
-                end = reader.line_num + offset
-                if end - previous == len(batch):
-                    lines: Sequence[int] = range(previous + 1, end + 1)
-                else:
-                    lines = _start_lines(batch, previous + 1)
-                    self._check_open_quotes(batch, lines)
-                previous = end
-                self._note_legacy(batch, lines)
-                yield batch, lines
-
-        yield from self._planned(batches(), size)
+        previous = header_lines
+        rows_in = bounded(reader, self.limits.max_columns)
+        while batch := list(itertools.islice(rows_in, size)):
+            end = reader.line_num + offset
+            if end - previous == len(batch):
+                lines: Sequence[int] = range(previous + 1, end + 1)
+            else:
+                lines = _start_lines(batch, previous + 1)
+                self._check_open_quotes(batch, lines)
+            previous = end
+            self._note_legacy(batch, lines)
+            yield batch, lines
 
     def _too_wide(self, line: int, fields: int) -> None:
         self.reject_row(
