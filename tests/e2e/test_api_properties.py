@@ -79,6 +79,10 @@ def test_all_checks_pass(fuzzed: LiveServer) -> None:
             if case.path == "/api/mutes" and case.method == "PUT":
                 # A mute must end in the future and on a real date: no pattern says so.
                 excluded = [positive_data_acceptance]
+            if case.path == "/api/layouts/{name}" and case.method == "PUT":
+                # The mapping has its own grammar (roles, item= and count= required, a
+                # store= or a store), checked by its parser with a 422 naming what is wrong.
+                excluded = [positive_data_acceptance]
             if case.path == "/api/uploads" and case.method == "POST":
                 # The body is a file: any bytes are one (its report says whether they are
                 # inventory), so a "body of the wrong JSON type" is still a file to take.

@@ -232,7 +232,7 @@ def test_strict_upload_through_api_gateway_loads_nothing_of_a_bad_file(stack: Aw
             "POST",
             "/api/uploads",
             {"filename": "strict.csv", "strict": "true"},
-            body=csv_bytes(("Köln", "Kindle", 2), ("Köln", "Echo", "-1")),
+            body=csv_bytes(("Köln", "Kindle", 2), ("Köln", "Echo", "one")),
             headers={"content-type": "text/csv"},
         )
     )

@@ -96,7 +96,7 @@ def test_a_binary_file_gets_one_clear_message(tmp_path: Path) -> None:
 
 def test_strict_flag_and_setting(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    bad.write_bytes(csv_bytes(("Berlin", "Echo Dot", 3), ("Berlin", "Echo Show", "-2")))
+    bad.write_bytes(csv_bytes(("Berlin", "Echo Dot", 3), ("Berlin", "Echo Show", "2.5")))
     data = str(tmp_path / "d")
     (report,) = json.loads(run("--data-dir", data, "ingest", "--strict", "--json", str(bad)).stdout)
     assert (report["status"], report["rows_loaded"]) == ("rejected", 0)

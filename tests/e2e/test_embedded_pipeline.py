@@ -101,7 +101,7 @@ def test_a_mixed_file_loads_its_good_rows(app: SqliteBackend) -> None:
 
 
 def test_strict_mode_rejects_the_whole_file(app: SqliteBackend) -> None:
-    data = csv_bytes(("Berlin", "Echo Dot", 0), ("Berlin", "Echo Show", "-1"))
+    data = csv_bytes(("Berlin", "Echo Dot", 0), ("Berlin", "Echo Show", "none"))
     report = ingest(app, "strict.csv", data, strict=True)
     assert report.status == "rejected"
     assert report.rows_loaded == 0 and report.rows_rejected == 1

@@ -189,3 +189,13 @@ def test_a_workbook_no_layout_reads_says_how_to_map_it() -> None:
 def test_a_zip_that_is_no_workbook_is_one_clear_rejection() -> None:
     with pytest.raises(FileRejected, match="ZIP archive but not a spreadsheet"):
         read(b"PK\x03\x04" + bytes(200))
+
+
+def test_a_saved_mapping_is_described_however_it_was_written() -> None:
+    saved = layouts.SavedLayout("till", " item = Article ,count=Qty,", "Kiel")
+    layouts.check_saved(saved)
+    assert saved.to_json()["needs"] == ["Article", "Qty"]
+    with pytest.raises(layouts.LayoutError, match="built-in"):
+        layouts.check_saved(layouts.SavedLayout("shopify", "item=A,count=B", "Kiel"))
+    with pytest.raises(layouts.LayoutError, match="give the store"):
+        layouts.check_saved(layouts.SavedLayout("till", "item=A,count=B"))

@@ -125,7 +125,7 @@ class SavedLayout:
         return {
             "name": self.name,
             "system": "saved mapping" + (f" for {self.store}" if self.store else ""),
-            "needs": [h for _, h in (p.split("=", 1) for p in self.columns.split(","))],
+            "needs": list(parse_columns(self.columns).values()),
             "reads": f"--columns {self.columns!r}"
             + (f" --store {self.store!r}" if self.store else ""),
             "columns": self.columns,
