@@ -393,3 +393,15 @@ def test_a_file_no_layout_reads_is_mapped_from_drop_downs(page: Page, tmp_path: 
     expect(page.locator("#upload-status")).to_contain_text("loaded")
     expect(form).to_be_hidden()
     expect(page.locator(".store-card", has_text="Berlin")).to_contain_text("1 out of stock")
+
+
+def test_an_oversold_item_says_by_how_much(page: Page, tmp_path: Path) -> None:
+    upload(
+        page, tmp_path, "oversold.csv", csv_bytes(("Pusan", "Echo Dot", -3), ("Pusan", "Tap", 4))
+    )
+    card = page.locator(".store-card", has_text="Pusan")
+    expect(card).to_contain_text("1 out of stock")
+    card.click()
+    row = page.locator("#stock-rows tr.out_of_stock")
+    expect(row).to_contain_text("Echo Dot")
+    expect(row).to_contain_text("oversold by 3")
