@@ -376,6 +376,22 @@ def _shopify(names: list[str], lower: list[str], store: str | None) -> Plan:
     return Plan("shopify", len(names), expand, columnar)
 
 
+def _wide(
+    layout: str,
+    names: list[str],
+    places: list[tuple[int, str]],
+    item_of: Callable[[Sequence[str]], str],
+    sku_of: Callable[[Sequence[str]], str],
+) -> Plan:
+    """A wide export: a row for each location column (index, place) with a value."""
+
+    def expand(f: Sequence[str]) -> list[Emit]:
+        item, sku = item_of(f), sku_of(f)
+        return [(place, item, _cell(f, i), sku, names[i]) for i, place in places if _cell(f, i)]
+
+    return Plan(layout, len(names), expand)
+
+
 def _square(names: list[str], lower: list[str], store: str | None) -> Plan:
     item_name = lower.index("item name")
     variation = _index(lower, "variation name")
@@ -385,16 +401,11 @@ def _square(names: list[str], lower: list[str], store: str | None) -> Plan:
         (i, names[i][len(prefix) :].strip()) for i, n in enumerate(lower) if n.startswith(prefix)
     ]
 
-    def expand(f: Sequence[str]) -> list[Emit]:
+    def item_of(f: Sequence[str]) -> str:
         base, kind = _cell(f, item_name), _cell(f, variation)
-        item = base if kind in ("", "Regular") else f"{base} - {kind}"
-        return [
-            (place, item, _cell(f, i), _cell(f, sku), names[i])
-            for i, place in places
-            if _cell(f, i)
-        ]
+        return base if kind in ("", "Regular") else f"{base} - {kind}"
 
-    return Plan("square", len(names), expand)
+    return _wide("square", names, places, item_of, lambda f: _cell(f, sku))
 
 
 def _lightspeed_x(names: list[str], lower: list[str], store: str | None) -> Plan:
@@ -407,15 +418,10 @@ def _lightspeed_x(names: list[str], lower: list[str], store: str | None) -> Plan
         if n.startswith("inventory_")
     ]
 
-    def expand(f: Sequence[str]) -> list[Emit]:
-        item = _variant(_cell(f, name), [_cell(f, i) for i in options])
-        return [
-            (place, item, _cell(f, i), _cell(f, sku), names[i])
-            for i, place in places
-            if _cell(f, i)
-        ]
+    def item_of(f: Sequence[str]) -> str:
+        return _variant(_cell(f, name), [_cell(f, i) for i in options])
 
-    return Plan("lightspeed-x", len(names), expand)
+    return _wide("lightspeed-x", names, places, item_of, lambda f: _cell(f, sku))
 
 
 def _lightspeed_r(names: list[str], lower: list[str], store: str | None) -> Plan:
@@ -426,13 +432,13 @@ def _lightspeed_r(names: list[str], lower: list[str], store: str | None) -> Plan
     places = [
         (i, names[i][: -len(suffix)].strip()) for i, n in enumerate(lower) if n.endswith(suffix)
     ]
-
-    def expand(f: Sequence[str]) -> list[Emit]:
-        code = _cell(f, sku) or _cell(f, system_id)
-        item = _cell(f, description)
-        return [(place, item, _cell(f, i), code, names[i]) for i, place in places if _cell(f, i)]
-
-    return Plan("lightspeed-r", len(names), expand)
+    return _wide(
+        "lightspeed-r",
+        names,
+        places,
+        lambda f: _cell(f, description),
+        lambda f: _cell(f, sku) or _cell(f, system_id),
+    )
 
 
 def _mapped(names: list[str], lower: list[str], mapping: dict[str, str], store: str | None) -> Plan:

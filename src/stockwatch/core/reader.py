@@ -238,12 +238,7 @@ class InventoryFile:
         except layouts.LayoutError as exc:
             raise FileRejected(f"line {line}: {exc}", line) from None
         if found is not None:
-            if len(header) > self.limits.max_columns:
-                raise FileRejected(
-                    f"line {line}: the header has {len(header):,} columns; "
-                    f"at most {self.limits.max_columns} are allowed (STOCKWATCH_MAX_COLUMNS)",
-                    line,
-                )
+            self._check_width(len(header), line)
             self.plan, self.layout = found, self.saved_name or found.layout
             return ""
         near, lacking = layouts.closest(header)
@@ -267,13 +262,16 @@ class InventoryFile:
             _headers(header),
         )
 
-    def _columns(self, names: list[str], header_line: int) -> tuple[int, int, int]:
-        if len(names) > self.limits.max_columns:
+    def _check_width(self, columns: int, header_line: int) -> None:
+        if columns > self.limits.max_columns:
             raise FileRejected(
-                f"line {header_line}: the header has {len(names):,} columns; "
+                f"line {header_line}: the header has {columns:,} columns; "
                 f"at most {self.limits.max_columns} are allowed (STOCKWATCH_MAX_COLUMNS)",
                 header_line,
             )
+
+    def _columns(self, names: list[str], header_line: int) -> tuple[int, int, int]:
+        self._check_width(len(names), header_line)
         for column in self.columns:
             if names.count(column) > 1:
                 raise FileRejected(
@@ -468,20 +466,13 @@ class InventoryFile:
                 yield None
                 continue
             value, why = layouts.count_text(count)
-            if value is None:
-                self.reject_row(line, column, f"{column} {show_value(count)} {why}", named)
-                yield None
-            elif abs(value) > self.limits.max_count:
-                self.reject_row(
-                    line,
-                    column,
-                    f"{column} {show_value(count)} is larger than the maximum "
-                    f"{self.limits.max_count:,}",
-                    named,
-                )
-                yield None
-            else:
-                yield (line, store, item, value)
+            if value is not None:
+                why = self._out_of_bounds(value)
+                if why is None:
+                    yield (line, store, item, value)
+                    continue
+            self.reject_row(line, column, f"{column} {show_value(count)} {why}", named)
+            yield None
 
     def _fast_batch(self, batch: list[list[str]], lines: Sequence[int]) -> list[Row] | None:
         """Validate a batch of ordinary rows with whole-list operations, or return None.
@@ -565,12 +556,7 @@ class InventoryFile:
         needed = max(si, ii, ci) + 1
         names = {si: "store", ii: "item", ci: self.columns[2]}
         if isinstance(fields, TooWide):
-            self.reject_row(
-                line,
-                "",
-                f"the line has {fields.fields:,} fields; at most {self.limits.max_columns} are"
-                " allowed (STOCKWATCH_MAX_COLUMNS)",
-            )
+            self._too_wide(line, fields.fields)
             return None
         for index, value in enumerate(fields):
             if "\n" in value or "\r" in value:
@@ -640,32 +626,28 @@ class InventoryFile:
         if not text:
             self.reject_row(line, name, f"{name} is empty", item)
             return None
-        if text.isascii() and text.isdigit():
+        negative = text.startswith("-") and name == "count"  # oversold: out of stock
+        digits = text[1:] if negative else text
+        if digits.isascii() and digits.isdigit():
             value = int(text)
-            if value > self.limits.max_count:
-                self.reject_row(
-                    line,
-                    name,
-                    f"{name} {show_value(text)} is larger than the maximum "
-                    f"{self.limits.max_count:,}",
-                    item,
-                )
-                return None
-            return value
+            why = self._out_of_bounds(value)
+            if why is None:
+                return value
+            self.reject_row(line, name, f"{name} {show_value(text)} {why}", item)
+            return None
         if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
-            if name == "count" and int(text[1:]) <= self.limits.max_count:
-                return int(text)  # oversold, as store systems export it: out of stock
-            if name == "count":
-                self.reject_row(
-                    line,
-                    name,
-                    f"{name} {show_value(text)} is below the minimum -{self.limits.max_count:,}",
-                    item,
-                )
-                return None
             self.reject_row(line, name, f"{name} {show_value(text)} is negative", item)
             return None
         self.reject_row(line, name, f"{name} {show_value(text)} is not a whole number", item)
+        return None
+
+    def _out_of_bounds(self, value: int) -> str | None:
+        """Why a count is refused for its size, in every layout; None when it is not."""
+        limit = self.limits.max_count
+        if value > limit:
+            return f"is larger than the maximum {limit:,}"
+        if value < -limit:
+            return f"is below the minimum -{limit:,}"
         return None
 
 
