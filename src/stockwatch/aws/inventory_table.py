@@ -107,8 +107,7 @@ class DynamoInventoryWriter:
         self.finished: set[str] = set()  # stores whose rows ended (their record settled)
         self.ending: list[str] = []  # stores whose rows ended, waiting for held rows
         self.held: list[Row] = []  # rows to read and decide, held for a fuller batch
-        self.held_stores: set[str] = set()
-        self.held_keys: set[tuple[str, str]] = set()
+        self.held_keys: set[tuple[str, str]] = set()  # their (store, item): no repeats
         self.unmarked: list[Row] = []  # rows whose stores are not marked yet
         self.unmarked_stores: set[str] = set()
         self.flushed = False
@@ -250,7 +249,6 @@ class DynamoInventoryWriter:
                 outcome.add(self._drain(version, finish=False))
             self.held.append(row)
             self.held_keys.add(key)
-            self.held_stores.add(row[1])
         # Rows come store by store: every store here but the last one has ended, and so
         # has any store still open from earlier rows.
         for store in list(self.open):
@@ -259,14 +257,15 @@ class DynamoInventoryWriter:
         if len(self.held) >= HOLD_ROWS or self.flushed:
             outcome.add(self._drain(version))
         else:  # the stores with nothing held back are done already
-            for store in [s for s in self.ending if s not in self.held_stores]:
+            holding = {store for store, _ in self.held_keys}
+            for store in [s for s in self.ending if s not in holding]:
                 self.ending.remove(store)
                 self._finish(store, version)
         return outcome
 
     def _drain(self, version: str, finish: bool = True) -> ChunkOutcome:
         outcome = ChunkOutcome()
-        held, self.held, self.held_stores, self.held_keys = self.held, [], set(), set()
+        held, self.held, self.held_keys = self.held, [], set()
         if held:
             self._decide_and_write(held, version, outcome)
         if not finish:

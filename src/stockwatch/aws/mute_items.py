@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stockwatch.aws.partition import items_in
 from stockwatch.core.mutes import Mutes, active
 from stockwatch.core.rows import MuteRow
 
@@ -25,24 +26,18 @@ class MuteItems:
 
     def mute_rows(self) -> list[MuteRow]:
         rows = []
-        pages = self.dynamodb.get_paginator("query").paginate(
-            TableName=self.table,
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": MUTES}},
-        )
-        for page in pages:
-            for item in page["Items"]:
-                store, name = item["sk"]["S"].split("\x1f", 1)
-                rows.append(
-                    MuteRow(
-                        store,
-                        name,
-                        item["until"]["S"],
-                        item.get("muted_by", {}).get("S", ""),
-                        item.get("note", {}).get("S"),
-                        item.get("created_at", {}).get("S", ""),
-                    )
+        for item in items_in(self.dynamodb, self.table, MUTES):
+            store, name = item["sk"]["S"].split("\x1f", 1)
+            rows.append(
+                MuteRow(
+                    store,
+                    name,
+                    item["until"]["S"],
+                    item.get("muted_by", {}).get("S", ""),
+                    item.get("note", {}).get("S"),
+                    item.get("created_at", {}).get("S", ""),
                 )
+            )
         return sorted(rows, key=lambda m: (m.store, m.item))
 
     def set_mute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stockwatch.aws.partition import items_in
 from stockwatch.core.clock import utc_now
 from stockwatch.core.layouts import SavedLayout
 
@@ -12,16 +13,10 @@ PK = "LAYOUT"
 
 def saved(dynamodb: Any, state_table: str) -> dict[str, SavedLayout]:
     found: dict[str, SavedLayout] = {}
-    pages = dynamodb.get_paginator("query").paginate(
-        TableName=state_table,
-        KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": PK}},
-    )
-    for page in pages:
-        for item in page["Items"]:
-            name = item["sk"]["S"]
-            store = item.get("store", {}).get("S")
-            found[name] = SavedLayout(name, item["columns"]["S"], store)
+    for item in items_in(dynamodb, state_table, PK):
+        name = item["sk"]["S"]
+        store = item.get("store", {}).get("S")
+        found[name] = SavedLayout(name, item["columns"]["S"], store)
     return found
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from stockwatch.aws.partition import items_in
 from stockwatch.core.alert_rules import stock_level
 from stockwatch.core.rows import StockStatus, StoreSummary
 from stockwatch.core.thresholds import Thresholds
@@ -96,21 +97,15 @@ def refresh(
 
 def stores(dynamodb: Any, state_table: str) -> list[StoreSummary]:
     found = []
-    pages = dynamodb.get_paginator("query").paginate(
-        TableName=state_table,
-        KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": PK}},
-    )
-    for page in pages:
-        for item in page["Items"]:
-            found.append(
-                StoreSummary(
-                    item["sk"]["S"],
-                    int(item["items"]["N"]),
-                    int(item["out_of_stock"]["N"]),
-                    int(item["low_stock"]["N"]),
-                    item["counted_at"]["S"],
-                )
+    for item in items_in(dynamodb, state_table, PK):
+        found.append(
+            StoreSummary(
+                item["sk"]["S"],
+                int(item["items"]["N"]),
+                int(item["out_of_stock"]["N"]),
+                int(item["low_stock"]["N"]),
+                item["counted_at"]["S"],
             )
+        )
     found.sort(key=lambda s: (-s.out_of_stock, -s.low_stock, s.store))
     return found

@@ -279,9 +279,10 @@ class StoreMarks:
         try:  # read as that upload was: its layout, columns and store
             reading = decode(ref.key, found.get("Metadata") or {}).reading()
         except BadMetadata:
-            return None
-        if layouts.wants_saved(reading):
-            return None  # a saved mapping may have changed since: assume it asserted all
+            reading = None
+        if reading is None or layouts.wants_saved(reading):
+            body.close()  # unreadable, or a saved mapping that may have changed since:
+            return None  # assume it asserted everything
         items: set[str] = set()
         try:
             for chunk in InventoryFile(body, self.limits, reading=reading).chunks(5000):

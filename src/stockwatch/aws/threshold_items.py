@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stockwatch.aws.partition import items_in
 from stockwatch.core.rows import ThresholdRow
 from stockwatch.core.thresholds import Threshold, Thresholds
 
@@ -27,23 +28,17 @@ class ThresholdItems:
     def entries(self) -> list[ThresholdRow]:
         """The thresholds as the API lists them."""
         found = []
-        pages = self.dynamodb.get_paginator("query").paginate(
-            TableName=self.table,
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": {"S": PARTITION}},
-        )
-        for page in pages:
-            for item in page["Items"]:
-                store, item_name = item["sk"]["S"].split("\x1f", 1)
-                found.append(
-                    ThresholdRow(
-                        store,
-                        item_name,
-                        int(item["minimum"]["N"]),
-                        item.get("updated_at", {}).get("S", ""),
-                        int(item["cover_days"]["N"]) if "cover_days" in item else None,
-                    )
+        for item in items_in(self.dynamodb, self.table, PARTITION):
+            store, item_name = item["sk"]["S"].split("\x1f", 1)
+            found.append(
+                ThresholdRow(
+                    store,
+                    item_name,
+                    int(item["minimum"]["N"]),
+                    item.get("updated_at", {}).get("S", ""),
+                    int(item["cover_days"]["N"]) if "cover_days" in item else None,
                 )
+            )
         return sorted(found, key=lambda t: (t.store, t.item))
 
     def set_threshold(

@@ -27,6 +27,7 @@ from stockwatch.aws.alerting import AlertStore
 from stockwatch.aws.handover import Handover
 from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
 from stockwatch.aws.object_store import S3ObjectStore
+from stockwatch.aws.partition import items_in
 from stockwatch.aws.s3_upload import S3Upload
 from stockwatch.aws.store_marks import FileRef, StoreMarks
 from stockwatch.aws.store_records import S3StoreRecords
@@ -62,14 +63,8 @@ def set_store_setting(dynamodb: Any, state_table: str, store: str, snapshot: boo
 def store_settings(dynamodb: Any, state_table: str) -> dict[str, bool]:
     """Each store's own setting: are its files full snapshots?"""
     found: dict[str, bool] = {}
-    pages = dynamodb.get_paginator("query").paginate(
-        TableName=state_table,
-        KeyConditionExpression="pk = :p",
-        ExpressionAttributeValues={":p": {"S": SETTINGS}},
-    )
-    for page in pages:
-        for item in page["Items"]:
-            found[item["sk"]["S"]] = bool(item.get("snapshot", {}).get("BOOL", False))
+    for item in items_in(dynamodb, state_table, SETTINGS):
+        found[item["sk"]["S"]] = bool(item.get("snapshot", {}).get("BOOL", False))
     return found
 
 
