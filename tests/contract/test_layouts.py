@@ -113,3 +113,75 @@ def test_an_oversold_count_is_out_of_stock_until_it_comes_back(backend: Backend)
     assert backend.notified_lines() == []  # still out: no second alert
     backend.process(backend.receive("d.csv", csv_bytes(("Berlin", "Echo Dot", 6))))
     assert backend.open_alerts() == set()
+
+
+def test_an_items_sku_is_kept_and_found(backend: Backend) -> None:
+    from stockwatch.core.rows import StockQuery
+
+    for name in ("shopify-inventory.csv", "lightspeed-r-items.csv"):
+        report = backend.process(backend.receive(name, sample(f"exports/{name}").read_bytes()))
+        assert report["status"] == "loaded", report
+    model = backend.model()
+    rows = {(r.store, r.item): r.sku for r in model.stock_page(StockQuery(limit=100))}
+    assert rows[("Main Street", "Classic Tee - Red / M")] == "TEE-RED-M"
+    assert rows[("Harbour", "Blue Vase")] == "VASE-BLU"
+    assert rows[("Main Street", "Red Vase")] == "210000000002"  # no Custom SKU: System ID
+    found = model.stock_page(StockQuery(q="vase-b", limit=10))
+    assert {(r.store, r.item) for r in found} == {
+        ("Main Street", "Blue Vase"),
+        ("Harbour", "Blue Vase"),
+    }
+    # A re-upload with the same SKUs writes none; a changed one replaces the old.
+    data = sample("exports/lightspeed-r-items.csv").read_bytes().replace(b"VASE-BLU", b"VASE-B2")
+    backend.process(backend.receive("again.csv", data))
+    (row, *_) = model.stock_page(StockQuery(q="VASE-B2", limit=10))
+    assert (row.item, row.sku) == ("Blue Vase", "VASE-B2")
+    assert model.stock_page(StockQuery(q="VASE-BLU", limit=10)) == []
+
+
+def test_minimums_from_the_file_set_thresholds_but_never_over_a_hand_set_one(
+    backend: Backend,
+) -> None:
+    backend.set_threshold("Main Street", "Coffee Beans", 9)  # by hand: it wins
+    square = sample("exports/square-item-library.csv").read_bytes()
+    report = backend.process(backend.receive("square.csv", square))
+    assert (report["status"], report["thresholds_set"]) == ("loaded", 1), report
+    lightspeed = sample("exports/lightspeed-x-products.csv").read_bytes()
+    report = backend.process(backend.receive("ls.csv", lightspeed))
+    assert report["thresholds_set"] == 3
+    found = {(t.store, t.item): (t.minimum, t.from_file) for t in backend.model().thresholds()}
+    assert found == {
+        ("Main Street", "Coffee Beans"): (9, False),  # Square says 3: the hand-set 9 stays
+        ("Main Street", "Filter Papers"): (5, True),
+        ("Main Street", "Classic Tee - Red / M"): (2, True),
+        ("Main Street", "Enamel Mug"): (3, True),
+        ("Harbour", "Enamel Mug"): (3, True),
+    }
+    # Coffee Beans: 5 below the hand-set 9, judged by it on the same upload.
+    assert ("low_stock", "Main Street", "Coffee Beans") in backend.open_alerts()
+    # The same file again sets nothing; a changed reorder point is set, and judged by.
+    again = backend.process(backend.receive("ls-again.csv", lightspeed))
+    assert again["thresholds_set"] == 0
+    raised = lightspeed.replace(
+        b"Classic Tee,Color,Red,Size,M,8.00,25.00,4,2,",
+        b"Classic Tee,Color,Red,Size,M,8.00,25.00,3,6,",
+    )
+    changed = backend.process(backend.receive("ls-raised.csv", raised))
+    assert (changed["thresholds_set"], changed["rows_loaded"]) == (1, 1)
+    assert ("low_stock", "Main Street", "Classic Tee - Red / M") in backend.open_alerts()
+
+
+def test_a_minimum_raised_over_an_unchanged_count_alerts_once(backend: Backend) -> None:
+    lightspeed = sample("exports/lightspeed-x-products.csv").read_bytes()
+    backend.process(backend.receive("ls.csv", lightspeed))
+    backend.notified_lines()
+    # Classic Tee stays at 4; its reorder point goes from 2 to 5.
+    raised = lightspeed.replace(b",4,2,10,", b",4,5,10,")
+    report = backend.process(backend.receive("ls-raised.csv", raised))
+    assert (report["rows_loaded"], report["thresholds_set"]) == (0, 1)
+    assert ("low_stock", "Main Street", "Classic Tee - Red / M") in backend.open_alerts()
+    assert backend.notified_lines() == [
+        "Main Street is low on Classic Tee - Red / M: 4 left (minimum 5)"
+    ]
+    again = backend.process(backend.receive("ls-again.csv", raised))
+    assert again["thresholds_set"] == 0 and backend.notified_lines() == []

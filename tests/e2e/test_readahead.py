@@ -137,7 +137,7 @@ def test_which_files_pyarrow_reads_and_which_go_to_the_core_reader(tmp_path: Pat
             assert file not in clean, file
         else:
             assert file in clean, file
-            runs = [run for batch, _ in fast_reader.read(path, Limits()) for run in batch]
+            runs = [run for batch, _, _ in fast_reader.read(path, Limits()) for run in batch]
             assert sum(len(r) for r in runs) == rows
             assert runs[0].first_line == 2 and runs[0].items()[0] == "Item 0"
 

@@ -104,7 +104,9 @@ class AwsBackend:
             self.settings.state_table,
             self.settings.bucket,
         )
-        return AwsUnitOfWork(tables, self.limits, self.usage, self.prices, self.handover)
+        return AwsUnitOfWork(
+            tables, self.limits, self.usage, self.prices, self.handover, self.threshold_change
+        )
 
     # -- reads and the writes beside them ---------------------------------------------------
 

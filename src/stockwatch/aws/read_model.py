@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stockwatch.aws import store_figures
+from stockwatch.aws import item_details, store_figures
 from stockwatch.aws.alerting import LOG, AlertStore
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.upload_log import with_publishes
@@ -139,14 +140,27 @@ class DynamoReadModel:
             request["Limit"] = max(PAGE, limit)
             call = self.dynamodb.query if store is not None else self.dynamodb.scan
             response = call(**request)
+            # A search looks at SKUs too: the page's are read first (kept apart from the
+            # counts, ``aws.item_details``); otherwise only the rows shown get theirs.
+            skus = (
+                self._skus([(x["Store"]["S"], x["Item"]["S"]) for x in response["Items"]])
+                if needle
+                else {}
+            )
             for item in response["Items"]:
                 s, i, count = item["Store"]["S"], item["Item"]["S"], int(item["Count"]["N"])
                 state = store_figures.STATUS[stock_level(count, thresholds.minimum_for(s, i))]
                 if status is not None and state != status and status != "running_out":
                     continue
-                if needle and needle not in i.lower() and needle not in s.lower():
+                sku = skus.get((s, i))
+                if (
+                    needle
+                    and needle not in i.lower()
+                    and needle not in s.lower()
+                    and (sku is None or needle not in sku.lower())
+                ):
                     continue
-                row = StockRow(s, i, count, item.get("UpdatedAt", {}).get("S"), state)
+                row = StockRow(s, i, count, item.get("UpdatedAt", {}).get("S"), state, sku=sku)
                 row = with_forecast(row, history_points(item.get("History", {}).get("S")))
                 row = shown_status(row, thresholds.cover_days_for(s, i))
                 if status is not None and row.status != status:
@@ -157,7 +171,16 @@ class DynamoReadModel:
             if "LastEvaluatedKey" not in response:
                 break
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return rows
+        return rows if needle else self._with_skus(rows)
+
+    def _skus(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        return item_details.skus_of(self.dynamodb, self.settings.state_table, keys)
+
+    def _with_skus(self, rows: list[StockRow]) -> list[StockRow]:
+        skus = self._skus([(r.store, r.item) for r in rows])
+        if not skus:
+            return rows
+        return [replace(r, sku=skus.get((r.store, r.item))) for r in rows]
 
     def item_everywhere(self, item: str, limit: int) -> list[StockRow]:
         """A Scan filtered to the item: the table is keyed by store, so this reads it all
@@ -190,7 +213,7 @@ class DynamoReadModel:
                 )
                 row = with_forecast(row, history_points(found.get("History", {}).get("S")))
                 rows.append(shown_status(row, thresholds.cover_days_for(store, item)))
-        return sorted(rows, key=lambda r: r.store)[:limit]
+        return self._with_skus(sorted(rows, key=lambda r: r.store)[:limit])
 
     def history(self, store: str, item: str) -> list[HistoryPoint]:
         found = self.dynamodb.get_item(

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from stockwatch.aws.partition import items_in
+from stockwatch.core.clock import utc_now
+from stockwatch.core.details import plan_minimums
 from stockwatch.core.rows import ThresholdRow
 from stockwatch.core.thresholds import Threshold, Thresholds
 
@@ -37,6 +41,7 @@ class ThresholdItems:
                     int(item["minimum"]["N"]),
                     item.get("updated_at", {}).get("S", ""),
                     int(item["cover_days"]["N"]) if "cover_days" in item else None,
+                    "file_version" in item,
                 )
             )
         return sorted(found, key=lambda t: (t.store, t.item))
@@ -63,3 +68,43 @@ class ThresholdItems:
         ).get("Attributes")
         self._thresholds = None
         return bool(gone)
+
+    def set_file_minimums(
+        self,
+        wanted: dict[tuple[str, str], int],
+        version: str,
+        current: dict[tuple[str, str], tuple[int, bool]],
+    ) -> list[tuple[str, str]]:
+        """The minimums an upload's file gives (``core.details``): each new or changed one
+        set, never over one set by hand nor over a newer upload's; returns those set.
+        ``current`` is what the caller read of the partition (``exact``), kept up to date
+        here, so a file of many chunks reads it once."""
+        plan = plan_minimums(wanted, current)
+        now = utc_now()
+        done: list[tuple[str, str]] = []
+        for store, item, minimum in plan.to_set:
+            try:
+                self.dynamodb.put_item(
+                    TableName=self.table,
+                    Item={
+                        "pk": {"S": PARTITION},
+                        "sk": {"S": f"{store}\x1f{item}"},
+                        "minimum": {"N": str(minimum)},
+                        "updated_at": {"S": now},
+                        "file_version": {"S": version},
+                    },
+                    ConditionExpression="attribute_not_exists(sk) OR file_version < :v",
+                    ExpressionAttributeValues={":v": {"S": version}},
+                )
+                done.append((store, item))
+                current[(store, item)] = (minimum, True)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        if plan.to_set:
+            self._thresholds = None
+        return done
+
+    def exact(self) -> dict[tuple[str, str], tuple[int, bool]]:
+        """Each threshold's minimum and whether a file set it, by (store, item)."""
+        return {(t.store, t.item): (t.minimum, t.from_file) for t in self.entries()}

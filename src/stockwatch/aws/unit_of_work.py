@@ -15,7 +15,7 @@ CheckStock, so this is the plain ``UploadUnitOfWork`` of ``service.ports``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +26,7 @@ from stockwatch.aws import saved_layouts, store_figures
 from stockwatch.aws.alerting import AlertStore
 from stockwatch.aws.handover import Handover
 from stockwatch.aws.inventory_table import DynamoInventoryWriter, Usage
+from stockwatch.aws.item_details import DynamoDetails
 from stockwatch.aws.object_store import S3ObjectStore
 from stockwatch.aws.partition import items_in
 from stockwatch.aws.s3_upload import S3Upload
@@ -35,6 +36,7 @@ from stockwatch.aws.upload_log import DynamoUploads
 from stockwatch.aws.upload_metadata import BadMetadata, decode
 from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Prices
+from stockwatch.core.details import ItemDetails
 from stockwatch.core.layouts import SavedLayout
 from stockwatch.core.limits import Limits
 from stockwatch.core.ordering import compose_version
@@ -125,6 +127,8 @@ class DynamoInventory:
         self.limits = limits
         self.usage = usage
         self.current: DynamoInventoryWriter | None = None
+        self.alerts = AlertStore(self.dynamodb, self.state_table)
+        self.details: DynamoDetails | None = None
 
     def read(self, job: UploadJob, source: Readable, on_progress: Any) -> FileChunks:
         return FileChunks(source, self.limits, on_progress, CHUNK_ROWS, job.scope, job.reading)
@@ -155,6 +159,11 @@ class DynamoInventory:
 
     def saved_layouts(self) -> dict[str, SavedLayout]:
         return saved_layouts.saved(self.dynamodb, self.state_table)
+
+    def keep_details(self, job: UploadJob, details: ItemDetails) -> int:
+        if self.details is None:
+            self.details = DynamoDetails(self.dynamodb, self.state_table, self.alerts)
+        return self.details.keep(details, job.version)
 
 
 class DynamoStoreFigures:
@@ -211,18 +220,30 @@ class AwsUnitOfWork:
         usage: Usage,
         prices: Prices | None = None,
         handover: Handover | None = None,
+        threshold_change: Callable[[], Any] | None = None,
     ) -> None:
         self.limits = limits
+        self._threshold_change = threshold_change
         self.uploads = DynamoUploads(tables.dynamodb, tables.state_table, prices, handover)
         self.objects = S3Objects(tables.s3)
         self.inventory = DynamoInventory(tables, limits, usage)
         self.uploads.inventory = self.inventory
-        store = AlertStore(tables.dynamodb, tables.state_table)
+        store = self.inventory.alerts  # one copy of the thresholds a run reads
         self.thresholds = DynamoThresholds(store)
         self.figures = DynamoStoreFigures(self.inventory, store)
 
     def __enter__(self) -> AwsUnitOfWork:
         return self
+
+    def minimums_set(self) -> list[tuple[str, str]]:
+        details = self.inventory.details
+        return sorted(details.minimums_set) if details is not None else []
+
+    def threshold_change(self) -> Any:
+        """A ``ThresholdUnitOfWork`` (``aws.threshold_change``), from the backend."""
+        if self._threshold_change is None:
+            raise RuntimeError("this unit of work was made without a threshold change")
+        return self._threshold_change()
 
     def __exit__(self, *exc: object) -> None:
         pass

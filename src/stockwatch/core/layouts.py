@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 NATIVE = "stockwatch"
-Emit = tuple[str, str, str, str, str]  # store, item, count text, sku, the count's column
+# store, item, count text, sku, the count's column, minimum text ("": none)
+Emit = tuple[str, str, str, str, str, str]
 
 
 class LayoutError(ValueError):
@@ -50,6 +51,10 @@ class Plan:
     width: int
     expand: Callable[[Sequence[str]], list[Emit]] = field(repr=False)
     columnar: Callable[[list[list[str]]], Columns] | None = field(default=None, repr=False)
+    # For ``columnar``: the columns of each line's SKU and minimum (``core.details``).
+    sku_at: int | None = None
+    min_at: int | None = None
+    min_column: str = "min"  # how a bad minimum's column is named to people
 
 
 LAYOUTS: tuple[Layout, ...] = (
@@ -63,7 +68,7 @@ LAYOUTS: tuple[Layout, ...] = (
         "shopify",
         "Shopify inventory export",
         "store = Location, count = Available, item = Title (plus ' - ' and the option values"
-        " joined by ' / ', unless the only value is 'Default Title');"
+        " joined by ' / ', unless the only value is 'Default Title'), sku = SKU;"
         " 'not stocked' gives no row",
         ("title", "location", "available"),
     ),
@@ -71,21 +76,23 @@ LAYOUTS: tuple[Layout, ...] = (
         "square",
         "Square item library export",
         "one row per location L with a 'Current Quantity L' value (blank: not stocked there);"
-        " item = 'Item Name - Variation Name' unless the variation is 'Regular'",
+        " item = 'Item Name - Variation Name' unless the variation is 'Regular', sku = SKU;"
+        " minimum = 'Stock Alert Count L' where 'Stock Alert Enabled L' is Y",
         ("item name", "current quantity *"),
     ),
     Layout(
         "lightspeed-x",
         "Lightspeed Retail X-Series (Vend) product export",
         "store = the outlet of each 'inventory_<Outlet>' column (underscores read as spaces),"
-        " item = name plus the variant_option_*_value joined as for shopify;"
-        " a blank inventory cell gives no row",
+        " item = name plus the variant_option_*_value joined as for shopify, sku = sku,"
+        " minimum = reorder_point_<Outlet>; a blank inventory cell gives no row",
         ("name", "inventory_*"),
     ),
     Layout(
         "lightspeed-r",
         "Lightspeed Retail R-Series item export",
-        "store = the shop of each '<Shop> - Quantity on Hand' column, item = Description",
+        "store = the shop of each '<Shop> - Quantity on Hand' column, item = Description,"
+        " sku = Custom SKU (or System ID)",
         ("description", "* - quantity on hand"),
     ),
 )
@@ -328,7 +335,7 @@ def _native(names: list[str], lower: list[str], store: str | None) -> Plan:
     return Plan(
         NATIVE,
         len(names),
-        lambda f: [(_cell(f, si), _cell(f, ii), _cell(f, ci), "", "count")],
+        lambda f: [(_cell(f, si), _cell(f, ii), _cell(f, ci), "", "count", "")],
         columnar,
     )
 
@@ -343,7 +350,7 @@ def _shopify(names: list[str], lower: list[str], store: str | None) -> Plan:
         if count.lower() == "not stocked":
             return []
         item = _variant(_cell(f, title), [_cell(f, i) for i in options])
-        return [(_cell(f, where) or (store or ""), item, count, _cell(f, sku), "Available")]
+        return [(_cell(f, where) or (store or ""), item, count, _cell(f, sku), "Available", "")]
 
     def columnar(batch: list[list[str]]) -> Columns:
         columns = list(zip(*batch, strict=True))
@@ -373,7 +380,10 @@ def _shopify(names: list[str], lower: list[str], store: str | None) -> Plan:
             )
         return kept, stores, items, counts
 
-    return Plan("shopify", len(names), expand, columnar)
+    return Plan("shopify", len(names), expand, columnar, sku_at=sku)
+
+
+MinimumOf = Callable[[Sequence[str], str], str]
 
 
 def _wide(
@@ -382,14 +392,29 @@ def _wide(
     places: list[tuple[int, str]],
     item_of: Callable[[Sequence[str]], str],
     sku_of: Callable[[Sequence[str]], str],
+    min_of: MinimumOf | None = None,
 ) -> Plan:
-    """A wide export: a row for each location column (index, place) with a value."""
+    """A wide export: a row for each location column (index, place) with a value;
+    ``min_of`` gives the line's minimum for a place ("" for none)."""
 
     def expand(f: Sequence[str]) -> list[Emit]:
         item, sku = item_of(f), sku_of(f)
-        return [(place, item, _cell(f, i), sku, names[i]) for i, place in places if _cell(f, i)]
+        return [
+            (place, item, _cell(f, i), sku, names[i], min_of(f, place) if min_of else "")
+            for i, place in places
+            if _cell(f, i)
+        ]
 
     return Plan(layout, len(names), expand)
+
+
+def _per_place(lower: list[str], prefix: str, suffix: str = "") -> dict[str, int]:
+    """The columns named ``<prefix><place><suffix>``, by place (lower case)."""
+    return {
+        n[len(prefix) : len(n) - len(suffix)].strip(): i
+        for i, n in enumerate(lower)
+        if n.startswith(prefix) and n.endswith(suffix) and len(n) > len(prefix) + len(suffix)
+    }
 
 
 def _square(names: list[str], lower: list[str], store: str | None) -> Plan:
@@ -401,11 +426,22 @@ def _square(names: list[str], lower: list[str], store: str | None) -> Plan:
         (i, names[i][len(prefix) :].strip()) for i, n in enumerate(lower) if n.startswith(prefix)
     ]
 
+    alert_count = _per_place(lower, "stock alert count ")
+    alert_on = _per_place(lower, "stock alert enabled ")
+
     def item_of(f: Sequence[str]) -> str:
         base, kind = _cell(f, item_name), _cell(f, variation)
         return base if kind in ("", "Regular") else f"{base} - {kind}"
 
-    return _wide("square", names, places, item_of, lambda f: _cell(f, sku))
+    def min_of(f: Sequence[str], place: str) -> str:
+        # Square keeps an alert count per location; it is the item's minimum only where
+        # the alert is switched on there.
+        key = place.lower()
+        if _cell(f, alert_on.get(key)).upper() not in ("Y", "YES", "TRUE"):
+            return ""
+        return _cell(f, alert_count.get(key))
+
+    return _wide("square", names, places, item_of, lambda f: _cell(f, sku), min_of)
 
 
 def _lightspeed_x(names: list[str], lower: list[str], store: str | None) -> Plan:
@@ -418,10 +454,18 @@ def _lightspeed_x(names: list[str], lower: list[str], store: str | None) -> Plan
         if n.startswith("inventory_")
     ]
 
+    reorder = {
+        place.replace("_", " ").strip(): i
+        for place, i in _per_place(lower, "reorder_point_").items()
+    }
+
     def item_of(f: Sequence[str]) -> str:
         return _variant(_cell(f, name), [_cell(f, i) for i in options])
 
-    return _wide("lightspeed-x", names, places, item_of, lambda f: _cell(f, sku))
+    def min_of(f: Sequence[str], place: str) -> str:
+        return _cell(f, reorder.get(place.lower()))
+
+    return _wide("lightspeed-x", names, places, item_of, lambda f: _cell(f, sku), min_of)
 
 
 def _lightspeed_r(names: list[str], lower: list[str], store: str | None) -> Plan:
@@ -453,18 +497,27 @@ def _mapped(names: list[str], lower: list[str], mapping: dict[str, str], store: 
     if "store" not in found and not store:
         raise LayoutError("--columns names no store= column: give the store with --store NAME")
     si, ii, ci, ki = found.get("store"), found["item"], found["count"], found.get("sku")
+    mi = found.get("min")
     count_name = names[ci]
 
     def expand(f: Sequence[str]) -> list[Emit]:
         where = _cell(f, si) if si is not None else (store or "")
-        return [(where, _cell(f, ii), _cell(f, ci), _cell(f, ki), count_name)]
+        return [(where, _cell(f, ii), _cell(f, ci), _cell(f, ki), count_name, _cell(f, mi))]
 
     def columnar(batch: list[list[str]]) -> Columns:
         columns = list(zip(*batch, strict=True))
         stores = _stripped(columns[si]) if si is not None else [store or ""] * len(batch)
         return None, stores, _stripped(columns[ii]), _stripped(columns[ci])
 
-    return Plan("columns", len(names), expand, columnar)
+    return Plan(
+        "columns",
+        len(names),
+        expand,
+        columnar,
+        sku_at=ki,
+        min_at=mi,
+        min_column=names[mi] if mi is not None else "min",
+    )
 
 
 def _mapped_guess(names: list[str], lower: list[str], store: str) -> Plan | None:

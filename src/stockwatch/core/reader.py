@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from stockwatch.core import layouts, legacy, spreadsheet
+from stockwatch.core.details import ItemDetails
 from stockwatch.core.fields import NOT_IN_NAMES, TooWide, bounded, show_value
 from stockwatch.core.guard import (
     FileRejected,
@@ -27,6 +28,7 @@ from stockwatch.core.limits import Limits
 from stockwatch.core.model import Row, RowError
 
 DELIMITERS = (",", ";", "\t", "|")
+DETAIL_WARNINGS = 20  # SKUs or minimums that could not be kept, listed one by one
 _BLOCK = 64 * 1024
 
 
@@ -84,6 +86,8 @@ class InventoryFile:
         self.plan: layouts.Plan | None = None
         self.errors: list[RowError] = []
         self.warnings: list[str] = []
+        self.details = ItemDetails()  # of the rows given since ``take_details``
+        self._bad_details = 0
         self.rows_read = 0
         self.rows_rejected = 0
         self.encoding = ""
@@ -402,7 +406,44 @@ class InventoryFile:
         if not self._plain(stores, items, counts):
             return None
         numbers = lines if kept is None else [lines[k] for k in kept]
+        if plan.sku_at is not None or plan.min_at is not None:
+            self._batch_details(batch, kept, numbers, stores, items)
         return list(zip(numbers, stores, items, map(int, counts), strict=True))
+
+    def _batch_details(
+        self,
+        batch: list[list[str]],
+        kept: list[int] | None,
+        numbers: Sequence[int],
+        stores: list[str],
+        items: list[str],
+    ) -> None:
+        """The SKUs and minimums of a batch read column by column: plain SKUs at once, any
+        other value row by row (``_note_details``)."""
+        plan = self.plan
+        assert plan is not None
+        at = range(len(batch)) if kept is None else kept
+        blank = [""] * len(at)
+        skus = [batch[k][plan.sku_at].strip() for k in at] if plan.sku_at is not None else blank
+        mins = [batch[k][plan.min_at].strip() for k in at] if plan.min_at is not None else blank
+        plain = not any(mins) and (
+            not any(skus)
+            or (
+                max(map(len, skus)) <= self.limits.max_field_chars
+                and not NOT_IN_NAMES.search(joined := "".join(skus))
+                and legacy.UNREADABLE not in joined
+            )
+        )
+        if plain:
+            known = self.details.skus
+            for store, item, sku in zip(stores, items, skus, strict=True):
+                if sku:
+                    known.setdefault((store, item), sku)
+            return
+        rows = zip(numbers, stores, items, skus, mins, strict=True)
+        for line, store, item, sku, minimum in rows:
+            if sku or minimum:
+                self._note_details(line, store, item, sku, minimum, plan.min_column)
 
     def _workbook_chunks(self, head: bytes, size: int) -> Iterator[list[Row]]:
         """A spreadsheet: the sheet asked for, or the first whose header a layout reads;
@@ -453,7 +494,7 @@ class InventoryFile:
 
     def _plan_rows(self, fields: list[str], line: int) -> Iterator[Row | None]:
         assert self.plan is not None
-        for store, item, count, _sku, column in self.plan.expand(fields):
+        for store, item, count, sku, column, minimum in self.plan.expand(fields):
             problem = self._name_problem("item", item)
             named = None if problem else item
             if problem:
@@ -469,10 +510,47 @@ class InventoryFile:
             if value is not None:
                 why = self._out_of_bounds(value)
                 if why is None:
+                    if sku or minimum:
+                        self._note_details(line, store, item, sku, minimum, "minimum")
                     yield (line, store, item, value)
                     continue
             self.reject_row(line, column, f"{column} {show_value(count)} {why}", named)
             yield None
+
+    def _note_details(
+        self, line: int, store: str, item: str, sku: str, text: str, column: str
+    ) -> None:
+        """Keep a loaded row's SKU and minimum; one that cannot be kept is left out with a
+        warning (the count still loads: it is the row's point)."""
+        minimum = None
+        if text:
+            value, why = layouts.count_text(text)
+            if value is not None and value < 0:
+                why = "is negative"
+            elif value is not None:
+                why = self._out_of_bounds(value)
+            if why is None:
+                minimum = value
+            else:
+                self._detail_warning(f"line {line}: {column} {show_value(text)} {why}; not set")
+        if sku and self._name_problem("sku", sku):
+            self._detail_warning(f"line {line}: sku {show_value(sku)} cannot be kept")
+            sku = ""
+        self.details.add(store, item, sku, minimum)
+
+    def _detail_warning(self, message: str) -> None:
+        self._bad_details += 1
+        if self._bad_details <= DETAIL_WARNINGS:
+            self.warnings.append(message)
+        elif self._bad_details == DETAIL_WARNINGS + 1:
+            self.warnings.append("more SKUs or minimums could not be kept; not listed")
+
+    def take_details(self) -> ItemDetails:
+        """The SKUs and minimums of the rows given since the last call (``core.details``)."""
+        found, self.details = self.details, ItemDetails()
+        if self.stores is not None and found:
+            found = found.only(self.stores)
+        return found
 
     def _fast_batch(self, batch: list[list[str]], lines: Sequence[int]) -> list[Row] | None:
         """Validate a batch of ordinary rows with whole-list operations, or return None.

@@ -40,6 +40,7 @@ class UploadReport:
     scope: list[str] | None = None  # the stores its rows could name; None: any store
     layout: str | None = None  # how its file was read (``core.layouts``); None: not read
     headers: list[str] | None = None  # a file no layout reads: its columns, to map them
+    thresholds_set: int = 0  # low-stock minimums its file set (``core.details``)
 
     def settle_status(self) -> None:
         """Derive the final status from the counts, so no backend can disagree."""
@@ -76,6 +77,7 @@ class UploadReport:
             "scope": self.scope,
             "layout": self.layout,
             "headers": self.headers,
+            "thresholds_set": self.thresholds_set,
         }
 
     @classmethod
@@ -102,6 +104,7 @@ class UploadReport:
             scope=data.get("scope"),
             layout=data.get("layout"),
             headers=data.get("headers"),
+            thresholds_set=data.get("thresholds_set", 0),
         )
         report.errors = [
             RowError(e["line"], e["field"], e["message"], e.get("item"))
@@ -112,6 +115,7 @@ class UploadReport:
     def reject_for_strict(self) -> None:
         """Strict mode: one invalid row rejects the whole file, so nothing of it is loaded."""
         self.rows_loaded = self.rows_unchanged = self.rows_superseded = 0
+        self.thresholds_set = 0
         self.message = (
             f"strict mode: the whole file was rejected because {self.rows_rejected:,} "
             f"row{'s are' if self.rows_rejected != 1 else ' is'} invalid"

@@ -28,7 +28,7 @@ class StockQuery:
 
     store: str | None = None
     status: str | None = None  # out_of_stock, low_stock, or None for all
-    q: str | None = None  # a piece of the item's name (or, later, its SKU)
+    q: str | None = None  # a piece of the item's name, its store's, or its SKU
     after: tuple[str, str] | None = None
     limit: int = 100
 
@@ -47,6 +47,7 @@ class StockRow:
     daily_usage: float | None = None
     days_of_cover: float | None = None
     runs_out_on: str | None = None
+    sku: str | None = None  # as the store system's export named it (``core.details``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ class ThresholdRow:
     minimum: int
     updated_at: str
     cover_days: int | None = None
+    from_file: bool = False  # set by an upload's minimum column; one set by hand wins
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from typing import Any, Protocol, Self, runtime_checkable
 
 from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.cost import Cost
+from stockwatch.core.details import ItemDetails
 from stockwatch.core.digest import Digest
 from stockwatch.core.layouts import SavedLayout, resolve
 from stockwatch.core.limits import Limits
@@ -145,6 +146,10 @@ class ChunkSource(Protocol):
 
     def summary(self) -> ReadSummary: ...
 
+    def details(self) -> ItemDetails:
+        """The SKUs and minimums of the chunk given last (``core.details``)."""
+        ...
+
 
 class Undo(Protocol):
     def undo(self) -> bool:
@@ -174,6 +179,12 @@ class Inventory(Protocol):
 
     def saved_layouts(self) -> dict[str, SavedLayout]:
         """The column mappings kept under a name (``core.layouts.resolve``)."""
+        ...
+
+    def keep_details(self, job: UploadJob, details: ItemDetails) -> int:
+        """Keep the SKUs and minimums that changed, before the rows they came with are
+        written (so the alert rules judge those rows by the new minimums); returns how many
+        thresholds were set. A threshold set by hand is never overwritten."""
         ...
 
 
@@ -335,3 +346,14 @@ class ValidatingUnitOfWork(JudgingUnitOfWork, Protocol):
 
     @property
     def uploads(self) -> TrialLog: ...
+
+
+@runtime_checkable
+class MinimumsAfterLoad(Protocol):
+    """A unit of work whose changes are judged as they stream (AWS), where the items whose
+    minimum the file set are judged after the load instead (``service.thresholds``): one
+    whose count stayed has no change to stream."""
+
+    def minimums_set(self) -> list[tuple[str, str]]: ...
+
+    def threshold_change(self) -> ThresholdUnitOfWork: ...

@@ -135,21 +135,45 @@ def change_thresholds(
         if entries:
             entries = uow.thresholds.load().keeping_cover(entries)
             uow.thresholds.set(entries, now)
-        thresholds = uow.thresholds.load()
-        # Below the highest minimum that was or is now in force in these scopes, or with an
-        # open low-stock alert (which a lower or deleted minimum may resolve).
-        bound = max([thresholds.candidate_bound() + 1, *(e[2] for e in entries)])
         scopes = [(e[0], e[1]) for e in entries] + list(deleted)
-        outcome = ThresholdChange(len(entries) + len(deleted))
-        for batch in uow.stock.under(scopes, bound, thresholds.has_cover):
-            for d in judge_changes(uow.alerts, thresholds, batch, None, now):
-                (outcome.raised if d.action == "raise" else outcome.resolved).append(d)
-        heard = audible(outcome.raised, uow.alerts.mutes(now))
-        digest = compose_digest({"id": None, "file": _describe(entries, deleted)}, heard)
-        if digest is not None:
-            uow.notify(digest, heard)
-        uow.refresh(uow.stock.stores())
+        outcome = _judge_covered(
+            uow, scopes, [e[2] for e in entries], _describe(entries, deleted), now
+        )
+        outcome.changed = len(entries) + len(deleted)
         uow.commit()
+    return outcome
+
+
+def judge_minimums(uow: ThresholdUnitOfWork, keys: Sequence[tuple[str, str]], file: str) -> None:
+    """After an upload whose file set minimums (``core.details``), where its changes are
+    judged one by one as they stream (AWS): the items whose minimum it set are judged at
+    once, as a threshold change's, so one whose count stayed is not left unjudged. Judging
+    one the stream judges too raises nothing twice: an alert is raised once per item."""
+    with uow:
+        _judge_covered(uow, keys, [], f"the minimums in {file}", utc_now())
+        uow.commit()
+
+
+def _judge_covered(
+    uow: ThresholdUnitOfWork,
+    scopes: Sequence[tuple[str, str]],
+    minimums: Sequence[int],
+    label: str,
+    now: str,
+) -> ThresholdChange:
+    thresholds = uow.thresholds.load()
+    # Below the highest minimum that was or is now in force in these scopes, or with an
+    # open low-stock alert (which a lower or deleted minimum may resolve).
+    bound = max([thresholds.candidate_bound() + 1, *minimums])
+    outcome = ThresholdChange(0)
+    for batch in uow.stock.under(scopes, bound, thresholds.has_cover):
+        for d in judge_changes(uow.alerts, thresholds, batch, None, now):
+            (outcome.raised if d.action == "raise" else outcome.resolved).append(d)
+    heard = audible(outcome.raised, uow.alerts.mutes(now))
+    digest = compose_digest({"id": None, "file": label}, heard)
+    if digest is not None:
+        uow.notify(digest, heard)
+    uow.refresh(uow.stock.stores())
     return outcome
 
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from stockwatch.core import layouts
+from stockwatch.core.details import ItemDetails
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import (
     LoadProgress,
@@ -30,13 +31,16 @@ from stockwatch.service import snapshots
 from stockwatch.service.alerts import judge_upload
 from stockwatch.service.commands import Validate
 from stockwatch.service.ports import (
+    ChunkSource,
     JudgingUnitOfWork,
+    MinimumsAfterLoad,
     MissingObject,
     PausingLog,
     UploadJob,
     UploadUnitOfWork,
     ValidatingUnitOfWork,
 )
+from stockwatch.service.thresholds import judge_minimums
 
 ProgressCallback = Callable[[int], None]
 # Strict mode's first pass, where a load cannot be undone, catches a (store, item) repeated
@@ -156,6 +160,10 @@ def run(
             uow.commit()
         else:
             uow.rollback()
+    if keep and report.message is None and isinstance(uow, MinimumsAfterLoad):
+        keys = uow.minimums_set()
+        if keys:
+            judge_minimums(uow.threshold_change(), keys, report.file)
     return report
 
 
@@ -226,7 +234,7 @@ def load_upload(
             read = uow.inventory.read(job, source, on_progress)
             writer = uow.inventory.writer(job)
             repeats = load_chunks(
-                read.chunks(),
+                _keeping_details(uow, job, read, progress),
                 writer,
                 job.version,
                 report,
@@ -235,6 +243,7 @@ def load_upload(
                 uow.limits.max_errors_reported,
             )
             finish_report(report, read.summary(), repeats, uow.limits.max_errors_reported)
+            report.thresholds_set = int(progress.extra.get("thresholds_set", 0))
             if snapshot is not None and snapshot.zero:
                 snapshots.apply_zeroes(writer, job.version, snapshot, report)
         except FileRejected as exc:
@@ -249,6 +258,21 @@ def load_upload(
                 report.reject_for_strict()
     report.timings_ms["load"] = _ms(loading)
     return report
+
+
+def _keeping_details(
+    uow: UploadUnitOfWork, job: UploadJob, read: ChunkSource, progress: LoadProgress
+) -> Iterator[Any]:
+    """The chunks, each let through once its SKUs and minimums are kept: a minimum is in
+    force before the rows it came with are judged (on AWS, before the stream sees them)."""
+    for chunk in read.chunks():
+        details = read.details()
+        if details:
+            found = uow.inventory.keep_details(job, details)
+            if found:
+                extra = progress.extra
+                extra["thresholds_set"] = int(extra.get("thresholds_set", 0)) + found
+        yield chunk
 
 
 def _again(uow: UploadUnitOfWork, job: UploadJob, source: Readable) -> Readable:
@@ -311,3 +335,6 @@ class FileChunks:
 
     def summary(self) -> ReadSummary:
         return ReadSummary.of(self.inventory)
+
+    def details(self) -> ItemDetails:
+        return self.inventory.take_details()

@@ -80,6 +80,7 @@ class Shape:
     names: list[str]  # every column, in file order, as pyarrow is told to read them
     derive: Callable[[Any], tuple[Any, Any, Any]] = field(repr=False)
     used: tuple[str, ...] = ()  # the columns whose values make the rows
+    sku: str | None = None  # the column of each row's SKU (``core.details``)
 
 
 def shape(path: Path) -> Shape:
@@ -129,7 +130,13 @@ def _shopify(lowered: list[str]) -> Shape:
         item = pc.if_else(plain, title, pc.binary_join_element_wise(title, joined, " - "))
         return batch.column("location"), item, batch.column("available")
 
-    return Shape("shopify", lowered, derive, ("title", "location", "available", *options))
+    return Shape(
+        "shopify",
+        lowered,
+        derive,
+        ("title", "location", "available", *options),
+        "sku" if "sku" in lowered else None,
+    )
 
 
 def _open(path: Path, found: Shape):  # type: ignore[no-untyped-def]
@@ -178,33 +185,64 @@ def _check_batch(batch: Any, found: Shape, limits: Limits) -> tuple[Any, Any, An
 def check(path: Path, limits: Limits) -> int:
     """Read the whole file once and say whether it is clean (``NotClean`` if not); the
     number of rows when it is."""
-    return sum(sum(len(r) for r in runs) for runs, _ in read(path, limits))
+    return sum(sum(len(r) for r in runs) for runs, _, _ in read(path, limits))
 
 
-def read(path: Path, limits: Limits) -> Iterator[tuple[list[Run], int]]:
-    """The file as runs per store, batch by batch, with the bytes read so far, each batch
-    checked before it is handed on: ``NotClean`` may come after some batches were (the
-    caller then undoes them and reads the file with the core reader)."""
+Skus = dict[tuple[str, str], str]
+
+
+def read(path: Path, limits: Limits) -> Iterator[tuple[list[Run], int, Skus]]:
+    """The file as runs per store, batch by batch, with the bytes read so far and the
+    batch's SKUs, each batch checked before it is handed on: ``NotClean`` may come after
+    some batches were (the caller then undoes them and reads the file with the core
+    reader)."""
     import pyarrow as pa
 
     found = shape(path)
     rows = 0
     batches = _open(path, found)
     try:
-        for runs, read_so_far, batch in _runs(batches, found, path.stat().st_size, limits):
+        for runs, read_so_far, batch, skus in _runs(batches, found, path.stat().st_size, limits):
             rows += batch.num_rows  # type: ignore[attr-defined]
             if rows > limits.max_rows:
                 raise NotClean("more rows than the limit")
-            yield runs, read_so_far
+            yield runs, read_so_far, skus
     except pa.ArrowInvalid as exc:  # a row with other fields, bytes that are not UTF-8...
         raise NotClean(str(exc).splitlines()[0]) from None
     if rows == 0:
         raise NotClean("no rows")
 
 
+def _skus(batch: Any, found: Shape, stores: Any, items: Any, limits: Limits) -> Skus:
+    """The batch's SKUs by (store, item), the first row of an item winning; ``NotClean``
+    for one the core reader would not keep as it is."""
+    import pyarrow.compute as pc
+
+    if found.sku is None:
+        return {}
+    values = batch.column(found.sku)
+    sizes = pc.utf8_length(values)
+    if pc.max(sizes).as_py() == 0:
+        return {}
+    if pc.max(sizes).as_py() > limits.max_field_chars:
+        raise NotClean("a SKU that is too long")
+    if pc.any(pc.match_substring_regex(values, _NOT_CLEAN)).as_py():
+        raise NotClean("a SKU with a control character or a line break")
+    if not pc.all(pc.equal(values, pc.utf8_trim_whitespace(values))).as_py():
+        raise NotClean("a SKU with spaces around it")
+    given = pc.not_equal(values, "")
+    keys = zip(
+        pc.filter(stores, given).to_pylist(), pc.filter(items, given).to_pylist(), strict=True
+    )
+    found_skus: Skus = {}
+    for key, sku in zip(keys, pc.filter(values, given).to_pylist(), strict=True):
+        found_skus.setdefault(key, sku)
+    return found_skus
+
+
 def _runs(
     batches: Iterator[object], found: Shape, total: int, limits: Limits
-) -> Iterator[tuple[list[Run], int, object]]:
+) -> Iterator[tuple[list[Run], int, object, Skus]]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -222,7 +260,7 @@ def _runs(
             start = end
         line += batch.num_rows  # type: ignore[attr-defined]
         read_so_far = min(total, read_so_far + batch.nbytes)  # type: ignore[attr-defined]
-        yield made, read_so_far, batch
+        yield made, read_so_far, batch, _skus(batch, found, stores, items, limits)
 
 
 def _run(

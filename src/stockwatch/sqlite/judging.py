@@ -18,6 +18,11 @@ from stockwatch.sqlite import queries
 from stockwatch.sqlite.subscriptions import all_subscriptions
 
 ALERT_BATCH = 2000  # changes judged together
+# The items whose minimum the upload's file set (``sqlite.item_details``), for judging.
+MINIMUMS_SET = (
+    "CREATE TEMP TABLE IF NOT EXISTS minimums_set"
+    " (store TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (store, item))"
+)
 
 
 class SqliteChangeFeed:
@@ -31,6 +36,8 @@ class SqliteChangeFeed:
         (self.start_seq,) = self.conn.execute(
             "SELECT coalesce(max(seq), 0) FROM changes"
         ).fetchone()
+        self.conn.execute(MINIMUMS_SET)
+        self.conn.execute("DELETE FROM temp.minimums_set")
 
     def candidates(self, bound: int, with_cover: bool = False) -> Iterator[list[StockChange]]:
         # The SQL twin of core.alert_rules.is_candidate (tests/unit checks they agree). With
@@ -48,6 +55,19 @@ class SqliteChangeFeed:
                 " WHERE seq > ? AND (new_count <= ? OR old_count <= ?) ORDER BY seq",
                 (self.start_seq, bound, bound),
             )
+        yield from self._batches(cursor, with_cover)
+        # Items whose minimum this upload's file set while their count stayed: each judged
+        # as a change from its count to itself, as a threshold change judges what it covers.
+        cursor = self.conn.execute(
+            "SELECT m.store, m.item, i.count, i.count, i.upload_id FROM temp.minimums_set AS m"
+            " JOIN inventory AS i ON i.store = m.store AND i.item = m.item"
+            " WHERE NOT EXISTS (SELECT 1 FROM changes AS c WHERE c.store = m.store"
+            " AND c.item = m.item AND c.seq > ?)",
+            (self.start_seq,),
+        )
+        yield from self._batches(cursor, with_cover)
+
+    def _batches(self, cursor: sqlite3.Cursor, with_cover: bool) -> Iterator[list[StockChange]]:
         while batch := cursor.fetchmany(ALERT_BATCH):
             changes = [StockChange(s, i, old, new, u) for s, i, old, new, u in batch]
             yield queries.with_covers(self.conn, changes) if with_cover else changes
@@ -55,7 +75,9 @@ class SqliteChangeFeed:
     def stores(self) -> list[str]:
         # NOT INDEXED: a walk of this upload's rows by seq, not of the whole item index.
         rows = self.conn.execute(
-            "SELECT DISTINCT store FROM changes NOT INDEXED WHERE seq > ?", (self.start_seq,)
+            "SELECT DISTINCT store FROM changes NOT INDEXED WHERE seq > ?"
+            " UNION SELECT store FROM temp.minimums_set",
+            (self.start_seq,),
         )
         return [s for (s,) in rows]
 

@@ -165,10 +165,10 @@ def history(conn: sqlite3.Connection, store: str, item: str) -> list[HistoryPoin
 
 def thresholds(conn: sqlite3.Connection) -> list[ThresholdRow]:
     return [
-        ThresholdRow(*row)
-        for row in conn.execute(
-            "SELECT store, item, minimum, updated_at, cover_days FROM thresholds"
-            " ORDER BY store, item"
+        ThresholdRow(store, item, minimum, at, cover, bool(from_file))
+        for store, item, minimum, at, cover, from_file in conn.execute(
+            "SELECT store, item, minimum, updated_at, cover_days, file_version IS NOT NULL"
+            " FROM thresholds ORDER BY store, item"
         )
     ]
 
@@ -180,7 +180,8 @@ def upsert_thresholds(conn: sqlite3.Connection, entries: Sequence[Sequence[Any]]
         "INSERT INTO thresholds (store, item, minimum, cover_days, updated_at)"
         " VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (store, item) DO UPDATE SET minimum = excluded.minimum,"
-        " cover_days = excluded.cover_days, updated_at = excluded.updated_at",
+        " cover_days = excluded.cover_days, updated_at = excluded.updated_at,"
+        " file_version = NULL",  # set by hand now: a file no longer changes it
         [
             (e[0] or WILDCARD, e[1] or WILDCARD, e[2], e[3] if len(e) > 3 else None, now)
             for e in entries
@@ -212,8 +213,15 @@ SELECT i.store, i.item, i.count, u.started_at,
                       AND a.kind = 'low_stock' AND a.resolved_at IS NULL) THEN 'low_stock'
          WHEN EXISTS (SELECT 1 FROM alerts AS a WHERE a.store = i.store AND a.item = i.item
                       AND a.kind = 'running_out' AND a.resolved_at IS NULL) THEN 'running_out'
-         ELSE 'ok' END AS stock_status
-FROM inventory AS i JOIN uploads AS u ON u.id = i.upload_id"""
+         ELSE 'ok' END AS stock_status,
+    k.sku
+FROM inventory AS i JOIN uploads AS u ON u.id = i.upload_id
+LEFT JOIN item_skus AS k ON k.store = i.store AND k.item = i.item"""
+
+
+def _stock_row(row: Sequence[Any]) -> StockRow:
+    store, item, count, updated_at, status, sku = row
+    return StockRow(store, item, count, updated_at, status, sku=sku)
 
 
 def stock_page(
@@ -231,8 +239,11 @@ def stock_page(
         where.append("i.store = ?")
         params.append(store)
     if q:
-        where.append("(instr(lower(i.item), lower(?)) > 0 OR instr(lower(i.store), lower(?)) > 0)")
-        params.extend([q, q])
+        where.append(
+            "(instr(lower(i.item), lower(?)) > 0 OR instr(lower(i.store), lower(?)) > 0"
+            " OR instr(lower(k.sku), lower(?)) > 0)"
+        )
+        params.extend([q, q, q])
     if after is not None:
         where.append("(i.store, i.item) > (?, ?)")
         params.extend(after)
@@ -244,13 +255,13 @@ def stock_page(
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY i.store, i.item LIMIT ?"
     params.append(limit)
-    rows = [StockRow(*row) for row in conn.execute(sql, params)]
+    rows = [_stock_row(row) for row in conn.execute(sql, params)]
     return with_forecasts(conn, rows)
 
 
 def item_everywhere(conn: sqlite3.Connection, item: str, limit: int) -> list[StockRow]:
     rows = [
-        StockRow(*row)
+        _stock_row(row)
         for row in conn.execute(
             _STOCK_PAGE + " WHERE i.item = ? ORDER BY i.store LIMIT ?", (item, limit)
         )

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from stockwatch.core.details import ItemDetails
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import ChunkOutcome, ReadSummary, unique_chunks
 from stockwatch.core.model import Row
@@ -51,7 +52,7 @@ def _read_in_child(
         inventory = InventoryFile(source, limits, stores=stores, reading=reading)
         try:
             for rows in unique_chunks(inventory, size):
-                pipe.send(("chunk", rows, inventory.bytes_read))
+                pipe.send(("chunk", rows, inventory.bytes_read, inventory.take_details()))
         except FileRejected as exc:
             pipe.send(("rejected", exc.message, exc.line, exc.headers))
             return
@@ -76,6 +77,11 @@ class ReadAhead:
         self.reading = reading or {}
         self.on_progress = on_progress
         self.summary = ReadSummary()
+        self._details = ItemDetails()  # of the chunk given last
+
+    def take_details(self) -> ItemDetails:
+        found, self._details = self._details, ItemDetails()
+        return found
 
     def chunks(self, size: int = 5000) -> Iterator[Chunk]:
         context = multiprocessing.get_context("spawn")
@@ -98,7 +104,7 @@ class ReadAhead:
                         f"(exit code {child.exitcode})"
                     ) from None
                 if message[0] == "chunk":
-                    _, chunk, bytes_read = message
+                    _, chunk, bytes_read, self._details = message
                     if self.on_progress is not None:
                         self.on_progress(bytes_read)
                     yield chunk
@@ -128,11 +134,19 @@ class CleanFirst:
         self.limits = limits
         self.on_progress = on_progress
         self.ahead: ReadAhead | None = None
+        self._details = ItemDetails()
+
+    def details(self) -> ItemDetails:
+        if self.ahead is not None:
+            return self.ahead.take_details()
+        found, self._details = self._details, ItemDetails()
+        return found
 
     def chunks(self) -> Iterator[Chunk]:
         sent = False
         try:
-            for runs, bytes_read in fast_reader.read(self.path, self.limits):
+            for runs, bytes_read, skus in fast_reader.read(self.path, self.limits):
+                self._details = ItemDetails(skus)
                 if runs:
                     sent = True
                     if self.on_progress is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Cost
+from stockwatch.core.details import ItemDetails
 from stockwatch.core.layouts import SavedLayout
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import ReadSummary
@@ -27,7 +28,7 @@ from stockwatch.core.thresholds import Threshold, ThresholdEntry, Thresholds
 from stockwatch.service.commands import Upload
 from stockwatch.service.ports import MissingObject, UploadJob
 from stockwatch.service.uploads import FileChunks
-from stockwatch.sqlite import queries, saved_layouts
+from stockwatch.sqlite import item_details, queries, saved_layouts
 from stockwatch.sqlite.arrivals import Arrivals
 from stockwatch.sqlite.judging import SqliteAlerts, SqliteChangeFeed, SqliteOutbox
 from stockwatch.sqlite.object_store import FolderObjectStore
@@ -153,6 +154,9 @@ class _ReadAheadChunks:
     def summary(self) -> ReadSummary:
         return self.ahead.summary
 
+    def details(self) -> ItemDetails:
+        return self.ahead.take_details()
+
 
 class _Savepoint:
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -201,6 +205,9 @@ class SqliteInventory:
 
     def saved_layouts(self) -> dict[str, SavedLayout]:
         return saved_layouts.saved(self.conn)
+
+    def keep_details(self, job: UploadJob, details: ItemDetails) -> int:
+        return item_details.keep(self.conn, details, job.version)
 
     @contextmanager
     def attempt(self) -> Iterator[_Savepoint]:
