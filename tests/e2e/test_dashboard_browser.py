@@ -389,6 +389,8 @@ def test_a_file_no_layout_reads_is_mapped_from_drop_downs(page: Page, tmp_path: 
     assert page.locator("#map-item").input_value() == "Article"
     assert page.locator("#map-count").input_value() == "Qty"
     expect(page.locator("#map-name")).to_have_value("till")
+    # The docs page "Files from your store system" shows this step.
+    page.locator("#upload-panel").screenshot(path=str(DOCS / "map-columns.png"))
     page.click("#map-save")
     expect(page.locator("#upload-status")).to_contain_text("loaded")
     expect(form).to_be_hidden()
@@ -405,3 +407,19 @@ def test_an_oversold_item_says_by_how_much(page: Page, tmp_path: Path) -> None:
     row = page.locator("#stock-rows tr.out_of_stock")
     expect(row).to_contain_text("Echo Dot")
     expect(row).to_contain_text("oversold by 3")
+
+
+def test_an_item_is_found_by_its_sku_and_its_page_shows_it(page: Page, tmp_path: Path) -> None:
+    data = (Path(__file__).parents[2] / "examples/exports/shopify-inventory.csv").read_bytes()
+    upload(page, tmp_path, "shopify.csv", data)
+    expect(page.locator("#upload-status")).to_contain_text("loaded")
+    page.fill("#find", "tee-red")
+    result = page.locator("#find-results li")
+    expect(result).to_have_count(1)
+    expect(result).to_contain_text("Classic Tee - Red / M (SKU TEE-RED-M)")
+    result.locator("a").click()
+    expect(page.locator("#item-summary")).to_contain_text("SKU TEE-RED-M")
+    page.goto(page.url.split("#")[0] + "#/store/Main%20Street")
+    page.fill("#item-search", "MUG-1")
+    expect(page.locator("#stock-rows tr")).to_have_count(1)
+    expect(page.locator("#stock-rows tr")).to_contain_text("Enamel Mug MUG-1")

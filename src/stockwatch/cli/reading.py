@@ -56,11 +56,21 @@ def stock(
         for text in stock_csv(rows):
             click.echo(text, nl=False)
         return
+    # A SKU column only where a store system's export gave some (most files have none).
+    skus = any(r.sku for r in rows)
     emit(
         rows,
         fmt,
-        ("store", "item", "count", "status", "cover", "updated"),
-        lambda r: (r.store, r.item, r.count, r.status, _cover(r), short_time(r.updated_at)),
+        ("store", "item", *(("sku",) if skus else ()), "count", "status", "cover", "updated"),
+        lambda r: (
+            r.store,
+            r.item,
+            *((r.sku or "",) if skus else ()),
+            r.count,
+            r.status,
+            _cover(r),
+            short_time(r.updated_at),
+        ),
         "No stock rows yet; load a file with `stockwatch ingest FILE`.",
     )
 

@@ -35,8 +35,14 @@ def thresholds_list(state: Context, fmt: str) -> None:
     emit(
         state.runtime.reads().thresholds(),
         fmt,
-        ("store", "item", "minimum", "cover days"),
-        lambda r: (r.store, r.item, r.minimum, r.cover_days or ""),
+        ("store", "item", "minimum", "cover days", "set by"),
+        lambda r: (
+            r.store,
+            r.item,
+            r.minimum,
+            r.cover_days or "",
+            "file" if r.from_file else "hand",
+        ),
         "No thresholds set.",
     )
 

@@ -19,6 +19,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = (
     "store",
     "item",
+    "sku",
     "count",
     "status",
     "updated_at",

@@ -9,8 +9,10 @@ export async function loadItem(item) {
   body.replaceChildren();
   const out = rows.filter((r) => r.status === "out_of_stock").length;
   const total = rows.reduce((n, r) => n + r.count, 0);
+  const skus = [...new Set(rows.map((r) => r.sku).filter(Boolean))];
+  const sku = skus.length ? ` · SKU ${skus.join(", ")}` : "";
   $("item-summary").textContent = rows.length
-    ? `${total.toLocaleString()} in ${plural(rows.length, "store")} · ${out} out of stock`
+    ? `${total.toLocaleString()} in ${plural(rows.length, "store")} · ${out} out of stock${sku}`
     : "No store has this item.";
   for (const r of rows) {
     body.append(el("tr", { class: r.status },

@@ -62,17 +62,21 @@ export async function find() {
   if (!needle) return;
   const page = await api(`/api/stock?${new URLSearchParams({ q: needle, limit: "200" })}`);
   const byItem = new Map();
+  const wanted = needle.toLowerCase();
   for (const r of page.rows) {
-    if (!r.item.toLowerCase().includes(needle.toLowerCase())) continue;
+    // The API also matches store names; here an item is found by its name or its SKU.
+    if (!r.item.toLowerCase().includes(wanted) && !(r.sku || "").toLowerCase().includes(wanted)) continue;
     if (!byItem.has(r.item)) byItem.set(r.item, []);
     byItem.get(r.item).push(r);
   }
-  if (!byItem.size) list.append(el("li", { class: "muted", text: `No item matches “${needle}”.` }));
+  if (!byItem.size) list.append(el("li", { class: "muted", text: `No item or SKU matches “${needle}”.` }));
   for (const [item, rows] of [...byItem].slice(0, 20)) {
     const inStock = rows.filter((r) => r.count > 0);
     const where = inStock.length
       ? `in stock in ${inStock.map((r) => `${r.store} (${r.count.toLocaleString()})`).join(", ")}`
       : "out of stock everywhere";
-    list.append(el("li", {}, itemLink(item), el("span", { class: "muted", text: ` — ${where}` })));
+    const skus = [...new Set(rows.map((r) => r.sku).filter(Boolean))];
+    const sku = skus.length ? ` (SKU ${skus.join(", ")})` : "";
+    list.append(el("li", {}, itemLink(item), el("span", { class: "muted", text: `${sku} — ${where}` })));
   }
 }

@@ -53,7 +53,7 @@ export function drawStockTable() {
   const problems = $("only-problems").checked;
   const [key, direction] = state.sort;
   const rows = state.rows
-    .filter((r) => !needle || r.item.toLowerCase().includes(needle))
+    .filter((r) => !needle || r.item.toLowerCase().includes(needle) || (r.sku || "").toLowerCase().includes(needle))
     .filter((r) => !problems || r.status !== "ok")
     .sort((a, b) => {
       const x = a[key], y = b[key];
@@ -65,7 +65,8 @@ export function drawStockTable() {
   body.replaceChildren();
   for (const r of rows) {
     body.append(el("tr", { class: `${r.status} clickable`, "data-item": r.item, onclick: () => loadHistory(r.item) },
-      el("td", { text: r.item }), el("td", { class: "num", text: r.count.toLocaleString() }),
+      el("td", {}, r.item, r.sku ? el("span", { class: "sku muted", text: ` ${r.sku}` }) : ""),
+      el("td", { class: "num", text: r.count.toLocaleString() }),
       el("td", { text: statusText(r) }),
       el("td", { class: "num", title: r.runs_out_on ? `runs out about ${r.runs_out_on}` : "not enough history", text: coverText(r) }),
       el("td", { class: "wide-only", text: when(r.updated_at) })));
