@@ -627,6 +627,25 @@ def test_store_system_exports_and_mapped_columns(client: httpx.Client) -> None:
     shopify = sample("exports/shopify-inventory.csv").read_bytes()
     report = wait_report(client, post_csv(client, shopify, "shopify.csv"))
     assert (report["status"], report["rows_loaded"], report["layout"]) == ("loaded", 5, "shopify")
+    # Its SKUs are on the stock rows, and the search finds an item by its SKU.
+    found = client.get("/api/stock", params={"q": "tee-red"}).json()["rows"]
+    assert [(r["store"], r["item"], r["sku"]) for r in found] == [
+        ("Main Street", "Classic Tee - Red / M", "TEE-RED-M")
+    ]
+    assert "sku" in client.get("/api/stock.csv").text.splitlines()[0].split(",")
+    # A mapped min column sets the item's low-stock minimum; the report counts them.
+    response = client.post(
+        "/api/uploads",
+        params={"filename": "mins.csv", "columns": "store=Shop,item=Name,count=Qty,min=Reorder"},
+        content=b"Shop,Name,Qty,Reorder\nHamburg,Tap,2,5\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    report = wait_report(client, response.json()["id"])
+    assert (report["rows_loaded"], report["thresholds_set"]) == (1, 1)
+    mins = client.get("/api/thresholds").json()
+    assert {"store": "Hamburg", "item": "Tap", "minimum": 5, "from_file": True}.items() <= [
+        t for t in mins if t["item"] == "Tap"
+    ][0].items()
     response = client.post(
         "/api/uploads",
         params={"filename": "till.csv", "columns": "item=Article,count=Qty", "store": "Hamburg"},
@@ -637,7 +656,7 @@ def test_store_system_exports_and_mapped_columns(client: httpx.Client) -> None:
     report = wait_report(client, response.json()["id"])
     assert (report["rows_loaded"], report["layout"]) == (1, "columns")
     stock = client.get("/api/stock", params={"store": "Hamburg"}).json()
-    assert [(r["item"], r["count"]) for r in stock["rows"]] == [("Echo Dot", 4)]
+    assert [(r["item"], r["count"]) for r in stock["rows"]] == [("Echo Dot", 4), ("Tap", 2)]
     bad = client.post(
         "/api/uploads",
         params={"layout": "no such/layout"},

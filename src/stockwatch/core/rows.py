@@ -132,6 +132,7 @@ class UploadRow:
     scope: list[str] | None = None  # the stores its rows could name; None: any store
     layout: str | None = None  # how its file was read (``core.layouts``)
     headers: list[str] | None = None  # a file no layout reads: its columns, to map them
+    thresholds_set: int = 0  # low-stock minimums its file set (``core.details``)
 
     def within(self, stores: frozenset[str] | None) -> bool:
         """Whether a reader of ``stores`` sees it: only an upload whose rows could name
@@ -176,6 +177,7 @@ class UploadRow:
             scope=report.get("scope", scope),
             layout=report.get("layout"),
             headers=report.get("headers"),
+            thresholds_set=report.get("thresholds_set", 0),
         )
 
 

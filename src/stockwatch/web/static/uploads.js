@@ -74,6 +74,7 @@ function reportRow(u) {
   const parts = [`${plural(u.rows_loaded, "row")} loaded`, `${u.rows_unchanged.toLocaleString()} unchanged`];
   if (u.rows_superseded) parts.push(`${u.rows_superseded.toLocaleString()} superseded by newer uploads`);
   parts.push(`${u.rows_rejected.toLocaleString()} rejected`, plural(u.alerts_total, "alert"));
+  if (u.thresholds_set) parts.push(`${plural(u.thresholds_set, "minimum")} set from the file`);
   cell.append(el("div", { text: parts.join(" · ") }));
   if (u.message) cell.append(el("p", { class: `status ${u.status}`, text: u.message }));
   if (u.status === "needs_confirmation") {
@@ -220,6 +221,7 @@ export function showFinished(upload) {
   } else {
     text += `, ${plural(upload.rows_loaded, "row")} loaded, ${upload.rows_rejected} rejected`;
     if (upload.rows_zeroed) text += `, ${upload.rows_zeroed} left-out items set to 0`;
+    if (upload.thresholds_set) text += `, ${plural(upload.thresholds_set, "low-stock minimum")} set from the file`;
   }
   if (upload.errors && upload.errors.length) {
     text += ` — ${upload.errors.slice(0, 3).map(errorText).join("; ")}`;
