@@ -643,9 +643,8 @@ def test_store_system_exports_and_mapped_columns(client: httpx.Client) -> None:
     report = wait_report(client, response.json()["id"])
     assert (report["rows_loaded"], report["thresholds_set"]) == (1, 1)
     mins = client.get("/api/thresholds").json()
-    assert {"store": "Hamburg", "item": "Tap", "minimum": 5, "from_file": True}.items() <= [
-        t for t in mins if t["item"] == "Tap"
-    ][0].items()
+    (tap,) = [t for t in mins if t["item"] == "Tap"]
+    assert (tap["store"], tap["minimum"], tap["from_file"]) == ("Hamburg", 5, True)
     response = client.post(
         "/api/uploads",
         params={"filename": "till.csv", "columns": "item=Article,count=Qty", "store": "Hamburg"},
