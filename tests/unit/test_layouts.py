@@ -199,3 +199,64 @@ def test_a_saved_mapping_is_described_however_it_was_written() -> None:
         layouts.check_saved(layouts.SavedLayout("shopify", "item=A,count=B", "Kiel"))
     with pytest.raises(layouts.LayoutError, match="give the store"):
         layouts.check_saved(layouts.SavedLayout("till", "item=A,count=B"))
+
+
+def test_skus_and_minimums_travel_beside_the_rows() -> None:
+    """core.details: each layout's SKU and minimum, for the rows that load."""
+    _, square = read_example("square-item-library.csv")
+    found = square.take_details()
+    assert found.skus[("Harbour", "Green Tea - Loose")] == "TEA-G"
+    # A minimum only where the alert is on at that location (Green Tea's is N).
+    assert found.minimums == {
+        ("Main Street", "Coffee Beans"): 3,
+        ("Main Street", "Filter Papers"): 5,
+    }
+    assert not square.take_details()  # taken: the next chunk's start empty
+    _, lightspeed = read_example("lightspeed-x-products.csv")
+    assert lightspeed.take_details().minimums == {
+        ("Main Street", "Classic Tee - Red / M"): 2,
+        ("Main Street", "Enamel Mug"): 3,
+        ("Harbour", "Enamel Mug"): 3,
+    }
+    _, shopify = read_example("shopify-inventory.csv")
+    details = shopify.take_details()
+    assert details.skus[("Main Street", "Classic Tee - Red / M")] == "TEE-RED-M"
+    assert ("Harbour", "Classic Tee - Red / M") not in details.skus  # not stocked: no row
+
+
+def test_a_bad_minimum_is_left_out_with_a_warning_and_the_count_still_loads() -> None:
+    data = (
+        b"Shop,Name,Qty,Reorder,Code\n"
+        b"Kiel,Tap,2,5,T-1\n"
+        b"Kiel,Sink,4,lots,S-1\n"
+        b"Kiel,Hose,1,-2,\n"
+        b"Kiel,Pipe,3,,P\x01\n"
+    )
+    rows, inventory = read(data, columns="store=Shop,item=Name,count=Qty,min=Reorder,sku=Code")
+    assert [r[2] for r in rows] == ["Tap", "Sink", "Hose", "Pipe"] and inventory.errors == []
+    details = inventory.take_details()
+    assert details.minimums == {("Kiel", "Tap"): 5}
+    assert details.skus == {("Kiel", "Tap"): "T-1", ("Kiel", "Sink"): "S-1"}
+    assert inventory.warnings == [
+        'line 3: Reorder "lots" is not a whole number; not set',
+        'line 4: Reorder "-2" is negative; not set',
+        'line 5: sku "P\\x01" cannot be kept',
+    ]
+
+
+def test_an_uploader_limited_to_some_stores_gives_only_their_details() -> None:
+    data = sample("exports/lightspeed-x-products.csv").read_bytes()
+    inventory = InventoryFile(io.BytesIO(data), stores=frozenset({"Harbour"}))
+    for _ in inventory.chunks():
+        pass
+    assert inventory.take_details().minimums == {("Harbour", "Enamel Mug"): 3}
+
+
+def test_plan_minimums_never_overwrites_a_hand_set_threshold() -> None:
+    from stockwatch.core.details import changed_skus, plan_minimums
+
+    wanted = {("A", "x"): 3, ("A", "y"): 4, ("A", "z"): 5, ("A", "w"): 6}
+    current = {("A", "x"): (9, False), ("A", "y"): (4, True), ("A", "z"): (2, True)}
+    plan = plan_minimums(wanted, current)
+    assert plan.to_set == [("A", "z", 5), ("A", "w", 6)] and plan.kept_by_hand == 1
+    assert changed_skus({("A", "x"): "1", ("A", "y"): "2"}, {("A", "x"): "1"}) == [("A", "y", "2")]
