@@ -185,3 +185,19 @@ def test_a_minimum_raised_over_an_unchanged_count_alerts_once(backend: Backend) 
     ]
     again = backend.process(backend.receive("ls-again.csv", raised))
     assert again["thresholds_set"] == 0 and backend.notified_lines() == []
+
+
+def test_a_file_of_some_items_leaves_the_other_items_skus_alone(backend: Backend) -> None:
+    from stockwatch.core.rows import StockQuery
+
+    columns = "store=Shop,item=Name,count=Qty,sku=Code"
+    backend.process(
+        backend.receive(
+            "all.csv", b"Shop,Name,Qty,Code\nKiel,Tap,2,T-1\nKiel,Sink,4,S-1\n", columns=columns
+        )
+    )
+    backend.process(
+        backend.receive("some.csv", b"Shop,Name,Qty,Code\nKiel,Sink,5,S-2\n", columns=columns)
+    )
+    rows = backend.model().stock_page(StockQuery("Kiel", limit=10))
+    assert {(r.item, r.sku) for r in rows} == {("Tap", "T-1"), ("Sink", "S-2")}

@@ -209,3 +209,49 @@ def test_a_shopify_export_through_pyarrow_gives_the_core_reader_s_results(
     assert stock[("Store 0", "Tee, 1 - Red / M")] == 1
     assert stock[("Store 0", "Tee, 3 - M")] == 3
     assert stock[("Store 0", "Mug")] == 5
+
+
+def _shopify_skus(rows: list[tuple[str, str, str, str]]) -> bytes:
+    """Location, Title, SKU, Available."""
+    lines = [SHOPIFY_HEADER]
+    for where, title, sku, available in rows:
+        lines.append(f"h,{title},,,,,,,{sku},,,{where},0,0,0,{available},0")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_skus_through_pyarrow_and_the_core_reader_are_kept_alike_and_once(
+    tmp_path: Path,
+) -> None:
+    """#29: a store's SKUs are one record, the same whichever reader read the file; the
+    same SKUs again write nothing, a changed one rewrites its store's record only."""
+    from stockwatch.sqlite.item_details import stored_skus
+
+    rows = [
+        (f"Store {s}", f"Item {i}", f"SKU-{s}-{i}" if i % 5 else "", str(i % 9))
+        for s in range(3)
+        for i in range(400)
+    ]
+    first = _shopify_skus(rows)
+    changed = _shopify_skus(
+        [(w, t, "NEW-1" if (w, t) == ("Store 1", "Item 7") else k, c) for w, t, k, c in rows]
+    )
+    files = [(Upload("a.csv"), first), (Upload("b.csv"), first), (Upload("c.csv"), changed)]
+    both_ways(tmp_path, files, TABLES[1:])
+    found = []
+    for name in ("inline", "ahead"):
+        app = SqliteBackend(tmp_path / name)
+        try:
+            skus = stored_skus(app.conn, ["Store 0", "Store 1", "Store 2"])
+            versions = dict(app.conn.execute("SELECT store, substr(version, 26) FROM store_skus"))
+            found.append(skus)
+        finally:
+            app.close()
+        # Upload 2 listed the same SKUs: nothing written; upload 3 changed Store 1's only.
+        assert {s: int(v) for s, v in versions.items()} == {
+            "Store 0": 1,
+            "Store 1": 3,
+            "Store 2": 1,
+        }, name
+    assert found[0] == found[1]
+    assert found[0]["Store 1"]["Item 7"] == "NEW-1"
+    assert found[0]["Store 2"]["Item 3"] == "SKU-2-3" and "Item 5" not in found[0]["Store 2"]

@@ -17,6 +17,7 @@ from typing import Any, Self
 
 from stockwatch.core.alert_rules import OpenAlerts, can_change_alerts
 from stockwatch.core.cost import Cost
+from stockwatch.core.details import ItemDetails
 from stockwatch.core.digest import Digest
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import ChunkOutcome, LoadProgress
@@ -215,6 +216,13 @@ class StreamedUnitOfWork:
 
     def snapshot_defaults(self) -> dict[str, bool]:
         return dict(self.state.snapshot_defaults)
+
+    def keep_details(self, job: UploadJob, details: ItemDetails) -> int:
+        """SKUs and minimums are the backends' to keep (tests/contract); here, none."""
+        return 0
+
+    def details_done(self, job: UploadJob) -> None:
+        pass
 
     # StoreFigures
     def refresh(self, job: UploadJob) -> list[str]:

@@ -165,6 +165,9 @@ class DynamoInventory:
             self.details = DynamoDetails(self.dynamodb, self.state_table, self.alerts)
         return self.details.keep(details, job.version)
 
+    def details_done(self, job: UploadJob) -> None:
+        """Nothing held: each chunk's SKUs were written as it came."""
+
 
 class DynamoStoreFigures:
     def __init__(self, inventory: DynamoInventory, thresholds: AlertStore) -> None:

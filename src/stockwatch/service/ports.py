@@ -187,6 +187,11 @@ class Inventory(Protocol):
         thresholds were set. A threshold set by hand is never overwritten."""
         ...
 
+    def details_done(self, job: UploadJob) -> None:
+        """The file's rows are done: keep what was held back (a store's SKUs are kept per
+        store, once its rows have all come)."""
+        ...
+
 
 class Alerts(Protocol):
     """Open alerts and the recording of the rules' decisions."""

@@ -273,6 +273,7 @@ def _keeping_details(
                 extra = progress.extra
                 extra["thresholds_set"] = int(extra.get("thresholds_set", 0)) + found
         yield chunk
+    uow.inventory.details_done(job)
 
 
 def _again(uow: UploadUnitOfWork, job: UploadJob, source: Readable) -> Readable:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stockwatch.core.details import SkuColumns
 from stockwatch.core.layouts import NATIVE, detect
 from stockwatch.core.limits import Limits
 
@@ -188,7 +189,7 @@ def check(path: Path, limits: Limits) -> int:
     return sum(sum(len(r) for r in runs) for runs, _, _ in read(path, limits))
 
 
-Skus = dict[tuple[str, str], str]
+Skus = dict[str, list[SkuColumns]]  # by store, as the file lists them
 
 
 def read(path: Path, limits: Limits) -> Iterator[tuple[list[Run], int, Skus]]:
@@ -213,31 +214,36 @@ def read(path: Path, limits: Limits) -> Iterator[tuple[list[Run], int, Skus]]:
         raise NotClean("no rows")
 
 
-def _skus(batch: Any, found: Shape, stores: Any, items: Any, limits: Limits) -> Skus:
-    """The batch's SKUs by (store, item), the first row of an item winning; ``NotClean``
-    for one the core reader would not keep as it is."""
+def _checked_skus(batch: Any, found: Shape, limits: Limits) -> Any:
+    """The batch's SKU column, or None when it has none; ``NotClean`` for a SKU the core
+    reader would not keep as it is."""
     import pyarrow.compute as pc
 
     if found.sku is None:
-        return {}
+        return None
     values = batch.column(found.sku)
-    sizes = pc.utf8_length(values)
-    if pc.max(sizes).as_py() == 0:
-        return {}
-    if pc.max(sizes).as_py() > limits.max_field_chars:
+    longest = pc.max(pc.utf8_length(values)).as_py()
+    if longest == 0:
+        return None
+    if longest > limits.max_field_chars:
         raise NotClean("a SKU that is too long")
     if pc.any(pc.match_substring_regex(values, _NOT_CLEAN)).as_py():
         raise NotClean("a SKU with a control character or a line break")
     if not pc.all(pc.equal(values, pc.utf8_trim_whitespace(values))).as_py():
         raise NotClean("a SKU with spaces around it")
-    given = pc.not_equal(values, "")
-    keys = zip(
-        pc.filter(stores, given).to_pylist(), pc.filter(items, given).to_pylist(), strict=True
-    )
-    found_skus: Skus = {}
-    for key, sku in zip(keys, pc.filter(values, given).to_pylist(), strict=True):
-        found_skus.setdefault(key, sku)
-    return found_skus
+    return values
+
+
+def _packed(values: Any, sizes: Any, start: int, end: int) -> tuple[bytes, bytes]:
+    """A slice of a string column as its values' lengths (int32) and bytes."""
+    size = end - start
+    names = values.slice(start, size)
+    offsets = memoryview(names.buffers()[1]).cast("B").cast("i")
+    first, last = offsets[names.offset], offsets[names.offset + size]
+    data = bytes(memoryview(names.buffers()[2])[first:last])
+    part = sizes.slice(start, size)
+    lengths = bytes(memoryview(part.buffers()[1])[part.offset * 4 : (part.offset + size) * 4])
+    return lengths, data
 
 
 def _runs(
@@ -250,17 +256,26 @@ def _runs(
     read_so_far = 0
     for batch in batches:
         stores, items, texts = _check_batch(batch, found, limits)
+        skus = _checked_skus(batch, found, limits)
+        sku_sizes = pc.binary_length(skus) if skus is not None else None
         ends = pc.run_end_encode(stores, run_end_type=pa.int32())
         lengths = pc.binary_length(items)
         counts = pc.cast(texts, pa.int64())
         made: list[Run] = []
+        packed: Skus = {}
         start = 0
         for store, end in zip(ends.values.to_pylist(), ends.run_ends.to_pylist(), strict=True):
-            made.append(_run(store, line + start, items, lengths, counts, start, end))
+            run = _run(store, line + start, items, lengths, counts, start, end)
+            made.append(run)
+            if skus is not None:
+                sku_lengths, sku_data = _packed(skus, sku_sizes, start, end)
+                packed.setdefault(store, []).append(
+                    SkuColumns(run.lengths, run.names, sku_lengths, sku_data)
+                )
             start = end
         line += batch.num_rows  # type: ignore[attr-defined]
         read_so_far = min(total, read_so_far + batch.nbytes)  # type: ignore[attr-defined]
-        yield made, read_so_far, batch, _skus(batch, found, stores, items, limits)
+        yield made, read_so_far, batch, packed
 
 
 def _run(

@@ -15,14 +15,10 @@ from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.mutes import Mutes, active
 from stockwatch.core.subscriptions import Subscription
 from stockwatch.sqlite import queries
+from stockwatch.sqlite.item_details import MINIMUMS_SET
 from stockwatch.sqlite.subscriptions import all_subscriptions
 
 ALERT_BATCH = 2000  # changes judged together
-# The items whose minimum the upload's file set (``sqlite.item_details``), for judging.
-MINIMUMS_SET = (
-    "CREATE TEMP TABLE IF NOT EXISTS minimums_set"
-    " (store TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (store, item))"
-)
 
 
 class SqliteChangeFeed:

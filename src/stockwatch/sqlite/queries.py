@@ -21,7 +21,7 @@ from stockwatch.core.rows import (
     ThresholdRow,
 )
 from stockwatch.core.thresholds import WILDCARD
-from stockwatch.sqlite import archive
+from stockwatch.sqlite import archive, item_details
 from stockwatch.sqlite.database import transaction
 
 
@@ -213,15 +213,8 @@ SELECT i.store, i.item, i.count, u.started_at,
                       AND a.kind = 'low_stock' AND a.resolved_at IS NULL) THEN 'low_stock'
          WHEN EXISTS (SELECT 1 FROM alerts AS a WHERE a.store = i.store AND a.item = i.item
                       AND a.kind = 'running_out' AND a.resolved_at IS NULL) THEN 'running_out'
-         ELSE 'ok' END AS stock_status,
-    k.sku
-FROM inventory AS i JOIN uploads AS u ON u.id = i.upload_id
-LEFT JOIN item_skus AS k ON k.store = i.store AND k.item = i.item"""
-
-
-def _stock_row(row: Sequence[Any]) -> StockRow:
-    store, item, count, updated_at, status, sku = row
-    return StockRow(store, item, count, updated_at, status, sku=sku)
+         ELSE 'ok' END AS stock_status
+FROM inventory AS i JOIN uploads AS u ON u.id = i.upload_id"""
 
 
 def stock_page(
@@ -241,9 +234,9 @@ def stock_page(
     if q:
         where.append(
             "(instr(lower(i.item), lower(?)) > 0 OR instr(lower(i.store), lower(?)) > 0"
-            " OR instr(lower(k.sku), lower(?)) > 0)"
+            " OR (i.store, i.item) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?)))"
         )
-        params.extend([q, q, q])
+        params.extend([q, q, json.dumps(item_details.matching(conn, q, store))])
     if after is not None:
         where.append("(i.store, i.item) > (?, ?)")
         params.extend(after)
@@ -255,18 +248,18 @@ def stock_page(
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY i.store, i.item LIMIT ?"
     params.append(limit)
-    rows = [_stock_row(row) for row in conn.execute(sql, params)]
-    return with_forecasts(conn, rows)
+    rows = [StockRow(*row) for row in conn.execute(sql, params)]
+    return item_details.with_skus(conn, with_forecasts(conn, rows))
 
 
 def item_everywhere(conn: sqlite3.Connection, item: str, limit: int) -> list[StockRow]:
     rows = [
-        _stock_row(row)
+        StockRow(*row)
         for row in conn.execute(
             _STOCK_PAGE + " WHERE i.item = ? ORDER BY i.store LIMIT ?", (item, limit)
         )
     ]
-    return with_forecasts(conn, rows)
+    return item_details.with_skus(conn, with_forecasts(conn, rows))
 
 
 # Each item's counts: its points of the last MAX_AGE_DAYS before its latest count (in the

@@ -146,7 +146,7 @@ class CleanFirst:
         sent = False
         try:
             for runs, bytes_read, skus in fast_reader.read(self.path, self.limits):
-                self._details = ItemDetails(skus)
+                self._details = ItemDetails(columns=skus)
                 if runs:
                     sent = True
                     if self.on_progress is not None:

@@ -176,6 +176,7 @@ class SqliteInventory:
         self.limits = limits
         self.read_ahead_min_bytes = READ_AHEAD_MIN_BYTES
         self.local_path: Path | None = None  # the file being validated, when it has a path
+        self._details: item_details.SqliteDetails | None = None  # the upload's SKUs so far
 
     def read(self, job: UploadJob, source: Readable, on_progress: Any) -> Any:
         """Large files: a clean one read with pyarrow here, any other by a child process
@@ -207,7 +208,15 @@ class SqliteInventory:
         return saved_layouts.saved(self.conn)
 
     def keep_details(self, job: UploadJob, details: ItemDetails) -> int:
-        return item_details.keep(self.conn, details, job.version)
+        return self._details_of(job).keep(details)
+
+    def details_done(self, job: UploadJob) -> None:
+        self._details_of(job).done()
+
+    def _details_of(self, job: UploadJob) -> item_details.SqliteDetails:
+        if self._details is None or self._details.version != job.version:
+            self._details = item_details.SqliteDetails(self.conn, job.version)
+        return self._details
 
     @contextmanager
     def attempt(self) -> Iterator[_Savepoint]:
