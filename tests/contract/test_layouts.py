@@ -169,6 +169,12 @@ def test_minimums_from_the_file_set_thresholds_but_never_over_a_hand_set_one(
     changed = backend.process(backend.receive("ls-raised.csv", raised))
     assert (changed["thresholds_set"], changed["rows_loaded"]) == (1, 1)
     assert ("low_stock", "Main Street", "Classic Tee - Red / M") in backend.open_alerts()
+    # Set by hand over a file's minimum: the manager's from then on.
+    backend.set_threshold("Main Street", "Filter Papers", 7)
+    again = backend.process(backend.receive("square-again.csv", square))
+    assert again["thresholds_set"] == 0
+    found = {(t.store, t.item): (t.minimum, t.from_file) for t in backend.model().thresholds()}
+    assert found[("Main Street", "Filter Papers")] == (7, False)
 
 
 def test_a_minimum_raised_over_an_unchanged_count_alerts_once(backend: Backend) -> None:

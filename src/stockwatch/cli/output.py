@@ -193,7 +193,7 @@ def describe_report(report: UploadReport, verb: str = "loaded") -> None:
         out.print(f"  read as: {escape(report.layout)} layout")
     if report.thresholds_set:
         minimums = plural(report.thresholds_set, "low-stock minimum")
-        out.print(f"  {minimums} set from the file")
+        out.print(f"  {minimums} {'would be ' if would else ''}set from the file")
     if report.rows_zeroed:
         verb = "would set" if report.held or would else "set"
         shown = ", ".join(report.zeroed[:NAMED_PER_KIND])
