@@ -49,6 +49,7 @@ def test_ingest_stock_alerts_json(tmp_path: Path, berlin: Path) -> None:
     assert len(stock) == 6 and set(stock[0]) == {
         "store",
         "item",
+        "sku",
         "count",
         "updated_at",
         "status",
@@ -290,7 +291,7 @@ def test_reading_commands_take_one_format_and_suggest_names(tmp_path: Path) -> N
         both = run("--data-dir", data, *command, "--json", "--nl")
         assert both.returncode == 2 and "exclude each other" in both.stderr, command
     csv_text = run("--data-dir", data, "stock", "--csv").stdout
-    assert csv_text.splitlines()[0].startswith("store,item,count,status")
+    assert csv_text.splitlines()[0].startswith("store,item,sku,count,status")
     wrong = run("--data-dir", data, "stock", "--store", "berlin")
     assert wrong.returncode == 1
     assert 'no store named "berlin"; did you mean "Berlin"?' in wrong.stderr

@@ -225,7 +225,7 @@ def test_a_store_user_loads_and_reads_only_its_stores(tmp_path: Path) -> None:
         assert get("/api/history?store=Karachi&item=Tap").status_code == 403
         assert get("/api/stock/Karachi/Tap/history").status_code == 403
         csv_text = get("/api/stock.csv").text
-        assert "Berlin,Echo Dot,0" in csv_text and "Karachi" not in csv_text
+        assert "Berlin,Echo Dot,,0" in csv_text and "Karachi" not in csv_text
         assert [u["file"] for u in get("/api/uploads").json()["uploads"]] == ["mixed.csv"]
         assert get(f"/api/uploads/{hq['id']}").status_code == 404
         assert get("/api/uploads", watcher).json()["uploads"] == []  # hq's named every store

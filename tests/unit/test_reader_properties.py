@@ -71,9 +71,13 @@ def test_csv_like_noise_never_raises(parts: list[bytes]) -> None:
     consume(b"".join(parts))
 
 
+# U+FFFD is left out: the reader rejects a name holding it on purpose, since it is what an
+# undecodable byte becomes (and what an earlier broken conversion left behind).
 _name = (
     st.text(
-        st.characters(blacklist_categories=["Cs", "Cc", "Zl", "Zp"], blacklist_characters="\x85"),
+        st.characters(
+            blacklist_categories=["Cs", "Cc", "Zl", "Zp"], blacklist_characters="\x85\ufffd"
+        ),
         min_size=1,
         max_size=20,
     )
