@@ -1,0 +1,208 @@
+"""The demand estimate, the order-up-to suggestion and the backtest (core.replenishment)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stockwatch.core.replenishment import (
+    DAY,
+    OrderingPolicy,
+    backtest,
+    daily_series,
+    estimate,
+    order_up_to,
+    replay,
+    suggest,
+    suggested,
+)
+
+T0 = 1_800_000_000.0  # Fri 15 Jan 2027, 08:00 UTC
+
+
+def daily(counts: list[int], start: float = T0) -> list[tuple[float, int]]:
+    return [(start + i * DAY, c) for i, c in enumerate(counts)]
+
+
+def test_a_steady_decline_is_its_rate_with_no_deviation() -> None:
+    demand = estimate(daily([100, 95, 90, 85, 80]))
+    assert demand is not None
+    assert (demand.mean, demand.sd, demand.days, demand.method) == (5.0, 0.0, 4, "mean")
+
+
+def test_a_drop_over_several_days_is_spread_over_them() -> None:
+    # counted on days 0, 1 and 4: the drop of 9 between day 1 and day 4 is 3 a day
+    points = [(T0, 20), (T0 + DAY, 17), (T0 + 4 * DAY, 8)]
+    assert daily_series(points) == pytest.approx([3.0, 3.0, 3.0, 3.0])
+
+
+def test_deliveries_and_days_at_zero_are_left_out() -> None:
+    #           sold 4, delivery, sold 6, sold 10 to 0, at 0, at 0 then delivery
+    points = daily([10, 6, 30, 24, 14, 0, 0, 40])
+    assert daily_series(points) == pytest.approx([4.0, 6.0, 10.0, 14.0])
+
+
+def test_fewer_than_three_counts_is_not_enough_history() -> None:
+    line = suggest(4, 0, T0 + DAY, daily([10, 4]), OrderingPolicy())
+    assert line.suggested is None and line.order_up_to is None
+    assert line.reason == "not enough history (2 of 3 counts)"
+
+
+def test_the_suggestion_of_an_item_running_out() -> None:
+    # 5 a day, no deviation: S = 5 x (7 + 7) = 70; 20 on hand and 12 on order -> 38, packs of 12
+    points = daily([40, 35, 30, 25, 20])
+    line = suggest(20, 12, points[-1][0], points, OrderingPolicy(pack=12))
+    assert (line.order_up_to, line.suggested) == (70, 48)
+    assert line.runs_out == "2027-01-23"
+    assert line.reason == "runs out Sat 23 Jan; 7-day lead time"
+
+
+def test_nothing_is_suggested_once_the_position_reaches_the_level() -> None:
+    points = daily([40, 35, 30, 25, 20])
+    line = suggest(20, 60, points[-1][0], points, OrderingPolicy())
+    assert line.suggested == 0 and line.reason == "60 on order brings it to 80 of 70"
+
+
+def test_a_slow_mover_gets_the_sba_estimate() -> None:
+    # one unit every fourth day
+    counts = [20]
+    for day in range(1, 25):
+        counts.append(counts[-1] - (1 if day % 4 == 0 else 0))
+    demand = estimate(daily(counts))
+    assert demand is not None and demand.method == "sba"
+    assert demand.mean == pytest.approx(0.95 * 1 / 4)
+
+
+_counts = st.lists(st.integers(-5, 500), min_size=3, max_size=40)
+_gaps = st.lists(st.floats(0.1, 5.0), min_size=40, max_size=40)
+
+
+def _points(counts: list[int], gaps: list[float]) -> list[tuple[float, int]]:
+    moments = [T0]
+    for gap in gaps[: len(counts) - 1]:
+        moments.append(moments[-1] + gap * DAY)
+    return list(zip(moments, counts, strict=True))
+
+
+@given(_counts, _gaps)
+def test_demand_is_never_negative(counts: list[int], gaps: list[float]) -> None:
+    assert all(v >= 0 for v in daily_series(_points(counts, gaps)))
+
+
+@given(_counts, _gaps)
+def test_counts_that_only_rise_show_no_demand(counts: list[int], gaps: list[float]) -> None:
+    """Deliveries are never demand: a history of rises and flat days sells nothing."""
+    rising = sorted(counts)
+    assert sum(daily_series(_points(rising, gaps))) == 0
+
+
+@given(st.integers(1, 50), st.lists(st.integers(1, 4), min_size=2, max_size=20))
+def test_a_constant_decline_gives_no_deviation(rate: int, gaps: list[int]) -> None:
+    """Counted every few days (whole days, so the counts are whole units), a steady
+    decline is the same demand every day."""
+    days = [0]
+    for gap in gaps:
+        days.append(days[-1] + gap)
+    points = [(T0 + d * DAY, 100_000 - rate * d) for d in days]
+    demand = estimate(points)
+    assert demand is not None
+    assert demand.sd == pytest.approx(0.0, abs=1e-9) and demand.mean == pytest.approx(rate)
+
+
+_policy = st.builds(
+    OrderingPolicy,
+    lead_days=st.integers(0, 30),
+    review_days=st.integers(1, 30),
+    service_level=st.floats(50, 99.9),
+    pack=st.integers(1, 48),
+    min_order=st.integers(0, 100),
+)
+
+
+@settings(max_examples=200)
+@given(_counts, _gaps, _policy, st.integers(-20, 400), st.integers(0, 200))
+def test_the_suggestion_is_a_multiple_of_the_pack_and_at_least_the_minimum(
+    counts: list[int], gaps: list[float], policy: OrderingPolicy, on_hand: int, on_order: int
+) -> None:
+    points = _points(counts, gaps)
+    line = suggest(on_hand, on_order, points[-1][0], points, policy)
+    if line.suggested is None:
+        return
+    assert line.suggested % policy.pack == 0
+    assert line.suggested == 0 or line.suggested >= policy.min_order
+    assert line.order_up_to is not None
+    assert (line.suggested == 0) == (on_hand + on_order >= line.order_up_to)
+
+
+@given(_counts, _gaps, _policy, st.floats(50, 99.9), st.integers(0, 30))
+def test_more_service_or_a_longer_lead_never_orders_less(
+    counts: list[int], gaps: list[float], policy: OrderingPolicy, level: float, more: int
+) -> None:
+    demand = estimate(_points(counts, gaps))
+    if demand is None:
+        return
+    low, high = sorted([policy.service_level, level])
+    base = OrderingPolicy(policy.lead_days, policy.review_days, low, policy.pack)
+    safer = OrderingPolicy(policy.lead_days, policy.review_days, high, policy.pack)
+    longer = OrderingPolicy(policy.lead_days + more, policy.review_days, low, policy.pack)
+    assert order_up_to(demand, safer) >= order_up_to(demand, base)
+    assert order_up_to(demand, longer) >= order_up_to(demand, base)
+    for position in (-5, 0, 10, 100):
+        assert suggested(order_up_to(demand, safer), position, safer) >= suggested(
+            order_up_to(demand, base), position, base
+        )
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    limit, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+@pytest.mark.parametrize("level", [90.0, 95.0, 99.0])
+def test_the_policy_reaches_its_service_level_on_poisson_demand(level: float) -> None:
+    """Sized from 28 days of daily counts, the policy serves at least the service level of
+    a long run of fresh Poisson demand (the level is a cycle service level, so the fill
+    rate it gives is higher still)."""
+    rng = random.Random(7)
+    counts = [10_000]
+    for _ in range(28):
+        counts.append(counts[-1] - _poisson(rng, 6.0))
+    policy = OrderingPolicy(lead_days=3, review_days=7, service_level=level)
+    demand = estimate(daily(counts))
+    assert demand is not None and demand.mean == pytest.approx(6.0, rel=0.25)
+    level_s = order_up_to(demand, policy)
+    future = [float(_poisson(rng, 6.0)) for _ in range(3000)]
+    outcome = replay(future, level_s, policy, lambda position: suggested(level_s, position, policy))
+    assert outcome.fill_rate is not None and outcome.fill_rate >= level / 100
+
+
+def test_the_backtest_compares_with_min_max() -> None:
+    rng = random.Random(3)
+    counts = [200]
+    for _ in range(60):
+        counts.append(max(0, counts[-1] - _poisson(rng, 4.0)))
+        if counts[-1] < 30:
+            counts[-1] += 120  # a delivery
+    result = backtest(daily(counts), OrderingPolicy(lead_days=2, review_days=7), 10, days=60)
+    assert result is not None
+    ours, theirs = result["order_up_to"], result["min_max"]
+    assert ours is not None and theirs is not None
+    assert ours.fill_rate is not None and theirs.fill_rate is not None
+    assert ours.fill_rate > theirs.fill_rate and ours.stockout_days < theirs.stockout_days
+    plain = backtest(daily(counts), OrderingPolicy(), None)
+    assert plain is not None and plain["min_max"] is None
+
+
+def test_settings_out_of_range_say_which() -> None:
+    with pytest.raises(ValueError, match=r"service level 100% is not between 50 and 99\.9"):
+        OrderingPolicy(service_level=100)
+    with pytest.raises(ValueError, match="pack size 0"):
+        OrderingPolicy(pack=0)
