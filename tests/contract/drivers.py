@@ -97,6 +97,10 @@ class Backend(Protocol):
         """A threshold change's unit of work (``service.ports.ThresholdUnitOfWork``)."""
         ...
 
+    def order_book(self) -> Any:
+        """Ordering settings and orders (``service.replenishment.OrderBook``)."""
+        ...
+
 
 ALERT_PHRASES = (" out of stock of ", " is low on ", " back in stock of ", " will run out of ")
 
@@ -125,6 +129,9 @@ class _Service:
 
     def directory(self) -> Any:
         return self.backend.users()
+
+    def order_book(self) -> Any:
+        return self.backend.order_book()
 
     def subscriptions(self) -> Any:
         return self.backend.subscriptions()

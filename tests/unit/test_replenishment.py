@@ -50,6 +50,9 @@ def test_fewer_than_three_counts_is_not_enough_history() -> None:
     line = suggest(4, 0, T0 + DAY, daily([10, 4]), OrderingPolicy())
     assert line.suggested is None and line.order_up_to is None
     assert line.reason == "not enough history (2 of 3 counts)"
+    # only changes are kept: two counts days apart say the count held between them
+    unchanged = suggest(9, 0, T0 + 4 * DAY, [(T0, 9), (T0 + 4 * DAY, 9)], OrderingPolicy())
+    assert (unchanged.suggested, unchanged.order_up_to) == (0, 0)
 
 
 def test_the_suggestion_of_an_item_running_out() -> None:
@@ -180,7 +183,9 @@ def test_the_policy_reaches_its_service_level_on_poisson_demand(level: float) ->
     assert demand is not None and demand.mean == pytest.approx(6.0, rel=0.25)
     level_s = order_up_to(demand, policy)
     future = [float(_poisson(rng, 6.0)) for _ in range(3000)]
-    outcome = replay(future, level_s, policy, lambda position: suggested(level_s, position, policy))
+    outcome = replay(
+        future, level_s, policy, lambda position: suggested(level_s, math.ceil(position), policy)
+    )
     assert outcome.fill_rate is not None and outcome.fill_rate >= level / 100
 
 
@@ -193,12 +198,12 @@ def test_the_backtest_compares_with_min_max() -> None:
             counts[-1] += 120  # a delivery
     result = backtest(daily(counts), OrderingPolicy(lead_days=2, review_days=7), 10, days=60)
     assert result is not None
-    ours, theirs = result["order_up_to"], result["min_max"]
+    ours, theirs = result.policies["order_up_to"], result.policies["min_max"]
     assert ours is not None and theirs is not None
     assert ours.fill_rate is not None and theirs.fill_rate is not None
     assert ours.fill_rate > theirs.fill_rate and ours.stockout_days < theirs.stockout_days
     plain = backtest(daily(counts), OrderingPolicy(), None)
-    assert plain is not None and plain["min_max"] is None
+    assert plain is not None and plain.policies["min_max"] is None
 
 
 def test_settings_out_of_range_say_which() -> None:

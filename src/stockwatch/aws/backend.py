@@ -21,6 +21,7 @@ from stockwatch.aws.alerting import AlertStore, SnsNotifier
 from stockwatch.aws.handover import Handover
 from stockwatch.aws.inventory_table import Usage
 from stockwatch.aws.object_store import S3ObjectStore
+from stockwatch.aws.order_book import DynamoOrderBook
 from stockwatch.aws.read_model import DynamoReadModel, version_of
 from stockwatch.aws.s3_receiving import LAMBDA_BODY_LIMIT, S3UploadTarget
 from stockwatch.aws.s3_upload import S3Upload
@@ -118,6 +119,10 @@ class AwsBackend:
 
     def threshold_change(self) -> DynamoThresholdChange:
         return DynamoThresholdChange(self.settings, self.dynamodb, self.alert_store())
+
+    def order_book(self) -> DynamoOrderBook:
+        """Ordering settings and orders: items of the state table (``aws.order_book``)."""
+        return DynamoOrderBook(self.dynamodb, self.settings.state_table)
 
     def users(self) -> DynamoUsers:
         """Items of the state table (``aws.users``): the API signs people in from there."""

@@ -14,15 +14,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stockwatch.aws import item_details, store_figures
+from stockwatch.aws import item_details, store_figures, store_marks
 from stockwatch.aws.alerting import LOG, AlertStore
+from stockwatch.aws.batch_get import batch_get
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.upload_log import with_publishes
 from stockwatch.aws.upload_metadata import BadMetadata, decode
 from stockwatch.core.alert_rules import shown_status, stock_level
 from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Prices
-from stockwatch.core.forecast import history_points, with_forecast
+from stockwatch.core.forecast import epoch, history_points, with_forecast
 from stockwatch.core.mutes import muted_until
 from stockwatch.core.ordering import as_of_of, upload_of
 from stockwatch.core.rows import (
@@ -214,6 +215,50 @@ class DynamoReadModel:
                 row = with_forecast(row, history_points(found.get("History", {}).get("S")))
                 rows.append(shown_status(row, thresholds.cover_days_for(store, item)))
         return self._with_skus(sorted(rows, key=lambda r: r.store)[:limit])
+
+    def points_of(
+        self, keys: list[tuple[str, str]], days: float
+    ) -> dict[tuple[str, str], list[tuple[float, int]]]:
+        """From each item's ``History`` and its last count: its last few changes
+        (``HISTORY_POINTS``) ride in the item, so this is one BatchGetItem per 100 items,
+        whatever ``days`` asks."""
+        found = batch_get(
+            self.dynamodb,
+            self.settings.table,
+            [{"Store": {"S": s}, "Item": {"S": i}} for s, i in dict.fromkeys(keys)],
+            {"ProjectionExpression": "#s, #i, #c, #v, #h", "ExpressionAttributeNames": {
+                "#s": "Store", "#i": "Item", "#c": "Count", "#v": "Version", "#h": "History"}},
+        )  # fmt: skip
+        points: dict[tuple[str, str], list[tuple[float, int]]] = {}
+        confirmed = self._confirmed({s for s, _ in keys})
+        for item in found:
+            history = sorted(history_points(item.get("History", {}).get("S")))
+            version = max(
+                item.get("Version", {}).get("S", ""), confirmed.get(item["Store"]["S"], "")
+            )
+            if version:
+                last = (epoch(as_of_of(version)), int(item["Count"]["N"]))
+                if not history or last[0] > history[-1][0]:
+                    history.append(last)
+            points[(item["Store"]["S"], item["Item"]["S"])] = history
+        return points
+
+    def _confirmed(self, stores: set[str]) -> dict[str, str]:
+        """The version of each store's last upload whose record stands (``aws.store_marks``):
+        its unchanged rows were counted then, though an unchanged row is not written."""
+        marks = batch_get(
+            self.dynamodb,
+            self.settings.state_table,
+            [{"pk": {"S": f"{store_marks.PK}{s}"}, "sk": {"S": store_marks.LATEST}}
+             for s in sorted(stores)],
+            {"ProjectionExpression": "pk, #v, #r",
+             "ExpressionAttributeNames": {"#v": "Version", "#r": "Record"}},
+        )  # fmt: skip
+        return {
+            m["pk"]["S"][len(store_marks.PK) :]: m["Version"]["S"]
+            for m in marks
+            if "Version" in m and m.get("Record") == m["Version"]
+        }
 
     def history(self, store: str, item: str) -> list[HistoryPoint]:
         found = self.dynamodb.get_item(

@@ -29,14 +29,20 @@ and ``z`` the service level's quantile of the normal distribution.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
 from statistics import NormalDist, fmean, pstdev
 
+from stockwatch.core.thresholds import WILDCARD
+
 WINDOW_DAYS = 28
-MIN_COUNTS = 3  # fewer counts than this: "not enough history"
+# Fewer counts than this is "not enough history". Only changes are kept (and the last
+# count), so an item counted daily that never changed has two points: two points that many
+# days apart say as much as three counts, and are enough.
+MIN_COUNTS = 3
+MIN_SPAN_DAYS = 2.0
 DAY = 86400.0
 # Croston/SBA: the smoothing constant of sizes and intervals, and when a series is
 # intermittent (average inter-demand interval above 1.32 days, the Syntetos-Boylan cut-off).
@@ -152,9 +158,15 @@ def is_intermittent(series: Sequence[float]) -> bool:
     return nonzero > 0 and len(series) / nonzero > INTERMITTENT_ADI
 
 
+def enough_history(points: Sequence[Point]) -> bool:
+    if len(points) >= MIN_COUNTS:
+        return True
+    return len(points) == 2 and abs(points[1][0] - points[0][0]) >= MIN_SPAN_DAYS * DAY
+
+
 def estimate(points: Sequence[Point], window_days: int = WINDOW_DAYS) -> Demand | None:
     """The item's daily demand, or None when its history is too short to say."""
-    if len(points) < MIN_COUNTS:
+    if not enough_history(points):
         return None
     series = daily_series(points, window_days)
     if not series:
@@ -262,6 +274,8 @@ class Outcome:
     stockout_days: int
     avg_on_hand: float
     orders: int
+    served: float
+    asked: float
 
 
 def replay(
@@ -299,7 +313,15 @@ def replay(
         stockouts,
         held / len(demand) if demand else 0.0,
         orders,
+        served,
+        asked,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Backtest:
+    method: str  # the demand estimate the order-up-to level used ("mean" or "sba")
+    policies: dict[str, Outcome | None]  # None: the policy does not apply (no threshold)
 
 
 def backtest(
@@ -307,7 +329,7 @@ def backtest(
     policy: OrderingPolicy,
     minimum: int | None,
     days: int = WINDOW_DAYS,
-) -> dict[str, Outcome | None] | None:
+) -> Backtest | None:
     """The item's recorded demand of the last ``days`` days replayed under the order-up-to
     policy and under a min/max rule (min = the item's threshold, max = 2 x min; None where
     it has none). Both start from the count before the window and order in the item's
@@ -338,7 +360,7 @@ def backtest(
         )
     else:
         results["min_max"] = None
-    return results
+    return Backtest(demand.method, results)
 
 
 def _count_before(points: Sequence[Point], days: int) -> float:
@@ -346,3 +368,50 @@ def _count_before(points: Sequence[Point], days: int) -> float:
     first = ordered[-1][0] - days * DAY
     before = [c for t, c in ordered if t <= first]
     return float(before[-1] if before else ordered[0][1])
+
+
+# The settings of ``stockwatch ordering set``, field by field: None leaves a field to the
+# broader entries, as thresholds do (``core.thresholds``).
+SETTINGS = ("lead_days", "review_days", "service_level", "pack", "min_order")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderingEntry:
+    """The ordering settings set on one (store, item); ``*`` matches all."""
+
+    store: str
+    item: str
+    lead_days: float | None = None
+    review_days: float | None = None
+    service_level: float | None = None
+    pack: int | None = None
+    min_order: int | None = None
+    updated_at: str = ""
+    by: str = ""
+
+    def given(self) -> dict[str, float | int]:
+        return {k: getattr(self, k) for k in SETTINGS if getattr(self, k) is not None}
+
+    def merged(self, newer: OrderingEntry) -> OrderingEntry:
+        """This entry with what ``newer`` sets: a field left out keeps its value."""
+        return OrderingEntry(
+            self.store, self.item, **{**self.given(), **newer.given()},  # type: ignore[arg-type]
+            updated_at=newer.updated_at, by=newer.by,
+        )  # fmt: skip
+
+
+class OrderingBook:
+    """Each item's settings: every field from the most specific entry that sets it,
+    (store, item), then (store, *), then (*, item), then (*, *), then the defaults."""
+
+    def __init__(self, entries: Iterable[OrderingEntry] = ()) -> None:
+        self._by_key = {(e.store, e.item): e for e in entries}
+
+    def policy(self, store: str, item: str) -> OrderingPolicy:
+        values: dict[str, float | int] = {}
+        by_key = self._by_key
+        for key in ((WILDCARD, WILDCARD), (WILDCARD, item), (store, WILDCARD), (store, item)):
+            entry = by_key.get(key)
+            if entry is not None:
+                values.update(entry.given())
+        return OrderingPolicy(**values)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from stockwatch.core.report import UploadReport
 from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, Upload, Validate
 from stockwatch.service.ports import ThresholdUnitOfWork
 from stockwatch.service.reads import AlertNotes, ReadModel
+from stockwatch.service.replenishment import OrderBook
 from stockwatch.service.subscriptions import SubscriptionStore
 from stockwatch.service.users import UserDirectory
 
@@ -65,6 +66,10 @@ class Backend(Protocol):
 
     def threshold_change(self) -> ThresholdUnitOfWork:
         """A unit of work for changing thresholds (``service.thresholds``)."""
+        ...
+
+    def order_book(self) -> OrderBook:
+        """Ordering settings and orders (``service.replenishment``)."""
         ...
 
     def users(self) -> UserDirectory:

@@ -49,6 +49,13 @@ class ReadModel(Protocol):
 
     def history(self, store: str, item: str) -> list[HistoryPoint]: ...
 
+    def points_of(
+        self, keys: list[tuple[str, str]], days: float
+    ) -> dict[tuple[str, str], list[tuple[float, int]]]:
+        """Each item's (as-of seconds, count) points of the last ``days`` days and the one
+        before them, oldest first: what ``core.replenishment`` reads demand from."""
+        ...
+
     def item_everywhere(self, item: str, limit: int) -> list[StockRow]:
         """The item's row in every store that has it, with days of cover."""
         ...

@@ -82,6 +82,11 @@ class ScopedReadModel:
         self.require(store)
         return self.inner.history(store, item)
 
+    def points_of(
+        self, keys: list[tuple[str, str]], days: float
+    ) -> dict[tuple[str, str], list[tuple[float, int]]]:
+        return self.inner.points_of([k for k in keys if k[0] in self.scope], days)
+
     def item_everywhere(self, item: str, limit: int) -> list[StockRow]:
         return self._mine(self.inner.item_everywhere(item, max(limit, ALL)))[:limit]
 

@@ -38,6 +38,7 @@ from stockwatch.sqlite.database import (
     transaction,
 )
 from stockwatch.sqlite.object_store import FolderObjectStore, safe_filename
+from stockwatch.sqlite.order_book import SqliteOrderBook
 from stockwatch.sqlite.outbox import SubscribedChannel, deliver
 from stockwatch.sqlite.read_model import SqliteReadModel
 from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES
@@ -171,6 +172,9 @@ class SqliteBackend:
 
     def users(self) -> SqliteUsers:
         return SqliteUsers(self.conn)
+
+    def order_book(self) -> SqliteOrderBook:
+        return SqliteOrderBook(self.conn)
 
     def subscriptions(self) -> SqliteSubscriptions:
         return SqliteSubscriptions(self.conn)

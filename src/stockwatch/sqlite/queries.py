@@ -304,10 +304,11 @@ SELECT t.store, t.item, t.count, NULL, t.as_of FROM items AS t
 
 
 def forecast_points(
-    conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]
+    conn: sqlite3.Connection, keys: Iterable[tuple[str, str]], days: float = MAX_AGE_DAYS
 ) -> dict[tuple[str, str], list[tuple[float, int]]]:
-    """Each item's (as-of, count) points, oldest first, from one query."""
-    window = round(MAX_AGE_DAYS * 86_400_000)
+    """Each item's (as-of, count) points of the last ``days`` days and the one before
+    them, oldest first, from one query."""
+    window = round(days * 86_400_000)
     wanted = {"keys": json.dumps([list(k) for k in keys]), "window": window}
     found: dict[tuple[str, str], set[tuple[int, int]]] = defaultdict(set)
     latest: dict[tuple[str, str], int] = {}

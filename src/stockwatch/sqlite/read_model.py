@@ -70,6 +70,11 @@ class SqliteReadModel:
     def history(self, store: str, item: str) -> list[HistoryPoint]:
         return queries.history(self.db.conn, store, item)
 
+    def points_of(
+        self, keys: list[tuple[str, str]], days: float
+    ) -> dict[tuple[str, str], list[tuple[float, int]]]:
+        return queries.forecast_points(self.db.conn, keys, days)
+
     def alerts(
         self,
         open_only: bool,

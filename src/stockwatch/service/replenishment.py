@@ -1,0 +1,365 @@
+"""What to order: the ordering settings, the orders placed, the order list and its backtest.
+
+Written once over two ports: the ``ReadModel`` (the stock and each item's dated counts) and
+an ``OrderBook`` (settings and orders, kept by each backend). The arithmetic is
+``core.replenishment``'s.
+
+An open order counts towards an item's position until it is received: by hand, or by
+itself when a count taken after it was placed rose by at least half its quantity (a
+delivery shows as a rise; sales meanwhile make it smaller than what came). That is judged
+here, when the orders are read, so the rule is the same on both backends.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from itertools import pairwise
+from typing import Any, Protocol
+
+from stockwatch.core.clock import parse_time, utc_now
+from stockwatch.core.forecast import epoch
+from stockwatch.core.paging import walk_stock
+from stockwatch.core.replenishment import (
+    SETTINGS,
+    WINDOW_DAYS,
+    OrderingBook,
+    OrderingEntry,
+    OrderingPolicy,
+    Point,
+    backtest,
+    policy_problem,
+    suggest,
+)
+from stockwatch.core.rows import StockQuery, StockRow
+from stockwatch.core.thresholds import WILDCARD, Threshold, Thresholds
+from stockwatch.service.reads import ReadModel, require_known
+
+PAGE = 500
+
+
+class OrderingError(ValueError):
+    """Settings or an order that cannot be taken; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """Units ordered for a store and not yet on its shelf (or received)."""
+
+    id: str
+    store: str
+    item: str
+    quantity: int
+    expected: str | None  # YYYY-MM-DD
+    placed_at: str
+    by: str = ""
+    received_at: str | None = None
+    received_by: str | None = None  # who, or "count" when a count showed it arrive
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "store": self.store,
+            "item": self.item,
+            "quantity": self.quantity,
+            "expected": self.expected,
+            "placed_at": self.placed_at,
+            "by": self.by,
+            "received_at": self.received_at,
+            "received_by": self.received_by,
+            "open": self.received_at is None,
+        }
+
+
+class OrderBook(Protocol):
+    """Where a backend keeps the ordering settings and the orders."""
+
+    def entries(self) -> list[OrderingEntry]: ...
+
+    def put(self, entry: OrderingEntry) -> None:
+        """Keep ``entry`` whole in place of the one of its (store, item)."""
+        ...
+
+    def delete(self, store: str, item: str) -> bool: ...
+
+    def orders(self, open_only: bool) -> list[Order]:
+        """Oldest first."""
+        ...
+
+    def add(self, order: Order) -> Order:
+        """Keep a new order; returns it with the id the backend gave it."""
+        ...
+
+    def receive(self, order_id: str, at: str, by: str) -> bool:
+        """Mark an open order received; False when there is no such open order."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReorderLine:
+    """A line of the order list, in the API's and the CSV's shape."""
+
+    store: str
+    item: str
+    sku: str | None
+    on_hand: int
+    on_order: int
+    daily_demand: float | None
+    demand_sd: float | None
+    method: str | None  # "mean", or "sba" for a slow mover
+    order_up_to: int | None
+    suggested: int | None  # None: not enough history
+    runs_out: str | None
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "store": self.store,
+            "item": self.item,
+            "sku": self.sku,
+            "on_hand": self.on_hand,
+            "on_order": self.on_order,
+            "daily_demand": self.daily_demand,
+            "demand_sd": self.demand_sd,
+            "method": self.method,
+            "order_up_to": self.order_up_to,
+            "suggested": self.suggested,
+            "runs_out": self.runs_out,
+            "reason": self.reason,
+        }
+
+
+COLUMNS = tuple(ReorderLine.__slots__)
+
+
+# -- settings ----------------------------------------------------------------------------
+
+
+def set_ordering(
+    book: OrderBook, entry: OrderingEntry, names: ReadModel | None = None
+) -> OrderingEntry:
+    """Set what ``entry`` gives on its (store, item), keeping the fields it leaves out.
+    ``names``: refuse a store or an item that nothing has counted (``UnknownName``)."""
+    store, item = entry.store.strip(), entry.item.strip()
+    if not store or not item:
+        raise OrderingError("give a store and an item (* for all)")
+    if not entry.given():
+        raise OrderingError(
+            "give at least one of --lead-days, --review-days, --service-level, --pack, --min-order"
+        )
+    if names is not None:
+        require_known(names, [(store, item)])
+    entry = replace(entry, store=store, item=item, updated_at=entry.updated_at or utc_now())
+    current = next((e for e in book.entries() if (e.store, e.item) == (store, item)), None)
+    merged = current.merged(entry) if current is not None else entry
+    problem = _problem(merged)
+    if problem:
+        raise OrderingError(f"{store} / {item}: {problem}")
+    book.put(merged)
+    return merged
+
+
+def _problem(entry: OrderingEntry) -> str | None:
+    values = entry.given()
+    for name in ("pack", "min_order"):
+        if name in values and values[name] != int(values[name]):
+            return f"{name.replace('_', ' ')} must be a whole number"
+    try:
+        return policy_problem(OrderingPolicy(**values))  # type: ignore[arg-type]
+    except ValueError as exc:
+        return str(exc)
+
+
+def settings_rows(book: OrderBook) -> list[dict[str, Any]]:
+    """Each entry with the fields it sets (None: inherited), store and item order."""
+    return [
+        {
+            "store": e.store,
+            "item": e.item,
+            **{k: getattr(e, k) for k in SETTINGS},
+            "updated_at": e.updated_at,
+            "by": e.by,
+        }
+        for e in sorted(book.entries(), key=lambda e: (e.store, e.item))
+    ]
+
+
+# -- orders ------------------------------------------------------------------------------
+
+
+def add_order(
+    book: OrderBook,
+    store: str,
+    item: str,
+    quantity: int,
+    expected: str | None = None,
+    by: str = "",
+    names: ReadModel | None = None,
+) -> Order:
+    store, item = store.strip(), item.strip()
+    if WILDCARD in (store, item) or not store or not item:
+        raise OrderingError("an order is for one store and one item")
+    if not 1 <= quantity <= 1_000_000_000:
+        raise OrderingError(f"quantity {quantity} is not between 1 and 1,000,000,000")
+    if expected is not None:
+        try:
+            expected = parse_time(expected)[:10]
+        except ValueError as exc:
+            raise OrderingError(f"expected date: {exc}") from None
+    if names is not None:
+        require_known(names, [(store, item)])
+    return book.add(Order("", store, item, quantity, expected, utc_now(), by))
+
+
+def receive_order(book: OrderBook, order_id: str, by: str = "") -> None:
+    if not book.receive(order_id.strip(), utc_now(), by or "someone"):
+        raise OrderingError(f"no open order {order_id}")
+
+
+def open_orders(book: OrderBook, reads: ReadModel) -> list[Order]:
+    """The orders still open once the counts have had their say: one whose item was
+    counted up by at least half its quantity after it was placed is received here."""
+    pending = book.orders(open_only=True)
+    if not pending:
+        return []
+    keys = sorted({(o.store, o.item) for o in pending})
+    points = reads.points_of(keys, WINDOW_DAYS * 2)
+    still: list[Order] = []
+    for order in pending:
+        at = _arrival(order, points.get((order.store, order.item), []))
+        if at is not None and book.receive(order.id, at, "count"):
+            continue
+        still.append(order)
+    return still
+
+
+def _arrival(order: Order, points: Sequence[Point]) -> str | None:
+    placed = epoch(order.placed_at)
+    for (_, c0), (t1, c1) in pairwise(sorted(points)):
+        if t1 > placed and c1 - c0 >= math.ceil(order.quantity / 2):
+            return _text(t1)
+    return None
+
+
+def _text(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+# -- the order list ----------------------------------------------------------------------
+
+
+def _items(
+    reads: ReadModel, store: str | None, days: int
+) -> Iterator[tuple[StockRow, list[Point]]]:
+    """Each item of the store (or all) with its points and last count, a page at a time."""
+    query = StockQuery(store)
+    rows = walk_stock(lambda after, n: reads.stock_page(query.page(after, n)), size=PAGE)
+    page: list[StockRow] = []
+    for row in [*rows, None]:
+        if row is not None:
+            page.append(row)
+        if page and (row is None or len(page) == PAGE):
+            points = reads.points_of([(r.store, r.item) for r in page], days)
+            for each in page:
+                yield each, points.get((each.store, each.item), [])
+            page = []
+
+
+def reorder(
+    reads: ReadModel, book: OrderBook, store: str | None = None, everything: bool = False
+) -> list[ReorderLine]:
+    """The order list: each item with something to order, or too little history to say
+    (``everything``: every item). Store and item order."""
+    if store is not None:
+        require_known(reads, [(store, None)])
+    settings = OrderingBook(book.entries())
+    on_order: dict[tuple[str, str], int] = defaultdict(int)
+    for order in open_orders(book, reads):
+        on_order[(order.store, order.item)] += order.quantity
+    lines: list[ReorderLine] = []
+    for row, history in _items(reads, store, WINDOW_DAYS):
+        key = (row.store, row.item)
+        moment = history[-1][0] if history else 0.0
+        line = suggest(row.count, on_order[key], moment, history, settings.policy(*key))
+        if not everything and line.suggested == 0:
+            continue
+        demand = line.demand
+        lines.append(
+            ReorderLine(
+                row.store,
+                row.item,
+                row.sku,
+                row.count,
+                on_order[key],
+                round(demand.mean, 3) if demand else None,
+                round(demand.sd, 3) if demand else None,
+                demand.method if demand else None,
+                line.order_up_to,
+                line.suggested,
+                line.runs_out,
+                line.reason,
+            )
+        )
+    return lines
+
+
+# -- the backtest ------------------------------------------------------------------------
+
+
+def run_backtest(
+    reads: ReadModel, book: OrderBook, store: str | None = None, days: int = WINDOW_DAYS
+) -> dict[str, Any]:
+    """Each item's recorded demand of the last ``days`` days replayed under the order-up-to
+    policy and under min/max (``core.replenishment.backtest``), and the totals per policy:
+    demand-weighted fill rate, days out of stock, average units on hand."""
+    if store is not None:
+        require_known(reads, [(store, None)])
+    settings = OrderingBook(book.entries())
+    thresholds = Thresholds(
+        Threshold(t.store, t.item, t.minimum, t.cover_days) for t in reads.thresholds()
+    )
+    items: list[dict[str, Any]] = []
+    totals: dict[str, dict[str, float]] = {}
+    for row, history in _items(reads, store, days):
+        key = (row.store, row.item)
+        result = backtest(history, settings.policy(*key), thresholds.minimum_for(*key), days)
+        if result is None:
+            continue
+        line: dict[str, Any] = {
+            "store": row.store,
+            "item": row.item,
+            "method": result.method,
+            "policies": {},
+        }
+        for name, outcome in result.policies.items():
+            if outcome is None:
+                continue
+            line["policies"][name] = {
+                "fill_rate": _rate(outcome.fill_rate),
+                "stockout_days": outcome.stockout_days,
+                "avg_on_hand": round(outcome.avg_on_hand, 1),
+            }
+            total = totals.setdefault(name, defaultdict(float))
+            total["items"] += 1
+            total["stockout_days"] += outcome.stockout_days
+            total["avg_on_hand"] += outcome.avg_on_hand
+            total["served"] += outcome.served
+            total["asked"] += outcome.asked
+        items.append(line)
+    policies = {
+        name: {
+            "items": int(t["items"]),
+            "fill_rate": _rate(t["served"] / t["asked"] if t["asked"] else None),
+            "stockout_days": int(t["stockout_days"]),
+            "avg_on_hand": round(t["avg_on_hand"] / t["items"], 1) if t["items"] else 0.0,
+        }
+        for name, t in totals.items()
+    }
+    return {"days": days, "store": store, "policies": policies, "items": items}
+
+
+def _rate(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

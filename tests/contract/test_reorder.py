@@ -1,0 +1,89 @@
+"""What to order (#30): settings, the order list, orders and the backtest, on SQLite and on
+AWS (moto). The same counts give the same lines on both."""
+
+from __future__ import annotations
+
+import pytest
+
+from stockwatch.core.replenishment import OrderingEntry
+from stockwatch.service import replenishment as ordering
+from stockwatch.service.reads import UnknownName
+from tests.conftest import csv_bytes
+from tests.contract.drivers import Backend
+
+DAY = "2026-11-{:02d}T08:00:00.000Z"
+
+
+def _days(backend: Backend, counts: dict[str, list[int]], first: int = 1) -> None:
+    """One upload a day for Berlin, each item's count of that day."""
+    days = max(len(c) for c in counts.values())
+    for n in range(days):
+        rows = [("Berlin", item, c[n]) for item, c in counts.items() if n < len(c)]
+        report = backend.process(
+            backend.receive(f"berlin-{n}.csv", csv_bytes(*rows), as_of=DAY.format(first + n))
+        )
+        assert report["status"] == "loaded", report
+
+
+def test_the_order_list_the_settings_and_an_order_received_by_a_count(backend: Backend) -> None:
+    _days(
+        backend,
+        {
+            "Echo Dot": [40, 35, 30, 25, 20],  # 5 a day
+            "Kindle": [9, 9, 9, 9, 9],  # nothing sells: nothing to order
+            "Echo Show": [0, 0, 0, 3, 3],  # at zero, then a delivery: no demand seen
+        },
+    )
+    tap = csv_bytes(("Berlin", "Tap", 4))
+    backend.process(backend.receive("new.csv", tap, as_of=DAY.format(5)))
+    book, reads = backend.order_book(), backend.model()
+
+    ordering.set_ordering(book, OrderingEntry("Berlin", "*", pack=6), names=reads)
+    ordering.set_ordering(book, OrderingEntry("Berlin", "Echo Dot", lead_days=3), names=reads)
+    ordering.set_ordering(book, OrderingEntry("Berlin", "Echo Dot", service_level=90), names=reads)
+    (dot,) = [e for e in book.entries() if e.item == "Echo Dot"]
+    assert (dot.lead_days, dot.service_level, dot.pack) == (3, 90, None)  # fields kept
+
+    lines = {line.item: line for line in ordering.reorder(reads, book, "Berlin")}
+    assert set(lines) == {"Echo Dot", "Tap"}
+    echo = lines["Echo Dot"]
+    # 5 a day, no deviation: S = 5 x (7 + 3) = 50; 20 on hand -> 30, in packs of 6 -> 30
+    assert (echo.on_hand, echo.daily_demand, echo.demand_sd, echo.order_up_to) == (20, 5, 0, 50)
+    assert (echo.suggested, echo.runs_out, echo.method) == (30, "2026-11-09", "mean")
+    assert echo.reason == "runs out Mon 9 Nov; 3-day lead time"
+    assert lines["Tap"].suggested is None
+    assert lines["Tap"].reason == "not enough history (1 of 3 counts)"
+
+    result = ordering.run_backtest(reads, book, "Berlin", days=28)
+    assert set(result["policies"]) == {"order_up_to"}  # no thresholds: no min/max
+    backend.set_threshold("Berlin", "Echo Dot", 10)
+    result = ordering.run_backtest(reads, book, "Berlin", days=28)
+    assert set(result["policies"]) == {"order_up_to", "min_max"}
+    assert {line["item"] for line in result["items"]} >= {"Echo Dot", "Kindle"}
+
+    order = ordering.add_order(book, "Berlin", "Echo Dot", 24, "2026-11-08", "ann", names=reads)
+    (echo,) = [x for x in ordering.reorder(reads, book, "Berlin") if x.item == "Echo Dot"]
+    assert (echo.on_order, echo.suggested) == (24, 6)
+
+    # The delivery shows as a count rising by about the order: it is received by itself.
+    report = backend.process(backend.receive("d.csv", csv_bytes(("Berlin", "Echo Dot", 40))))
+    assert report["rows_loaded"] == 1
+    assert ordering.open_orders(book, reads) == []
+    (received,) = book.orders(open_only=False)
+    assert (received.id, received.received_by) == (order.id, "count")
+    with pytest.raises(ordering.OrderingError, match="no open order"):
+        ordering.receive_order(book, order.id)
+
+
+def test_unknown_names_and_bad_settings_say_what_is_wrong(backend: Backend) -> None:
+    _days(backend, {"Echo Dot": [3, 2, 1]})
+    book, reads = backend.order_book(), backend.model()
+    with pytest.raises(UnknownName, match='did you mean "Berlin"'):
+        ordering.set_ordering(book, OrderingEntry("berlin", "*", pack=2), names=reads)
+    with pytest.raises(UnknownName, match='did you mean "Echo Dot"'):
+        ordering.add_order(book, "Berlin", "Echo Dt", 5, names=reads)
+    with pytest.raises(ordering.OrderingError, match="service level 120%"):
+        ordering.set_ordering(book, OrderingEntry("Berlin", "*", service_level=120), names=reads)
+    with pytest.raises(ordering.OrderingError, match="at least one of"):
+        ordering.set_ordering(book, OrderingEntry("Berlin", "*"), names=reads)
+    assert book.entries() == []
