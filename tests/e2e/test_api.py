@@ -721,3 +721,44 @@ def test_a_spreadsheet_uploads_raw_or_as_a_form(client: httpx.Client) -> None:
         },
     )
     assert wait_report(client, form.json()["id"])["rows_loaded"] == 1
+
+
+def test_what_to_order_over_the_api(client: httpx.Client) -> None:
+    for day, count in enumerate((40, 35, 30, 25, 20), start=1):
+        upload_id = client.post(
+            "/api/uploads",
+            params={"filename": f"b{day}.csv", "as_of": f"2026-11-0{day}T08:00:00Z"},
+            content=csv_bytes(("Berlin", "Echo Dot", count), ("Berlin", "Kindle", 9)),
+            headers={"Content-Type": "text/csv"},
+        ).json()["id"]
+        assert wait_report(client, upload_id)["status"] == "loaded"
+
+    put = client.put("/api/ordering", json={"store": "Berlin", "item": "*", "pack": 6})
+    assert put.status_code == 200 and put.json() == {"store": "Berlin", "item": "*", "pack": 6}
+    wrong = client.put("/api/ordering", json={"store": "Berln", "item": "*", "pack": 6})
+    assert wrong.status_code == 404 and 'did you mean "Berlin"' in wrong.json()["message"]
+    assert client.put("/api/ordering", json={"store": "Berlin", "item": "*"}).status_code == 422
+    assert client.get("/api/ordering").json()[0]["pack"] == 6
+
+    (line,) = client.get("/api/reorder", params={"store": "Berlin"}).json()
+    assert (line["item"], line["order_up_to"], line["suggested"]) == ("Echo Dot", 70, 54)
+    assert line["reason"] == "runs out Mon 9 Nov; 7-day lead time"
+    assert len(client.get("/api/reorder", params={"all": "true"}).json()) == 2
+    csv_text = client.get("/api/reorder.csv", params={"store": "Berlin"}).text
+    assert csv_text.startswith("store,item,sku,on_hand,on_order,daily_demand")
+    assert "Berlin,Echo Dot,,20,0,5.0" in csv_text
+
+    placed = client.post(
+        "/api/orders", json=[{"store": "Berlin", "item": "Echo Dot", "quantity": 48}]
+    )
+    assert placed.status_code == 201
+    order_id = placed.json()[0]["id"]
+    (line,) = client.get("/api/reorder").json()
+    assert (line["on_order"], line["suggested"]) == (48, 6)
+    assert client.post(f"/api/orders/{order_id}/receive").status_code == 200
+    assert client.post(f"/api/orders/{order_id}/receive").status_code == 404
+    assert client.get("/api/orders").json() == []
+    assert client.get("/api/orders", params={"all": "true"}).json()[0]["received_by"]
+
+    result = client.get("/api/backtest", params={"store": "Berlin"}).json()
+    assert result["policies"]["order_up_to"]["items"] == 2

@@ -355,3 +355,44 @@ def test_the_managers_endpoints_through_api_gateway(stack: Aws) -> None:
         )
     )
     assert status == 404
+
+
+def test_what_to_order_through_api_gateway(stack: Aws) -> None:
+    """The order list, its settings and an order, on the AWS backend behind API Gateway."""
+    for day, count in enumerate((40, 35, 30, 25, 20), start=1):
+        status, _, _ = call(
+            gateway_event(
+                "POST",
+                "/api/uploads",
+                {"filename": f"b{day}.csv", "as_of": f"2026-11-0{day}T08:00:00Z"},
+                body=csv_bytes(("Lima", "Echo Dot", count)),
+                headers={"content-type": "text/csv"},
+            )
+        )
+        assert status == 202
+        assert run_pipeline(stack)["status"] == "loaded"
+    status, _, _ = call(
+        gateway_event(
+            "PUT",
+            "/api/ordering",
+            body=json.dumps({"store": "Lima", "item": "*", "pack": 6}).encode(),
+            headers={"content-type": "application/json"},
+        )
+    )
+    assert status == 200
+    status, lines, _ = call(gateway_event("GET", "/api/reorder", {"store": "Lima"}))
+    assert status == 200
+    assert [(x["item"], x["order_up_to"], x["suggested"]) for x in lines] == [("Echo Dot", 70, 54)]
+    status, placed, _ = call(
+        gateway_event(
+            "POST",
+            "/api/orders",
+            body=json.dumps([{"store": "Lima", "item": "Echo Dot", "quantity": 54}]).encode(),
+            headers={"content-type": "application/json"},
+        )
+    )
+    assert status == 201
+    status, lines, _ = call(gateway_event("GET", "/api/reorder", {"store": "Lima"}))
+    assert lines == []
+    status, orders, _ = call(gateway_event("GET", "/api/orders"))
+    assert [o["id"] for o in orders] == [placed[0]["id"]]

@@ -449,3 +449,38 @@ def test_layouts_and_store_system_exports(tmp_path: Path) -> None:
     assert (mapped[0]["rows_loaded"], mapped[0]["layout"]) == (1, "columns")
     bad = run("--data-dir", data, "ingest", "--columns", "item=Article", str(till))
     assert bad.returncode == 2 and "count= is missing" in bad.stderr
+
+
+def test_reorder_orders_ordering_and_backtest(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    for day, count in enumerate((40, 35, 30, 25, 20), start=1):
+        path = tmp_path / f"b{day}.csv"
+        path.write_bytes(csv_bytes(("Berlin", "Echo Dot", count)))
+        as_of = f"2026-11-0{day}T08:00:00Z"
+        assert run("--data-dir", data, "ingest", str(path), "--as-of", as_of).returncode == 0
+    done = run("--data-dir", data, "ordering", "set", "Berlin", "Echo Dot", "--pack", "12")
+    assert done.returncode == 0 and "pack 12" in done.stdout, done.stderr
+    wrong = run("--data-dir", data, "ordering", "set", "Berlin", "Echo Dt", "--pack", "12")
+    assert wrong.returncode == 1 and 'did you mean "Echo Dot"' in wrong.stderr
+    bad = run("--data-dir", data, "ordering", "set", "Berlin", "*", "--service-level", "100")
+    assert bad.returncode == 2 and "--service-level" in bad.stderr
+    assert run_json("--data-dir", data, "ordering", "--json")[0]["pack"] == 12
+
+    (line,) = run_json("--data-dir", data, "reorder", "--json")
+    assert (line["order_up_to"], line["suggested"], line["method"]) == (70, 60, "mean")
+    csv_text = run("--data-dir", data, "reorder", "--csv").stdout
+    assert csv_text.splitlines()[0].startswith("store,item,sku,on_hand,on_order,daily_demand")
+
+    added = run("--data-dir", data, "orders", "add", "Berlin", "Echo Dot", "24")
+    assert added.returncode == 0 and added.stdout.startswith("order 1: 24 x Echo Dot")
+    (line,) = run_json("--data-dir", data, "reorder", "--json")
+    assert (line["on_order"], line["suggested"]) == (24, 36)
+    assert run("--data-dir", data, "orders", "receive", "1").returncode == 0
+    again = run("--data-dir", data, "orders", "receive", "1")
+    assert again.returncode == 1 and "no open order 1" in again.stderr
+    assert run_json("--data-dir", data, "orders", "--json") == []
+
+    result = run_json("--data-dir", data, "backtest", "--json", "--days", "28")
+    assert result["policies"]["order_up_to"]["items"] == 1
+    table = run("--data-dir", data, "backtest").stdout
+    assert "order-up-to" in table and "fill rate" in table

@@ -20,6 +20,7 @@ from stockwatch.cli.demo import demo_command
 from stockwatch.cli.layouts import layouts_command
 from stockwatch.cli.loading import ingest, process, replay, upload, validate
 from stockwatch.cli.operations import backup, check, compact, restore
+from stockwatch.cli.ordering import backtest, ordering, orders, reorder
 from stockwatch.cli.reading import history, report, stock, uploads
 from stockwatch.cli.snapshots import confirm, discard, snapshot_default
 from stockwatch.cli.subscriptions import subscriptions
@@ -141,6 +142,8 @@ def serve(
 for command in (ingest, validate, process, demo_command, upload, replay, layouts_command):
     cli.add_command(command)
 for command in (confirm, discard, snapshot_default, alerts, mute, unmute, mutes):
+    cli.add_command(command)
+for command in (reorder, orders, ordering, backtest):
     cli.add_command(command)
 for command in (backup, restore, check, compact):
     cli.add_command(command)

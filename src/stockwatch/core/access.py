@@ -30,12 +30,20 @@ class Action(StrEnum):
     USERS = "users"
     AUDIT = "audit"
     SUBSCRIBE = "subscribe"  # one's own digests; others' subscriptions are an admin's
+    ORDER = "order"  # ordering settings and the orders placed
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
     Role.MANAGER: frozenset(
-        {Action.READ, Action.THRESHOLDS, Action.ACKNOWLEDGE, Action.MUTE, Action.SUBSCRIBE}
+        {
+            Action.READ,
+            Action.THRESHOLDS,
+            Action.ACKNOWLEDGE,
+            Action.MUTE,
+            Action.SUBSCRIBE,
+            Action.ORDER,
+        }
     ),
     Role.STORE: frozenset({Action.READ, Action.UPLOAD, Action.SUBSCRIBE}),
     Role.VIEWER: frozenset({Action.READ, Action.SUBSCRIBE}),
@@ -50,6 +58,7 @@ DOING = {
     Action.USERS: "manage users",
     Action.AUDIT: "read the audit trail",
     Action.SUBSCRIBE: "subscribe to alerts",
+    Action.ORDER: "change ordering settings or orders",
 }
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 TOKEN_PREFIX = "sw_"  # noqa: S105  # a prefix, not a secret: it marks a stockwatch token

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from stockwatch.service.backend import Backend
 from stockwatch.web.api_alerts import build_alerts_router
+from stockwatch.web.api_ordering import build_ordering_router
 from stockwatch.web.api_stock import build_stock_router
 from stockwatch.web.api_thresholds import build_thresholds_router
 from stockwatch.web.api_uploads import build_uploads_router
@@ -21,6 +22,7 @@ def build_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     api.include_router(build_stock_router(backend, web))
     api.include_router(build_alerts_router(backend))
     api.include_router(build_thresholds_router(backend))
+    api.include_router(build_ordering_router(backend))
     api.include_router(build_people_router(backend, web))
     api.include_router(build_subscriptions_router(backend))
     return api

@@ -82,6 +82,8 @@ def action_of(method: str, path: str) -> Action:
         or path.startswith("/api/layouts/")
     ):
         return Action.THRESHOLDS
+    if path == "/api/ordering" or path == "/api/orders" or path.startswith("/api/orders/"):
+        return Action.ORDER
     if path.startswith("/api/alerts/") and path.endswith("/ack"):
         return Action.ACKNOWLEDGE
     if path == "/api/mutes":
