@@ -25,6 +25,7 @@ def test_each_role_does_what_the_issue_says() -> None:
         Action.ACKNOWLEDGE,
         Action.MUTE,
         Action.SUBSCRIBE,
+        Action.ORDER,  # what to order (#30): settings and orders are a manager's
     }
     # Everyone may have their own digests; others' subscriptions are an admin's.
     assert GRANTS[Role.STORE] == {Action.READ, Action.UPLOAD, Action.SUBSCRIBE}

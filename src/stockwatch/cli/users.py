@@ -18,7 +18,7 @@ from stockwatch.service.commands import AddUser, RevokeUser, RotateToken
 def users() -> None:
     """People who sign in to the dashboard and the API, each with a role and a token.
 
-    Roles: admin (everything), manager (reads, thresholds, acknowledgements, mutes),
+    Roles: admin (everything), manager (reads, thresholds, acknowledgements, mutes, orders),
     store (uploads and reads for its stores), viewer (reads). STOCKWATCH_TOKEN still signs
     in as the admin "admin".
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 class Role(StrEnum):
     ADMIN = "admin"  # everything, users included
-    MANAGER = "manager"  # reads, thresholds, acknowledgements and mutes
+    MANAGER = "manager"  # reads, thresholds, acknowledgements, mutes and ordering
     STORE = "store"  # uploads and reads for its own stores
     VIEWER = "viewer"  # reads
 
