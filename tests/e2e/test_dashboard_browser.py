@@ -5,6 +5,7 @@ Nothing is mocked: a real server on 127.0.0.1, real uploads through the page's f
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,6 +164,7 @@ PAGES = {
     "item": ("/#/item/Echo%20Dot", "#item-rows tr"),
     "alerts": ("/#/alerts", "#alert-groups section"),
     "thresholds": ("/#/thresholds", "#threshold-rows tr"),
+    "order": ("/#/order", "#order-rows tr[data-line]"),
 }
 
 
@@ -179,6 +181,7 @@ def test_every_page_fits_a_phone_and_the_screenshots_for_the_docs(
             "store": "dashboard-store.png",
             "item": "item.png",
             "alerts": "alerts.png",
+            "order": "to-order.png",
         }
         for name, (path, ready) in PAGES.items():
             page.goto(live.url + path)
@@ -423,3 +426,33 @@ def test_an_item_is_found_by_its_sku_and_its_page_shows_it(page: Page, tmp_path:
     page.fill("#item-search", "MUG-1")
     expect(page.locator("#stock-rows tr")).to_have_count(1)
     expect(page.locator("#stock-rows tr")).to_contain_text("Enamel Mug MUG-1")
+
+
+def test_the_order_page_marks_lines_ordered_and_downloads_them(
+    page: Page, server: LiveServer
+) -> None:
+    for day, count in enumerate((40, 35, 30, 25, 20), start=1):
+        data = csv_bytes(("Lima", "Echo Dot", count), ("Lima", "=SUM(A1)", count - 10))
+        command = Upload(f"lima-{day}.csv", as_of=f"2026-11-0{day}T08:00:00.000Z")
+        assert server.backend.ingest(command, io.BytesIO(data)).status == "loaded"
+    page.click("a[data-nav=order]")
+    dot = page.locator("#order-rows tr[data-line]", has_text="Echo Dot")
+    expect(dot).to_contain_text("runs out Mon 9 Nov; 7-day lead time")
+    expect(dot.locator("input.qty")).to_have_value("50")
+    expect(page.locator("#order-summary")).to_contain_text("2 items to order")
+    with page.expect_download() as info:
+        page.click("#download-order")
+    text = Path(info.value.path()).read_text(encoding="utf-8")
+    assert "Lima,'=SUM(A1)," in text and "Lima,Echo Dot,,20,0,5.0" in text
+
+    page.locator("#order-rows tr[data-line]", has_text="=SUM(A1)").locator(
+        "input[type=checkbox]"
+    ).uncheck()
+    dot.locator("input.qty").fill("48")
+    page.click("#mark-ordered")
+    expect(page.locator("#order-status")).to_contain_text("Recorded 1 order")
+    expect(page.locator("#open-order-rows tr", has_text="Echo Dot")).to_contain_text("48")
+    expect(dot.locator("input.qty")).to_have_value("2")  # 48 on order of 70 -> 2 more
+    page.locator("#open-order-rows tr", has_text="Echo Dot").get_by_role("button").click()
+    expect(page.locator("#order-status")).to_contain_text("Received 48 × Echo Dot for Lima")
+    expect(page.locator("#open-order-rows")).to_contain_text("No open orders.")

@@ -5,25 +5,26 @@ import { $ } from "./dom.js";
 import { loadItem } from "./item.js";
 import { connectEvents } from "./live.js";
 import { loadAlerts, loadStores, scheduleFind } from "./overview.js";
+import { loadOrderPage, setUpOrderPage } from "./order.js";
 import { loadMe, loadPeople, setUpPeople, signOut } from "./people.js";
 import { drawStockTable, loadStore } from "./store.js";
 import { loadThresholds, setUpThresholds } from "./thresholds.js";
 import { loadUploads, setUpFileInput } from "./uploads.js";
 
-const VIEWS = ["overview", "store", "item", "alerts", "thresholds", "people"];
+const VIEWS = ["overview", "store", "item", "alerts", "order", "thresholds", "people"];
 
 function route() {
   const hash = location.hash;
   const store = hash.match(/^#\/store\/(.+)$/), item = hash.match(/^#\/item\/(.+)$/);
   const view = store ? "store" : item ? "item" : hash === "#/alerts" ? "alerts"
-    : hash === "#/thresholds" ? "thresholds" : hash === "#/people" ? "people" : "overview";
+    : hash === "#/order" ? "order" : hash === "#/thresholds" ? "thresholds" : hash === "#/people" ? "people" : "overview";
   state.view = view;
   for (const name of VIEWS) $(`${name}-view`).hidden = name !== view;
   document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("current", a.dataset.nav === view));
   $("history-panel").hidden = true;
   if (view !== "store") state.store = null;
   const work = { store: () => loadStore(decodeURIComponent(store[1])),
-    item: () => loadItem(decodeURIComponent(item[1])), alerts: loadAlertsPage, thresholds: loadThresholds, people: loadPeople,
+    item: () => loadItem(decodeURIComponent(item[1])), alerts: loadAlertsPage, order: loadOrderPage, thresholds: loadThresholds, people: loadPeople,
     overview: () => Promise.all([loadStores(), loadAlerts(), loadUploads()]) }[view];
   work().catch(console.warn);
 }
@@ -31,6 +32,7 @@ function route() {
 document.addEventListener("DOMContentLoaded", () => {
   setUpFileInput();
   setUpThresholds();
+  setUpOrderPage();
   $("find").addEventListener("input", scheduleFind);
   for (const id of ["alert-store", "alert-kind", "alert-state"]) $(id).addEventListener("change", () => loadAlertsPage(true).catch(console.warn));
   $("item-search").addEventListener("input", drawStockTable);
