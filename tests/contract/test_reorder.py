@@ -87,3 +87,27 @@ def test_unknown_names_and_bad_settings_say_what_is_wrong(backend: Backend) -> N
     with pytest.raises(ordering.OrderingError, match="at least one of"):
         ordering.set_ordering(book, OrderingEntry("Berlin", "*"), names=reads)
     assert book.entries() == []
+
+
+def test_move_before_you_buy(backend: Backend) -> None:
+    for n, (berlin, karachi) in enumerate(((40, 200), (35, 198), (30, 196), (25, 194), (20, 192))):
+        rows = [("Berlin", "Echo Dot", berlin), ("Karachi", "Echo Dot", karachi)]
+        report = backend.process(
+            backend.receive(f"d{n}.csv", csv_bytes(*rows), as_of=DAY.format(1 + n))
+        )
+        assert report["status"] == "loaded"
+    book, reads = backend.order_book(), backend.model()
+    # Berlin: 5 a day, S = 70, 20 on hand -> short 50. Karachi: 2 a day, S = 28, and keeps
+    # a week (14): it can spare 192 - 42 = 150.
+    (line,) = ordering.reorder(reads, book, "Berlin")
+    assert (line.transfer, line.transfer_from, line.suggested) == (50, "50 from Karachi", 0)
+    assert line.reason == "move 50 from Karachi"
+    (move,) = ordering.transfers(reads, book)
+    assert (move.item, move.source, move.target, move.quantity) == (
+        "Echo Dot",
+        "Karachi",
+        "Berlin",
+        50,
+    )
+    assert ordering.transfers(reads, book, "Karachi") == [move]
+    assert ordering.reorder(reads, book, "Karachi") == []

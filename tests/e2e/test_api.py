@@ -762,3 +762,4 @@ def test_what_to_order_over_the_api(client: httpx.Client) -> None:
 
     result = client.get("/api/backtest", params={"store": "Berlin"}).json()
     assert result["policies"]["order_up_to"]["items"] == 2
+    assert client.get("/api/transfers").json() == []  # one store: nobody to move from

@@ -456,3 +456,4 @@ def test_the_order_page_marks_lines_ordered_and_downloads_them(
     page.locator("#open-order-rows tr", has_text="Echo Dot").get_by_role("button").click()
     expect(page.locator("#order-status")).to_contain_text("Received 48 × Echo Dot for Lima")
     expect(page.locator("#open-order-rows")).to_contain_text("No open orders.")
+    expect(page.locator("#transfer-panel")).to_be_hidden()  # one store: nobody to move from

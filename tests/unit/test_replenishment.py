@@ -11,12 +11,16 @@ from hypothesis import strategies as st
 
 from stockwatch.core.replenishment import (
     DAY,
+    Need,
     OrderingPolicy,
+    Transfer,
     backtest,
     daily_series,
     estimate,
     order_up_to,
+    plan_transfers,
     replay,
+    spare,
     suggest,
     suggested,
 )
@@ -211,3 +215,41 @@ def test_settings_out_of_range_say_which() -> None:
         OrderingPolicy(service_level=100)
     with pytest.raises(ValueError, match="pack size 0"):
         OrderingPolicy(pack=0)
+
+
+def test_a_store_short_of_an_item_is_sent_what_another_can_spare_first() -> None:
+    needs = [
+        Need("Berlin", "Dot", 2, 5.0, 70, 68),
+        # Karachi: level 20, a week of demand 14 -> it can spare 100 - 34 = 66
+        Need("Karachi", "Dot", 100, 2.0, 20, 0),
+        Need("Pusan", "Dot", 30, 1.0, 10, 0),  # spares 30 - 17 = 13
+        Need("Lima", "Dot", 500, None, None, 0),  # no history: gives nothing
+    ]
+    assert plan_transfers(needs) == [
+        Transfer("Dot", "Karachi", "Berlin", 66),
+        Transfer("Dot", "Pusan", "Berlin", 2),
+    ]
+    assert spare(needs[0]) == 0
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 300), st.floats(0, 20), st.integers(0, 200), st.integers(0, 200)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_transfers_never_take_more_than_a_store_spares_nor_give_more_than_is_short(
+    stores: list[tuple[int, float, int, int]],
+) -> None:
+    needs = [
+        Need(f"S{i}", "X", on_hand, daily, level, max(0, level - on_hand - on_order))
+        for i, (on_hand, daily, level, on_order) in enumerate(stores)
+    ]
+    moves = plan_transfers(needs)
+    for need in needs:
+        given_away = sum(m.quantity for m in moves if m.source == need.store)
+        received = sum(m.quantity for m in moves if m.target == need.store)
+        assert given_away <= spare(need) and received <= need.short
+        assert not (given_away and received)
+    assert all(m.quantity > 0 and m.source != m.target for m in moves)

@@ -101,26 +101,44 @@ def ordering_set(
 @click.command("reorder")
 @click.option("--store", help="Only this store.")
 @click.option("--all", "everything", is_flag=True, help="Every item, with nothing to order too.")
+@click.option(
+    "--transfers", "only_transfers", is_flag=True,
+    help="Only the transfers between stores (into or out of --store).",
+)  # fmt: skip
 @formats
 @pass_context
-def reorder(state: Context, store: str | None, everything: bool, fmt: str) -> None:
+def reorder(
+    state: Context, store: str | None, everything: bool, only_transfers: bool, fmt: str
+) -> None:
     """What to order now, per store and item, and why.
 
     Each item's order-up-to level comes from its daily demand over the last 28 days
     (deliveries and days at zero left out) and its ordering settings; the suggestion brings
-    on hand plus on order up to it, in packs.
+    on hand plus on order up to it, in packs. Where another store holds more than its own
+    level plus a week of demand, the shortfall is moved from there first.
 
     \b
     Example: stockwatch reorder --store Berlin --csv > berlin-order.csv
+             stockwatch reorder --transfers
     """
     runtime = state.runtime
-    lines = _checked(
-        lambda: service.reorder(runtime.reads(), runtime.order_book(), store, everything)
-    )
+    reads, book = runtime.reads(), runtime.order_book()
+    if only_transfers:
+        moves = _checked(lambda: service.transfers(reads, book, store))
+        emit(
+            moves,
+            fmt,
+            ("item", "from", "to", "quantity"),
+            lambda m: (m.item, m.source, m.target, m.quantity),
+            "No store can spare what another needs.",
+        )
+        return
+    lines = _checked(lambda: service.reorder(reads, book, store, everything))
     emit(
         lines,
         fmt,
-        ("store", "item", "sku", "on hand", "on order", "per day", "up to", "order", "reason"),
+        ("store", "item", "sku", "on hand", "on order", "per day", "up to", "move", "order",
+         "reason"),
         lambda r: (
             r.store,
             r.item,
@@ -129,11 +147,12 @@ def reorder(state: Context, store: str | None, everything: bool, fmt: str) -> No
             r.on_order,
             "" if r.daily_demand is None else f"{r.daily_demand:g}",
             "" if r.order_up_to is None else r.order_up_to,
+            r.transfer or "",
             "?" if r.suggested is None else r.suggested,
             r.reason,
         ),
         "Nothing to order.",
-    )
+    )  # fmt: skip
 
 
 @click.group("orders", invoke_without_command=True)

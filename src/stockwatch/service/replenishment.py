@@ -26,13 +26,18 @@ from stockwatch.core.paging import walk_stock
 from stockwatch.core.replenishment import (
     SETTINGS,
     WINDOW_DAYS,
+    Need,
     OrderingBook,
     OrderingEntry,
     OrderingPolicy,
     Point,
+    Suggestion,
+    Transfer,
     backtest,
+    plan_transfers,
     policy_problem,
     suggest,
+    suggested,
 )
 from stockwatch.core.rows import StockQuery, StockRow
 from stockwatch.core.thresholds import WILDCARD, Threshold, Thresholds
@@ -111,28 +116,27 @@ class ReorderLine:
     demand_sd: float | None
     method: str | None  # "mean", or "sba" for a slow mover
     order_up_to: int | None
-    suggested: int | None  # None: not enough history
+    suggested: int | None  # None: not enough history; what to order after any transfer
     runs_out: str | None
     reason: str
+    transfer: int = 0  # units to move in from other stores first
+    transfer_from: str | None = None  # "6 from Karachi, 2 from Pusan"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "store": self.store,
-            "item": self.item,
-            "sku": self.sku,
-            "on_hand": self.on_hand,
-            "on_order": self.on_order,
-            "daily_demand": self.daily_demand,
-            "demand_sd": self.demand_sd,
-            "method": self.method,
-            "order_up_to": self.order_up_to,
-            "suggested": self.suggested,
-            "runs_out": self.runs_out,
-            "reason": self.reason,
-        }
+        return {name: getattr(self, name) for name in COLUMNS}
 
 
 COLUMNS = tuple(ReorderLine.__slots__)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferLine:
+    """Move before you buy: units another store can spare (``core.replenishment``)."""
+
+    item: str
+    source: str
+    target: str
+    quantity: int
 
 
 # -- settings ----------------------------------------------------------------------------
@@ -271,39 +275,90 @@ def _items(
 def reorder(
     reads: ReadModel, book: OrderBook, store: str | None = None, everything: bool = False
 ) -> list[ReorderLine]:
-    """The order list: each item with something to order, or too little history to say
-    (``everything``: every item). Store and item order."""
+    """The order list: each item with something to move in or order, or too little history
+    to say (``everything``: every item). Store and item order."""
+    return plan(reads, book, store, everything)[0]
+
+
+def transfers(reads: ReadModel, book: OrderBook, store: str | None = None) -> list[TransferLine]:
+    """The transfers alone: into ``store`` or out of it (None: all)."""
+    return plan(reads, book, store, False)[1]
+
+
+def plan(
+    reads: ReadModel, book: OrderBook, store: str | None, everything: bool
+) -> tuple[list[ReorderLine], list[TransferLine]]:
+    """Every visible store's items are judged, so that a store short of an item can be
+    sent what another holds beyond its own needs before anything is bought."""
     if store is not None:
         require_known(reads, [(store, None)])
     settings = OrderingBook(book.entries())
     on_order: dict[tuple[str, str], int] = defaultdict(int)
     for order in open_orders(book, reads):
         on_order[(order.store, order.item)] += order.quantity
-    lines: list[ReorderLine] = []
-    for row, history in _items(reads, store, WINDOW_DAYS):
+    judged: list[tuple[StockRow, Suggestion, OrderingPolicy]] = []
+    for row, history in _items(reads, None, WINDOW_DAYS):
         key = (row.store, row.item)
         moment = history[-1][0] if history else 0.0
-        line = suggest(row.count, on_order[key], moment, history, settings.policy(*key))
-        if not everything and line.suggested == 0:
-            continue
-        demand = line.demand
-        lines.append(
-            ReorderLine(
-                row.store,
-                row.item,
-                row.sku,
-                row.count,
-                on_order[key],
-                round(demand.mean, 3) if demand else None,
-                round(demand.sd, 3) if demand else None,
-                demand.method if demand else None,
-                line.order_up_to,
-                line.suggested,
-                line.runs_out,
-                line.reason,
-            )
+        policy = settings.policy(*key)
+        judged.append((row, suggest(row.count, on_order[key], moment, history, policy), policy))
+    moves = plan_transfers(
+        Need(
+            row.store,
+            row.item,
+            row.count,
+            line.demand.mean if line.demand else None,
+            line.order_up_to,
+            max(0, line.order_up_to - row.count - line.on_order)
+            if line.order_up_to is not None
+            else 0,
         )
-    return lines
+        for row, line, _ in judged
+    )
+    incoming: dict[tuple[str, str], list[Transfer]] = defaultdict(list)
+    for move in moves:
+        incoming[(move.target, move.item)].append(move)
+    lines: list[ReorderLine] = []
+    for row, line, policy in judged:
+        if store is not None and row.store != store:
+            continue
+        moved = incoming.get((row.store, row.item), [])
+        result = _line(row, line, policy, moved)
+        if everything or result.suggested != 0 or result.transfer:
+            lines.append(result)
+    shown = [
+        TransferLine(m.item, m.source, m.target, m.quantity)
+        for m in moves
+        if store is None or store in (m.source, m.target)
+    ]
+    return lines, shown
+
+
+def _line(
+    row: StockRow, line: Suggestion, policy: OrderingPolicy, moved: list[Transfer]
+) -> ReorderLine:
+    demand, quantity, reason = line.demand, line.suggested, line.reason
+    units = sum(m.quantity for m in moved)
+    source = ", ".join(f"{m.quantity} from {m.source}" for m in moved) or None
+    if units and line.order_up_to is not None:
+        quantity = suggested(line.order_up_to, row.count + line.on_order + units, policy)
+        reason = f"move {source}" + (f"; then order {quantity}: {reason}" if quantity else "")
+    return ReorderLine(
+        row.store,
+        row.item,
+        row.sku,
+        row.count,
+        line.on_order,
+        round(demand.mean, 3) if demand else None,
+        round(demand.sd, 3) if demand else None,
+        demand.method if demand else None,
+        line.order_up_to,
+        quantity,
+        line.runs_out,
+        reason,
+        units,
+        source,
+    )
 
 
 # -- the backtest ------------------------------------------------------------------------

@@ -67,6 +67,16 @@ def build_ordering_router(backend: Backend) -> APIRouter:
         """What to order now per store and item (``all``: every item), with the reason."""
         return [line.to_json() for line in lines(request, store, all)]
 
+    @api.get("/transfers", responses={404: UNKNOWN})
+    def get_transfers(request: Request, store: StoreQuery = None) -> list[dict[str, Any]]:
+        """Move before you buy: what stores can spare for others (into or out of ``store``)."""
+        reads = reader(backend, request)
+        moves = checked(lambda: service.transfers(reads, backend.order_book(), store))
+        return [
+            {"item": m.item, "from": m.source, "to": m.target, "quantity": m.quantity}
+            for m in moves
+        ]
+
     @api.get("/reorder.csv", responses={404: UNKNOWN})
     def get_reorder_csv(request: Request, store: StoreQuery = None) -> Response:
         """The order list for a supplier, one line per item (formulas neutralised)."""

@@ -8,10 +8,12 @@ let lines = [];
 export async function loadOrderPage() {
   const store = $("order-store").value;
   const query = store ? `?${new URLSearchParams({ store })}` : "";
-  const [found, open, stores] = await Promise.all([api(`/api/reorder${query}`), api("/api/orders"), api("/api/stores")]);
+  const [found, moves, open, stores] = await Promise.all([api(`/api/reorder${query}`), api(`/api/transfers${query}`),
+    api("/api/orders"), api("/api/stores")]);
   lines = found;
   fillStores(stores.map((s) => s.store), store);
   drawLines();
+  drawTransfers(moves);
   drawOrders(open);
 }
 
@@ -29,8 +31,9 @@ function drawLines() {
   body.replaceChildren();
   const toOrder = lines.filter((l) => l.suggested !== null);
   const unknown = lines.filter((l) => l.suggested === null);
-  $("order-summary").textContent = toOrder.length
-    ? `${plural(toOrder.length, "item")} to order · ${toOrder.reduce((n, l) => n + l.suggested, 0).toLocaleString()} units`
+  const buying = toOrder.filter((l) => l.suggested > 0);
+  $("order-summary").textContent = buying.length
+    ? `${plural(buying.length, "item")} to order · ${buying.reduce((n, l) => n + l.suggested, 0).toLocaleString()} units`
     : "Nothing to order right now.";
   let store = null;
   for (const line of toOrder) {
@@ -41,7 +44,7 @@ function drawLines() {
     const qty = el("input", { type: "number", min: "0", step: "1", value: String(line.suggested), class: "qty",
       "aria-label": `Order quantity of ${line.item} for ${line.store}` });
     const pick = el("input", { type: "checkbox", "aria-label": `Order ${line.item} for ${line.store}` });
-    pick.checked = true;
+    pick.checked = line.suggested > 0;
     body.append(el("tr", { "data-line": `${line.store}/${line.item}` },
       el("td", {}, pick), el("td", {}, itemLink(line.item)), el("td", { class: "muted wide-only", text: line.sku || "" }),
       el("td", { class: "num", text: number(line.on_hand) }), el("td", { class: "num wide-only", text: number(line.on_order) }),
@@ -54,6 +57,14 @@ function drawLines() {
   $("order-unknown").replaceChildren(...unknown.map((l) => el("li", {}, `${l.store} / `, itemLink(l.item), ` — ${l.reason}`)));
   $("order-unknown-panel").hidden = unknown.length === 0;
   $("mark-ordered").hidden = !can("order") || toOrder.length === 0;
+}
+
+function drawTransfers(moves) {
+  const body = $("transfer-rows");
+  body.replaceChildren(...moves.map((m) => el("tr", {},
+    el("td", {}, itemLink(m.item)), el("td", {}, storeLink(m.from)), el("td", {}, storeLink(m.to)),
+    el("td", { class: "num", text: m.quantity.toLocaleString() }))));
+  $("transfer-panel").hidden = moves.length === 0;
 }
 
 function drawOrders(open) {
