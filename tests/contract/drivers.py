@@ -71,6 +71,10 @@ class Backend(Protocol):
         """The alert lines of every notification sent since the last call."""
         ...
 
+    def notified(self) -> list[str]:
+        """The text of every notification sent since the last call."""
+        ...
+
     def changes_fed(self) -> int:
         """Change-feed entries (stream records) written since the last call."""
         ...
@@ -197,14 +201,17 @@ class Embedded(_Service):
         return {tuple(r) for r in rows}
 
     def notified_lines(self) -> list[str]:
+        return [line for text in self.notified() for line in _alert_lines(text)]
+
+    def notified(self) -> list[str]:
         rows = self.backend.conn.execute(
             "SELECT id, payload FROM outbox WHERE id > ? ORDER BY id", (self._outbox_seen,)
         ).fetchall()
-        lines = []
+        texts = []
         for row_id, payload in rows:
             self._outbox_seen = row_id
-            lines.extend(_alert_lines(json.loads(payload)["text"]))
-        return lines
+            texts.append(json.loads(payload)["text"])
+        return texts
 
     def changes_fed(self) -> int:
         (last,) = self.backend.conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()
@@ -323,7 +330,10 @@ class OnAws(_Service):
         return found
 
     def notified_lines(self) -> list[str]:
-        return [line for d in digests(self.aws) for line in _alert_lines(d["Message"])]
+        return [line for text in self.notified() for line in _alert_lines(text)]
+
+    def notified(self) -> list[str]:
+        return [d["Message"] for d in digests(self.aws)]
 
     def changes_fed(self) -> int:
         fed, self._stream_records = self._stream_records, 0

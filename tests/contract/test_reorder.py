@@ -111,3 +111,21 @@ def test_move_before_you_buy(backend: Backend) -> None:
     )
     assert ordering.transfers(reads, book, "Karachi") == [move]
     assert ordering.reorder(reads, book, "Karachi") == []
+
+
+def test_the_digest_of_an_alert_says_what_to_order(backend: Backend) -> None:
+    _days(backend, {"Echo Dot": [40, 35, 30, 25, 20], "Kindle": [9, 9, 9, 9, 9]})
+    backend.notified()
+    ordering.set_ordering(
+        backend.order_book(), OrderingEntry("*", "*", pack=12), names=backend.model()
+    )
+    rows = [("Berlin", "Echo Dot", 0), ("Berlin", "Kindle", 9)]
+    report = backend.process(backend.receive("out.csv", csv_bytes(*rows), as_of=DAY.format(6)))
+    assert report["rows_loaded"] == 1
+    (text,) = backend.notified()
+    assert "Berlin is out of stock of Echo Dot" in text
+    # 0 on hand, S = 70 (more than 5 a day now: 20 went in a day) -> order in packs of 12
+    assert "To order:\n- Berlin / Echo Dot: " in text and "(out of stock; 7-day lead time)" in text
+    line = text.split("To order:\n")[1].splitlines()[0]
+    quantity = int(line.split(": ")[1].split(" ")[0].replace(",", ""))
+    assert quantity % 12 == 0 and quantity >= 70

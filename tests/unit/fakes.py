@@ -24,12 +24,14 @@ from stockwatch.core.loading import ChunkOutcome, LoadProgress
 from stockwatch.core.model import AlertDecision, Row, StockChange
 from stockwatch.core.ordering import Outcome, decide
 from stockwatch.core.reader import Readable
+from stockwatch.core.replenishment import OrderingEntry
 from stockwatch.core.report import FINISHED, UploadReport
 from stockwatch.core.rows import StockQuery, StockRow, StoreSummary
 from stockwatch.core.subscriptions import Subscription
 from stockwatch.core.thresholds import Threshold, Thresholds
 from stockwatch.service.commands import Upload
 from stockwatch.service.ports import MissingObject, UploadJob
+from stockwatch.service.replenishment import Order
 from stockwatch.service.uploads import FileChunks
 
 
@@ -272,12 +274,52 @@ class StreamedUnitOfWork:
         self.state.outbox.append((f"{upload_id}:{subscription.channel_name}", digest))
 
 
+class FakeOrderBook:
+    """``service.replenishment.OrderBook`` in memory."""
+
+    def __init__(self) -> None:
+        self.settings: dict[tuple[str, str], OrderingEntry] = {}
+        self.placed: list[Order] = []
+
+    def entries(self) -> list[OrderingEntry]:
+        return list(self.settings.values())
+
+    def put(self, entry: OrderingEntry) -> None:
+        self.settings[(entry.store, entry.item)] = entry
+
+    def delete(self, store: str, item: str) -> bool:
+        return self.settings.pop((store, item), None) is not None
+
+    def orders(self, open_only: bool) -> list[Order]:
+        return [o for o in self.placed if not (open_only and o.received_at)]
+
+    def add(self, order: Order) -> Order:
+        made = replace(order, id=str(len(self.placed) + 1))
+        self.placed.append(made)
+        return made
+
+    def receive(self, order_id: str, at: str, by: str) -> bool:
+        for n, order in enumerate(self.placed):
+            if order.id == order_id and order.received_at is None:
+                self.placed[n] = replace(order, received_at=at, received_by=by)
+                return True
+        return False
+
+
 class FakeUnitOfWork(StreamedUnitOfWork):
-    """With transactions, like one machine: the changes are judged in the unit of work."""
+    """With transactions, like one machine: the changes are judged in the unit of work.
+    Its items have no dated history, so a digest says nothing of what to order."""
 
     feed = property(lambda self: self)
     alerts = property(lambda self: self)
     outbox = property(lambda self: self)
+    demand = property(lambda self: self)
+    orders = property(lambda self: FakeOrderBook())
+
+    def points_of(
+        self, keys: list[tuple[str, str]], days: float
+    ) -> dict[tuple[str, str], list[tuple[float, int]]]:
+        return {}
 
 
 def fake_uow(can_undo: bool = True, limits: Limits | None = None) -> StreamedUnitOfWork:

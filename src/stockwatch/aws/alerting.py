@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from stockwatch.aws.mute_items import MuteItems
 from stockwatch.aws.sns_channel import SnsChannel
 from stockwatch.aws.threshold_items import ThresholdItems
 from stockwatch.core.alert_rules import OpenAlerts
-from stockwatch.core.digest import compose_digest
+from stockwatch.core.digest import OrderNote, compose_digest
 from stockwatch.core.forecast import history_points, with_cover
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.mutes import Mutes
@@ -295,17 +295,27 @@ class AlertStore(ThresholdItems, MuteItems):
             )
 
 
+# What to order of alerted items, by (store, item): ``service.replenishment.order_notes``.
+OrderNotes = Callable[[list[AlertDecision]], Mapping[tuple[str, str], OrderNote]]
+
+
 def _as_dict(decision: AlertDecision) -> dict[str, Any]:
     return {"action": decision.action, **decision.to_json()}
 
 
 def publish_digests(
-    sns: Any, topic_arn: str, pending: list[Pending], sent: dict[str, int] | None = None
+    sns: Any,
+    topic_arn: str,
+    pending: list[Pending],
+    sent: dict[str, int] | None = None,
+    notes: OrderNotes | None = None,
 ) -> dict[str, str]:
     """One SNS message per store; returns the stores whose publish failed, with the error.
 
-    ``sent`` counts each publish against the upload of the message's first alert.
+    ``sent`` counts each publish against the upload of the message's first alert;
+    ``notes`` says what to order of the items alerted (``service.replenishment``).
     """
+    to_order = notes([p.decision for p in pending]) if notes is not None else None
     by_store: dict[str, list[Pending]] = defaultdict(list)
     for p in pending:
         by_store[p.decision.store].append(p)
@@ -313,7 +323,9 @@ def publish_digests(
     failed: dict[str, str] = {}
     for store, items in sorted(by_store.items()):
         digest = compose_digest(
-            {"id": None, "file": f"the stock of {store}"}, [p.decision for p in items]
+            {"id": None, "file": f"the stock of {store}"},
+            [p.decision for p in items],
+            to_order=to_order,
         )
         if digest is None:
             continue
@@ -337,16 +349,18 @@ class SnsNotifier:
         sns: Any | None,
         topic_arn: str | None,
         sent: dict[str, int] | None = None,
+        notes: OrderNotes | None = None,
     ) -> None:
         self.store = store
         self.sns = sns
         self.topic_arn = topic_arn
         self.sent = sent
+        self.notes = notes
 
     def publish(self, notices: list[Pending]) -> dict[str, str] | None:
         if self.sns is None or not self.topic_arn:
             return None
-        return publish_digests(self.sns, self.topic_arn, notices, self.sent)
+        return publish_digests(self.sns, self.topic_arn, notices, self.sent, self.notes)
 
     def mark_notified(self, notices: Iterable[Pending]) -> None:
         self.store.mark_notified(notices)

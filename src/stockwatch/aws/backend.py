@@ -33,11 +33,14 @@ from stockwatch.aws.upload_log import DynamoUploads
 from stockwatch.aws.upload_metadata import encode
 from stockwatch.aws.users import DynamoUsers
 from stockwatch.core.cost import Prices
+from stockwatch.core.digest import OrderNote
 from stockwatch.core.layouts import SavedLayout
 from stockwatch.core.limits import Limits
+from stockwatch.core.model import AlertDecision
 from stockwatch.core.ports import StoredObject
 from stockwatch.core.reader import Readable
 from stockwatch.core.report import UploadReport
+from stockwatch.service import replenishment
 from stockwatch.service import uploads as upload_service
 from stockwatch.service.backend import Delivery, NotOnThisBackend, Progress
 from stockwatch.service.commands import Confirm, Discard, SetSnapshotDefault, Upload, Validate
@@ -95,7 +98,11 @@ class AwsBackend:
         """How raised alerts are told: one SNS message per store to the alerts topic."""
         topic = self.settings.topic_arn
         sns = self.settings.client("sns") if topic else None
-        return SnsNotifier(store, sns, topic, sent)
+        return SnsNotifier(store, sns, topic, sent, self.order_notes)
+
+    def order_notes(self, decisions: list[AlertDecision]) -> dict[tuple[str, str], OrderNote]:
+        """What to order of the items a digest tells about (``service.replenishment``)."""
+        return replenishment.order_notes(self.reads(), self.order_book(), decisions)
 
     def unit_of_work(self) -> AwsUnitOfWork:
         tables = Tables(

@@ -38,6 +38,8 @@ class Digest:
     upload: dict[str, Any]
     alerts: list[dict[str, Any]] = field(default_factory=list)
     total: int = 0
+    # What to order of the items alerted (``service.replenishment.order_notes``).
+    to_order: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,11 +48,19 @@ class Digest:
             "upload": self.upload,
             "alerts": self.alerts,
             "total": self.total,
+            "to_order": self.to_order,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Digest:
-        return cls(data["subject"], data["text"], data["upload"], data["alerts"], data["total"])
+        return cls(
+            data["subject"],
+            data["text"],
+            data["upload"],
+            data["alerts"],
+            data["total"],
+            data.get("to_order", []),  # queued before digests said what to order
+        )
 
 
 def count_kinds(decisions: Sequence[AlertDecision]) -> dict[str, int]:
@@ -95,6 +105,7 @@ def compose_digest(
     decisions: Sequence[AlertDecision],
     max_lines: int = 500,
     kind_counts: Mapping[str, int] | None = None,
+    to_order: Mapping[tuple[str, str], OrderNote] | None = None,
 ) -> Digest | None:
     """Build the digest of the alerts raised by one upload, or None when it raised none.
 
@@ -128,4 +139,24 @@ def compose_digest(
         lines.append("")
         lines.append(f"… and {total - len(shown):,} more; run `stockwatch alerts` to see all.")
     alerts = [d.to_json() for d in shown]
-    return Digest(subject, "\n".join(lines), upload, alerts, total)
+    keys = dict.fromkeys((d.store, d.item) for d in shown)
+    notes = [to_order[k] for k in keys if to_order and k in to_order]
+    if notes:
+        lines.append("")
+        lines.append("To order:")
+        lines.extend(f"- {n.store} / {n.item}: {n.quantity:,} ({n.reason})" for n in notes)
+    return Digest(subject, "\n".join(lines), upload, alerts, total, [n.to_json() for n in notes])
+
+
+@dataclass(frozen=True, slots=True)
+class OrderNote:
+    """An alerted item's suggested order, for the digest."""
+
+    store: str
+    item: str
+    quantity: int
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"store": self.store, "item": self.item, "quantity": self.quantity,
+                "reason": self.reason}  # fmt: skip

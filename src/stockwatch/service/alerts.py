@@ -20,6 +20,7 @@ from stockwatch.core.mutes import Mutes, audible
 from stockwatch.core.report import UploadReport
 from stockwatch.core.thresholds import Thresholds
 from stockwatch.service.ports import Alerts, JudgingUnitOfWork, UploadJob
+from stockwatch.service.replenishment import order_notes
 from stockwatch.service.subscriptions import queue_digests
 
 REPORTED_ALERTS = 1000  # alerts listed in a report and a digest; all are counted
@@ -65,7 +66,8 @@ def judge_upload(uow: JudgingUnitOfWork, job: UploadJob, report: UploadReport) -
         return  # validating: nothing is sent
     # Muted items are recorded and listed, but left out of what is sent.
     upload = {"id": job.upload_id, "file": report.file}
-    queue_digests(uow.outbox, job.upload_id, upload, heard, heard_counts)
+    notes = order_notes(uow.demand, uow.orders, heard)
+    queue_digests(uow.outbox, job.upload_id, upload, heard, heard_counts, notes)
 
 
 class Notice(Protocol):

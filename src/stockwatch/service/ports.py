@@ -29,6 +29,7 @@ from stockwatch.core.rows import ThresholdRow
 from stockwatch.core.subscriptions import Subscription
 from stockwatch.core.thresholds import ThresholdEntry, Thresholds
 from stockwatch.service.commands import Upload
+from stockwatch.service.replenishment import DemandSource, OrderBook
 
 
 class MissingObject(Exception):
@@ -344,6 +345,14 @@ class JudgingUnitOfWork(UploadUnitOfWork, Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def demand(self) -> DemandSource:
+        """Items' dated counts as this transaction sees them (for the digest's orders)."""
+        ...
+
+    @property
+    def orders(self) -> OrderBook: ...
 
 
 class ValidatingUnitOfWork(JudgingUnitOfWork, Protocol):

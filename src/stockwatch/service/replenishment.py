@@ -21,7 +21,9 @@ from itertools import pairwise
 from typing import Any, Protocol
 
 from stockwatch.core.clock import parse_time, utc_now
+from stockwatch.core.digest import OrderNote
 from stockwatch.core.forecast import epoch
+from stockwatch.core.model import AlertDecision
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.replenishment import (
     SETTINGS,
@@ -221,6 +223,49 @@ def add_order(
 def receive_order(book: OrderBook, order_id: str, by: str = "") -> None:
     if not book.receive(order_id.strip(), utc_now(), by or "someone"):
         raise OrderingError(f"no open order {order_id}")
+
+
+class DemandSource(Protocol):
+    """Where items' dated counts come from (a ``ReadModel``, or the judging transaction)."""
+
+    def points_of(
+        self, keys: list[tuple[str, str]], days: float
+    ) -> dict[tuple[str, str], list[Point]]: ...
+
+
+# The alerts whose items a digest says what to order of.
+NEEDS_ORDER = frozenset({"out_of_stock", "low_stock", "running_out"})
+
+
+def order_notes(
+    source: DemandSource, book: OrderBook, decisions: Sequence[AlertDecision]
+) -> dict[tuple[str, str], OrderNote]:
+    """What to order of each item an upload alerted about, for its digest. Nothing here
+    writes (it runs inside the upload's transaction on one machine): an order that the
+    counts show arrived is left out of the position, not marked received."""
+    counts = {
+        (d.store, d.item): d.count
+        for d in decisions
+        if d.action == "raise" and d.kind in NEEDS_ORDER and d.count is not None
+    }
+    if not counts:
+        return {}
+    keys = sorted(counts)
+    points = source.points_of(keys, WINDOW_DAYS * 2)
+    on_order: dict[tuple[str, str], int] = defaultdict(int)
+    for order in book.orders(open_only=True):
+        key = (order.store, order.item)
+        if key in counts and _arrival(order, points.get(key, [])) is None:
+            on_order[key] += order.quantity
+    settings = OrderingBook(book.entries())
+    notes: dict[tuple[str, str], OrderNote] = {}
+    for key in keys:
+        history = points.get(key, [])
+        moment = history[-1][0] if history else 0.0
+        line = suggest(counts[key], on_order[key], moment, history, settings.policy(*key))
+        if line.suggested:
+            notes[key] = OrderNote(key[0], key[1], line.suggested, line.reason)
+    return notes
 
 
 def open_orders(book: OrderBook, reads: ReadModel) -> list[Order]:

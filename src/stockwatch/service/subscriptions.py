@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from stockwatch.core.digest import Digest, compose_digest
+from stockwatch.core.digest import Digest, OrderNote, compose_digest
 from stockwatch.core.model import AlertDecision
 from stockwatch.core.subscriptions import (
     Subscription,
@@ -76,18 +76,19 @@ def queue_digests(
     upload: dict[str, Any],
     heard: Sequence[AlertDecision],
     kind_counts: Mapping[str, int] | None = None,
+    to_order: Mapping[tuple[str, str], OrderNote] | None = None,
 ) -> Digest | None:
     """The digest for everything, and each subscription's own, holding only its alerts.
 
     ``heard`` may be the first of very many decisions (``kind_counts`` counts them all);
     a subscription's digest then counts what it holds of those.
     """
-    digest = compose_digest(upload, heard, kind_counts=kind_counts)
+    digest = compose_digest(upload, heard, kind_counts=kind_counts, to_order=to_order)
     if digest is None:
         return None
     outbox.queue(key, digest)
     for subscription in outbox.subscriptions():
-        part = compose_digest(upload, subscription.mine(heard))
+        part = compose_digest(upload, subscription.mine(heard), to_order=to_order)
         if part is not None:
             outbox.queue_to(key, subscription, part)
     return digest

@@ -32,6 +32,7 @@ from stockwatch.sqlite import item_details, queries, saved_layouts
 from stockwatch.sqlite.arrivals import Arrivals
 from stockwatch.sqlite.judging import SqliteAlerts, SqliteChangeFeed, SqliteOutbox
 from stockwatch.sqlite.object_store import FolderObjectStore
+from stockwatch.sqlite.order_book import SqliteOrderBook
 from stockwatch.sqlite.readahead import (
     READ_AHEAD_MIN_BYTES,
     ChunkWriter,
@@ -276,6 +277,18 @@ class SqliteStoreFigures:
         return stores
 
 
+class SqliteDemand:
+    """Items' dated counts as the upload's transaction sees them."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def points_of(
+        self, keys: list[tuple[str, str]], days: float
+    ) -> dict[tuple[str, str], list[tuple[float, int]]]:
+        return queries.forecast_points(self.conn, keys, days)
+
+
 class SqliteUnitOfWork:
     """One ``BEGIN IMMEDIATE`` transaction; events are told to listeners after COMMIT."""
 
@@ -300,6 +313,8 @@ class SqliteUnitOfWork:
         self.thresholds = SqliteThresholds(conn)
         self.alerts = SqliteAlerts(conn)
         self.outbox = SqliteOutbox(conn, channel_names)
+        self.demand = SqliteDemand(conn)
+        self.orders = SqliteOrderBook(conn)  # read only here: inside the upload's transaction
         self._open = False
 
     def __enter__(self) -> SqliteUnitOfWork:
