@@ -162,8 +162,9 @@ class DynamoReadModel:
                 ):
                     continue
                 row = StockRow(s, i, count, item.get("UpdatedAt", {}).get("S"), state, sku=sku)
-                row = with_forecast(row, history_points(item.get("History", {}).get("S")))
-                row = shown_status(row, thresholds.cover_days_for(s, i))
+                if query.forecast:
+                    row = with_forecast(row, history_points(item.get("History", {}).get("S")))
+                    row = shown_status(row, thresholds.cover_days_for(s, i))
                 if status is not None and row.status != status:
                     continue
                 rows.append(row)

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
-from statistics import NormalDist, fmean, pstdev
+from statistics import NormalDist, fmean
 
 from stockwatch.core.thresholds import WILDCARD
 
@@ -133,6 +133,15 @@ def daily_series(points: Sequence[Point], window_days: int = WINDOW_DAYS) -> lis
     return [d * DAY / c for d, c in zip(demand, covered, strict=True) if c > DAY * 1e-6]
 
 
+def _deviation(series: Sequence[float]) -> float:
+    """The population standard deviation, in floats: ``statistics.pstdev`` is exact (with
+    fractions) and took 40 % of an order list's time."""
+    if len(series) < 2:
+        return 0.0
+    mean = math.fsum(series) / len(series)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in series) / len(series))
+
+
 def sba(series: Sequence[float], alpha: float = SBA_ALPHA) -> float:
     """Croston's estimate of demand per day with the Syntetos-Boylan correction."""
     size = interval = None
@@ -171,7 +180,7 @@ def estimate(points: Sequence[Point], window_days: int = WINDOW_DAYS) -> Demand 
     series = daily_series(points, window_days)
     if not series:
         return None
-    sd = pstdev(series) if len(series) > 1 else 0.0
+    sd = _deviation(series)
     if is_intermittent(series):
         return Demand(sba(series), sd, len(series), "sba", len(points))
     return Demand(fmean(series), sd, len(series), "mean", len(points))

@@ -31,6 +31,9 @@ class StockQuery:
     q: str | None = None  # a piece of the item's name, its store's, or its SKU
     after: tuple[str, str] | None = None
     limit: int = 100
+    # False: leave each row's days of cover out (a caller that reads the items' dated
+    # counts itself, like the order list, would read them twice).
+    forecast: bool = True
 
     def page(self, after: tuple[str, str] | None, limit: int) -> StockQuery:
         return replace(self, after=after, limit=limit)

@@ -304,7 +304,7 @@ def _items(
     reads: ReadModel, store: str | None, days: int
 ) -> Iterator[tuple[StockRow, list[Point]]]:
     """Each item of the store (or all) with its points and last count, a page at a time."""
-    query = StockQuery(store)
+    query = StockQuery(store, forecast=False)
     rows = walk_stock(lambda after, n: reads.stock_page(query.page(after, n)), size=PAGE)
     page: list[StockRow] = []
     for row in [*rows, None]:

@@ -224,6 +224,7 @@ def stock_page(
     q: str | None = None,
     after: tuple[str, str] | None = None,
     limit: int = 100,
+    forecast: bool = True,
 ) -> list[StockRow]:
     """A page of stock rows in (store, item) order, after the (store, item) ``after``."""
     where: list[str] = []
@@ -249,7 +250,7 @@ def stock_page(
     sql += " ORDER BY i.store, i.item LIMIT ?"
     params.append(limit)
     rows = [StockRow(*row) for row in conn.execute(sql, params)]
-    return item_details.with_skus(conn, with_forecasts(conn, rows))
+    return item_details.with_skus(conn, with_forecasts(conn, rows) if forecast else rows)
 
 
 def item_everywhere(conn: sqlite3.Connection, item: str, limit: int) -> list[StockRow]:

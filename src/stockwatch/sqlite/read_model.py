@@ -62,7 +62,7 @@ class SqliteReadModel:
 
     def stock_page(self, query: StockQuery) -> list[StockRow]:
         conn, (store, status, q) = self.db.conn, (query.store, query.status, query.q)
-        return queries.stock_page(conn, store, status, q, query.after, query.limit)
+        return queries.stock_page(conn, store, status, q, query.after, query.limit, query.forecast)
 
     def item_everywhere(self, item: str, limit: int) -> list[StockRow]:
         return queries.item_everywhere(self.db.conn, item, limit)
