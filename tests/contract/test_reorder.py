@@ -129,3 +129,9 @@ def test_the_digest_of_an_alert_says_what_to_order(backend: Backend) -> None:
     line = text.split("To order:\n")[1].splitlines()[0]
     quantity = int(line.split(": ")[1].split(" ")[0].replace(",", ""))
     assert quantity % 12 == 0 and quantity >= 70
+
+
+@pytest.mark.parametrize("wrong", ["99999999999999999999999", "²", "1 OR 1=1", "", "x" * 80])
+def test_receiving_an_order_that_is_not_there_says_so(backend: Backend, wrong: str) -> None:
+    with pytest.raises(ordering.OrderingError, match="no open order"):
+        ordering.receive_order(backend.order_book(), wrong)

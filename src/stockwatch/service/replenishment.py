@@ -221,7 +221,13 @@ def add_order(
 
 
 def receive_order(book: OrderBook, order_id: str, by: str = "") -> None:
-    if not book.receive(order_id.strip(), utc_now(), by or "someone"):
+    order_id = order_id.strip()
+    # No backend has an empty id or one this long (a DynamoDB key refuses them outright).
+    if (
+        not order_id
+        or len(order_id) > 200
+        or not book.receive(order_id, utc_now(), by or "someone")
+    ):
         raise OrderingError(f"no open order {order_id}")
 
 

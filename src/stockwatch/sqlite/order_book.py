@@ -57,8 +57,8 @@ class SqliteOrderBook:
         return replace(order, id=str(cursor.lastrowid))
 
     def receive(self, order_id: str, at: str, by: str) -> bool:
-        if not order_id.isdigit():
-            return False
+        if not (order_id.isascii() and order_id.isdigit() and len(order_id) < 19):
+            return False  # no such id: ours are SQLite's row numbers
         with transaction(self.conn):
             done = self.conn.execute(
                 "UPDATE orders SET received_at = ?, received_by = ?"
