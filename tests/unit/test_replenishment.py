@@ -253,3 +253,14 @@ def test_transfers_never_take_more_than_a_store_spares_nor_give_more_than_is_sho
         assert given_away <= spare(need) and received <= need.short
         assert not (given_away and received)
     assert all(m.quantity > 0 and m.source != m.target for m in moves)
+
+
+def test_counts_minutes_apart_say_nothing_of_a_daily_rate() -> None:
+    minutes = [(T0, 40), (T0 + 60, 35), (T0 + 120, 30)]
+    line = suggest(30, 0, T0 + 120, minutes, OrderingPolicy())
+    assert line.suggested is None
+    assert line.reason == "not enough history (counts over less than 2 days)"
+    # a day known for a sliver of it is left out, not scaled up to a whole day: here the
+    # last day holds only the minute after a delivery, in which 10 sold
+    points = [(T0, 40), (T0 + DAY, 35), (T0 + 3 * DAY, 100), (T0 + 3 * DAY + 60, 90)]
+    assert daily_series(points) == pytest.approx([5.0])

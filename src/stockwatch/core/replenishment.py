@@ -43,6 +43,8 @@ WINDOW_DAYS = 28
 # days apart say as much as three counts, and are enough.
 MIN_COUNTS = 3
 MIN_SPAN_DAYS = 2.0
+# The share of a day usable intervals must cover for the day to count.
+MIN_DAY_SHARE = 0.25
 DAY = 86400.0
 # Croston/SBA: the smoothing constant of sizes and intervals, and when a series is
 # intermittent (average inter-demand interval above 1.32 days, the Syntetos-Boylan cut-off).
@@ -130,7 +132,9 @@ def daily_series(points: Sequence[Point], window_days: int = WINDOW_DAYS) -> lis
                 demand[index] += rate * (end - begin)
                 covered[index] += end - begin
             begin = end
-    return [d * DAY / c for d, c in zip(demand, covered, strict=True) if c > DAY * 1e-6]
+    # A day known for a sliver of it is left out rather than scaled up to a whole day: five
+    # units sold between two uploads a minute apart are not 7,200 a day.
+    return [d * DAY / c for d, c in zip(demand, covered, strict=True) if c >= DAY * MIN_DAY_SHARE]
 
 
 def _deviation(series: Sequence[float]) -> float:
@@ -168,9 +172,12 @@ def is_intermittent(series: Sequence[float]) -> bool:
 
 
 def enough_history(points: Sequence[Point]) -> bool:
-    if len(points) >= MIN_COUNTS:
-        return True
-    return len(points) == 2 and abs(points[1][0] - points[0][0]) >= MIN_SPAN_DAYS * DAY
+    """Three counts, or two (see ``MIN_COUNTS``), over at least two days: counts taken
+    minutes apart say nothing of a daily rate."""
+    if len(points) < 2:
+        return False
+    moments = [t for t, _ in points]
+    return max(moments) - min(moments) >= MIN_SPAN_DAYS * DAY
 
 
 def estimate(points: Sequence[Point], window_days: int = WINDOW_DAYS) -> Demand | None:
@@ -228,7 +235,7 @@ def suggest(
     if demand is None:
         return Suggestion(
             on_hand, on_order, None, None, None, None,
-            f"not enough history ({len(points)} of {MIN_COUNTS} counts)",
+            _too_little(points),
         )  # fmt: skip
     level = order_up_to(demand, policy)
     position = on_hand + on_order
@@ -238,6 +245,12 @@ def suggest(
         on_hand, on_order, demand, level, quantity, runs_out,
         reason(on_hand, on_order, level, quantity, runs_out, policy),
     )  # fmt: skip
+
+
+def _too_little(points: Sequence[Point]) -> str:
+    if len(points) < MIN_COUNTS:
+        return f"not enough history ({len(points)} of {MIN_COUNTS} counts)"
+    return f"not enough history (counts over less than {MIN_SPAN_DAYS:g} days)"
 
 
 def _runs_out(on_hand: int, daily: float, counted_at: float) -> str | None:

@@ -12,6 +12,7 @@ here, when the orders are read, so the rule is the same on both backends.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -46,6 +47,7 @@ from stockwatch.core.thresholds import WILDCARD, Threshold, Thresholds
 from stockwatch.service.reads import ReadModel, require_known
 
 PAGE = 500
+log = logging.getLogger("stockwatch.service")
 
 
 class OrderingError(ValueError):
@@ -248,7 +250,20 @@ def order_notes(
 ) -> dict[tuple[str, str], OrderNote]:
     """What to order of each item an upload alerted about, for its digest. Nothing here
     writes (it runs inside the upload's transaction on one machine): an order that the
-    counts show arrived is left out of the position, not marked received."""
+    counts show arrived is left out of the position, not marked received.
+
+    The notes are an extra: reading what they need may fail (a throttled table, a
+    timeout) and the alerts must go out all the same, so a failure leaves them out."""
+    try:
+        return _order_notes(source, book, decisions)
+    except Exception:  # the digest is sent without them; the log says why
+        log.warning("the digest goes out without what to order", exc_info=True)
+        return {}
+
+
+def _order_notes(
+    source: DemandSource, book: OrderBook, decisions: Sequence[AlertDecision]
+) -> dict[tuple[str, str], OrderNote]:
     counts = {
         (d.store, d.item): d.count
         for d in decisions

@@ -77,7 +77,14 @@ def build_ordering_router(backend: Backend) -> APIRouter:
             for m in moves
         ]
 
-    @api.get("/reorder.csv", responses={404: UNKNOWN})
+    @api.get(
+        "/reorder.csv",
+        response_class=Response,
+        responses={
+            200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+            404: UNKNOWN,
+        },
+    )
     def get_reorder_csv(request: Request, store: StoreQuery = None) -> Response:
         """The order list for a supplier, one line per item (formulas neutralised)."""
         buffer = io.StringIO()
