@@ -120,13 +120,19 @@ def with_cover(change: StockChange, points: Sequence[Point]) -> StockChange:
 
 
 def with_forecast(row: StockRow, points: Sequence[Point]) -> StockRow:
-    """The stock row with its forecast fields filled in from ``points``."""
+    """The stock row with its forecast fields filled in from ``points``. Built directly:
+    ``dataclasses.replace`` cost a page of stock a third of its Python time."""
     result = forecast(points)
-    return replace(
-        row,
-        daily_usage=result.daily_usage,
-        days_of_cover=result.days_of_cover,
-        runs_out_on=result.runs_out_on,
+    return StockRow(
+        row.store,
+        row.item,
+        row.count,
+        row.updated_at,
+        row.status,
+        result.daily_usage,
+        result.days_of_cover,
+        result.runs_out_on,
+        row.sku,
     )
 
 
