@@ -43,6 +43,10 @@ def test_the_order_list_the_settings_and_an_order_received_by_a_count(backend: B
     ordering.set_ordering(book, OrderingEntry("Berlin", "Echo Dot", service_level=90), names=reads)
     (dot,) = [e for e in book.entries() if e.item == "Echo Dot"]
     assert (dot.lead_days, dot.service_level, dot.pack) == (3, 90, None)  # fields kept
+    ordering.set_ordering(book, OrderingEntry("Berlin", "Kindle", pack=99), names=reads)
+    ordering.delete_ordering(book, "Berlin", "Kindle")
+    with pytest.raises(ordering.OrderingError, match="no ordering settings for Berlin / Kindle"):
+        ordering.delete_ordering(book, "Berlin", "Kindle")
 
     lines = {line.item: line for line in ordering.reorder(reads, book, "Berlin")}
     assert set(lines) == {"Echo Dot", "Tap"}

@@ -739,6 +739,11 @@ def test_what_to_order_over_the_api(client: httpx.Client) -> None:
     assert wrong.status_code == 404 and 'did you mean "Berlin"' in wrong.json()["message"]
     assert client.put("/api/ordering", json={"store": "Berlin", "item": "*"}).status_code == 422
     assert client.get("/api/ordering").json()[0]["pack"] == 6
+    client.put("/api/ordering", json={"store": "Berlin", "item": "Kindle", "pack": 4})
+    gone = client.delete("/api/ordering", params={"store": "Berlin", "item": "Kindle"})
+    assert gone.status_code == 200
+    again = client.delete("/api/ordering", params={"store": "Berlin", "item": "Kindle"})
+    assert again.status_code == 404
 
     (line,) = client.get("/api/reorder", params={"store": "Berlin"}).json()
     assert (line["item"], line["order_up_to"], line["suggested"]) == ("Echo Dot", 70, 54)

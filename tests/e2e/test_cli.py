@@ -465,6 +465,10 @@ def test_reorder_orders_ordering_and_backtest(tmp_path: Path) -> None:
     bad = run("--data-dir", data, "ordering", "set", "Berlin", "*", "--service-level", "100")
     assert bad.returncode == 2 and "--service-level" in bad.stderr
     assert run_json("--data-dir", data, "ordering", "--json")[0]["pack"] == 12
+    run("--data-dir", data, "ordering", "set", "Berlin", "*", "--lead-days", "2")
+    removed = run("--data-dir", data, "ordering", "delete", "Berlin", "*")
+    assert removed.returncode == 0
+    assert "removed the ordering settings of Berlin / *" in removed.stdout
 
     (line,) = run_json("--data-dir", data, "reorder", "--json")
     assert (line["order_up_to"], line["suggested"], line["method"]) == (70, 60, "mean")

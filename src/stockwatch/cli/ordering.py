@@ -98,6 +98,20 @@ def ordering_set(
     click.echo(f"ordering for {done.store} / {done.item}: {given}")
 
 
+@ordering.command("delete")
+@click.argument("store")
+@click.argument("item")
+@pass_context
+def ordering_delete(state: Context, store: str, item: str) -> None:
+    """Remove the settings set on STORE and ITEM: the broader ones apply again.
+
+    \b
+    Example: stockwatch ordering delete Berlin 'Echo Dot'
+    """
+    _checked(lambda: service.delete_ordering(state.runtime.order_book(), store, item))
+    click.echo(f"removed the ordering settings of {store.strip()} / {item.strip()}")
+
+
 @click.command("reorder")
 @click.option("--store", help="Only this store.")
 @click.option("--all", "everything", is_flag=True, help="Every item, with nothing to order too.")

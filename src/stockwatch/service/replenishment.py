@@ -170,6 +170,12 @@ def set_ordering(
     return merged
 
 
+def delete_ordering(book: OrderBook, store: str, item: str) -> None:
+    """Forget the settings of exactly (store, item): the broader entries apply again."""
+    if not book.delete(store.strip(), item.strip()):
+        raise OrderingError(f"no ordering settings for {store.strip()} / {item.strip()}")
+
+
 def _problem(entry: OrderingEntry) -> str | None:
     values = entry.given()
     for name in ("pack", "min_order"):

@@ -118,6 +118,20 @@ def build_ordering_router(backend: Backend) -> APIRouter:
         done = checked(lambda: service.set_ordering(backend.order_book(), asked, names=reads))
         return {"store": done.store, "item": done.item, **done.given()}
 
+    @api.delete("/ordering", responses={404: _error("no settings on that store and item")})
+    def delete_ordering(
+        request: Request,
+        store: Annotated[str, Query(min_length=1, max_length=200)],
+        item: Annotated[str, Query(min_length=1, max_length=200)],
+    ) -> dict[str, Any]:
+        """Remove the settings set on exactly this store and item (``*`` for all)."""
+        within_scope(request, [store])
+        try:
+            service.delete_ordering(backend.order_book(), store, item)
+        except service.OrderingError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return {"store": store, "item": item, "deleted": True}
+
     @api.get("/orders")
     def get_orders(request: Request, all: bool = False) -> list[dict[str, Any]]:
         """Open orders (``all``: received ones too), oldest first."""

@@ -35,6 +35,9 @@ function drawLines() {
   $("order-summary").textContent = buying.length
     ? `${plural(buying.length, "item")} to order · ${buying.reduce((n, l) => n + l.suggested, 0).toLocaleString()} units`
     : "Nothing to order right now.";
+  // The SKU column only when a store system gave SKUs.
+  const skus = toOrder.some((l) => l.sku);
+  document.querySelectorAll(".sku-col").forEach((th) => { th.hidden = !skus; });
   let store = null;
   for (const line of toOrder) {
     if (line.store !== store) {
@@ -46,7 +49,7 @@ function drawLines() {
     const pick = el("input", { type: "checkbox", "aria-label": `Order ${line.item} for ${line.store}` });
     pick.checked = line.suggested > 0;
     body.append(el("tr", { "data-line": `${line.store}/${line.item}` },
-      el("td", {}, pick), el("td", {}, itemLink(line.item)), el("td", { class: "muted wide-only", text: line.sku || "" }),
+      el("td", {}, pick), el("td", {}, itemLink(line.item)), el("td", Object.assign({ class: "muted wide-only sku-col", text: line.sku || "" }, skus ? {} : { hidden: "" })),
       el("td", { class: "num", text: number(line.on_hand) }), el("td", { class: "num wide-only", text: number(line.on_order) }),
       el("td", { class: "num wide-only", text: line.daily_demand === null ? "—" : `${line.daily_demand.toLocaleString()}/d` }),
       el("td", { class: "num wide-only", text: number(line.order_up_to) }), el("td", { class: "num" }, qty),
