@@ -17,11 +17,11 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import pairwise
 from typing import Any, Protocol
 
-from stockwatch.core.clock import parse_time, utc_now
+from stockwatch.core.clock import utc_now
 from stockwatch.core.digest import OrderNote
 from stockwatch.core.forecast import epoch
 from stockwatch.core.model import AlertDecision
@@ -44,7 +44,7 @@ from stockwatch.core.replenishment import (
 )
 from stockwatch.core.rows import StockQuery, StockRow
 from stockwatch.core.thresholds import WILDCARD, Threshold, Thresholds
-from stockwatch.service.reads import ReadModel, require_known
+from stockwatch.service.reads import ReadModel, UnknownName, require_known
 
 PAGE = 500
 log = logging.getLogger("stockwatch.service")
@@ -214,18 +214,31 @@ def add_order(
     names: ReadModel | None = None,
 ) -> Order:
     store, item = store.strip(), item.strip()
-    if WILDCARD in (store, item) or not store or not item:
+    if not store or not item:
         raise OrderingError("an order is for one store and one item")
+    if WILDCARD in (store, item):  # no store or item is named "*": not found, as any name
+        raise UnknownName(f'an order is for one store and one item; none is named "{WILDCARD}"')
     if not 1 <= quantity <= 1_000_000_000:
         raise OrderingError(f"quantity {quantity} is not between 1 and 1,000,000,000")
     if expected is not None:
-        try:
-            expected = parse_time(expected)[:10]
-        except ValueError as exc:
-            raise OrderingError(f"expected date: {exc}") from None
+        expected = _day(expected)
     if names is not None:
         require_known(names, [(store, item)])
     return book.add(Order("", store, item, quantity, expected, utc_now(), by))
+
+
+def _day(text: str) -> str:
+    """An expected arrival as YYYY-MM-DD: a date, or the date of an ISO 8601 time. Unlike a
+    count's as-of it is usually in the future."""
+    value = text.strip()
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        raise OrderingError(f"expected date {text!r} is not a date; use YYYY-MM-DD") from None
 
 
 def receive_order(book: OrderBook, order_id: str, by: str = "") -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -15,10 +16,24 @@ from stockwatch.core.export import spreadsheet_safe
 from stockwatch.core.replenishment import OrderingEntry
 from stockwatch.service import replenishment as service
 from stockwatch.service.backend import Backend
-from stockwatch.service.reads import UnknownName
-from stockwatch.web.common import COMMON_ERRORS, _error, actor, principal_of, reader, within_scope
+from stockwatch.service.reads import UnknownName, require_known
+from stockwatch.web.common import (
+    COMMON_ERRORS,
+    NOT_BLANK,
+    _error,
+    actor,
+    principal_of,
+    reader,
+    within_scope,
+)
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# Not blank: something other than spaces (``*`` for all, where settings allow it).
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NOT_BLANK)]
+# An order is for one store and one item: never ``*``.
+NOT_ALL: dict[str, Any] = {"not": {"const": "*"}}
+OneName = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=NOT_BLANK, json_schema_extra=NOT_ALL)
+]
 StoreQuery = Annotated[str | None, Query(min_length=1, max_length=200)]
 UNKNOWN = _error("no such store or item; the message names the closest")
 
@@ -36,10 +51,10 @@ class OrderingIn(BaseModel):
 
 
 class OrderIn(BaseModel):
-    store: Name
-    item: Name
+    store: OneName
+    item: OneName
     quantity: int = Field(ge=1, le=1_000_000_000)
-    expected: str | None = Field(None, max_length=40, description="YYYY-MM-DD")
+    expected: date | None = Field(None, description="when it should arrive, YYYY-MM-DD")
 
 
 def build_ordering_router(backend: Backend) -> APIRouter:
@@ -111,12 +126,18 @@ def build_ordering_router(backend: Backend) -> APIRouter:
 
     @api.put("/ordering", responses={404: UNKNOWN, 422: _error("a setting out of range")})
     def put_ordering(request: Request, entry: OrderingIn) -> dict[str, Any]:
-        """Set how a store orders an item (``*`` for all); returns the entry as kept."""
+        """Set how a store orders an item (``*`` for all); returns the entry as kept. A field
+        left out keeps its value; a body that sets nothing changes nothing."""
         within_scope(request, [entry.store])
         asked = OrderingEntry(**entry.model_dump(), by=actor(request))
-        reads = reader(backend, request)
-        done = checked(lambda: service.set_ordering(backend.order_book(), asked, names=reads))
-        return {"store": done.store, "item": done.item, **done.given()}
+        reads, book = reader(backend, request), backend.order_book()
+        if not asked.given():  # nothing to set: the entry as it is (PUT is idempotent)
+            checked(lambda: require_known(reads, [(asked.store.strip(), asked.item.strip())]))
+            kept = {(e.store, e.item): e for e in book.entries()}
+            done = kept.get((asked.store.strip(), asked.item.strip()), asked)
+        else:
+            done = checked(lambda: service.set_ordering(book, asked, names=reads))
+        return {"store": done.store.strip(), "item": done.item.strip(), **done.given()}
 
     @api.delete("/ordering", responses={404: _error("no settings on that store and item")})
     def delete_ordering(
@@ -151,7 +172,13 @@ def build_ordering_router(backend: Backend) -> APIRouter:
         return [
             checked(
                 lambda o=o: service.add_order(
-                    book, o.store, o.item, o.quantity, o.expected, who, reads
+                    book,
+                    o.store,
+                    o.item,
+                    o.quantity,
+                    o.expected.isoformat() if o.expected else None,
+                    who,
+                    reads,
                 )
             ).to_json()
             for o in orders
