@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from stockwatch.cli.demo import load_demo
-from stockwatch.service.replenishment import run_backtest
+from stockwatch.service.order_list import run_backtest
 from stockwatch.sqlite.backend import SqliteBackend
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -31,7 +31,7 @@ def results() -> dict[str, dict[str, Any]]:
         try:
             load_demo(backend, None)
             reads, book = backend.reads(), backend.order_book()
-            stores = [s.store for s in reads.stores()]
+            stores = sorted(s.store for s in reads.stores())
             return {s: run_backtest(reads, book, s, 28)["policies"] for s in stores}
         finally:
             backend.close()

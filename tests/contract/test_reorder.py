@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from stockwatch.core.replenishment import OrderingEntry
+from stockwatch.service import order_list
 from stockwatch.service import replenishment as ordering
 from stockwatch.service.reads import UnknownName
 from tests.conftest import csv_bytes
@@ -48,7 +49,7 @@ def test_the_order_list_the_settings_and_an_order_received_by_a_count(backend: B
     with pytest.raises(ordering.OrderingError, match="no ordering settings for Berlin / Kindle"):
         ordering.delete_ordering(book, "Berlin", "Kindle")
 
-    lines = {line.item: line for line in ordering.reorder(reads, book, "Berlin")}
+    lines = {line.item: line for line in order_list.reorder(reads, book, "Berlin")}
     assert set(lines) == {"Echo Dot", "Tap"}
     echo = lines["Echo Dot"]
     # 5 a day, no deviation: S = 5 x (7 + 3) = 50; 20 on hand -> 30, in packs of 6 -> 30
@@ -58,15 +59,15 @@ def test_the_order_list_the_settings_and_an_order_received_by_a_count(backend: B
     assert lines["Tap"].suggested is None
     assert lines["Tap"].reason == "not enough history (1 of 3 counts)"
 
-    result = ordering.run_backtest(reads, book, "Berlin", days=28)
+    result = order_list.run_backtest(reads, book, "Berlin", days=28)
     assert set(result["policies"]) == {"order_up_to"}  # no thresholds: no min/max
     backend.set_threshold("Berlin", "Echo Dot", 10)
-    result = ordering.run_backtest(reads, book, "Berlin", days=28)
+    result = order_list.run_backtest(reads, book, "Berlin", days=28)
     assert set(result["policies"]) == {"order_up_to", "min_max"}
     assert {line["item"] for line in result["items"]} >= {"Echo Dot", "Kindle"}
 
     order = ordering.add_order(book, "Berlin", "Echo Dot", 24, "2026-11-08", "ann", names=reads)
-    (echo,) = [x for x in ordering.reorder(reads, book, "Berlin") if x.item == "Echo Dot"]
+    (echo,) = [x for x in order_list.reorder(reads, book, "Berlin") if x.item == "Echo Dot"]
     assert (echo.on_order, echo.suggested) == (24, 6)
 
     # The delivery shows as a count rising by about the order: it is received by itself.
@@ -103,18 +104,18 @@ def test_move_before_you_buy(backend: Backend) -> None:
     book, reads = backend.order_book(), backend.model()
     # Berlin: 5 a day, S = 70, 20 on hand -> short 50. Karachi: 2 a day, S = 28, and keeps
     # a week (14): it can spare 192 - 42 = 150.
-    (line,) = ordering.reorder(reads, book, "Berlin")
+    (line,) = order_list.reorder(reads, book, "Berlin")
     assert (line.transfer, line.transfer_from, line.suggested) == (50, "50 from Karachi", 0)
     assert line.reason == "move 50 from Karachi"
-    (move,) = ordering.transfers(reads, book)
+    (move,) = order_list.transfers(reads, book)
     assert (move.item, move.source, move.target, move.quantity) == (
         "Echo Dot",
         "Karachi",
         "Berlin",
         50,
     )
-    assert ordering.transfers(reads, book, "Karachi") == [move]
-    assert ordering.reorder(reads, book, "Karachi") == []
+    assert order_list.transfers(reads, book, "Karachi") == [move]
+    assert order_list.reorder(reads, book, "Karachi") == []
 
 
 def test_the_digest_of_an_alert_says_what_to_order(backend: Backend) -> None:

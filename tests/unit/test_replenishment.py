@@ -9,21 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stockwatch.core.replenishment import (
-    DAY,
-    Need,
-    OrderingPolicy,
-    Transfer,
-    backtest,
-    daily_series,
-    estimate,
-    order_up_to,
-    plan_transfers,
-    replay,
-    spare,
-    suggest,
-    suggested,
-)
+from stockwatch.core.backtest import backtest, replay
+from stockwatch.core.demand import DAY, daily_series, estimate
+from stockwatch.core.replenishment import OrderingPolicy, order_up_to, suggest, suggested
+from stockwatch.core.transfers import Need, Transfer, plan_transfers, spare
 
 T0 = 1_800_000_000.0  # Fri 15 Jan 2027, 08:00 UTC
 

@@ -9,7 +9,9 @@ import click
 
 from stockwatch.cli.context import Context, cli_actor, json_option, pass_context
 from stockwatch.cli.output import emit, formats, print_json, print_table
-from stockwatch.core.replenishment import WINDOW_DAYS, OrderingEntry, OrderingPolicy
+from stockwatch.core.demand import WINDOW_DAYS
+from stockwatch.core.replenishment import OrderingEntry, OrderingPolicy
+from stockwatch.service import order_list
 from stockwatch.service import replenishment as service
 from stockwatch.service.reads import UnknownName
 
@@ -138,7 +140,7 @@ def reorder(
     runtime = state.runtime
     reads, book = runtime.reads(), runtime.order_book()
     if only_transfers:
-        moves = _checked(lambda: service.transfers(reads, book, store))
+        moves = _checked(lambda: order_list.transfers(reads, book, store))
         emit(
             moves,
             fmt,
@@ -147,7 +149,7 @@ def reorder(
             "No store can spare what another needs.",
         )
         return
-    lines = _checked(lambda: service.reorder(reads, book, store, everything))
+    lines = _checked(lambda: order_list.reorder(reads, book, store, everything))
     emit(
         lines,
         fmt,
@@ -261,7 +263,7 @@ def backtest(state: Context, store: str | None, days: int, as_json: bool) -> Non
     """
     runtime = state.runtime
     result = _checked(
-        lambda: service.run_backtest(runtime.reads(), runtime.order_book(), store, days)
+        lambda: order_list.run_backtest(runtime.reads(), runtime.order_book(), store, days)
     )
     if as_json:
         print_json(result)

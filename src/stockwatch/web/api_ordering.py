@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from stockwatch.core.export import spreadsheet_safe
 from stockwatch.core.replenishment import OrderingEntry
+from stockwatch.service import order_list
 from stockwatch.service import replenishment as service
 from stockwatch.service.backend import Backend
 from stockwatch.service.reads import UnknownName, require_known
@@ -71,7 +72,7 @@ def build_ordering_router(backend: Backend) -> APIRouter:
     def lines(request: Request, store: str | None, everything: bool) -> list[Any]:
         reads = reader(backend, request)
         found: list[Any] = checked(
-            lambda: service.reorder(reads, backend.order_book(), store, everything)
+            lambda: order_list.reorder(reads, backend.order_book(), store, everything)
         )
         return found
 
@@ -86,7 +87,7 @@ def build_ordering_router(backend: Backend) -> APIRouter:
     def get_transfers(request: Request, store: StoreQuery = None) -> list[dict[str, Any]]:
         """Move before you buy: what stores can spare for others (into or out of ``store``)."""
         reads = reader(backend, request)
-        moves = checked(lambda: service.transfers(reads, backend.order_book(), store))
+        moves = checked(lambda: order_list.transfers(reads, backend.order_book(), store))
         return [
             {"item": m.item, "from": m.source, "to": m.target, "quantity": m.quantity}
             for m in moves
@@ -104,11 +105,11 @@ def build_ordering_router(backend: Backend) -> APIRouter:
         """The order list for a supplier, one line per item (formulas neutralised)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(service.COLUMNS)
+        writer.writerow(order_list.COLUMNS)
         for line in lines(request, store, False):
             row = line.to_json()
             writer.writerow(
-                [spreadsheet_safe("" if row[c] is None else row[c]) for c in service.COLUMNS]
+                [spreadsheet_safe("" if row[c] is None else row[c]) for c in order_list.COLUMNS]
             )
         name = f"order-{store or 'all'}.csv".replace('"', "")
         return Response(
@@ -205,7 +206,7 @@ def build_ordering_router(backend: Backend) -> APIRouter:
         """Each item's recorded demand replayed under the order-up-to policy and min/max."""
         reads = reader(backend, request)
         result: dict[str, Any] = checked(
-            lambda: service.run_backtest(reads, backend.order_book(), store, days)
+            lambda: order_list.run_backtest(reads, backend.order_book(), store, days)
         )
         return result
 
