@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from stockwatch.core.clock import epoch_ms, utc_now
+from stockwatch.core.clock import utc_now
 from stockwatch.core.forecast import MAX_AGE_DAYS, with_cover, with_forecast
 from stockwatch.core.model import StockChange
 from stockwatch.core.paging import walk_stock
@@ -282,25 +282,25 @@ items AS (
          (julianday(substr(version, 1, 24)) - 2440587.5) * 86400000 - :window AS since
   FROM asserted
 )
-SELECT t.store, t.item, c.new_count, c.counted, NULL
+SELECT t.store, t.item, c.new_count, c.counted, 0
 FROM items AS t JOIN changes AS c
   ON c.store = t.store AND c.item = t.item AND c.counted >= t.since
 UNION ALL
-SELECT t.store, t.item, h.count, h.counted, NULL
+SELECT t.store, t.item, h.count, h.counted, 0
 FROM items AS t JOIN history AS h
   ON h.store = t.store AND h.item = t.item AND h.counted >= t.since
 UNION ALL
-SELECT t.store, t.item, c.new_count, c.counted, NULL
+SELECT t.store, t.item, c.new_count, c.counted, 0
 FROM items AS t JOIN changes AS c ON c.store = t.store AND c.item = t.item AND c.counted = (
   SELECT max(b.counted) FROM changes AS b
   WHERE b.store = t.store AND b.item = t.item AND b.counted < t.since)
 UNION ALL
-SELECT t.store, t.item, h.count, h.counted, NULL
+SELECT t.store, t.item, h.count, h.counted, 0
 FROM items AS t JOIN history AS h ON h.store = t.store AND h.item = t.item AND h.counted = (
   SELECT max(b.counted) FROM history AS b
   WHERE b.store = t.store AND b.item = t.item AND b.counted < t.since)
 UNION ALL
-SELECT t.store, t.item, t.count, NULL, t.as_of FROM items AS t
+SELECT t.store, t.item, t.count, CAST(round(t.since + :window) AS INTEGER), 1 FROM items AS t
 """
 
 
@@ -313,10 +313,13 @@ def forecast_points(
     wanted = {"keys": json.dumps([list(k) for k in keys]), "window": window}
     found: dict[tuple[str, str], set[tuple[int, int]]] = defaultdict(set)
     latest: dict[tuple[str, str], int] = {}
-    for store, item, count, counted, as_of in conn.execute(_POINTS, wanted):
-        if as_of is not None:
-            counted = latest[(store, item)] = epoch_ms(as_of)
-        found[(store, item)].add((counted, count))
+    # The last count's time comes as milliseconds from SQL (julianday keeps whole
+    # milliseconds, so rounding gives ``epoch_ms``'s value exactly).
+    for store, item, count, counted, last in conn.execute(_POINTS, wanted):
+        key = (store, item)
+        if last:
+            latest[key] = counted
+        found[key].add((counted, count))
     # An item with no point before its window in the full history may have one thinned:
     # the interval from it into the window still counts.
     bare = {
