@@ -56,7 +56,7 @@ COLUMNS = tuple(ReorderLine.__slots__)
 
 @dataclass(frozen=True, slots=True)
 class TransferLine:
-    """Move before you buy: units another store can spare (``core.replenishment``)."""
+    """Move before you buy: units another store can spare (``core.transfers``)."""
 
     item: str
     source: str
@@ -180,7 +180,7 @@ def run_backtest(
     reads: ReadModel, book: OrderBook, store: str | None = None, days: int = WINDOW_DAYS
 ) -> dict[str, Any]:
     """Each item's recorded demand of the last ``days`` days replayed under the order-up-to
-    policy and under min/max (``core.replenishment.backtest``), and the totals per policy:
+    policy and under min/max (``core.backtest``), and the totals per policy:
     demand-weighted fill rate, days out of stock, average units on hand."""
     if store is not None:
         require_known(reads, [(store, None)])

@@ -53,7 +53,7 @@ class ReadModel(Protocol):
         self, keys: list[tuple[str, str]], days: float
     ) -> dict[tuple[str, str], list[tuple[float, int]]]:
         """Each item's (as-of seconds, count) points of the last ``days`` days and the one
-        before them, oldest first: what ``core.replenishment`` reads demand from."""
+        before them, oldest first: what ``core.demand`` reads demand from."""
         ...
 
     def item_everywhere(self, item: str, limit: int) -> list[StockRow]:
