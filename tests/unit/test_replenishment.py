@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stockwatch.core.backtest import backtest, replay
-from stockwatch.core.demand import DAY, daily_series, estimate
+from stockwatch.core.demand import daily_series, estimate
+from stockwatch.core.forecast import DAY
 from stockwatch.core.replenishment import OrderingPolicy, order_up_to, suggest, suggested
 from stockwatch.core.transfers import Need, Transfer, plan_transfers, spare
 
@@ -40,18 +41,18 @@ def test_deliveries_and_days_at_zero_are_left_out() -> None:
 
 
 def test_fewer_than_three_counts_is_not_enough_history() -> None:
-    line = suggest(4, 0, T0 + DAY, daily([10, 4]), OrderingPolicy())
+    line = suggest(4, 0, daily([10, 4]), OrderingPolicy())
     assert line.suggested is None and line.order_up_to is None
     assert line.reason == "not enough history (2 of 3 counts)"
     # only changes are kept: two counts days apart say the count held between them
-    unchanged = suggest(9, 0, T0 + 4 * DAY, [(T0, 9), (T0 + 4 * DAY, 9)], OrderingPolicy())
+    unchanged = suggest(9, 0, [(T0, 9), (T0 + 4 * DAY, 9)], OrderingPolicy())
     assert (unchanged.suggested, unchanged.order_up_to) == (0, 0)
 
 
 def test_the_suggestion_of_an_item_running_out() -> None:
     # 5 a day, no deviation: S = 5 x (7 + 7) = 70; 20 on hand and 12 on order -> 38, packs of 12
     points = daily([40, 35, 30, 25, 20])
-    line = suggest(20, 12, points[-1][0], points, OrderingPolicy(pack=12))
+    line = suggest(20, 12, points, OrderingPolicy(pack=12))
     assert (line.order_up_to, line.suggested) == (70, 48)
     assert line.runs_out == "2027-01-23"
     assert line.reason == "runs out Sat 23 Jan; 7-day lead time"
@@ -59,7 +60,7 @@ def test_the_suggestion_of_an_item_running_out() -> None:
 
 def test_nothing_is_suggested_once_the_position_reaches_the_level() -> None:
     points = daily([40, 35, 30, 25, 20])
-    line = suggest(20, 60, points[-1][0], points, OrderingPolicy())
+    line = suggest(20, 60, points, OrderingPolicy())
     assert line.suggested == 0 and line.reason == "60 on order brings it to 80 of 70"
 
 
@@ -125,7 +126,7 @@ def test_the_suggestion_is_a_multiple_of_the_pack_and_at_least_the_minimum(
     counts: list[int], gaps: list[float], policy: OrderingPolicy, on_hand: int, on_order: int
 ) -> None:
     points = _points(counts, gaps)
-    line = suggest(on_hand, on_order, points[-1][0], points, policy)
+    line = suggest(on_hand, on_order, points, policy)
     if line.suggested is None:
         return
     assert line.suggested % policy.pack == 0
@@ -246,7 +247,7 @@ def test_transfers_never_take_more_than_a_store_spares_nor_give_more_than_is_sho
 
 def test_counts_minutes_apart_say_nothing_of_a_daily_rate() -> None:
     minutes = [(T0, 40), (T0 + 60, 35), (T0 + 120, 30)]
-    line = suggest(30, 0, T0 + 120, minutes, OrderingPolicy())
+    line = suggest(30, 0, minutes, OrderingPolicy())
     assert line.suggested is None
     assert line.reason == "not enough history (counts over less than 2 days)"
     # a day known for a sliver of it is left out, not scaled up to a whole day: here the

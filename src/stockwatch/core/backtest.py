@@ -12,7 +12,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from stockwatch.core.demand import DAY, WINDOW_DAYS, Point, daily_series, estimate
+from stockwatch.core.demand import WINDOW_DAYS, daily_series, enough_history, from_series
+from stockwatch.core.forecast import DAY, Point
 from stockwatch.core.replenishment import OrderingPolicy, order_up_to, suggested
 
 
@@ -87,10 +88,12 @@ def backtest(
 
     The order-up-to level is estimated from the same days it is tested on (in-sample): the
     figure says what the policy does with the demand it was sized for, not a forecast."""
-    demand = estimate(points, days)
-    if demand is None:
+    if not enough_history(points):
         return None
     series = daily_series(points, days)
+    demand = from_series(series, len(points))
+    if demand is None:
+        return None
     start = _count_before(points, days)
     level = order_up_to(demand, policy)
     results: dict[str, Outcome | None] = {

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from statistics import fmean
 
+from stockwatch.core.forecast import DAY, Point
+
 WINDOW_DAYS = 28
 # Fewer counts than this is "not enough history". Only changes are kept (and the last
 # count), so an item counted daily that never changed has two points: two points that many
@@ -38,13 +40,10 @@ MIN_COUNTS = 3
 MIN_SPAN_DAYS = 2.0
 # The share of a day usable intervals must cover for the day to count.
 MIN_DAY_SHARE = 0.25
-DAY = 86400.0
 # Croston/SBA: the smoothing constant of sizes and intervals, and when a series is
 # intermittent (average inter-demand interval above 1.32 days, the Syntetos-Boylan cut-off).
 SBA_ALPHA = 0.1
 INTERMITTENT_ADI = 1.32
-
-Point = tuple[float, int]  # (seconds since the epoch of the count's as-of time, count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +136,14 @@ def estimate(points: Sequence[Point], window_days: int = WINDOW_DAYS) -> Demand 
     """The item's daily demand, or None when its history is too short to say."""
     if not enough_history(points):
         return None
-    series = daily_series(points, window_days)
+    return from_series(daily_series(points, window_days), len(points))
+
+
+def from_series(series: Sequence[float], counts: int) -> Demand | None:
+    """The estimate of a daily series (``daily_series``) read from ``counts`` counts."""
     if not series:
         return None
     sd = _deviation(series)
     if is_intermittent(series):
-        return Demand(sba(series), sd, len(series), "sba", len(points))
-    return Demand(fmean(series), sd, len(series), "mean", len(points))
+        return Demand(sba(series), sd, len(series), "sba", counts)
+    return Demand(fmean(series), sd, len(series), "mean", counts)

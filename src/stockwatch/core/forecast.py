@@ -94,15 +94,16 @@ def cover(count: int, usage: float | None, counted_at: float) -> Forecast:
     usage = round(usage, 3)
     if usage <= 0 or count <= 0:
         days = 0.0 if count <= 0 else None
-        day = _day(counted_at) if count <= 0 else None
+        day = day_of(counted_at) if count <= 0 else None
         return Forecast(usage, days, day)
     days = count / usage
     if not math.isfinite(days) or days > 36500:
         return Forecast(usage, None, None)
-    return Forecast(usage, round(days, 1), _day(counted_at + days * DAY))
+    return Forecast(usage, round(days, 1), day_of(counted_at + days * DAY))
 
 
-def _day(seconds: float) -> str:
+def day_of(seconds: float) -> str:
+    """The UTC date (YYYY-MM-DD) of a moment in seconds since the epoch."""
     return (datetime(1970, 1, 1) + timedelta(seconds=seconds)).date().isoformat()
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from statistics import NormalDist
 
-from stockwatch.core.demand import DAY, MIN_COUNTS, MIN_SPAN_DAYS, Demand, Point, estimate
+from stockwatch.core.demand import MIN_COUNTS, MIN_SPAN_DAYS, Demand, estimate
+from stockwatch.core.forecast import DAY, Point, day_of
 from stockwatch.core.thresholds import WILDCARD
 
 
@@ -92,11 +93,11 @@ class Suggestion:
 def suggest(
     on_hand: int,
     on_order: int,
-    counted_at: float,
     points: Sequence[Point],
     policy: OrderingPolicy,
 ) -> Suggestion:
-    """The suggestion for one item whose counts (with the last one) are ``points``."""
+    """The suggestion for one item whose counts (with the last one, when ``on_hand`` was
+    counted) are ``points``."""
     demand = estimate(points)
     if demand is None:
         return Suggestion(
@@ -106,7 +107,7 @@ def suggest(
     level = order_up_to(demand, policy)
     position = on_hand + on_order
     quantity = suggested(level, position, policy)
-    runs_out = _runs_out(on_hand, demand.mean, counted_at)
+    runs_out = _runs_out(on_hand, demand.mean, max(points)[0])
     return Suggestion(
         on_hand, on_order, demand, level, quantity, runs_out,
         reason(on_hand, on_order, level, quantity, runs_out, policy),
@@ -121,14 +122,10 @@ def _too_little(points: Sequence[Point]) -> str:
 
 def _runs_out(on_hand: int, daily: float, counted_at: float) -> str | None:
     if on_hand <= 0:
-        return _date(counted_at)
+        return day_of(counted_at)
     if daily <= 0 or on_hand / daily > 365:
         return None
-    return _date(counted_at + on_hand / daily * DAY)
-
-
-def _date(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).date().isoformat()
+    return day_of(counted_at + on_hand / daily * DAY)
 
 
 def reason(

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from stockwatch.core.backtest import backtest
-from stockwatch.core.demand import WINDOW_DAYS, Point
+from stockwatch.core.demand import WINDOW_DAYS
+from stockwatch.core.forecast import Point
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.replenishment import (
     OrderingBook,
@@ -73,15 +75,10 @@ def _items(
     """Each item of the store (or all) with its points and last count, a page at a time."""
     query = StockQuery(store, forecast=False)
     rows = walk_stock(lambda after, n: reads.stock_page(query.page(after, n)), size=PAGE)
-    page: list[StockRow] = []
-    for row in [*rows, None]:
-        if row is not None:
-            page.append(row)
-        if page and (row is None or len(page) == PAGE):
-            points = reads.points_of([(r.store, r.item) for r in page], days)
-            for each in page:
-                yield each, points.get((each.store, each.item), [])
-            page = []
+    while page := list(islice(rows, PAGE)):
+        points = reads.points_of([(r.store, r.item) for r in page], days)
+        for row in page:
+            yield row, points.get((row.store, row.item), [])
 
 
 def reorder(
@@ -111,9 +108,8 @@ def plan(
     judged: list[tuple[StockRow, Suggestion, OrderingPolicy]] = []
     for row, history in _items(reads, None, WINDOW_DAYS):
         key = (row.store, row.item)
-        moment = history[-1][0] if history else 0.0
         policy = settings.policy(*key)
-        judged.append((row, suggest(row.count, on_order[key], moment, history, policy), policy))
+        judged.append((row, suggest(row.count, on_order[key], history, policy), policy))
     moves = plan_transfers(
         Need(
             row.store,

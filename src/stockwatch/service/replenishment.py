@@ -17,14 +17,14 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from itertools import pairwise
 from typing import Any, Protocol
 
-from stockwatch.core.clock import utc_now
-from stockwatch.core.demand import WINDOW_DAYS, Point
+from stockwatch.core.clock import from_epoch_ms, utc_now
+from stockwatch.core.demand import WINDOW_DAYS
 from stockwatch.core.digest import OrderNote
-from stockwatch.core.forecast import epoch
+from stockwatch.core.forecast import Point, epoch
 from stockwatch.core.model import AlertDecision
 from stockwatch.core.replenishment import (
     SETTINGS,
@@ -115,13 +115,28 @@ def set_ordering(
     if names is not None:
         require_known(names, [(store, item)])
     entry = replace(entry, store=store, item=item, updated_at=entry.updated_at or utc_now())
-    current = next((e for e in book.entries() if (e.store, e.item) == (store, item)), None)
+    current = _kept(book, store, item)
     merged = current.merged(entry) if current is not None else entry
     problem = _problem(merged)
     if problem:
         raise OrderingError(f"{store} / {item}: {problem}")
     book.put(merged)
     return merged
+
+
+def ordering_of(
+    book: OrderBook, store: str, item: str, names: ReadModel | None = None
+) -> OrderingEntry:
+    """The settings set on exactly (store, item), none when nothing is: what a request
+    that sets nothing answers (an API's PUT, which changes nothing)."""
+    store, item = store.strip(), item.strip()
+    if names is not None:
+        require_known(names, [(store, item)])
+    return _kept(book, store, item) or OrderingEntry(store, item)
+
+
+def _kept(book: OrderBook, store: str, item: str) -> OrderingEntry | None:
+    return next((e for e in book.entries() if (e.store, e.item) == (store, item)), None)
 
 
 def delete_ordering(book: OrderBook, store: str, item: str) -> None:
@@ -254,9 +269,7 @@ def _order_notes(
     settings = OrderingBook(book.entries())
     notes: dict[tuple[str, str], OrderNote] = {}
     for key in keys:
-        history = points.get(key, [])
-        moment = history[-1][0] if history else 0.0
-        line = suggest(counts[key], on_order[key], moment, history, settings.policy(*key))
+        line = suggest(counts[key], on_order[key], points.get(key, []), settings.policy(*key))
         if line.suggested:
             notes[key] = OrderNote(key[0], key[1], line.suggested, line.reason)
     return notes
@@ -283,9 +296,5 @@ def _arrival(order: Order, points: Sequence[Point]) -> str | None:
     placed = epoch(order.placed_at)
     for (_, c0), (t1, c1) in pairwise(sorted(points)):
         if t1 > placed and c1 - c0 >= math.ceil(order.quantity / 2):
-            return _text(t1)
+            return from_epoch_ms(round(t1 * 1000))
     return None
-
-
-def _text(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
