@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from stockwatch.core.rows import StockRow
@@ -37,11 +37,17 @@ def spreadsheet_safe(value: Any) -> Any:
 
 def stock_csv(rows: Iterable[StockRow]) -> Iterator[str]:
     """The header, then one CSV line per row, produced as the rows are read."""
+    return rows_csv(COLUMNS, rows)
+
+
+def rows_csv(columns: Sequence[str], rows: Iterable[Any]) -> Iterator[str]:
+    """The header, then one CSV line per row (its attributes ``columns``; None is an empty
+    cell), produced as the rows are read."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow([spreadsheet_safe(getattr(row, column)) for column in COLUMNS])
+        writer.writerow([spreadsheet_safe(getattr(row, column)) for column in columns])
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)

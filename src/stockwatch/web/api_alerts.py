@@ -24,6 +24,7 @@ from stockwatch.web.common import (
     MAX_PAGE,
     AckIn,
     MuteIn,
+    NameQuery,
     _error,
     actor,
     principal_of,
@@ -107,8 +108,8 @@ def build_alerts_router(backend: Backend) -> APIRouter:
     @api.delete("/mutes", responses={404: _error("not muted")})
     def delete_mute(
         request: Request,
-        store: Annotated[str, Query(min_length=1, max_length=200)],
-        item: Annotated[str, Query(min_length=1, max_length=200)],
+        store: NameQuery,
+        item: NameQuery,
     ) -> dict[str, int]:
         try:
             unmute(notes(request), Unmute(store, item, actor(request)), backend.users())

@@ -3,8 +3,6 @@ through ``service.replenishment``."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Annotated, Any
 
@@ -12,15 +10,16 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from stockwatch.core.export import spreadsheet_safe
+from stockwatch.core.export import rows_csv
 from stockwatch.core.replenishment import OrderingEntry
 from stockwatch.service import order_list
 from stockwatch.service import replenishment as service
 from stockwatch.service.backend import Backend
-from stockwatch.service.reads import UnknownName, require_known
+from stockwatch.service.reads import UnknownName
 from stockwatch.web.common import (
     COMMON_ERRORS,
     NOT_BLANK,
+    NameQuery,
     _error,
     actor,
     principal_of,
@@ -103,17 +102,10 @@ def build_ordering_router(backend: Backend) -> APIRouter:
     )
     def get_reorder_csv(request: Request, store: StoreQuery = None) -> Response:
         """The order list for a supplier, one line per item (formulas neutralised)."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(order_list.COLUMNS)
-        for line in lines(request, store, False):
-            row = line.to_json()
-            writer.writerow(
-                [spreadsheet_safe("" if row[c] is None else row[c]) for c in order_list.COLUMNS]
-            )
+        text = "".join(rows_csv(order_list.COLUMNS, lines(request, store, False)))
         name = f"order-{store or 'all'}.csv".replace('"', "")
         return Response(
-            buffer.getvalue(),
+            text,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
@@ -132,19 +124,17 @@ def build_ordering_router(backend: Backend) -> APIRouter:
         within_scope(request, [entry.store])
         asked = OrderingEntry(**entry.model_dump(), by=actor(request))
         reads, book = reader(backend, request), backend.order_book()
-        if not asked.given():  # nothing to set: the entry as it is (PUT is idempotent)
-            checked(lambda: require_known(reads, [(asked.store.strip(), asked.item.strip())]))
-            kept = {(e.store, e.item): e for e in book.entries()}
-            done = kept.get((asked.store.strip(), asked.item.strip()), asked)
-        else:
+        if asked.given():
             done = checked(lambda: service.set_ordering(book, asked, names=reads))
-        return {"store": done.store.strip(), "item": done.item.strip(), **done.given()}
+        else:  # nothing to set: the entry as it is (PUT is idempotent)
+            done = checked(lambda: service.ordering_of(book, asked.store, asked.item, reads))
+        return {"store": done.store, "item": done.item, **done.given()}
 
     @api.delete("/ordering", responses={404: _error("no settings on that store and item")})
     def delete_ordering(
         request: Request,
-        store: Annotated[str, Query(min_length=1, max_length=200)],
-        item: Annotated[str, Query(min_length=1, max_length=200)],
+        store: NameQuery,
+        item: NameQuery,
     ) -> dict[str, Any]:
         """Remove the settings set on exactly this store and item (``*`` for all)."""
         within_scope(request, [store])

@@ -25,7 +25,7 @@ from stockwatch.service.scope import event_view
 from stockwatch.service.users import authenticate
 from stockwatch.web.auth import LOCAL
 from stockwatch.web.capabilities import WebCapabilities
-from stockwatch.web.common import COMMON_ERRORS, MAX_PAGE, _error, principal_of, reader
+from stockwatch.web.common import COMMON_ERRORS, MAX_PAGE, NameQuery, _error, principal_of, reader
 from stockwatch.web.events import TICKET_S, TooManyStreams
 
 
@@ -132,8 +132,8 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     )
     def item_history_by_query(
         request: Request,
-        store: Annotated[str, Query(min_length=1, max_length=200)],
-        item: Annotated[str, Query(min_length=1, max_length=200)],
+        store: NameQuery,
+        item: NameQuery,
     ) -> list[HistoryPoint]:
         """How an item's count changed; works for any name, ``/`` included."""
         return history(request, store, item)
@@ -157,7 +157,7 @@ def build_stock_router(backend: Backend, web: WebCapabilities) -> APIRouter:
     @api.get("/item", response_model=list[StockRow])
     def item_everywhere(
         request: Request,
-        name: Annotated[str, Query(min_length=1, max_length=200)],
+        name: NameQuery,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 500,
     ) -> list[StockRow]:
         """Where is it? The item in every store that has it, with its days of cover."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
@@ -21,6 +21,7 @@ from stockwatch.service.thresholds import (
 )
 from stockwatch.web.common import (
     COMMON_ERRORS,
+    NameQuery,
     ThresholdIn,
     _error,
     actor,
@@ -56,8 +57,8 @@ def build_thresholds_router(backend: Backend) -> APIRouter:
     )
     def delete_thresholds(
         request: Request,
-        store: Annotated[str, Query(min_length=1, max_length=200)],
-        item: Annotated[str, Query(min_length=1, max_length=200)],
+        store: NameQuery,
+        item: NameQuery,
     ) -> dict[str, Any]:
         """Remove a threshold; the stock it covered is judged again at once."""
         within_scope(request, [store])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Query, Request
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool
 
 from stockwatch.core.access import Principal
@@ -34,6 +34,11 @@ def _whole_number(value: Any) -> Any:
 
 def _whole_number_or_none(value: Any) -> Any:
     return None if value is None else _whole_number(value)
+
+
+# A store or an item named in a query string (``?store=&item=``): the routes that act on
+# one (store, item) all take it so.
+NameQuery = Annotated[str, Query(min_length=1, max_length=200)]
 
 
 class ThresholdIn(BaseModel):
