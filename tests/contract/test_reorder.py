@@ -32,7 +32,8 @@ def test_the_order_list_the_settings_and_an_order_received_by_a_count(backend: B
         {
             "Echo Dot": [40, 35, 30, 25, 20],  # 5 a day
             "Kindle": [9, 9, 9, 9, 9],  # nothing sells: nothing to order
-            "Echo Show": [0, 0, 0, 3, 3],  # at zero, then a delivery: no demand seen
+            # at zero, then a delivery, and a day on the shelf: too little to size an order
+            "Echo Show": [0, 0, 0, 3, 3],
         },
     )
     tap = csv_bytes(("Berlin", "Tap", 4))
@@ -50,7 +51,7 @@ def test_the_order_list_the_settings_and_an_order_received_by_a_count(backend: B
         ordering.delete_ordering(book, "Berlin", "Kindle")
 
     lines = {line.item: line for line in order_list.reorder(reads, book, "Berlin")}
-    assert set(lines) == {"Echo Dot", "Tap"}
+    assert set(lines) == {"Echo Dot", "Echo Show", "Tap"}
     echo = lines["Echo Dot"]
     # 5 a day, no deviation: S = 5 x (7 + 3) = 50; 20 on hand -> 30, in packs of 6 -> 30
     assert (echo.on_hand, echo.daily_demand, echo.demand_sd, echo.order_up_to) == (20, 5, 0, 50)
@@ -58,6 +59,10 @@ def test_the_order_list_the_settings_and_an_order_received_by_a_count(backend: B
     assert echo.reason == "runs out Mon 9 Nov; 3-day lead time"
     assert lines["Tap"].suggested is None
     assert lines["Tap"].reason == "not enough history (1 of 3 counts)"
+    assert lines["Echo Show"].suggested is None
+    assert lines["Echo Show"].reason == (
+        "not enough history (under 2 days of counts with stock on the shelf)"
+    )
 
     result = order_list.run_backtest(reads, book, "Berlin", days=28)
     assert set(result["policies"]) == {"order_up_to"}  # no thresholds: no min/max

@@ -8,12 +8,15 @@ import io
 import random
 import sqlite3
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from stockwatch.core.clock import from_epoch_ms
+from stockwatch.core.figures import STORED, Figures, advance
 from stockwatch.core.ordering import Outcome, decide, feeds_change, writes_row
 from stockwatch.service.commands import Upload
 from stockwatch.sqlite.backend import SqliteBackend
@@ -327,3 +330,52 @@ def test_the_candidate_filter_sql_is_the_core_rule(
         if can_change_alerts(old, new, bound)
     ]
     assert found == expected
+
+
+_T0 = 1_793_491_200_000  # 2026-11-01T00:00:00Z, in milliseconds
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    uploads=st.lists(
+        st.tuples(st.integers(0, 40 * 24), st.integers(-2, 30)), min_size=1, max_size=12
+    )
+)
+def test_kept_figures_follow_the_core_fold(uploads: list[tuple[int, int]]) -> None:
+    """The upsert that moves an item's kept figures on states ``core.figures.advance``:
+    after uploads of its count at random hours, applied in any order (late ones lose), the
+    stored sums are the core's fold of the changes the feed recorded; and the migration's
+    backfill computes the same sums from the feed."""
+    conn: sqlite3.Connection = _conn
+    item = f"fig-{next(_key)}"
+    for n, (hour, count) in enumerate(uploads):
+        version = sqlite_version(from_epoch_ms(_T0 + hour * 3_600_000), n + 1)
+        SqliteInventoryWriter(conn, 7).apply_rows([(2, "F", item, count)], version)
+    points = conn.execute(
+        "SELECT counted, new_count FROM changes WHERE store = 'F' AND item = ? ORDER BY seq",
+        (item,),
+    ).fetchall()
+    (at, first), *rest = points
+    want = Figures(at / 1000, first)
+    for counted, count in rest:
+        want = advance(want, counted / 1000, count)
+    columns = ", ".join(f"fig_{name}" for name in STORED)
+    # a first count writes no sums: NULL is 1 count and 0 of the rest
+    read = ", ".join(f"coalesce(fig_{name}, {int(name == 'counts')})" for name in STORED)
+
+    def stored() -> tuple[float, ...]:
+        return tuple(
+            conn.execute(
+                f"SELECT fig_at, count, {read} FROM inventory WHERE store = 'F' AND item = ?",  # noqa: S608
+                (item,),
+            ).fetchone()
+        )
+
+    expected = (want.at * 1000, want.count, *want.as_row())
+    assert stored() == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    backfill = resources.files("stockwatch.sqlite") / "migrations" / "0022_figures.sql"
+    statement = backfill.read_text().split(";\n")[-2]
+    nulls = columns.replace(",", " = NULL,")
+    conn.execute(f"UPDATE inventory SET fig_at = NULL, {nulls} = NULL")  # noqa: S608
+    conn.execute(statement)
+    assert stored() == pytest.approx(expected, rel=1e-9, abs=1e-9)

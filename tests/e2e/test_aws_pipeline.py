@@ -375,7 +375,7 @@ def test_throttled_reads_are_retried(aws: Aws) -> None:
         )
         found = writer.read([("Berlin", "Echo Dot")])
         stub.assert_no_pending_responses()
-    assert found == {("Berlin", "Echo Dot"): (4, "v1", 2, "", "")}
+    assert found == {("Berlin", "Echo Dot"): (4, "v1", 2, "", "", "")}
     assert writer.usage.requests["BatchGetItem"] == 2
 
 

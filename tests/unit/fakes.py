@@ -19,6 +19,7 @@ from stockwatch.core.alert_rules import OpenAlerts, can_change_alerts
 from stockwatch.core.cost import Cost
 from stockwatch.core.details import ItemDetails
 from stockwatch.core.digest import Digest
+from stockwatch.core.figures import Figures
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import ChunkOutcome, LoadProgress
 from stockwatch.core.model import AlertDecision, Row, StockChange
@@ -319,6 +320,9 @@ class FakeUnitOfWork(StreamedUnitOfWork):
     def points_of(
         self, keys: list[tuple[str, str]], days: float
     ) -> dict[tuple[str, str], list[tuple[float, int]]]:
+        return {}
+
+    def figures_of(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Figures]:
         return {}
 
 

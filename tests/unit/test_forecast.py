@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from stockwatch.core.forecast import DAY, epoch, forecast, naive_usage, weighted_usage
 
 T0 = epoch("2026-11-01T00:00:00.000Z")
@@ -34,7 +36,7 @@ def test_restocks_and_empty_shelves_are_not_usage() -> None:
     # 20 -> 18 -> (restock) 50 -> 48 -> 46: usage 2 a day, not negative
     assert weighted_usage(days(20, 18, 50, 48, 46)) == 2.0
     # at 0 nothing can be sold; the days at zero do not dilute the rate
-    assert weighted_usage(days(6, 3, 0, 0, 0, 30, 27)) == 3.0
+    assert weighted_usage(days(6, 3, 0, 0, 0, 30, 27)) == pytest.approx(3.0)
 
 
 def test_nothing_used_means_no_run_out_date() -> None:

@@ -17,12 +17,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from stockwatch.aws import figures
 from stockwatch.aws.mute_items import MuteItems
 from stockwatch.aws.sns_channel import SnsChannel
 from stockwatch.aws.threshold_items import ThresholdItems
 from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.digest import OrderNote, compose_digest
-from stockwatch.core.forecast import history_points, with_cover
+from stockwatch.core.forecast import with_cover
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.mutes import Mutes
 from stockwatch.core.ports import DeliveryError
@@ -44,7 +45,7 @@ def change_from_images(
 ) -> StockChange | None:
     """A change from a stream record's images, or None when the count did not change.
 
-    ``cover``: fill in its days of cover from the new image's own ``History``.
+    ``cover``: fill in its days of cover from the new image's kept figures.
     """
     if not new or "Count" not in new:
         return None
@@ -54,7 +55,8 @@ def change_from_images(
         return None
     change = StockChange(str(new["Store"]), str(new["Item"]), old_count, new_count, upload)
     if cover:
-        change = with_cover(change, history_points(str(new.get("History") or "") or None))
+        version = str(new.get("Version") or "")
+        change = with_cover(change, figures.latest(new, new_count, version))
     return change
 
 

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
+from stockwatch.aws import figures
 from stockwatch.aws.batch_get import batch_get
 from stockwatch.aws.store_marks import MARK_BATCH, FileRef, StoreMarks
 from stockwatch.aws.store_records import S3StoreRecords
@@ -56,6 +57,7 @@ class Current(NamedTuple):
     line: int
     history: str
     upload_key: str
+    figures: str = ""  # aws.figures: the kept figures as written
 
 
 def next_history(history: str, old: int | None, new: int, version: str) -> str:
@@ -122,7 +124,7 @@ class DynamoInventoryWriter:
         (no ``Version``) reads with version "" and line 0: older than any upload.
         """
         options = {
-            "ProjectionExpression": "#s, #i, #c, #v, #l, #h, #k",
+            "ProjectionExpression": "#s, #i, #c, #v, #l, #h, #k, #f",
             "ExpressionAttributeNames": {
                 "#s": "Store",
                 "#i": "Item",
@@ -131,6 +133,7 @@ class DynamoInventoryWriter:
                 "#l": "Line",
                 "#h": "History",
                 "#k": "UploadKey",
+                "#f": figures.ATTRIBUTE,
             },
             "ConsistentRead": consistent,
         }
@@ -148,6 +151,7 @@ class DynamoInventoryWriter:
                 int(item.get("Line", {}).get("N", "0")),
                 item.get("History", {}).get("S", ""),
                 item.get("UploadKey", {}).get("S", ""),
+                item.get(figures.ATTRIBUTE, {}).get("S", ""),
             )
             for item in items
         }
@@ -441,6 +445,7 @@ class DynamoInventoryWriter:
 
     def _put(self, row: Row, read: Current | None, version: str) -> dict[str, Any]:
         line, store, item, count = row
+        unchanged = read is not None and read.amount == count
         put: dict[str, Any] = {
             "TableName": self.table,
             "Item": {
@@ -453,13 +458,26 @@ class DynamoInventoryWriter:
                 "UpdatedAt": {"S": self.now},
                 "History": {
                     "S": read.history
-                    if read is not None and read.amount == count
+                    if read is not None and unchanged
                     else next_history(
                         read.history if read else "", read.amount if read else None, count, version
                     )
                 },
             },
         }
+        kept = (
+            read.figures
+            if read is not None and unchanged
+            else figures.moved_on(
+                read.figures if read else "",
+                read.history if read else "",
+                read.amount if read else None,
+                count,
+                version,
+            )
+        )
+        if kept:
+            put["Item"][figures.ATTRIBUTE] = {"S": kept}
         if read is None:
             put["ConditionExpression"] = "attribute_not_exists(#s)"
             put["ExpressionAttributeNames"] = {"#s": "Store"}

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from stockwatch.aws import item_details, store_figures, store_marks
+from stockwatch.aws import figures, item_details, store_figures, store_marks
 from stockwatch.aws.alerting import LOG, AlertStore
 from stockwatch.aws.batch_get import batch_get
 from stockwatch.aws.settings import AwsSettings
@@ -23,6 +23,7 @@ from stockwatch.aws.upload_metadata import BadMetadata, decode
 from stockwatch.core.alert_rules import shown_status, stock_level
 from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Prices
+from stockwatch.core.figures import Figures
 from stockwatch.core.forecast import epoch, history_points, with_forecast
 from stockwatch.core.mutes import muted_until
 from stockwatch.core.ordering import as_of_of, upload_of
@@ -92,6 +93,13 @@ def _recorded(item: dict[str, Any]) -> bool:
     return "status" in item and "report" in item
 
 
+# What a stock row with its forecast reads of an item.
+FORECAST_NAMES = {
+    "#s": "Store", "#i": "Item", "#c": "Count", "#u": "UpdatedAt", "#h": "History",
+    "#f": figures.ATTRIBUTE, "#v": "Version",
+}  # fmt: skip
+
+
 class DynamoReadModel:
     def __init__(self, settings: AwsSettings, dynamodb: Any, s3: Any) -> None:
         """Clients are passed in: making them costs more than most queries here."""
@@ -119,15 +127,10 @@ class DynamoReadModel:
         thresholds = self.alert_store.thresholds()
         request: dict[str, Any] = {
             "TableName": self.settings.table,
-            "ProjectionExpression": "#s, #i, #c, #u, #h",
-            "ExpressionAttributeNames": {
-                "#s": "Store",
-                "#i": "Item",
-                "#c": "Count",
-                "#u": "UpdatedAt",
-                "#h": "History",
-            },
+            "ProjectionExpression": "#s, #i, #c, #u, #h, #f, #v",
+            "ExpressionAttributeNames": FORECAST_NAMES,
         }
+        confirmed: dict[str, str] = {}
         if store is not None:
             request["KeyConditionExpression"] = "#s = :s"
             request["ExpressionAttributeValues"] = {":s": {"S": store}}
@@ -163,7 +166,9 @@ class DynamoReadModel:
                     continue
                 row = StockRow(s, i, count, item.get("UpdatedAt", {}).get("S"), state, sku=sku)
                 if query.forecast:
-                    row = with_forecast(row, history_points(item.get("History", {}).get("S")))
+                    if s not in confirmed:
+                        confirmed.update(self._confirmed({s}) or {s: ""})
+                    row = with_forecast(row, self._latest(item, count, confirmed[s]))
                     row = shown_status(row, thresholds.cover_days_for(s, i))
                 if status is not None and row.status != status:
                     continue
@@ -192,16 +197,11 @@ class DynamoReadModel:
         pages = self.dynamodb.get_paginator("scan").paginate(
             TableName=self.settings.table,
             FilterExpression="#i = :i",
-            ProjectionExpression="#s, #i, #c, #u, #h",
-            ExpressionAttributeNames={
-                "#s": "Store",
-                "#i": "Item",
-                "#c": "Count",
-                "#u": "UpdatedAt",
-                "#h": "History",
-            },
+            ProjectionExpression="#s, #i, #c, #u, #h, #f, #v",
+            ExpressionAttributeNames=FORECAST_NAMES,
             ExpressionAttributeValues={":i": {"S": item}},
         )
+        found_rows: list[tuple[StockRow, dict[str, Any]]] = []
         for page in pages:
             for found in page["Items"]:
                 store, count = found["Store"]["S"], int(found["Count"]["N"])
@@ -213,9 +213,36 @@ class DynamoReadModel:
                     found.get("UpdatedAt", {}).get("S"),
                     store_figures.STATUS[level],
                 )
-                row = with_forecast(row, history_points(found.get("History", {}).get("S")))
-                rows.append(shown_status(row, thresholds.cover_days_for(store, item)))
+                found_rows.append((row, found))
+        confirmed = self._confirmed({row.store for row, _ in found_rows})
+        for row, found in found_rows:
+            row = with_forecast(row, self._latest(found, row.count, confirmed.get(row.store, "")))
+            rows.append(shown_status(row, thresholds.cover_days_for(row.store, item)))
         return self._with_skus(sorted(rows, key=lambda r: r.store)[:limit])
+
+    @staticmethod
+    def _latest(item: dict[str, Any], count: int, confirmed: str) -> Figures | None:
+        version = max(item.get("Version", {}).get("S", ""), confirmed)
+        return figures.latest(item, count, version)
+
+    def figures_of(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Figures]:
+        """Each item's kept figures as of its last count: one BatchGetItem per 100 items,
+        and one per 100 stores for the stores' last confirmed uploads."""
+        found = batch_get(
+            self.dynamodb,
+            self.settings.table,
+            [{"Store": {"S": s}, "Item": {"S": i}} for s, i in dict.fromkeys(keys)],
+            {"ProjectionExpression": "#s, #i, #c, #u, #h, #f, #v",
+             "ExpressionAttributeNames": FORECAST_NAMES},
+        )  # fmt: skip
+        confirmed = self._confirmed({s for s, _ in keys})
+        kept: dict[tuple[str, str], Figures] = {}
+        for item in found:
+            store, name = item["Store"]["S"], item["Item"]["S"]
+            now = self._latest(item, int(item["Count"]["N"]), confirmed.get(store, ""))
+            if now is not None:
+                kept[(store, name)] = now
+        return kept
 
     def points_of(
         self, keys: list[tuple[str, str]], days: float

@@ -15,14 +15,13 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from stockwatch.aws import store_figures
+from stockwatch.aws import figures, store_figures
 from stockwatch.aws.alerting import AlertStore, Pending, SnsNotifier
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.unit_of_work import DynamoThresholds
 from stockwatch.core.alert_rules import OpenAlerts
 from stockwatch.core.clock import utc_now
 from stockwatch.core.digest import Digest
-from stockwatch.core.forecast import history_points
 from stockwatch.core.forecast import with_cover as with_cover_of
 from stockwatch.core.model import AlertDecision, StockChange
 from stockwatch.core.mutes import Mutes
@@ -53,6 +52,10 @@ def _covers(scope: tuple[str, str], store: str, item: str) -> bool:
     return scope[0] in (WILDCARD, store) and scope[1] in (WILDCARD, item)
 
 
+# What days of cover are read from (aws.figures).
+_FIGURES = {"#h": "History", "#f": figures.ATTRIBUTE, "#v": "Version"}
+
+
 class DynamoCoveredStock:
     def __init__(self, dynamodb: Any, table: str, opened: dict[tuple[str, str], set[str]]):
         self.dynamodb = dynamodb
@@ -62,11 +65,11 @@ class DynamoCoveredStock:
 
     def _below(self, scope: tuple[str, str], bound: int) -> Iterator[tuple[str, str, Row]]:
         store, item = scope
-        names = {"#s": "Store", "#i": "Item", "#c": "Count", "#h": "History"}
+        names = {"#s": "Store", "#i": "Item", "#c": "Count", **_FIGURES}
         values: dict[str, Any] = {":b": {"N": str(bound)}}
         request: dict[str, Any] = {
             "TableName": self.table,
-            "ProjectionExpression": "#s, #i, #c, #h",
+            "ProjectionExpression": "#s, #i, #c, #h, #f, #v",
             "ExpressionAttributeNames": names,
         }
         condition = "#c < :b"
@@ -87,8 +90,8 @@ class DynamoCoveredStock:
         found: Row | None = self.dynamodb.get_item(
             TableName=self.table,
             Key={"Store": {"S": store}, "Item": {"S": item}},
-            ProjectionExpression="#c, #h",
-            ExpressionAttributeNames={"#c": "Count", "#h": "History"},
+            ProjectionExpression="#c, #h, #f, #v",
+            ExpressionAttributeNames={"#c": "Count", **_FIGURES},
         ).get("Item")
         return found if found and "Count" in found else None
 
@@ -113,7 +116,8 @@ class DynamoCoveredStock:
                 count = int(row["Count"]["N"])
                 change = StockChange(store, item, count, count, "")
                 if with_cover:
-                    change = with_cover_of(change, history_points(row.get("History", {}).get("S")))
+                    version = row.get("Version", {}).get("S", "")
+                    change = with_cover_of(change, figures.latest(row, count, version))
                 batch.append(change)
             yield batch
 

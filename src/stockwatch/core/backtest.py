@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from stockwatch.core.demand import WINDOW_DAYS, daily_series, enough_history, from_series
+from stockwatch.core.demand import WINDOW_DAYS, daily_series, estimate
 from stockwatch.core.forecast import DAY, Point
 from stockwatch.core.replenishment import OrderingPolicy, order_up_to, suggested
 
@@ -88,11 +88,9 @@ def backtest(
 
     The order-up-to level is estimated from the same days it is tested on (in-sample): the
     figure says what the policy does with the demand it was sized for, not a forecast."""
-    if not enough_history(points):
-        return None
     series = daily_series(points, days)
-    demand = from_series(series, len(points))
-    if demand is None:
+    demand = estimate(points)
+    if demand is None or not series:
         return None
     start = _count_before(points, days)
     level = order_up_to(demand, policy)

@@ -3,23 +3,27 @@
 The counts stockwatch keeps are the only data it has, so demand is read off them:
 
 * a **decrease** between two consecutive counts is demand, spread evenly over the time
-  between them and shared out to the days it covers;
+  between them;
 * an **increase** is a delivery. What sold meanwhile is unknown, so the interval is left out
   (never counted as negative, nor as zero demand, which would pull the estimate down on
   every delivery day);
 * an interval that **starts at zero or below** is left out too: nothing could be sold, and
   the sales lost there are unknown.
 
-Days are counted back from the item's last count, so counts taken at the same hour every
-day fall one to a day. Only the last ``WINDOW_DAYS`` days count. A day partly covered by
-usable intervals is scaled to a whole day, so a steady decline gives the same rate every
-day (a standard deviation of 0) whatever the spacing of the counts. Spreading a multi-day
-drop evenly smooths it: the deviation of sparse counts is understated, which the backtest
-shows as a lower fill rate than asked.
+The mean and standard deviation of a day's demand come from the item's kept figures
+(``core.figures``): running sums over the usable intervals, each weighted by its age with a
+half-life of 14 days, so the last 28 days carry three quarters of the weight. The sums are
+updated when the count changes, so the order list never reads the history back. A steady
+decline has a deviation of 0 whatever the spacing of the counts; the variance of a longer
+interval counts in proportion to its length, as the order-up-to formula assumes.
 
-Slow movers, with most days at zero, get Croston's estimate with the Syntetos-Boylan
-correction (SBA) instead of the plain mean: the mean of such a series is dominated by when
-the window happens to start and end.
+Slow movers, with most days at zero, get the Syntetos-Boylan correction of Croston's
+estimate (SBA). Croston's estimate is the smoothed demand size over the smoothed interval
+between demands; over the kept sums that ratio is the weighted units over the weighted
+days, the mean itself, so what sets a slow mover apart is SBA's factor ``1 - alpha/2``,
+which removes the bias Croston's ratio has on intermittent series.
+
+``daily_series`` lays the recorded demand out day by day: the backtest replays it.
 """
 
 from __future__ import annotations
@@ -28,9 +32,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from statistics import fmean
 
-from stockwatch.core.forecast import DAY, Point
+from stockwatch.core.figures import DAY, Figures, Point, figures_of
 
 WINDOW_DAYS = 28
 # Fewer counts than this is "not enough history". Only changes are kept (and the last
@@ -40,19 +43,19 @@ MIN_COUNTS = 3
 MIN_SPAN_DAYS = 2.0
 # The share of a day usable intervals must cover for the day to count.
 MIN_DAY_SHARE = 0.25
-# Croston/SBA: the smoothing constant of sizes and intervals, and when a series is
-# intermittent (average inter-demand interval above 1.32 days, the Syntetos-Boylan cut-off).
+# SBA: the smoothing constant its correction is for, and when an item is intermittent
+# (average interval between demands above 1.32 days, the Syntetos-Boylan cut-off).
 SBA_ALPHA = 0.1
 INTERMITTENT_ADI = 1.32
 
 
 @dataclass(frozen=True, slots=True)
 class Demand:
-    """Daily demand over the window, and how it was estimated."""
+    """Daily demand, and how it was estimated."""
 
     mean: float  # units per day
     sd: float
-    days: int  # days of the window with usable intervals
+    days: int  # days of usable intervals in the history
     method: str  # "mean", or "sba" for an intermittent item
     counts: int  # counts the estimate was read from
 
@@ -89,61 +92,31 @@ def daily_series(points: Sequence[Point], window_days: int = WINDOW_DAYS) -> lis
     return [d * DAY / c for d, c in zip(demand, covered, strict=True) if c >= DAY * MIN_DAY_SHARE]
 
 
-def _deviation(series: Sequence[float]) -> float:
-    """The population standard deviation, in floats: ``statistics.pstdev`` is exact (with
-    fractions) and took 40 % of an order list's time."""
-    if len(series) < 2:
-        return 0.0
-    mean = math.fsum(series) / len(series)
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in series) / len(series))
+def enough_history(figures: Figures | None) -> bool:
+    """Two counts or more (only changes are kept, and the last count: an item counted
+    daily that never changed has two points) over at least two days of usable intervals:
+    counts taken minutes apart say nothing of a daily rate."""
+    return figures is not None and figures.counts >= 2 and figures.span >= MIN_SPAN_DAYS
 
 
-def sba(series: Sequence[float], alpha: float = SBA_ALPHA) -> float:
-    """Croston's estimate of demand per day with the Syntetos-Boylan correction."""
-    size = interval = None
-    since = 1
-    for value in series:
-        if value > 0:
-            if size is None or interval is None:
-                size, interval = value, float(since)
-            else:
-                size += alpha * (value - size)
-                interval += alpha * (since - interval)
-            since = 1
-        else:
-            since += 1
-    if size is None or interval is None:
-        return 0.0
-    return (1 - alpha / 2) * size / interval
+def estimate(points: Sequence[Point]) -> Demand | None:
+    """The daily demand of a history given as points (the kept figures' estimate)."""
+    return estimate_of(figures_of(points))
 
 
-def is_intermittent(series: Sequence[float]) -> bool:
-    """Most days without demand: the average interval between demands is above 1.32 days."""
-    nonzero = sum(1 for v in series if v > 0)
-    return nonzero > 0 and len(series) / nonzero > INTERMITTENT_ADI
-
-
-def enough_history(points: Sequence[Point]) -> bool:
-    """Three counts, or two (see ``MIN_COUNTS``), over at least two days: counts taken
-    minutes apart say nothing of a daily rate."""
-    if len(points) < 2:
-        return False
-    moments = [t for t, _ in points]
-    return max(moments) - min(moments) >= MIN_SPAN_DAYS * DAY
-
-
-def estimate(points: Sequence[Point], window_days: int = WINDOW_DAYS) -> Demand | None:
-    """The item's daily demand, or None when its history is too short to say."""
-    if not enough_history(points):
+def estimate_of(figures: Figures | None) -> Demand | None:
+    """The item's daily demand from its kept figures (``as_of`` its last count), or None
+    when its history is too short to say."""
+    if figures is None or not enough_history(figures) or figures.days <= 0:
         return None
-    return from_series(daily_series(points, window_days), len(points))
-
-
-def from_series(series: Sequence[float], counts: int) -> Demand | None:
-    """The estimate of a daily series (``daily_series``) read from ``counts`` counts."""
-    if not series:
-        return None
-    sd = _deviation(series)
-    if is_intermittent(series):
-        return Demand(sba(series), sd, len(series), "sba", counts)
-    return Demand(fmean(series), sd, len(series), "mean", counts)
+    mean = figures.units / figures.days
+    spread = figures.units_sq - 2 * mean * figures.cross + mean * mean * figures.days_sq
+    variance = spread / figures.days
+    # The sums cancel for a steady decline: what is left is rounding, not deviation.
+    if variance <= 1e-9 * max(mean * mean, 1e-9):
+        variance = 0.0
+    sd = math.sqrt(variance)
+    days = round(figures.span)
+    if figures.demand_days > 0 and figures.days / figures.demand_days > INTERMITTENT_ADI:
+        return Demand((1 - SBA_ALPHA / 2) * mean, sd, days, "sba", figures.counts)
+    return Demand(mean, sd, days, "mean", figures.counts)

@@ -13,6 +13,9 @@ and one short, noisy interval cannot swing the estimate; the weights let it foll
 in demand within a few weeks. Intervals where the count went up (a restock: what was sold
 meanwhile is unknown) or that start at zero (nothing could be sold) are left out.
 
+The sums are kept with each item and moved on when its count changes (``core.figures``), so
+a forecast costs the same with a year of history as with a day.
+
 The naive estimate it is measured against (``naive_usage``, in ``bench/forecast_bench.py``)
 is the drop between the last two counts over the time between them.
 """
@@ -24,22 +27,21 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from itertools import pairwise
 
+from stockwatch.core.figures import DAY, HALF_LIFE_DAYS, Figures, Point, figures_of
 from stockwatch.core.model import StockChange
 from stockwatch.core.rows import StockRow
 
-HALF_LIFE_DAYS = 14.0
+__all__ = ["DAY", "HALF_LIFE_DAYS", "Point"]
+
 # What the history must hold for an estimate: this many usable intervals, spanning this
 # many days in all (three counts over two days, at least). Less says too little.
 MIN_INTERVALS = 2
 MIN_SPAN_DAYS = 2.0
-# Only the most recent points matter at this half-life: past four half-lives a point would
-# weigh under 1/16, and the backtest (bench/forecast_bench.py) is the same with or without
-# them. It bounds what a stock page reads per item, whatever the length of the history.
+# How far back the history thinning (core.retention) keeps every point: past four
+# half-lives an interval weighs under 1/16. The estimate itself reads the kept figures
+# (core.figures), which hold the whole history.
 MAX_AGE_DAYS = 4 * HALF_LIFE_DAYS
-
-DAY = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,28 +55,19 @@ class Forecast:
         return cls(None, None, None)
 
 
-Point = tuple[float, int]  # (seconds since the epoch of the count's as-of time, count)
+def usage_of(figures: Figures | None) -> float | None:
+    """Units per day from kept figures (already ``as_of`` the last count), or None when
+    the history cannot support an estimate."""
+    if figures is None:
+        return None
+    if figures.intervals < MIN_INTERVALS or figures.span < MIN_SPAN_DAYS or figures.days <= 0:
+        return None
+    return figures.units / figures.days
 
 
-def weighted_usage(points: Sequence[Point], half_life_days: float = HALF_LIFE_DAYS) -> float | None:
-    """Units per day, or None when the history cannot support an estimate."""
-    if len(points) < MIN_INTERVALS + 1:
-        return None
-    latest = points[-1][0]
-    units = days = span = 0.0
-    intervals = 0
-    for (t0, c0), (t1, c1) in pairwise(points):
-        elapsed = (t1 - t0) / DAY
-        if elapsed <= 0 or c1 > c0 or c0 <= 0 or (latest - t1) / DAY > MAX_AGE_DAYS:
-            continue
-        weight = 2.0 ** (-((latest - t1) / DAY) / half_life_days)
-        units += weight * (c0 - c1)
-        days += weight * elapsed
-        span += elapsed
-        intervals += 1
-    if intervals < MIN_INTERVALS or span < MIN_SPAN_DAYS or days <= 0:
-        return None
-    return units / days
+def weighted_usage(points: Sequence[Point]) -> float | None:
+    """Units per day of a history given as points (the kept figures' estimate)."""
+    return usage_of(figures_of(points))
 
 
 def naive_usage(points: Sequence[Point]) -> float | None:
@@ -108,22 +101,26 @@ def day_of(seconds: float) -> str:
 
 
 def forecast(points: Sequence[Point]) -> Forecast:
-    """The forecast for an item whose counts, oldest first, are ``points``."""
-    if not points:
+    """The forecast for an item whose counts are ``points``."""
+    return forecast_of(figures_of(points))
+
+
+def forecast_of(figures: Figures | None) -> Forecast:
+    """The forecast from an item's kept figures, ``as_of`` its last count."""
+    if figures is None:
         return Forecast.unknown()
-    points = sorted(points)
-    return cover(points[-1][1], weighted_usage(points), points[-1][0])
+    return cover(figures.count, usage_of(figures), figures.at)
 
 
-def with_cover(change: StockChange, points: Sequence[Point]) -> StockChange:
+def with_cover(change: StockChange, figures: Figures | None) -> StockChange:
     """The change with the item's days of cover after it, for the running_out rule."""
-    return replace(change, cover=forecast(points).days_of_cover)
+    return replace(change, cover=forecast_of(figures).days_of_cover)
 
 
-def with_forecast(row: StockRow, points: Sequence[Point]) -> StockRow:
-    """The stock row with its forecast fields filled in from ``points``. Built directly:
-    ``dataclasses.replace`` cost a page of stock a third of its Python time."""
-    result = forecast(points)
+def with_forecast(row: StockRow, figures: Figures | None) -> StockRow:
+    """The stock row with its forecast fields filled in from its kept figures. Built
+    directly: ``dataclasses.replace`` cost a page of stock a third of its Python time."""
+    result = forecast_of(figures)
     return StockRow(
         row.store,
         row.item,

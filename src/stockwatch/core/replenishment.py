@@ -10,13 +10,14 @@ least the minimum order.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from statistics import NormalDist
 
-from stockwatch.core.demand import MIN_COUNTS, MIN_SPAN_DAYS, Demand, estimate
-from stockwatch.core.forecast import DAY, Point, day_of
+from stockwatch.core.demand import MIN_COUNTS, MIN_SPAN_DAYS, Demand, estimate_of
+from stockwatch.core.figures import DAY, Figures
+from stockwatch.core.forecast import day_of
 from stockwatch.core.thresholds import WILDCARD
 
 
@@ -93,31 +94,32 @@ class Suggestion:
 def suggest(
     on_hand: int,
     on_order: int,
-    points: Sequence[Point],
+    figures: Figures | None,
     policy: OrderingPolicy,
 ) -> Suggestion:
-    """The suggestion for one item whose counts (with the last one, when ``on_hand`` was
-    counted) are ``points``."""
-    demand = estimate(points)
-    if demand is None:
+    """The suggestion for one item whose kept figures, ``as_of`` its last count (when
+    ``on_hand`` was counted), are ``figures``."""
+    demand = estimate_of(figures)
+    if demand is None or figures is None:
         return Suggestion(
             on_hand, on_order, None, None, None, None,
-            _too_little(points),
+            _too_little(figures),
         )  # fmt: skip
     level = order_up_to(demand, policy)
     position = on_hand + on_order
     quantity = suggested(level, position, policy)
-    runs_out = _runs_out(on_hand, demand.mean, max(points)[0])
+    runs_out = _runs_out(on_hand, demand.mean, figures.at)
     return Suggestion(
         on_hand, on_order, demand, level, quantity, runs_out,
         reason(on_hand, on_order, level, quantity, runs_out, policy),
     )  # fmt: skip
 
 
-def _too_little(points: Sequence[Point]) -> str:
-    if len(points) < MIN_COUNTS:
-        return f"not enough history ({len(points)} of {MIN_COUNTS} counts)"
-    return f"not enough history (counts over less than {MIN_SPAN_DAYS:g} days)"
+def _too_little(figures: Figures | None) -> str:
+    counts = figures.counts if figures is not None else 0
+    if counts < MIN_COUNTS:
+        return f"not enough history ({counts} of {MIN_COUNTS} counts)"
+    return f"not enough history (under {MIN_SPAN_DAYS:g} days of counts with stock on the shelf)"
 
 
 def _runs_out(on_hand: int, daily: float, counted_at: float) -> str | None:

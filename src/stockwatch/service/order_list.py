@@ -12,6 +12,7 @@ from typing import Any
 
 from stockwatch.core.backtest import backtest
 from stockwatch.core.demand import WINDOW_DAYS
+from stockwatch.core.figures import Figures
 from stockwatch.core.forecast import Point
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.replenishment import (
@@ -69,16 +70,30 @@ class TransferLine:
 # -- the order list ----------------------------------------------------------------------
 
 
-def _items(
-    reads: ReadModel, store: str | None, days: int
-) -> Iterator[tuple[StockRow, list[Point]]]:
-    """Each item of the store (or all) with its points and last count, a page at a time."""
+def _pages(reads: ReadModel, store: str | None) -> Iterator[list[StockRow]]:
     query = StockQuery(store, forecast=False)
     rows = walk_stock(lambda after, n: reads.stock_page(query.page(after, n)), size=PAGE)
     while page := list(islice(rows, PAGE)):
+        yield page
+
+
+def _histories(
+    reads: ReadModel, store: str | None, days: int
+) -> Iterator[tuple[StockRow, list[Point]]]:
+    """Each item of the store (or all) with its recorded counts of the last ``days`` days:
+    the backtest replays them."""
+    for page in _pages(reads, store):
         points = reads.points_of([(r.store, r.item) for r in page], days)
         for row in page:
             yield row, points.get((row.store, row.item), [])
+
+
+def _items(reads: ReadModel, store: str | None) -> Iterator[tuple[StockRow, Figures | None]]:
+    """Each item of the store (or all) with its kept figures, a page at a time."""
+    for page in _pages(reads, store):
+        kept = reads.figures_of([(r.store, r.item) for r in page])
+        for row in page:
+            yield row, kept.get((row.store, row.item))
 
 
 def reorder(
@@ -106,10 +121,10 @@ def plan(
     for order in open_orders(book, reads):
         on_order[(order.store, order.item)] += order.quantity
     judged: list[tuple[StockRow, Suggestion, OrderingPolicy]] = []
-    for row, history in _items(reads, None, WINDOW_DAYS):
+    for row, kept in _items(reads, None):
         key = (row.store, row.item)
         policy = settings.policy(*key)
-        judged.append((row, suggest(row.count, on_order[key], history, policy), policy))
+        judged.append((row, suggest(row.count, on_order[key], kept, policy), policy))
     moves = plan_transfers(
         Need(
             row.store,
@@ -186,7 +201,7 @@ def run_backtest(
     )
     items: list[dict[str, Any]] = []
     totals: dict[str, dict[str, float]] = {}
-    for row, history in _items(reads, store, days):
+    for row, history in _histories(reads, store, days):
         key = (row.store, row.item)
         result = backtest(history, settings.policy(*key), thresholds.minimum_for(*key), days)
         if result is None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from stockwatch.core.clock import utc_now
+from stockwatch.core.figures import Figures
 from stockwatch.core.model import RowError
 from stockwatch.core.names import unknown
 from stockwatch.core.paging import walk_stock
@@ -54,6 +55,11 @@ class ReadModel(Protocol):
     ) -> dict[tuple[str, str], list[tuple[float, int]]]:
         """Each item's (as-of seconds, count) points of the last ``days`` days and the one
         before them, oldest first: what ``core.demand`` reads demand from."""
+        ...
+
+    def figures_of(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Figures]:
+        """Each item's kept figures (``core.figures``) as of its last count: what days of
+        cover and the order list's demand are read from, without the history."""
         ...
 
     def item_everywhere(self, item: str, limit: int) -> list[StockRow]:

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from stockwatch.core.clock import from_epoch_ms, utc_now
 from stockwatch.core.demand import WINDOW_DAYS
 from stockwatch.core.digest import OrderNote
+from stockwatch.core.figures import Figures
 from stockwatch.core.forecast import Point, epoch
 from stockwatch.core.model import AlertDecision
 from stockwatch.core.replenishment import (
@@ -222,11 +223,14 @@ def receive_order(book: OrderBook, order_id: str, by: str = "") -> None:
 
 
 class DemandSource(Protocol):
-    """Where items' dated counts come from (a ``ReadModel``, or the judging transaction)."""
+    """Where items' kept figures and dated counts come from (a ``ReadModel``, or the
+    judging transaction)."""
 
     def points_of(
         self, keys: list[tuple[str, str]], days: float
     ) -> dict[tuple[str, str], list[Point]]: ...
+
+    def figures_of(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Figures]: ...
 
 
 # The alerts whose items a digest says what to order of.
@@ -260,16 +264,18 @@ def _order_notes(
     if not counts:
         return {}
     keys = sorted(counts)
-    points = source.points_of(keys, WINDOW_DAYS * 2)
+    pending = [o for o in book.orders(open_only=True) if (o.store, o.item) in counts]
+    points = source.points_of(sorted({(o.store, o.item) for o in pending}), WINDOW_DAYS * 2)
     on_order: dict[tuple[str, str], int] = defaultdict(int)
-    for order in book.orders(open_only=True):
+    for order in pending:
         key = (order.store, order.item)
-        if key in counts and _arrival(order, points.get(key, [])) is None:
+        if _arrival(order, points.get(key, [])) is None:
             on_order[key] += order.quantity
+    kept = source.figures_of(keys)
     settings = OrderingBook(book.entries())
     notes: dict[tuple[str, str], OrderNote] = {}
     for key in keys:
-        line = suggest(counts[key], on_order[key], points.get(key, []), settings.policy(*key))
+        line = suggest(counts[key], on_order[key], kept.get(key), settings.policy(*key))
         if line.suggested:
             notes[key] = OrderNote(key[0], key[1], line.suggested, line.reason)
     return notes

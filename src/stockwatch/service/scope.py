@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from stockwatch.core.figures import Figures
 from stockwatch.core.rows import (
     AlertRow,
     HistoryPoint,
@@ -86,6 +87,9 @@ class ScopedReadModel:
         self, keys: list[tuple[str, str]], days: float
     ) -> dict[tuple[str, str], list[tuple[float, int]]]:
         return self.inner.points_of([k for k in keys if k[0] in self.scope], days)
+
+    def figures_of(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Figures]:
+        return self.inner.figures_of([k for k in keys if k[0] in self.scope])
 
     def item_everywhere(self, item: str, limit: int) -> list[StockRow]:
         return self._mine(self.inner.item_everywhere(item, max(limit, ALL)))[:limit]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sqlite3
 import time
@@ -94,6 +95,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         # it changes there, and a re-upload changing 5 % of 2,000,000 rows spread over every
         # store touched all pages (620 MB of RSS in memory; 99 MB with a file, #28).
         conn.execute("PRAGMA temp_store = FILE")
+        _math_functions(conn)
         if not readonly:
             migrate(conn)
     except sqlite3.OperationalError as exc:
@@ -101,6 +103,16 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         raise DataDirError(f"{path} is not a stockwatch database ({exc})") from None
     return conn
+
+
+def _math_functions(conn: sqlite3.Connection) -> None:
+    """``pow`` and ``sqrt``, which the kept figures' statements use, where this SQLite was
+    built without its math functions (they are optional before 3.35 and on some builds)."""
+    try:
+        conn.execute("SELECT pow(2.0, 0.5), sqrt(2.0)").fetchone()
+    except sqlite3.OperationalError:
+        conn.create_function("pow", 2, math.pow, deterministic=True)
+        conn.create_function("sqrt", 1, math.sqrt, deterministic=True)
 
 
 def migrate(conn: sqlite3.Connection) -> None:

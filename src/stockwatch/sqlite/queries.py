@@ -21,7 +21,7 @@ from stockwatch.core.rows import (
     ThresholdRow,
 )
 from stockwatch.core.thresholds import WILDCARD
-from stockwatch.sqlite import archive, item_details
+from stockwatch.sqlite import archive, figures, item_details
 from stockwatch.sqlite.database import transaction
 
 
@@ -206,15 +206,22 @@ def stores(conn: sqlite3.Connection) -> list[StoreSummary]:
     ]
 
 
-_STOCK_PAGE = """
+_STOCK_COLUMNS = """
 SELECT i.store, i.item, i.count, u.started_at,
     CASE WHEN i.count <= 0 THEN 'out_of_stock'
          WHEN EXISTS (SELECT 1 FROM alerts AS a WHERE a.store = i.store AND a.item = i.item
                       AND a.kind = 'low_stock' AND a.resolved_at IS NULL) THEN 'low_stock'
          WHEN EXISTS (SELECT 1 FROM alerts AS a WHERE a.store = i.store AND a.item = i.item
                       AND a.kind = 'running_out' AND a.resolved_at IS NULL) THEN 'running_out'
-         ELSE 'ok' END AS stock_status
+         ELSE 'ok' END AS stock_status"""
+_STOCK_FROM = """
 FROM inventory AS i JOIN uploads AS u ON u.id = i.upload_id"""
+_STOCK_PAGE = _STOCK_COLUMNS + _STOCK_FROM
+# With the kept figures, for the forecast fields (sqlite.figures).
+_STOCK_FORECAST = (
+    _STOCK_COLUMNS + ", " + figures.COLUMNS + _STOCK_FROM
+    + " LEFT JOIN store_records AS r ON r.store = i.store"
+)  # fmt: skip
 
 
 def stock_page(
@@ -241,7 +248,7 @@ def stock_page(
     if after is not None:
         where.append("(i.store, i.item) > (?, ?)")
         params.extend(after)
-    sql = _STOCK_PAGE
+    sql = _STOCK_FORECAST if forecast else _STOCK_PAGE
     if status is not None:
         where.append("stock_status = ?")
         params.append(status)
@@ -249,18 +256,20 @@ def stock_page(
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY i.store, i.item LIMIT ?"
     params.append(limit)
-    rows = [StockRow(*row) for row in conn.execute(sql, params)]
-    return item_details.with_skus(conn, with_forecasts(conn, rows) if forecast else rows)
+    return item_details.with_skus(conn, _rows(conn.execute(sql, params), forecast))
+
+
+def _rows(cursor: Iterable[Sequence[Any]], forecast: bool) -> list[StockRow]:
+    if not forecast:
+        return [StockRow(*row) for row in cursor]
+    return [with_forecast(StockRow(*row[:5]), figures.figures(row[2], row[5:])) for row in cursor]
 
 
 def item_everywhere(conn: sqlite3.Connection, item: str, limit: int) -> list[StockRow]:
-    rows = [
-        StockRow(*row)
-        for row in conn.execute(
-            _STOCK_PAGE + " WHERE i.item = ? ORDER BY i.store LIMIT ?", (item, limit)
-        )
-    ]
-    return item_details.with_skus(conn, with_forecasts(conn, rows))
+    cursor = conn.execute(
+        _STOCK_FORECAST + " WHERE i.item = ? ORDER BY i.store LIMIT ?", (item, limit)
+    )
+    return item_details.with_skus(conn, _rows(cursor, True))
 
 
 # Each item's counts: its points of the last MAX_AGE_DAYS before its latest count (in the
@@ -332,15 +341,8 @@ def forecast_points(
     return {key: sorted((ms / 1000, n) for ms, n in values) for key, values in found.items()}
 
 
-def with_forecasts(conn: sqlite3.Connection, rows: list[StockRow]) -> list[StockRow]:
-    """Fill in each row's days of cover (``core.forecast``) from one query for the page."""
-    if not rows:
-        return rows
-    points = forecast_points(conn, [(r.store, r.item) for r in rows])
-    return [with_forecast(r, points.get((r.store, r.item), [])) for r in rows]
-
-
 def with_covers(conn: sqlite3.Connection, changes: list[StockChange]) -> list[StockChange]:
-    """Each change with its item's days of cover after it (in the change's transaction)."""
-    points = forecast_points(conn, [(c.store, c.item) for c in changes])
-    return [with_cover(c, points.get((c.store, c.item), [])) for c in changes]
+    """Each change with its item's days of cover after it (in the change's transaction),
+    from the kept figures the change's own write moved on."""
+    kept = figures.figures_of(conn, [(c.store, c.item) for c in changes])
+    return [with_cover(c, kept.get((c.store, c.item))) for c in changes]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Protocol
 
+from stockwatch.core.figures import Figures
 from stockwatch.core.rows import (
     AlertRow,
     HistoryPoint,
@@ -16,7 +17,7 @@ from stockwatch.core.rows import (
     UploadRow,
 )
 from stockwatch.service.reads import UploadIdError
-from stockwatch.sqlite import queries
+from stockwatch.sqlite import figures, queries
 from stockwatch.sqlite.records import UploadRecord
 
 MAX_ID = 2**62
@@ -74,6 +75,9 @@ class SqliteReadModel:
         self, keys: list[tuple[str, str]], days: float
     ) -> dict[tuple[str, str], list[tuple[float, int]]]:
         return queries.forecast_points(self.db.conn, keys, days)
+
+    def figures_of(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Figures]:
+        return figures.figures_of(self.db.conn, keys)
 
     def alerts(
         self,

@@ -17,6 +17,7 @@ from typing import Any
 from stockwatch.core.clock import utc_now
 from stockwatch.core.cost import Cost
 from stockwatch.core.details import ItemDetails
+from stockwatch.core.figures import Figures
 from stockwatch.core.layouts import SavedLayout
 from stockwatch.core.limits import Limits
 from stockwatch.core.loading import ReadSummary
@@ -28,7 +29,7 @@ from stockwatch.core.thresholds import Threshold, ThresholdEntry, Thresholds
 from stockwatch.service.commands import Upload
 from stockwatch.service.ports import MissingObject, UploadJob
 from stockwatch.service.uploads import FileChunks
-from stockwatch.sqlite import item_details, queries, saved_layouts
+from stockwatch.sqlite import figures, item_details, queries, saved_layouts
 from stockwatch.sqlite.arrivals import Arrivals
 from stockwatch.sqlite.judging import SqliteAlerts, SqliteChangeFeed, SqliteOutbox
 from stockwatch.sqlite.object_store import FolderObjectStore
@@ -287,6 +288,9 @@ class SqliteDemand:
         self, keys: list[tuple[str, str]], days: float
     ) -> dict[tuple[str, str], list[tuple[float, int]]]:
         return queries.forecast_points(self.conn, keys, days)
+
+    def figures_of(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Figures]:
+        return figures.figures_of(self.conn, keys)
 
 
 class SqliteUnitOfWork:
