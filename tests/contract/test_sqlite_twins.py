@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from stockwatch.core.clock import from_epoch_ms
-from stockwatch.core.figures import STORED, Figures, advance
+from stockwatch.core.figures import STORED, Figures, advance, bounds
 from stockwatch.core.ordering import Outcome, decide, feeds_change, writes_row
 from stockwatch.service.commands import Upload
 from stockwatch.sqlite.backend import SqliteBackend
@@ -359,23 +359,25 @@ def test_kept_figures_follow_the_core_fold(uploads: list[tuple[int, int]]) -> No
     want = Figures(at / 1000, first)
     for counted, count in rest:
         want = advance(want, counted / 1000, count)
-    columns = ", ".join(f"fig_{name}" for name in STORED)
     # a first count writes no sums: NULL is 1 count and 0 of the rest
     read = ", ".join(f"coalesce(fig_{name}, {int(name == 'counts')})" for name in STORED)
 
-    def stored() -> tuple[float, ...]:
-        return tuple(
-            conn.execute(
-                f"SELECT fig_at, count, {read} FROM inventory WHERE store = 'F' AND item = ?",  # noqa: S608
-                (item,),
-            ).fetchone()
-        )
+    columns = f"fig_at, count, {read}, coalesce(fig_dmax, 0), coalesce(fig_sdmax, 0)"
+    sql = f"SELECT {columns} FROM inventory WHERE store = 'F' AND item = ?"  # noqa: S608
 
-    expected = (want.at * 1000, want.count, *want.as_row())
+    def stored() -> tuple[float, ...]:
+        return tuple(conn.execute(sql, (item,)).fetchone())
+
+    expected = (want.at * 1000, want.count, *want.as_row(), *bounds(want))
     assert stored() == pytest.approx(expected, rel=1e-9, abs=1e-9)
-    backfill = resources.files("stockwatch.sqlite") / "migrations" / "0022_figures.sql"
-    statement = backfill.read_text().split(";\n")[-2]
-    nulls = columns.replace(",", " = NULL,")
-    conn.execute(f"UPDATE inventory SET fig_at = NULL, {nulls} = NULL")  # noqa: S608
-    conn.execute(statement)
+    migration = resources.files("stockwatch.sqlite") / "migrations" / "0022_figures.sql"
+    backfill = [
+        statement
+        for statement in migration.read_text().split(";\n")
+        if statement.strip() and "ALTER TABLE" not in statement
+    ]
+    nulls = ", ".join(f"fig_{name} = NULL" for name in [*STORED, "at", "dmax", "sdmax"])
+    conn.execute(f"UPDATE inventory SET {nulls}")  # noqa: S608
+    for statement in backfill:
+        conn.execute(statement)
     assert stored() == pytest.approx(expected, rel=1e-9, abs=1e-9)

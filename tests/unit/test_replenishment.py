@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from stockwatch.core.backtest import backtest, replay
 from stockwatch.core.demand import daily_series, estimate
-from stockwatch.core.figures import advance, as_of, figures_of
+from stockwatch.core.figures import advance, as_of, bounds, figures_of
 from stockwatch.core.forecast import DAY, weighted_usage
 from stockwatch.core.replenishment import OrderingPolicy, order_up_to, suggest, suggested
 from stockwatch.core.transfers import Need, Transfer, plan_transfers, spare
@@ -292,3 +292,18 @@ def test_counts_minutes_apart_say_nothing_of_a_daily_rate() -> None:
     # last day holds only the minute after a delivery, in which 10 sold
     points = [(T0, 40), (T0 + DAY, 35), (T0 + 3 * DAY, 100), (T0 + 3 * DAY + 60, 90)]
     assert daily_series(points) == pytest.approx([5.0])
+
+
+@given(_counts, _gaps, st.floats(0.0, 200.0))
+def test_the_bounds_hold_however_long_the_count_stays(
+    counts: list[int], gaps: list[float], quiet: float
+) -> None:
+    """What a backend filters the order list with: the demand and deviation an item's
+    figures give after any quiet interval never exceed ``bounds`` of its last change."""
+    kept = figures_of(_points(counts, gaps))
+    assert kept is not None
+    top_mean, top_sd = bounds(kept)
+    demand = estimate([*_points(counts, gaps), (kept.at + quiet * DAY, kept.count)])
+    if demand is not None:
+        assert demand.mean <= top_mean * (1 + 1e-9) + 1e-12
+        assert demand.sd <= top_sd * (1 + 1e-9) + 1e-9

@@ -26,6 +26,7 @@ the order-up-to formula assumes), expanded into the sums above.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -140,3 +141,23 @@ def decode(text: str | None, count: int) -> Figures | None:
         return Figures(int(at) / 1000, count, int(counts), int(intervals), *map(float, sums))
     except ValueError:
         return None
+
+
+def bounds(figures: Figures) -> tuple[float, float]:
+    """Upper bounds of the daily demand and of its deviation (``core.demand.estimate_of``)
+    however long the count then stays as it is: what lets a backend pick out, without the
+    time of each item's last count, the items that may need an order.
+
+    A quiet interval of ``e`` days after the last change lowers the mean (units decay, days
+    grow). The variance is then ``[f·g(m') + m'²e²] / (W·f + e)``, with ``f`` the decay,
+    ``m' <= m`` the new mean and ``g(c) = Σw(D − cΔ)²``, a convex quadratic in ``c``: on
+    ``[0, m]`` it is at most ``G = max(g(0), g(m))``, so the first term is at most ``G/W``;
+    the second is ``m²·x²e²/(x + e)³`` with ``x = W·f <= W``, largest at ``e = 2x``, where
+    it is ``4/27·m²·x``."""
+    if figures.days <= 0:
+        return 0.0, 0.0
+    mean = figures.units / figures.days
+    spread = figures.units_sq - 2 * mean * figures.cross + mean * mean * figures.days_sq
+    most = max(figures.units_sq, spread)
+    variance = most / figures.days + 4.0 / 27.0 * mean * mean * figures.days
+    return mean, math.sqrt(max(0.0, variance))

@@ -183,6 +183,28 @@ class OrderingEntry:
         )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class PolicyBounds:
+    """The longest and shortest horizon (R + L) and the highest and lowest z any item's
+    settings can give: with ``core.figures.bounds`` they bound every item's order-up-to
+    level, which lets a backend pick out the items that may need an order or have some to
+    spare without resolving each one's settings."""
+
+    horizon_max: float
+    z_max: float
+    horizon_min: float
+    z_min: float
+
+    def most(self, mean_max: float, sd_max: float) -> float:
+        """Above the order-up-to level of an item whose demand and deviation are at most
+        these, whatever its settings (within one unit of rounding)."""
+        return (
+            mean_max * self.horizon_max
+            + max(self.z_max, 0.0) * sd_max * math.sqrt(self.horizon_max)
+            + 1
+        )
+
+
 class OrderingBook:
     """Each item's settings: every field from the most specific entry that sets it,
     (store, item), then (store, *), then (*, item), then (*, *), then the defaults."""
@@ -198,3 +220,21 @@ class OrderingBook:
             if entry is not None:
                 values.update(entry.given())
         return OrderingPolicy(**values)  # type: ignore[arg-type]
+
+    def bounds(self) -> PolicyBounds:
+        """Each setting may come from any entry, or the default: the extremes of each."""
+        default = OrderingPolicy()
+        entries = self._by_key.values()
+
+        def values(name: str) -> list[float]:
+            found = [getattr(e, name) for e in entries if getattr(e, name) is not None]
+            return [float(getattr(default, name)), *found]
+
+        leads, reviews, levels = values("lead_days"), values("review_days"), values("service_level")
+        z_of = NormalDist().inv_cdf
+        return PolicyBounds(
+            max(leads) + max(reviews),
+            z_of(max(levels) / 100),
+            min(leads) + min(reviews),
+            z_of(min(levels) / 100),
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # A store gives only what it holds beyond its own order-up-to level and this many days of
 # its demand: a transfer must not leave the giver ordering next week.
@@ -21,6 +22,17 @@ class Need:
     daily: float | None  # None: too little history (such a store neither gives nor asks)
     level: int | None  # order-up-to level
     short: int  # level - (on hand + on order), or 0
+
+
+class SpareRange(NamedTuple):
+    """What a store can spare of an item lies between ``low`` and ``high`` (a backend's
+    bounds, before the item is judged exactly)."""
+
+    store: str
+    item: str
+    on_hand: int
+    low: float
+    high: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,25 +52,32 @@ def spare(need: Need) -> int:
 
 def plan_transfers(needs: Iterable[Need]) -> list[Transfer]:
     """Transfers that cover what stores are short of from what others can spare, before
-    anything is ordered: the largest need is served first, from the largest spare."""
+    anything is ordered: the largest need is served first, and the store that can spare
+    the most gives first, until it has nothing left to spare, then the next.
+
+    Using the givers in one fixed order (largest spare first) keeps the stores that ship
+    few, and means the givers used are always the top of that order: a backend can look at
+    those alone (``service.order_list``) rather than at every store."""
     by_item: dict[str, list[Need]] = {}
     for need in needs:
         by_item.setdefault(need.item, []).append(need)
     moves: list[Transfer] = []
     for item in sorted(by_item):
         stores = by_item[item]
-        left = {n.store: spare(n) for n in stores}
-        if not any(left.values()):
+        givers = sorted(
+            ((spare(n), n.store) for n in stores if spare(n) > 0), key=lambda g: (-g[0], g[1])
+        )
+        if not givers:
             continue
+        left = [quantity for quantity, _ in givers]
+        first = 0  # the first giver with anything left
         for need in sorted(stores, key=lambda n: (-n.short, n.store)):
             wanted = need.short
-            while wanted > 0:
-                givers = [s for s, n in left.items() if n > 0 and s != need.store]
-                if not givers:
-                    break
-                source = min(givers, key=lambda s: (-left[s], s))
-                quantity = min(wanted, left[source])
-                moves.append(Transfer(item, source, need.store, quantity))
-                left[source] -= quantity
+            while wanted > 0 and first < len(givers):
+                quantity = min(wanted, left[first])
+                moves.append(Transfer(item, givers[first][1], need.store, quantity))
+                left[first] -= quantity
                 wanted -= quantity
+                if left[first] == 0:
+                    first += 1
     return moves

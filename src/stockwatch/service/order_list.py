@@ -25,6 +25,8 @@ from stockwatch.core.replenishment import (
 from stockwatch.core.rows import StockQuery, StockRow
 from stockwatch.core.thresholds import Threshold, Thresholds
 from stockwatch.core.transfers import Need, Transfer, plan_transfers
+from stockwatch.service import candidates
+from stockwatch.service.candidates import CandidateReads
 from stockwatch.service.reads import ReadModel, require_known
 from stockwatch.service.replenishment import OrderBook, open_orders
 
@@ -120,11 +122,15 @@ def plan(
     on_order: dict[tuple[str, str], int] = defaultdict(int)
     for order in open_orders(book, reads):
         on_order[(order.store, order.item)] += order.quantity
-    judged: list[tuple[StockRow, Suggestion, OrderingPolicy]] = []
-    for row, kept in _items(reads, None):
-        key = (row.store, row.item)
-        policy = settings.policy(*key)
-        judged.append((row, suggest(row.count, on_order[key], kept, policy), policy))
+
+    def judge(row: StockRow, kept: Figures | None) -> tuple[StockRow, Suggestion, OrderingPolicy]:
+        policy = settings.policy(row.store, row.item)
+        return row, suggest(row.count, on_order[(row.store, row.item)], kept, policy), policy
+
+    if isinstance(reads, CandidateReads) and not everything:
+        judged = candidates.to_judge(reads, settings, judge)
+    else:
+        judged = [judge(row, kept) for row, kept in _items(reads, None)]
     moves = plan_transfers(
         Need(
             row.store,

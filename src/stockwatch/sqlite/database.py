@@ -106,13 +106,15 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 def _math_functions(conn: sqlite3.Connection) -> None:
-    """``pow`` and ``sqrt``, which the kept figures' statements use, where this SQLite was
-    built without its math functions (they are optional before 3.35 and on some builds)."""
+    """``pow``, ``sqrt``, ``ceil`` and ``floor``, which the kept figures' statements use,
+    where this SQLite was built without its math functions (optional on some builds)."""
     try:
-        conn.execute("SELECT pow(2.0, 0.5), sqrt(2.0)").fetchone()
+        conn.execute("SELECT pow(2.0, 0.5), sqrt(2.0), ceil(0.5), floor(0.5)").fetchone()
     except sqlite3.OperationalError:
         conn.create_function("pow", 2, math.pow, deterministic=True)
         conn.create_function("sqrt", 1, math.sqrt, deterministic=True)
+        conn.create_function("ceil", 1, math.ceil, deterministic=True)
+        conn.create_function("floor", 1, math.floor, deterministic=True)
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -14,16 +14,63 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from stockwatch.core.figures import Figures, as_of
+from stockwatch.core.figures import HALF_LIFE_DAYS, Figures, as_of
+
+# core.figures.advance stated in SQL, for the SET clause of the upsert that writes a changed
+# count (sqlite.inventory_table): every right-hand side reads the row as it was, the
+# ``excluded`` row is the new count and ``:counted`` its time in milliseconds. The twin test
+# (tests/contract/test_sqlite_twins.py) checks it against the Python fold.
+_PARTS = {
+    # usable: from a count above zero, not a rise, later than the last
+    "ok": "(count > 0 AND excluded.count <= count AND :counted > coalesce(fig_at, :counted))",
+    "e": "((:counted - coalesce(fig_at, :counted)) / 86400000.0)",
+    "d": "(count - excluded.count)",
+    "f": f"pow(2.0, -((:counted - coalesce(fig_at, :counted)) / 86400000.0) / {HALF_LIFE_DAYS})",
+}
+_NEW = {
+    name: expression.format(**_PARTS)
+    for name, expression in {
+        "at": "max(coalesce(fig_at, :counted), :counted)",
+        "counts": "coalesce(fig_counts, 1) + (:counted > coalesce(fig_at, :counted))",
+        "intervals": "coalesce(fig_intervals, 0) + {ok}",
+        "span": "coalesce(fig_span, 0) + {ok} * {e}",
+        "days": "coalesce(fig_days, 0) * {f} + {ok} * {e}",
+        "units": "coalesce(fig_units, 0) * {f} + {ok} * {d}",
+        "units_sq": "coalesce(fig_units_sq, 0) * {f} + {ok} * {d} * {d}",
+        "cross": "coalesce(fig_cross, 0) * {f} + {ok} * {d} * {e}",
+        "days_sq": "coalesce(fig_days_sq, 0) * {f} + {ok} * {e} * {e}",
+        "demand_days": "coalesce(fig_demand_days, 0) * {f} + {ok} * ({d} > 0) * {e}",
+    }.items()
+}
+
+
+def _bounds(v: dict[str, str]) -> dict[str, str]:
+    """core.figures.bounds in SQL, over the sums ``v`` names (expressions or columns)."""
+    days, units_sq = f"({v['days']})", f"({v['units_sq']})"
+    mean = f"(({v['units']}) / {days})"
+    spread = f"({units_sq} - 2 * {mean} * ({v['cross']}) + {mean} * {mean} * ({v['days_sq']}))"
+    variance = f"(max({units_sq}, {spread}) / {days} + 4.0 / 27.0 * {mean} * {mean} * {days})"
+    return {
+        "dmax": f"CASE WHEN {days} > 0 THEN {mean} ELSE 0 END",
+        "sdmax": f"CASE WHEN {days} > 0 THEN sqrt(max(0, {variance})) ELSE 0 END",
+    }
+
+
+MOVED_ON = ",\n".join(
+    f"    fig_{name} = CASE WHEN count <> excluded.count THEN {moved} ELSE fig_{name} END"
+    for name, moved in {**_NEW, **_bounds(_NEW)}.items()
+)
 
 # Selected after a row's own columns, with ``inventory AS i`` and ``store_records AS r``
 # (LEFT JOIN on the store) in the FROM clause. The last count's time comes as milliseconds
 # (julianday keeps whole milliseconds).
+LATEST = (
+    "CAST(round((julianday(substr(max(i.version, coalesce(r.version, '')), 1, 24))"
+    " - 2440587.5) * 86400000) AS INTEGER)"
+)
 COLUMNS = (
     "i.fig_at, i.fig_counts, i.fig_intervals, i.fig_span, i.fig_days, i.fig_units,"
-    " i.fig_units_sq, i.fig_cross, i.fig_days_sq, i.fig_demand_days,"
-    " CAST(round((julianday(substr(max(i.version, coalesce(r.version, '')), 1, 24))"
-    " - 2440587.5) * 86400000) AS INTEGER)"
+    " i.fig_units_sq, i.fig_cross, i.fig_days_sq, i.fig_demand_days, " + LATEST + " AS latest"
 )
 WIDTH = 11  # the values COLUMNS selects
 

@@ -12,10 +12,10 @@ import sqlite3
 from collections.abc import Sequence
 
 from stockwatch.core.clock import epoch_ms
-from stockwatch.core.figures import HALF_LIFE_DAYS
 from stockwatch.core.loading import ChunkOutcome, first_of_each
 from stockwatch.core.model import Row
 from stockwatch.core.ordering import as_of_of
+from stockwatch.sqlite import figures
 from stockwatch.sqlite.fast_reader import Run
 from stockwatch.sqlite.store_records import RecordingWriter
 
@@ -37,8 +37,7 @@ ORDER BY s.seq
 
 # Outcomes INSERT, CHANGE and CONFIRM: the version moves on; the count and its upload only
 # when it differs. The WHERE clause leaves STALE and REPEAT rows untouched. A change moves
-# the item's kept figures on (core.figures.advance, stated in SQL: the unit test
-# test_figures_sql checks the two agree): a first count only says when it was taken.
+# the item's kept figures on (sqlite.figures); a first count only says when it was taken.
 _UPSERT = (
     """
 INSERT INTO inventory (store, item, count, version, line, upload_id, fig_at)
@@ -49,27 +48,7 @@ ON CONFLICT (store, item) DO UPDATE SET
     upload_id = CASE WHEN count <> excluded.count THEN excluded.upload_id ELSE upload_id END,
     count = excluded.count,
 """
-    + ",\n".join(
-        f"    {column} = CASE WHEN count <> excluded.count THEN {moved} ELSE {column} END"
-        for column, moved in {
-            "fig_at": "max(coalesce(fig_at, :counted), :counted)",
-            "fig_counts": "coalesce(fig_counts, 1) + (:counted > coalesce(fig_at, :counted))",
-            "fig_intervals": "coalesce(fig_intervals, 0) + {ok}",
-            "fig_span": "coalesce(fig_span, 0) + {ok} * {e}",
-            "fig_days": "coalesce(fig_days, 0) * {f} + {ok} * {e}",
-            "fig_units": "coalesce(fig_units, 0) * {f} + {ok} * {d}",
-            "fig_units_sq": "coalesce(fig_units_sq, 0) * {f} + {ok} * {d} * {d}",
-            "fig_cross": "coalesce(fig_cross, 0) * {f} + {ok} * {d} * {e}",
-            "fig_days_sq": "coalesce(fig_days_sq, 0) * {f} + {ok} * {e} * {e}",
-            "fig_demand_days": "coalesce(fig_demand_days, 0) * {f} + {ok} * ({d} > 0) * {e}",
-        }.items()
-    ).format(
-        # usable: from a count above zero, not a rise, later than the last (core.figures)
-        ok="(count > 0 AND excluded.count <= count AND :counted > coalesce(fig_at, :counted))",
-        e="((:counted - coalesce(fig_at, :counted)) / 86400000.0)",
-        d="(count - excluded.count)",
-        f=f"pow(2.0, -((:counted - coalesce(fig_at, :counted)) / 86400000.0) / {HALF_LIFE_DAYS})",
-    )
+    + figures.MOVED_ON
     + """
 WHERE excluded.version > inventory.version
 """

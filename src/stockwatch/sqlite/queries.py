@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from stockwatch.core.clock import utc_now
+from stockwatch.core.figures import Figures
 from stockwatch.core.forecast import MAX_AGE_DAYS, with_cover, with_forecast
 from stockwatch.core.model import StockChange
 from stockwatch.core.paging import walk_stock
@@ -218,7 +219,7 @@ _STOCK_FROM = """
 FROM inventory AS i JOIN uploads AS u ON u.id = i.upload_id"""
 _STOCK_PAGE = _STOCK_COLUMNS + _STOCK_FROM
 # With the kept figures, for the forecast fields (sqlite.figures).
-_STOCK_FORECAST = (
+STOCK_FORECAST = (
     _STOCK_COLUMNS + ", " + figures.COLUMNS + _STOCK_FROM
     + " LEFT JOIN store_records AS r ON r.store = i.store"
 )  # fmt: skip
@@ -248,7 +249,7 @@ def stock_page(
     if after is not None:
         where.append("(i.store, i.item) > (?, ?)")
         params.extend(after)
-    sql = _STOCK_FORECAST if forecast else _STOCK_PAGE
+    sql = STOCK_FORECAST if forecast else _STOCK_PAGE
     if status is not None:
         where.append("stock_status = ?")
         params.append(status)
@@ -262,12 +263,21 @@ def stock_page(
 def _rows(cursor: Iterable[Sequence[Any]], forecast: bool) -> list[StockRow]:
     if not forecast:
         return [StockRow(*row) for row in cursor]
-    return [with_forecast(StockRow(*row[:5]), figures.figures(row[2], row[5:])) for row in cursor]
+    return [row for row, _ in with_figures(cursor)]
+
+
+def with_figures(cursor: Iterable[Sequence[Any]]) -> list[tuple[StockRow, Figures | None]]:
+    """Rows of ``STOCK_FORECAST``: each stock row with its forecast, and its figures."""
+    found = []
+    for row in cursor:
+        kept = figures.figures(row[2], row[5:])
+        found.append((with_forecast(StockRow(*row[:5]), kept), kept))
+    return found
 
 
 def item_everywhere(conn: sqlite3.Connection, item: str, limit: int) -> list[StockRow]:
     cursor = conn.execute(
-        _STOCK_FORECAST + " WHERE i.item = ? ORDER BY i.store LIMIT ?", (item, limit)
+        STOCK_FORECAST + " WHERE i.item = ? ORDER BY i.store LIMIT ?", (item, limit)
     )
     return item_details.with_skus(conn, _rows(cursor, True))
 

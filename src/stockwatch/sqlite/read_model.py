@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Protocol
 
 from stockwatch.core.figures import Figures
+from stockwatch.core.replenishment import PolicyBounds
 from stockwatch.core.rows import (
     AlertRow,
     HistoryPoint,
@@ -16,8 +18,9 @@ from stockwatch.core.rows import (
     ThresholdRow,
     UploadRow,
 )
+from stockwatch.core.transfers import SpareRange
 from stockwatch.service.reads import UploadIdError
-from stockwatch.sqlite import figures, queries
+from stockwatch.sqlite import figures, order_candidates, queries
 from stockwatch.sqlite.records import UploadRecord
 
 MAX_ID = 2**62
@@ -78,6 +81,24 @@ class SqliteReadModel:
 
     def figures_of(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Figures]:
         return figures.figures_of(self.db.conn, keys)
+
+    # service.candidates.CandidateReads: the order list's candidates, picked out in SQL.
+    def needing(self, bounds: PolicyBounds) -> list[tuple[StockRow, Figures | None]]:
+        return order_candidates.needing(self.db.conn, bounds)
+
+    def spares(
+        self, items: Sequence[str], floor: int, below: int, bounds: PolicyBounds, latest: int
+    ) -> list[SpareRange]:
+        return order_candidates.spares(self.db.conn, items, floor, below, bounds, latest)
+
+    def highest_count(self, items: Sequence[str]) -> int:
+        return order_candidates.highest(self.db.conn, items)
+
+    def latest_count_ms(self) -> int:
+        return order_candidates.latest(self.db.conn)
+
+    def rows_of(self, keys: Sequence[tuple[str, str]]) -> list[tuple[StockRow, Figures | None]]:
+        return order_candidates.rows_of(self.db.conn, keys)
 
     def alerts(
         self,

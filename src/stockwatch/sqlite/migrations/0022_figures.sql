@@ -58,3 +58,15 @@ UPDATE inventory SET
     fig_days = s.days, fig_units = s.units, fig_units_sq = s.units_sq, fig_cross = s.cross_,
     fig_days_sq = s.days_sq, fig_demand_days = s.demand_days
 FROM sums AS s WHERE s.store = inventory.store AND s.item = inventory.item;
+
+-- Upper bounds of each item's daily demand and deviation however long its count then stays
+-- (core.figures.bounds): what the order list filters on without each item's latest time.
+ALTER TABLE inventory ADD COLUMN fig_dmax REAL;
+ALTER TABLE inventory ADD COLUMN fig_sdmax REAL;
+UPDATE inventory SET
+    fig_dmax = fig_units / fig_days,
+    fig_sdmax = sqrt(max(0,
+        max(fig_units_sq, fig_units_sq - 2 * (fig_units / fig_days) * fig_cross
+            + (fig_units / fig_days) * (fig_units / fig_days) * fig_days_sq) / fig_days
+        + 4.0 / 27.0 * (fig_units / fig_days) * (fig_units / fig_days) * fig_days))
+WHERE fig_days > 0;

@@ -1,0 +1,136 @@
+"""The order list's candidates on one machine: the few items ``service.order_list`` needs
+to judge, picked out in SQL from the kept figures' bounds (``core.figures.bounds``), so a
+list over a million items reads the rows that may need an order and the stores that may
+spare the most, not every row.
+
+Everything here is a superset: the service judges each row it gets exactly, with the core's
+rules, so a bound only has to be on the right side, never exact.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from stockwatch.core.demand import MIN_SPAN_DAYS, SBA_ALPHA
+from stockwatch.core.figures import HALF_LIFE_DAYS, Figures
+from stockwatch.core.replenishment import PolicyBounds
+from stockwatch.core.rows import StockRow
+from stockwatch.core.transfers import KEEP_DAYS, SpareRange
+from stockwatch.sqlite import queries
+
+# An item that may need an order: on hand below the highest order-up-to level its figures
+# allow (PolicyBounds.most), or too little history once the quiet days since its last
+# change are added (the time of its last count is worked out only for those few).
+_NEEDING = """
+WHERE i.count < coalesce(i.fig_dmax, 0) * :horizon + coalesce(i.fig_sdmax, 0) * :zroot + 1
+   OR i.fig_at IS NULL
+   OR (coalesce(i.fig_span, 0) < :span AND (
+         coalesce(i.fig_counts, 1) + (latest > i.fig_at) < 2
+         OR coalesce(i.fig_span, 0)
+            + CASE WHEN i.count > 0 AND latest > i.fig_at
+                   THEN (latest - i.fig_at) / 86400000.0 ELSE 0 END < :span))
+ORDER BY i.store, i.item
+"""
+
+
+def needing(
+    conn: sqlite3.Connection, bounds: PolicyBounds
+) -> list[tuple[StockRow, Figures | None]]:
+    """Every item that may need an order or lacks the history to say, with its figures."""
+    params = {
+        "horizon": bounds.horizon_max,
+        "zroot": max(bounds.z_max, 0.0) * bounds.horizon_max**0.5,
+        "span": MIN_SPAN_DAYS,
+    }
+    return queries.with_figures(conn.execute(queries.STOCK_FORECAST + _NEEDING, params))
+
+
+# What a store can spare of an item (core.transfers.spare: on hand - S - ceil(7 d)), from
+# below and from above. Below: S and d at their bounds (fig_dmax, fig_sdmax), or nothing
+# for an item that may have too little history to judge (it gives nothing). Above: d no
+# lower than its value after the longest quiet interval any item can have had (to the
+# newest count of all, :latest), less SBA's correction, and S no lower than d over the
+# shortest horizon. One unit more each way covers rounding.
+_SPARES = """
+SELECT store, item, count,
+       CASE WHEN judged THEN count - ceil(dmax * :horizon + sdmax * :zroot)
+                             - ceil(:keep * dmax) - 1 ELSE 0 END,
+       count - floor(low * :shortest) - floor(:keep * low) + 1
+FROM (
+  SELECT i.store, i.item, i.count,
+         coalesce(i.fig_counts, 1) >= 2 AND coalesce(i.fig_span, 0) >= :span
+             AND coalesce(i.fig_days, 0) > 0 AS judged,
+         coalesce(i.fig_dmax, 0) AS dmax, coalesce(i.fig_sdmax, 0) AS sdmax,
+         CASE WHEN coalesce(i.fig_days, 0) <= 0 THEN 0
+              ELSE :sba * i.fig_units * pow(2.0, -q / :half_life)
+                   / (i.fig_days * pow(2.0, -q / :half_life) + q) END AS low
+  FROM (SELECT *, max(0, (:latest - coalesce(fig_at, :latest)) / 86400000.0) AS q
+        FROM inventory
+        WHERE item IN (SELECT value FROM json_each(:items))
+          AND count >= :floor AND count < :below) AS i
+)
+"""
+
+
+def spares(
+    conn: sqlite3.Connection,
+    items: Sequence[str],
+    floor: int,
+    below: int,
+    bounds: PolicyBounds,
+    latest: int,
+) -> list[SpareRange]:
+    """The stores holding ``floor`` or more and less than ``below`` of each of ``items``,
+    with the range what each can spare lies in."""
+    params = {
+        "items": json.dumps(list(items)),
+        "floor": floor,
+        "below": below,
+        "horizon": bounds.horizon_max,
+        "zroot": max(bounds.z_max, 0.0) * bounds.horizon_max**0.5,
+        "shortest": bounds.horizon_min,
+        "keep": KEEP_DAYS,
+        "sba": 1 - SBA_ALPHA / 2,
+        "half_life": HALF_LIFE_DAYS,
+        "latest": latest,
+        "span": MIN_SPAN_DAYS,
+    }
+    return [SpareRange(*row) for row in conn.execute(_SPARES, params)]
+
+
+def highest(conn: sqlite3.Connection, items: Sequence[str]) -> int:
+    """The largest count any store holds of these items (0 for none)."""
+    (top,) = conn.execute(
+        "SELECT coalesce(max(count), 0) FROM inventory"
+        " WHERE item IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(items)),),
+    ).fetchone()
+    return int(top)
+
+
+def latest(conn: sqlite3.Connection) -> int:
+    """The time of the newest count of all, in milliseconds."""
+    (row_version,) = conn.execute("SELECT max(version) FROM inventory").fetchone()
+    (store_version,) = conn.execute("SELECT max(version) FROM store_records").fetchone()
+    newest = max(row_version or "", store_version or "")
+    if not newest:
+        return 0
+    (ms,) = conn.execute(
+        "SELECT CAST(round((julianday(substr(?, 1, 24)) - 2440587.5) * 86400000) AS INTEGER)",
+        (newest,),
+    ).fetchone()
+    return int(ms or 0)
+
+
+def rows_of(
+    conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]
+) -> list[tuple[StockRow, Figures | None]]:
+    """These items' stock rows with their figures, in store and item order."""
+    sql = (
+        queries.STOCK_FORECAST
+        + " JOIN json_each(?) AS k ON i.store = k.value ->> 0 AND i.item = k.value ->> 1"
+        + " ORDER BY i.store, i.item"
+    )
+    return queries.with_figures(conn.execute(sql, (json.dumps([list(k) for k in keys]),)))
