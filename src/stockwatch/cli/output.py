@@ -32,7 +32,31 @@ PROGRESS_MIN_BYTES = 1024 * 1024
 
 
 def print_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    click.echo(_indented(value))
+
+
+def _indented(value: Any) -> str:
+    """``json.dumps(value, indent=2)``. Python's C encoder cannot indent, so a long list of
+    flat objects (a stock list, an order list) is written one object at a time by the C
+    encoder, with separators that make the same layout: a third of the time."""
+    if not (
+        isinstance(value, list)
+        and value
+        and all(
+            isinstance(v, dict) and v and all(isinstance(x, _SCALARS) for x in v.values())
+            for v in value
+        )
+    ):
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    objects = (
+        "  {\n    " + json.dumps(v, ensure_ascii=False, separators=(",\n    ", ": "))[1:-1]
+        + "\n  }"
+        for v in value
+    )  # fmt: skip
+    return "[\n" + ",\n".join(objects) + "\n]"
+
+
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def console() -> Console:

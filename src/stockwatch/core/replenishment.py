@@ -9,6 +9,7 @@ least the minimum order.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,12 +39,17 @@ class OrderingPolicy:
 
     @property
     def z(self) -> float:
-        return NormalDist().inv_cdf(self.service_level / 100)
+        return _z(self.service_level)
 
     @property
     def horizon(self) -> float:
         """R + L: the days an order placed now has to last."""
         return self.review_days + self.lead_days
+
+
+@functools.lru_cache(maxsize=256)
+def _z(service_level: float) -> float:
+    return NormalDist().inv_cdf(service_level / 100)
 
 
 def policy_problem(policy: OrderingPolicy) -> str | None:
@@ -211,15 +217,26 @@ class OrderingBook:
 
     def __init__(self, entries: Iterable[OrderingEntry] = ()) -> None:
         self._by_key = {(e.store, e.item): e for e in entries}
+        # Most items resolve from the same few entries: the policy of each combination.
+        # (Keyed by the entries' identities: hashing their fields cost more than resolving.)
+        self._resolved: dict[tuple[int, ...], OrderingPolicy] = {}
 
     def policy(self, store: str, item: str) -> OrderingPolicy:
-        values: dict[str, float | int] = {}
         by_key = self._by_key
-        for key in ((WILDCARD, WILDCARD), (WILDCARD, item), (store, WILDCARD), (store, item)):
-            entry = by_key.get(key)
-            if entry is not None:
-                values.update(entry.given())
-        return OrderingPolicy(**values)  # type: ignore[arg-type]
+        found = (
+            by_key.get((WILDCARD, WILDCARD)), by_key.get((WILDCARD, item)),
+            by_key.get((store, WILDCARD)), by_key.get((store, item)),
+        )  # fmt: skip
+        ids = tuple(map(id, found))
+        policy = self._resolved.get(ids)
+        if policy is None:
+            values: dict[str, float | int] = {}
+            for entry in found:
+                if entry is not None:
+                    values.update(entry.given())
+            policy = OrderingPolicy(**values)  # type: ignore[arg-type]
+            self._resolved[ids] = policy
+        return policy
 
     def bounds(self) -> PolicyBounds:
         """Each setting may come from any entry, or the default: the extremes of each."""

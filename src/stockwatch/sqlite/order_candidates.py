@@ -12,27 +12,33 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from stockwatch.core.demand import MIN_SPAN_DAYS, SBA_ALPHA
 from stockwatch.core.figures import HALF_LIFE_DAYS, Figures
 from stockwatch.core.replenishment import PolicyBounds
 from stockwatch.core.rows import StockRow
 from stockwatch.core.transfers import KEEP_DAYS, SpareRange
-from stockwatch.sqlite import queries
+from stockwatch.sqlite import figures, item_details
 
 # An item that may need an order: on hand below the highest order-up-to level its figures
 # allow (PolicyBounds.most), or too little history once the quiet days since its last
-# change are added (the time of its last count is worked out only for those few).
-_NEEDING = """
+# change are added. The inventory alone is filtered (the joins come after, for the few
+# rows kept); the time of the last count is worked out only for the rows that need it.
+_LATEST = (
+    "CAST(round((julianday(substr(max(i.version, coalesce((SELECT r.version"
+    " FROM store_records AS r WHERE r.store = i.store), '')), 1, 24))"
+    " - 2440587.5) * 86400000) AS INTEGER)"
+)
+_NEEDING = f"""SELECT * FROM inventory AS i
 WHERE i.count < coalesce(i.fig_dmax, 0) * :horizon + coalesce(i.fig_sdmax, 0) * :zroot + 1
    OR i.fig_at IS NULL
    OR (coalesce(i.fig_span, 0) < :span AND (
-         coalesce(i.fig_counts, 1) + (latest > i.fig_at) < 2
+         coalesce(i.fig_counts, 1) + ({_LATEST} > i.fig_at) < 2
          OR coalesce(i.fig_span, 0)
-            + CASE WHEN i.count > 0 AND latest > i.fig_at
-                   THEN (latest - i.fig_at) / 86400000.0 ELSE 0 END < :span))
-ORDER BY i.store, i.item
-"""
+            + CASE WHEN i.count > 0 AND {_LATEST} > i.fig_at
+                   THEN ({_LATEST} - i.fig_at) / 86400000.0 ELSE 0 END < :span))
+"""  # noqa: S608 (built of this module's constants only)
 
 
 def needing(
@@ -44,7 +50,28 @@ def needing(
         "zroot": max(bounds.z_max, 0.0) * bounds.horizon_max**0.5,
         "span": MIN_SPAN_DAYS,
     }
-    return queries.with_figures(conn.execute(queries.STOCK_FORECAST + _NEEDING, params))
+    return _rows(conn, conn.execute(_light(_NEEDING) + " ORDER BY i.store, i.item", params))
+
+
+def _light(rows: str) -> str:
+    """An item's count and figures, all the order list reads of the rows ``rows`` picks."""
+    return (
+        "SELECT i.store, i.item, i.count, " + figures.COLUMNS + " FROM (" + rows + ") AS i"  # noqa: S608
+        " LEFT JOIN store_records AS r ON r.store = i.store"
+    )
+
+
+def _rows(
+    conn: sqlite3.Connection, cursor: Iterable[Sequence[Any]]
+) -> list[tuple[StockRow, Figures | None]]:
+    """Stock rows without a status or a forecast (the order list needs neither), with
+    their SKUs, and each one's figures."""
+    found = [
+        (StockRow(store, item, count, None, "ok"), figures.figures(count, values))
+        for store, item, count, *values in cursor
+    ]
+    skus = item_details.with_skus(conn, [row for row, _ in found])
+    return [(row, kept) for row, (_, kept) in zip(skus, found, strict=True)]
 
 
 # What a store can spare of an item (core.transfers.spare: on hand - S - ceil(7 d)), from
@@ -128,9 +155,9 @@ def rows_of(
     conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]
 ) -> list[tuple[StockRow, Figures | None]]:
     """These items' stock rows with their figures, in store and item order."""
-    sql = (
-        queries.STOCK_FORECAST
-        + " JOIN json_each(?) AS k ON i.store = k.value ->> 0 AND i.item = k.value ->> 1"
-        + " ORDER BY i.store, i.item"
+    picked = (
+        "SELECT i.* FROM json_each(?) AS k JOIN inventory AS i"
+        " ON i.store = k.value ->> 0 AND i.item = k.value ->> 1"
     )
-    return queries.with_figures(conn.execute(sql, (json.dumps([list(k) for k in keys]),)))
+    sql = _light(picked) + " ORDER BY i.store, i.item"
+    return _rows(conn, conn.execute(sql, (json.dumps([list(k) for k in keys]),)))
