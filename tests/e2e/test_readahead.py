@@ -255,3 +255,37 @@ def test_skus_through_pyarrow_and_the_core_reader_are_kept_alike_and_once(
     assert found[0] == found[1]
     assert found[0]["Store 1"]["Item 7"] == "NEW-1"
     assert found[0]["Store 2"]["Item 3"] == "SKU-2-3" and "Item 5" not in found[0]["Store 2"]
+
+
+@pytest.mark.parametrize(
+    ("name", "count", "clean"),
+    [
+        ("Echo Dot", "5", True),
+        ("Crème £5 – Ünïcode ✓", "5", True),  # lead bytes C2 and E2: the expression decides
+        ("Tab\there", "5", False),
+        ("Del\x7f", "5", False),
+        ("C1\x85control", "5", False),
+        ("Line\u2028sep", "5", False),
+        ("Bad\ufffdbyte", "5", False),
+        ("Echo Dot", "+5", False),
+        ("Echo Dot", "-5", False),
+        ("Echo Dot", "5.0", False),
+        ("Echo Dot", "1234567890123", False),
+    ],
+)
+def test_the_byte_checks_of_clean_names_and_counts(
+    tmp_path: Path, name: str, count: str, clean: bool
+) -> None:
+    """Names and counts are looked at as bytes before any regular expression: a file is
+    read by pyarrow only when the core reader would take every value as it is."""
+    from stockwatch.core.limits import Limits
+    from stockwatch.sqlite import fast_reader
+
+    rows = "".join(f"Store {s},Item {s},{s}\n" for s in range(50))
+    path = tmp_path / "f.csv"
+    path.write_text(f"store,item,count\n{rows}Berlin,{name},{count}\n{rows}", encoding="utf-8")
+    if clean:
+        assert fast_reader.check(path, Limits()) == 101
+    else:
+        with pytest.raises(fast_reader.NotClean):
+            fast_reader.check(path, Limits())

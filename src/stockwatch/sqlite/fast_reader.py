@@ -82,6 +82,7 @@ class Shape:
     derive: Callable[[Any], tuple[Any, Any, Any]] = field(repr=False)
     used: tuple[str, ...] = ()  # the columns whose values make the rows
     sku: str | None = None  # the column of each row's SKU (``core.details``)
+    store: str = "store"  # the column of each row's store
 
 
 def shape(path: Path) -> Shape:
@@ -137,6 +138,7 @@ def _shopify(lowered: list[str]) -> Shape:
         derive,
         ("title", "location", "available", *options),
         "sku" if "sku" in lowered else None,
+        "location",
     )
 
 
@@ -157,30 +159,69 @@ def _open(path: Path, found: Shape):  # type: ignore[no-untyped-def]
 
 
 def _check_batch(batch: Any, found: Shape, limits: Limits) -> tuple[Any, Any, Any]:
-    """The batch's stores, items and counts; ``NotClean`` unless every row is as the module
-    doc says (and, for an export, no value it uses has spaces around it)."""
+    """The batch's stores (as runs), items and counts; ``NotClean`` unless every row is as
+    the module doc says (and, for an export, no value it uses has spaces around it).
+
+    A file lists each store's rows together, so the store column is checked once per run.
+    Names and counts are first looked at as bytes (``_surely_clean``), which is cheaper than
+    a regular expression over every value; the expression decides only when they are not
+    plainly clean."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     digits = len(str(limits.max_count)) - 1  # as the core reader's fast path allows
+    stores, items, counts = found.derive(batch)
+    runs = pc.run_end_encode(stores, run_end_type=pa.int32())
     for name in found.used:
-        values = batch.column(name)
+        values = runs.values if name == found.store else batch.column(name)
         if not pc.all(pc.equal(values, pc.utf8_trim_whitespace(values))).as_py():
             raise NotClean(f"a {name} with spaces around it")
-    stores, items, counts = found.derive(batch)
-    for name, values in (("store", stores), ("item", items)):
+    for name, values in (("store", runs.values), ("item", items)):
         size = pc.utf8_length(values)
         if pc.min(size).as_py() == 0 or pc.max(size).as_py() > limits.max_field_chars:
             raise NotClean(f"an empty or too long {name}")
-        if pc.any(pc.match_substring_regex(values, _NOT_CLEAN)).as_py():
+        if (
+            not _surely_clean(values)
+            and pc.any(pc.match_substring_regex(values, _NOT_CLEAN)).as_py()
+        ):
             raise NotClean(f"a {name} with a control character or a line break")
-    if not pc.all(pc.match_substring_regex(counts, f"^[0-9]{{1,{digits}}}$")).as_py():
+    sizes = pc.binary_length(counts)
+    plain = _bytes_of(counts).translate(None, _DIGITS) == b""
+    if (
+        pc.min(sizes).as_py() == 0
+        or pc.max(sizes).as_py() > digits
+        or (
+            not plain
+            and not pc.all(pc.match_substring_regex(counts, f"^[0-9]{{1,{digits}}}$")).as_py()
+        )
+    ):
         raise NotClean("a count that is not plain digits")
     line = pc.binary_length(batch.column(0))
     for index in range(1, batch.num_columns):
         line = pc.add(line, pc.binary_length(batch.column(index)))
     if pc.max(line).as_py() + batch.num_columns + 8 > limits.max_line_bytes:
         raise NotClean("a line near the length limit")
-    return stores, items, counts
+    return runs, items, counts
+
+
+_DIGITS = b"0123456789"
+# Bytes that are not a control character (C0, DEL) and cannot start one of the sequences
+# _NOT_CLEAN also refuses (C1 controls start with C2, the line separators with E2, U+FFFD
+# with EF): a name made only of these is clean without asking the expression.
+_PLAIN = bytes(b for b in range(256) if b >= 0x20 and b not in (0x7F, 0xC2, 0xE2, 0xEF))
+
+
+def _bytes_of(values: Any) -> bytes:
+    """The bytes of a string array's values (exactly its own, whatever its offset)."""
+    if len(values) == 0:
+        return b""
+    offsets = memoryview(values.buffers()[1]).cast("B").cast("i")
+    first, last = offsets[values.offset], offsets[values.offset + len(values)]
+    return bytes(memoryview(values.buffers()[2])[first:last])
+
+
+def _surely_clean(values: Any) -> bool:
+    return _bytes_of(values).translate(None, _PLAIN) == b""
 
 
 def check(path: Path, limits: Limits) -> int:
@@ -255,10 +296,9 @@ def _runs(
     line = 2
     read_so_far = 0
     for batch in batches:
-        stores, items, texts = _check_batch(batch, found, limits)
+        ends, items, texts = _check_batch(batch, found, limits)
         skus = _checked_skus(batch, found, limits)
         sku_sizes = pc.binary_length(skus) if skus is not None else None
-        ends = pc.run_end_encode(stores, run_end_type=pa.int32())
         lengths = pc.binary_length(items)
         counts = pc.cast(texts, pa.int64())
         made: list[Run] = []
