@@ -162,6 +162,10 @@ class StoreRecords:
             (store, record.version, record.items, record.digest, record.counts),
         )
 
+    def move_on(self, store: str, version: str) -> None:
+        """The store's items were all counted again, unchanged."""
+        self.conn.execute("UPDATE store_records SET version = ? WHERE store = ?", (version, store))
+
     def materialise(self, store: str, record: Record) -> None:
         """Write the record's version into the rows it covers, then drop it."""
         self.conn.execute(
@@ -297,5 +301,8 @@ class RecordingWriter:
         if counts != record.counts:
             changed = block.rows_at(changed_positions(counts, record.counts))
         self.changed.extend(changed)  # newer than every row of the store: written as changes
-        self.records.put(block.store, Record(version, block.size, record.digest, counts))
+        if changed:
+            self.records.put(block.store, Record(version, block.size, record.digest, counts))
+        else:
+            self.records.move_on(block.store, version)
         return ChunkOutcome(unchanged=block.size - len(changed))
