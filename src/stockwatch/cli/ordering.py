@@ -128,9 +128,9 @@ def reorder(
 ) -> None:
     """What to order now, per store and item, and why.
 
-    Each item's order-up-to level comes from its daily demand over the last 28 days
-    (deliveries and days at zero left out) and its ordering settings; the suggestion brings
-    on hand plus on order up to it, in packs. Where another store holds more than its own
+    Each item's order-up-to level comes from its recent daily demand (weighted to the last
+    few weeks; deliveries and days at zero left out) and its ordering settings; the
+    suggestion brings on hand plus on order up to it, in packs. Where another store holds more than its own
     level plus a week of demand, the shortfall is moved from there first.
 
     \b
