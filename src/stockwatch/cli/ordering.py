@@ -130,8 +130,8 @@ def reorder(
 
     Each item's order-up-to level comes from its recent daily demand (weighted to the last
     few weeks; deliveries and days at zero left out) and its ordering settings; the
-    suggestion brings on hand plus on order up to it, in packs. Where another store holds more than its own
-    level plus a week of demand, the shortfall is moved from there first.
+    suggestion brings on hand plus on order up to it, in packs. Where another store holds
+    more than its own level plus a week of demand, the shortfall is moved from there first.
 
     \b
     Example: stockwatch reorder --store Berlin --csv > berlin-order.csv

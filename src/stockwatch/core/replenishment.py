@@ -14,7 +14,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from statistics import NormalDist
 
 from stockwatch.core.demand import MIN_COUNTS, MIN_SPAN_DAYS, Demand, estimate_of
 from stockwatch.core.figures import DAY, Figures
@@ -49,6 +48,9 @@ class OrderingPolicy:
 
 @functools.lru_cache(maxsize=256)
 def _z(service_level: float) -> float:
+    # statistics is imported here: it was a twentieth of `stockwatch ingest`'s start-up.
+    from statistics import NormalDist
+
     return NormalDist().inv_cdf(service_level / 100)
 
 
@@ -248,10 +250,6 @@ class OrderingBook:
             return [float(getattr(default, name)), *found]
 
         leads, reviews, levels = values("lead_days"), values("review_days"), values("service_level")
-        z_of = NormalDist().inv_cdf
         return PolicyBounds(
-            max(leads) + max(reviews),
-            z_of(max(levels) / 100),
-            min(leads) + min(reviews),
-            z_of(min(levels) / 100),
+            max(leads) + max(reviews), _z(max(levels)), min(leads) + min(reviews), _z(min(levels))
         )
