@@ -4,6 +4,7 @@ results."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -289,3 +290,27 @@ def test_the_byte_checks_of_clean_names_and_counts(
     else:
         with pytest.raises(fast_reader.NotClean):
             fast_reader.check(path, Limits())
+
+
+def test_batches_read_in_a_thread_come_in_order_with_their_errors() -> None:
+    """``in_a_thread`` hands on what it reads ahead in order, then the error that ended
+    it; a consumer that stops early stops the reading thread."""
+    import threading
+
+    from stockwatch.sqlite.readahead import in_a_thread
+
+    def source(n: int, fail: bool) -> Iterator[int]:
+        yield from range(n)
+        if fail:
+            raise ValueError("not clean at the end")
+
+    assert list(in_a_thread(source(50, False))) == list(range(50))
+    got: list[int] = []
+    with pytest.raises(ValueError, match="not clean at the end"):
+        for item in in_a_thread(source(10, True)):
+            got.append(item)
+    assert got == list(range(10))
+    early = in_a_thread(source(10_000, False))
+    assert [next(early) for _ in range(3)] == [0, 1, 2]
+    early.close()  # type: ignore[attr-defined]
+    assert not any(t.name == "stockwatch-parse" for t in threading.enumerate())
