@@ -38,7 +38,9 @@ class SubscriptionIn(MineIn):
     """One of ``email`` and ``webhook``."""
 
     email: str | None = Field(None, pattern=EMAIL_PATTERN, max_length=254)
-    webhook: str | None = Field(None, pattern=r"^https?://[^\s/]+", max_length=2000)
+    # Control characters and spaces spelled out: ``\s`` is not the same set in the schema's
+    # (ECMAScript) regular expressions and in pydantic's (U+0085 is a space to one only).
+    webhook: str | None = Field(None, pattern=r"^https?://[^\x00-\x20\x7f-\x9f/]+", max_length=2000)
 
 
 def build_subscriptions_router(backend: Backend) -> APIRouter:
