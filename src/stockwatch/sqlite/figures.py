@@ -61,18 +61,25 @@ MOVED_ON = ",\n".join(
     for name, moved in {**_NEW, **_bounds(_NEW)}.items()
 )
 
+
 # Selected after a row's own columns, with ``inventory AS i`` and ``store_records AS r``
 # (LEFT JOIN on the store) in the FROM clause. The last count's time comes as milliseconds
 # (julianday keeps whole milliseconds).
-LATEST = (
-    "CAST(round((julianday(substr(max(i.version, coalesce(r.version, '')), 1, 24))"
-    " - 2440587.5) * 86400000) AS INTEGER)"
-)
+def latest_of(store_version: str) -> str:
+    """The time of row ``i``'s last count in milliseconds: the later of its version and
+    ``store_version`` (its store record's, as an SQL expression)."""
+    return (
+        f"CAST(round((julianday(substr(max(i.version, coalesce({store_version}, '')), 1, 24))"
+        " - 2440587.5) * 86400000) AS INTEGER)"
+    )
+
+
 COLUMNS = (
     "i.fig_at, i.fig_counts, i.fig_intervals, i.fig_span, i.fig_days, i.fig_units,"
-    " i.fig_units_sq, i.fig_cross, i.fig_days_sq, i.fig_demand_days, " + LATEST + " AS latest"
+    " i.fig_units_sq, i.fig_cross, i.fig_days_sq, i.fig_demand_days, "
+    + latest_of("r.version")
+    + " AS latest"
 )
-WIDTH = 11  # the values COLUMNS selects
 
 
 def figures(count: int, values: Sequence[Any]) -> Figures | None:

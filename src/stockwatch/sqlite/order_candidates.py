@@ -25,11 +25,7 @@ from stockwatch.sqlite import figures, item_details
 # allow (PolicyBounds.most), or too little history once the quiet days since its last
 # change are added. The inventory alone is filtered (the joins come after, for the few
 # rows kept); the time of the last count is worked out only for the rows that need it.
-_LATEST = (
-    "CAST(round((julianday(substr(max(i.version, coalesce((SELECT r.version"
-    " FROM store_records AS r WHERE r.store = i.store), '')), 1, 24))"
-    " - 2440587.5) * 86400000) AS INTEGER)"
-)
+_LATEST = figures.latest_of("(SELECT r.version FROM store_records AS r WHERE r.store = i.store)")
 _NEEDING = f"""SELECT * FROM inventory AS i
 WHERE i.count < coalesce(i.fig_dmax, 0) * :horizon + coalesce(i.fig_sdmax, 0) * :zroot + 1
    OR i.fig_at IS NULL
