@@ -6,9 +6,11 @@ import { $, el, itemLink, plural, storeLink, when } from "./dom.js";
 export async function loadAlertsPage(forced = false) {
   // Only the latest request draws (filters change quickly), and live updates wait while a
   // note is being typed: drawing again would drop it.
-  const generation = (state.alertsGeneration = (state.alertsGeneration || 0) + 1);
+  // A live update skipped while typing must not count as the latest request: it would make
+  // a forced draw in flight (after an acknowledgement) stale, and the page would not change.
   const typing = () => [...document.querySelectorAll("#alert-groups .note")].some((i) => i.value);
   if (!forced && typing()) return;
+  const generation = (state.alertsGeneration = (state.alertsGeneration || 0) + 1);
   const stores = await api("/api/stores");
   const select = $("alert-store");
   const chosen = select.value;
