@@ -6,7 +6,9 @@ added everywhere, and a backend cannot return a shape the others do not.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field, fields, replace
+from operator import attrgetter
 from typing import Any, Literal
 
 StockStatus = Literal["out_of_stock", "low_stock", "running_out", "ok"]
@@ -203,7 +205,19 @@ def to_json(row: Any) -> Any:
     of the time of a 50,000-line order list."""
     if isinstance(row, list):
         return [to_json(r) for r in row]
-    flat = {f.name: getattr(row, f.name) for f in fields(row)}
-    if all(isinstance(v, _SCALARS) for v in flat.values()):
+    names = _names(type(row))
+    flat = dict(zip(names, attrgetter(*names)(row), strict=True)) if len(names) > 1 else None
+    if flat is None:  # attrgetter of one name gives the value, not a tuple
+        flat = {f.name: getattr(row, f.name) for f in fields(row)}
+    if all(type(v) in _SCALAR_TYPES for v in flat.values()):
         return flat
     return asdict(row)
+
+
+_SCALAR_TYPES = frozenset(_SCALARS)
+
+
+@functools.cache
+def _names(kind: type) -> tuple[str, ...]:
+    """A dataclass's field names, once per class (``fields`` costs more than the row)."""
+    return tuple(f.name for f in fields(kind))

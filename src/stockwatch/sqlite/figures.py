@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from stockwatch.core.demand import INTERMITTENT_ADI, MIN_SPAN_DAYS, SBA_ALPHA
 from stockwatch.core.figures import HALF_LIFE_DAYS, Figures, as_of
 
 # core.figures.advance stated in SQL, for the SET clause of the upsert that writes a changed
@@ -62,24 +63,79 @@ MOVED_ON = ",\n".join(
 )
 
 
+def quiet_columns(latest: str) -> str:
+    """Select-list items for a row ``i`` whose last count was at ``latest`` (an SQL
+    expression in milliseconds): ``latest_ms``, the quiet days since its last change
+    ``q``, their decay ``f`` and whether they are a usable interval; ``estimated`` reads
+    them."""
+    q = f"(CASE WHEN {latest} > i.fig_at THEN ({latest} / 1000.0 - i.fig_at / 1000.0) / 86400.0 ELSE 0 END)"
+    return (
+        f"{latest} AS latest_ms, {q} AS q, pow(2.0, -{q} / {HALF_LIFE_DAYS}) AS f,"
+        f" (i.count > 0 AND {q} > 0) AS usable"
+    )
+
+
+def estimated(source: str) -> str:
+    """``core.demand.estimate_of(core.figures.as_of(figures, latest))`` in SQL: common
+    table expressions over ``source`` (a table expression with a row's ``store``, ``item``,
+    ``count``, the columns of ``SUMS`` and of ``quiet_columns``), the last of them,
+    ``estimated``, adding ``judged`` (the item has the history to be judged) and its
+    demand's ``mean`` (SBA's correction applied) and ``sd`` when it has.
+
+    The moved-on sums are materialised: SQLite would otherwise write every use of them out
+    in full. For picking out candidates only (the service judges them with the core), so
+    rounding in the last place does not matter here."""
+    return f"""moved AS MATERIALIZED (
+  SELECT *,
+    coalesce(fig_counts, 1) + (latest_ms > fig_at) AS m_counts,
+    coalesce(fig_span, 0) + usable * q AS m_span,
+    coalesce(fig_days, 0) * f + usable * q AS m_days,
+    coalesce(fig_units, 0) * f AS m_units,
+    coalesce(fig_units_sq, 0) * f AS m_units_sq,
+    coalesce(fig_cross, 0) * f AS m_cross,
+    coalesce(fig_days_sq, 0) * f + usable * q * q AS m_days_sq,
+    coalesce(fig_demand_days, 0) * f AS m_demand_days
+  FROM {source}
+),
+estimated AS (
+  SELECT *,
+    m_counts >= 2 AND m_span >= {MIN_SPAN_DAYS} AND m_days > 0 AS judged,
+    CASE WHEN m_demand_days > 0 AND m_days / m_demand_days > {INTERMITTENT_ADI}
+         THEN {1 - SBA_ALPHA / 2} ELSE 1 END * m_units / m_days AS mean,
+    sqrt(max(0, (m_units_sq - 2 * (m_units / m_days) * m_cross
+                 + (m_units / m_days) * (m_units / m_days) * m_days_sq) / m_days)) AS sd
+  FROM moved
+)"""  # noqa: S608 (constants only)
+
+
 # Selected after a row's own columns, with ``inventory AS i`` and ``store_records AS r``
 # (LEFT JOIN on the store) in the FROM clause. The last count's time comes as milliseconds
 # (julianday keeps whole milliseconds).
 def latest_of(store_version: str) -> str:
     """The time of row ``i``'s last count in milliseconds: the later of its version and
     ``store_version`` (its store record's, as an SQL expression)."""
-    return (
-        f"CAST(round((julianday(substr(max(i.version, coalesce({store_version}, '')), 1, 24))"
-        " - 2440587.5) * 86400000) AS INTEGER)"
-    )
+    return ms_of(f"max(i.version, coalesce({store_version}, ''))")
 
 
-COLUMNS = (
-    "i.fig_at, i.fig_counts, i.fig_intervals, i.fig_span, i.fig_days, i.fig_units,"
-    " i.fig_units_sq, i.fig_cross, i.fig_days_sq, i.fig_demand_days, "
-    + latest_of("r.version")
-    + " AS latest"
+def ms_of(version: str) -> str:
+    """The time a version (an SQL expression) was counted at, in milliseconds."""
+    return f"CAST(round((julianday(substr({version}, 1, 24)) - 2440587.5) * 86400000) AS INTEGER)"
+
+
+# The same for a scan of many rows, where parsing each row's version costs more than the
+# rest of the row: each store record's time is worked out once (``records AS r``, selected
+# by RECORD_TIMES), and only a row newer than its record parses its own.
+RECORD_TIMES = "SELECT store, version, " + ms_of("version") + " AS ms FROM store_records"
+LATEST_BY_RECORD = (
+    "CASE WHEN r.version >= i.version THEN r.ms ELSE " + ms_of("i.version") + " END"
 )
+
+
+SUMS = (
+    "i.fig_at, i.fig_counts, i.fig_intervals, i.fig_span, i.fig_days, i.fig_units,"
+    " i.fig_units_sq, i.fig_cross, i.fig_days_sq, i.fig_demand_days"
+)
+COLUMNS = SUMS + ", " + latest_of("r.version") + " AS latest"
 
 
 def figures(count: int, values: Sequence[Any]) -> Figures | None:

@@ -22,18 +22,23 @@ from stockwatch.core.transfers import KEEP_DAYS, SpareRange
 from stockwatch.sqlite import figures, item_details
 
 # An item that may need an order: on hand below the highest order-up-to level its figures
-# allow (PolicyBounds.most), or too little history once the quiet days since its last
-# change are added. The inventory alone is filtered (the joins come after, for the few
-# rows kept); the time of the last count is worked out only for the rows that need it.
-_LATEST = figures.latest_of("(SELECT r.version FROM store_records AS r WHERE r.store = i.store)")
-_NEEDING = f"""SELECT * FROM inventory AS i
-WHERE i.count < coalesce(i.fig_dmax, 0) * :horizon + coalesce(i.fig_sdmax, 0) * :zroot + 1
-   OR i.fig_at IS NULL
-   OR (coalesce(i.fig_span, 0) < :span AND (
-         coalesce(i.fig_counts, 1) + ({_LATEST} > i.fig_at) < 2
-         OR coalesce(i.fig_span, 0)
-            + CASE WHEN i.count > 0 AND {_LATEST} > i.fig_at
-                   THEN ({_LATEST} - i.fig_at) / 86400000.0 ELSE 0 END < :span))
+# allow, or too little history to be judged. The inventory alone is filtered first, by the
+# bounds that hold however long it has been since the last change (PolicyBounds.most, no
+# join); the few rows kept get the time of their last count, and with it their demand as
+# of that count (figures.estimate_at), which they must be short of under the longest
+# horizon and the highest z any setting gives.
+_QUIET = figures.quiet_columns(f"({figures.LATEST_BY_RECORD})")
+_NEEDING = f"""WITH records AS MATERIALIZED ({figures.RECORD_TIMES}),
+bounded AS MATERIALIZED (
+  SELECT i.store, i.item, i.count, {figures.SUMS}, {_QUIET}
+  FROM inventory AS i LEFT JOIN records AS r ON r.store = i.store
+  WHERE i.count < coalesce(i.fig_dmax, 0) * :horizon + coalesce(i.fig_sdmax, 0) * :zroot + 1
+     OR i.fig_at IS NULL OR coalesce(i.fig_span, 0) < :span
+),
+{figures.estimated("bounded")}
+SELECT store, item, count, {figures.SUMS.replace("i.", "")}, latest_ms FROM estimated
+WHERE fig_at IS NULL OR NOT judged OR count < mean * :horizon + sd * :zroot + 1
+ORDER BY store, item
 """  # noqa: S608 (built of this module's constants only)
 
 
@@ -46,7 +51,7 @@ def needing(
         "zroot": max(bounds.z_max, 0.0) * bounds.horizon_max**0.5,
         "span": MIN_SPAN_DAYS,
     }
-    return _rows(conn, conn.execute(_light(_NEEDING) + " ORDER BY i.store, i.item", params))
+    return _rows(conn, conn.execute(_NEEDING, params))
 
 
 def _light(rows: str) -> str:
