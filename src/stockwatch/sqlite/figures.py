@@ -68,7 +68,10 @@ def quiet_columns(latest: str) -> str:
     expression in milliseconds): ``latest_ms``, the quiet days since its last change
     ``q``, their decay ``f`` and whether they are a usable interval; ``estimated`` reads
     them."""
-    q = f"(CASE WHEN {latest} > i.fig_at THEN ({latest} / 1000.0 - i.fig_at / 1000.0) / 86400.0 ELSE 0 END)"
+    q = (
+        f"(CASE WHEN {latest} > i.fig_at"
+        f" THEN ({latest} / 1000.0 - i.fig_at / 1000.0) / 86400.0 ELSE 0 END)"
+    )
     return (
         f"{latest} AS latest_ms, {q} AS q, pow(2.0, -{q} / {HALF_LIFE_DAYS}) AS f,"
         f" (i.count > 0 AND {q} > 0) AS usable"
@@ -125,7 +128,7 @@ def ms_of(version: str) -> str:
 # The same for a scan of many rows, where parsing each row's version costs more than the
 # rest of the row: each store record's time is worked out once (``records AS r``, selected
 # by RECORD_TIMES), and only a row newer than its record parses its own.
-RECORD_TIMES = "SELECT store, version, " + ms_of("version") + " AS ms FROM store_records"
+RECORD_TIMES = "SELECT store, version, " + ms_of("version") + " AS ms FROM store_records"  # noqa: S608
 LATEST_BY_RECORD = (
     "CASE WHEN r.version >= i.version THEN r.ms ELSE " + ms_of("i.version") + " END"
 )
