@@ -129,9 +129,7 @@ def ms_of(version: str) -> str:
 # rest of the row: each store record's time is worked out once (``records AS r``, selected
 # by RECORD_TIMES), and only a row newer than its record parses its own.
 RECORD_TIMES = "SELECT store, version, " + ms_of("version") + " AS ms FROM store_records"  # noqa: S608
-LATEST_BY_RECORD = (
-    "CASE WHEN r.version >= i.version THEN r.ms ELSE " + ms_of("i.version") + " END"
-)
+LATEST_BY_RECORD = "CASE WHEN r.version >= i.version THEN r.ms ELSE " + ms_of("i.version") + " END"
 
 
 SUMS = (
