@@ -6,7 +6,6 @@ added everywhere, and a backend cannot return a shape the others do not.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict, dataclass, field, fields, replace
 from operator import attrgetter
 from typing import Any, Literal
@@ -217,7 +216,12 @@ def to_json(row: Any) -> Any:
 _SCALAR_TYPES = frozenset(_SCALARS)
 
 
-@functools.cache
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _names(kind: type) -> tuple[str, ...]:
     """A dataclass's field names, once per class (``fields`` costs more than the row)."""
-    return tuple(f.name for f in fields(kind))
+    names = _NAMES.get(kind)
+    if names is None:
+        names = _NAMES[kind] = tuple(f.name for f in fields(kind))
+    return names
