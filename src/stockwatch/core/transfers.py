@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 # A store gives only what it holds beyond its own order-up-to level and this many days of
 # its demand: a transfer must not leave the giver ordering next week.
@@ -22,17 +21,6 @@ class Need:
     daily: float | None  # None: too little history (such a store neither gives nor asks)
     level: int | None  # order-up-to level
     short: int  # level - (on hand + on order), or 0
-
-
-class SpareRange(NamedTuple):
-    """What a store can spare of an item lies between ``low`` and ``high`` (a backend's
-    bounds, before the item is judged exactly)."""
-
-    store: str
-    item: str
-    on_hand: int
-    low: float
-    high: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,12 @@ the same lines as from every item (``tests/e2e/test_reorder_candidates.py`` comp
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
 from stockwatch.core.figures import Figures
 from stockwatch.core.replenishment import OrderingBook, PolicyBounds, Suggestion
 from stockwatch.core.rows import StockRow
-from stockwatch.core.transfers import SpareRange
 
 Judged = TypeVar("Judged")
 
@@ -28,11 +27,12 @@ class CandidateReads(Protocol):
         the history to say (more is fine), in store and item order."""
         ...
 
-    def spares(
-        self, items: Sequence[str], floor: int, below: int, bounds: PolicyBounds, latest: int
-    ) -> list[SpareRange]:
-        """The stores holding from ``floor`` to below ``below`` of each item, with the
-        range what each can spare lies in."""
+    def givers(
+        self, wanted: Mapping[str, int], floor: int, bounds: PolicyBounds, latest: int
+    ) -> list[tuple[str, str]]:
+        """The stores that may give the items ``wanted`` (units short of each) under
+        ``core.transfers``' rule, for the items the stores holding ``floor`` or more are sure
+        to cover; with ``floor`` 1, for every item, every store that may spare any."""
         ...
 
     def highest_count(self, items: Sequence[str]) -> int: ...
@@ -72,35 +72,21 @@ def _givers(
     """The stores a transfer plan may take each needed item from.
 
     ``core.transfers`` takes from the largest spare first, each giver until it has none
-    left. Read from the highest counts down, a band at a time: once the stores whose
-    spare is surely at least some level ``t`` can give all that is short, no store that
-    cannot reach ``t`` is ever asked, and every store that might reach it is returned."""
+    left: once the stores sure to spare some level ``t`` or more can give all that is
+    short, no store that cannot reach ``t`` is ever asked. The read model finds that level
+    among the stores holding the most, a band of counts at a time from the highest down
+    (a store holding less than ``t`` cannot spare ``t``), and returns every store that
+    might reach it."""
     wanted = dict(needed)
-    ranges: dict[str, list[SpareRange]] = defaultdict(list)
     chosen: set[tuple[str, str]] = set()
     latest = reads.latest_count_ms()
-    below = reads.highest_count(sorted(wanted)) + 1
-    while wanted and below > 1:
-        floor = below * 3 // 4 if below > 8 else 1
-        for found in reads.spares(sorted(wanted), floor, below, bounds, latest):
-            ranges[found.item].append(found)
-        for item in list(wanted):
-            level = _covering(ranges[item], wanted[item])
-            if level is not None and level >= floor:
-                chosen |= {(r.store, item) for r in ranges[item] if r.high >= level}
-                del wanted[item]
-        below = floor
-    for item in wanted:  # more is short than all can spare: every possible giver
-        chosen |= {(r.store, item) for r in ranges[item] if r.high > 0}
+    floor = reads.highest_count(sorted(wanted)) + 1
+    while wanted:
+        floor = floor * 3 // 4 if floor > 8 else 1
+        found = reads.givers(wanted, floor, bounds, latest)
+        chosen.update(found)
+        if floor <= 1:
+            break
+        for _, item in found:
+            wanted.pop(item, None)
     return chosen
-
-
-def _covering(ranges: list[SpareRange], units: int) -> float | None:
-    """The highest level ``t`` at which the stores sure to spare ``t`` or more can give
-    ``units`` between them; None if they cannot."""
-    total = 0.0
-    for low in sorted((r.low for r in ranges if r.low > 0), reverse=True):
-        total += low
-        if total >= units:
-            return low
-    return None

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from stockwatch.core.demand import MIN_SPAN_DAYS, SBA_ALPHA
 from stockwatch.core.figures import HALF_LIFE_DAYS, Figures
 from stockwatch.core.replenishment import PolicyBounds
 from stockwatch.core.rows import StockRow
-from stockwatch.core.transfers import KEEP_DAYS, SpareRange
+from stockwatch.core.transfers import KEEP_DAYS
 from stockwatch.sqlite import figures, item_details
 
 # An item that may need an order: on hand below the highest order-up-to level its figures
@@ -75,57 +75,120 @@ def _rows(
     return [(row, kept) for row, (_, kept) in zip(skus, found, strict=True)]
 
 
-# What a store can spare of an item (core.transfers.spare: on hand - S - ceil(7 d)), from
-# below and from above. Below: S and d at their bounds (fig_dmax, fig_sdmax), or nothing
-# for an item that may have too little history to judge (it gives nothing). Above: d no
-# lower than its value after the longest quiet interval any item can have had (to the
-# newest count of all, :latest), less SBA's correction, and S no lower than d over the
-# shortest horizon. One unit more each way covers rounding.
-_SPARES = """
-SELECT store, item, count,
-       CASE WHEN judged THEN count - ceil(dmax * :horizon + sdmax * :zroot)
-                             - ceil(:keep * dmax) - 1 ELSE 0 END,
-       count - floor(low * :shortest) - floor(:keep * low) + 1
-FROM (
-  SELECT i.store, i.item, i.count,
-         coalesce(i.fig_counts, 1) >= 2 AND coalesce(i.fig_span, 0) >= :span
-             AND coalesce(i.fig_days, 0) > 0 AS judged,
-         coalesce(i.fig_dmax, 0) AS dmax, coalesce(i.fig_sdmax, 0) AS sdmax,
-         CASE WHEN coalesce(i.fig_days, 0) <= 0 THEN 0
-              ELSE :sba * i.fig_units * pow(2.0, -q / :half_life)
-                   / (i.fig_days * pow(2.0, -q / :half_life) + q) END AS low
-  FROM (SELECT *, max(0, (:latest - coalesce(fig_at, :latest)) / 86400000.0) AS q
-        FROM inventory
-        WHERE item IN (SELECT value FROM json_each(:items))
-          AND count >= :floor AND count < :below) AS i
+# The stores that may give an item under the transfer rule (core.transfers: the largest
+# spare first, each giver until it has none left), read from the stores holding ``:floor``
+# or more of it. What a store can spare (on hand - S - ceil(7 d)) is bounded twice:
+#
+# - coarsely, for every store of the band, by the figures' bounds (fig_dmax, fig_sdmax)
+#   and the time of the newest count of all (:latest);
+# - exactly but for rounding, for the few stores the coarse bounds leave, by their demand
+#   as of their last count (figures.estimated).
+#
+# An item is covered at level t when the stores sure to spare t or more (low >= t) can give
+# all it is short of (``:wanted``, item -> units) between them; then no store that cannot
+# reach t is ever asked, and every store that might (high >= t) is returned. A band covers
+# an item only at a level of at least ``:floor``: a store outside it holds less, and so
+# spares less. With ``:last``, an item no band covers gets every store that may spare any.
+# A first count, or too little history, spares nothing. Two units each way cover rounding.
+_COARSE_LOW = (
+    "CASE WHEN coalesce(i.fig_counts, 1) >= 2 AND coalesce(i.fig_span, 0) >= :span"
+    " AND coalesce(i.fig_days, 0) > 0"
+    " THEN i.count - ceil(coalesce(i.fig_dmax, 0) * :horizon + coalesce(i.fig_sdmax, 0) * :zroot)"
+    " - ceil(:keep * coalesce(i.fig_dmax, 0)) - 1 ELSE 0 END"
 )
-"""
+_QUIET_AT = "pow(2.0, -max(0, (:latest - coalesce(i.fig_at, :latest)) / 86400000.0) / :half_life)"
+_LOW_MEAN = (
+    f"CASE WHEN coalesce(i.fig_days, 0) <= 0 THEN 0 ELSE :sba * i.fig_units * {_QUIET_AT}"
+    f" / (i.fig_days * {_QUIET_AT} + max(0, (:latest - coalesce(i.fig_at, :latest)) / 86400000.0)) END"
+)
+_GIVERS = f"""WITH wanted AS MATERIALIZED (
+  SELECT key AS item, value AS units FROM json_each(:wanted)
+),
+band AS MATERIALIZED (
+  SELECT store, item, low, count - floor(low_mean * :shortest) - floor(:keep * low_mean) + 1
+         AS high
+  FROM (
+    SELECT i.store, i.item, i.count, {_COARSE_LOW} AS low, {_LOW_MEAN} AS low_mean
+    FROM inventory AS i
+    WHERE i.count >= :floor AND i.item IN (SELECT item FROM wanted)
+  )
+),
+coarse AS MATERIALIZED (
+  SELECT item, max(low) AS t FROM (
+    SELECT b.item, b.low, w.units,
+           sum(b.low) OVER (PARTITION BY b.item ORDER BY b.low DESC ROWS UNBOUNDED PRECEDING)
+             AS total
+    FROM band AS b JOIN wanted AS w ON w.item = b.item
+    WHERE b.low > 0
+  )
+  WHERE total >= units
+  GROUP BY item
+),
+possible AS MATERIALIZED (
+  SELECT b.store, b.item, c.t FROM band AS b LEFT JOIN coarse AS c ON c.item = b.item
+  WHERE (c.t >= :floor AND b.high >= c.t) OR (:last AND c.t IS NULL AND b.high > 0)
+),
+records AS MATERIALIZED ({figures.RECORD_TIMES}),
+picked AS MATERIALIZED (
+  SELECT i.store, i.item, i.count, p.t, {figures.SUMS}, {_QUIET}
+  FROM possible AS p
+  JOIN inventory AS i ON i.store = p.store AND i.item = p.item
+  LEFT JOIN records AS r ON r.store = i.store
+),
+{figures.estimated("picked")},
+ranged AS MATERIALIZED (
+  SELECT store, item, t,
+         CASE WHEN fig_at IS NOT NULL AND judged
+              THEN count - ceil(mean * :horizon + sd * :zroot) - ceil(:keep * mean) - 2
+              ELSE 0 END AS low,
+         CASE WHEN fig_at IS NOT NULL AND judged
+              THEN count - floor(mean * :shortest + sd * :zroot_min) - floor(:keep * mean) + 2
+              ELSE 0 END AS high
+  FROM estimated
+),
+exact AS MATERIALIZED (
+  SELECT item, max(low) AS t FROM (
+    SELECT g.item, g.low, w.units,
+           sum(g.low) OVER (PARTITION BY g.item ORDER BY g.low DESC ROWS UNBOUNDED PRECEDING)
+             AS total
+    FROM ranged AS g JOIN wanted AS w ON w.item = g.item
+    WHERE g.low > 0 AND g.t IS NOT NULL
+  )
+  WHERE total >= units
+  GROUP BY item
+)
+SELECT g.store, g.item FROM ranged AS g LEFT JOIN exact AS e ON e.item = g.item
+WHERE CASE WHEN g.t IS NULL THEN g.high > 0 ELSE g.high >= max(g.t, coalesce(e.t, g.t)) END
+ORDER BY g.item, g.store
+"""  # noqa: S608 (built of this module's constants only)
 
 
-def spares(
+def givers(
     conn: sqlite3.Connection,
-    items: Sequence[str],
+    wanted: Mapping[str, int],
     floor: int,
-    below: int,
     bounds: PolicyBounds,
     latest: int,
-) -> list[SpareRange]:
-    """The stores holding ``floor`` or more and less than ``below`` of each of ``items``,
-    with the range what each can spare lies in."""
+) -> list[tuple[str, str]]:
+    """The (store, item) pairs that may give the items ``wanted`` (units short of each),
+    for the items the stores holding ``floor`` or more can cover; with ``floor`` 1, every
+    item's."""
+    horizon_root = bounds.horizon_max**0.5
     params = {
-        "items": json.dumps(list(items)),
+        "wanted": json.dumps(dict(wanted)),
         "floor": floor,
-        "below": below,
+        "last": floor <= 1,
         "horizon": bounds.horizon_max,
-        "zroot": max(bounds.z_max, 0.0) * bounds.horizon_max**0.5,
+        "zroot": max(bounds.z_max, 0.0) * horizon_root,
         "shortest": bounds.horizon_min,
+        "zroot_min": bounds.z_min * bounds.horizon_min**0.5,
         "keep": KEEP_DAYS,
         "sba": 1 - SBA_ALPHA / 2,
         "half_life": HALF_LIFE_DAYS,
         "latest": latest,
         "span": MIN_SPAN_DAYS,
     }
-    return [SpareRange(*row) for row in conn.execute(_SPARES, params)]
+    return [(store, item) for store, item in conn.execute(_GIVERS, params)]
 
 
 def highest(conn: sqlite3.Connection, items: Sequence[str]) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from stockwatch.core.figures import Figures
@@ -18,7 +18,6 @@ from stockwatch.core.rows import (
     ThresholdRow,
     UploadRow,
 )
-from stockwatch.core.transfers import SpareRange
 from stockwatch.service.reads import UploadIdError
 from stockwatch.sqlite import figures, order_candidates, queries
 from stockwatch.sqlite.records import UploadRecord
@@ -86,10 +85,10 @@ class SqliteReadModel:
     def needing(self, bounds: PolicyBounds) -> list[tuple[StockRow, Figures | None]]:
         return order_candidates.needing(self.db.conn, bounds)
 
-    def spares(
-        self, items: Sequence[str], floor: int, below: int, bounds: PolicyBounds, latest: int
-    ) -> list[SpareRange]:
-        return order_candidates.spares(self.db.conn, items, floor, below, bounds, latest)
+    def givers(
+        self, wanted: Mapping[str, int], floor: int, bounds: PolicyBounds, latest: int
+    ) -> list[tuple[str, str]]:
+        return order_candidates.givers(self.db.conn, wanted, floor, bounds, latest)
 
     def highest_count(self, items: Sequence[str]) -> int:
         return order_candidates.highest(self.db.conn, items)
