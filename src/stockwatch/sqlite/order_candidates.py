@@ -96,10 +96,11 @@ _COARSE_LOW = (
     " THEN i.count - ceil(coalesce(i.fig_dmax, 0) * :horizon + coalesce(i.fig_sdmax, 0) * :zroot)"
     " - ceil(:keep * coalesce(i.fig_dmax, 0)) - 1 ELSE 0 END"
 )
-_QUIET_AT = "pow(2.0, -max(0, (:latest - coalesce(i.fig_at, :latest)) / 86400000.0) / :half_life)"
+_QUIET_DAYS = "max(0, (:latest - coalesce(i.fig_at, :latest)) / 86400000.0)"
+_QUIET_AT = f"pow(2.0, -{_QUIET_DAYS} / :half_life)"
 _LOW_MEAN = (
     f"CASE WHEN coalesce(i.fig_days, 0) <= 0 THEN 0 ELSE :sba * i.fig_units * {_QUIET_AT}"
-    f" / (i.fig_days * {_QUIET_AT} + max(0, (:latest - coalesce(i.fig_at, :latest)) / 86400000.0)) END"
+    f" / (i.fig_days * {_QUIET_AT} + {_QUIET_DAYS}) END"
 )
 _GIVERS = f"""WITH wanted AS MATERIALIZED (
   SELECT key AS item, value AS units FROM json_each(:wanted)
