@@ -156,9 +156,15 @@ def reason(
         state = "out of stock" if on_hand == 0 else f"oversold by {-on_hand}"
         return f"{state}; {lead}"
     if runs_out is not None:
-        day = datetime.fromisoformat(runs_out)
-        return f"runs out {day:%a} {day.day} {day:%b}; {lead}"
+        return f"runs out {_day_words(runs_out)}; {lead}"
     return f"below {level} (on hand {on_hand}, on order {on_order}); {lead}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_words(day: str) -> str:
+    """YYYY-MM-DD as "Tue 8 Dec"."""
+    moment = datetime.fromisoformat(day)
+    return f"{moment:%a} {moment.day} {moment:%b}"
 
 
 # The settings of ``stockwatch ordering set``, field by field: None leaves a field to the

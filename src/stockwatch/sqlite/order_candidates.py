@@ -80,7 +80,7 @@ def _rows(
 # or more of it. What a store can spare (on hand - S - ceil(7 d)) is bounded twice:
 #
 # - coarsely, for every store of the band, by the figures' bounds (fig_dmax, fig_sdmax)
-#   and the time of the newest count of all (:latest);
+#   and a time no count was taken after (:latest);
 # - exactly but for rounding, for the few stores the coarse bounds leave, by their demand
 #   as of their last count (figures.estimated).
 #
@@ -203,10 +203,12 @@ def highest(conn: sqlite3.Connection, items: Sequence[str]) -> int:
 
 
 def latest(conn: sqlite3.Connection) -> int:
-    """The time of the newest count of all, in milliseconds."""
-    (row_version,) = conn.execute("SELECT max(version) FROM inventory").fetchone()
-    (store_version,) = conn.execute("SELECT max(version) FROM store_records").fetchone()
-    newest = max(row_version or "", store_version or "")
+    """A time no count was taken after, in milliseconds: the latest any upload says it was
+    counted at (the uploads are few beside the rows, and every row's version is an
+    upload's)."""
+    (newest,) = conn.execute(
+        "SELECT max(coalesce(as_of, received_at)) FROM uploads"
+    ).fetchone()
     if not newest:
         return 0
     (ms,) = conn.execute(
