@@ -206,9 +206,7 @@ def latest(conn: sqlite3.Connection) -> int:
     """A time no count was taken after, in milliseconds: the latest any upload says it was
     counted at (the uploads are few beside the rows, and every row's version is an
     upload's)."""
-    (newest,) = conn.execute(
-        "SELECT max(coalesce(as_of, received_at)) FROM uploads"
-    ).fetchone()
+    (newest,) = conn.execute("SELECT max(coalesce(as_of, received_at)) FROM uploads").fetchone()
     if not newest:
         return 0
     (ms,) = conn.execute(
