@@ -1,0 +1,28 @@
+"""The CLI's --json is ``json.dumps(value, indent=2)`` to the byte, however it is written
+(``cli.output`` writes long lists of flat objects with the C encoder)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stockwatch.cli.output import _indented
+
+# Strings that could be mistaken for the layout: separators, new lines, braces, escapes.
+_TEXT = st.text(alphabet=st.sampled_from(list('ab},{\n\\"é😀\u2028 :[]')), max_size=12)
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), _TEXT)
+_FLAT = st.dictionaries(_TEXT, _SCALAR, min_size=1, max_size=5)
+_ANY = st.recursive(_SCALAR, lambda inner: st.lists(inner) | st.dictionaries(_TEXT, inner))
+
+
+@given(st.lists(_FLAT, max_size=6))
+def test_a_list_of_flat_objects_is_laid_out_as_indent_2(value: list[dict[str, Any]]) -> None:
+    assert _indented(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+@given(_ANY)
+def test_anything_else_is_laid_out_as_indent_2(value: Any) -> None:
+    assert _indented(value) == json.dumps(value, indent=2, ensure_ascii=False)
