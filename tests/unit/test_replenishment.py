@@ -13,7 +13,14 @@ from stockwatch.core.backtest import backtest, replay
 from stockwatch.core.demand import daily_series, estimate
 from stockwatch.core.figures import advance, as_of, bounds, figures_of
 from stockwatch.core.forecast import DAY, weighted_usage
-from stockwatch.core.replenishment import OrderingPolicy, order_up_to, suggest, suggested
+from stockwatch.core.replenishment import (
+    OrderingBook,
+    OrderingEntry,
+    OrderingPolicy,
+    order_up_to,
+    suggest,
+    suggested,
+)
 from stockwatch.core.transfers import Need, Transfer, plan_transfers, spare
 
 T0 = 1_800_000_000.0  # Fri 15 Jan 2027, 08:00 UTC
@@ -307,3 +314,39 @@ def test_the_bounds_hold_however_long_the_count_stays(
     if demand is not None:
         assert demand.mean <= top_mean * (1 + 1e-9) + 1e-12
         assert demand.sd <= top_sd * (1 + 1e-9) + 1e-9
+
+
+_NAMES = st.sampled_from(["*", "Berlin", "Pusan", "Dot", "Tap"])
+
+
+@given(
+    st.lists(
+        st.tuples(
+            _NAMES,
+            _NAMES,
+            st.sampled_from([None, 1.0, 3.0]),
+            st.sampled_from([None, 90.0, 99.0]),
+            st.sampled_from([None, 6]),
+        ),
+        max_size=6,
+    ),
+    st.lists(st.tuples(_NAMES.filter(lambda n: n != "*"), _NAMES), min_size=1, max_size=8),
+)
+def test_each_item_takes_each_setting_from_the_most_specific_entry(
+    entries: list[tuple[str, str, float | None, float | None, int | None]],
+    asked: list[tuple[str, str]],
+) -> None:
+    """The shortcut for items no entry names gives what resolving field by field gives."""
+    book = OrderingBook(
+        OrderingEntry(store, item, lead_days=lead, service_level=level, pack=pack)
+        for store, item, lead, level, pack in entries
+    )
+    by_key = {(e[0], e[1]): e for e in entries}
+    for store, item in asked:
+        want: dict[str, float | int] = {}
+        for key in (("*", "*"), ("*", item), (store, "*"), (store, item)):
+            if key in by_key:
+                _, _, lead, level, pack = by_key[key]
+                given_ = {"lead_days": lead, "service_level": level, "pack": pack}
+                want.update({k: v for k, v in given_.items() if v is not None})
+        assert book.policy(store, item) == OrderingPolicy(**want)  # type: ignore[arg-type]

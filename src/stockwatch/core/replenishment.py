@@ -228,8 +228,20 @@ class OrderingBook:
         # Most items resolve from the same few entries: the policy of each combination.
         # (Keyed by the entries' identities: hashing their fields cost more than resolving.)
         self._resolved: dict[tuple[int, ...], OrderingPolicy] = {}
+        # A store and an item that no entry names take the (*, *) entry or the defaults:
+        # most of a chain's items, answered without resolving.
+        self._stores = {e.store for e in self._by_key.values() if e.store != WILDCARD}
+        self._items = {e.item for e in self._by_key.values() if e.item != WILDCARD}
+        self._everywhere: OrderingPolicy | None = None
 
     def policy(self, store: str, item: str) -> OrderingPolicy:
+        if store not in self._stores and item not in self._items:
+            if self._everywhere is None:
+                self._everywhere = self._resolve(store, item)
+            return self._everywhere
+        return self._resolve(store, item)
+
+    def _resolve(self, store: str, item: str) -> OrderingPolicy:
         by_key = self._by_key
         found = (
             by_key.get((WILDCARD, WILDCARD)), by_key.get((WILDCARD, item)),

@@ -125,7 +125,8 @@ def plan(
 
     def judge(row: StockRow, kept: Figures | None) -> tuple[StockRow, Suggestion, OrderingPolicy]:
         policy = settings.policy(row.store, row.item)
-        return row, suggest(row.count, on_order[(row.store, row.item)], kept, policy), policy
+        ordered = on_order.get((row.store, row.item), 0)
+        return row, suggest(row.count, ordered, kept, policy), policy
 
     if isinstance(reads, CandidateReads) and not everything:
         judged = candidates.to_judge(reads, settings, judge)
@@ -152,6 +153,8 @@ def plan(
         if store is not None and row.store != store:
             continue
         moved = incoming.get((row.store, row.item), [])
+        if not (everything or moved or line.suggested != 0):
+            continue  # nothing to move in or order: no line (a giver, most often)
         result = _line(row, line, policy, moved)
         if everything or result.suggested != 0 or result.transfer:
             lines.append(result)
