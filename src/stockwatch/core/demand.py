@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import pairwise
+from typing import NamedTuple
 
 from stockwatch.core.figures import DAY, Figures, Point, figures_of
 
@@ -49,8 +49,7 @@ SBA_ALPHA = 0.1
 INTERMITTENT_ADI = 1.32
 
 
-@dataclass(frozen=True, slots=True)
-class Demand:
+class Demand(NamedTuple):
     """Daily demand, and how it was estimated."""
 
     mean: float  # units per day

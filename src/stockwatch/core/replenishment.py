@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from stockwatch.core.demand import MIN_COUNTS, MIN_SPAN_DAYS, Demand, estimate_of
 from stockwatch.core.figures import DAY, Figures
@@ -86,8 +87,7 @@ def suggested(level: int, position: int, policy: OrderingPolicy) -> int:
     return math.ceil(quantity / policy.pack) * policy.pack
 
 
-@dataclass(frozen=True, slots=True)
-class Suggestion:
+class Suggestion(NamedTuple):
     """One item's line of the order list."""
 
     on_hand: int

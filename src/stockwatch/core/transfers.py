@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # A store gives only what it holds beyond its own order-up-to level and this many days of
 # its demand: a transfer must not leave the giver ordering next week.
 KEEP_DAYS = 7.0
 
 
-@dataclass(frozen=True, slots=True)
-class Need:
+class Need(NamedTuple):
     """One store's position in an item, as the order list sees it."""
 
     store: str
@@ -23,8 +22,7 @@ class Need:
     short: int  # level - (on hand + on order), or 0
 
 
-@dataclass(frozen=True, slots=True)
-class Transfer:
+class Transfer(NamedTuple):
     item: str
     source: str
     target: str
