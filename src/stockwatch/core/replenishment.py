@@ -98,6 +98,14 @@ class Suggestion(NamedTuple):
     runs_out: str | None  # YYYY-MM-DD, or None when it does not within a year
     reason: str
 
+    @property
+    def short(self) -> int:
+        """Units below the order-up-to level, on order counted (0 without a level): what a
+        transfer may bring in."""
+        if self.order_up_to is None:
+            return 0
+        return max(0, self.order_up_to - self.on_hand - self.on_order)
+
 
 def suggest(
     on_hand: int,

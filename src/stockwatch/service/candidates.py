@@ -55,8 +55,7 @@ def to_judge(
     judged = [judge(row, kept) for row, kept in reads.needing(bounds)]
     short: dict[str, int] = defaultdict(int)
     for row, line, _ in judged:
-        if line.order_up_to is not None:
-            short[row.item] += max(0, line.order_up_to - row.count - line.on_order)
+        short[row.item] += line.short
     needed = {item: units for item, units in short.items() if units > 0}
     if not needed:
         return judged

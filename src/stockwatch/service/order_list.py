@@ -139,9 +139,7 @@ def plan(
             row.count,
             line.demand.mean if line.demand else None,
             line.order_up_to,
-            max(0, line.order_up_to - row.count - line.on_order)
-            if line.order_up_to is not None
-            else 0,
+            line.short,
         )
         for row, line, _ in judged
     )
