@@ -18,7 +18,10 @@ from hypothesis import strategies as st
 from stockwatch.core.clock import from_epoch_ms
 from stockwatch.core.figures import STORED, Figures, advance, bounds
 from stockwatch.core.ordering import Outcome, decide, feeds_change, writes_row
+from stockwatch.core.replenishment import estimate_at
 from stockwatch.service.commands import Upload
+from stockwatch.sqlite import figures as sqlite_figures
+from stockwatch.sqlite import order_candidates
 from stockwatch.sqlite.backend import SqliteBackend
 from stockwatch.sqlite.database import connect
 from stockwatch.sqlite.inventory_table import SqliteInventoryWriter
@@ -381,3 +384,55 @@ def test_kept_figures_follow_the_core_fold(uploads: list[tuple[int, int]]) -> No
     for statement in backfill:
         conn.execute(statement)
     assert stored() == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+_SUM = st.floats(0, 1e6, allow_nan=False) | st.sampled_from([0.0, 1e-300, 3.0, 0.1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    count=st.integers(-3, 400),
+    first=st.booleans(),
+    counts=st.integers(1, 60),
+    sums=st.tuples(*[_SUM] * 7),
+    at_hours=st.integers(0, 2000),
+    quiet_ms=st.integers(-5_000_000, 60 * 86_400_000),
+)
+def test_the_estimate_in_sql_is_the_cores_to_the_last_bit(
+    count: int,
+    first: bool,
+    counts: int,
+    sums: tuple[float, ...],
+    at_hours: int,
+    quiet_ms: int,
+) -> None:
+    """``sqlite.figures.estimated`` (what the order list's candidates are judged by) gives
+    the core's ``estimate_at`` of the figures ``as_of`` the last count, exactly: the
+    same demand, deviation, method, time and counts, as the same doubles."""
+    conn: sqlite3.Connection = _conn
+    at = None if first else _T0 + at_hours * 3_600_000
+    latest = _T0 + at_hours * 3_600_000 + quiet_ms
+    span, days, units, units_sq, cross, days_sq, demand_days = sums
+    values = (at, counts, 0, span, days, units, units_sq, cross, days_sq, demand_days)
+    conn.execute("DROP TABLE IF EXISTS temp.kept")
+    conn.execute(
+        "CREATE TEMP TABLE kept (store TEXT, item TEXT, count INTEGER, fig_at INTEGER,"
+        " fig_counts INTEGER, fig_intervals INTEGER, fig_span REAL, fig_days REAL,"
+        " fig_units REAL, fig_units_sq REAL, fig_cross REAL, fig_days_sq REAL,"
+        " fig_demand_days REAL)"
+    )
+    conn.execute("INSERT INTO temp.kept VALUES ('S', 'I', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 (count, *values))  # fmt: skip
+    sql = (
+        "WITH rowset AS MATERIALIZED (SELECT i.store, i.item, i.count, "  # noqa: S608
+        + sqlite_figures.SUMS + ", " + sqlite_figures.quiet_columns(":latest")
+        + " FROM temp.kept AS i), " + sqlite_figures.estimated("rowset")
+        + " SELECT " + order_candidates._ESTIMATE_COLUMNS + " FROM estimated"
+    )  # fmt: skip
+    params = {"latest": latest, **sqlite_figures.ESTIMATE_PARAMETERS}
+    ((_, got),) = order_candidates._rows(conn, conn.execute(sql, params))
+    want = estimate_at(sqlite_figures.figures(count, (*values, latest)))
+    if want.demand is None:
+        assert got.demand is None and got.counts == want.counts
+    else:
+        assert got == want

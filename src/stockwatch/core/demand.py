@@ -47,6 +47,8 @@ MIN_DAY_SHARE = 0.25
 # (average interval between demands above 1.32 days, the Syntetos-Boylan cut-off).
 SBA_ALPHA = 0.1
 INTERMITTENT_ADI = 1.32
+# A variance this small against the mean's square is rounding left over from the sums.
+TINY_VARIANCE = 1e-9
 
 
 class Demand(NamedTuple):
@@ -112,7 +114,7 @@ def estimate_of(figures: Figures | None) -> Demand | None:
     spread = figures.units_sq - 2 * mean * figures.cross + mean * mean * figures.days_sq
     variance = spread / figures.days
     # The sums cancel for a steady decline: what is left is rounding, not deviation.
-    if variance <= 1e-9 * max(mean * mean, 1e-9):
+    if variance <= TINY_VARIANCE * max(mean * mean, TINY_VARIANCE):
         variance = 0.0
     sd = math.sqrt(variance)
     days = round(figures.span)

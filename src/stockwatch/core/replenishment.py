@@ -107,6 +107,24 @@ class Suggestion(NamedTuple):
         return max(0, self.order_up_to - self.on_hand - self.on_order)
 
 
+class Estimate(NamedTuple):
+    """What the order list judges an item by: its demand (None: too little history), when
+    the count its figures are as of was taken (seconds), and how many counts they hold."""
+
+    demand: Demand | None
+    counted_at: float
+    counts: int
+
+
+def estimate_at(figures: Figures | None) -> Estimate:
+    """The estimate of an item whose kept figures, ``as_of`` its last count, are
+    ``figures``. A backend that estimates in its own query (``sqlite.figures.estimated``)
+    makes the same values there."""
+    if figures is None:
+        return Estimate(None, 0.0, 0)
+    return Estimate(estimate_of(figures), figures.at, figures.counts)
+
+
 def suggest(
     on_hand: int,
     on_order: int,
@@ -115,24 +133,30 @@ def suggest(
 ) -> Suggestion:
     """The suggestion for one item whose kept figures, ``as_of`` its last count (when
     ``on_hand`` was counted), are ``figures``."""
-    demand = estimate_of(figures)
-    if demand is None or figures is None:
+    return suggest_from(on_hand, on_order, estimate_at(figures), policy)
+
+
+def suggest_from(
+    on_hand: int, on_order: int, estimate: Estimate, policy: OrderingPolicy
+) -> Suggestion:
+    """``suggest`` for an item already estimated."""
+    demand = estimate.demand
+    if demand is None:
         return Suggestion(
             on_hand, on_order, None, None, None, None,
-            _too_little(figures),
+            _too_little(estimate.counts),
         )  # fmt: skip
     level = order_up_to(demand, policy)
     position = on_hand + on_order
     quantity = suggested(level, position, policy)
-    runs_out = _runs_out(on_hand, demand.mean, figures.at)
+    runs_out = _runs_out(on_hand, demand.mean, estimate.counted_at)
     return Suggestion(
         on_hand, on_order, demand, level, quantity, runs_out,
         reason(on_hand, on_order, level, quantity, runs_out, policy),
     )  # fmt: skip
 
 
-def _too_little(figures: Figures | None) -> str:
-    counts = figures.counts if figures is not None else 0
+def _too_little(counts: int) -> str:
     if counts < MIN_COUNTS:
         return f"not enough history ({counts} of {MIN_COUNTS} counts)"
     return f"not enough history (under {MIN_SPAN_DAYS:g} days of counts with stock on the shelf)"

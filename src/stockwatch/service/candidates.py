@@ -13,8 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
-from stockwatch.core.figures import Figures
-from stockwatch.core.replenishment import OrderingBook, PolicyBounds, Suggestion
+from stockwatch.core.replenishment import Estimate, OrderingBook, PolicyBounds, Suggestion
 from stockwatch.core.rows import StockRow
 
 Judged = TypeVar("Judged")
@@ -22,7 +21,7 @@ Judged = TypeVar("Judged")
 
 @runtime_checkable
 class CandidateReads(Protocol):
-    def needing(self, bounds: PolicyBounds) -> list[tuple[StockRow, Figures | None]]:
+    def needing(self, bounds: PolicyBounds) -> list[tuple[StockRow, Estimate]]:
         """Every item that may be short under any settings within ``bounds``, or lacks
         the history to say (more is fine), in store and item order."""
         ...
@@ -41,18 +40,18 @@ class CandidateReads(Protocol):
         """A time no count was taken after (the newest count's, or later)."""
         ...
 
-    def rows_of(self, keys: Sequence[tuple[str, str]]) -> list[tuple[StockRow, Figures | None]]: ...
+    def rows_of(self, keys: Sequence[tuple[str, str]]) -> list[tuple[StockRow, Estimate]]: ...
 
 
 def to_judge(
     reads: CandidateReads,
     settings: OrderingBook,
-    judge: Callable[[StockRow, Figures | None], tuple[StockRow, Suggestion, Judged]],
+    judge: Callable[[StockRow, Estimate], tuple[StockRow, Suggestion, Judged]],
 ) -> list[tuple[StockRow, Suggestion, Judged]]:
     """The items that may need an order, and the stores that may give them the most,
     judged by ``judge``, in store and item order."""
     bounds = settings.bounds()
-    judged = [judge(row, kept) for row, kept in reads.needing(bounds)]
+    judged = [judge(row, estimate) for row, estimate in reads.needing(bounds)]
     short: dict[str, int] = defaultdict(int)
     for row, line, _ in judged:
         short[row.item] += line.short
@@ -61,7 +60,7 @@ def to_judge(
         return judged
     seen = {(row.store, row.item) for row, _, _ in judged}
     givers = sorted(_givers(reads, needed, bounds) - seen)
-    judged += [judge(row, kept) for row, kept in reads.rows_of(givers)]
+    judged += [judge(row, estimate) for row, estimate in reads.rows_of(givers)]
     return sorted(judged, key=lambda j: (j[0].store, j[0].item))
 
 

@@ -16,10 +16,12 @@ from stockwatch.core.figures import Figures
 from stockwatch.core.forecast import Point
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.replenishment import (
+    Estimate,
     OrderingBook,
     OrderingPolicy,
     Suggestion,
-    suggest,
+    estimate_at,
+    suggest_from,
     suggested,
 )
 from stockwatch.core.rows import StockQuery, StockRow
@@ -123,15 +125,15 @@ def plan(
     for order in open_orders(book, reads):
         on_order[(order.store, order.item)] += order.quantity
 
-    def judge(row: StockRow, kept: Figures | None) -> tuple[StockRow, Suggestion, OrderingPolicy]:
+    def judge(row: StockRow, estimate: Estimate) -> tuple[StockRow, Suggestion, OrderingPolicy]:
         policy = settings.policy(row.store, row.item)
         ordered = on_order.get((row.store, row.item), 0)
-        return row, suggest(row.count, ordered, kept, policy), policy
+        return row, suggest_from(row.count, ordered, estimate, policy), policy
 
     if isinstance(reads, CandidateReads) and not everything:
         judged = candidates.to_judge(reads, settings, judge)
     else:
-        judged = [judge(row, kept) for row, kept in _items(reads, None)]
+        judged = [judge(row, estimate_at(kept)) for row, kept in _items(reads, None)]
     moves = plan_transfers(
         Need(
             row.store,

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from stockwatch.core.demand import INTERMITTENT_ADI, MIN_SPAN_DAYS, SBA_ALPHA
+from stockwatch.core.demand import INTERMITTENT_ADI, MIN_SPAN_DAYS, SBA_ALPHA, TINY_VARIANCE
 from stockwatch.core.figures import HALF_LIFE_DAYS, Figures, as_of
 
 # core.figures.advance stated in SQL, for the SET clause of the upsert that writes a changed
@@ -82,12 +82,15 @@ def estimated(source: str) -> str:
     """``core.demand.estimate_of(core.figures.as_of(figures, latest))`` in SQL: common
     table expressions over ``source`` (a table expression with a row's ``store``, ``item``,
     ``count``, the columns of ``SUMS`` and of ``quiet_columns``), the last of them,
-    ``estimated``, adding ``judged`` (the item has the history to be judged) and its
-    demand's ``mean`` (SBA's correction applied) and ``sd`` when it has.
+    ``estimated``, adding ``judged`` (the item has the history to be judged), its demand's
+    ``mean`` (SBA's correction applied, ``sba`` saying so) and ``sd``, and the figures'
+    ``m_counts``, ``m_span`` and ``at_s`` (the time they are as of, in seconds). The
+    statement's parameters must include ``ESTIMATE_PARAMETERS``.
 
-    The moved-on sums are materialised: SQLite would otherwise write every use of them out
-    in full. For picking out candidates only (the service judges them with the core), so
-    rounding in the last place does not matter here."""
+    Every operation is the core's, in the core's order, on the same doubles (the
+    constants are bound, not written out): the values are the core's to the last bit,
+    which the twin test checks, so a backend may judge from them. The moved-on sums are
+    materialised: SQLite would otherwise write every use of them out in full."""
     return f"""moved AS MATERIALIZED (
   SELECT *,
     coalesce(fig_counts, 1) + (latest_ms > fig_at) AS m_counts,
@@ -97,18 +100,36 @@ def estimated(source: str) -> str:
     coalesce(fig_units_sq, 0) * f AS m_units_sq,
     coalesce(fig_cross, 0) * f AS m_cross,
     coalesce(fig_days_sq, 0) * f + usable * q * q AS m_days_sq,
-    coalesce(fig_demand_days, 0) * f AS m_demand_days
+    coalesce(fig_demand_days, 0) * f AS m_demand_days,
+    CASE WHEN latest_ms > fig_at THEN latest_ms ELSE fig_at END / 1000.0 AS at_s
   FROM {source}
+),
+averaged AS (
+  SELECT *,
+    m_counts >= 2 AND m_span >= :min_span AND m_days > 0 AS judged,
+    m_units / m_days AS m_mean,
+    (m_units_sq - 2 * (m_units / m_days) * m_cross
+     + (m_units / m_days) * (m_units / m_days) * m_days_sq) / m_days AS m_variance
+  FROM moved
 ),
 estimated AS (
   SELECT *,
-    m_counts >= 2 AND m_span >= {MIN_SPAN_DAYS} AND m_days > 0 AS judged,
-    CASE WHEN m_demand_days > 0 AND m_days / m_demand_days > {INTERMITTENT_ADI}
-         THEN {1 - SBA_ALPHA / 2} ELSE 1 END * m_units / m_days AS mean,
-    sqrt(max(0, (m_units_sq - 2 * (m_units / m_days) * m_cross
-                 + (m_units / m_days) * (m_units / m_days) * m_days_sq) / m_days)) AS sd
-  FROM moved
+    m_demand_days > 0 AND m_days / m_demand_days > :intermittent AS sba,
+    CASE WHEN m_demand_days > 0 AND m_days / m_demand_days > :intermittent
+         THEN :sba_factor * m_mean ELSE m_mean END AS mean,
+    CASE WHEN m_variance <= :tiny * max(m_mean * m_mean, :tiny) THEN 0.0
+         ELSE sqrt(m_variance) END AS sd
+  FROM averaged
 )"""  # noqa: S608 (constants only)
+
+
+# The constants ``estimated`` reads, bound as the core's doubles.
+ESTIMATE_PARAMETERS = {
+    "min_span": MIN_SPAN_DAYS,
+    "intermittent": INTERMITTENT_ADI,
+    "sba_factor": 1 - SBA_ALPHA / 2,
+    "tiny": TINY_VARIANCE,
+}
 
 
 # Selected after a row's own columns, with ``inventory AS i`` and ``store_records AS r``

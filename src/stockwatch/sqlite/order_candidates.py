@@ -14,9 +14,9 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from stockwatch.core.demand import MIN_SPAN_DAYS, SBA_ALPHA
-from stockwatch.core.figures import HALF_LIFE_DAYS, Figures
-from stockwatch.core.replenishment import PolicyBounds
+from stockwatch.core.demand import MIN_SPAN_DAYS, SBA_ALPHA, Demand
+from stockwatch.core.figures import HALF_LIFE_DAYS
+from stockwatch.core.replenishment import Estimate, PolicyBounds
 from stockwatch.core.rows import StockRow
 from stockwatch.core.transfers import KEEP_DAYS
 from stockwatch.sqlite import figures, item_details
@@ -25,9 +25,10 @@ from stockwatch.sqlite import figures, item_details
 # allow, or too little history to be judged. The inventory alone is filtered first, by the
 # bounds that hold however long it has been since the last change (PolicyBounds.most, no
 # join); the few rows kept get the time of their last count, and with it their demand as
-# of that count (figures.estimate_at), which they must be short of under the longest
-# horizon and the highest z any setting gives.
+# of that count (figures.estimated), which they must be short of under the longest horizon
+# and the highest z any setting gives. What is selected is what ``_rows`` reads.
 _QUIET = figures.quiet_columns(f"({figures.LATEST_BY_RECORD})")
+_ESTIMATE_COLUMNS = "store, item, count, fig_at, judged, mean, sd, sba, m_span, m_counts, at_s"
 _NEEDING = f"""WITH records AS MATERIALIZED ({figures.RECORD_TIMES}),
 bounded AS MATERIALIZED (
   SELECT i.store, i.item, i.count, {figures.SUMS}, {_QUIET}
@@ -36,41 +37,39 @@ bounded AS MATERIALIZED (
      OR i.fig_at IS NULL OR coalesce(i.fig_span, 0) < :span
 ),
 {figures.estimated("bounded")}
-SELECT store, item, count, {figures.SUMS.replace("i.", "")}, latest_ms FROM estimated
+SELECT {_ESTIMATE_COLUMNS} FROM estimated
 WHERE fig_at IS NULL OR NOT judged OR count < mean * :horizon + sd * :zroot + 1
 ORDER BY store, item
 """  # noqa: S608 (built of this module's constants only)
 
 
-def needing(
-    conn: sqlite3.Connection, bounds: PolicyBounds
-) -> list[tuple[StockRow, Figures | None]]:
-    """Every item that may need an order or lacks the history to say, with its figures."""
+def needing(conn: sqlite3.Connection, bounds: PolicyBounds) -> list[tuple[StockRow, Estimate]]:
+    """Every item that may need an order or lacks the history to say, with its estimate."""
     params = {
         "horizon": bounds.horizon_max,
         "zroot": max(bounds.z_max, 0.0) * bounds.horizon_max**0.5,
         "span": MIN_SPAN_DAYS,
+        **figures.ESTIMATE_PARAMETERS,
     }
     return _rows(conn, conn.execute(_NEEDING, params))
 
 
-def _light(rows: str) -> str:
-    """An item's count and figures, all the order list reads of the rows ``rows`` picks."""
-    return (
-        "SELECT i.store, i.item, i.count, " + figures.COLUMNS + " FROM (" + rows + ") AS i"  # noqa: S608
-        " LEFT JOIN store_records AS r ON r.store = i.store"
-    )
-
-
 def _rows(
     conn: sqlite3.Connection, cursor: Iterable[Sequence[Any]]
-) -> list[tuple[StockRow, Figures | None]]:
+) -> list[tuple[StockRow, Estimate]]:
     """Stock rows without a status or a forecast (the order list needs neither), with
-    their SKUs, and each one's figures."""
-    found = [
-        (StockRow(store, item, count, None, "ok"), figures.figures(count, values))
-        for store, item, count, *values in cursor
-    ]
+    their SKUs, and each one's estimate (``core.replenishment.estimate_at``, made in SQL)."""
+    found: list[tuple[StockRow, Estimate]] = []
+    for store, item, count, at, judged, mean, sd, sba, span, counts, at_s in cursor:
+        row = StockRow(store, item, count, None, "ok")
+        if at is None:  # a first count
+            found.append((row, Estimate(None, 0.0, 1)))
+        elif not judged:
+            found.append((row, Estimate(None, at_s, counts)))
+        else:
+            method = "sba" if sba else "mean"
+            demand = Demand(mean, sd, round(span), method, counts)
+            found.append((row, Estimate(demand, at_s, counts)))
     skus = item_details.with_skus(conn, [row for row, _ in found])
     return [(row, kept) for row, (_, kept) in zip(skus, found, strict=True)]
 
@@ -188,6 +187,7 @@ def givers(
         "half_life": HALF_LIFE_DAYS,
         "latest": latest,
         "span": MIN_SPAN_DAYS,
+        **figures.ESTIMATE_PARAMETERS,
     }
     return [(store, item) for store, item in conn.execute(_GIVERS, params)]
 
@@ -216,13 +216,21 @@ def latest(conn: sqlite3.Connection) -> int:
     return int(ms or 0)
 
 
+_PICKED = f"""WITH records AS MATERIALIZED ({figures.RECORD_TIMES}),
+picked AS MATERIALIZED (
+  SELECT i.store, i.item, i.count, {figures.SUMS}, {_QUIET}
+  FROM json_each(:keys) AS k
+  JOIN inventory AS i ON i.store = k.value ->> 0 AND i.item = k.value ->> 1
+  LEFT JOIN records AS r ON r.store = i.store
+),
+{figures.estimated("picked")}
+SELECT {_ESTIMATE_COLUMNS} FROM estimated ORDER BY store, item
+"""  # noqa: S608 (built of this module's constants only)
+
+
 def rows_of(
     conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]
-) -> list[tuple[StockRow, Figures | None]]:
-    """These items' stock rows with their figures, in store and item order."""
-    picked = (
-        "SELECT i.* FROM json_each(?) AS k JOIN inventory AS i"
-        " ON i.store = k.value ->> 0 AND i.item = k.value ->> 1"
-    )
-    sql = _light(picked) + " ORDER BY i.store, i.item"
-    return _rows(conn, conn.execute(sql, (json.dumps([list(k) for k in keys]),)))
+) -> list[tuple[StockRow, Estimate]]:
+    """These items' stock rows with their estimates, in store and item order."""
+    params = {"keys": json.dumps([list(k) for k in keys]), **figures.ESTIMATE_PARAMETERS}
+    return _rows(conn, conn.execute(_PICKED, params))
