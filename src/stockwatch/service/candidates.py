@@ -34,7 +34,10 @@ class CandidateReads(Protocol):
         to cover; with ``floor`` 1, for every item, every store that may spare any."""
         ...
 
-    def highest_count(self, items: Sequence[str]) -> int: ...
+    def highest_count(self, items: Sequence[str]) -> int:
+        """Where to start looking for givers: the largest count any store holds of these
+        items, or more."""
+        ...
 
     def latest_count_ms(self) -> int:
         """A time no count was taken after (the newest count's, or later)."""
@@ -79,8 +82,11 @@ def _givers(
     chosen: set[tuple[str, str]] = set()
     latest = reads.latest_count_ms()
     floor = reads.highest_count(sorted(wanted)) + 1
+    found: list[tuple[str, str]] = [("", "")]  # the first step is a quarter too
     while wanted:
-        floor = floor * 3 // 4 if floor > 8 else 1
+        # A quarter lower each time; by half while nothing is covered (the start may be
+        # far above the counts of the items short).
+        floor = (floor * 3 // 4 if found else floor // 2) if floor > 8 else 1
         found = reads.givers(wanted, floor, bounds, latest)
         chosen.update(found)
         if floor <= 1:

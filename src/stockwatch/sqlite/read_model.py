@@ -59,6 +59,7 @@ class Database(Protocol):
 class SqliteReadModel:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._highest: order_candidates.HighestOfAll | None = None
 
     def stores(self) -> list[StoreSummary]:
         return queries.stores(self.db.conn)
@@ -83,6 +84,7 @@ class SqliteReadModel:
 
     # service.candidates.CandidateReads: the order list's candidates, picked out in SQL.
     def needing(self, bounds: PolicyBounds) -> list[tuple[StockRow, Estimate]]:
+        self._highest = order_candidates.HighestOfAll(self.db.conn)
         return order_candidates.needing(self.db.conn, bounds)
 
     def givers(
@@ -91,7 +93,9 @@ class SqliteReadModel:
         return order_candidates.givers(self.db.conn, wanted, floor, bounds, latest)
 
     def highest_count(self, items: Sequence[str]) -> int:
-        return order_candidates.highest(self.db.conn, items)
+        started, self._highest = self._highest, None
+        top = started.result() if started is not None else None
+        return order_candidates.highest(self.db.conn, items) if top is None else top
 
     def latest_count_ms(self) -> int:
         return order_candidates.latest(self.db.conn)
