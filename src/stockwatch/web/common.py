@@ -53,8 +53,9 @@ class ThresholdIn(BaseModel):
     ] = None
 
 
-# An ISO 8601 date or time, in shape (parse_time says whether it is one).
-TIME_PATTERN = r"^\d{4}-\d\d-\d\d([T ][0-9:.]+(Z|[+-]\d\d:?\d\d)?)?$"
+# An ISO 8601 date or time, in shape (parse_time says whether it is one). Digits are
+# spelled [0-9]: \d is ASCII in the schema's ECMAScript patterns, any digit to Python.
+TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"
 UNTIL_PATTERN = r"^(\d{4}-\d\d-\d\d([T ][0-9:.]+(Z|[+-]\d\d:?\d\d)?)?|\d{1,4} ?[dhwDHW])$"
 
 
