@@ -163,6 +163,27 @@ def test_a_cover_threshold_set_later_judges_the_history_at_once(backend: Backend
     assert backend.open_alerts() == set()
 
 
+def test_a_cover_threshold_judges_each_item_as_of_its_stores_last_upload(
+    backend: Backend,
+) -> None:
+    """An upload that confirms a count writes nothing for it (the store's record or mark
+    vouches for it), yet the quiet days since count towards its demand: 6 a day until day
+    3, then 18 for seventeen days is weeks of cover, on both backends."""
+    for day, count in ((1, 30), (2, 24), (3, 18)):
+        _dated(backend, day, count)
+    for day in range(4, 21):
+        _dated(backend, day, 18)
+    backend.notified_lines()
+    change = set_thresholds(
+        backend.threshold_change(),
+        SetThresholds.of([("*", "Echo Dot", 0, 4)]),
+        None,
+        names=backend.model(),
+    )
+    assert change.raised == []
+    assert backend.notified_lines() == []
+
+
 def test_a_threshold_or_mute_for_an_unknown_name_is_refused_with_the_closest(
     backend: Backend,
 ) -> None:

@@ -272,21 +272,7 @@ class DynamoReadModel:
         return points
 
     def _confirmed(self, stores: set[str]) -> dict[str, str]:
-        """The version of each store's last upload whose record stands (``aws.store_marks``):
-        its unchanged rows were counted then, though an unchanged row is not written."""
-        marks = batch_get(
-            self.dynamodb,
-            self.settings.state_table,
-            [{"pk": {"S": f"{store_marks.PK}{s}"}, "sk": {"S": store_marks.LATEST}}
-             for s in sorted(stores)],
-            {"ProjectionExpression": "pk, #v, #r",
-             "ExpressionAttributeNames": {"#v": "Version", "#r": "Record"}},
-        )  # fmt: skip
-        return {
-            m["pk"]["S"][len(store_marks.PK) :]: m["Version"]["S"]
-            for m in marks
-            if "Version" in m and m.get("Record") == m["Version"]
-        }
+        return store_marks.confirmed_versions(self.dynamodb, self.settings.state_table, stores)
 
     def history(self, store: str, item: str) -> list[HistoryPoint]:
         found = self.dynamodb.get_item(

@@ -28,6 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from stockwatch.aws.batch_get import batch_get
 from stockwatch.aws.upload_metadata import BadMetadata, decode
 from stockwatch.core import layouts
 from stockwatch.core.limits import Limits
@@ -46,6 +47,24 @@ class FileRef:
     bucket: str
     key: str
     version_id: str = ""
+
+
+def confirmed_versions(dynamodb: Any, state_table: str, stores: Iterable[str]) -> dict[str, str]:
+    """The version of each store's last upload whose record stands: its unchanged rows
+    were counted then, though an unchanged row is not written. One BatchGetItem per 100
+    stores; a store without a standing record is left out."""
+    marks = batch_get(
+        dynamodb,
+        state_table,
+        [{"pk": {"S": f"{PK}{s}"}, "sk": {"S": LATEST}} for s in sorted(set(stores))],
+        {"ProjectionExpression": "pk, #v, #r",
+         "ExpressionAttributeNames": {"#v": "Version", "#r": "Record"}},
+    )  # fmt: skip
+    return {
+        m["pk"]["S"][len(PK) :]: m["Version"]["S"]
+        for m in marks
+        if "Version" in m and m.get("Record") == m["Version"]
+    }
 
 
 def forget_record(dynamodb: Any, state_table: str, store: str) -> None:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from stockwatch.aws import figures, store_figures
+from stockwatch.aws import figures, store_figures, store_marks
 from stockwatch.aws.alerting import AlertStore, Pending, SnsNotifier
 from stockwatch.aws.settings import AwsSettings
 from stockwatch.aws.unit_of_work import DynamoThresholds
@@ -57,10 +57,17 @@ _FIGURES = {"#h": "History", "#f": figures.ATTRIBUTE, "#v": "Version"}
 
 
 class DynamoCoveredStock:
-    def __init__(self, dynamodb: Any, table: str, opened: dict[tuple[str, str], set[str]]):
+    def __init__(
+        self,
+        dynamodb: Any,
+        table: str,
+        opened: dict[tuple[str, str], set[str]],
+        state_table: str,
+    ):
         self.dynamodb = dynamodb
         self.table = table
         self.opened = opened
+        self.state_table = state_table
         self._stores: set[str] = set()
 
     def _below(self, scope: tuple[str, str], bound: int) -> Iterator[tuple[str, str, Row]]:
@@ -110,13 +117,22 @@ class DynamoCoveredStock:
                     seen[(store, item)] = now
         rows = sorted(seen.items())
         self._stores.update(store for (store, _), _ in rows)
+        # An unchanged row is not written when its store's upload is: the store's mark
+        # says when it was last counted (as the read model reads it).
+        confirmed = (
+            store_marks.confirmed_versions(
+                self.dynamodb, self.state_table, {store for (store, _), _ in rows}
+            )
+            if with_cover and rows
+            else {}
+        )
         for start in range(0, len(rows), 500):
             batch = []
             for (store, item), row in rows[start : start + 500]:
                 count = int(row["Count"]["N"])
                 change = StockChange(store, item, count, count, "")
                 if with_cover:
-                    version = row.get("Version", {}).get("S", "")
+                    version = max(row.get("Version", {}).get("S", ""), confirmed.get(store, ""))
                     change = with_cover_of(change, figures.latest(row, count, version))
                 batch.append(change)
             yield batch
@@ -167,7 +183,7 @@ class DynamoThresholdChange:
         self.dynamodb = dynamodb
         self.thresholds = DynamoThresholds(alert_store)
         opened = open_alerts(dynamodb, settings.state_table)
-        self.stock = DynamoCoveredStock(dynamodb, settings.table, opened)
+        self.stock = DynamoCoveredStock(dynamodb, settings.table, opened, settings.state_table)
         self.alerts = ThresholdAlerts(alert_store, secrets.token_hex(6), opened)
         self._notify = False
         self.failed: dict[str, str] = {}
