@@ -104,6 +104,25 @@ _LOW_MEAN = (
     f"CASE WHEN coalesce(i.fig_days, 0) <= 0 THEN 0 ELSE :sba * i.fig_units * {_QUIET_AT}"
     f" / (i.fig_days * {_QUIET_AT} + {_QUIET_DAYS}) END"
 )
+
+
+def _covering(spares: str, only: str) -> str:
+    """Each item's covering level ``t`` over the rows of ``spares`` (store, item, low) that
+    pass ``only``: the largest sure spare at which the running sum of the sure spares,
+    largest first, reaches what is short of the item (``wanted``)."""
+    return f"""
+  SELECT item, max(low) AS t FROM (
+    SELECT g.item, g.low, w.units,
+           sum(g.low) OVER (PARTITION BY g.item ORDER BY g.low DESC ROWS UNBOUNDED PRECEDING)
+             AS total
+    FROM {spares} AS g JOIN wanted AS w ON w.item = g.item
+    WHERE g.low > 0 AND {only}
+  )
+  WHERE total >= units
+  GROUP BY item
+"""  # noqa: S608 (built of this module's constants only)
+
+
 _GIVERS = f"""WITH wanted AS MATERIALIZED (
   SELECT key AS item, value AS units FROM json_each(:wanted)
 ),
@@ -116,17 +135,7 @@ band AS MATERIALIZED (
     WHERE i.count >= :floor AND i.item IN (SELECT item FROM wanted)
   )
 ),
-coarse AS MATERIALIZED (
-  SELECT item, max(low) AS t FROM (
-    SELECT b.item, b.low, w.units,
-           sum(b.low) OVER (PARTITION BY b.item ORDER BY b.low DESC ROWS UNBOUNDED PRECEDING)
-             AS total
-    FROM band AS b JOIN wanted AS w ON w.item = b.item
-    WHERE b.low > 0
-  )
-  WHERE total >= units
-  GROUP BY item
-),
+coarse AS MATERIALIZED ({_covering("band", "true")}),
 possible AS MATERIALIZED (
   SELECT b.store, b.item, c.t FROM band AS b LEFT JOIN coarse AS c ON c.item = b.item
   WHERE (c.t >= :floor AND b.high >= c.t) OR (:last AND c.t IS NULL AND b.high > 0)
@@ -149,17 +158,7 @@ ranged AS MATERIALIZED (
               ELSE 0 END AS high
   FROM estimated
 ),
-exact AS MATERIALIZED (
-  SELECT item, max(low) AS t FROM (
-    SELECT g.item, g.low, w.units,
-           sum(g.low) OVER (PARTITION BY g.item ORDER BY g.low DESC ROWS UNBOUNDED PRECEDING)
-             AS total
-    FROM ranged AS g JOIN wanted AS w ON w.item = g.item
-    WHERE g.low > 0 AND g.t IS NOT NULL
-  )
-  WHERE total >= units
-  GROUP BY item
-)
+exact AS MATERIALIZED ({_covering("ranged", "g.t IS NOT NULL")})
 SELECT g.store, g.item FROM ranged AS g LEFT JOIN exact AS e ON e.item = g.item
 WHERE CASE WHEN g.t IS NULL THEN g.high > 0 ELSE g.high >= max(g.t, coalesce(e.t, g.t)) END
 ORDER BY g.item, g.store
