@@ -110,12 +110,12 @@ def reorder(
 
 def transfers(reads: ReadModel, book: OrderBook, store: str | None = None) -> list[TransferLine]:
     """The transfers alone: into ``store`` or out of it (None: all)."""
-    return plan(reads, book, store, False)[1]
+    return [TransferLine(*move) for move in plan(reads, book, store, False)[1]]
 
 
 def plan(
     reads: ReadModel, book: OrderBook, store: str | None, everything: bool
-) -> tuple[list[ReorderLine], list[TransferLine]]:
+) -> tuple[list[ReorderLine], list[Transfer]]:
     """Every visible store's items are judged, so that a store short of an item can be
     sent what another holds beyond its own needs before anything is bought."""
     if store is not None:
@@ -158,11 +158,7 @@ def plan(
         result = _line(row, line, policy, moved)
         if everything or result.suggested != 0 or result.transfer:
             lines.append(result)
-    shown = [
-        TransferLine(m.item, m.source, m.target, m.quantity)
-        for m in moves
-        if store is None or store in (m.source, m.target)
-    ]
+    shown = [m for m in moves if store is None or store in (m.source, m.target)]
     return lines, shown
 
 
@@ -170,8 +166,10 @@ def _line(
     row: StockRow, line: Suggestion, policy: OrderingPolicy, moved: list[Transfer]
 ) -> ReorderLine:
     demand, quantity, reason = line.demand, line.suggested, line.reason
-    units = sum(m.quantity for m in moved)
-    source = ", ".join(f"{m.quantity} from {m.source}" for m in moved) or None
+    units, source = 0, None
+    if moved:
+        units = sum([m.quantity for m in moved])
+        source = ", ".join([f"{m.quantity} from {m.source}" for m in moved])
     if units and line.order_up_to is not None:
         quantity = suggested(line.order_up_to, row.count + line.on_order + units, policy)
         reason = f"move {source}" + (f"; then order {quantity}: {reason}" if quantity else "")
