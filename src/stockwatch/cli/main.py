@@ -5,6 +5,7 @@ stockwatch --data-dir ./data ingest --json inventory-berlin.csv
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sqlite3
@@ -156,6 +157,8 @@ def main(argv: list[str] | None = None) -> None:
 
     ``argv``: the arguments (default: the process's), so the tests can run it in process.
     """
+    if argv is None:  # the process is this command's alone
+        _collect_less()
     try:
         cli.main(args=argv, prog_name="stockwatch", standalone_mode=True)
     except DataDirError as exc:
@@ -173,6 +176,16 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         sys.exit(1)
+
+
+def _collect_less() -> None:
+    """A command makes many objects that live until it ends (an order list over a million
+    items keeps a few hundred thousand), and Python's collector, tuned for programs that
+    live long, walks them again and again: a tenth of such a command's time. What was
+    imported to start is taken out of collection for good, and the youngest objects are
+    looked at every 50,000 allocations rather than 700; cycles are still collected."""
+    gc.freeze()
+    gc.set_threshold(50_000, 10, 10)
 
 
 def _advice(error: str) -> str:
