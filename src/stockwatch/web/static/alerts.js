@@ -48,13 +48,14 @@ function alertItem(a) {
   const actions = el("div", { class: "actions" });
   if (!a.resolved_at && !a.acknowledged_by && can("acknowledge")) {
     // A note being typed survives any redraw (a filter change, a live update): it is kept
-    // per alert until it is sent.
+    // per alert until it is sent, and what is sent is the draft, so a note typed into a
+    // box a redraw has just replaced is not lost.
     const drafts = (state.ackDrafts = state.ackDrafts || {});
     const note = el("input", { type: "text", placeholder: "note (optional)", maxlength: "1000", class: "note",
       value: drafts[a.id] || "", oninput: () => { drafts[a.id] = note.value; } });
     actions.append(note, el("button", { type: "button", class: "small", text: "Acknowledge",
       onclick: () => act(`/api/alerts/${encodeURIComponent(a.id)}/ack`, { method: "POST",
-        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ note: note.value }) }).then(() => { delete drafts[a.id]; }) }));
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify({ note: drafts[a.id] || note.value }) }).then(() => { delete drafts[a.id]; }) }));
   }
   if (!can("mute")) {
     // a viewer or a store user reads alerts; acting on them is a manager's
