@@ -48,6 +48,7 @@ def test_cross_site_writes_are_refused_and_same_origin_ones_pass(server: LiveSer
         ({"Sec-Fetch-Site": "same-site"}, 403),
         ({"Origin": "http://localhost:9"}, 403),
         ({"Origin": "null"}, 403),
+        ({"Origin": "http://[::1"}, 403),  # not a URL: refused, not a server error
         ({"Sec-Fetch-Site": "same-origin", "Origin": server.url}, 202),
         ({}, 202),  # not a browser: curl, the CLI
     ]:

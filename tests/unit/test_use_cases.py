@@ -12,7 +12,7 @@ import pytest
 from stockwatch.core.access import AccessError
 from stockwatch.core.model import AlertDecision
 from stockwatch.core.rows import AlertRow, StoreSummary
-from stockwatch.core.subscriptions import SubscriptionError
+from stockwatch.core.subscriptions import SubscriptionError, check_url, mask_url
 from stockwatch.service import subscriptions as subs
 from stockwatch.service import users as people
 from stockwatch.service.alerts import tell
@@ -269,6 +269,15 @@ def test_a_subscription_gets_only_its_stores_alerts() -> None:
     with pytest.raises(SubscriptionError, match="no subscription"):
         subs.delete_subscription(store, trail, Unsubscribe(str(made.id), "ana"))
     assert [line[1] for line in trail.lines] == ["subscription.add", "subscription.delete"]
+
+
+@pytest.mark.parametrize("url", ["https://\u0103]x.example", "http://[::1", "https://a]b/c"])
+def test_a_webhook_that_is_not_a_url_is_refused_in_words(url: str) -> None:
+    """urlsplit raises on a "]" without its "[": a clear refusal, not a server error (the
+    property test's random webhook found it)."""
+    with pytest.raises(SubscriptionError, match="is not a URL"):
+        check_url(url)
+    assert mask_url(url) == "…"
 
 
 # -- scope ----------------------------------------------------------------------------------

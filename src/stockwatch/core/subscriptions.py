@@ -140,10 +140,15 @@ _SECRET_PATH = re.compile(r"(?=[^/]*[0-9])[A-Za-z0-9_\-]{8,}|[A-Za-z0-9_\-]{16,}
 def mask_url(url: str) -> str:
     """A URL as it may be kept in a backup or the audit trail: no user, password, query or
     path segment that looks like a key (Slack's, say: hooks.slack.com/services/T…/B…/x…)."""
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:  # not a URL at all: nothing of it is kept
+        return "…"
+    if not parts.scheme or not host:
         return url
-    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    host += f":{port}" if port else ""
     path = "/".join("…" if _SECRET_PATH.fullmatch(p) else p for p in parts.path.split("/"))
     return f"{parts.scheme}://{host}{path}" + ("?…" if parts.query else "")
 
@@ -153,7 +158,10 @@ def check_url(url: str, what: str = "the webhook URL") -> str:
     a host, a port that is a port, and no spaces or control characters."""
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
         raise SubscriptionError(f"{what} {url[:200]!r} holds a space or a control character")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a "]" without its "[" ("Invalid IPv6 URL"), say
+        raise SubscriptionError(f"{what} {url[:200]!r} is not a URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SubscriptionError(f"{what} {url[:200]!r} is not an http(s) URL with a host")
     try:

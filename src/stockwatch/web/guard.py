@@ -101,4 +101,8 @@ class SiteGuard:
         """The scheme is left aside: behind a TLS proxy the page is https, we are http."""
         if origin == "null":
             return False
-        return urlsplit(origin).netloc.lower() == host.strip().lower()
+        try:
+            netloc = urlsplit(origin).netloc
+        except ValueError:  # "http://[::1", a "]" without its "[": no origin of ours
+            return False
+        return netloc.lower() == host.strip().lower()
