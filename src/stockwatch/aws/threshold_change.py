@@ -116,13 +116,12 @@ class DynamoCoveredStock:
                 if now is not None:
                     seen[(store, item)] = now
         rows = sorted(seen.items())
-        self._stores.update(store for (store, _), _ in rows)
+        stores = {store for (store, _), _ in rows}
+        self._stores.update(stores)
         # An unchanged row is not written when its store's upload is: the store's mark
         # says when it was last counted (as the read model reads it).
         confirmed = (
-            store_marks.confirmed_versions(
-                self.dynamodb, self.state_table, {store for (store, _), _ in rows}
-            )
+            store_marks.confirmed_versions(self.dynamodb, self.state_table, stores)
             if with_cover and rows
             else {}
         )

@@ -26,7 +26,7 @@ from rich.progress import (
 from stockwatch.cli.tables import layout
 from stockwatch.core.export import spreadsheet_safe
 from stockwatch.core.report import UploadReport
-from stockwatch.core.rows import to_json
+from stockwatch.core.rows import SCALAR_TYPES, to_json
 
 PROGRESS_MIN_BYTES = 1024 * 1024
 
@@ -37,8 +37,8 @@ def print_json(value: Any) -> None:
 
 def _indented(value: Any) -> str:
     """``json.dumps(value, indent=2)``. Python's C encoder cannot indent, so a long list of
-    flat objects (a stock list, an order list) is written one object at a time by the C
-    encoder, with separators that make the same layout: a third of the time."""
+    flat objects (a stock list, an order list) is written by it in one call, with
+    separators that make the same layout once the objects' braces are indented."""
     if not (isinstance(value, list) and value and all(map(_flat, value))):
         return json.dumps(value, indent=2, ensure_ascii=False)
     # One call for the whole list: every comma is then followed by a new line and four
@@ -49,13 +49,12 @@ def _indented(value: Any) -> str:
     return "[\n  {\n    " + body + "\n  }\n]"
 
 
-_SCALARS = frozenset((str, int, float, bool, type(None)))
-
-
 def _flat(value: Any) -> bool:
     """A non-empty object of plain values (subclasses go the slow way, which is right
     for all of them)."""
-    return type(value) is dict and bool(value) and all(type(x) in _SCALARS for x in value.values())
+    return (
+        type(value) is dict and bool(value) and all(type(x) in SCALAR_TYPES for x in value.values())
+    )
 
 
 def console() -> Console:

@@ -208,12 +208,13 @@ def to_json(row: Any) -> Any:
     flat = dict(zip(names, attrgetter(*names)(row), strict=True)) if len(names) > 1 else None
     if flat is None:  # attrgetter of one name gives the value, not a tuple
         flat = {f.name: getattr(row, f.name) for f in fields(row)}
-    if all(type(v) in _SCALAR_TYPES for v in flat.values()):
+    if all(type(v) in SCALAR_TYPES for v in flat.values()):
         return flat
     return asdict(row)
 
 
-_SCALAR_TYPES = frozenset(_SCALARS)
+# The types of a plain JSON value, exactly (a subclass is not plain): ``cli.output`` too.
+SCALAR_TYPES = frozenset(_SCALARS)
 
 
 _NAMES: dict[type, tuple[str, ...]] = {}

@@ -82,12 +82,13 @@ def _givers(
     chosen: set[tuple[str, str]] = set()
     latest = reads.latest_count_ms()
     floor = reads.highest_count(sorted(wanted)) + 1
-    found: list[tuple[str, str]] = [("", "")]  # the first step is a quarter too
+    covering = True  # the last band covered some item (the first step is a quarter too)
     while wanted:
         # A quarter lower each time; by half while nothing is covered (the start may be
         # far above the counts of the items short).
-        floor = (floor * 3 // 4 if found else floor // 2) if floor > 8 else 1
+        floor = (floor * 3 // 4 if covering else floor // 2) if floor > 8 else 1
         found = reads.givers(wanted, floor, bounds, latest)
+        covering = bool(found)
         chosen.update(found)
         if floor <= 1:
             break

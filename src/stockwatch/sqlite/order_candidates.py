@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from stockwatch.core.demand import MIN_SPAN_DAYS, SBA_ALPHA, Demand
+from stockwatch.core.demand import Demand
 from stockwatch.core.figures import HALF_LIFE_DAYS
 from stockwatch.core.replenishment import Estimate, PolicyBounds
 from stockwatch.core.rows import StockRow
@@ -37,7 +37,7 @@ bounded AS MATERIALIZED (
   SELECT i.store, i.item, i.count, {figures.SUMS}, {_QUIET}
   FROM inventory AS i LEFT JOIN records AS r ON r.store = i.store
   WHERE i.count < coalesce(i.fig_dmax, 0) * :horizon + coalesce(i.fig_sdmax, 0) * :zroot + 1
-     OR i.fig_at IS NULL OR coalesce(i.fig_span, 0) < :span
+     OR i.fig_at IS NULL OR coalesce(i.fig_span, 0) < :min_span
 ),
 {figures.estimated("bounded")}
 SELECT {_ESTIMATE_COLUMNS} FROM estimated
@@ -51,7 +51,6 @@ def needing(conn: sqlite3.Connection, bounds: PolicyBounds) -> list[tuple[StockR
     params = {
         "horizon": bounds.horizon_max,
         "zroot": max(bounds.z_max, 0.0) * bounds.horizon_max**0.5,
-        "span": MIN_SPAN_DAYS,
         **figures.ESTIMATE_PARAMETERS,
     }
     return _rows(conn, conn.execute(_NEEDING, params))
@@ -93,7 +92,7 @@ def _rows(
 # spares less. With ``:last``, an item no band covers gets every store that may spare any.
 # A first count, or too little history, spares nothing. Two units each way cover rounding.
 _COARSE_LOW = (
-    "CASE WHEN coalesce(i.fig_counts, 1) >= 2 AND coalesce(i.fig_span, 0) >= :span"
+    "CASE WHEN coalesce(i.fig_counts, 1) >= 2 AND coalesce(i.fig_span, 0) >= :min_span"
     " AND coalesce(i.fig_days, 0) > 0"
     " THEN i.count - ceil(coalesce(i.fig_dmax, 0) * :horizon + coalesce(i.fig_sdmax, 0) * :zroot)"
     " - ceil(:keep * coalesce(i.fig_dmax, 0)) - 1 ELSE 0 END"
@@ -101,7 +100,7 @@ _COARSE_LOW = (
 _QUIET_DAYS = "max(0, (:latest - coalesce(i.fig_at, :latest)) / 86400000.0)"
 _QUIET_AT = f"pow(2.0, -{_QUIET_DAYS} / :half_life)"
 _LOW_MEAN = (
-    f"CASE WHEN coalesce(i.fig_days, 0) <= 0 THEN 0 ELSE :sba * i.fig_units * {_QUIET_AT}"
+    f"CASE WHEN coalesce(i.fig_days, 0) <= 0 THEN 0 ELSE :sba_factor * i.fig_units * {_QUIET_AT}"
     f" / (i.fig_days * {_QUIET_AT} + {_QUIET_DAYS}) END"
 )
 
@@ -175,20 +174,17 @@ def givers(
     """The (store, item) pairs that may give the items ``wanted`` (units short of each),
     for the items the stores holding ``floor`` or more can cover; with ``floor`` 1, every
     item's."""
-    horizon_root = bounds.horizon_max**0.5
     params = {
         "wanted": json.dumps(dict(wanted)),
         "floor": floor,
         "last": floor <= 1,
         "horizon": bounds.horizon_max,
-        "zroot": max(bounds.z_max, 0.0) * horizon_root,
+        "zroot": max(bounds.z_max, 0.0) * bounds.horizon_max**0.5,
         "shortest": bounds.horizon_min,
         "zroot_min": bounds.z_min * bounds.horizon_min**0.5,
         "keep": KEEP_DAYS,
-        "sba": 1 - SBA_ALPHA / 2,
         "half_life": HALF_LIFE_DAYS,
         "latest": latest,
-        "span": MIN_SPAN_DAYS,
         **figures.ESTIMATE_PARAMETERS,
     }
     return [(store, item) for store, item in conn.execute(_GIVERS, params)]
@@ -246,7 +242,7 @@ def latest(conn: sqlite3.Connection) -> int:
     if not newest:
         return 0
     (ms,) = conn.execute(
-        "SELECT CAST(round((julianday(substr(?, 1, 24)) - 2440587.5) * 86400000) AS INTEGER)",
+        "SELECT " + figures.ms_of("?"),
         (newest,),
     ).fetchone()
     return int(ms or 0)

@@ -55,8 +55,9 @@ class ThresholdIn(BaseModel):
 
 # An ISO 8601 date or time, in shape (parse_time says whether it is one). Digits are
 # spelled [0-9]: \d is ASCII in the schema's ECMAScript patterns, any digit to Python.
-TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"
-UNTIL_PATTERN = r"^(\d{4}-\d\d-\d\d([T ][0-9:.]+(Z|[+-]\d\d:?\d\d)?)?|\d{1,4} ?[dhwDHW])$"
+_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+TIME_PATTERN = rf"^{_TIME}$"
+UNTIL_PATTERN = rf"^({_TIME}|[0-9]{{1,4}} ?[dhwDHW])$"  # a time, or "7d" from now
 
 
 class AckIn(BaseModel):
