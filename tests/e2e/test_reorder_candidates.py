@@ -17,6 +17,7 @@ from stockwatch.core.replenishment import OrderingEntry
 from stockwatch.service import order_list
 from stockwatch.service.candidates import CandidateReads
 from stockwatch.service.commands import Upload
+from stockwatch.sqlite import order_candidates
 from stockwatch.sqlite.backend import SqliteBackend
 
 
@@ -71,8 +72,14 @@ def _chain(data: Path, seed: int) -> SqliteBackend:
     return backend
 
 
+@pytest.mark.parametrize("halved", [False, True], ids=["one-read", "halves"])
 @pytest.mark.parametrize("seed", range(12))
-def test_the_candidates_give_the_order_list_of_every_item(tmp_path: Path, seed: int) -> None:
+def test_the_candidates_give_the_order_list_of_every_item(
+    tmp_path: Path, seed: int, halved: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A chain of a few stores is read in one statement; "halves" reads even these in two
+    # at once, on two connections (sqlite.order_candidates._Aside), as a large chain is.
+    monkeypatch.setattr(order_candidates, "_HALVED_FROM", 2 if halved else 10**9)
     backend = _chain(tmp_path / "data", seed)
     try:
         reads, book = backend.reads(), backend.order_book()

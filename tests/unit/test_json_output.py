@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from stockwatch.cli.output import _indented
+from stockwatch.core.rows import to_json
 
 # Strings that could be mistaken for the layout: separators, new lines, braces, escapes.
 _TEXT = st.text(alphabet=st.sampled_from(list('ab},{\n\\"é😀\u2028 :[]')), max_size=12)
@@ -26,3 +28,24 @@ def test_a_list_of_flat_objects_is_laid_out_as_indent_2(value: list[dict[str, An
 @given(_ANY)
 def test_anything_else_is_laid_out_as_indent_2(value: Any) -> None:
     assert _indented(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class _Line(NamedTuple):
+    name: str
+    units: int
+    parts: list[Any]
+
+
+@dataclass
+class _Part:
+    sku: str
+
+
+def test_a_named_tuple_is_an_object_of_its_fields_rows_within_it_too() -> None:
+    assert to_json([_Line("a", 1, [])]) == [{"name": "a", "units": 1, "parts": []}]
+    nested = _Line("b", 2, [_Part("x"), _Line("c", 3, [])])
+    assert to_json(nested) == {
+        "name": "b",
+        "units": 2,
+        "parts": [{"sku": "x"}, {"name": "c", "units": 3, "parts": []}],
+    }

@@ -6,7 +6,7 @@ added everywhere, and a backend cannot return a shape the others do not.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from operator import attrgetter
 from typing import Any, Literal
 
@@ -204,6 +204,11 @@ def to_json(row: Any) -> Any:
     of the time of a 50,000-line order list."""
     if isinstance(row, list):
         return [to_json(r) for r in row]
+    if isinstance(row, tuple) and hasattr(row, "_fields"):  # a named tuple
+        pairs = dict(zip(row._fields, row, strict=True))
+        if all(type(v) in SCALAR_TYPES for v in pairs.values()):
+            return pairs
+        return {name: _value(v) for name, v in pairs.items()}
     names = _names(type(row))
     flat = dict(zip(names, attrgetter(*names)(row), strict=True)) if len(names) > 1 else None
     if flat is None:  # attrgetter of one name gives the value, not a tuple
@@ -211,6 +216,15 @@ def to_json(row: Any) -> Any:
     if all(type(v) in SCALAR_TYPES for v in flat.values()):
         return flat
     return asdict(row)
+
+
+def _value(value: Any) -> Any:
+    """A named tuple's field as JSON: rows and lists of them converted, the rest as is."""
+    if isinstance(value, list):
+        return [_value(v) for v in value]
+    if is_dataclass(value) or (isinstance(value, tuple) and hasattr(value, "_fields")):
+        return to_json(value)
+    return value
 
 
 # The types of a plain JSON value, exactly (a subclass is not plain): ``cli.output`` too.

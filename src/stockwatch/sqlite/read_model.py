@@ -94,8 +94,9 @@ class SqliteReadModel:
 
     def highest_count(self, items: Sequence[str]) -> int:
         started, self._highest = self._highest, None
-        top = started.result() if started is not None else None
-        return order_candidates.highest(self.db.conn, items) if top is None else top
+        if started is None:
+            return order_candidates.highest(self.db.conn, items)
+        return started.result(self.db.conn)
 
     def latest_count_ms(self) -> int:
         return order_candidates.latest(self.db.conn)
