@@ -53,7 +53,7 @@ def _flat(value: Any) -> bool:
     """A non-empty object of plain values (subclasses go the slow way, which is right
     for all of them)."""
     return (
-        type(value) is dict and bool(value) and all(type(x) in SCALAR_TYPES for x in value.values())
+        type(value) is dict and bool(value) and SCALAR_TYPES.issuperset(map(type, value.values()))
     )
 
 

@@ -206,14 +206,14 @@ def to_json(row: Any) -> Any:
         return [to_json(r) for r in row]
     if isinstance(row, tuple) and hasattr(row, "_fields"):  # a named tuple
         pairs = dict(zip(row._fields, row, strict=True))
-        if all(type(v) in SCALAR_TYPES for v in pairs.values()):
+        if SCALAR_TYPES.issuperset(map(type, row)):
             return pairs
         return {name: _value(v) for name, v in pairs.items()}
     names = _names(type(row))
     flat = dict(zip(names, attrgetter(*names)(row), strict=True)) if len(names) > 1 else None
     if flat is None:  # attrgetter of one name gives the value, not a tuple
         flat = {f.name: getattr(row, f.name) for f in fields(row)}
-    if all(type(v) in SCALAR_TYPES for v in flat.values()):
+    if SCALAR_TYPES.issuperset(map(type, flat.values())):
         return flat
     return asdict(row)
 

@@ -51,13 +51,13 @@ def plan_transfers(needs: Iterable[Need]) -> list[Transfer]:
     for item in sorted(by_item):
         stores = by_item[item]
         givers = sorted(
-            ((spare(n), n.store) for n in stores if spare(n) > 0), key=lambda g: (-g[0], g[1])
-        )
+            [(-given, n.store) for n in stores if (given := spare(n)) > 0]
+        )  # largest spare first, then by store
         if not givers:
             continue
-        left = [quantity for quantity, _ in givers]
+        left = [-negative for negative, _ in givers]
         first = 0  # the first giver with anything left
-        for need in sorted(stores, key=lambda n: (-n.short, n.store)):
+        for need in sorted([n for n in stores if n.short > 0], key=_most_short):
             wanted = need.short
             while wanted > 0 and first < len(givers):
                 quantity = min(wanted, left[first])
@@ -67,3 +67,7 @@ def plan_transfers(needs: Iterable[Need]) -> list[Transfer]:
                 if left[first] == 0:
                     first += 1
     return moves
+
+
+def _most_short(need: Need) -> tuple[int, str]:
+    return -need.short, need.store

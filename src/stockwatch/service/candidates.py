@@ -13,15 +13,20 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
-from stockwatch.core.replenishment import Estimate, OrderingBook, PolicyBounds, Suggestion
-from stockwatch.core.rows import StockRow
+from stockwatch.core.replenishment import (
+    Estimate,
+    Held,
+    OrderingBook,
+    PolicyBounds,
+    Suggestion,
+)
 
 Judged = TypeVar("Judged")
 
 
 @runtime_checkable
 class CandidateReads(Protocol):
-    def needing(self, bounds: PolicyBounds) -> list[tuple[StockRow, Estimate]]:
+    def needing(self, bounds: PolicyBounds) -> list[tuple[Held, Estimate]]:
         """Every item that may be short under any settings within ``bounds``, or lacks
         the history to say (more is fine), in store and item order."""
         ...
@@ -43,14 +48,14 @@ class CandidateReads(Protocol):
         """A time no count was taken after (the newest count's, or later)."""
         ...
 
-    def rows_of(self, keys: Sequence[tuple[str, str]]) -> list[tuple[StockRow, Estimate]]: ...
+    def rows_of(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Held, Estimate]]: ...
 
 
 def to_judge(
     reads: CandidateReads,
     settings: OrderingBook,
-    judge: Callable[[StockRow, Estimate], tuple[StockRow, Suggestion, Judged]],
-) -> list[tuple[StockRow, Suggestion, Judged]]:
+    judge: Callable[[Held, Estimate], tuple[Held, Suggestion, Judged]],
+) -> list[tuple[Held, Suggestion, Judged]]:
     """The items that may need an order, and the stores that may give them the most,
     judged by ``judge``, in store and item order."""
     bounds = settings.bounds()

@@ -17,6 +17,7 @@ from stockwatch.core.forecast import Point
 from stockwatch.core.paging import walk_stock
 from stockwatch.core.replenishment import (
     Estimate,
+    Held,
     OrderingBook,
     OrderingPolicy,
     Suggestion,
@@ -93,12 +94,12 @@ def _histories(
             yield row, points.get((row.store, row.item), [])
 
 
-def _items(reads: ReadModel, store: str | None) -> Iterator[tuple[StockRow, Figures | None]]:
+def _items(reads: ReadModel, store: str | None) -> Iterator[tuple[Held, Figures | None]]:
     """Each item of the store (or all) with its kept figures, a page at a time."""
     for page in _pages(reads, store):
         kept = reads.figures_of([(r.store, r.item) for r in page])
         for row in page:
-            yield row, kept.get((row.store, row.item))
+            yield Held(row.store, row.item, row.count, row.sku), kept.get((row.store, row.item))
 
 
 def reorder(
@@ -126,10 +127,10 @@ def plan(
     for order in open_orders(book, reads):
         on_order[(order.store, order.item)] += order.quantity
 
-    def judge(row: StockRow, estimate: Estimate) -> tuple[StockRow, Suggestion, OrderingPolicy]:
+    def judge(row: Held, estimate: Estimate) -> tuple[Held, Suggestion, OrderingPolicy]:
         policy = settings.policy(row.store, row.item)
         ordered = on_order.get((row.store, row.item), 0)
-        return row, suggest_from(row.count, ordered, estimate, policy), policy
+        return row, suggest_from(row.on_hand, ordered, estimate, policy), policy
 
     if isinstance(reads, CandidateReads) and not everything:
         judged = candidates.to_judge(reads, settings, judge)
@@ -139,7 +140,7 @@ def plan(
         Need(
             row.store,
             row.item,
-            row.count,
+            row.on_hand,
             line.demand.mean if line.demand else None,
             line.order_up_to,
             line.short,
@@ -164,7 +165,7 @@ def plan(
 
 
 def _line(
-    row: StockRow, line: Suggestion, policy: OrderingPolicy, moved: list[Transfer]
+    row: Held, line: Suggestion, policy: OrderingPolicy, moved: list[Transfer]
 ) -> ReorderLine:
     demand, quantity, reason = line.demand, line.suggested, line.reason
     units, source = 0, None
@@ -172,13 +173,13 @@ def _line(
         units = sum([m.quantity for m in moved])
         source = ", ".join([f"{m.quantity} from {m.source}" for m in moved])
     if units and line.order_up_to is not None:
-        quantity = suggested(line.order_up_to, row.count + line.on_order + units, policy)
+        quantity = suggested(line.order_up_to, row.on_hand + line.on_order + units, policy)
         reason = f"move {source}" + (f"; then order {quantity}: {reason}" if quantity else "")
     return ReorderLine(
         row.store,
         row.item,
         row.sku,
-        row.count,
+        row.on_hand,
         line.on_order,
         round(demand.mean, 3) if demand else None,
         round(demand.sd, 3) if demand else None,

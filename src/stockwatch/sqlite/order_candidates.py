@@ -18,8 +18,7 @@ from typing import Any
 
 from stockwatch.core.demand import Demand
 from stockwatch.core.figures import HALF_LIFE_DAYS
-from stockwatch.core.replenishment import Estimate, PolicyBounds
-from stockwatch.core.rows import StockRow
+from stockwatch.core.replenishment import Estimate, Held, PolicyBounds
 from stockwatch.core.transfers import KEEP_DAYS
 from stockwatch.sqlite import database, figures, item_details
 from stockwatch.sqlite.database import DataDirError
@@ -52,7 +51,7 @@ _NEEDING_BELOW = _NEEDING.format(stores="i.store < :split AND")
 _NEEDING_FROM = _NEEDING.format(stores="i.store >= :split AND")
 
 
-def needing(conn: sqlite3.Connection, bounds: PolicyBounds) -> list[tuple[StockRow, Estimate]]:
+def needing(conn: sqlite3.Connection, bounds: PolicyBounds) -> list[tuple[Held, Estimate]]:
     """Every item that may need an order or lacks the history to say, with its estimate.
 
     The stores' second half is read beside the first (``_Aside``), and the first half's
@@ -129,24 +128,23 @@ class _Aside:
         return self._found
 
 
-def _rows(
-    conn: sqlite3.Connection, cursor: Iterable[Sequence[Any]]
-) -> list[tuple[StockRow, Estimate]]:
-    """Stock rows without a status or a forecast (the order list needs neither), with
-    their SKUs, and each one's estimate (``core.replenishment.estimate_at``, made in SQL)."""
-    found: list[tuple[StockRow, Estimate]] = []
-    for store, item, count, at, judged, mean, sd, sba, span, counts, at_s in cursor:
-        row = StockRow(store, item, count, None, "ok")
+def _rows(conn: sqlite3.Connection, cursor: Iterable[Sequence[Any]]) -> list[tuple[Held, Estimate]]:
+    """Each row's stock, with its SKU, and its estimate (``core.replenishment.estimate_at``,
+    made in SQL)."""
+    rows = list(cursor)
+    skus = item_details.stored_skus(conn, sorted({row[0] for row in rows})) if rows else {}
+    found: list[tuple[Held, Estimate]] = []
+    for store, item, count, at, judged, mean, sd, sba, span, counts, at_s in rows:
+        held = Held(store, item, count, skus[store].get(item) if store in skus else None)
         if at is None:  # a first count
-            found.append((row, Estimate(None, 0.0, 1)))
+            found.append((held, Estimate(None, 0.0, 1)))
         elif not judged:
-            found.append((row, Estimate(None, at_s, counts)))
+            found.append((held, Estimate(None, at_s, counts)))
         else:
             method = "sba" if sba else "mean"
             demand = Demand(mean, sd, round(span), method, counts)
-            found.append((row, Estimate(demand, at_s, counts)))
-    skus = item_details.with_skus(conn, [row for row, _ in found])
-    return [(row, kept) for row, (_, kept) in zip(skus, found, strict=True)]
+            found.append((held, Estimate(demand, at_s, counts)))
+    return found
 
 
 # The stores that may give an item under the transfer rule (core.transfers: the largest
@@ -337,7 +335,7 @@ SELECT {_ESTIMATE_COLUMNS} FROM estimated ORDER BY store, item
 
 def rows_of(
     conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]
-) -> list[tuple[StockRow, Estimate]]:
+) -> list[tuple[Held, Estimate]]:
     """These items' stock rows with their estimates, in store and item order."""
     params = {"keys": json.dumps([list(k) for k in keys]), **figures.ESTIMATE_PARAMETERS}
     return _rows(conn, conn.execute(_PICKED, params))

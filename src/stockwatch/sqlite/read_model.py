@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from stockwatch.core.figures import Figures
-from stockwatch.core.replenishment import Estimate, PolicyBounds
+from stockwatch.core.replenishment import Estimate, Held, PolicyBounds
 from stockwatch.core.rows import (
     AlertRow,
     HistoryPoint,
@@ -83,7 +83,7 @@ class SqliteReadModel:
         return figures.figures_of(self.db.conn, keys)
 
     # service.candidates.CandidateReads: the order list's candidates, picked out in SQL.
-    def needing(self, bounds: PolicyBounds) -> list[tuple[StockRow, Estimate]]:
+    def needing(self, bounds: PolicyBounds) -> list[tuple[Held, Estimate]]:
         self._highest = order_candidates.HighestOfAll(self.db.conn)
         return order_candidates.needing(self.db.conn, bounds)
 
@@ -101,7 +101,7 @@ class SqliteReadModel:
     def latest_count_ms(self) -> int:
         return order_candidates.latest(self.db.conn)
 
-    def rows_of(self, keys: Sequence[tuple[str, str]]) -> list[tuple[StockRow, Estimate]]:
+    def rows_of(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Held, Estimate]]:
         return order_candidates.rows_of(self.db.conn, keys)
 
     def alerts(
