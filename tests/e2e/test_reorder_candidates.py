@@ -72,14 +72,21 @@ def _chain(data: Path, seed: int) -> SqliteBackend:
     return backend
 
 
-@pytest.mark.parametrize("halved", [False, True], ids=["one-read", "halves"])
+# How the read model reads (sqlite.order_candidates): "scan", each read in one statement,
+# the givers' band by a scan; "halves", each read in two at once on two connections
+# (_Aside), as a large chain is; "seek", the givers' band looked up store by store, as for
+# a few items. A small chain would take the last way alone.
+_WAYS = {"scan": (10**9, 0), "halves": (2, 0), "seek": (10**9, 10**9)}
+
+
+@pytest.mark.parametrize("way", list(_WAYS))
 @pytest.mark.parametrize("seed", range(12))
 def test_the_candidates_give_the_order_list_of_every_item(
-    tmp_path: Path, seed: int, halved: bool, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, seed: int, way: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A chain of a few stores is read in one statement; "halves" reads even these in two
-    # at once, on two connections (sqlite.order_candidates._Aside), as a large chain is.
-    monkeypatch.setattr(order_candidates, "_HALVED_FROM", 2 if halved else 10**9)
+    halved_from, seek_items = _WAYS[way]
+    monkeypatch.setattr(order_candidates, "_HALVED_FROM", halved_from)
+    monkeypatch.setattr(order_candidates, "_SEEK_ITEMS", seek_items)
     backend = _chain(tmp_path / "data", seed)
     try:
         reads, book = backend.reads(), backend.order_book()

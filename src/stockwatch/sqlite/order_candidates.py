@@ -193,7 +193,7 @@ def _covering(spares: str, only: str) -> str:
 """  # noqa: S608 (built of this module's constants only)
 
 
-_GIVERS = f"""WITH wanted AS MATERIALIZED (
+_GIVERS = f"""WITH RECURSIVE wanted AS MATERIALIZED (
   SELECT key AS item, value AS units FROM json_each(:wanted)
 ),
 band AS MATERIALIZED (
@@ -201,8 +201,7 @@ band AS MATERIALIZED (
          AS high
   FROM (
     SELECT i.store, i.item, i.count, {_COARSE_LOW} AS low, {_LOW_MEAN} AS low_mean
-    FROM inventory AS i
-    WHERE i.count >= :floor AND i.item IN (SELECT item FROM wanted)
+    FROM {{holding}}
   )
 ),
 coarse AS MATERIALIZED ({_covering("band", "true")}),
@@ -233,6 +232,27 @@ SELECT g.store, g.item FROM ranged AS g LEFT JOIN exact AS e ON e.item = g.item
 WHERE CASE WHEN g.t IS NULL THEN g.high > 0 ELSE g.high >= max(g.t, coalesce(e.t, g.t)) END
 ORDER BY g.item, g.store
 """  # noqa: S608 (built of this module's constants only)
+# The band's rows: a scan of every row, or, for a few items, a look-up of each in every
+# store (the stores found by skipping along the inventory's key), a scan's tenth or less.
+_GIVERS_SCAN = _GIVERS.format(
+    holding="inventory AS i WHERE i.count >= :floor AND i.item IN (SELECT item FROM wanted)"
+)
+_GIVERS_SEEK = _GIVERS.format(
+    holding="""stores CROSS JOIN wanted AS w
+    CROSS JOIN inventory AS i ON i.store = stores.store AND i.item = w.item
+    WHERE i.count >= :floor"""
+).replace(
+    "band AS MATERIALIZED (",
+    """stores(store) AS (
+  SELECT min(store) FROM inventory
+  UNION ALL
+  SELECT (SELECT min(n.store) FROM inventory AS n WHERE n.store > stores.store) FROM stores
+  WHERE stores.store IS NOT NULL
+),
+band AS MATERIALIZED (""",
+)
+# Up to this many items are looked up store by store rather than scanned for.
+_SEEK_ITEMS = 16
 
 
 def givers(
@@ -259,12 +279,15 @@ def givers(
         **figures.ESTIMATE_PARAMETERS,
     }
     items = sorted(wanted)
+    if len(items) <= _SEEK_ITEMS:
+        return conn.execute(_GIVERS_SEEK, {**params, "wanted": _units(wanted, items)}).fetchall()
     half = len(items) // 2
     path = _file_of(conn) if len(items) >= _HALVED_FROM else None
     if path is None:
-        return conn.execute(_GIVERS, {**params, "wanted": json.dumps(dict(wanted))}).fetchall()
-    upper = _Aside(path, _GIVERS, {**params, "wanted": _units(wanted, items[half:])})
-    found = conn.execute(_GIVERS, {**params, "wanted": _units(wanted, items[:half])}).fetchall()
+        return conn.execute(_GIVERS_SCAN, {**params, "wanted": _units(wanted, items)}).fetchall()
+    upper = _Aside(path, _GIVERS_SCAN, {**params, "wanted": _units(wanted, items[half:])})
+    mine = {**params, "wanted": _units(wanted, items[:half])}
+    found = conn.execute(_GIVERS_SCAN, mine).fetchall()
     return found + upper.rows(conn)  # items apart, so still in item and store order
 
 
@@ -284,8 +307,8 @@ def highest(conn: sqlite3.Connection, items: Sequence[str]) -> int:
 
 class HighestOfAll:
     """The largest count of all, read on a connection of its own in a thread while the
-    order list's first query runs (a scan of every row, the cost of a third of the list's
-    SQL, hidden on a machine with two cores). Only where to start looking for givers, so
+    order list judges the items that may need an order (a scan of every row, hidden so on
+    a machine with two cores). Only where to start looking for givers, so
     the snapshot it reads need not be the list's; None where the database has no file."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:

@@ -84,8 +84,11 @@ class SqliteReadModel:
 
     # service.candidates.CandidateReads: the order list's candidates, picked out in SQL.
     def needing(self, bounds: PolicyBounds) -> list[tuple[Held, Estimate]]:
+        found = order_candidates.needing(self.db.conn, bounds)
+        # Read beside the judging of these rows, in Python, rather than beside the two
+        # halves of this read, which have the two cores already.
         self._highest = order_candidates.HighestOfAll(self.db.conn)
-        return order_candidates.needing(self.db.conn, bounds)
+        return found
 
     def givers(
         self, wanted: Mapping[str, int], floor: int, bounds: PolicyBounds, latest: int
