@@ -4,7 +4,6 @@ column mappings kept under a name."""
 from __future__ import annotations
 
 import click
-from rich.markup import escape
 
 from stockwatch.cli.context import Context, cli_actor, json_option, pass_context
 from stockwatch.cli.output import console, print_json
@@ -34,6 +33,8 @@ def layouts_command(ctx: click.Context, state: Context, as_json: bool) -> None:
     if as_json:
         print_json(found)
         return
+    from rich.markup import escape  # where it is used: see cli.output.console
+
     out = console()
     for layout in found:
         needs = ", ".join(str(n) for n in layout["needs"])  # type: ignore[attr-defined]

@@ -11,23 +11,17 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from stockwatch.cli.tables import layout
 from stockwatch.core.export import spreadsheet_safe
 from stockwatch.core.report import UploadReport
 from stockwatch.core.rows import SCALAR_TYPES, to_json
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PROGRESS_MIN_BYTES = 1024 * 1024
 
@@ -86,6 +80,10 @@ def _flat(value: Any) -> bool:
 
 
 def console() -> Console:
+    # rich is imported where it is used: a twentieth of the start of a command that only
+    # prints JSON or a table.
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
 
 
@@ -211,6 +209,8 @@ def alert_lines(alerts: Sequence[dict[str, Any]], total: int, would: bool = Fals
 
 def describe_report(report: UploadReport, verb: str = "loaded") -> None:
     """A report as sentences, naming every rejected row with file and line."""
+    from rich.markup import escape
+
     out = console()
     name = escape(report.file)
     where = f" (upload {report.upload_id})" if report.upload_id is not None else ""
@@ -298,6 +298,15 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None] | Non
     if total < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),

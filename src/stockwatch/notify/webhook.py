@@ -15,10 +15,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import http.client
 import json
 import socket
-import ssl
 import threading
 import time
 from urllib.parse import urlsplit
@@ -90,6 +88,11 @@ class WebhookChannel:
     def _post(self, body: bytes, headers: dict[str, str]) -> None:
         """One POST, given up ``deadline`` seconds after it began however the other end
         drips its answer (a socket timeout alone restarts with every byte)."""
+        # Imported here: with the mail parser http.client brings, a twentieth of the start of
+        # every command, though only a delivery needs them.
+        import http.client
+        import ssl
+
         parts = urlsplit(self.url)
         connection: http.client.HTTPConnection
         if parts.scheme == "https":
