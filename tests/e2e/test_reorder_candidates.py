@@ -28,7 +28,7 @@ class EveryItem:
         self.inner = inner
 
     def __getattr__(self, name: str) -> Any:
-        if name in {"needing", "givers", "highest_count", "latest_count_ms", "rows_of"}:
+        if name in {"needing", "givers", "highest_count", "latest_count_ms"}:
             raise AttributeError(name)
         return getattr(self.inner, name)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Protocol, TypeVar, runtime_checkable
 
 from stockwatch.core.replenishment import (
@@ -33,10 +34,11 @@ class CandidateReads(Protocol):
 
     def givers(
         self, wanted: Mapping[str, int], floor: int, bounds: PolicyBounds, latest: int
-    ) -> list[tuple[str, str]]:
-        """The stores that may give the items ``wanted`` (units short of each) under
-        ``core.transfers``' rule, for the items the stores holding ``floor`` or more are sure
-        to cover; with ``floor`` 1, for every item, every store that may spare any."""
+    ) -> list[tuple[Held, Estimate]]:
+        """The stores' rows, with their estimates, that may give the items ``wanted``
+        (units short of each) under ``core.transfers``' rule, for the items the stores
+        holding ``floor`` or more are sure to cover; with ``floor`` 1, for every item,
+        every store that may spare any."""
         ...
 
     def highest_count(self, items: Sequence[str]) -> int:
@@ -47,8 +49,6 @@ class CandidateReads(Protocol):
     def latest_count_ms(self) -> int:
         """A time no count was taken after (the newest count's, or later)."""
         ...
-
-    def rows_of(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Held, Estimate]]: ...
 
 
 def to_judge(
@@ -67,14 +67,15 @@ def to_judge(
     if not needed:
         return judged
     seen = {(row.store, row.item) for row, _, _ in judged}
-    givers = sorted(_givers(reads, needed, bounds) - seen)
-    judged += [judge(row, estimate) for row, estimate in reads.rows_of(givers)]
-    return sorted(judged, key=lambda j: (j[0].store, j[0].item))
+    givers = _givers(reads, needed, bounds)
+    judged += [judge(*givers[key]) for key in sorted(givers.keys() - seen)]
+    # By the rows, which begin with store and item: no two are of the same item and store.
+    return sorted(judged, key=itemgetter(0))
 
 
 def _givers(
     reads: CandidateReads, needed: dict[str, int], bounds: PolicyBounds
-) -> set[tuple[str, str]]:
+) -> dict[tuple[str, str], tuple[Held, Estimate]]:
     """The stores a transfer plan may take each needed item from.
 
     ``core.transfers`` takes from the largest spare first, each giver until it has none
@@ -84,7 +85,7 @@ def _givers(
     (a store holding less than ``t`` cannot spare ``t``), and returns every store that
     might reach it."""
     wanted = dict(needed)
-    chosen: set[tuple[str, str]] = set()
+    chosen: dict[tuple[str, str], tuple[Held, Estimate]] = {}
     latest = reads.latest_count_ms()
     floor = reads.highest_count(sorted(wanted)) + 1
     covering = True  # the last band covered some item (the first step is a quarter too)
@@ -94,9 +95,9 @@ def _givers(
         floor = (floor * 3 // 4 if covering else floor // 2) if floor > 8 else 1
         found = reads.givers(wanted, floor, bounds, latest)
         covering = bool(found)
-        chosen.update(found)
+        chosen.update(((row.store, row.item), (row, estimate)) for row, estimate in found)
         if floor <= 1:
             break
-        for _, item in found:
-            wanted.pop(item, None)
+        for row, _ in found:
+            wanted.pop(row.item, None)
     return chosen

@@ -193,6 +193,7 @@ def _covering(spares: str, only: str) -> str:
 """  # noqa: S608 (built of this module's constants only)
 
 
+_GIVEN_COLUMNS = ", ".join(f"g.{name.strip()}" for name in _ESTIMATE_COLUMNS.split(","))
 _GIVERS = f"""WITH RECURSIVE wanted AS MATERIALIZED (
   SELECT key AS item, value AS units FROM json_each(:wanted)
 ),
@@ -218,7 +219,7 @@ picked AS MATERIALIZED (
 ),
 {figures.estimated("picked")},
 ranged AS MATERIALIZED (
-  SELECT store, item, t,
+  SELECT {_ESTIMATE_COLUMNS}, t,
          CASE WHEN fig_at IS NOT NULL AND judged
               THEN count - ceil(mean * :horizon + sd * :zroot) - ceil(:keep * mean) - 2
               ELSE 0 END AS low,
@@ -228,7 +229,7 @@ ranged AS MATERIALIZED (
   FROM estimated
 ),
 exact AS MATERIALIZED ({_covering("ranged", "g.t IS NOT NULL")})
-SELECT g.store, g.item FROM ranged AS g LEFT JOIN exact AS e ON e.item = g.item
+SELECT {_GIVEN_COLUMNS} FROM ranged AS g LEFT JOIN exact AS e ON e.item = g.item
 WHERE CASE WHEN g.t IS NULL THEN g.high > 0 ELSE g.high >= max(g.t, coalesce(e.t, g.t)) END
 ORDER BY g.item, g.store
 """  # noqa: S608 (built of this module's constants only)
@@ -261,11 +262,11 @@ def givers(
     floor: int,
     bounds: PolicyBounds,
     latest: int,
-) -> list[tuple[str, str]]:
-    """The (store, item) pairs that may give the items ``wanted`` (units short of each),
-    for the items the stores holding ``floor`` or more can cover; with ``floor`` 1, every
-    item's. Each item's givers depend on that item's rows alone, so the second half of the
-    items is read beside the first (``_Aside``)."""
+) -> list[tuple[Held, Estimate]]:
+    """The stores' rows that may give the items ``wanted`` (units short of each), with
+    their estimates, for the items the stores holding ``floor`` or more can cover; with
+    ``floor`` 1, every item's. Each item's givers depend on that item's rows alone, so
+    the second half of the items is read beside the first (``_Aside``)."""
     params = {
         "floor": floor,
         "last": floor <= 1,
@@ -280,15 +281,15 @@ def givers(
     }
     items = sorted(wanted)
     if len(items) <= _SEEK_ITEMS:
-        return conn.execute(_GIVERS_SEEK, {**params, "wanted": _units(wanted, items)}).fetchall()
+        return _rows(conn, conn.execute(_GIVERS_SEEK, {**params, "wanted": _units(wanted, items)}))
     half = len(items) // 2
     path = _file_of(conn) if len(items) >= _HALVED_FROM else None
     if path is None:
-        return conn.execute(_GIVERS_SCAN, {**params, "wanted": _units(wanted, items)}).fetchall()
+        return _rows(conn, conn.execute(_GIVERS_SCAN, {**params, "wanted": _units(wanted, items)}))
     upper = _Aside(path, _GIVERS_SCAN, {**params, "wanted": _units(wanted, items[half:])})
     mine = {**params, "wanted": _units(wanted, items[:half])}
-    found = conn.execute(_GIVERS_SCAN, mine).fetchall()
-    return found + upper.rows(conn)  # items apart, so still in item and store order
+    found = _rows(conn, conn.execute(_GIVERS_SCAN, mine))
+    return found + _rows(conn, upper.rows(conn))
 
 
 def _units(wanted: Mapping[str, int], items: Sequence[str]) -> str:
@@ -342,23 +343,3 @@ def latest(conn: sqlite3.Connection) -> int:
         (newest,),
     ).fetchone()
     return int(ms or 0)
-
-
-_PICKED = f"""WITH records AS MATERIALIZED ({figures.RECORD_TIMES}),
-picked AS MATERIALIZED (
-  SELECT i.store, i.item, i.count, {figures.SUMS}, {_QUIET}
-  FROM json_each(:keys) AS k
-  JOIN inventory AS i ON i.store = k.value ->> 0 AND i.item = k.value ->> 1
-  LEFT JOIN records AS r ON r.store = i.store
-),
-{figures.estimated("picked")}
-SELECT {_ESTIMATE_COLUMNS} FROM estimated ORDER BY store, item
-"""  # noqa: S608 (built of this module's constants only)
-
-
-def rows_of(
-    conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]
-) -> list[tuple[Held, Estimate]]:
-    """These items' stock rows with their estimates, in store and item order."""
-    params = {"keys": json.dumps([list(k) for k in keys]), **figures.ESTIMATE_PARAMETERS}
-    return _rows(conn, conn.execute(_PICKED, params))

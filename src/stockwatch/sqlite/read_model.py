@@ -92,7 +92,7 @@ class SqliteReadModel:
 
     def givers(
         self, wanted: Mapping[str, int], floor: int, bounds: PolicyBounds, latest: int
-    ) -> list[tuple[str, str]]:
+    ) -> list[tuple[Held, Estimate]]:
         return order_candidates.givers(self.db.conn, wanted, floor, bounds, latest)
 
     def highest_count(self, items: Sequence[str]) -> int:
@@ -103,9 +103,6 @@ class SqliteReadModel:
 
     def latest_count_ms(self) -> int:
         return order_candidates.latest(self.db.conn)
-
-    def rows_of(self, keys: Sequence[tuple[str, str]]) -> list[tuple[Held, Estimate]]:
-        return order_candidates.rows_of(self.db.conn, keys)
 
     def alerts(
         self,
