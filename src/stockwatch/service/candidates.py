@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from operator import itemgetter
 from typing import Protocol, TypeVar, runtime_checkable
 
 from stockwatch.core.replenishment import (
@@ -69,8 +68,7 @@ def to_judge(
     seen = {(row.store, row.item) for row, _, _ in judged}
     givers = _givers(reads, needed, bounds)
     judged += [judge(*givers[key]) for key in sorted(givers.keys() - seen)]
-    # By the rows, which begin with store and item: no two are of the same item and store.
-    return sorted(judged, key=itemgetter(0))
+    return sorted(judged, key=lambda j: (j[0].store, j[0].item))
 
 
 def _givers(
