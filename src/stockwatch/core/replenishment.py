@@ -97,14 +97,9 @@ class Suggestion(NamedTuple):
     suggested: int | None  # None: not enough history to say
     runs_out: str | None  # YYYY-MM-DD, or None when it does not within a year
     reason: str
-
-    @property
-    def short(self) -> int:
-        """Units below the order-up-to level, on order counted (0 without a level): what a
-        transfer may bring in."""
-        if self.order_up_to is None:
-            return 0
-        return max(0, self.order_up_to - self.on_hand - self.on_order)
+    # Units below the order-up-to level, on order counted (0 without a level): what a
+    # transfer may bring in.
+    short: int = 0
 
 
 class Held(NamedTuple):
@@ -164,6 +159,7 @@ def suggest_from(
     return Suggestion(
         on_hand, on_order, demand, level, quantity, runs_out,
         reason(on_hand, on_order, level, quantity, runs_out, policy),
+        level - position if level > position else 0,
     )  # fmt: skip
 
 

@@ -5,7 +5,7 @@ all the stores the reader may see; over the read model and the ``OrderBook``
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, NamedTuple
@@ -129,7 +129,7 @@ def plan(
 
     def judge(row: Held, estimate: Estimate) -> tuple[Held, Suggestion, OrderingPolicy]:
         policy = settings.policy(row.store, row.item)
-        ordered = on_order.get((row.store, row.item), 0)
+        ordered = on_order.get((row.store, row.item), 0) if on_order else 0
         return row, suggest_from(row.on_hand, ordered, estimate, policy), policy
 
     if isinstance(reads, CandidateReads) and not everything:
@@ -154,7 +154,7 @@ def plan(
     for row, line, policy in judged:
         if store is not None and row.store != store:
             continue
-        moved = incoming.get((row.store, row.item), [])
+        moved = incoming.get((row.store, row.item), ())
         if not (everything or moved or line.suggested != 0):
             continue  # nothing to move in or order: no line (a giver, most often)
         result = _line(row, line, policy, moved)
@@ -165,11 +165,14 @@ def plan(
 
 
 def _line(
-    row: Held, line: Suggestion, policy: OrderingPolicy, moved: list[Transfer]
+    row: Held, line: Suggestion, policy: OrderingPolicy, moved: Sequence[Transfer]
 ) -> ReorderLine:
     demand, quantity, reason = line.demand, line.suggested, line.reason
     units, source = 0, None
-    if moved:
+    if len(moved) == 1:  # most often
+        units = moved[0].quantity
+        source = f"{units} from {moved[0].source}"
+    elif moved:
         units = sum([m.quantity for m in moved])
         source = ", ".join([f"{m.quantity} from {m.source}" for m in moved])
     if units and line.order_up_to is not None:

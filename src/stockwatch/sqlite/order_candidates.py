@@ -162,6 +162,9 @@ def _rows(conn: sqlite3.Connection, cursor: Iterable[Sequence[Any]]) -> list[tup
 # an item only at a level of at least ``:floor``: a store outside it holds less, and so
 # spares less. With ``:last``, an item no band covers gets every store that may spare any.
 # A first count, or too little history, spares nothing. Two units each way cover rounding.
+# A store of the band that cannot spare ``:floor`` (high < :floor) is left out at once: the
+# levels an item may be covered or given at are ``:floor`` or more, and its own sure spare,
+# below that, would only come after every store's above it in the running sums.
 _COARSE_LOW = (
     "CASE WHEN coalesce(i.fig_counts, 1) >= 2 AND coalesce(i.fig_span, 0) >= :min_span"
     " AND coalesce(i.fig_days, 0) > 0"
@@ -198,12 +201,17 @@ _GIVERS = f"""WITH RECURSIVE wanted AS MATERIALIZED (
   SELECT key AS item, value AS units FROM json_each(:wanted)
 ),
 band AS MATERIALIZED (
-  SELECT store, item, low, count - floor(low_mean * :shortest) - floor(:keep * low_mean) + 1
-         AS high
-  FROM (
-    SELECT i.store, i.item, i.count, {_COARSE_LOW} AS low, {_LOW_MEAN} AS low_mean
-    FROM {{holding}}
+  SELECT * FROM (
+    SELECT store, item, low, count - floor(low_mean * :shortest) - floor(:keep * low_mean) + 1
+           AS high
+    FROM (
+      SELECT i.store, i.item, i.count, {_COARSE_LOW} AS low, {_LOW_MEAN} AS low_mean
+      FROM {{holding}}
+    )
   )
+  -- A store that cannot spare :floor cannot cover an item at a level of :floor or more,
+  -- nor give at one: only the band's top is kept (a fifth of it at a million items).
+  WHERE high >= :floor
 ),
 coarse AS MATERIALIZED ({_covering("band", "true")}),
 possible AS MATERIALIZED (
