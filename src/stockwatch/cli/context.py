@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import getpass
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import update_wrapper
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,6 +66,21 @@ def cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return "cli"
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector held off while a command builds a long list of rows that
+    form no cycles (an order list over a million items: tuples, strings and numbers). It
+    walked them a dozen times and found nothing: a twentieth of the command's time. It is
+    turned back on after, for a command that goes on (``serve`` never pauses it)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def pass_context(f: F) -> F:

@@ -7,7 +7,13 @@ from typing import Any
 
 import click
 
-from stockwatch.cli.context import Context, cli_actor, json_option, pass_context
+from stockwatch.cli.context import (
+    Context,
+    cli_actor,
+    collector_paused,
+    json_option,
+    pass_context,
+)
 from stockwatch.cli.output import emit, formats, print_json, print_table
 from stockwatch.core.demand import WINDOW_DAYS
 from stockwatch.core.replenishment import OrderingEntry, OrderingPolicy
@@ -137,6 +143,13 @@ def reorder(
     Example: stockwatch reorder --store Berlin --csv > berlin-order.csv
              stockwatch reorder --transfers
     """
+    with collector_paused():
+        _show_order_list(state, store, everything, only_transfers, fmt)
+
+
+def _show_order_list(
+    state: Context, store: str | None, everything: bool, only_transfers: bool, fmt: str
+) -> None:
     runtime = state.runtime
     reads, book = runtime.reads(), runtime.order_book()
     if only_transfers:
