@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from stockwatch.core.demand import Demand
 from stockwatch.core.figures import HALF_LIFE_DAYS
@@ -22,6 +22,8 @@ from stockwatch.core.replenishment import Estimate, Held, PolicyBounds
 from stockwatch.core.transfers import KEEP_DAYS
 from stockwatch.sqlite import database, figures, item_details
 from stockwatch.sqlite.database import DataDirError
+
+T = TypeVar("T")
 
 # An item that may need an order: on hand below the highest order-up-to level its figures
 # allow, or too little history to be judged. The inventory alone is filtered first, by the
@@ -68,22 +70,27 @@ def needing(conn: sqlite3.Connection, bounds: PolicyBounds) -> list[tuple[Held, 
     if split is None or path is None:
         return _rows(conn, conn.execute(_NEEDING_ALL, params))
     halves = {**params, "split": split}
-    upper = _Aside(path, _NEEDING_FROM, halves)
+    upper = _Aside(path, _NEEDING_FROM, halves, _rows)
     lower = conn.execute(_NEEDING_BELOW, halves)  # its first step does the work
-    theirs = upper.rows(conn)
-    return _rows(conn, lower.fetchall() + theirs)
+    theirs = upper.result(conn)
+    return _rows(conn, lower) + theirs
 
 
 def _middle_store(conn: sqlite3.Connection) -> str | None:
     """A store name about half the stores sort before (None for too few to halve): where
     the halves of a read over every store meet. Any name would be right; the middle one
     gives each half about the same work."""
+    (count,) = conn.execute("SELECT count(*) FROM store_records").fetchone()
+    if count < _HALVED_FROM:
+        return None
     row = conn.execute(
-        "SELECT store FROM store_records ORDER BY store"
-        " LIMIT 1 OFFSET (SELECT count(*) / 2 FROM store_records)"
+        "SELECT store FROM store_records ORDER BY store LIMIT 1 OFFSET ?",
+        (int(count * _CALLERS_SHARE),),
     ).fetchone()
-    count = conn.execute("SELECT count(*) FROM store_records").fetchone()[0]
-    return row[0] if row is not None and count >= _HALVED_FROM else None
+    return row[0] if row is not None else None
+
+
+_CALLERS_SHARE = 0.5
 
 
 # Fewer stores (or items) than this are read in one statement: a thread and a connection
@@ -97,17 +104,28 @@ def _file_of(conn: sqlite3.Connection) -> Path | None:
     return Path(files[0]) if files and files[0] else None
 
 
-class _Aside:
+class _Aside(Generic[T]):
     """One statement run on a read-only connection of its own, in a thread, while the
     caller's connection does another part of the same read: sqlite3 lets go of the GIL
     while a statement runs, so on two cores the two parts take the time of one (the order
     list over a million items, 0.69 s of SQL, took 0.42-0.50 s so). Each statement here
     already has a snapshot of its own (autocommit), so one more changes nothing: a store's
-    rows all come from one. Should the connection fail, the caller runs it itself."""
+    rows all come from one. Should the connection fail, the caller runs it itself.
 
-    def __init__(self, path: Path, sql: str, params: Mapping[str, Any]) -> None:
-        self._path, self._sql, self._params = path, sql, params
-        self._found: list[Any] | None = None
+    ``made`` turns its cursor into the result (all its rows, by default) in the thread:
+    where the caller's own part is still in SQLite (without the GIL), that Python runs
+    meanwhile rather than after."""
+
+    def __init__(
+        self,
+        path: Path,
+        sql: str,
+        params: Mapping[str, Any],
+        made: Callable[[sqlite3.Connection, sqlite3.Cursor], T],
+    ) -> None:
+        self._path, self._sql, self._params, self._made = path, sql, params, made
+        self._found: T | None = None
+        self._done = False
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
@@ -117,18 +135,23 @@ class _Aside:
         except DataDirError:
             return
         try:
-            self._found = conn.execute(self._sql, self._params).fetchall()
+            self._found = self._made(conn, conn.execute(self._sql, self._params))
+            self._done = True
         except sqlite3.Error:
             pass  # run again by the caller, whose error it will then be
         finally:
             conn.close()
 
-    def rows(self, conn: sqlite3.Connection) -> list[Any]:
-        """Its rows, once read; read on ``conn`` where the thread could not."""
+    def result(self, conn: sqlite3.Connection) -> T:
+        """Its result, once made; made on ``conn`` where the thread could not."""
         self._thread.join()
-        if self._found is None:
-            return conn.execute(self._sql, self._params).fetchall()
-        return self._found
+        if not self._done:
+            return self._made(conn, conn.execute(self._sql, self._params))
+        return self._found  # type: ignore[return-value]
+
+
+def _all(conn: sqlite3.Connection, cursor: sqlite3.Cursor) -> list[Any]:
+    return cursor.fetchall()
 
 
 def _rows(conn: sqlite3.Connection, cursor: Iterable[Sequence[Any]]) -> list[tuple[Held, Estimate]]:
@@ -297,10 +320,10 @@ def givers(
     path = _file_of(conn) if len(items) >= _HALVED_FROM else None
     if path is None:
         return _rows(conn, conn.execute(_GIVERS_SCAN, {**params, "wanted": _units(wanted, items)}))
-    upper = _Aside(path, _GIVERS_SCAN, {**params, "wanted": _units(wanted, items[half:])})
-    mine = {**params, "wanted": _units(wanted, items[:half])}
-    found = _rows(conn, conn.execute(_GIVERS_SCAN, mine))
-    return found + _rows(conn, upper.rows(conn))
+    upper = _Aside(path, _GIVERS_SCAN, {**params, "wanted": _units(wanted, items[half:])}, _rows)
+    mine = conn.execute(_GIVERS_SCAN, {**params, "wanted": _units(wanted, items[:half])})
+    theirs = upper.result(conn)
+    return _rows(conn, mine) + theirs
 
 
 def _units(wanted: Mapping[str, int], items: Sequence[str]) -> str:
@@ -325,12 +348,12 @@ class HighestOfAll:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         path = _file_of(conn)
-        self._read = _Aside(path, _HIGHEST, {}) if path is not None else None
+        self._read = _Aside(path, _HIGHEST, {}, _all) if path is not None else None
 
     def result(self, conn: sqlite3.Connection) -> int:
         if self._read is None:
             return highest_of_all(conn)
-        ((top,),) = self._read.rows(conn)
+        ((top,),) = self._read.result(conn)
         return int(top)
 
 
