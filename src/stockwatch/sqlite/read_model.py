@@ -84,7 +84,8 @@ class SqliteReadModel:
 
     # service.candidates.CandidateReads: the order list's candidates, picked out in SQL.
     def needing(self, bounds: PolicyBounds) -> list[tuple[Held, Estimate]]:
-        found = order_candidates.needing(self.db.conn, bounds)
+        with order_candidates.mapped(self.db.conn):
+            found = order_candidates.needing(self.db.conn, bounds)
         # Read beside the judging of these rows, in Python, rather than beside the two
         # halves of this read, which have the two cores already.
         self._highest = order_candidates.HighestOfAll(self.db.conn)
@@ -93,7 +94,8 @@ class SqliteReadModel:
     def givers(
         self, wanted: Mapping[str, int], floor: int, bounds: PolicyBounds, latest: int
     ) -> list[tuple[Held, Estimate]]:
-        return order_candidates.givers(self.db.conn, wanted, floor, bounds, latest)
+        with order_candidates.mapped(self.db.conn):
+            return order_candidates.givers(self.db.conn, wanted, floor, bounds, latest)
 
     def highest_count(self, items: Sequence[str]) -> int:
         started, self._highest = self._highest, None
