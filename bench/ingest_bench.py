@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from compiled import compile_package
+
 TARGET_RATIO = 0.7
 ROUNDS = 3
 MAX_MEMORY_GROWTH = 1.25
@@ -178,6 +180,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="100k rows instead of 1M")
     parser.add_argument("--stores", type=int, help="stores of 1,000 items (2000: #28's file)")
     args = parser.parse_args()
+    compile_package()
     stores = args.stores or (100 if args.quick else 1000)
     items = 1000
     with tempfile.TemporaryDirectory(prefix="stockwatch-bench-") as tmp:

@@ -28,6 +28,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from compiled import compile_package
 from stockwatch.service.commands import Upload
 from stockwatch.sqlite.backend import SqliteBackend
 
@@ -83,6 +84,7 @@ def main() -> int:
         "--data", type=Path, help="keep the data here and load it only once (to profile)"
     )
     args = parser.parse_args()
+    compile_package()
     rows = args.stores * args.items
     print(f"{args.stores} stores x {args.items} items = {rows:,} items; {args.days} days")
     with tempfile.TemporaryDirectory(prefix="stockwatch-reorder-") as tmp:
