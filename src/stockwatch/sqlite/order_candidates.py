@@ -133,10 +133,10 @@ class _Aside(Generic[T]):
     def _read(self) -> None:
         try:
             conn = database.connect(self._path, readonly=True)
-            conn.execute(f"PRAGMA mmap_size = {MAP_BYTES}")
-        except (DataDirError, sqlite3.Error):
+        except DataDirError:
             return
         try:
+            conn.execute(f"PRAGMA mmap_size = {MAP_BYTES}")
             self._found = self._made(conn, conn.execute(self._sql, self._params))
             self._done = True
         except sqlite3.Error:
