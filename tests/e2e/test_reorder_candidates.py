@@ -98,3 +98,20 @@ def test_the_candidates_give_the_order_list_of_every_item(
             assert fast == full
     finally:
         backend.close()
+
+
+def test_the_memory_map_is_only_for_the_order_lists_reads(tmp_path: Path) -> None:
+    # The loads keep their RSS small; a mapped page counts in it (sqlite.order_candidates).
+    backend = _chain(tmp_path / "data", 3)
+    try:
+        conn = backend.reads().db.conn  # type: ignore[attr-defined]
+        (before,) = conn.execute("PRAGMA mmap_size").fetchone()
+        with order_candidates.mapped(conn):
+            (during,) = conn.execute("PRAGMA mmap_size").fetchone()
+        (after,) = conn.execute("PRAGMA mmap_size").fetchone()
+        assert (before, after) == (0, 0)
+        assert during > 0  # MAP_BYTES, or the most this SQLite maps
+        order_list.plan(backend.reads(), backend.order_book(), None, False)
+        assert conn.execute("PRAGMA mmap_size").fetchone() == (0,)
+    finally:
+        backend.close()
