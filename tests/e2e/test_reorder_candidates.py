@@ -104,7 +104,7 @@ def test_the_memory_map_is_only_for_the_order_lists_reads(tmp_path: Path) -> Non
     # The loads keep their RSS small; a mapped page counts in it (sqlite.order_candidates).
     backend = _chain(tmp_path / "data", 3)
     try:
-        conn = backend.reads().db.conn  # type: ignore[attr-defined]
+        conn = backend.reads().db.conn
         (before,) = conn.execute("PRAGMA mmap_size").fetchone()
         with order_candidates.mapped(conn):
             (during,) = conn.execute("PRAGMA mmap_size").fetchone()
