@@ -57,10 +57,11 @@ _NEEDING_FROM = _NEEDING.format(stores="i.store >= :split AND")
 def needing(conn: sqlite3.Connection, bounds: PolicyBounds) -> list[tuple[Held, Estimate]]:
     """Every item that may need an order or lacks the history to say, with its estimate.
 
-    The stores' second half is read beside the first (``_Aside``). Rows are made into
-    objects only once both halves are read: Python code run here meanwhile would hold the
-    GIL while the other thread waits for it at every row it fetches (up to the 5 ms switch
-    interval each), which made the second half the slower by half."""
+    The stores' second half is read beside the first (``_Aside``), and its rows made into
+    objects in its own thread while the first is still in SQLite. The first half's rows
+    are fetched only after that: Python code run here while the other thread fetched would
+    hold the GIL while it waits at every row (up to the 5 ms switch interval each), which
+    made the second half the slower by half."""
     params = {
         "horizon": bounds.horizon_max,
         "zroot": max(bounds.z_max, 0.0) * bounds.horizon_max**0.5,
@@ -86,12 +87,9 @@ def _middle_store(conn: sqlite3.Connection) -> str | None:
         return None
     row = conn.execute(
         "SELECT store FROM store_records ORDER BY store LIMIT 1 OFFSET ?",
-        (int(count * _CALLERS_SHARE),),
+        (count // 2,),
     ).fetchone()
     return row[0] if row is not None else None
-
-
-_CALLERS_SHARE = 0.5
 
 
 # Fewer stores (or items) than this are read in one statement: a thread and a connection
@@ -113,9 +111,9 @@ class _Aside(Generic[T]):
     already has a snapshot of its own (autocommit), so one more changes nothing: a store's
     rows all come from one. Should the connection fail, the caller runs it itself.
 
-    ``made`` turns its cursor into the result (all its rows, by default) in the thread:
-    where the caller's own part is still in SQLite (without the GIL), that Python runs
-    meanwhile rather than after."""
+    ``made`` turns its cursor into the result (``_all``: its rows) in the thread: where the
+    caller's own part is still in SQLite (without the GIL), that Python runs meanwhile
+    rather than after."""
 
     def __init__(
         self,
