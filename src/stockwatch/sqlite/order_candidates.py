@@ -254,7 +254,7 @@ band AS MATERIALIZED (
     )
   )
   -- A store that cannot spare :floor cannot cover an item at a level of :floor or more,
-  -- nor give at one: only the band's top is kept (a fifth of it at a million items).
+  -- nor give at one: only the band's top is kept (58 % of it at a million items).
   WHERE high >= :floor
 ),
 coarse AS MATERIALIZED ({_covering("band", "true")}),
