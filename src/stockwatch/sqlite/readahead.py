@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from stockwatch.core.details import ItemDetails
 from stockwatch.core.limits import Limits
@@ -129,19 +129,24 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def in_a_thread(source: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """``source``'s items, produced by a thread at most ``depth`` ahead of the consumer.
+class Ahead(Generic[T]):
+    """``source``'s items, produced by a thread at most ``depth`` ahead of the consumer; the
+    thread starts at once, so the first items are ready before they are asked for.
 
-    pyarrow parses and checks a batch without holding the GIL, so the next batch is read
-    while this thread writes the one before: about a tenth of an unchanged re-upload. An
-    exception of ``source`` comes out here, in order; a consumer that stops early stops
-    the thread."""
-    handoff: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+    An exception of ``source`` comes out of the iteration, in order; a consumer that stops
+    early, or ``close``, stops the thread."""
 
-    def produce() -> None:
+    def __init__(self, source: Iterator[T], depth: int = 2) -> None:
+        self._handoff: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._source = source
+        self._worker = threading.Thread(target=self._produce, name="stockwatch-parse", daemon=True)
+        self._worker.start()
+
+    def _produce(self) -> None:
+        handoff, stop = self._handoff, self._stop
         try:
-            for item in source:
+            for item in self._source:
                 while not stop.is_set():
                     try:
                         handoff.put(item, timeout=0.1)
@@ -154,22 +159,81 @@ def in_a_thread(source: Iterator[T], depth: int = 2) -> Iterator[T]:
         except BaseException as exc:  # handed to the consumer, which raises it
             handoff.put(exc)
 
-    worker = threading.Thread(target=produce, name="stockwatch-parse", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = handoff.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        while worker.is_alive():  # let a blocked put go
+    def __iter__(self) -> Iterator[T]:
+        try:
+            while True:
+                item = self._handoff.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item  # type: ignore[misc]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._worker.is_alive():  # let a blocked put go
             with contextlib.suppress(queue.Empty):
-                handoff.get(timeout=0.05)
-        worker.join()
+                self._handoff.get(timeout=0.05)
+        self._worker.join()
+
+
+def in_a_thread(source: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """``source``'s items, read ahead by a thread (``Ahead``).
+
+    pyarrow parses and checks a batch without holding the GIL, so the next batch is read
+    while this thread writes the one before: about a tenth of an unchanged re-upload."""
+    return iter(Ahead(source, depth))
+
+
+Batches = Iterator[tuple[list[Run], int, fast_reader.Skus]]
+
+
+class EarlyRead:
+    """A large file's read, begun while it is still being kept.
+
+    ``ingest`` of an unchanged file spends about as long on parsing as on everything else
+    together: importing pyarrow, copying and hashing the file, ``fsync``, registering the
+    upload and opening its transaction. This thread imports pyarrow while the file is
+    copied (the copy lets go of the GIL) and starts reading the kept copy the moment it is
+    published, so the rest runs beside the parsing instead of before it. What is read is
+    the kept file itself, and at most ``depth`` batches are held. ``close`` stops it
+    whether or not it was used (an upload already done, or one read another way)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.path: Path | None = None
+        self._given: queue.Queue[Path | None] = queue.Queue(maxsize=1)
+        self._ahead: Ahead[tuple[list[Run], int, fast_reader.Skus]] = Ahead(self._read())
+        self._taken = False
+
+    def _read(self) -> Batches:
+        import pyarrow.compute
+        import pyarrow.csv  # noqa: F401
+
+        path = self._given.get()
+        if path is not None:
+            yield from fast_reader.read(path, self.limits)
+
+    def start(self, path: Path) -> None:
+        """The kept file is complete at ``path``: read it."""
+        if self.path is None:
+            self.path = path
+            self._given.put(path)
+
+    def take(self, path: Path) -> Iterator[tuple[list[Run], int, fast_reader.Skus]] | None:
+        """The batches read so far and the rest, once, if it is ``path`` that was read."""
+        if self._taken or self.path is None or path != self.path:
+            return None
+        self._taken = True
+        return iter(self._ahead)
+
+    def close(self) -> None:
+        if self.path is None:
+            self._given.put(None)
+            self.path = Path()  # never started; nothing matches it
+        self._ahead.close()
 
 
 class CleanFirst:
@@ -179,11 +243,16 @@ class CleanFirst:
     part-way is handed to ``ReadAhead``'s core reader after a ``RESTART``."""
 
     def __init__(
-        self, path: Path, limits: Limits, on_progress: Callable[[int], None] | None = None
+        self,
+        path: Path,
+        limits: Limits,
+        on_progress: Callable[[int], None] | None = None,
+        early: Batches | None = None,
     ) -> None:
         self.path = path
         self.limits = limits
         self.on_progress = on_progress
+        self.early = early  # the batches of an ``EarlyRead`` of this file
         self.ahead: ReadAhead | None = None
         self._details = ItemDetails()
 
@@ -196,7 +265,9 @@ class CleanFirst:
     def chunks(self) -> Iterator[Chunk]:
         sent = False
         try:
-            for runs, bytes_read, skus in in_a_thread(fast_reader.read(self.path, self.limits)):
+            batches = self.early or in_a_thread(fast_reader.read(self.path, self.limits))
+            self.early = None
+            for runs, bytes_read, skus in batches:
                 self._details = ItemDetails(columns=skus)
                 if runs:
                     sent = True

@@ -38,6 +38,7 @@ from stockwatch.sqlite.readahead import (
     READ_AHEAD_MIN_BYTES,
     ChunkWriter,
     CleanFirst,
+    EarlyRead,
     ReadAhead,
 )
 from stockwatch.sqlite.records import UploadRecord, encode_report, fetch_upload
@@ -178,6 +179,7 @@ class SqliteInventory:
         self.limits = limits
         self.read_ahead_min_bytes = READ_AHEAD_MIN_BYTES
         self.local_path: Path | None = None  # the file being validated, when it has a path
+        self.early: EarlyRead | None = None  # a read of the kept file begun by ``ingest``
         self._details: item_details.SqliteDetails | None = None  # the upload's SKUs so far
 
     def read(self, job: UploadJob, source: Readable, on_progress: Any) -> Any:
@@ -186,7 +188,8 @@ class SqliteInventory:
         path = self.objects.path(job) if job.object_key else self.local_path
         if path is not None and path.stat().st_size >= self.read_ahead_min_bytes:
             if job.scope is None and not job.reading:
-                return CleanFirst(path, self.limits, on_progress)
+                early = self.early.take(path) if self.early is not None else None
+                return CleanFirst(path, self.limits, on_progress, early)
             return _ReadAheadChunks(
                 ReadAhead(path, self.limits, on_progress, job.scope, job.reading)
             )
