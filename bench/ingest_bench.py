@@ -70,12 +70,15 @@ PARSE_ONLY = (
     "from stockwatch.sqlite import fast_reader\n"
     "rows = fast_reader.check(Path(sys.argv[1]), Limits())\n"
 )
-# The CLI's own entry point, then the peak memory of it and of its read-ahead process.
+# The CLI's own entry point as the ``stockwatch`` script calls it (no arguments: the
+# process is the command's alone, as it tunes), then the peak memory of it and of its
+# read-ahead process.
 MEASURED = (
     "import resource, sys\n"
-    "from stockwatch.cli.main import main\n"
+    "sys.argv[0] = 'stockwatch'\n"
+    "from stockwatch.cli.entry import main\n"
     "try:\n"
-    "    main(sys.argv[1:])\n"
+    "    main()\n"
     "except SystemExit:\n"
     "    pass\n"
     "peak = max(resource.getrusage(w).ru_maxrss for w in"

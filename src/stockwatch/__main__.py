@@ -1,4 +1,4 @@
-from stockwatch.cli.main import main
+from stockwatch.cli.entry import main
 
 if __name__ == "__main__":  # a guard, since read-ahead processes import this module
     main()

@@ -4,8 +4,8 @@ results."""
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 

@@ -186,6 +186,7 @@ def _collect_less() -> None:
     looked at every 50,000 allocations rather than 700; cycles are still collected."""
     gc.freeze()
     gc.set_threshold(50_000, 10, 10)
+    gc.enable()  # off while the commands were imported (``cli.entry``)
 
 
 def _advice(error: str) -> str:

@@ -209,7 +209,8 @@ class EarlyRead:
         self._taken = False
 
     def _read(self) -> Batches:
-        import pyarrow.compute
+        # pyarrow while the file is copied; pyarrow.compute (as long again) once Arrow's
+        # threads are reading the file, in ``fast_reader.read``.
         import pyarrow.csv  # noqa: F401
 
         path = self._given.get()
