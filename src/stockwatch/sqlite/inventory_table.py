@@ -62,6 +62,25 @@ WHERE i.version > :version OR (i.version = :version AND i.line <> s.line)
 """
 
 
+# The staged rows of stores none of whose items is in the table (a first load): every row
+# is an INSERT, so they go straight in, with no join and no conflict to look for: the
+# ordering rule has nothing to decide but the file's own repeats (``first_of_each``).
+_FRESH_FEED = """
+INSERT INTO changes (store, item, old_count, new_count, upload_id, counted)
+SELECT store, item, NULL, count, :upload, :counted FROM temp.stage ORDER BY seq
+"""
+_FRESH_ROWS = """
+INSERT INTO inventory (store, item, count, version, line, upload_id, fig_at)
+SELECT store, item, count, :version, line, :upload, :counted FROM temp.stage
+"""
+
+
+def is_fresh(conn: sqlite3.Connection, store: str) -> bool:
+    """No item of the store is in the table yet."""
+    found = conn.execute("SELECT 1 FROM inventory WHERE store = ? LIMIT 1", (store,)).fetchone()
+    return found is None
+
+
 def counted_ms(version: str) -> int:
     """When the counts of an upload of this version were taken, for ``changes.counted``."""
     return epoch_ms(as_of_of(version))
@@ -95,7 +114,7 @@ class SqliteInventoryWriter:
         self._upload = upload
         conn.execute(_STAGE)
         conn.execute("DELETE FROM temp.stage")
-        self._records = RecordingWriter(conn, self.apply_rows)
+        self._records = RecordingWriter(conn, self)
 
     def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
         return self._records.apply(chunk, version)
@@ -105,6 +124,24 @@ class SqliteInventoryWriter:
 
     def flush(self, version: str) -> ChunkOutcome:
         return self._records.flush(version)
+
+    def is_fresh(self, store: str) -> bool:
+        return is_fresh(self._conn, store)
+
+    def insert_fresh(self, rows: list[Row], version: str) -> ChunkOutcome:
+        """Rows of stores none of whose items is in the table: the first line of each item
+        is an INSERT, a later one a repeat of it."""
+        rows, repeats = first_of_each(rows)
+        self._conn.executemany(
+            "INSERT INTO temp.stage (line, store, item, count) VALUES (?, ?, ?, ?)", rows
+        )
+        params = {"version": version, "upload": self._upload, "counted": counted_ms(version)}
+        self._conn.execute(_FRESH_FEED, params)
+        self._conn.execute(_FRESH_ROWS, params)
+        self._conn.execute("DELETE FROM temp.stage")
+        outcome = ChunkOutcome(loaded=len(rows))
+        outcome.repeats.extend(repeats)
+        return outcome
 
     def apply_rows(self, rows: list[Row], version: str) -> ChunkOutcome:
         """The ordering rule over these rows, set-based; a (store, item) repeated among

@@ -29,10 +29,11 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate, groupby
 from operator import itemgetter
+from typing import Protocol
 
 from stockwatch.core.loading import ChunkOutcome
 from stockwatch.core.model import Row
@@ -44,7 +45,18 @@ BLOCK_MAX = 200_000
 CHANGED_BATCH = 5_000
 _STORE = itemgetter(1)
 
-ApplyRows = Callable[[list[Row], str], ChunkOutcome]
+
+class Writes(Protocol):
+    """How rows are written (``inventory_table.SqliteInventoryWriter``)."""
+
+    def apply_rows(self, rows: list[Row], version: str) -> ChunkOutcome:
+        """The ordering rule's set-based write of some rows (the slow path)."""
+
+    def is_fresh(self, store: str) -> bool:
+        """No item of the store is in the table yet."""
+
+    def insert_fresh(self, rows: list[Row], version: str) -> ChunkOutcome:
+        """Rows of a fresh store, straight in."""
 
 
 @dataclass
@@ -194,9 +206,10 @@ class RecordingWriter:
     zeroes are a second block of their stores, and their outcome is their own.
     """
 
-    def __init__(self, conn: sqlite3.Connection, apply_rows: ApplyRows) -> None:
+    def __init__(self, conn: sqlite3.Connection, writes: Writes) -> None:
         self.records = StoreRecords(conn)
-        self.apply_rows = apply_rows
+        self.writes = writes
+        self.apply_rows = writes.apply_rows
         self.block: Block | None = None
         self.flushed = False
         self.written: set[str] = set()  # stores already written by this upload
@@ -289,6 +302,15 @@ class RecordingWriter:
                     return self._changed_only(block, counts, record, version)
             outcome = self._write_changed(version)
             self.records.materialise(store, record)
+        elif self.writes.is_fresh(store):
+            # No row of the store yet: straight in, after the rows waiting before it (the
+            # change feed keeps the file's order); with no repeat, its block covers it.
+            outcome = self._write_changed(version)
+            fresh = self.writes.insert_fresh(block.rows(), version)
+            if not fresh.repeats:
+                self.records.put(store, Record(version, size, named, counts))
+            outcome.add(fresh)
+            return outcome
         # Written with others' rows; the store gets a record if its block was written whole.
         self.changed.extend(block.rows())
         self.candidates.append((store, Record(version, size, named, counts)))
