@@ -412,3 +412,63 @@ def test_an_early_read_closed_before_its_file_is_kept_stops() -> None:
     early.close()
     assert early.take(Path("anything.csv")) is None
     assert _threads_of_ours() == []
+
+
+@pytest.mark.parametrize(
+    ("row", "clean"),
+    [
+        ("Store 1,Item 1,5", True),
+        ("Store 1,Item 1, 5", False),  # spaces around a count: not plain digits
+        ("Store 1,Item 1,5 ", False),
+        ("Store 1,Item 1,", False),
+        ("Store 1,,5", False),
+        ("Store 1," + "é" * 10 + ",5", True),  # 20 bytes, 10 characters: at the limit
+        ("Store 1," + "é" * 11 + ",5", False),
+        ("Store 1," + "x" * 10 + ",5", True),
+        ("Store 1," + "x" * 11 + ",5", False),
+        ("Store 1," + "\u3000Item" + ",5", False),  # an ideographic space around a name
+    ],
+)
+def test_the_fast_checks_refuse_what_they_refused_by_characters(row: str, clean: bool) -> None:
+    """Lengths are bounded by bytes first and characters counted only past the limit; a
+    count's spaces are refused by the digits check: the same files are clean as before."""
+    import tempfile
+
+    from stockwatch.core.limits import Limits
+    from stockwatch.sqlite import fast_reader
+
+    limits = Limits(max_field_chars=10)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "f.csv"
+        path.write_text(f"store,item,count\n{row}\nStore 1,Other,3\n", encoding="utf-8")
+        try:
+            fast_reader.check(path, limits)
+        except fast_reader.NotClean:
+            assert not clean
+        else:
+            assert clean
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+def test_a_line_near_the_length_limit_goes_to_the_core_reader(extra: int) -> None:
+    """The longest store, item and count together bound a line of stockwatch's own layout;
+    the lines are added up only when that bound is near the limit."""
+    import tempfile
+
+    from stockwatch.core.limits import Limits
+    from stockwatch.sqlite import fast_reader
+
+    limits = Limits(max_line_bytes=100, max_field_chars=200)
+    room = 100 - 3 - 8  # as before: the line's bytes, its columns and 8 more
+    # The longest store and the longest item are on different lines: their sum is over.
+    item = "i" * (room - len("Store 1") - 1 + extra)
+    rows = f"Store 1,{item},5\n{'S' * 60},Short,5\n"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "f.csv"
+        path.write_text("store,item,count\n" + rows, encoding="utf-8")
+        try:
+            fast_reader.check(path, limits)
+        except fast_reader.NotClean:
+            assert extra > 0
+        else:
+            assert extra <= 0
