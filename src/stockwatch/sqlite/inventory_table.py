@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from itertools import chain
 
 from stockwatch.core.clock import epoch_ms
 from stockwatch.core.loading import ChunkOutcome, first_of_each
@@ -81,6 +82,31 @@ def is_fresh(conn: sqlite3.Connection, store: str) -> bool:
     return found is None
 
 
+# Rows staged per statement: four parameters each, under SQLite's limit on a statement's
+# parameters (32,766 since 3.32, 999 before).
+STAGED_PER_STATEMENT = 500 if sqlite3.sqlite_version_info >= (3, 32) else 249
+
+
+def stage(conn: sqlite3.Connection, rows: Sequence[Row]) -> None:
+    """The rows into ``temp.stage``, in order, many to a statement: ``executemany`` runs
+    one statement per row, which cost nearly twice as much (400,000 rows: 0.40 s against
+    0.22 s). A first load stages every row of the file."""
+    size = STAGED_PER_STATEMENT
+    whole = len(rows) - len(rows) % size
+    if whole:
+        sql = _STAGE_ROWS + ", ".join(["(?, ?, ?, ?)"] * size)
+        for start in range(0, whole, size):
+            conn.execute(sql, tuple(chain.from_iterable(rows[start : start + size])))
+    if whole < len(rows):
+        rest = rows[whole:]
+        conn.execute(
+            _STAGE_ROWS + ", ".join(["(?, ?, ?, ?)"] * len(rest)), tuple(chain.from_iterable(rest))
+        )
+
+
+_STAGE_ROWS = "INSERT INTO temp.stage (line, store, item, count) VALUES "
+
+
 def counted_ms(version: str) -> int:
     """When the counts of an upload of this version were taken, for ``changes.counted``."""
     return epoch_ms(as_of_of(version))
@@ -132,9 +158,7 @@ class SqliteInventoryWriter:
         """Rows of stores none of whose items is in the table: the first line of each item
         is an INSERT, a later one a repeat of it."""
         rows, repeats = first_of_each(rows)
-        self._conn.executemany(
-            "INSERT INTO temp.stage (line, store, item, count) VALUES (?, ?, ?, ?)", rows
-        )
+        stage(self._conn, rows)
         params = {"version": version, "upload": self._upload, "counted": counted_ms(version)}
         self._conn.execute(_FRESH_FEED, params)
         self._conn.execute(_FRESH_ROWS, params)
@@ -147,9 +171,7 @@ class SqliteInventoryWriter:
         """The ordering rule over these rows, set-based; a (store, item) repeated among
         them is a repeat of its first line, as across chunks."""
         rows, repeats = first_of_each(rows)
-        self._conn.executemany(
-            "INSERT INTO temp.stage (line, store, item, count) VALUES (?, ?, ?, ?)", rows
-        )
+        stage(self._conn, rows)
         outcome = apply_staged(self._conn, len(rows), version, self._upload)
         self._conn.execute("DELETE FROM temp.stage")
         outcome.repeats.extend(repeats)
