@@ -55,8 +55,8 @@ class Writes(Protocol):
     def is_fresh(self, store: str) -> bool:
         """No item of the store is in the table yet."""
 
-    def insert_fresh(self, rows: list[Row], version: str) -> ChunkOutcome:
-        """Rows of a fresh store, straight in."""
+    def insert_fresh(self, block: Block, version: str) -> ChunkOutcome:
+        """The block of a fresh store, straight in."""
 
 
 @dataclass
@@ -113,6 +113,23 @@ class Block:
             else:
                 found.extend(part)
         return found
+
+    def columns(self) -> tuple[list[int], list[str], list[int]]:
+        """The block's lines, item names and counts as three lists: a run's are made in C,
+        with no Python object per row but the name and the count."""
+        lines: list[int] = []
+        items: list[str] = []
+        counts: list[int] = []
+        for part in self.parts:
+            if isinstance(part, Run):
+                lines.extend(range(part.first_line, part.first_line + len(part)))
+                items.extend(part.items())
+                counts.extend(part.count_array())
+            else:
+                lines.extend(r[0] for r in part)
+                items.extend(r[2] for r in part)
+                counts.extend(r[3] for r in part)
+        return lines, items, counts
 
     def rows_at(self, wanted: list[int]) -> list[Row]:
         """The rows at these positions of the block (ascending), decoding only them."""
@@ -306,7 +323,7 @@ class RecordingWriter:
             # No row of the store yet: straight in, after the rows waiting before it (the
             # change feed keeps the file's order); with no repeat, its block covers it.
             outcome = self._write_changed(version)
-            fresh = self.writes.insert_fresh(block.rows(), version)
+            fresh = self.writes.insert_fresh(block, version)
             if not fresh.repeats:
                 self.records.put(store, Record(version, size, named, counts))
             outcome.add(fresh)
