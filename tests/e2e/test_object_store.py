@@ -84,3 +84,20 @@ def test_a_pipe_is_copied_block_by_block(store: FolderObjectStore) -> None:
     with os.fdopen(read_end, "rb") as source:
         kept = store.put(store.new_key("in.csv"), source, 10**6)
     assert store.path_of(kept.key).read_bytes() == b"store,item,count\nA,x,1\n"
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no tmpfs at /dev/shm here")
+def test_a_file_on_another_file_system_is_copied_block_by_block(
+    store: FolderObjectStore,
+) -> None:
+    """The kernel refuses to copy across file systems (EXDEV): having copied nothing, the
+    store copies the blocks itself."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(dir="/dev/shm") as other:
+        other.write(DATA)
+        other.flush()
+        with open(other.name, "rb") as source:
+            kept = store.put(store.new_key("in.csv"), source, 10**9)
+    assert store.path_of(kept.key).read_bytes() == DATA
+    assert kept.sha256 == hashlib.sha256(DATA).hexdigest()
