@@ -28,6 +28,14 @@ STOCK = (
 )
 
 
+def _shown(report: Any) -> dict[str, Any]:
+    """A report as JSON without what varies between runs: the times of each run's own."""
+    shown: dict[str, Any] = report.to_json()
+    for varying in ("timings_ms", "cost", "as_of"):
+        shown.pop(varying)
+    return shown
+
+
 def both_ways(
     tmp_path: Path, files: list[tuple[Upload, bytes]], tables: tuple[str, ...]
 ) -> list[dict[str, Any]]:
@@ -40,10 +48,7 @@ def both_ways(
         try:
             reports = []
             for upload, data in files:
-                report = app.process_upload(app.receive(upload, io.BytesIO(data))).to_json()
-                for varying in ("timings_ms", "cost", "as_of"):  # times of each run's own
-                    report.pop(varying)
-                reports.append(report)
+                reports.append(_shown(app.process_upload(app.receive(upload, io.BytesIO(data)))))
             results.append((reports, [app.conn.execute(sql).fetchall() for sql in tables]))
         finally:
             app.close()
@@ -366,10 +371,7 @@ def test_an_ingest_reads_the_kept_file_while_it_is_being_kept(
                     assert kept.sha256 == hashlib.sha256(data).hexdigest()
                 else:
                     report = app.process_upload(app.receive(upload, io.BytesIO(data)))
-                shown = report.to_json()
-                for varying in ("timings_ms", "cost", "as_of"):
-                    shown.pop(varying)
-                reports.append(shown)
+                reports.append(_shown(report))
             results.append((reports, [app.conn.execute(sql).fetchall() for sql in TABLES]))
         finally:
             app.close()

@@ -42,7 +42,7 @@ from stockwatch.sqlite.object_store import FolderObjectStore, Published, safe_fi
 from stockwatch.sqlite.order_book import SqliteOrderBook
 from stockwatch.sqlite.outbox import SubscribedChannel, deliver
 from stockwatch.sqlite.read_model import SqliteReadModel
-from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES, EarlyRead
+from stockwatch.sqlite.readahead import READ_AHEAD_MIN_BYTES, EarlyRead, clean_first
 from stockwatch.sqlite.records import UploadRecord, fetch_upload, fetch_uploads
 from stockwatch.sqlite.subscriptions import SqliteSubscriptions
 from stockwatch.sqlite.threshold_change import SqliteThresholdChange
@@ -240,13 +240,11 @@ class SqliteBackend:
     def _early_read(self, command: Upload, source: Readable) -> EarlyRead | None:
         """A read of the kept file begun while it is kept, when it will be read with pyarrow
         here (``SqliteInventory.read``): a large local file, any store, own columns."""
-        if command.scope is not None or command.reading():
-            return None
         try:
             size = os.fstat(source.fileno()).st_size  # type: ignore[attr-defined]
         except (AttributeError, OSError, ValueError):
             return None  # a stream: its size is not known before it is read
-        if size < self.read_ahead_min_bytes:
+        if not clean_first(size, self.read_ahead_min_bytes, command.scope, command.reading()):
             return None
         return EarlyRead(self.limits)
 

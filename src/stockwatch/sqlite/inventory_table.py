@@ -86,6 +86,7 @@ def is_fresh(conn: sqlite3.Connection, store: str) -> bool:
 # Rows staged per statement: four parameters each, under SQLite's limit on a statement's
 # parameters (32,766 since 3.32, 999 before).
 STAGED_PER_STATEMENT = 500 if sqlite3.sqlite_version_info >= (3, 32) else 249
+_STAGE_ROWS = "INSERT INTO temp.stage (line, store, item, count) VALUES "
 
 
 def stage(conn: sqlite3.Connection, rows: Sequence[Row]) -> None:
@@ -114,9 +115,6 @@ def stage_columns(
 @functools.lru_cache(maxsize=8)
 def _staging(rows: int) -> str:
     return _STAGE_ROWS + ", ".join(["(?, ?, ?, ?)"] * rows)
-
-
-_STAGE_ROWS = "INSERT INTO temp.stage (line, store, item, count) VALUES "
 
 
 def counted_ms(version: str) -> int:

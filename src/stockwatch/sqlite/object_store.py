@@ -71,7 +71,7 @@ class ObjectWriter:
     body, at the network's pace); otherwise from the published file beside its ``fsync``
     (a local copy, at the disk's pace: ``put``)."""
 
-    def __init__(self, key: str, path: Path, max_bytes: int, hash_as_written: bool = True):
+    def __init__(self, key: str, path: Path, max_bytes: int, hash_as_written: bool = True) -> None:
         self.key = key
         self.path = path
         self.max_bytes = max_bytes

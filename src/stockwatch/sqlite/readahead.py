@@ -179,6 +179,13 @@ class Ahead(Generic[T]):
         self._worker.join()
 
 
+def clean_first(size: int, min_bytes: int, scope: object, reading: object) -> bool:
+    """A file pyarrow reads in this process first (``CleanFirst``): a large one, any store,
+    stockwatch's own reading. ``ingest`` begins its read early (``EarlyRead``) on the same
+    terms, so the two must agree."""
+    return size >= min_bytes and scope is None and not reading
+
+
 def in_a_thread(source: Iterator[T], depth: int = 2) -> Iterator[T]:
     """``source``'s items, read ahead by a thread (``Ahead``).
 
@@ -198,14 +205,15 @@ class EarlyRead:
     upload and opening its transaction. This thread imports pyarrow while the file is
     copied (the copy lets go of the GIL) and starts reading the kept copy the moment it is
     published, so the rest runs beside the parsing instead of before it. What is read is
-    the kept file itself, and at most ``depth`` batches are held. ``close`` stops it
-    whether or not it was used (an upload already done, or one read another way)."""
+    the kept file itself, and at most two batches are held. ``close`` stops it whether or
+    not it was used (an upload already done, or one read another way)."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.path: Path | None = None
         self._given: queue.Queue[Path | None] = queue.Queue(maxsize=1)
         self._ahead: Ahead[tuple[list[Run], int, fast_reader.Skus]] = Ahead(self._read())
+        # Taken by ``CleanFirst``, or closed: either way no one else may have the batches.
         self._taken = False
 
     def _read(self) -> Batches:
@@ -223,7 +231,7 @@ class EarlyRead:
             self.path = path
             self._given.put(path)
 
-    def take(self, path: Path) -> Iterator[tuple[list[Run], int, fast_reader.Skus]] | None:
+    def take(self, path: Path) -> Batches | None:
         """The batches read so far and the rest, once, if it is ``path`` that was read."""
         if self._taken or self.path is None or path != self.path:
             return None
@@ -232,8 +240,8 @@ class EarlyRead:
 
     def close(self) -> None:
         if self.path is None:
-            self._given.put(None)
-            self.path = Path()  # never started; nothing matches it
+            self._given.put(None)  # never started: the thread stops waiting for a path
+        self._taken = True
         self._ahead.close()
 
 

@@ -226,7 +226,6 @@ class RecordingWriter:
     def __init__(self, conn: sqlite3.Connection, writes: Writes) -> None:
         self.records = StoreRecords(conn)
         self.writes = writes
-        self.apply_rows = writes.apply_rows
         self.block: Block | None = None
         self.flushed = False
         self.written: set[str] = set()  # stores already written by this upload
@@ -242,7 +241,7 @@ class RecordingWriter:
         if self.flushed:
             for store in {r[1] for r in chunk}:
                 self._drop(store)
-            return self.apply_rows(list(chunk), version)
+            return self.writes.apply_rows(list(chunk), version)
         outcome = ChunkOutcome()
         for store, run in groupby(chunk, key=_STORE):
             outcome.add(self._take(store, list(run), version))
@@ -273,7 +272,7 @@ class RecordingWriter:
         if block.size > BLOCK_MAX:  # too long to hold: the slow path, no record
             outcome.add(self._write_changed(version))
             self._drop(store)
-            outcome.add(self.apply_rows(block.rows(), version))
+            outcome.add(self.writes.apply_rows(block.rows(), version))
             self.written.add(store)
             self.block = Block(store)
         return outcome
@@ -286,7 +285,7 @@ class RecordingWriter:
     def _write_changed(self, version: str) -> ChunkOutcome:
         changed, self.changed = self.changed, []
         candidates, self.candidates = self.candidates, []
-        outcome = self.apply_rows(changed, version) if changed else ChunkOutcome()
+        outcome = self.writes.apply_rows(changed, version) if changed else ChunkOutcome()
         for store, record in candidates:
             if self.records.all_at(store, record.items, version):
                 self.records.put(store, record)
@@ -306,7 +305,7 @@ class RecordingWriter:
         if again:  # its first block may still be pending: written first, then this one
             outcome = self._write_changed(version)
             self._drop(store)
-            outcome.add(self.apply_rows(block.rows(), version))
+            outcome.add(self.writes.apply_rows(block.rows(), version))
             return outcome
         counts, named = block.counts(), block.digest()
         record = self.records.get(store)

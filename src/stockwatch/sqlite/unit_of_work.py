@@ -40,6 +40,7 @@ from stockwatch.sqlite.readahead import (
     CleanFirst,
     EarlyRead,
     ReadAhead,
+    clean_first,
 )
 from stockwatch.sqlite.records import UploadRecord, encode_report, fetch_upload
 
@@ -186,10 +187,13 @@ class SqliteInventory:
         """Large files: a clean one read with pyarrow here, any other by a child process
         (``readahead``), two cores."""
         path = self.objects.path(job) if job.object_key else self.local_path
-        if path is not None and path.stat().st_size >= self.read_ahead_min_bytes:
-            if job.scope is None and not job.reading:
-                early = self.early.take(path) if self.early is not None else None
-                return CleanFirst(path, self.limits, on_progress, early)
+        size = path.stat().st_size if path is not None else 0
+        if path is not None and clean_first(
+            size, self.read_ahead_min_bytes, job.scope, job.reading
+        ):
+            early = self.early.take(path) if self.early is not None else None
+            return CleanFirst(path, self.limits, on_progress, early)
+        if path is not None and size >= self.read_ahead_min_bytes:
             return _ReadAheadChunks(
                 ReadAhead(path, self.limits, on_progress, job.scope, job.reading)
             )
