@@ -75,11 +75,11 @@ class ReadSummary:
 
 
 def repeat_error(line: int, store: str, item: str, first_line: int) -> RowError:
+    """``first_line`` 0: an earlier line of the file whose number was not kept (a store
+    block that confirmed a whole store record writes no row, so no line)."""
+    where = f"first on line {first_line}" if first_line else "first on an earlier line"
     return RowError(
-        line,
-        "item",
-        f"store {show_value(store)}, item {show_value(item)} appears again; "
-        f"first on line {first_line}",
+        line, "item", f"store {show_value(store)}, item {show_value(item)} appears again; {where}"
     )
 
 

@@ -10,6 +10,7 @@ change, so nothing here reads the history.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -57,10 +58,22 @@ def _bounds(v: dict[str, str]) -> dict[str, str]:
     }
 
 
-MOVED_ON = ",\n".join(
-    f"    fig_{name} = CASE WHEN count <> excluded.count THEN {moved} ELSE fig_{name} END"
+_MOVED = {
+    f"fig_{name}": f"CASE WHEN count <> excluded.count THEN {moved} ELSE fig_{name} END"
     for name, moved in {**_NEW, **_bounds(_NEW)}.items()
-)
+}
+MOVED_ON = ",\n".join(f"    {column} = {value}" for column, value in _MOVED.items())
+_OWN_COLUMN = re.compile(r"(?<![.\w:])(fig_\w+|count)\b")
+
+
+def moved_on_from(row: str, new: str) -> list[str]:
+    """``MOVED_ON``'s values as select-list items, in the columns' order: the row as it
+    was is table ``row``, the new count ``new``.count (the small tier's write, which
+    selects its rows rather than updating them: ``sqlite.inventory_table``)."""
+    return [
+        _OWN_COLUMN.sub(rf"{row}.\1", value).replace("excluded.", f"{new}.")
+        for value in _MOVED.values()
+    ]
 
 
 def quiet_columns(latest: str) -> str:

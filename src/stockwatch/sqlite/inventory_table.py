@@ -17,22 +17,24 @@ from stockwatch.core.clock import epoch_ms
 from stockwatch.core.loading import ChunkOutcome, Repeat, first_of_each
 from stockwatch.core.model import Row
 from stockwatch.core.ordering import as_of_of
-from stockwatch.sqlite import figures
+from stockwatch.sqlite import figures, tiers
 from stockwatch.sqlite.fast_reader import Run
 from stockwatch.sqlite.store_records import Block, RecordingWriter
+from stockwatch.sqlite.tiers import COLUMNS, MAIN, RECENT
 
 # The rows being written, staged in a temporary table for the set-based statements, in
 # file order (a wide export's line gives a row per location, so a line is not a key).
 _STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS stage (seq INTEGER PRIMARY KEY, line INTEGER NOT NULL,"
-    " store TEXT NOT NULL, item TEXT NOT NULL, count INTEGER NOT NULL)"
+    " store TEXT NOT NULL, item TEXT NOT NULL, count INTEGER NOT NULL, old INTEGER)"
 )
 
-# Outcomes INSERT and CHANGE: a new item, or a newer upload with a different count.
+# Outcomes INSERT and CHANGE: a new item, or a newer upload with a different count. A change
+# written to the small tier enters the item index under tier 0 (migration 0023).
 _FEED = """
-INSERT INTO changes (store, item, old_count, new_count, upload_id, counted)
-SELECT s.store, s.item, i.count, s.count, :upload, :counted
-FROM temp.stage AS s LEFT JOIN inventory AS i ON i.store = s.store AND i.item = s.item
+INSERT INTO changes (store, item, old_count, new_count, upload_id, counted, tier)
+SELECT s.store, s.item, i.count, s.count, :upload, :counted, {tier}
+FROM temp.stage AS s LEFT JOIN {table} AS i ON i.store = s.store AND i.item = s.item
 WHERE i.store IS NULL OR (i.version < :version AND i.count <> s.count)
 ORDER BY s.seq
 """
@@ -42,7 +44,7 @@ ORDER BY s.seq
 # the item's kept figures on (sqlite.figures); a first count only says when it was taken.
 _UPSERT = (
     """
-INSERT INTO inventory (store, item, count, version, line, upload_id, fig_at)
+INSERT INTO {table} (store, item, count, version, line, upload_id, fig_at)
 SELECT store, item, count, :version, line, :upload, :counted FROM temp.stage WHERE true
 ON CONFLICT (store, item) DO UPDATE SET
     version = excluded.version,
@@ -50,18 +52,60 @@ ON CONFLICT (store, item) DO UPDATE SET
     upload_id = CASE WHEN count <> excluded.count THEN excluded.upload_id ELSE upload_id END,
     count = excluded.count,
 """
-    + figures.MOVED_ON
+    + figures.MOVED_ON.replace("{", "{{").replace("}", "}}")
     + """
-WHERE excluded.version > inventory.version
+WHERE excluded.version > {table}.version
 """
 )
 
 # Only asked when some staged rows were not written: tells REPEAT from STALE.
 _NOT_WRITTEN = """
 SELECT s.line, i.line, i.version = :version, s.store, s.item
-FROM temp.stage AS s JOIN inventory AS i ON i.store = s.store AND i.item = s.item
+FROM temp.stage AS s JOIN {table} AS i ON i.store = s.store AND i.item = s.item
 WHERE i.version > :version OR (i.version = :version AND i.line <> s.line)
 """
+
+# The fast path's changes: every staged row is a change of an item in the table, older.
+# Their old counts are staged with them, from the store records (which are exact), so
+# the change feed is written without reading the inventory.
+_RECENT_FEED = """
+INSERT INTO changes (store, item, old_count, new_count, upload_id, counted, tier)
+SELECT store, item, old, count, :upload, :counted, 0 FROM temp.stage
+WHERE old <> count ORDER BY seq
+"""
+
+# The fast path's write to the small tier: the staged rows are changes of items whose
+# current rows are all older, so each new row is selected from its old one, moved on as
+# ``_UPSERT`` moves it, and put in the small tier in one pass. The old rows are read
+# through the view, or from the main tier alone when none of their stores has a row in
+# the small one (then SQLite need not buffer what it reads from the table it writes).
+_RECENT = (
+    f"INSERT INTO inventory_recent ({COLUMNS})"  # noqa: S608 (constants only)
+    " SELECT s.store, s.item, s.count, :version, s.line,"
+    " CASE WHEN i.count <> s.count THEN :upload ELSE i.upload_id END, "
+    + ", ".join(figures.moved_on_from("i", "s")).replace("{", "{{").replace("}", "}}")
+    + " FROM temp.stage AS s JOIN {source} AS i ON i.store = s.store AND i.item = s.item"
+    " WHERE :version > i.version ON CONFLICT (store, item) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in tiers.NAMES if c not in ("store", "item"))
+)
+# The small tier, written from rows read in the main one only.
+RECENT_FROM_MAIN = RECENT + " from " + MAIN
+
+
+@functools.lru_cache(maxsize=4)
+def _statements(table: str) -> tuple[str, str, str]:
+    if table in (RECENT, RECENT_FROM_MAIN):  # written in one pass
+        source = MAIN if table == RECENT_FROM_MAIN else "inventory"
+        return (
+            _RECENT_FEED,
+            _RECENT.format(source=source),
+            _NOT_WRITTEN.format(table=source),
+        )
+    return (
+        _FEED.format(table=table, tier=1),
+        _UPSERT.format(table=table),
+        _NOT_WRITTEN.format(table=table),
+    )
 
 
 # The staged rows of stores none of whose items is in the table (a first load): every row
@@ -72,14 +116,16 @@ INSERT INTO changes (store, item, old_count, new_count, upload_id, counted)
 SELECT store, item, NULL, count, :upload, :counted FROM temp.stage ORDER BY seq
 """
 _FRESH_ROWS = """
-INSERT INTO inventory (store, item, count, version, line, upload_id, fig_at)
+INSERT INTO inventory_main (store, item, count, version, line, upload_id, fig_at)
 SELECT store, item, count, :version, line, :upload, :counted FROM temp.stage
 """
 
 
 def is_fresh(conn: sqlite3.Connection, store: str) -> bool:
     """No item of the store is in the table yet."""
-    found = conn.execute("SELECT 1 FROM inventory WHERE store = ? LIMIT 1", (store,)).fetchone()
+    found = conn.execute(
+        "SELECT 1 FROM inventory_main WHERE store = ? LIMIT 1", (store,)
+    ).fetchone()
     return found is None
 
 
@@ -112,8 +158,23 @@ def stage_columns(
         conn.execute(_staging(end - start), values)
 
 
+def stage_changed(conn: sqlite3.Connection, rows: Sequence[Row], olds: Sequence[int]) -> None:
+    """Changed rows with their old counts (the fast path), the same way."""
+    size = STAGED_PER_STATEMENT * 4 // 5
+    for start in range(0, len(rows), size):
+        part = rows[start : start + size]
+        values = [
+            v
+            for row, old in zip(part, olds[start : start + size], strict=True)
+            for v in (*row, old)
+        ]
+        conn.execute(_staging(len(part), True), values)
+
+
 @functools.lru_cache(maxsize=8)
-def _staging(rows: int) -> str:
+def _staging(rows: int, old: bool = False) -> str:
+    if old:
+        return _STAGE_ROWS.replace("count)", "count, old)") + ", ".join(["(?, ?, ?, ?, ?)"] * rows)
     return _STAGE_ROWS + ", ".join(["(?, ?, ?, ?)"] * rows)
 
 
@@ -122,18 +183,23 @@ def counted_ms(version: str) -> int:
     return epoch_ms(as_of_of(version))
 
 
-def apply_staged(conn: sqlite3.Connection, staged: int, version: str, upload: int) -> ChunkOutcome:
-    """Apply the ``staged`` rows of ``temp.stage``.
+def apply_staged(
+    conn: sqlite3.Connection, staged: int, version: str, upload: int, table: str = MAIN
+) -> ChunkOutcome:
+    """Apply the ``staged`` rows of ``temp.stage`` to one tier of the inventory.
 
     ``version`` orders the rows (``core.ordering.compose_version``); ``upload`` is the id
-    the inventory and the change feed point to.
+    the inventory and the change feed point to. The main tier is written once the small
+    one is folded into it for the staged rows' stores; the small one only with changes of
+    items whose rows are all older (the fast path, ``_RECENT``).
     """
+    feed, upsert, not_written = _statements(table)
     params = {"version": version, "upload": upload, "counted": counted_ms(version)}
-    fed = conn.execute(_FEED, params).rowcount
-    written = conn.execute(_UPSERT, params).rowcount
+    fed = conn.execute(feed, params).rowcount
+    written = conn.execute(upsert, params).rowcount
     outcome = ChunkOutcome(loaded=fed, unchanged=written - fed)
     if written < staged:
-        for line, first_line, repeat, store, item in conn.execute(_NOT_WRITTEN, params):
+        for line, first_line, repeat, store, item in conn.execute(not_written, params):
             if repeat:
                 outcome.repeats.append((line, first_line, store, item))
             else:
@@ -151,6 +217,7 @@ class SqliteInventoryWriter:
         conn.execute(_STAGE)
         conn.execute("DELETE FROM temp.stage")
         self._records = RecordingWriter(conn, self)
+        self._recent: set[str] | None = None  # stores with rows in the small tier
 
     def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
         return self._records.apply(chunk, version)
@@ -159,7 +226,10 @@ class SqliteInventoryWriter:
         return self._records.apply_runs(runs, version)
 
     def flush(self, version: str) -> ChunkOutcome:
-        return self._records.flush(version)
+        outcome = self._records.flush(version)
+        if tiers.fold_if_due(self._conn):
+            self._recent = set()
+        return outcome
 
     def is_fresh(self, store: str) -> bool:
         return is_fresh(self._conn, store)
@@ -185,11 +255,39 @@ class SqliteInventoryWriter:
         return outcome
 
     def apply_rows(self, rows: list[Row], version: str) -> ChunkOutcome:
-        """The ordering rule over these rows, set-based; a (store, item) repeated among
-        them is a repeat of its first line, as across chunks."""
+        """The ordering rule over these rows, set-based, in the main tier; a (store, item)
+        repeated among them is a repeat of its first line, as across chunks."""
+        self.fold({r[1] for r in rows})
+        return self._apply(rows, version, MAIN)
+
+    def apply_changed(self, rows: list[Row], olds: list[int], version: str) -> ChunkOutcome:
+        """Changed counts of stores that matched their records, with their old counts, to
+        the small tier: what they write grows with them, not with the table (``tiers``).
+        Such a store lists each item once (or it would have no record)."""
+        recent, stores = self._recent_stores(), {r[1] for r in rows}
+        table = RECENT if stores & recent else RECENT_FROM_MAIN
+        recent.update(stores)
+        stage_changed(self._conn, rows, olds)
+        outcome = apply_staged(self._conn, len(rows), version, self._upload, table)
+        self._conn.execute("DELETE FROM temp.stage")
+        return outcome
+
+    def fold(self, stores: set[str]) -> None:
+        """Before the main tier is written for these stores: their recent rows into it."""
+        recent = self._recent_stores()
+        if due := stores & recent:
+            tiers.fold_stores(self._conn, due)
+            recent -= due
+
+    def _recent_stores(self) -> set[str]:
+        if self._recent is None:
+            self._recent = tiers.recent_stores(self._conn)
+        return self._recent
+
+    def _apply(self, rows: list[Row], version: str, table: str) -> ChunkOutcome:
         rows, repeats = first_of_each(rows)
         stage(self._conn, rows)
-        outcome = apply_staged(self._conn, len(rows), version, self._upload)
+        outcome = apply_staged(self._conn, len(rows), version, self._upload, table)
         self._conn.execute("DELETE FROM temp.stage")
         outcome.repeats.extend(repeats)
         return outcome

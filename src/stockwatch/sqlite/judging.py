@@ -57,8 +57,8 @@ class SqliteChangeFeed:
         cursor = self.conn.execute(
             "SELECT m.store, m.item, i.count, i.count, i.upload_id FROM temp.minimums_set AS m"
             " JOIN inventory AS i ON i.store = m.store AND i.item = m.item"
-            " WHERE NOT EXISTS (SELECT 1 FROM changes AS c WHERE c.store = m.store"
-            " AND c.item = m.item AND c.seq > ?)",
+            " WHERE NOT EXISTS (SELECT 1 FROM changes AS c WHERE c.tier IN (0, 1)"
+            " AND c.store = m.store AND c.item = m.item AND c.seq > ?)",
             (self.start_seq,),
         )
         yield from self._batches(cursor, with_cover)

@@ -135,7 +135,7 @@ UNION ALL
 SELECT c.counted, c.seq, c.old_count, c.new_count, c.upload_id, u.started_at,
        coalesce(u.as_of, u.received_at)
 FROM changes AS c JOIN uploads AS u ON u.id = c.upload_id
-WHERE c.store = :store AND c.item = :item
+WHERE c.tier IN (0, 1) AND c.store = :store AND c.item = :item
 """
 _UPLOAD_TIMES = (
     "SELECT id, started_at, coalesce(as_of, received_at) FROM uploads"
@@ -303,16 +303,17 @@ items AS (
 )
 SELECT t.store, t.item, c.new_count, c.counted, 0
 FROM items AS t JOIN changes AS c
-  ON c.store = t.store AND c.item = t.item AND c.counted >= t.since
+  ON c.tier IN (0, 1) AND c.store = t.store AND c.item = t.item AND c.counted >= t.since
 UNION ALL
 SELECT t.store, t.item, h.count, h.counted, 0
 FROM items AS t JOIN history AS h
   ON h.store = t.store AND h.item = t.item AND h.counted >= t.since
 UNION ALL
 SELECT t.store, t.item, c.new_count, c.counted, 0
-FROM items AS t JOIN changes AS c ON c.store = t.store AND c.item = t.item AND c.counted = (
+FROM items AS t JOIN changes AS c
+  ON c.tier IN (0, 1) AND c.store = t.store AND c.item = t.item AND c.counted = (
   SELECT max(b.counted) FROM changes AS b
-  WHERE b.store = t.store AND b.item = t.item AND b.counted < t.since)
+  WHERE b.tier IN (0, 1) AND b.store = t.store AND b.item = t.item AND b.counted < t.since)
 UNION ALL
 SELECT t.store, t.item, h.count, h.counted, 0
 FROM items AS t JOIN history AS h ON h.store = t.store AND h.item = t.item AND h.counted = (

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from stockwatch.core.clock import epoch_ms, utc_now
 from stockwatch.core.retention import OldPoint, Retention, thin
+from stockwatch.sqlite import tiers
 from stockwatch.sqlite.archive import archive_alerts, pack, unpack, year_of
 from stockwatch.sqlite.backup_checks import safe_key
 from stockwatch.sqlite.database import DATABASE_NAME, transaction
@@ -71,6 +72,7 @@ def compact(
     database = data_dir / DATABASE_NAME
     result = Compacted(database_before=database.stat().st_size)
     with transaction(conn):
+        tiers.fold_all(conn)  # the day's maintenance: the inventory's small tier, folded
         recent = epoch_ms(cutoffs.recent)
         result.changes_moved = conn.execute(_TO_HISTORY, (recent,)).rowcount
         conn.execute("DELETE FROM changes WHERE counted < ?", (recent,))

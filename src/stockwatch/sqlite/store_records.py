@@ -52,6 +52,10 @@ class Writes(Protocol):
     def apply_rows(self, rows: list[Row], version: str) -> ChunkOutcome:
         """The ordering rule's set-based write of some rows (the slow path)."""
 
+    def apply_changed(self, rows: list[Row], olds: list[int], version: str) -> ChunkOutcome:
+        """The same, of changed counts of stores that matched their records, with their
+        old counts (the fast path: their items are all in the table, every row older)."""
+
     def is_fresh(self, store: str) -> bool:
         """No item of the store is in the table yet."""
 
@@ -195,12 +199,20 @@ class StoreRecords:
         """The store's items were all counted again, unchanged."""
         self.conn.execute("UPDATE store_records SET version = ? WHERE store = ?", (version, store))
 
-    def materialise(self, store: str, record: Record) -> None:
-        """Write the record's version into the rows it covers, then drop it."""
-        self.conn.execute(
-            "UPDATE inventory SET version = ? WHERE store = ? AND version < ?",
-            (record.version, store, record.version),
-        )
+    def materialise(self, store: str, record: Record, version: str = "") -> None:
+        """Write the record's version into the rows it covers, in both tiers, then drop it.
+
+        When the record is at ``version``, the upload writing now, an earlier block of
+        this file confirmed every row without writing their lines: they get line 0, so
+        that a later line of the file is a repeat of "an earlier line" (with the lines of
+        an older file, a later line could pass for the row itself, or name a wrong line)."""
+        moved = int(record.version == version)
+        for table in ("inventory_main", "inventory_recent"):
+            self.conn.execute(
+                f"UPDATE {table} SET version = ?, line = CASE WHEN ? THEN 0 ELSE line END"  # noqa: S608
+                " WHERE store = ? AND version < ?",
+                (record.version, moved, store, record.version),
+            )
         self.conn.execute("DELETE FROM store_records WHERE store = ?", (store,))
 
     def all_at(self, store: str, items: int, version: str) -> bool:
@@ -236,6 +248,10 @@ class RecordingWriter:
         # rows: a record dropped meanwhile would stamp its version on rows still to come.
         self.changed: list[Row] = []
         self.candidates: list[tuple[str, Record]] = []
+        # Whether ``changed`` holds the fast path's rows (written to the small tier) rather
+        # than others: a switch writes them first, so the change feed keeps the file's order.
+        self.fast = False
+        self.olds: list[int] = []  # the fast path's old counts, beside ``changed``
 
     def apply(self, chunk: Sequence[Row], version: str) -> ChunkOutcome:
         if self.flushed:
@@ -271,7 +287,7 @@ class RecordingWriter:
         block.add(part)
         if block.size > BLOCK_MAX:  # too long to hold: the slow path, no record
             outcome.add(self._write_changed(version))
-            self._drop(store)
+            self._drop(store, version)
             outcome.add(self.writes.apply_rows(block.rows(), version))
             self.written.add(store)
             self.block = Block(store)
@@ -284,17 +300,22 @@ class RecordingWriter:
 
     def _write_changed(self, version: str) -> ChunkOutcome:
         changed, self.changed = self.changed, []
+        olds, self.olds = self.olds, []
         candidates, self.candidates = self.candidates, []
-        outcome = self.writes.apply_rows(changed, version) if changed else ChunkOutcome()
+        outcome = ChunkOutcome()
+        if changed and self.fast:
+            outcome = self.writes.apply_changed(changed, olds, version)
+        elif changed:
+            outcome = self.writes.apply_rows(changed, version)
         for store, record in candidates:
             if self.records.all_at(store, record.items, version):
                 self.records.put(store, record)
         return outcome
 
-    def _drop(self, store: str) -> None:
+    def _drop(self, store: str, version: str = "") -> None:
         record = self.records.get(store)
         if record is not None:
-            self.records.materialise(store, record)
+            self.records.materialise(store, record, version)
 
     def _finish(self, block: Block, version: str) -> ChunkOutcome:
         store, size = block.store, block.size
@@ -304,7 +325,7 @@ class RecordingWriter:
         self.written.add(store)
         if again:  # its first block may still be pending: written first, then this one
             outcome = self._write_changed(version)
-            self._drop(store)
+            self._drop(store, version)
             outcome.add(self.writes.apply_rows(block.rows(), version))
             return outcome
         counts, named = block.counts(), block.digest()
@@ -328,6 +349,7 @@ class RecordingWriter:
             outcome.add(fresh)
             return outcome
         # Written with others' rows; the store gets a record if its block was written whole.
+        outcome.add(self._pending(fast=False, version=version))
         self.changed.extend(block.rows())
         self.candidates.append((store, Record(version, size, named, counts)))
         return outcome
@@ -336,11 +358,27 @@ class RecordingWriter:
         self, block: Block, counts: bytes, record: Record, version: str
     ) -> ChunkOutcome:
         changed: list[Row] = []
+        outcome = ChunkOutcome()
         if counts != record.counts:
-            changed = block.rows_at(changed_positions(counts, record.counts))
+            positions = changed_positions(counts, record.counts)
+            changed = block.rows_at(positions)
+            outcome = self._pending(fast=True, version=version)
+            old = array("q")
+            old.frombytes(record.counts)
+            self.olds.extend(old[k] for k in positions)
         self.changed.extend(changed)  # newer than every row of the store: written as changes
         if changed:
             self.records.put(block.store, Record(version, block.size, record.digest, counts))
         else:
             self.records.move_on(block.store, version)
-        return ChunkOutcome(unchanged=block.size - len(changed))
+        outcome.unchanged += block.size - len(changed)
+        return outcome
+
+    def _pending(self, fast: bool, version: str) -> ChunkOutcome:
+        """Rows of the other kind waiting: written first."""
+        outcome = ChunkOutcome()
+        if self.fast != fast:
+            if self.changed:
+                outcome = self._write_changed(version)
+            self.fast = fast
+        return outcome

@@ -271,7 +271,9 @@ class SqliteStoreFigures:
         self.conn.executemany(
             "INSERT INTO store_stats (store, items, out_of_stock, low_stock, upload_id)"
             " SELECT :store,"
-            " (SELECT count(*) FROM inventory WHERE store = :store),"
+            # A store record covers every item of its store: no walk of its rows.
+            " coalesce((SELECT items FROM store_records WHERE store = :store),"
+            "  (SELECT count(*) FROM inventory_main WHERE store = :store)),"
             " (SELECT count(*) FROM alerts WHERE store = :store AND kind = 'out_of_stock'"
             "  AND resolved_at IS NULL),"
             " (SELECT count(*) FROM alerts WHERE store = :store AND kind = 'low_stock'"
