@@ -161,6 +161,7 @@ def _only_what_changed(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         conn = connect(Path(tmp) / "t.db")
+        plain = connect(Path(tmp) / "plain.db")  # every row through the ordering rule's SQL
         model: dict[tuple[str, str], tuple[int, str]] = {}
         for n, (as_of, blocks) in enumerate(files):
             version = sqlite_version(_AS_OF[as_of], n + 1)
@@ -220,6 +221,18 @@ def _only_what_changed(
                 )
             }
             assert stock == model, n
+            # What a change moves on (its upload, the kept figures) is what the rule's
+            # upsert in the main tier gives, bit for bit, from either tier.
+            plain.execute("BEGIN")
+            SqliteInventoryWriter(plain, n + 1).apply_rows(rows, version)
+            plain.execute("COMMIT")
+            moved = (
+                "SELECT store, item, count, upload_id, fig_at, fig_counts, fig_intervals,"
+                " fig_span, fig_days, fig_units, fig_units_sq, fig_cross, fig_days_sq,"
+                " fig_demand_days, fig_dmax, fig_sdmax FROM inventory ORDER BY store, item"
+            )
+            assert conn.execute(moved).fetchall() == plain.execute(moved).fetchall(), n
+        plain.close()
         whole = "SELECT * FROM inventory ORDER BY store, item"
         read = conn.execute(whole).fetchall()
         conn.execute("BEGIN")

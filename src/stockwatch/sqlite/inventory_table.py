@@ -79,13 +79,20 @@ WHERE old <> count ORDER BY seq
 # ``_UPSERT`` moves it, and put in the small tier in one pass. The old rows are read
 # through the view, or from the main tier alone when none of their stores has a row in
 # the small one (then SQLite need not buffer what it reads from the table it writes).
-_RECENT = (
-    f"INSERT INTO inventory_recent ({COLUMNS})"  # noqa: S608 (constants only)
-    " SELECT s.store, s.item, s.count, :version, s.line,"
-    " CASE WHEN i.count <> s.count THEN :upload ELSE i.upload_id END, "
-    + ", ".join(figures.moved_on_from("i", "s")).replace("{", "{{").replace("}", "}}")
+_FIGURES_CTE, _FIGURES = figures.moved_on_select(
+    "(SELECT"
+    " s.store, s.item, s.line, s.count AS new, i.count, i.upload_id, "
+    + ", ".join(f"i.{c}" for c in tiers.NAMES if c.startswith("fig_"))
     + " FROM temp.stage AS s JOIN {source} AS i ON i.store = s.store AND i.item = s.item"
-    " WHERE :version > i.version ON CONFLICT (store, item) DO UPDATE SET "
+    " WHERE :version > i.version)"
+)
+_RECENT = (
+    # INSERT first: Python's sqlite3 counts the rows of a statement that begins with it
+    f"INSERT INTO inventory_recent ({COLUMNS}) WITH {_FIGURES_CTE}"  # noqa: S608 (constants)
+    " SELECT store, item, new, :version, line,"
+    " CASE WHEN count <> new THEN :upload ELSE upload_id END, "
+    + ", ".join(_FIGURES)
+    + " FROM parts WHERE true ON CONFLICT (store, item) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in tiers.NAMES if c not in ("store", "item"))
 )
 # The small tier, written from rows read in the main one only.
