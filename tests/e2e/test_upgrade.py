@@ -6,9 +6,13 @@ import io
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from stockwatch.service.commands import Upload
+from stockwatch.sqlite import tiers
 from stockwatch.sqlite.backend import SqliteBackend
-from stockwatch.sqlite.database import _migrations
+from stockwatch.sqlite.backup_checks import check_database
+from stockwatch.sqlite.database import _math_functions, _migrations
 from stockwatch.sqlite.queries import history
 from tests.conftest import Receiver, csv_bytes
 
@@ -185,3 +189,61 @@ def test_a_data_directory_made_by_the_previous_release_opens_and_finishes_its_wo
             capture_output=True,
             timeout=120,
         )
+
+
+def test_a_schema_22_directory_gets_two_tiers_and_a_backup_of_it_still_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0023 renames the inventory table and puts a view in its place (#28): the
+    rows are read as before, a re-upload's changes go to the small tier, and a backup
+    taken before the upgrade (a table named inventory) is still one stockwatch made."""
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "stockwatch.db"
+    conn = sqlite3.connect(db)
+    _math_functions(conn)
+    for number, script in _migrations():
+        if number > 22:
+            break
+        conn.executescript(script)
+        conn.execute(f"PRAGMA user_version = {number}")
+    conn.execute(
+        "INSERT INTO uploads (id, filename, object_key, size, sha256, status, received_at)"
+        " VALUES (7, 'old.csv', 'k', 1, 'x', 'loaded', '2026-11-30T10:00:00.000Z')"
+    )
+    conn.executemany(
+        "INSERT INTO inventory (store, item, count, version, line, upload_id)"
+        " VALUES ('Berlin', ?, ?, '2026-11-30T10:00:00.000Z#000000000007', ?, 7)",
+        [("Echo Dot", 9, 2), ("Echo Show", 3, 3)],
+    )
+    conn.commit()
+    conn.close()
+    check_database(db)  # a schema-22 backup: its table inventory is stockwatch's own
+
+    monkeypatch.setattr(tiers, "SHARE", 1e9)  # a store of two items: never folded here
+    app = SqliteBackend(data)
+    try:
+        stock = "SELECT store, item, count FROM inventory ORDER BY item"
+        assert app.conn.execute(stock).fetchall() == [
+            ("Berlin", "Echo Dot", 9),
+            ("Berlin", "Echo Show", 3),
+        ]
+        same = csv_bytes(("Berlin", "Echo Dot", 9), ("Berlin", "Echo Show", 3))
+        assert (
+            app.process_upload(app.receive(Upload("a.csv"), io.BytesIO(same))).rows_unchanged == 2
+        )
+        gone = csv_bytes(("Berlin", "Echo Dot", 9), ("Berlin", "Echo Show", 0))
+        report = app.process_upload(app.receive(Upload("b.csv"), io.BytesIO(gone)))
+        assert (report.rows_loaded, report.rows_unchanged) == (1, 1)
+        assert app.conn.execute("SELECT store, item, count FROM inventory_recent").fetchall() == [
+            ("Berlin", "Echo Show", 0)
+        ]
+        assert app.conn.execute(stock).fetchall()[1] == ("Berlin", "Echo Show", 0)
+        assert [p.count for p in history(app.conn, "Berlin", "Echo Show")][-1] == 0
+        (kind,) = app.conn.execute(
+            "SELECT kind FROM alerts WHERE item = 'Echo Show' AND resolved_at IS NULL"
+        ).fetchone()
+        assert kind == "out_of_stock"
+    finally:
+        app.close()
+    check_database(db)

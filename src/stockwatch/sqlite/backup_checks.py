@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from stockwatch import __version__
 from stockwatch.core.subscriptions import mask_url
-from stockwatch.sqlite.database import DATABASE_NAME, _migrations, connect
+from stockwatch.sqlite.database import DATABASE_NAME, _math_functions, _migrations
 
 SECRET_WORDS = ("password", "secret", "token", "key")
 
@@ -41,11 +41,20 @@ def _objects(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
     return {(kind, name): " ".join(sql.split()) for kind, name, sql in rows}
 
 
-def _expected() -> dict[tuple[str, str], str]:
-    """The schema a new data directory gets from this stockwatch's migrations."""
+def _expected(version: int) -> dict[tuple[str, str], str]:
+    """The schema this stockwatch's migrations make up to ``version``: a backup taken by
+    an older stockwatch holds what its schema had (say, a table a later migration renamed),
+    and is migrated when it is opened."""
     with tempfile.TemporaryDirectory(prefix="stockwatch-schema-") as tmp:
-        conn = connect(Path(tmp) / DATABASE_NAME)
+        conn = sqlite3.connect(Path(tmp) / DATABASE_NAME, isolation_level=None)
+        _math_functions(conn)  # the figures' backfill (schema 22) uses them
         try:
+            for number, script in _migrations():
+                if number > version:
+                    break
+                for statement in script.split(";\n"):
+                    if statement.strip():
+                        conn.execute(statement)
             return _objects(conn)
         finally:
             conn.close()
@@ -72,7 +81,7 @@ def check_database(path: Path) -> None:
             f"{path.name} was written by a newer stockwatch (schema {version}; this stockwatch"
             f" {__version__} knows up to {known}); restore it with that version or newer"
         )
-    expected = _expected()
+    expected = _expected(version)
     for (kind, name), sql in sorted(found.items()):
         if (kind, name) not in expected:
             raise UnsafeBackup(

@@ -13,7 +13,7 @@ fold rather than once per upload. It runs
 
 * for a few stores, before anything but the fast path writes their rows (the ordering
   rule's statements then see their current rows in the main tier);
-* for all of them, when the small tier holds more than ``1/SHARE`` of the items the store
+* for all of them, when the small tier holds more than ``SHARE`` of the items the store
   records cover (checked after each upload's rows), and on ``stockwatch compact``.
 
 The small tier never holds an item the main one lacks: the fast path writes only items of
@@ -35,7 +35,7 @@ NAMES = [c.strip() for c in COLUMNS.split(",")]
 _KEY = ("store", "item")
 # The small tier is folded when it holds more than this share of the covered items: at
 # 5 % of the counts changed a day, about every third day.
-SHARE = 8
+SHARE = 0.125
 
 _SET = ", ".join(f"{c} = excluded.{c}" for c in NAMES if c not in _KEY)
 _FOLD = (
@@ -80,6 +80,6 @@ def fold_if_due(conn: sqlite3.Connection) -> int:
     if not recent:
         return 0
     (covered,) = conn.execute("SELECT coalesce(sum(items), 0) FROM store_records").fetchone()
-    if recent * SHARE <= covered:
+    if recent <= covered * SHARE:
         return 0
     return fold_all(conn)
