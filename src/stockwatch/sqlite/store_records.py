@@ -206,13 +206,17 @@ class StoreRecords:
         this file confirmed every row without writing their lines: they get line 0, so
         that a later line of the file is a repeat of "an earlier line" (with the lines of
         an older file, a later line could pass for the row itself, or name a wrong line)."""
-        moved = int(record.version == version)
-        for table in ("inventory_main", "inventory_recent"):
-            self.conn.execute(
-                f"UPDATE {table} SET version = ?, line = CASE WHEN ? THEN 0 ELSE line END"  # noqa: S608
-                " WHERE store = ? AND version < ?",
-                (record.version, moved, store, record.version),
-            )
+        stamp = (record.version, int(record.version == version), store, record.version)
+        self.conn.execute(
+            "UPDATE inventory_main SET version = ?, line = CASE WHEN ? THEN 0 ELSE line END"
+            " WHERE store = ? AND version < ?",
+            stamp,
+        )
+        self.conn.execute(
+            "UPDATE inventory_recent SET version = ?, line = CASE WHEN ? THEN 0 ELSE line END"
+            " WHERE store = ? AND version < ?",
+            stamp,
+        )
         self.conn.execute("DELETE FROM store_records WHERE store = ?", (store,))
 
     def all_at(self, store: str, items: int, version: str) -> bool:
