@@ -76,15 +76,16 @@ WHERE old <> count ORDER BY seq
 
 # The fast path's write to the small tier: the staged rows are changes of items whose
 # current rows are all older, so each new row is selected from its old one, moved on as
-# ``_UPSERT`` moves it, and put in the small tier in one pass. The old rows are read
-# through the view, or from the main tier alone when none of their stores has a row in
-# the small one (then SQLite need not buffer what it reads from the table it writes).
+# ``_UPSERT`` moves it, and put in the small tier in one pass. Each old row is read from
+# the tier that holds it, not through the view (which would look in both): from the main
+# tier alone when none of the stores has a row in the small one; else first the rows the
+# small tier holds, then from the main tier the others.
 _FIGURES_CTE, _FIGURES = figures.moved_on_select(
     "(SELECT"
     " s.store, s.item, s.line, s.count AS new, i.count, i.upload_id, "
     + ", ".join(f"i.{c}" for c in tiers.NAMES if c.startswith("fig_"))
     + " FROM temp.stage AS s JOIN {source} AS i ON i.store = s.store AND i.item = s.item"
-    " WHERE :version > i.version)"
+    " WHERE :version > i.version{also})"
 )
 _RECENT = (
     # INSERT first: Python's sqlite3 counts the rows of a statement that begins with it
@@ -95,22 +96,32 @@ _RECENT = (
     + " FROM parts WHERE true ON CONFLICT (store, item) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in tiers.NAMES if c not in ("store", "item"))
 )
+_NOT_RECENT = (
+    " AND NOT EXISTS (SELECT 1 FROM inventory_recent AS r"
+    " WHERE r.store = s.store AND r.item = s.item)"
+)
 # The small tier, written from rows read in the main one only.
 RECENT_FROM_MAIN = RECENT + " from " + MAIN
 
 
 @functools.lru_cache(maxsize=4)
-def _statements(table: str) -> tuple[str, str, str]:
-    if table in (RECENT, RECENT_FROM_MAIN):  # written in one pass
-        source = MAIN if table == RECENT_FROM_MAIN else "inventory"
+def _statements(table: str) -> tuple[str, tuple[str, ...], str]:
+    """The feed, the writes and the look for rows not written, of a tier."""
+    if table == RECENT_FROM_MAIN:
         return (
             _RECENT_FEED,
-            _RECENT.format(source=source),
-            _NOT_WRITTEN.format(table=source),
+            (_RECENT.format(source=MAIN, also=""),),
+            _NOT_WRITTEN.format(table=MAIN),
         )
+    if table == RECENT:
+        writes = (
+            _RECENT.format(source=RECENT, also=""),
+            _RECENT.format(source=MAIN, also=_NOT_RECENT),
+        )
+        return _RECENT_FEED, writes, _NOT_WRITTEN.format(table="inventory")
     return (
         _FEED.format(table=table, tier=1),
-        _UPSERT.format(table=table),
+        (_UPSERT.format(table=table),),
         _NOT_WRITTEN.format(table=table),
     )
 
@@ -200,10 +211,10 @@ def apply_staged(
     one is folded into it for the staged rows' stores; the small one only with changes of
     items whose rows are all older (the fast path, ``_RECENT``).
     """
-    feed, upsert, not_written = _statements(table)
+    feed, writes, not_written = _statements(table)
     params = {"version": version, "upload": upload, "counted": counted_ms(version)}
     fed = conn.execute(feed, params).rowcount
-    written = conn.execute(upsert, params).rowcount
+    written = sum(conn.execute(write, params).rowcount for write in writes)
     outcome = ChunkOutcome(loaded=fed, unchanged=written - fed)
     if written < staged:
         for line, first_line, repeat, store, item in conn.execute(not_written, params):
