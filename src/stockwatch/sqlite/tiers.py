@@ -16,6 +16,9 @@ fold rather than once per upload. It runs
 * for all of them, when the small tier holds more than ``SHARE`` of the items the store
   records cover (checked after each upload's rows), and on ``stockwatch compact``.
 
+The change feed's tier 0 is never folded: a change leaves the feed after a week, for the
+history, whatever its tier.
+
 The small tier never holds an item the main one lacks: the fast path writes only items of
 a store record, which covers items already in the inventory, and no row is ever deleted.
 """
@@ -64,19 +67,21 @@ def fold_stores(conn: sqlite3.Connection, stores: Collection[str]) -> None:
 
 
 def fold_all(conn: sqlite3.Connection) -> int:
-    """The whole small tier into the main one; how many rows it held."""
+    """The whole small tier into the main one; how many rows it held.
+
+    The change feed's tier 0 is left as it is: its changes leave the feed for the history
+    after a week (``stockwatch compact``), as every change does, so it holds at most a
+    week of the fast path's changes. Moving them to tier 1 would touch every page of the
+    item index for nothing a read needs (reads ask for both tiers)."""
     folded = conn.execute(_FOLD_ALL).rowcount
     conn.execute("DELETE FROM inventory_recent")
-    conn.execute("UPDATE changes SET tier = 1 WHERE tier = 0")
     return int(folded)
 
 
 def fold_if_due(conn: sqlite3.Connection) -> int:
     """Fold everything when the small tier has grown past its share (``SHARE``, read at
     each call); rows folded."""
-    (rows,) = conn.execute("SELECT count(*) FROM inventory_recent").fetchone()
-    (changes,) = conn.execute("SELECT count(*) FROM changes WHERE tier = 0").fetchone()
-    recent = max(rows, changes)
+    (recent,) = conn.execute("SELECT count(*) FROM inventory_recent").fetchone()
     if not recent:
         return 0
     (covered,) = conn.execute("SELECT coalesce(sum(items), 0) FROM store_records").fetchone()

@@ -2,9 +2,10 @@
 -- store, so updating them in place touched nearly every page of the inventory and of the
 -- change feed's item index, however few they were. They now go to a small tier instead:
 -- the changed rows of stores that matched their records (sqlite/store_records.py) are
--- written to inventory_recent, and their changes enter the item index under tier 0. Both
--- are folded into the main tier when they grow past a share of it (sqlite/tiers.py), so a
--- change is written into the big structures once per fold, not once per upload.
+-- written to inventory_recent, and their changes enter the item index under tier 0. The
+-- rows are folded into the main tier when they grow past a share of it (sqlite/tiers.py),
+-- so a change is written into the big table once per fold, not once per upload; the
+-- changes leave tier 0 as every change leaves the feed, for the history after a week.
 --
 -- Every read goes through the view that keeps the table's old name: an item's row in
 -- inventory_recent, when it has one, stands for its row in inventory_main. Only the fast
