@@ -19,11 +19,12 @@ from tests.conftest import Receiver, csv_bytes
 LATEST_SCHEMA = _migrations()[-1][0]
 
 
-def _old_database(path: Path) -> None:
-    """The schema as migrations 1-3 left it, with one upload loaded the old way."""
+def _schema_at(path: Path, schema: int) -> sqlite3.Connection:
+    """A database as migrations 1 to ``schema`` left it, with upload 7 loaded."""
     conn = sqlite3.connect(path)
+    _math_functions(conn)  # the figures' backfill (schema 22) uses them
     for number, script in _migrations():
-        if number > 3:
+        if number > schema:
             break
         conn.executescript(script)
         conn.execute(f"PRAGMA user_version = {number}")
@@ -31,6 +32,12 @@ def _old_database(path: Path) -> None:
         "INSERT INTO uploads (id, filename, object_key, size, sha256, status, received_at)"
         " VALUES (7, 'old.csv', 'k', 1, 'x', 'loaded', '2026-11-30T10:00:00.000Z')"
     )
+    return conn
+
+
+def _old_database(path: Path) -> None:
+    """The schema as migrations 1-3 left it, with one upload loaded the old way."""
+    conn = _schema_at(path, 3)
     conn.execute(
         "INSERT INTO inventory (store, item, count, version, line, upload_id)"
         " VALUES ('Berlin', 'Echo Dot', 9, 7, 2, 7)"
@@ -200,17 +207,7 @@ def test_a_schema_22_directory_gets_two_tiers_and_a_backup_of_it_still_checks(
     data = tmp_path / "data"
     data.mkdir()
     db = data / "stockwatch.db"
-    conn = sqlite3.connect(db)
-    _math_functions(conn)
-    for number, script in _migrations():
-        if number > 22:
-            break
-        conn.executescript(script)
-        conn.execute(f"PRAGMA user_version = {number}")
-    conn.execute(
-        "INSERT INTO uploads (id, filename, object_key, size, sha256, status, received_at)"
-        " VALUES (7, 'old.csv', 'k', 1, 'x', 'loaded', '2026-11-30T10:00:00.000Z')"
-    )
+    conn = _schema_at(db, 22)
     conn.executemany(
         "INSERT INTO inventory (store, item, count, version, line, upload_id)"
         " VALUES ('Berlin', ?, ?, '2026-11-30T10:00:00.000Z#000000000007', ?, 7)",

@@ -4,6 +4,10 @@
 is staged in a temporary table, then one statement feeds the INSERT and CHANGE outcomes and
 one upsert writes INSERT, CHANGE and CONFIRM. Doing it in SQL rather than row by row in
 Python is what keeps loading within reach of a bare ``executemany`` upsert.
+
+It writes the main tier of the inventory; the changed rows of stores that matched their
+records are written to the small one by the same rule in one pass (``_RECENT``, see
+``sqlite.tiers``).
 """
 
 from __future__ import annotations

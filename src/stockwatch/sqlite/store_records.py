@@ -5,8 +5,9 @@ Stamping each unchanged row with the new upload's version rewrote the whole tabl
 every page of its index) for nothing. Instead each store has a record: the digest of its
 item names in file order, their counts as one array, and the version they were all last
 counted at. When a file lists a store's items in the same order again, its counts are
-compared with the record as two arrays; only the rows that differ go through the ordering
-rule's SQL (``inventory_table.apply_staged``), and the record moves on to the new version.
+compared with the record as two arrays; only the rows that differ are written, with their
+old counts from the record, to the inventory's small tier (``inventory_table``,
+``tiers``), and the record moves on to the new version.
 
 The record stands in for the versions of the rows it covers, so it is kept exact:
 
