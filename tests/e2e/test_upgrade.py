@@ -241,8 +241,11 @@ def test_a_schema_22_directory_gets_two_tiers_and_a_backup_of_it_still_checks(
             "SELECT kind FROM alerts WHERE item = 'Echo Show' AND resolved_at IS NULL"
         ).fetchone()
         assert kind == "out_of_stock"
+        scan = "SELECT count FROM inventory AS i JOIN store_records AS r USING (store)"
+        assert tiers.for_scan(app.conn, scan) == scan  # the view, while the tier has rows
         app.compact(vacuum=False)  # the day's maintenance folds the small tier
         assert not app.conn.execute("SELECT 1 FROM inventory_recent").fetchall()
+        assert tiers.for_scan(app.conn, scan) == scan.replace("inventory", "inventory_main")
         assert app.conn.execute(stock).fetchall()[1] == ("Berlin", "Echo Show", 0)
     finally:
         app.close()

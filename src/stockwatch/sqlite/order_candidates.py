@@ -21,7 +21,7 @@ from stockwatch.core.demand import Demand
 from stockwatch.core.figures import HALF_LIFE_DAYS
 from stockwatch.core.replenishment import Estimate, Held, PolicyBounds
 from stockwatch.core.transfers import KEEP_DAYS
-from stockwatch.sqlite import database, figures, item_details
+from stockwatch.sqlite import database, figures, item_details, tiers
 from stockwatch.sqlite.database import DataDirError
 
 T = TypeVar("T")
@@ -70,10 +70,11 @@ def needing(conn: sqlite3.Connection, bounds: PolicyBounds) -> list[tuple[Held, 
     split = _middle_store(conn)
     path = _file_of(conn)
     if split is None or path is None:
-        return _rows(conn, conn.execute(_NEEDING_ALL, params))
+        return _rows(conn, conn.execute(tiers.for_scan(conn, _NEEDING_ALL), params))
     halves = {**params, "split": split}
     upper = _Aside(path, _NEEDING_FROM, halves, _rows)
-    lower = conn.execute(_NEEDING_BELOW, halves)  # its first step does the work
+    # its first step does the work
+    lower = conn.execute(tiers.for_scan(conn, _NEEDING_BELOW), halves)
     theirs = upper.result(conn)
     return _rows(conn, lower) + theirs
 
@@ -135,7 +136,8 @@ class _Aside(Generic[T]):
             return
         try:
             conn.execute(f"PRAGMA mmap_size = {MAP_BYTES}")
-            self._found = self._made(conn, conn.execute(self._sql, self._params))
+            sql = tiers.for_scan(conn, self._sql)
+            self._found = self._made(conn, conn.execute(sql, self._params))
             self._done = True
         except sqlite3.Error:
             pass  # run again by the caller, whose error it will then be
@@ -146,7 +148,8 @@ class _Aside(Generic[T]):
         """Its result, once made; made on ``conn`` where the thread could not."""
         self._thread.join()
         if not self._done:
-            return self._made(conn, conn.execute(self._sql, self._params))
+            sql = tiers.for_scan(conn, self._sql)
+            return self._made(conn, conn.execute(sql, self._params))
         return self._found  # type: ignore[return-value]
 
 
@@ -333,13 +336,16 @@ def givers(
     }
     items = sorted(wanted)
     if len(items) <= _SEEK_ITEMS:
-        return _rows(conn, conn.execute(_GIVERS_SEEK, {**params, "wanted": _units(wanted, items)}))
+        seek = tiers.for_scan(conn, _GIVERS_SEEK)
+        return _rows(conn, conn.execute(seek, {**params, "wanted": _units(wanted, items)}))
     half = len(items) // 2
     path = _file_of(conn) if len(items) >= _HALVED_FROM else None
     if path is None:
-        return _rows(conn, conn.execute(_GIVERS_SCAN, {**params, "wanted": _units(wanted, items)}))
+        scan = tiers.for_scan(conn, _GIVERS_SCAN)
+        return _rows(conn, conn.execute(scan, {**params, "wanted": _units(wanted, items)}))
     upper = _Aside(path, _GIVERS_SCAN, {**params, "wanted": _units(wanted, items[half:])}, _rows)
-    mine = conn.execute(_GIVERS_SCAN, {**params, "wanted": _units(wanted, items[:half])})
+    scan = tiers.for_scan(conn, _GIVERS_SCAN)
+    mine = conn.execute(scan, {**params, "wanted": _units(wanted, items[:half])})
     theirs = upper.result(conn)
     return _rows(conn, mine) + theirs
 
