@@ -12,7 +12,7 @@ from stockwatch.service.commands import Upload
 from stockwatch.sqlite import tiers
 from stockwatch.sqlite.backend import SqliteBackend
 from stockwatch.sqlite.backup_checks import check_database
-from stockwatch.sqlite.database import _math_functions, _migrations
+from stockwatch.sqlite.database import _math_functions, _migrations, migrate
 from stockwatch.sqlite.queries import history
 from tests.conftest import Receiver, csv_bytes
 
@@ -21,13 +21,9 @@ LATEST_SCHEMA = _migrations()[-1][0]
 
 def _schema_at(path: Path, schema: int) -> sqlite3.Connection:
     """A database as migrations 1 to ``schema`` left it, with upload 7 loaded."""
-    conn = sqlite3.connect(path)
+    conn = sqlite3.connect(path, isolation_level=None)
     _math_functions(conn)  # the figures' backfill (schema 22) uses them
-    for number, script in _migrations():
-        if number > schema:
-            break
-        conn.executescript(script)
-        conn.execute(f"PRAGMA user_version = {number}")
+    migrate(conn, upto=schema)
     conn.execute(
         "INSERT INTO uploads (id, filename, object_key, size, sha256, status, received_at)"
         " VALUES (7, 'old.csv', 'k', 1, 'x', 'loaded', '2026-11-30T10:00:00.000Z')"

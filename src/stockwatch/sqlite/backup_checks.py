@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from stockwatch import __version__
 from stockwatch.core.subscriptions import mask_url
-from stockwatch.sqlite.database import DATABASE_NAME, _math_functions, _migrations
+from stockwatch.sqlite.database import DATABASE_NAME, _math_functions, _migrations, migrate
 
 SECRET_WORDS = ("password", "secret", "token", "key")
 
@@ -49,12 +49,7 @@ def _expected(version: int) -> dict[tuple[str, str], str]:
         conn = sqlite3.connect(Path(tmp) / DATABASE_NAME, isolation_level=None)
         _math_functions(conn)  # the figures' backfill (schema 22) uses them
         try:
-            for number, script in _migrations():
-                if number > version:
-                    break
-                for statement in script.split(";\n"):
-                    if statement.strip():
-                        conn.execute(statement)
+            migrate(conn, upto=version)
             return _objects(conn)
         finally:
             conn.close()

@@ -117,8 +117,10 @@ def _math_functions(conn: sqlite3.Connection) -> None:
         conn.create_function("floor", 1, math.floor, deterministic=True)
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    """Apply the migrations this database lacks, all in one write transaction.
+def migrate(conn: sqlite3.Connection, upto: int | None = None) -> None:
+    """Apply the migrations this database lacks, all in one write transaction; with
+    ``upto``, only those up to that schema (what an older stockwatch made: a backup's
+    check compares with it).
 
     Reading the schema version inside the transaction matters: several connections of one
     server start at once, and only the first may migrate.
@@ -132,7 +134,7 @@ def migrate(conn: sqlite3.Connection) -> None:
             f"this data directory was written by a newer stockwatch (schema {current}; this"
             f" stockwatch {__version__} knows up to {known}); upgrade stockwatch to open it"
         )
-    pending = [m for m in migrations if m[0] > current]
+    pending = [m for m in migrations if m[0] > current and (upto is None or m[0] <= upto)]
     if not pending:
         return
     with transaction(conn):

@@ -155,6 +155,7 @@ def is_fresh(conn: sqlite3.Connection, store: str) -> bool:
 # parameters (32,766 since 3.32, 999 before).
 STAGED_PER_STATEMENT = 500 if sqlite3.sqlite_version_info >= (3, 32) else 249
 _STAGE_ROWS = "INSERT INTO temp.stage (line, store, item, count) VALUES "
+_STAGE_CHANGED = "INSERT INTO temp.stage (line, store, item, count, old) VALUES "
 
 
 def stage(conn: sqlite3.Connection, rows: Sequence[Row]) -> None:
@@ -196,7 +197,7 @@ def stage_changed(conn: sqlite3.Connection, rows: Sequence[Row], olds: Sequence[
 @functools.lru_cache(maxsize=8)
 def _staging(rows: int, old: bool = False) -> str:
     if old:
-        return _STAGE_ROWS.replace("count)", "count, old)") + ", ".join(["(?, ?, ?, ?, ?)"] * rows)
+        return _STAGE_CHANGED + ", ".join(["(?, ?, ?, ?, ?)"] * rows)
     return _STAGE_ROWS + ", ".join(["(?, ?, ?, ?)"] * rows)
 
 

@@ -177,6 +177,14 @@ def _run_rows(run: Run, picked: list[int]) -> list[Row]:
     ]
 
 
+# A record's version written into the rows it covers, in each tier of the inventory.
+_STAMPS = tuple(
+    f"UPDATE {table} SET version = ?, line = CASE WHEN ? THEN 0 ELSE line END"  # noqa: S608
+    " WHERE store = ? AND version < ?"
+    for table in ("inventory_main", "inventory_recent")
+)
+
+
 class StoreRecords:
     """The ``store_records`` table; the caller holds the transaction."""
 
@@ -208,16 +216,8 @@ class StoreRecords:
         that a later line of the file is a repeat of "an earlier line" (with the lines of
         an older file, a later line could pass for the row itself, or name a wrong line)."""
         stamp = (record.version, int(record.version == version), store, record.version)
-        self.conn.execute(
-            "UPDATE inventory_main SET version = ?, line = CASE WHEN ? THEN 0 ELSE line END"
-            " WHERE store = ? AND version < ?",
-            stamp,
-        )
-        self.conn.execute(
-            "UPDATE inventory_recent SET version = ?, line = CASE WHEN ? THEN 0 ELSE line END"
-            " WHERE store = ? AND version < ?",
-            stamp,
-        )
+        for statement in _STAMPS:
+            self.conn.execute(statement, stamp)
         self.conn.execute("DELETE FROM store_records WHERE store = ?", (store,))
 
     def all_at(self, store: str, items: int, version: str) -> bool:

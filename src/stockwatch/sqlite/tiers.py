@@ -26,6 +26,7 @@ a store record, which covers items already in the inventory, and no row is ever 
 from __future__ import annotations
 
 import functools
+import json
 import re
 import sqlite3
 from collections.abc import Collection
@@ -79,8 +80,6 @@ def recent_stores(conn: sqlite3.Connection) -> set[str]:
 def fold_stores(conn: sqlite3.Connection, stores: Collection[str]) -> None:
     """These stores' recent rows into the main tier. Their changes may stay under tier 0:
     the statements that read an item's changes ask for both tiers."""
-    import json
-
     wanted = json.dumps(sorted(stores))
     conn.execute(_FOLD_STORES, (wanted,))
     conn.execute(
